@@ -1,0 +1,54 @@
+package kueue.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The whole configuration file, one record per section (SPEC §3). Loaded by {@link ConfigLoader};
+ * every program gets the same record and reads the sections it needs.
+ */
+public record KueueConfig(
+    Path file,
+    Common common,
+    Server server,
+    Worker worker,
+    Client client,
+    RestartWorkers restartWorkers,
+    Map<String, Integer> globalResources) {
+
+  /** [common] */
+  public record Common(String sharedSecret, String serverName, int serverPort, String logLevel) {
+    @Override
+    public String toString() {
+      // The secret must never reach a log line by accident.
+      return "Common[serverName=" + serverName + ", serverPort=" + serverPort + ", logLevel=" + logLevel + "]";
+    }
+  }
+
+  /** [server] */
+  public record Server(
+      List<String> addressBindings,
+      Duration workerTimeout,
+      Duration jobOfferTimeout,
+      Duration jobCleanupAfter,
+      int globalMaxParallelJobs,
+      int maxAttempts,
+      long maxOutputBytes,
+      Path dataDirectory) {}
+
+  /** [worker] */
+  public record Worker(
+      String workerName,
+      int workerMaxParallelJobs,
+      boolean dynamicCheckFreeResources,
+      double dynamicCpuLoadScaleFactor,
+      Duration heartbeatInterval) {}
+
+  /** [client] */
+  public record Client(int jobDefaultCpus, long jobDefaultRamMb) {}
+
+  /** [restart_workers]; sshUser is null when the section is missing. */
+  public record RestartWorkers(String sshUser, List<String> hostnames, int sleepMinutesBeforeRecheck) {}
+}

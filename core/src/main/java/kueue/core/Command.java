@@ -1,0 +1,55 @@
+package kueue.core;
+
+import java.util.List;
+import kueue.model.AttemptRef;
+import kueue.model.CapturedOutput;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+import kueue.model.WorkerCapacity;
+
+/**
+ * An input to the scheduler. Commands come from client and worker sessions (via the server's loop
+ * thread) and from the clock ({@link Tick}). Commands that expect an answer carry a requestId that
+ * comes back in the matching {@link Effect}.
+ */
+public sealed interface Command {
+
+  /** Queue jobs, all or nothing. Answered by SubmitAccepted or RequestRejected. */
+  record Submit(long requestId, List<JobSpec> jobs) implements Command {}
+
+  /**
+   * Cancel a job. A pending job is canceled; an offered or running one only with kill, which also
+   * tells its worker to kill it. Answered by JobCancelAnswered or RequestRejected.
+   */
+  record Cancel(long requestId, long jobId, boolean kill) implements Command {}
+
+  /** A worker registered. running: attempts it still runs (after a reconnect or server restart). */
+  record ConnectWorker(long workerId, String name, WorkerCapacity capacity, List<AttemptRef> running)
+      implements Command {}
+
+  /** A heartbeat: new capacity, and proof of life. */
+  record UpdateWorker(long workerId, WorkerCapacity capacity) implements Command {}
+
+  /** The worker's connection closed; its offered and running jobs go back to pending. */
+  record DisconnectWorker(long workerId, String reason) implements Command {}
+
+  /** The worker will not run this attempt; permanent means never on this worker. */
+  record Decline(long workerId, long jobId, int attempt, boolean permanent, String reason)
+      implements Command {}
+
+  /** The worker started the process of this attempt. */
+  record MarkStarted(long workerId, long jobId, int attempt, java.time.Instant at) implements Command {}
+
+  /** The attempt ended on the worker (also for attempts that were killed or never started). */
+  record MarkEnded(
+      long workerId,
+      long jobId,
+      int attempt,
+      JobOutcome outcome,
+      CapturedOutput stdout,
+      CapturedOutput stderr)
+      implements Command {}
+
+  /** Time passed: expire offers, presume silent workers lost, expire old finished jobs. */
+  record Tick() implements Command {}
+}

@@ -1,0 +1,30 @@
+package kueue.core;
+
+import java.util.List;
+
+/**
+ * Something the server must do after the events of the same batch are stored: answer a client,
+ * talk to a worker, wake waiters.
+ */
+public sealed interface Effect {
+
+  record SubmitAccepted(long requestId, List<Long> jobIds) implements Effect {}
+
+  record CancelAccepted(long requestId, long jobId) implements Effect {}
+
+  record RequestRejected(long requestId, String reason) implements Effect {}
+
+  /** Send the job's spec (read from the store) to the worker as an Offer. */
+  record SendOffer(long workerId, long jobId, int attempt) implements Effect {}
+
+  record SendKill(long workerId, long jobId, int attempt, String reason) implements Effect {}
+
+  /** Tell the worker that the result of this attempt is stored or no longer wanted. */
+  record ConfirmResult(long workerId, long jobId, int attempt) implements Effect {}
+
+  /** These jobs reached FINISHED or CANCELED: wake whoever waits for them. */
+  record JobsTerminated(List<Long> jobIds) implements Effect {}
+
+  /** Close the worker's connection (it was presumed lost). */
+  record CloseWorker(long workerId, String reason) implements Effect {}
+}

@@ -1,0 +1,50 @@
+package kueue.core;
+
+import java.time.Instant;
+import kueue.model.CapturedOutput;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+
+/**
+ * A state change decided by the scheduler. The server persists events before it sends any effect
+ * of the same batch, so nothing is acknowledged that a crash could lose. Each event names one job
+ * (except FinishedJobsExpired) and is also a line of that job's history.
+ */
+public sealed interface Event {
+
+  /** New job with its id; the only event that carries the full spec. State PENDING, attempt 0. */
+  record JobQueued(long jobId, JobSpec spec, Instant at) implements Event {}
+
+  /** PENDING -> OFFERED, as attempt number attempt (1 for the first placement). */
+  record JobOffered(long jobId, int attempt, long workerId, String workerName, Instant at)
+      implements Event {}
+
+  /** OFFERED -> PENDING: the worker would not take it (history only for the reason). */
+  record JobDeclined(long jobId, int attempt, String workerName, String reason, Instant at)
+      implements Event {}
+
+  /** OFFERED -> RUNNING. */
+  record JobStarted(long jobId, int attempt, Instant at) implements Event {}
+
+  /** RUNNING (or OFFERED) -> FINISHED with the result of this attempt. */
+  record JobEnded(
+      long jobId,
+      int attempt,
+      JobOutcome outcome,
+      CapturedOutput stdout,
+      CapturedOutput stderr,
+      Instant at)
+      implements Event {}
+
+  /** OFFERED/RUNNING -> PENDING because the attempt was lost (worker gone, offer expired). */
+  record JobRequeued(long jobId, int lostAttempt, String reason, Instant at) implements Event {}
+
+  /** Any non-terminal state -> CANCELED. */
+  record JobCanceled(long jobId, String reason, Instant at) implements Event {}
+
+  /** Gave up on a job (e.g. too many lost attempts): FINISHED without exit code, with reason. */
+  record JobFailed(long jobId, String reason, Instant at) implements Event {}
+
+  /** Finished and canceled jobs that ended before the cutoff are deleted. */
+  record FinishedJobsExpired(Instant endedBefore) implements Event {}
+}

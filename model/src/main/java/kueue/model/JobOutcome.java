@@ -1,0 +1,33 @@
+package kueue.model;
+
+import java.time.Instant;
+
+/**
+ * How one attempt of a job ended on its worker.
+ *
+ * @param exitCode the process's exit code; null when it did not exit normally or never started
+ * @param signal the signal that ended it (e.g. 9), or null
+ * @param failure why the job could not run at all (e.g. "command not found: foo"), or null
+ * @param started when the process started, null if it never did
+ * @param ended when the worker saw it end
+ */
+public record JobOutcome(Integer exitCode, Integer signal, String failure, Instant started, Instant ended) {
+
+  public boolean succeeded() {
+    return exitCode != null && exitCode == 0 && failure == null;
+  }
+
+  /**
+   * The exit code a shell would report, used by {@code --wait}: the real code, 128+signal when
+   * killed, 127 when the command could not be started.
+   */
+  public int shellExitCode() {
+    if (exitCode != null) {
+      return exitCode;
+    }
+    if (signal != null) {
+      return 128 + signal;
+    }
+    return 127;
+  }
+}

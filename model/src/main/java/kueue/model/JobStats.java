@@ -1,0 +1,15 @@
+package kueue.model;
+
+/**
+ * The footer of {@code list-jobs}: counts per state over all stored jobs, average run time of
+ * finished jobs and an estimate of when the remaining ones are done (null when unknown).
+ */
+public record JobStats(
+    long pending,
+    long offered,
+    long running,
+    long succeeded,
+    long failed,
+    long canceled,
+    Double averageRunSeconds,
+    Double etaSeconds) {}

@@ -1,0 +1,35 @@
+package kueue.model;
+
+import java.time.Instant;
+
+/**
+ * One row of {@code list-jobs}: what a user needs to recognise a job and see where it stands.
+ *
+ * @param worker name of the worker of the current or last attempt, or null
+ * @param note pending jobs: why nothing runs them yet; finished jobs: why they failed, if known
+ */
+public record JobSummary(
+    long id,
+    JobState state,
+    String command,
+    String cwd,
+    int slots,
+    int cpus,
+    long ramMb,
+    int attempt,
+    String worker,
+    Instant submitted,
+    Instant started,
+    Instant ended,
+    Integer exitCode,
+    Integer signal,
+    String note) {
+
+  public boolean succeeded() {
+    return state == JobState.FINISHED && exitCode != null && exitCode == 0;
+  }
+
+  public boolean failed() {
+    return state == JobState.FINISHED && !succeeded();
+  }
+}

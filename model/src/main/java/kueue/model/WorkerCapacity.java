@@ -1,0 +1,27 @@
+package kueue.model;
+
+/**
+ * What a worker offers to the scheduler. The server subtracts what it has placed there itself, so
+ * the worker never has to guess about jobs that are on their way.
+ *
+ * @param total job slots ({@code worker_max_parallel_jobs}), cores and RAM of the machine
+ * @param loadCpus CPUs busy by current load times the scale factor, rounded up; 0 in static mode
+ * @param availableRamMb RAM the OS reports available; equal to total RAM in static mode
+ */
+public record WorkerCapacity(Resources total, int loadCpus, long availableRamMb) {
+
+  /** Free resources given what the server has reserved on this worker (SPEC §6.1). */
+  public Resources free(Resources reserved) {
+    int slots = Math.max(0, total.slots() - reserved.slots());
+    int cpus = Math.max(0, total.cpus() - Math.max(reserved.cpus(), loadCpus));
+    long ram = Math.max(0, Math.min(total.ramMb() - reserved.ramMb(), availableRamMb));
+    return new Resources(slots, cpus, ram);
+  }
+
+  /** 0 for idle, 1 for fully used; used to give work to the least busy worker first. */
+  public double busyness(Resources reserved) {
+    double cpu = total.cpus() == 0 ? 1 : Math.max(reserved.cpus(), loadCpus) / (double) total.cpus();
+    double slots = total.slots() == 0 ? 1 : reserved.slots() / (double) total.slots();
+    return Math.max(cpu, slots);
+  }
+}

@@ -1,0 +1,69 @@
+package kueue.protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * The proofs of the mutual challenge-response handshake. Each side proves it knows the shared secret
+ * by an HMAC-SHA256 over both fresh nonces, with a different label per direction, so a proof can
+ * neither be replayed on a later connection (new nonces) nor reflected back (different label). The
+ * secret itself never leaves the process.
+ */
+public final class Handshakes {
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final int NONCE_BYTES = 32;
+
+  private Handshakes() {}
+
+  public static String newNonce() {
+    byte[] nonce = new byte[NONCE_BYTES];
+    RANDOM.nextBytes(nonce);
+    return Base64.getEncoder().encodeToString(nonce);
+  }
+
+  /** Sent by the server in its Challenge. */
+  public static String serverProof(String secret, String role, String peerNonce, String serverNonce) {
+    return hmac(secret, "kueue-server-proof\n" + role + "\n" + peerNonce + "\n" + serverNonce);
+  }
+
+  /** Sent by the client or worker in Authenticate. */
+  public static String peerProof(String secret, String role, String peerNonce, String serverNonce) {
+    return hmac(secret, "kueue-peer-proof\n" + role + "\n" + peerNonce + "\n" + serverNonce);
+  }
+
+  /** Constant-time comparison so timing tells nothing about how much of a proof was right. */
+  public static boolean matches(String expected, String received) {
+    if (received == null) {
+      return false;
+    }
+    return MessageDigest.isEqual(
+        expected.getBytes(StandardCharsets.UTF_8), received.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** A nonce must be the right size so that a peer cannot weaken the proof with an empty one. */
+  public static boolean isWellFormedNonce(String nonce) {
+    if (nonce == null || nonce.length() > 64) {
+      return false;
+    }
+    try {
+      return Base64.getDecoder().decode(nonce).length == NONCE_BYTES;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  private static String hmac(String secret, String data) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+      return Base64.getEncoder().encodeToString(mac.doFinal(data.getBytes(StandardCharsets.UTF_8)));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+    }
+  }
+}

@@ -1,0 +1,171 @@
+package kueue.protocol;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.time.Instant;
+import java.util.List;
+import kueue.model.AttemptRef;
+import kueue.model.CapturedOutput;
+import kueue.model.JobDetail;
+import kueue.model.JobFilter;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+import kueue.model.JobStats;
+import kueue.model.JobSummary;
+import kueue.model.ResourceUsage;
+import kueue.model.SystemInfo;
+import kueue.model.WorkerCapacity;
+import kueue.model.WorkerSummary;
+
+/**
+ * Every message of the Kueue protocol, version {@link #PROTOCOL_VERSION}. One JSON object per line;
+ * the "type" field names the record. docs/PROTOCOL.md describes each exchange. The nested
+ * interfaces say who may send what, so a session can reject a message that is valid JSON but comes
+ * from the wrong side or at the wrong time.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = Message.Hello.class, name = "hello"),
+  @JsonSubTypes.Type(value = Message.Challenge.class, name = "challenge"),
+  @JsonSubTypes.Type(value = Message.Authenticate.class, name = "authenticate"),
+  @JsonSubTypes.Type(value = Message.Welcome.class, name = "welcome"),
+  @JsonSubTypes.Type(value = Message.Failure.class, name = "failure"),
+  @JsonSubTypes.Type(value = Message.Submit.class, name = "submit"),
+  @JsonSubTypes.Type(value = Message.Submitted.class, name = "submitted"),
+  @JsonSubTypes.Type(value = Message.ListJobs.class, name = "list_jobs"),
+  @JsonSubTypes.Type(value = Message.JobList.class, name = "job_list"),
+  @JsonSubTypes.Type(value = Message.ShowJob.class, name = "show_job"),
+  @JsonSubTypes.Type(value = Message.JobDetails.class, name = "job_details"),
+  @JsonSubTypes.Type(value = Message.WaitJobs.class, name = "wait_jobs"),
+  @JsonSubTypes.Type(value = Message.JobsEnded.class, name = "jobs_ended"),
+  @JsonSubTypes.Type(value = Message.RemoveJob.class, name = "remove_job"),
+  @JsonSubTypes.Type(value = Message.JobRemoved.class, name = "job_removed"),
+  @JsonSubTypes.Type(value = Message.CleanJobs.class, name = "clean_jobs"),
+  @JsonSubTypes.Type(value = Message.JobsCleaned.class, name = "jobs_cleaned"),
+  @JsonSubTypes.Type(value = Message.ListWorkers.class, name = "list_workers"),
+  @JsonSubTypes.Type(value = Message.WorkerList.class, name = "worker_list"),
+  @JsonSubTypes.Type(value = Message.ShowWorker.class, name = "show_worker"),
+  @JsonSubTypes.Type(value = Message.WorkerDetails.class, name = "worker_details"),
+  @JsonSubTypes.Type(value = Message.ListResources.class, name = "list_resources"),
+  @JsonSubTypes.Type(value = Message.ResourceList.class, name = "resource_list"),
+  @JsonSubTypes.Type(value = Message.Register.class, name = "register"),
+  @JsonSubTypes.Type(value = Message.Registered.class, name = "registered"),
+  @JsonSubTypes.Type(value = Message.Heartbeat.class, name = "heartbeat"),
+  @JsonSubTypes.Type(value = Message.Offer.class, name = "offer"),
+  @JsonSubTypes.Type(value = Message.Declined.class, name = "declined"),
+  @JsonSubTypes.Type(value = Message.Started.class, name = "started"),
+  @JsonSubTypes.Type(value = Message.Ended.class, name = "ended"),
+  @JsonSubTypes.Type(value = Message.ResultStored.class, name = "result_stored"),
+  @JsonSubTypes.Type(value = Message.Kill.class, name = "kill"),
+})
+public sealed interface Message {
+  int PROTOCOL_VERSION = 1;
+
+  /** Messages of the handshake (both directions). */
+  sealed interface Handshake extends Message {}
+
+  /** What a client may send once authenticated; each gets exactly one reply, in order. */
+  sealed interface Request extends Message {}
+
+  /** What the server answers to a {@link Request}; {@link Failure} is the error reply. */
+  sealed interface Reply extends Message {}
+
+  /** What an authenticated worker may send. */
+  sealed interface FromWorker extends Message {}
+
+  /** What the server sends to a worker. */
+  sealed interface ToWorker extends Message {}
+
+  // ---- handshake: see Handshakes for the proofs ----
+
+  /** First message of every connection, from the client or worker. role is "client" or "worker". */
+  record Hello(int protocol, String role, String nonce, String software) implements Handshake {}
+
+  /** The server's nonce and its proof that it knows the secret, bound to the peer's nonce. */
+  record Challenge(int protocol, String nonce, String proof) implements Handshake {}
+
+  /** The peer's proof that it knows the secret, bound to both nonces. */
+  record Authenticate(String proof) implements Handshake {}
+
+  /** Authentication succeeded; requests may follow. */
+  record Welcome(String software) implements Handshake {}
+
+  /**
+   * Something went wrong. Codes: "auth", "version", "protocol", "bad_request", "not_found",
+   * "rejected", "internal". During the handshake the connection is closed after it.
+   */
+  record Failure(String code, String message) implements Handshake, Reply, ToWorker {}
+
+  // ---- client requests and replies ----
+
+  /** Submit jobs, all or nothing. The reply lists their ids in the same order. */
+  record Submit(List<JobSpec> jobs) implements Request {}
+
+  record Submitted(List<Long> ids) implements Reply {}
+
+  /** limit 0 means no limit; an empty filter list means all states. Newest jobs last. */
+  record ListJobs(int limit, List<JobFilter> filters) implements Request {}
+
+  record JobList(List<JobSummary> jobs, JobStats stats) implements Reply {}
+
+  record ShowJob(long id) implements Request {}
+
+  record JobDetails(JobDetail job) implements Reply {}
+
+  /** Answered when every listed job has finished or was canceled. */
+  record WaitJobs(List<Long> ids) implements Request {}
+
+  record JobsEnded(List<JobSummary> jobs) implements Reply {}
+
+  record RemoveJob(long id, boolean kill) implements Request {}
+
+  record JobRemoved(JobSummary job) implements Reply {}
+
+  record CleanJobs(boolean all) implements Request {}
+
+  record JobsCleaned(long removed) implements Reply {}
+
+  record ListWorkers() implements Request {}
+
+  record WorkerList(List<WorkerSummary> workers) implements Reply {}
+
+  record ShowWorker(long id) implements Request {}
+
+  record WorkerDetails(WorkerSummary worker, List<JobSummary> jobs) implements Reply {}
+
+  record ListResources() implements Request {}
+
+  record ResourceList(List<ResourceUsage> resources) implements Reply {}
+
+  // ---- worker ----
+
+  /**
+   * First message after the handshake. running: attempts the worker still runs (after a
+   * reconnect); ended: results the server has not yet confirmed with {@link ResultStored}.
+   */
+  record Register(
+      String name, SystemInfo system, WorkerCapacity capacity, List<AttemptRef> running, List<Ended> ended)
+      implements FromWorker {}
+
+  record Registered(long workerId) implements ToWorker {}
+
+  /** Sent every heartbeat interval and whenever the capacity changes. */
+  record Heartbeat(SystemInfo system, WorkerCapacity capacity) implements FromWorker {}
+
+  /** Run this attempt. The worker answers with Started, or Declined when it cannot. */
+  record Offer(long jobId, int attempt, JobSpec spec) implements ToWorker {}
+
+  /** permanent: this worker will never be able to run the job (e.g. cannot see its directory). */
+  record Declined(long jobId, int attempt, boolean permanent, String reason) implements FromWorker {}
+
+  record Started(long jobId, int attempt, Instant at) implements FromWorker {}
+
+  record Ended(long jobId, int attempt, JobOutcome outcome, CapturedOutput stdout, CapturedOutput stderr)
+      implements FromWorker {}
+
+  /** The result of this attempt is stored (or no longer wanted); the worker may forget it. */
+  record ResultStored(long jobId, int attempt) implements ToWorker {}
+
+  /** Stop this attempt: canceled, or the worker's claim on it is gone. */
+  record Kill(long jobId, int attempt, String reason) implements ToWorker {}
+}

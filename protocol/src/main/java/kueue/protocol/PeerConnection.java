@@ -1,0 +1,138 @@
+package kueue.protocol;
+
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+
+/**
+ * The client's or worker's end of one connection: connects, proves the secret and checks the
+ * server's proof before anything else is exchanged, then sends and receives messages. Sending is
+ * thread-safe; receiving is meant for one reader thread.
+ */
+public final class PeerConnection implements Closeable {
+  private final Socket socket;
+  private final FrameReader reader;
+  private final OutputStream out;
+  private final Object writeLock = new Object();
+
+  private PeerConnection(Socket socket) throws IOException {
+    this.socket = socket;
+    this.reader = new FrameReader(socket.getInputStream());
+    this.out = new BufferedOutputStream(socket.getOutputStream(), 8192);
+  }
+
+  /**
+   * Opens an authenticated connection.
+   *
+   * @param role "client" or "worker"
+   * @throws AuthenticationException if either side's proof is wrong
+   * @throws IOException if the server cannot be reached
+   */
+  public static PeerConnection open(
+      String host, int port, String secret, String role, String software, Duration connectTimeout)
+      throws IOException, ProtocolException {
+    Socket socket = new Socket();
+    try {
+      socket.setTcpNoDelay(true);
+      socket.connect(new InetSocketAddress(host, port), (int) connectTimeout.toMillis());
+      PeerConnection connection = new PeerConnection(socket);
+      connection.authenticate(secret, role, software, connectTimeout);
+      return connection;
+    } catch (IOException | ProtocolException | RuntimeException e) {
+      socket.close();
+      throw e;
+    }
+  }
+
+  private void authenticate(String secret, String role, String software, Duration timeout)
+      throws IOException, ProtocolException {
+    socket.setSoTimeout((int) Math.max(1, timeout.toMillis()));
+    String nonce = Handshakes.newNonce();
+    send(new Message.Hello(Message.PROTOCOL_VERSION, role, nonce, software));
+    Message first = receive();
+    if (first instanceof Message.Failure failure) {
+      throw new AuthenticationException(failure.message());
+    }
+    if (!(first instanceof Message.Challenge challenge)) {
+      throw new ProtocolException("expected a challenge from the server, got " + describe(first));
+    }
+    if (challenge.protocol() != Message.PROTOCOL_VERSION) {
+      throw new ProtocolException(
+          "server speaks protocol " + challenge.protocol() + ", this program " + Message.PROTOCOL_VERSION);
+    }
+    if (!Handshakes.isWellFormedNonce(challenge.nonce())
+        || !Handshakes.matches(
+            Handshakes.serverProof(secret, role, nonce, challenge.nonce()), challenge.proof())) {
+      throw new AuthenticationException(
+          "the server could not prove it knows the shared secret (different shared_secret, or not a Kueue server)");
+    }
+    send(new Message.Authenticate(Handshakes.peerProof(secret, role, nonce, challenge.nonce())));
+    Message answer = receive();
+    if (answer instanceof Message.Failure failure) {
+      throw new AuthenticationException(failure.message());
+    }
+    if (!(answer instanceof Message.Welcome)) {
+      throw new ProtocolException("expected welcome from the server, got " + describe(answer));
+    }
+    socket.setSoTimeout(0);
+  }
+
+  public void send(Message message) throws IOException {
+    byte[] line = MessageCodec.encode(message);
+    synchronized (writeLock) {
+      out.write(line);
+      out.flush();
+    }
+  }
+
+  /** The next message; throws on a closed connection, so callers need no null checks. */
+  public Message receive() throws IOException, ProtocolException {
+    byte[] line;
+    try {
+      line = reader.next();
+    } catch (SocketTimeoutException e) {
+      throw new ProtocolException("the server did not answer in time", e);
+    }
+    if (line == null) {
+      throw new ConnectionClosedException("the server closed the connection");
+    }
+    return MessageCodec.decode(line);
+  }
+
+  /** Sets how long {@link #receive()} may block; zero means forever. */
+  public void setReceiveTimeout(Duration timeout) throws IOException {
+    socket.setSoTimeout((int) timeout.toMillis());
+  }
+
+  @Override
+  public void close() {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // nothing left to release
+    }
+  }
+
+  private static String describe(Message message) {
+    return message.getClass().getSimpleName();
+  }
+
+  /** Either side failed to prove it knows the shared secret. */
+  public static final class AuthenticationException extends ProtocolException {
+    public AuthenticationException(String message) {
+      super(message);
+    }
+  }
+
+  /** The server went away. */
+  public static final class ConnectionClosedException extends IOException {
+    public ConnectionClosedException(String message) {
+      super(message);
+    }
+  }
+}
