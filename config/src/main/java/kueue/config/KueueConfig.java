@@ -34,8 +34,7 @@ public record KueueConfig(
       Duration jobOfferTimeout,
       Duration jobCleanupAfter,
       int globalMaxParallelJobs,
-      int maxAttempts,
-      long maxOutputBytes,
+      int jobMaxAttempts,
       Path dataDirectory) {}
 
   /** [worker] */
@@ -44,7 +43,8 @@ public record KueueConfig(
       int workerMaxParallelJobs,
       boolean dynamicCheckFreeResources,
       double dynamicCpuLoadScaleFactor,
-      Duration heartbeatInterval) {}
+      Duration heartbeatInterval,
+      long capturedOutputMaxBytes) {}
 
   /** [client] */
   public record Client(int jobDefaultCpus, long jobDefaultRamMb) {}
