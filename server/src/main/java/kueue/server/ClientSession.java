@@ -1,0 +1,225 @@
+package kueue.server;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import kueue.core.ActiveJobView;
+import kueue.core.Command;
+import kueue.core.Effect;
+import kueue.core.WorkerView;
+import kueue.model.JobDetail;
+import kueue.model.JobState;
+import kueue.model.JobSummary;
+import kueue.model.SystemInfo;
+import kueue.model.WorkerSummary;
+import kueue.protocol.FrameReader;
+import kueue.protocol.Message;
+import kueue.protocol.MessageCodec;
+import kueue.protocol.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An authenticated client: one request at a time, one reply each. Reads go straight to the store
+ * (which serves readers while the loop writes); changes go through the scheduler loop.
+ */
+final class ClientSession {
+  private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+  /** Largest batch one submit may carry; bigger sweeps are split by the client. */
+  static final int MAX_JOBS_PER_SUBMIT = 100_000;
+
+  private final String peer;
+  private final FrameReader reader;
+  private final Outbound outbound;
+  private final ServerContext context;
+
+  ClientSession(String peer, FrameReader reader, Outbound outbound, ServerContext context) {
+    this.peer = peer;
+    this.reader = reader;
+    this.outbound = outbound;
+    this.context = context;
+  }
+
+  void run() throws IOException, ProtocolException {
+    while (true) {
+      byte[] line = reader.next();
+      if (line == null) {
+        return;
+      }
+      Message message = MessageCodec.decode(line);
+      if (!(message instanceof Message.Request request)) {
+        throw new ProtocolException("a client may not send " + Connection.typeOf(message));
+      }
+      Message.Reply reply;
+      try {
+        reply = answer(request);
+      } catch (RequestException e) {
+        reply = new Message.Failure(e.code, e.getMessage());
+      } catch (RuntimeException e) {
+        log.error("request {} from {} failed", Connection.typeOf(request), peer, e);
+        reply = new Message.Failure("internal", "the server failed to answer: " + e);
+      }
+      outbound.send(reply);
+    }
+  }
+
+  private Message.Reply answer(Message.Request request) throws RequestException {
+    return switch (request) {
+      case Message.Submit submit -> submit(submit);
+      case Message.ListJobs list -> listJobs(list);
+      case Message.ShowJob show -> showJob(show.id());
+      case Message.WaitJobs wait -> waitJobs(wait.ids());
+      case Message.RemoveJob remove -> removeJob(remove);
+      case Message.CleanJobs clean ->
+          new Message.JobsCleaned(await(context.loop().withStore(store -> store.clean(clean.all()))));
+      case Message.ListWorkers list -> new Message.WorkerList(workers());
+      case Message.ShowWorker show -> showWorker(show.id());
+      case Message.ListResources list ->
+          new Message.ResourceList(await(context.loop().query(s -> s.resources())));
+    };
+  }
+
+  private Message.Reply submit(Message.Submit submit) throws RequestException {
+    if (submit.jobs() == null || submit.jobs().isEmpty()) {
+      throw new RequestException("bad_request", "no jobs to submit");
+    }
+    if (submit.jobs().size() > MAX_JOBS_PER_SUBMIT) {
+      throw new RequestException(
+          "bad_request", "at most " + MAX_JOBS_PER_SUBMIT + " jobs per submission");
+    }
+    for (var spec : submit.jobs()) {
+      if (spec == null || spec.argv() == null || spec.cwd() == null) {
+        throw new RequestException("bad_request", "a job without command or working directory");
+      }
+    }
+    Effect effect = await(context.loop().request(id -> new Command.Submit(id, submit.jobs())));
+    return switch (effect) {
+      case Effect.SubmitAccepted accepted -> new Message.Submitted(accepted.jobIds());
+      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      default -> throw new IllegalStateException("unexpected answer " + effect);
+    };
+  }
+
+  private Message.Reply listJobs(Message.ListJobs list) throws RequestException {
+    if (list.limit() < 0) {
+      throw new RequestException("bad_request", "limit must not be negative");
+    }
+    List<JobSummary> jobs = context.store().list(list.limit(), list.filters() == null ? List.of() : list.filters());
+    var stats = context.store().stats(java.time.Instant.now());
+    return new Message.JobList(withPendingReasons(jobs), stats);
+  }
+
+  private Message.Reply showJob(long id) throws RequestException {
+    JobDetail detail = context.store().detail(id).orElseThrow(() -> notFound(id));
+    List<JobSummary> summary = withPendingReasons(List.of(detail.summary()));
+    return new Message.JobDetails(
+        new JobDetail(summary.getFirst(), detail.spec(), detail.envVariables(), detail.history(),
+            detail.stdout(), detail.stderr()));
+  }
+
+  private Message.Reply waitJobs(List<Long> ids) throws RequestException {
+    if (ids == null || ids.isEmpty()) {
+      throw new RequestException("bad_request", "no jobs to wait for");
+    }
+    List<JobSummary> known = context.store().summaries(ids);
+    if (known.size() < ids.stream().distinct().count()) {
+      List<Long> missing = new ArrayList<>(ids);
+      missing.removeAll(known.stream().map(JobSummary::id).toList());
+      throw new RequestException("not_found", "job " + missing.getFirst() + " not found");
+    }
+    await(context.loop().awaitEnd(ids));
+    return new Message.JobsEnded(context.store().summaries(ids));
+  }
+
+  private Message.Reply removeJob(Message.RemoveJob remove) throws RequestException {
+    long id = remove.id();
+    JobSummary before = context.store().summary(id).orElseThrow(() -> notFound(id));
+    if (before.state().isTerminal()) {
+      throw new RequestException("rejected", "job " + id + " has already " + (before.state() == JobState.CANCELED ? "been canceled" : "finished"));
+    }
+    Effect effect = await(context.loop().request(requestId -> new Command.Cancel(requestId, id, remove.kill())));
+    return switch (effect) {
+      case Effect.CancelAccepted accepted ->
+          new Message.JobRemoved(context.store().summary(id).orElse(before));
+      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      default -> throw new IllegalStateException("unexpected answer " + effect);
+    };
+  }
+
+  private List<WorkerSummary> workers() throws RequestException {
+    List<WorkerView> views = await(context.loop().query(s -> s.workers()));
+    List<WorkerSummary> workers = new ArrayList<>(views.size());
+    for (WorkerView view : views) {
+      workers.add(summarize(view));
+    }
+    return workers;
+  }
+
+  private Message.Reply showWorker(long id) throws RequestException {
+    Optional<WorkerView> view =
+        await(context.loop().query(s -> s.workers().stream().filter(w -> w.workerId() == id).findFirst()));
+    if (view.isEmpty()) {
+      throw new RequestException("not_found", "worker " + id + " not found (see list-workers)");
+    }
+    return new Message.WorkerDetails(summarize(view.get()), context.store().summaries(view.get().jobIds()));
+  }
+
+  private WorkerSummary summarize(WorkerView view) {
+    SystemInfo system = context.systemInfo().get(view.workerId());
+    return new WorkerSummary(view.workerId(), view.name(), system, view.capacity(), view.reserved(),
+        view.free(), view.jobIds().size(), view.busyness(), view.connected(), view.lastSeen());
+  }
+
+  /** Pending jobs get the scheduler's explanation of why they wait. */
+  private List<JobSummary> withPendingReasons(List<JobSummary> jobs) throws RequestException {
+    List<Long> pending = jobs.stream().filter(j -> j.state() == JobState.PENDING).map(JobSummary::id).toList();
+    if (pending.isEmpty()) {
+      return jobs;
+    }
+    Map<Long, String> reasons = await(context.loop().query(s -> {
+      Map<Long, String> found = new HashMap<>();
+      for (long id : pending) {
+        s.activeJob(id).map(ActiveJobView::pendingReason).ifPresent(r -> found.put(id, r));
+      }
+      return found;
+    }));
+    List<JobSummary> result = new ArrayList<>(jobs.size());
+    for (JobSummary job : jobs) {
+      String reason = reasons.get(job.id());
+      result.add(reason == null ? job : new JobSummary(job.id(), job.state(), job.command(), job.cwd(),
+          job.slots(), job.cpus(), job.ramMb(), job.attempt(), job.worker(), job.submitted(),
+          job.started(), job.ended(), job.exitCode(), job.signal(), reason));
+    }
+    return result;
+  }
+
+  private static RequestException notFound(long id) {
+    return new RequestException("not_found", "job " + id + " not found");
+  }
+
+  private static <T> T await(CompletableFuture<T> future) throws RequestException {
+    try {
+      return future.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RequestException("internal", "interrupted");
+    } catch (ExecutionException e) {
+      throw new RequestException("internal", "the server failed to answer: " + e.getCause());
+    }
+  }
+
+  /** A request that gets a Failure reply; the connection stays open. */
+  private static final class RequestException extends Exception {
+    final String code;
+
+    RequestException(String code, String message) {
+      super(message);
+      this.code = code;
+    }
+  }
+}

@@ -1,0 +1,162 @@
+package kueue.server;
+
+import java.io.IOException;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import kueue.protocol.FrameReader;
+import kueue.protocol.Handshakes;
+import kueue.protocol.Message;
+import kueue.protocol.MessageCodec;
+import kueue.protocol.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One accepted connection on its own virtual thread: the server's side of the handshake, then a
+ * client or worker session. Whatever the peer sends, the worst outcome is this connection closed
+ * with a logged reason.
+ */
+final class Connection implements Runnable {
+  private static final Logger log = LoggerFactory.getLogger(Connection.class);
+  /** The whole handshake must finish within this time, so a silent or trickling peer is dropped. */
+  static final Duration HANDSHAKE_DEADLINE = Duration.ofSeconds(10);
+
+  private final Socket socket;
+  private final String peer;
+  private final ServerContext context;
+  private final ScheduledExecutorService timers;
+
+  Connection(Socket socket, ServerContext context, ScheduledExecutorService timers) {
+    this.socket = socket;
+    this.peer = socket.getRemoteSocketAddress().toString();
+    this.context = context;
+    this.timers = timers;
+  }
+
+  @Override
+  public void run() {
+    Outbound outbound = null;
+    try {
+      socket.setTcpNoDelay(true);
+      FrameReader reader = new FrameReader(socket.getInputStream());
+      outbound = new Outbound(socket, peer);
+      String role = handshake(reader, outbound);
+      if (role == null) {
+        return;
+      }
+      if (role.equals("worker")) {
+        new WorkerSession(peer, reader, outbound, context).run();
+      } else {
+        new ClientSession(peer, reader, outbound, context).run();
+      }
+    } catch (ProtocolException e) {
+      log.info("closed {}: {}", peer, e.getMessage());
+    } catch (SocketTimeoutException e) {
+      log.info("closed {}: timed out", peer);
+    } catch (IOException e) {
+      log.debug("closed {}: {}", peer, e.toString());
+    } catch (RuntimeException e) {
+      log.error("closed {} after an internal error", peer, e);
+    } finally {
+      // The writer closes the socket once queued messages (e.g. a refusal) are out; the timer is a
+      // backstop for a peer that stopped reading.
+      if (outbound != null) {
+        outbound.close();
+      }
+      timers.schedule(this::closeSocket, 5, TimeUnit.SECONDS);
+    }
+  }
+
+  private void closeSocket() {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // already closed
+    }
+  }
+
+  /** Returns the authenticated role, or null after a refusal was sent. */
+  private String handshake(FrameReader reader, Outbound outbound) throws IOException, ProtocolException {
+    ScheduledFuture<?> deadline =
+        timers.schedule(this::closeQuietly, HANDSHAKE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    try {
+      Message first = read(reader);
+      if (!(first instanceof Message.Hello hello)) {
+        throw new ProtocolException("expected hello, got " + typeOf(first));
+      }
+      if (hello.protocol() != Message.PROTOCOL_VERSION) {
+        refuse(outbound, "version", "this server speaks protocol " + Message.PROTOCOL_VERSION
+            + ", the peer " + hello.protocol() + ": install the same Kueue version everywhere");
+        log.info("closed {}: protocol version {}", peer, hello.protocol());
+        return null;
+      }
+      String role = hello.role();
+      if (!"client".equals(role) && !"worker".equals(role)) {
+        throw new ProtocolException("unknown role " + role);
+      }
+      if (!Handshakes.isWellFormedNonce(hello.nonce())) {
+        throw new ProtocolException("malformed nonce");
+      }
+      String secret = context.secret();
+      String serverNonce = Handshakes.newNonce();
+      outbound.send(
+          new Message.Challenge(
+              Message.PROTOCOL_VERSION,
+              serverNonce,
+              Handshakes.serverProof(secret, role, hello.nonce(), serverNonce)));
+      Message second = read(reader);
+      if (!(second instanceof Message.Authenticate authenticate)) {
+        throw new ProtocolException("expected authenticate, got " + typeOf(second));
+      }
+      String expected = Handshakes.peerProof(secret, role, hello.nonce(), serverNonce);
+      if (!Handshakes.matches(expected, authenticate.proof())) {
+        Duration delay = context.throttle().failed(socket.getInetAddress());
+        log.warn("authentication failed for {} ({}): wrong shared secret", peer, role);
+        deadline.cancel(false);
+        sleep(delay);
+        refuse(outbound, "auth", "authentication failed: the shared_secret differs from the server's");
+        return null;
+      }
+      context.throttle().succeeded(socket.getInetAddress());
+      outbound.send(new Message.Welcome(context.software()));
+      log.debug("authenticated {} as {}", peer, role);
+      return role;
+    } finally {
+      deadline.cancel(false);
+    }
+  }
+
+  private Message read(FrameReader reader) throws IOException, ProtocolException {
+    byte[] line = reader.next();
+    if (line == null) {
+      throw new ProtocolException("closed during the handshake");
+    }
+    return MessageCodec.decode(line);
+  }
+
+  private void refuse(Outbound outbound, String code, String message) {
+    outbound.send(new Message.Failure(code, message));
+    outbound.close();
+  }
+
+  private void closeQuietly() {
+    log.info("closed {}: handshake not finished within {}s", peer, HANDSHAKE_DEADLINE.toSeconds());
+    closeSocket();
+  }
+
+  private static void sleep(Duration delay) {
+    try {
+      Thread.sleep(delay);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static String typeOf(Message message) {
+    return message.getClass().getSimpleName();
+  }
+}

@@ -1,0 +1,168 @@
+package kueue.server;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import kueue.config.KueueConfig;
+import kueue.config.KueueVersion;
+import kueue.core.Scheduler;
+import kueue.core.SchedulerSettings;
+import kueue.store.JobStore;
+import kueue.store.SqliteJobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running server: the store, the scheduler loop and one listener per bound address. Used by
+ * {@link ServerMain} and, in-process, by tests.
+ */
+public final class KueueServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(KueueServer.class);
+
+  private final JobStore store;
+  private final SchedulerLoop loop;
+  private final List<ServerSocket> listeners = new ArrayList<>();
+  private final ScheduledExecutorService timers;
+  private final ServerContext context;
+  private final java.util.Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+
+  private KueueServer(KueueConfig config, Clock clock, Runnable onFatalError) throws IOException {
+    this.store = SqliteJobStore.open(config.server().dataDirectory());
+    try {
+      KueueConfig.Server settings = config.server();
+      Scheduler scheduler =
+          new Scheduler(
+              new SchedulerSettings(
+                  settings.globalMaxParallelJobs(),
+                  config.globalResources(),
+                  settings.workerTimeout(),
+                  settings.jobOfferTimeout(),
+                  settings.jobCleanupAfter(),
+                  settings.jobMaxAttempts()),
+              store.nextJobId());
+      var active = store.activeJobs();
+      scheduler.restore(active, clock.instant());
+      log.info("database {} opened: {} unfinished jobs, next job id {}",
+          settings.dataDirectory().resolve("kueue.db"), active.size(), store.nextJobId());
+      this.loop = new SchedulerLoop(scheduler, store, clock, onFatalError);
+      this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("timers").unstarted(r));
+      this.context = new ServerContext(config.common().sharedSecret(), "kueue_server " + KueueVersion.VERSION,
+          new AuthenticationThrottle(), loop, store, new ConcurrentHashMap<>());
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the database, restores unfinished jobs and starts listening on every configured address
+   * that can be bound (SPEC §3: the server runs as long as one binds).
+   *
+   * @throws IOException if no address could be bound
+   */
+  public static KueueServer start(KueueConfig config, Clock clock, Runnable onFatalError) throws IOException {
+    KueueServer server = new KueueServer(config, clock, onFatalError);
+    try {
+      server.loop.start();
+      server.bind(config.server().addressBindings(), config.common().serverPort());
+      return server;
+    } catch (IOException | RuntimeException e) {
+      server.close();
+      throw e;
+    }
+  }
+
+  private void bind(List<String> addresses, int port) throws IOException {
+    List<String> failures = new ArrayList<>();
+    for (String text : addresses) {
+      String host = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+      ServerSocket listener = new ServerSocket();
+      try {
+        listener.setReuseAddress(true);
+        listener.bind(new InetSocketAddress(InetAddress.getByName(host), port), 1024);
+      } catch (IOException e) {
+        listener.close();
+        // On a dual-stack host "[::]" already accepts IPv4 too, so "0.0.0.0" on the same port
+        // then fails; that is expected and not an error.
+        log.info("not listening on {} port {}: {}", text, port, e.getMessage());
+        failures.add(text + ": " + e.getMessage());
+        continue;
+      }
+      listeners.add(listener);
+      log.info("listening on {}", listener.getLocalSocketAddress());
+      Thread.ofPlatform().daemon().name("accept " + text).start(() -> accept(listener));
+    }
+    if (listeners.isEmpty()) {
+      throw new IOException("could not listen on any of " + addresses + " port " + port + ": " + failures);
+    }
+  }
+
+  private void accept(ServerSocket listener) {
+    while (!closed) {
+      try {
+        Socket socket = listener.accept();
+        openSockets.add(socket);
+        Connection connection = new Connection(socket, context, timers);
+        Thread.ofVirtual()
+            .name("connection")
+            .start(
+                () -> {
+                  try {
+                    connection.run();
+                  } finally {
+                    openSockets.remove(socket);
+                  }
+                });
+      } catch (SocketException e) {
+        if (!closed) {
+          log.error("listener {} failed: {}", listener.getLocalSocketAddress(), e.getMessage());
+        }
+        return;
+      } catch (IOException e) {
+        // e.g. too many open files: keep serving the connections we have.
+        log.warn("accept failed: {}", e.getMessage());
+      }
+    }
+  }
+
+  /** The bound addresses with their real ports (useful with port 0). */
+  public List<InetSocketAddress> addresses() {
+    return listeners.stream().map(l -> (InetSocketAddress) l.getLocalSocketAddress()).toList();
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    for (ServerSocket listener : listeners) {
+      try {
+        listener.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    for (Socket socket : openSockets) {
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    if (loop != null) {
+      loop.stop();
+    }
+    if (timers != null) {
+      timers.shutdownNow();
+    }
+    store.close();
+  }
+}

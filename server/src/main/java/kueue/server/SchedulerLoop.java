@@ -1,0 +1,343 @@
+package kueue.server;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.function.LongFunction;
+import kueue.core.Command;
+import kueue.core.Decisions;
+import kueue.core.Effect;
+import kueue.core.Event;
+import kueue.core.Scheduler;
+import kueue.model.AttemptRef;
+import kueue.model.JobSpec;
+import kueue.protocol.Message;
+import kueue.store.JobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one thread that owns the scheduler. Sessions hand it work through {@link #submit}; it takes
+ * everything queued as one batch, lets the scheduler decide, stores the events of the batch in one
+ * transaction, and only then carries out the effects (answers, offers, kills). A crash between the
+ * two steps loses nothing that anybody was told about.
+ */
+final class SchedulerLoop {
+  private static final Logger log = LoggerFactory.getLogger(SchedulerLoop.class);
+  private static final Duration TICK_INTERVAL = Duration.ofSeconds(1);
+  /** Bounds one batch so that answers to early requests are not held back by a flood. */
+  private static final int MAX_BATCH = 4096;
+  private static final int SPEC_CACHE_SIZE = 4096;
+
+  private final Scheduler scheduler;
+  private final JobStore store;
+  private final Clock clock;
+  private final LinkedBlockingQueue<Consumer<Instant>> inbox = new LinkedBlockingQueue<>();
+  private final Decisions decisions = new Decisions();
+  private final Map<Long, CompletableFuture<Effect>> openRequests = new HashMap<>();
+  private final Map<Long, Outbound> workerLinks = new HashMap<>();
+  private final Map<Long, List<Waiter>> waitersByJob = new HashMap<>();
+  /**
+   * Specs of jobs submitted recently, so the usual submit-then-offer path needs no database read.
+   * Bounded: a million queued jobs must not keep a million specs in memory.
+   */
+  private final Map<Long, JobSpec> recentSpecs =
+      new LinkedHashMap<>(SPEC_CACHE_SIZE, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, JobSpec> eldest) {
+          return size() > SPEC_CACHE_SIZE;
+        }
+      };
+
+  private final Thread thread;
+  private long nextRequestId = 1;
+  private long nextWorkerId = 1;
+  private Instant nextTick;
+  private volatile boolean running = true;
+  private volatile Throwable failure;
+  private final Runnable onFatalError;
+
+  SchedulerLoop(Scheduler scheduler, JobStore store, Clock clock, Runnable onFatalError) {
+    this.scheduler = scheduler;
+    this.store = store;
+    this.clock = clock;
+    this.onFatalError = onFatalError;
+    this.thread = Thread.ofPlatform().name("scheduler").unstarted(this::run);
+  }
+
+  void start() {
+    nextTick = clock.instant().plus(TICK_INTERVAL);
+    thread.start();
+  }
+
+  void stop() {
+    running = false;
+    thread.interrupt();
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** Runs work on the loop thread with the batch's time. */
+  void submit(Consumer<Instant> work) {
+    if (failure != null) {
+      throw new IllegalStateException("the scheduler stopped after an error", failure);
+    }
+    inbox.add(work);
+  }
+
+  /** A command whose answer (SubmitAccepted, CancelAccepted, RequestRejected) completes the future. */
+  CompletableFuture<Effect> request(LongFunction<Command> command) {
+    CompletableFuture<Effect> answer = new CompletableFuture<>();
+    submit(
+        now -> {
+          long requestId = nextRequestId++;
+          openRequests.put(requestId, answer);
+          try {
+            scheduler.handle(command.apply(requestId), now, decisions);
+          } catch (RuntimeException e) {
+            openRequests.remove(requestId);
+            throw e;
+          }
+        });
+    return answer;
+  }
+
+  /** A command nobody waits for, e.g. a worker's report. */
+  void tell(Command command) {
+    submit(now -> scheduler.handle(command, now, decisions));
+  }
+
+  /** Reads scheduler state on the loop thread. */
+  <T> CompletableFuture<T> query(Function<Scheduler, T> read) {
+    CompletableFuture<T> answer = new CompletableFuture<>();
+    submit(
+        now -> {
+          try {
+            answer.complete(read.apply(scheduler));
+          } catch (RuntimeException e) {
+            answer.completeExceptionally(e);
+          }
+        });
+    return answer;
+  }
+
+  /** Store writes other than scheduler events (clean-jobs) also go through the one writer. */
+  <T> CompletableFuture<T> withStore(Function<JobStore, T> write) {
+    CompletableFuture<T> answer = new CompletableFuture<>();
+    submit(
+        now -> {
+          try {
+            answer.complete(write.apply(store));
+          } catch (RuntimeException e) {
+            answer.completeExceptionally(e);
+          }
+        });
+    return answer;
+  }
+
+  /** Registers a worker connection; the id is passed to then, on the loop thread. */
+  void connectWorker(Outbound link, Message.Register register, Consumer<Long> registered) {
+    submit(
+        now -> {
+          long workerId = nextWorkerId++;
+          workerLinks.put(workerId, link);
+          // Registered must reach the worker before any offer for it; both go through the same queue.
+          link.send(new Message.Registered(workerId));
+          registered.accept(workerId);
+          // Attempts that ended while the worker was away are claimed like running ones, so that
+          // their results count when they are the job's current attempt.
+          List<AttemptRef> claims = new ArrayList<>(register.running());
+          for (Message.Ended ended : register.ended()) {
+            claims.add(new AttemptRef(ended.jobId(), ended.attempt()));
+          }
+          scheduler.handle(
+              new Command.ConnectWorker(workerId, register.name(), register.capacity(), claims),
+              now,
+              decisions);
+          for (Message.Ended ended : register.ended()) {
+            scheduler.handle(
+                new Command.MarkEnded(
+                    workerId, ended.jobId(), ended.attempt(), ended.outcome(), ended.stdout(), ended.stderr()),
+                now,
+                decisions);
+          }
+        });
+  }
+
+  void disconnectWorker(long workerId, String reason) {
+    submit(
+        now -> {
+          workerLinks.remove(workerId);
+          scheduler.handle(new Command.DisconnectWorker(workerId, reason), now, decisions);
+        });
+  }
+
+  /**
+   * Completes when every listed job has ended. Jobs not known to the scheduler have ended already
+   * (or never existed; the caller checks that against the store).
+   */
+  CompletableFuture<Void> awaitEnd(List<Long> jobIds) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    submit(
+        now -> {
+          Set<Long> open = new HashSet<>();
+          for (long id : jobIds) {
+            if (scheduler.activeJob(id).isPresent()) {
+              open.add(id);
+            }
+          }
+          if (open.isEmpty()) {
+            done.complete(null);
+            return;
+          }
+          Waiter waiter = new Waiter(open, done);
+          for (long id : open) {
+            waitersByJob.computeIfAbsent(id, k -> new ArrayList<>()).add(waiter);
+          }
+        });
+    return done;
+  }
+
+  private record Waiter(Set<Long> open, CompletableFuture<Void> done) {}
+
+  private void run() {
+    List<Consumer<Instant>> batch = new ArrayList<>(MAX_BATCH);
+    while (running) {
+      try {
+        long waitMillis = Math.max(0, Duration.between(clock.instant(), nextTick).toMillis());
+        Consumer<Instant> first = inbox.poll(waitMillis, TimeUnit.MILLISECONDS);
+        Instant now = clock.instant();
+        if (first != null) {
+          batch.add(first);
+          inbox.drainTo(batch, MAX_BATCH - 1);
+        }
+        for (Consumer<Instant> work : batch) {
+          try {
+            work.accept(now);
+          } catch (RuntimeException e) {
+            // The scheduler validates before it changes anything, so one bad command is refused
+            // alone instead of stopping everybody's work.
+            log.error("refused a command: {}", e.toString(), e);
+          }
+        }
+        batch.clear();
+        if (!now.isBefore(nextTick)) {
+          scheduler.handle(new Command.Tick(), now, decisions);
+          nextTick = now.plus(TICK_INTERVAL);
+        }
+        scheduler.place(now, decisions);
+        if (!decisions.isEmpty()) {
+          store.persist(decisions.events());
+          rememberSpecs(decisions.events());
+          for (Effect effect : decisions.effects()) {
+            carryOut(effect);
+          }
+          decisions.clear();
+        }
+      } catch (InterruptedException e) {
+        if (!running) {
+          break;
+        }
+      } catch (Throwable e) {
+        // State in memory may now differ from the database: stop rather than act on it. A restart
+        // rebuilds the state from the database.
+        failure = e;
+        log.error("scheduler stopped: {}", e.toString(), e);
+        openRequests.values().forEach(f -> f.completeExceptionally(e));
+        onFatalError.run();
+        return;
+      }
+    }
+  }
+
+  private void rememberSpecs(List<Event> events) {
+    for (Event event : events) {
+      if (event instanceof Event.JobQueued queued) {
+        recentSpecs.put(queued.jobId(), queued.spec());
+      }
+    }
+  }
+
+  private void carryOut(Effect effect) {
+    switch (effect) {
+      case Effect.SubmitAccepted accepted -> answer(accepted.requestId(), effect);
+      case Effect.CancelAccepted accepted -> answer(accepted.requestId(), effect);
+      case Effect.RequestRejected rejected -> answer(rejected.requestId(), effect);
+      case Effect.SendOffer offer -> sendOffer(offer);
+      case Effect.SendKill kill ->
+          toWorker(kill.workerId(), new Message.Kill(kill.jobId(), kill.attempt(), kill.reason()));
+      case Effect.ConfirmResult confirm ->
+          toWorker(confirm.workerId(), new Message.ResultStored(confirm.jobId(), confirm.attempt()));
+      case Effect.JobsTerminated terminated -> wakeWaiters(terminated.jobIds());
+      case Effect.CloseWorker close -> {
+        Outbound link = workerLinks.remove(close.workerId());
+        if (link != null) {
+          log.warn("worker {} presumed lost: {}", close.workerId(), close.reason());
+          link.close();
+        }
+      }
+    }
+  }
+
+  private void answer(long requestId, Effect effect) {
+    CompletableFuture<Effect> request = openRequests.remove(requestId);
+    if (request != null) {
+      request.complete(effect);
+    }
+  }
+
+  private void sendOffer(Effect.SendOffer offer) {
+    Outbound link = workerLinks.get(offer.workerId());
+    if (link == null) {
+      return; // its disconnect is already queued and will requeue the job
+    }
+    JobSpec spec = recentSpecs.remove(offer.jobId());
+    if (spec == null) {
+      Optional<JobSpec> stored = store.spec(offer.jobId());
+      if (stored.isEmpty()) {
+        log.error("job {} was offered but has no stored spec", offer.jobId());
+        return;
+      }
+      spec = stored.get();
+    }
+    link.send(new Message.Offer(offer.jobId(), offer.attempt(), spec));
+  }
+
+  private void toWorker(long workerId, Message message) {
+    Outbound link = workerLinks.get(workerId);
+    if (link != null) {
+      link.send(message);
+    }
+  }
+
+  private void wakeWaiters(List<Long> jobIds) {
+    for (long id : jobIds) {
+      List<Waiter> waiters = waitersByJob.remove(id);
+      if (waiters == null) {
+        continue;
+      }
+      for (Waiter waiter : waiters) {
+        waiter.open().remove(id);
+        if (waiter.open().isEmpty()) {
+          waiter.done().complete(null);
+        }
+      }
+    }
+  }
+}
