@@ -1,0 +1,590 @@
+package kueue.config;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.tomlj.Toml;
+import org.tomlj.TomlParseError;
+import org.tomlj.TomlParseResult;
+import org.tomlj.TomlTable;
+
+/**
+ * Finds, creates on first start, reads and validates the configuration file (SPEC §3).
+ *
+ * <p>The file is {@code $XDG_CONFIG_HOME/kueue/config.toml}, or {@code
+ * $HOME/.config/kueue/config.toml} when XDG_CONFIG_HOME is unset, unless a path is given with
+ * -c/--config.
+ */
+public final class ConfigLoader {
+  private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
+  private static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY =
+      PosixFilePermissions.fromString("rwx------");
+  private static final Set<PosixFilePermission> OWNER_ONLY_FILE =
+      PosixFilePermissions.fromString("rw-------");
+  private static final Set<String> SECTIONS =
+      Set.of("common", "server", "worker", "client", "restart_workers", "global_resources");
+
+  private ConfigLoader() {}
+
+  /**
+   * Loads the configuration of the running process; warnings go to stderr as "kueue: warning: ...".
+   */
+  public static KueueConfig load(Path explicitPathOrNull) throws ConfigException {
+    return load(
+        explicitPathOrNull,
+        warning -> System.err.println("kueue: warning: " + warning),
+        System.getenv());
+  }
+
+  /**
+   * Loads the configuration; {@code environment} supplies HOME, XDG_CONFIG_HOME and XDG_DATA_HOME
+   * so that tests need not touch the real home directory.
+   */
+  public static KueueConfig load(
+      Path explicitPathOrNull, Consumer<String> warnings, Map<String, String> environment)
+      throws ConfigException {
+    Path file = resolvePath(explicitPathOrNull, environment);
+    if (!Files.exists(file)) {
+      createTemplate(file);
+      warnings.accept(
+          "created a configuration file with a new shared_secret at "
+              + file
+              + "; use the same file on every machine that runs Kueue");
+    }
+    warnIfReadableByOthers(file, warnings);
+    String text = read(file);
+    TomlParseResult toml = Toml.parse(text);
+    if (toml.hasErrors()) {
+      TomlParseError error = toml.errors().getFirst();
+      throw new ConfigException(
+          file
+              + ":"
+              + error.position().line()
+              + ": malformed TOML: "
+              + error.getMessage()
+              + " (column "
+              + error.position().column()
+              + ")");
+    }
+    return new Reader(file, toml, warnings, environment).read();
+  }
+
+  /** The file {@link #load} reads: the explicit path, else the XDG location, else ~/.config. */
+  public static Path resolvePath(Path explicitPathOrNull, Map<String, String> environment) {
+    if (explicitPathOrNull != null) {
+      return explicitPathOrNull.toAbsolutePath().normalize();
+    }
+    Path configHome = absoluteDirectory(environment.get("XDG_CONFIG_HOME"));
+    if (configHome == null) {
+      configHome = home(environment).resolve(".config");
+    }
+    return configHome.resolve("kueue").resolve("config.toml");
+  }
+
+  static Path defaultDataDirectory(Map<String, String> environment) {
+    Path dataHome = absoluteDirectory(environment.get("XDG_DATA_HOME"));
+    if (dataHome == null) {
+      dataHome = home(environment).resolve(".local").resolve("share");
+    }
+    return dataHome.resolve("kueue");
+  }
+
+  /** XDG says an empty or relative value is to be ignored. */
+  private static Path absoluteDirectory(String value) {
+    if (value == null || value.isEmpty()) {
+      return null;
+    }
+    Path path = Path.of(value);
+    return path.isAbsolute() ? path : null;
+  }
+
+  private static Path home(Map<String, String> environment) {
+    String home = environment.get("HOME");
+    if (home == null || home.isEmpty()) {
+      home = System.getProperty("user.home");
+    }
+    return Path.of(home);
+  }
+
+  private static void createTemplate(Path file) throws ConfigException {
+    String content = ConfigTemplate.render(ConfigTemplate.newSharedSecret());
+    try {
+      Path directory = file.getParent();
+      createPrivateDirectories(directory);
+      // Written under a temporary name and then linked into place, so that a program starting at
+      // the same moment (shared home) never reads a half-written file and an existing file is
+      // never replaced: creating the link fails when the name is taken.
+      Path temporary = createPrivateFile(directory, content);
+      try {
+        Files.createLink(file, temporary);
+      } catch (FileAlreadyExistsException someoneElseWasFaster) {
+        // Their file wins; ours is discarded below.
+      } catch (UnsupportedOperationException | IOException noHardLinks) {
+        writeNewPrivateFile(file, content);
+      } finally {
+        Files.deleteIfExists(temporary);
+      }
+    } catch (IOException e) {
+      throw new ConfigException(
+          "cannot create the configuration file " + file + ": " + describe(e), e);
+    }
+  }
+
+  private static void createPrivateDirectories(Path directory) throws IOException {
+    if (Files.isDirectory(directory)) {
+      return;
+    }
+    if (isPosix(directory)) {
+      Files.createDirectories(
+          directory, PosixFilePermissions.asFileAttribute(OWNER_ONLY_DIRECTORY));
+    } else {
+      Files.createDirectories(directory);
+    }
+  }
+
+  /** The permissions are part of the creation, so the secret is never readable by others. */
+  private static Path createPrivateFile(Path directory, String content) throws IOException {
+    Path temporary =
+        isPosix(directory)
+            ? Files.createTempFile(
+                directory,
+                ".config-",
+                ".toml",
+                PosixFilePermissions.asFileAttribute(OWNER_ONLY_FILE))
+            : Files.createTempFile(directory, ".config-", ".toml");
+    try {
+      Files.writeString(temporary, content, StandardCharsets.UTF_8, StandardOpenOption.WRITE);
+    } catch (IOException e) {
+      Files.deleteIfExists(temporary);
+      throw e;
+    }
+    return temporary;
+  }
+
+  private static void writeNewPrivateFile(Path file, String content) throws IOException {
+    Set<StandardOpenOption> options =
+        Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    try (SeekableByteChannel channel =
+        isPosix(file.getParent())
+            ? Files.newByteChannel(
+                file, options, PosixFilePermissions.asFileAttribute(OWNER_ONLY_FILE))
+            : Files.newByteChannel(file, options)) {
+      ByteBuffer buffer = ByteBuffer.wrap(content.getBytes(StandardCharsets.UTF_8));
+      while (buffer.hasRemaining()) {
+        channel.write(buffer);
+      }
+    } catch (FileAlreadyExistsException someoneElseWasFaster) {
+      // Their file wins.
+    }
+  }
+
+  private static boolean isPosix(Path anyPathOnTheFileSystem) {
+    Path path = anyPathOnTheFileSystem == null ? Path.of(".") : anyPathOnTheFileSystem;
+    return path.getFileSystem().supportedFileAttributeViews().contains("posix");
+  }
+
+  private static void warnIfReadableByOthers(Path file, Consumer<String> warnings) {
+    PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
+    if (view == null) {
+      return;
+    }
+    try {
+      Set<PosixFilePermission> permissions = view.readAttributes().permissions();
+      if (permissions.contains(PosixFilePermission.GROUP_READ)
+          || permissions.contains(PosixFilePermission.OTHERS_READ)) {
+        warnings.accept(
+            file
+                + " holds the shared secret but can be read by other users ("
+                + PosixFilePermissions.toString(permissions)
+                + "); fix with: chmod 600 "
+                + file);
+      }
+    } catch (IOException ignored) {
+      // Reading the file will report the real problem.
+    }
+  }
+
+  private static String read(Path file) throws ConfigException {
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ConfigException(
+          "cannot read the configuration file " + file + ": " + describe(e), e);
+    } catch (java.io.UncheckedIOException e) {
+      throw new ConfigException(
+          "cannot read the configuration file " + file + ": " + describe(e.getCause()), e);
+    }
+  }
+
+  private static String describe(IOException e) {
+    return switch (e) {
+      case NoSuchFileException n -> "no such file or directory: " + n.getFile();
+      case AccessDeniedException a -> "permission denied: " + a.getFile();
+      case FileAlreadyExistsException f -> "already exists: " + f.getFile();
+      case java.nio.charset.MalformedInputException m -> "not UTF-8 text";
+      default -> e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    };
+  }
+
+  /** Turns the parsed TOML into the record, one section at a time, collecting unknown keys. */
+  private static final class Reader {
+    private final Path file;
+    private final TomlParseResult toml;
+    private final Consumer<String> warnings;
+    private final Map<String, String> environment;
+
+    Reader(
+        Path file,
+        TomlParseResult toml,
+        Consumer<String> warnings,
+        Map<String, String> environment) {
+      this.file = file;
+      this.toml = toml;
+      this.warnings = warnings;
+      this.environment = environment;
+    }
+
+    KueueConfig read() throws ConfigException {
+      for (String key : toml.keySet()) {
+        if (!SECTIONS.contains(key)) {
+          warnings.accept("unknown setting " + key + " in " + file + " (ignored)");
+        }
+      }
+      Section common = section("common");
+      Section server = section("server");
+      Section worker = section("worker");
+      Section client = section("client");
+      KueueConfig config =
+          new KueueConfig(
+              file,
+              readCommon(common),
+              readServer(server),
+              readWorker(worker),
+              readClient(client),
+              readRestartWorkers(),
+              readGlobalResources());
+      for (Section s : List.of(common, server, worker, client)) {
+        s.warnAboutUnknownKeys();
+      }
+      return config;
+    }
+
+    private KueueConfig.Common readCommon(Section s) throws ConfigException {
+      String secret = s.string("shared_secret", null);
+      if (secret == null) {
+        throw new ConfigException(
+            file
+                + ": [common] shared_secret is missing; expected a long random string, the same on"
+                + " every machine (e.g. from: openssl rand -base64 32)");
+      }
+      if (secret.isBlank()) {
+        throw new ConfigException(
+            file + ": [common] shared_secret is empty; expected a long random string");
+      }
+      String serverName = s.string("server_name", "localhost").strip();
+      if (serverName.isEmpty()) {
+        throw s.invalid("server_name", "a host name or address, not an empty string");
+      }
+      int serverPort = s.integer("server_port", 11236, 1, 65535);
+      String logLevel = s.string("log_level", "info").strip().toLowerCase(java.util.Locale.ROOT);
+      if (!LOG_LEVELS.contains(logLevel)) {
+        throw s.invalid("log_level", "one of trace, debug, info, warn, error");
+      }
+      return new KueueConfig.Common(secret, serverName, serverPort, logLevel);
+    }
+
+    private KueueConfig.Server readServer(Section s) throws ConfigException {
+      List<String> bindings = s.words("address_bindings", "0.0.0.0 [::]");
+      if (bindings.isEmpty()) {
+        throw s.invalid("address_bindings", "at least one address, e.g. \"0.0.0.0 [::]\"");
+      }
+      return new KueueConfig.Server(
+          bindings,
+          Duration.ofSeconds(s.integer("worker_timeout_seconds", 20, 1, Integer.MAX_VALUE)),
+          Duration.ofSeconds(s.integer("job_offer_timeout_seconds", 30, 1, Integer.MAX_VALUE)),
+          Duration.ofMinutes(s.integer("job_cleanup_after_minutes", 2880, 1, Integer.MAX_VALUE)),
+          s.integer("global_max_parallel_jobs", 100, 1, Integer.MAX_VALUE),
+          s.integer("job_max_attempts", 5, 1, Integer.MAX_VALUE),
+          dataDirectory(s));
+    }
+
+    private Path dataDirectory(Section s) throws ConfigException {
+      String value = s.string("data_directory", "").strip();
+      if (value.isEmpty()) {
+        return defaultDataDirectory(environment);
+      }
+      if (value.equals("~")) {
+        return home(environment);
+      }
+      if (value.startsWith("~/")) {
+        return home(environment).resolve(value.substring(2)).normalize();
+      }
+      Path path;
+      try {
+        path = Path.of(value);
+      } catch (java.nio.file.InvalidPathException e) {
+        throw s.invalid("data_directory", "a valid directory path");
+      }
+      if (!path.isAbsolute()) {
+        throw s.invalid("data_directory", "an absolute path or one starting with ~/");
+      }
+      return path.normalize();
+    }
+
+    private KueueConfig.Worker readWorker(Section s) throws ConfigException {
+      String workerName = s.string("worker_name", "").strip();
+      if (workerName.isEmpty()) {
+        workerName = hostName();
+      }
+      return new KueueConfig.Worker(
+          workerName,
+          s.integer("worker_max_parallel_jobs", 10, 1, Integer.MAX_VALUE),
+          s.bool("dynamic_check_free_resources", true),
+          s.decimal("dynamic_cpu_load_scale_factor", 1.0, 0.0, 1000.0),
+          Duration.ofSeconds(s.integer("heartbeat_interval_seconds", 5, 1, 3600)),
+          s.longInteger("captured_output_max_bytes", 1_048_576L, 0, Long.MAX_VALUE));
+    }
+
+    private KueueConfig.Client readClient(Section s) throws ConfigException {
+      return new KueueConfig.Client(
+          s.integer("job_default_cpus", 1, 0, Integer.MAX_VALUE),
+          s.longInteger("job_default_ram_mb", 1024, 0, Long.MAX_VALUE));
+    }
+
+    private KueueConfig.RestartWorkers readRestartWorkers() throws ConfigException {
+      if (!toml.contains("restart_workers")) {
+        return new KueueConfig.RestartWorkers(null, List.of(), 60);
+      }
+      Section s = section("restart_workers");
+      String sshUser = s.string("ssh_user", null);
+      if (sshUser != null && sshUser.isBlank()) {
+        throw s.invalid("ssh_user", "a user name, not an empty string");
+      }
+      List<String> hostnames = s.words("hostnames", "");
+      int sleepMinutes = s.integer("sleep_minutes_before_recheck", 60, 1, Integer.MAX_VALUE);
+      s.warnAboutUnknownKeys();
+      return new KueueConfig.RestartWorkers(
+          sshUser == null ? null : sshUser.strip(), hostnames, sleepMinutes);
+    }
+
+    private Map<String, Integer> readGlobalResources() throws ConfigException {
+      Section s = section("global_resources");
+      Map<String, Integer> resources = new LinkedHashMap<>();
+      for (String name : s.table.keySet()) {
+        resources.put(name, s.integer(name, 0, 1, Integer.MAX_VALUE));
+      }
+      return Map.copyOf(resources);
+    }
+
+    private Section section(String name) throws ConfigException {
+      Object value = toml.get(List.of(name));
+      if (value == null) {
+        return new Section(name, null);
+      }
+      if (value instanceof TomlTable table) {
+        return new Section(name, table);
+      }
+      throw new ConfigException(
+          file + ": " + name + " is " + article(typeName(value)) + "; expected a section [" + name + "]");
+    }
+
+    /** One [section]; every getter remembers the key so that the rest can be reported unknown. */
+    private final class Section {
+      private final String name;
+      private final TomlTable table;
+      private final Set<String> known = new java.util.HashSet<>();
+
+      Section(String name, TomlTable tableOrNull) {
+        this.name = name;
+        this.table = tableOrNull == null ? emptyTable() : tableOrNull;
+      }
+
+      void warnAboutUnknownKeys() {
+        for (String key : table.keySet()) {
+          if (!known.contains(key)) {
+            warnings.accept("unknown setting [" + name + "] " + key + " in " + file + " (ignored)");
+          }
+        }
+      }
+
+      ConfigException invalid(String key, String expectation) {
+        return invalid(key, expectation, table.get(List.of(key)));
+      }
+
+      private ConfigException invalid(String key, String expectation, Object found) {
+        String where = file + ":" + lineOf(key) + ": [" + name + "] " + key;
+        String foundText = found == null ? "" : " but found " + describeValue(key, found);
+        return new ConfigException(where + ": expected " + expectation + foundText);
+      }
+
+      private String lineOf(String key) {
+        var position = table.inputPositionOf(List.of(key));
+        return position == null ? "" : String.valueOf(position.line());
+      }
+
+      private String describeValue(String key, Object value) {
+        if (key.equals("shared_secret")) {
+          return article(typeName(value));
+        }
+        if (value instanceof String string) {
+          return "\"" + (string.length() > 40 ? string.substring(0, 40) + "…" : string) + "\"";
+        }
+        if (value instanceof Long || value instanceof Double || value instanceof Boolean) {
+          return typeName(value) + " " + value;
+        }
+        return article(typeName(value));
+      }
+
+      private Object value(String key) {
+        known.add(key);
+        return table.get(List.of(key));
+      }
+
+      String string(String key, String fallback) throws ConfigException {
+        Object value = value(key);
+        if (value == null) {
+          return fallback;
+        }
+        if (value instanceof String string) {
+          return string;
+        }
+        throw invalid(key, "a string in quotes", value);
+      }
+
+      /** A string of whitespace-separated words, or an array of strings. */
+      List<String> words(String key, String fallback) throws ConfigException {
+        Object value = value(key);
+        if (value == null) {
+          return split(fallback);
+        }
+        if (value instanceof String string) {
+          return split(string);
+        }
+        if (value instanceof org.tomlj.TomlArray array) {
+          List<String> words = new ArrayList<>();
+          for (Object element : array.toList()) {
+            if (!(element instanceof String word)) {
+              throw invalid(key, "a string of names separated by spaces", value);
+            }
+            words.addAll(split(word));
+          }
+          return List.copyOf(words);
+        }
+        throw invalid(key, "a string of names separated by spaces", value);
+      }
+
+      int integer(String key, int fallback, int min, int max) throws ConfigException {
+        return (int) longInteger(key, fallback, min, max);
+      }
+
+      long longInteger(String key, long fallback, long min, long max) throws ConfigException {
+        Object value = value(key);
+        if (value == null) {
+          return fallback;
+        }
+        if (value instanceof Long number && number >= min && number <= max) {
+          return number;
+        }
+        throw invalid(key, integerExpectation(min, max), value);
+      }
+
+      double decimal(String key, double fallback, double min, double max) throws ConfigException {
+        Object value = value(key);
+        if (value == null) {
+          return fallback;
+        }
+        double number;
+        if (value instanceof Double d) {
+          number = d;
+        } else if (value instanceof Long l) {
+          number = l;
+        } else {
+          throw invalid(key, "a number from " + min + " to " + max, value);
+        }
+        if (Double.isNaN(number) || number < min || number > max) {
+          throw invalid(key, "a number from " + min + " to " + max, value);
+        }
+        return number;
+      }
+
+      boolean bool(String key, boolean fallback) throws ConfigException {
+        Object value = value(key);
+        if (value == null) {
+          return fallback;
+        }
+        if (value instanceof Boolean b) {
+          return b;
+        }
+        throw invalid(key, "true or false (without quotes)", value);
+      }
+    }
+  }
+
+  private static String integerExpectation(long min, long max) {
+    if (max == Integer.MAX_VALUE || max == Long.MAX_VALUE) {
+      return min == 0 ? "a whole number >= 0" : "a whole number >= " + min;
+    }
+    return "a whole number from " + min + " to " + max;
+  }
+
+  private static List<String> split(String words) {
+    String stripped = words.strip();
+    return stripped.isEmpty() ? List.of() : List.copyOf(Arrays.asList(stripped.split("\\s+")));
+  }
+
+  private static String typeName(Object value) {
+    return switch (value) {
+      case String s -> "string";
+      case Long l -> "integer";
+      case Double d -> "number";
+      case Boolean b -> "boolean";
+      case TomlTable t -> "table";
+      case org.tomlj.TomlArray a -> "array";
+      default -> "date or time";
+    };
+  }
+
+  private static String article(String noun) {
+    return ("aeiou".indexOf(noun.charAt(0)) >= 0 ? "an " : "a ") + noun;
+  }
+
+  private static TomlTable emptyTable() {
+    return Toml.parse("");
+  }
+
+  /** The kernel's idea of the host name; DNS is not asked because it may be slow or absent. */
+  static String hostName() {
+    try {
+      String name = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+      if (!name.isEmpty()) {
+        return name;
+      }
+    } catch (IOException | RuntimeException notLinux) {
+      // Fall through to the JDK.
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      return "localhost";
+    }
+  }
+}

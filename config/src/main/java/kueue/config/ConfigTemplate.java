@@ -1,0 +1,90 @@
+package kueue.config;
+
+import java.security.SecureRandom;
+import java.util.Base64;
+
+/** The commented file written on first start: every setting with its default (SPEC §3). */
+final class ConfigTemplate {
+  /** 32 random bytes = 256 bits, the minimum SPEC §7 asks for. */
+  private static final int SECRET_BYTES = 32;
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private ConfigTemplate() {}
+
+  static String newSharedSecret() {
+    byte[] bytes = new byte[SECRET_BYTES];
+    RANDOM.nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  }
+
+  static String render(String sharedSecret) {
+    return """
+    # Kueue configuration, shared by kueue, kueue_server, kueue_worker and kueue_restart_workers.
+    # Every setting below shows its default; delete a line to go back to the default.
+    # Copy this file to every machine that runs Kueue (a shared home does this for you):
+    # all programs must use the same shared_secret. Keep this file private (chmod 600).
+
+    [common]
+    # Proves to each other that clients, workers and the server belong together. Never share it.
+    shared_secret = "%s"
+    # Host name or address where kueue_server runs; clients and workers connect there.
+    server_name = "localhost"
+    # TCP port of kueue_server (1..65535).
+    server_port = 11236
+    # How much the programs log: trace, debug, info, warn or error.
+    log_level = "info"
+
+    [server]
+    # Addresses the server listens on, separated by spaces; it runs as long as one of them binds.
+    address_bindings = "0.0.0.0 [::]"
+    # A worker silent for this long is presumed lost and its jobs go back to pending.
+    worker_timeout_seconds = 20
+    # A job offered to a worker that neither accepts nor declines within this time is offered again.
+    job_offer_timeout_seconds = 30
+    # Finished and canceled jobs are forgotten after this many minutes (2880 = 2 days).
+    job_cleanup_after_minutes = 2880
+    # At most this many jobs run at once across all workers.
+    global_max_parallel_jobs = 100
+    # A job whose worker is lost is retried until it has been started this many times.
+    job_max_attempts = 5
+    # Where the server keeps its database; empty = $XDG_DATA_HOME/kueue or ~/.local/share/kueue.
+    data_directory = ""
+
+    [worker]
+    # Name shown in list-workers; empty = this host's name.
+    worker_name = ""
+    # At most this many jobs run at once on this worker.
+    worker_max_parallel_jobs = 10
+    # Count load and memory used by other programs on this machine, not only Kueue's own jobs.
+    dynamic_check_free_resources = true
+    # Each unit of system load average takes this many CPUs away from what is free for jobs.
+    dynamic_cpu_load_scale_factor = 1.0
+    # How often the worker reports its free resources to the server.
+    heartbeat_interval_seconds = 5
+    # Captured stdout and stderr keep at most this many bytes per stream (the end is kept).
+    captured_output_max_bytes = 1048576
+
+    [client]
+    # CPUs a job reserves when `kueue cmd` is given no --cpus.
+    job_default_cpus = 1
+    # RAM in MB a job reserves when `kueue cmd` is given no --ram-mb.
+    job_default_ram_mb = 1024
+
+    # kueue_restart_workers starts a worker over SSH on every listed host where none is running.
+    # [restart_workers]
+    # ssh_user = "me"
+    # hostnames = \"""
+    # host01 host02 host03
+    # host04 host05
+    # \"""
+    # sleep_minutes_before_recheck = 60
+
+    # Resources counted across all workers, such as licenses: NAME = how many exist.
+    # A job asks for them with `kueue cmd --resource NAME[=N]`.
+    # [global_resources]
+    # genus = 3
+    """
+        .formatted(sharedSecret);
+  }
+}
