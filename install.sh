@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Builds Kueue, installs the four programs for the current user (no root), and starts a local
+# server and worker so that `kueue cmd echo hello` works right away.
+#
+#   ./install.sh              build, install, (re)start the local server and worker
+#   ./install.sh --no-start   build and install only (e.g. on a shared home, once for all machines)
+#
+# Installs into $KUEUE_PREFIX (default ~/.local): programs in bin/, the jar and a Java runtime of
+# its own in share/kueue/, so worker machines need no system-wide Java 25.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+start=yes
+for arg in "$@"; do
+  case $arg in
+    --no-start) start=no ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) echo "install.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+. "$here/scripts/find-jdk.sh"
+prefix=${KUEUE_PREFIX:-$HOME/.local}
+share=$prefix/share/kueue
+bindir=$prefix/bin
+state=${XDG_STATE_HOME:-$HOME/.local/state}/kueue
+
+echo "==> building with $JAVA_HOME"
+(cd "$here" && mvn -B -q -ntp -Dstyle.color=never -DskipTests package)
+
+echo "==> installing into $share"
+mkdir -p "$share/lib" "$bindir" "$state"
+cp "$here/dist/target/kueue.jar" "$share/lib/kueue.jar.new"
+mv "$share/lib/kueue.jar.new" "$share/lib/kueue.jar"
+modules=java.base,java.sql,java.desktop,java.management,java.naming,java.logging,java.xml,jdk.unsupported,jdk.crypto.ec,jdk.management,jdk.net,jdk.zipfs
+if [ ! -f "$share/runtime/release" ] || [ "$(cat "$share/runtime/.modules" 2>/dev/null)" != "$JAVA_HOME $modules" ]; then
+  rm -rf "$share/runtime.new"
+  "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
+    --generate-cds-archive --output "$share/runtime.new"
+  echo "$JAVA_HOME $modules" > "$share/runtime.new/.modules"
+  rm -rf "$share/runtime"
+  mv "$share/runtime.new" "$share/runtime"
+fi
+
+write_launcher() { # name main-class jvm-options
+  local target=$1/$2
+  cat > "$target.new" <<LAUNCHER
+#!/bin/sh
+# $2 launcher, written by Kueue's install.sh
+exec "$share/runtime/bin/java" $4 --enable-native-access=ALL-UNNAMED \${KUEUE_JAVA_OPTIONS:-} -cp "$share/lib/kueue.jar" $3 "\$@"
+LAUNCHER
+  chmod 755 "$target.new"
+  mv "$target.new" "$target"
+}
+client_opts="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Xss512k"
+for dir in "$bindir" "$here/bin"; do
+  mkdir -p "$dir"
+  write_launcher "$dir" kueue kueue.client.KueueCli "$client_opts"
+  write_launcher "$dir" kueue_server kueue.server.ServerMain "-Xmx2g"
+  write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "-XX:+UseSerialGC -Xmx256m"
+  write_launcher "$dir" kueue_restart_workers kueue.worker.RestartWorkersMain "$client_opts"
+done
+echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_workers} (also in $here/bin)"
+
+# The first start of any program writes the config template with a fresh secret.
+"$bindir/kueue" --version >/dev/null
+
+if [ "$start" = no ]; then
+  exit 0
+fi
+
+stop_pid() { # pidfile
+  local pid
+  pid=$(cat "$1" 2>/dev/null) || return 0
+  if kill -0 "$pid" 2>/dev/null && grep -q kueue "/proc/$pid/cmdline" 2>/dev/null; then
+    kill "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$1"
+}
+stop_pid "$state/worker.pid"
+stop_pid "$state/server.pid"
+
+echo "==> starting server and worker (logs in $state)"
+nohup "$bindir/kueue_server" >>"$state/server.log" 2>&1 </dev/null &
+echo $! > "$state/server.pid"
+nohup "$bindir/kueue_worker" >>"$state/worker.log" 2>&1 </dev/null &
+echo $! > "$state/worker.pid"
+
+for _ in $(seq 150); do
+  if "$bindir/kueue" list-workers --json 2>/dev/null | grep -q '"name"'; then
+    echo "==> Kueue is running. Try: kueue cmd echo hello && kueue list-jobs"
+    case ":$PATH:" in *":$bindir:"*) ;; *) echo "    (add $bindir to your PATH)";; esac
+    exit 0
+  fi
+  sleep 0.2
+done
+echo "install.sh: the local server or worker did not come up; see $state/server.log and $state/worker.log" >&2
+exit 1
