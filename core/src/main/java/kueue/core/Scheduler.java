@@ -1,9 +1,21 @@
 package kueue.core;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.TreeMap;
+import kueue.model.AttemptRef;
+import kueue.model.JobSpec;
+import kueue.model.JobState;
 import kueue.model.ResourceUsage;
+import kueue.model.Resources;
+import kueue.model.WorkerCapacity;
 
 /**
  * The scheduling core: jobs that have not ended, connected workers, the pending queue, global
@@ -12,11 +24,34 @@ import kueue.model.ResourceUsage;
  * loop) owns an instance.
  *
  * <p>Finished and canceled jobs leave the scheduler's memory: they live only in the store.
+ *
+ * <p>Pending jobs are queued per {@link Shape}, so a placement pass costs O(shapes + placed jobs),
+ * not O(pending jobs). Messages that refer to an attempt which is no longer current are ignored
+ * (they change no state), except that a stale start is answered with a kill and a stale result with
+ * a confirmation, so that the worker neither runs nor remembers a superseded attempt.
  */
 public final class Scheduler {
+  static final String CANCELED_BY_USER = "canceled by user";
+  static final String SUPERSEDED = "superseded";
+  static final String NOT_RECLAIMED = "worker did not come back after server restart";
+  private static final WorkerCapacity NO_CAPACITY = new WorkerCapacity(Resources.NONE, 0, 0);
+
+  private final SchedulerSettings settings;
+  private final GlobalLimits limits;
+  private long nextJobId;
+  private final Map<Long, Job> jobs = new HashMap<>();
+  private final Map<Shape, PendingQueue> queues = new HashMap<>();
+  private final TreeMap<Long, Job> parked = new TreeMap<>();
+  private final TreeMap<Long, Worker> workers = new TreeMap<>();
+  /** OFFERED and RUNNING jobs restored from the store that no worker has claimed yet. */
+  private final TreeMap<Long, Job> unclaimed = new TreeMap<>();
+  private Instant claimDeadline;
+  private long lastExpiryMinute = Long.MIN_VALUE;
 
   public Scheduler(SchedulerSettings settings, long nextJobId) {
-    throw new UnsupportedOperationException("not implemented yet");
+    this.settings = settings;
+    this.limits = new GlobalLimits(settings.globalMaxParallelJobs(), settings.globalResources());
+    this.nextJobId = nextJobId;
   }
 
   /**
@@ -24,13 +59,40 @@ public final class Scheduler {
    * wait for their worker to reconnect and claim them; unclaimed ones are requeued by the first
    * Tick after {@code now + workerTimeout}.
    */
-  public void restore(List<RestoredJob> jobs, Instant now) {
-    throw new UnsupportedOperationException("not implemented yet");
+  public void restore(List<RestoredJob> restored, Instant now) {
+    for (RestoredJob entry : restored) {
+      if (entry == null || entry.state() == null || entry.state().isTerminal()) {
+        continue;
+      }
+      Job job = new Job(entry.jobId(), shapeOf(entry.demand(), entry.globalResources()), entry.submitted());
+      job.attempt = entry.attempt();
+      jobs.put(job.id, job);
+      if (entry.state() == JobState.PENDING) {
+        enqueue(job);
+      } else {
+        job.state = entry.state();
+        unclaimed.put(job.id, job);
+        limits.take(job.shape);
+      }
+      nextJobId = Math.max(nextJobId, entry.jobId() + 1);
+    }
+    claimDeadline = now.plus(settings.workerTimeout());
   }
 
   /** Applies one command at time now; decisions are appended to out. Does not place jobs. */
   public void handle(Command command, Instant now, Decisions out) {
-    throw new UnsupportedOperationException("not implemented yet");
+    switch (command) {
+      case null -> {}
+      case Command.Submit submit -> submit(submit, now, out);
+      case Command.Cancel cancel -> cancel(cancel, now, out);
+      case Command.ConnectWorker connect -> connect(connect, now, out);
+      case Command.UpdateWorker update -> update(update, now);
+      case Command.DisconnectWorker disconnect -> disconnect(disconnect, now, out);
+      case Command.Decline decline -> decline(decline, now, out);
+      case Command.MarkStarted started -> markStarted(started, now, out);
+      case Command.MarkEnded ended -> markEnded(ended, now, out);
+      case Command.Tick tick -> tick(now, out);
+    }
   }
 
   /**
@@ -38,24 +100,548 @@ public final class Scheduler {
    * Called once after each batch of commands.
    */
   public void place(Instant now, Decisions out) {
-    throw new UnsupportedOperationException("not implemented yet");
+    if (workers.isEmpty() || queues.isEmpty() || limits.full()) {
+      return;
+    }
+    Resources roomiest = roomiestFree();
+    if (roomiest.slots() == 0) {
+      return;
+    }
+    // Oldest candidate of each shape; nothing is freed during a pass, so a shape that cannot run
+    // once in this pass cannot run later in it either and is dropped for good.
+    PriorityQueue<Job> candidates = new PriorityQueue<>(Comparator.comparingLong(job -> job.id));
+    for (PendingQueue queue : queues.values()) {
+      if (queue.shape().demand().fitsIn(roomiest) && limits.admits(queue.shape())) {
+        candidates.add(queue.oldest());
+      }
+    }
+    while (!candidates.isEmpty()) {
+      Job job = candidates.poll();
+      Resources demand = job.shape.demand();
+      if (!demand.fitsIn(roomiest) || !limits.admits(job.shape)) {
+        continue;
+      }
+      Worker best = null;
+      double bestBusyness = 0;
+      boolean anyFits = false;
+      for (Worker worker : workers.values()) {
+        if (!demand.fitsIn(worker.free())) {
+          continue;
+        }
+        anyFits = true;
+        double busyness = worker.busyness();
+        if (worker.mayTake(job) && (best == null || busyness < bestBusyness)) {
+          best = worker;
+          bestBusyness = busyness;
+        }
+      }
+      if (!anyFits) {
+        continue;
+      }
+      Job next = queues.get(job.shape).after(job.id);
+      if (best != null) {
+        offer(job, best, now, out);
+        roomiest = roomiestFree();
+        if (roomiest.slots() == 0 || limits.full()) {
+          return;
+        }
+      } else if (job.declinedByAll(workers.keySet())) {
+        dequeue(job);
+        park(job);
+      }
+      if (next != null) {
+        candidates.add(next);
+      }
+    }
   }
 
   /** The job if it has not ended, with why it is still pending. */
   public Optional<ActiveJobView> activeJob(long jobId) {
-    throw new UnsupportedOperationException("not implemented yet");
+    Job job = jobs.get(jobId);
+    if (job == null) {
+      return Optional.empty();
+    }
+    String reason = job.state == JobState.PENDING ? pendingReason(job) : null;
+    return Optional.of(new ActiveJobView(job.id, job.state, job.attempt, job.workerId, reason));
   }
 
   public List<WorkerView> workers() {
-    throw new UnsupportedOperationException("not implemented yet");
+    List<WorkerView> views = new ArrayList<>(workers.size());
+    for (Worker worker : workers.values()) {
+      views.add(
+          new WorkerView(
+              worker.id,
+              worker.name,
+              worker.capacity,
+              worker.reserved,
+              worker.free(),
+              worker.jobIds(),
+              worker.busyness(),
+              worker.connected,
+              worker.lastSeen));
+    }
+    return views;
   }
 
   public List<ResourceUsage> resources() {
-    throw new UnsupportedOperationException("not implemented yet");
+    return limits.usage();
   }
 
   /** The id the next submitted job will get. */
   public long nextJobId() {
-    throw new UnsupportedOperationException("not implemented yet");
+    return nextJobId;
+  }
+
+  /** How many jobs have not ended (pending, offered or running). */
+  public int activeJobCount() {
+    return jobs.size();
+  }
+
+  // ---- commands
+
+  private void submit(Command.Submit command, Instant now, Decisions out) {
+    String problem = SubmitValidation.problem(command.jobs(), settings);
+    if (problem != null) {
+      out.then(new Effect.RequestRejected(command.requestId(), problem));
+      return;
+    }
+    List<Long> ids = new ArrayList<>(command.jobs().size());
+    for (JobSpec spec : command.jobs()) {
+      Job job = new Job(nextJobId++, shapeOf(spec.demand(), spec.globalResources()), now);
+      jobs.put(job.id, job);
+      enqueue(job);
+      out.record(new Event.JobQueued(job.id, spec, now));
+      ids.add(job.id);
+    }
+    out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
+  }
+
+  private void cancel(Command.Cancel command, Instant now, Decisions out) {
+    Job job = jobs.get(command.jobId());
+    if (job == null) {
+      out.then(
+          new Effect.RequestRejected(
+              command.requestId(), "job " + command.jobId() + " not found or already ended"));
+      return;
+    }
+    Effect kill = null;
+    if (job.state == JobState.PENDING) {
+      dequeue(job);
+    } else if (!command.kill()) {
+      String where = job.state == JobState.RUNNING ? "is running" : "is being offered to a worker";
+      out.then(
+          new Effect.RequestRejected(
+              command.requestId(), "job " + job.id + " " + where + "; use --kill to stop it"));
+      return;
+    } else {
+      Worker holder = holderOf(job);
+      if (holder != null) {
+        // The process is still dying: its worker and global resources stay taken until the worker
+        // reports this attempt ended or goes away.
+        holder.keepWhileDying(job);
+        kill = new Effect.SendKill(holder.id, job.id, job.attempt, CANCELED_BY_USER);
+      } else {
+        unclaimed.remove(job.id);
+        limits.release(job.shape);
+      }
+    }
+    jobs.remove(job.id);
+    job.state = JobState.CANCELED;
+    out.record(new Event.JobCanceled(job.id, CANCELED_BY_USER, now));
+    if (kill != null) {
+      out.then(kill);
+    }
+    out.then(new Effect.CancelAccepted(command.requestId(), job.id));
+    out.then(new Effect.JobsTerminated(List.of(job.id)));
+  }
+
+  private void connect(Command.ConnectWorker command, Instant now, Decisions out) {
+    WorkerCapacity capacity = command.capacity() == null ? NO_CAPACITY : command.capacity();
+    String name = command.name() == null ? "worker-" + command.workerId() : command.name();
+    Worker worker = workers.get(command.workerId());
+    if (worker == null) {
+      worker = new Worker(command.workerId(), name, capacity, now);
+      workers.put(worker.id, worker);
+      unparkAll();
+    } else {
+      worker.name = name;
+      worker.capacity = capacity;
+      worker.lastSeen = now;
+      worker.deferred.clear();
+    }
+    if (command.running() == null) {
+      return;
+    }
+    for (AttemptRef running : command.running()) {
+      if (running == null) {
+        continue;
+      }
+      Job job = jobs.get(running.jobId());
+      if (job != null && job.isOnWorker() && job.attempt == running.attempt()) {
+        claim(job, worker, now, out);
+      } else if (!takeOverDying(running, worker, out)) {
+        out.then(new Effect.SendKill(worker.id, running.jobId(), running.attempt(), SUPERSEDED));
+      }
+    }
+  }
+
+  private void update(Command.UpdateWorker command, Instant now) {
+    Worker worker = workers.get(command.workerId());
+    if (worker == null) {
+      return;
+    }
+    if (command.capacity() != null) {
+      worker.capacity = command.capacity();
+    }
+    worker.lastSeen = now;
+    worker.deferred.clear();
+  }
+
+  private void disconnect(Command.DisconnectWorker command, Instant now, Decisions out) {
+    Worker worker = workers.get(command.workerId());
+    if (worker == null) {
+      return;
+    }
+    String why = command.reason() == null || command.reason().isBlank() ? "" : ": " + command.reason();
+    loseWorker(worker, "worker " + worker.name + " disconnected" + why, now, out);
+  }
+
+  private void decline(Command.Decline command, Instant now, Decisions out) {
+    Worker worker = workers.get(command.workerId());
+    if (worker == null) {
+      return;
+    }
+    worker.lastSeen = now;
+    Job job = jobs.get(command.jobId());
+    boolean current =
+        job != null
+            && job.state == JobState.OFFERED
+            && job.attempt == command.attempt()
+            && (job.workerId == worker.id || unclaimed.containsKey(job.id));
+    if (!current) {
+      releaseDying(new AttemptRef(command.jobId(), command.attempt()), worker);
+      return;
+    }
+    detach(job);
+    limits.release(job.shape);
+    String reason = command.reason() == null || command.reason().isBlank() ? "no reason given" : command.reason();
+    out.record(new Event.JobDeclined(job.id, job.attempt, worker.name, reason, now));
+    job.lastDeclineReason = reason;
+    if (command.permanent()) {
+      job.declineForever(worker.id);
+    } else {
+      worker.deferred.add(job.id);
+    }
+    enqueue(job);
+  }
+
+  private void markStarted(Command.MarkStarted command, Instant now, Decisions out) {
+    Worker worker = workers.get(command.workerId());
+    if (worker == null) {
+      return;
+    }
+    worker.lastSeen = now;
+    Job job = jobs.get(command.jobId());
+    if (job != null && job.isOnWorker() && job.attempt == command.attempt()) {
+      claim(job, worker, command.at() == null ? now : command.at(), out);
+      return;
+    }
+    if (!worker.dying.containsKey(new AttemptRef(command.jobId(), command.attempt()))) {
+      // Someone else owns the job now (or nobody does): this process must not run on.
+      out.then(new Effect.SendKill(worker.id, command.jobId(), command.attempt(), SUPERSEDED));
+    }
+  }
+
+  private void markEnded(Command.MarkEnded command, Instant now, Decisions out) {
+    Worker worker = workers.get(command.workerId());
+    if (worker != null) {
+      worker.lastSeen = now;
+    }
+    Job job = jobs.get(command.jobId());
+    if (job != null && job.isOnWorker() && job.attempt == command.attempt()) {
+      detach(job);
+      limits.release(job.shape);
+      jobs.remove(job.id);
+      job.state = JobState.FINISHED;
+      out.record(
+          new Event.JobEnded(
+              job.id, job.attempt, command.outcome(), command.stdout(), command.stderr(), now));
+      out.then(new Effect.JobsTerminated(List.of(job.id)));
+    } else {
+      releaseDying(new AttemptRef(command.jobId(), command.attempt()), worker);
+    }
+    out.then(new Effect.ConfirmResult(command.workerId(), command.jobId(), command.attempt()));
+  }
+
+  private void tick(Instant now, Decisions out) {
+    for (Worker worker : List.copyOf(workers.values())) {
+      if (worker.lastSeen.plus(settings.workerTimeout()).isBefore(now)) {
+        String reason = "worker " + worker.name + " silent for more than " + text(settings.workerTimeout());
+        loseWorker(worker, reason, now, out);
+        out.then(new Effect.CloseWorker(worker.id, reason));
+      }
+    }
+    List<Long> failed = new ArrayList<>();
+    String offerReason = "offer not answered in " + text(settings.offerTimeout());
+    for (Worker worker : workers.values()) {
+      for (Job job : List.copyOf(worker.held.values())) {
+        if (job.state == JobState.OFFERED && job.offeredAt.plus(settings.offerTimeout()).isBefore(now)) {
+          worker.release(job);
+          requeue(job, offerReason, now, out, failed);
+        }
+      }
+    }
+    if (!unclaimed.isEmpty() && !now.isBefore(claimDeadline)) {
+      for (Job job : List.copyOf(unclaimed.values())) {
+        unclaimed.remove(job.id);
+        requeue(job, NOT_RECLAIMED, now, out, failed);
+      }
+    }
+    if (!failed.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(failed)));
+    }
+    long minute = Math.floorDiv(now.getEpochSecond(), 60);
+    if (minute > lastExpiryMinute) {
+      lastExpiryMinute = minute;
+      out.record(new Event.FinishedJobsExpired(now.minus(settings.cleanupAfter())));
+    }
+  }
+
+  // ---- transitions shared by several commands
+
+  private void offer(Job job, Worker worker, Instant now, Decisions out) {
+    dequeue(job);
+    job.attempt++;
+    job.state = JobState.OFFERED;
+    job.offeredAt = now;
+    worker.hold(job);
+    limits.take(job.shape);
+    out.record(new Event.JobOffered(job.id, job.attempt, worker.id, worker.name, now));
+    out.then(new Effect.SendOffer(worker.id, job.id, job.attempt));
+  }
+
+  /**
+   * The worker reports the current attempt as its own. Only the worker that received the offer of
+   * this attempt can know its number, so it may take the job over from a restored job or from an
+   * older connection of itself that the server has not noticed is gone.
+   */
+  private void claim(Job job, Worker worker, Instant startedAt, Decisions out) {
+    if (job.workerId != worker.id) {
+      detach(job);
+      worker.hold(job);
+    }
+    if (job.state == JobState.OFFERED) {
+      job.state = JobState.RUNNING;
+      out.record(new Event.JobStarted(job.id, job.attempt, startedAt));
+    }
+  }
+
+  /** The attempt is lost: the job goes back to pending, or fails when it was lost too often. */
+  private void requeue(Job job, String reason, Instant now, Decisions out, List<Long> failed) {
+    limits.release(job.shape);
+    job.losses++;
+    if (settings.maxAttempts() > 0 && job.losses >= settings.maxAttempts()) {
+      jobs.remove(job.id);
+      job.state = JobState.FINISHED;
+      String times = job.losses == 1 ? " time" : " times";
+      out.record(new Event.JobFailed(job.id, "lost " + job.losses + times + "; last: " + reason, now));
+      failed.add(job.id);
+    } else {
+      out.record(new Event.JobRequeued(job.id, job.attempt, reason, now));
+      enqueue(job);
+    }
+  }
+
+  private void loseWorker(Worker worker, String reason, Instant now, Decisions out) {
+    workers.remove(worker.id);
+    List<Long> failed = new ArrayList<>();
+    for (Job job : List.copyOf(worker.held.values())) {
+      worker.release(job);
+      requeue(job, reason, now, out, failed);
+    }
+    worker.dying.values().forEach(limits::release);
+    worker.dying.clear();
+    if (!failed.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(failed)));
+    }
+  }
+
+  /** A reconnecting worker still runs an attempt that was killed on an older connection. */
+  private boolean takeOverDying(AttemptRef attempt, Worker worker, Decisions out) {
+    if (worker.dying.containsKey(attempt)) {
+      return true;
+    }
+    for (Worker other : workers.values()) {
+      Shape shape = other.releaseDying(attempt);
+      if (shape != null) {
+        worker.adoptDying(attempt, shape);
+        out.then(new Effect.SendKill(worker.id, attempt.jobId(), attempt.attempt(), CANCELED_BY_USER));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A killed attempt is gone: its resources are free again, wherever they were kept. */
+  private void releaseDying(AttemptRef attempt, Worker reporter) {
+    Shape shape = reporter == null ? null : reporter.releaseDying(attempt);
+    if (shape == null) {
+      for (Worker other : workers.values()) {
+        shape = other.releaseDying(attempt);
+        if (shape != null) {
+          break;
+        }
+      }
+    }
+    if (shape != null) {
+      limits.release(shape);
+    }
+  }
+
+  private void detach(Job job) {
+    Worker holder = holderOf(job);
+    if (holder != null) {
+      holder.release(job);
+    } else {
+      unclaimed.remove(job.id);
+    }
+  }
+
+  private Worker holderOf(Job job) {
+    return job.workerId == Job.NO_WORKER ? null : workers.get(job.workerId);
+  }
+
+  // ---- pending queues
+
+  private void enqueue(Job job) {
+    job.state = JobState.PENDING;
+    job.workerId = Job.NO_WORKER;
+    job.offeredAt = null;
+    if (job.declinedByAll(workers.keySet())) {
+      park(job);
+    } else {
+      queues.computeIfAbsent(job.shape, PendingQueue::new).add(job);
+    }
+  }
+
+  private void dequeue(Job job) {
+    if (job.parked) {
+      parked.remove(job.id);
+      job.parked = false;
+      return;
+    }
+    PendingQueue queue = queues.get(job.shape);
+    if (queue != null) {
+      queue.remove(job);
+      if (queue.isEmpty()) {
+        queues.remove(job.shape);
+      }
+    }
+  }
+
+  private void park(Job job) {
+    job.parked = true;
+    parked.put(job.id, job);
+  }
+
+  private void unparkAll() {
+    for (Job job : parked.values()) {
+      job.parked = false;
+      queues.computeIfAbsent(job.shape, PendingQueue::new).add(job);
+    }
+    parked.clear();
+  }
+
+  /** Equal shapes share one instance, so a million jobs of one shape cost one shape. */
+  private Shape shapeOf(Resources demand, Map<String, Integer> globalResources) {
+    Shape shape = new Shape(demand, globalResources == null ? Map.of() : globalResources);
+    PendingQueue queue = queues.get(shape);
+    return queue == null ? shape : queue.shape();
+  }
+
+  /** The most of each resource any single worker has free: a quick bound before the full check. */
+  private Resources roomiestFree() {
+    int slots = 0;
+    int cpus = 0;
+    long ramMb = 0;
+    for (Worker worker : workers.values()) {
+      Resources free = worker.free();
+      slots = Math.max(slots, free.slots());
+      cpus = Math.max(cpus, free.cpus());
+      ramMb = Math.max(ramMb, free.ramMb());
+    }
+    return new Resources(slots, cpus, ramMb);
+  }
+
+  // ---- explanations
+
+  private String pendingReason(Job job) {
+    if (workers.isEmpty()) {
+      return "no worker connected";
+    }
+    String limit = limits.blockingReason(job.shape);
+    if (limit != null) {
+      return limit;
+    }
+    List<Worker> willing = new ArrayList<>();
+    for (Worker worker : workers.values()) {
+      if (!job.declinedForever(worker.id)) {
+        willing.add(worker);
+      }
+    }
+    if (willing.isEmpty()) {
+      return "declined by every connected worker: " + job.lastDeclineReason;
+    }
+    Resources demand = job.shape.demand();
+    String tooLarge = tooLarge(demand, willing);
+    if (tooLarge != null) {
+      return tooLarge;
+    }
+    for (Worker worker : willing) {
+      if (worker.mayTake(job) && demand.fitsIn(worker.free())) {
+        return "about to be offered to a worker";
+      }
+    }
+    return "waiting for free resources on a worker";
+  }
+
+  private static String tooLarge(Resources demand, List<Worker> candidates) {
+    int slots = 0;
+    int cpus = 0;
+    long ramMb = 0;
+    for (Worker worker : candidates) {
+      Resources total = worker.capacity.total();
+      if (demand.fitsIn(total)) {
+        return null;
+      }
+      slots = Math.max(slots, total.slots());
+      cpus = Math.max(cpus, total.cpus());
+      ramMb = Math.max(ramMb, total.ramMb());
+    }
+    String needs;
+    if (demand.slots() > slots) {
+      needs = count(demand.slots(), "job slot") + "; largest has " + slots;
+    } else if (demand.cpus() > cpus) {
+      needs = count(demand.cpus(), "CPU") + "; largest has " + cpus;
+    } else if (demand.ramMb() > ramMb) {
+      needs = demand.ramMb() + " MB RAM; largest has " + ramMb + " MB";
+    } else {
+      needs =
+          count(demand.slots(), "job slot")
+              + ", "
+              + count(demand.cpus(), "CPU")
+              + " and "
+              + demand.ramMb()
+              + " MB RAM on one machine";
+    }
+    return "no connected worker is large enough (needs " + needs + ")";
+  }
+
+  private static String count(long amount, String unit) {
+    return amount + " " + unit + (amount == 1 ? "" : "s");
+  }
+
+  private static String text(Duration duration) {
+    return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
   }
 }

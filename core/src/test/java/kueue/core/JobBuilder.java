@@ -1,0 +1,55 @@
+package kueue.core;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import kueue.model.JobSpec;
+
+/** A job spec with small defaults; tests only name what matters to them. */
+final class JobBuilder {
+  private List<String> argv = List.of("./run.sh");
+  private String cwd = "/home/user/experiment";
+  private int slots = 1;
+  private int cpus = 1;
+  private long ramMb = 100;
+  private final Map<String, Integer> globalResources = new LinkedHashMap<>();
+
+  static JobBuilder aJob() {
+    return new JobBuilder();
+  }
+
+  JobBuilder slots(int slots) {
+    this.slots = slots;
+    return this;
+  }
+
+  JobBuilder cpus(int cpus) {
+    this.cpus = cpus;
+    return this;
+  }
+
+  JobBuilder ramMb(long ramMb) {
+    this.ramMb = ramMb;
+    return this;
+  }
+
+  JobBuilder resource(String name, int count) {
+    globalResources.put(name, count);
+    return this;
+  }
+
+  JobBuilder cwd(String cwd) {
+    this.cwd = cwd;
+    return this;
+  }
+
+  JobBuilder argv(String... argv) {
+    this.argv = new ArrayList<>(List.of(argv));
+    return this;
+  }
+
+  JobSpec build() {
+    return new JobSpec(argv, cwd, Map.of("HOME", "/home/user"), slots, cpus, ramMb, globalResources, null, null);
+  }
+}

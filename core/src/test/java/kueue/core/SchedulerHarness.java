@@ -1,0 +1,433 @@
+package kueue.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import kueue.model.AttemptRef;
+import kueue.model.CapturedOutput;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+import kueue.model.JobState;
+import kueue.model.ResourceUsage;
+import kueue.model.Resources;
+
+/**
+ * Drives a Scheduler the way the server's loop does (handle one command, then place) with a clock
+ * advanced by hand, and checks the scheduler's promises after every step against its own record of
+ * what was submitted, declined and killed.
+ */
+final class SchedulerHarness {
+  static final Instant START = Instant.parse("2030-01-01T00:00:00Z");
+
+  final SchedulerSettings settings;
+  final Scheduler scheduler;
+  Instant now = START;
+  /** Everything decided by the last step: the command and the placement after it. */
+  Decisions last = new Decisions();
+
+  private long nextRequestId = 1;
+  private long nextWorkerId = 1;
+  private final Map<Long, Shape> shapes = new HashMap<>();
+  private final Set<Long> active = new HashSet<>();
+  private final Map<Long, Set<Long>> declinedForever = new HashMap<>();
+  private final Map<Long, Set<Long>> deferred = new HashMap<>();
+  private final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
+
+  private record KilledAttempt(long workerId, Shape shape) {}
+
+  SchedulerHarness(SchedulerSettings settings) {
+    this.settings = settings;
+    this.scheduler = new Scheduler(settings, 1);
+  }
+
+  static SchedulerHarness create() {
+    return new SchedulerHarness(settings().build());
+  }
+
+  static SettingsBuilder settings() {
+    return new SettingsBuilder();
+  }
+
+  // ---- steps
+
+  List<Long> submit(JobBuilder... jobs) {
+    Decisions decisions = submitSpecs(Arrays.stream(jobs).map(JobBuilder::build).toList());
+    Effect.SubmitAccepted accepted = only(decisions, Effect.SubmitAccepted.class);
+    return accepted.jobIds();
+  }
+
+  long submitOne(JobBuilder job) {
+    return submit(job).getFirst();
+  }
+
+  Decisions submitSpecs(List<JobSpec> specs) {
+    return step(new Command.Submit(nextRequestId++, specs));
+  }
+
+  long connect(WorkerBuilder worker, AttemptRef... running) {
+    long id = nextWorkerId++;
+    connectAs(id, worker, running);
+    return id;
+  }
+
+  Decisions connectAs(long workerId, WorkerBuilder worker, AttemptRef... running) {
+    nextWorkerId = Math.max(nextWorkerId, workerId + 1);
+    return step(new Command.ConnectWorker(workerId, worker.name(), worker.capacity(), List.of(running)));
+  }
+
+  Decisions update(long workerId, WorkerBuilder worker) {
+    return step(new Command.UpdateWorker(workerId, worker.capacity()));
+  }
+
+  Decisions disconnect(long workerId) {
+    return step(new Command.DisconnectWorker(workerId, "connection closed"));
+  }
+
+  Decisions decline(long workerId, long jobId, int attempt, boolean permanent) {
+    return step(new Command.Decline(workerId, jobId, attempt, permanent, "no such directory"));
+  }
+
+  Decisions declineCurrent(long jobId, boolean permanent) {
+    ActiveJobView job = view(jobId);
+    return decline(job.workerId(), jobId, job.attempt(), permanent);
+  }
+
+  Decisions start(long workerId, long jobId, int attempt) {
+    return step(new Command.MarkStarted(workerId, jobId, attempt, now));
+  }
+
+  Decisions startCurrent(long jobId) {
+    ActiveJobView job = view(jobId);
+    return start(job.workerId(), jobId, job.attempt());
+  }
+
+  Decisions end(long workerId, long jobId, int attempt, int exitCode) {
+    JobOutcome outcome = new JobOutcome(exitCode, null, null, now, now);
+    return step(
+        new Command.MarkEnded(
+            workerId, jobId, attempt, outcome, new CapturedOutput("done\n", 0), CapturedOutput.EMPTY));
+  }
+
+  Decisions endCurrent(long jobId) {
+    ActiveJobView job = view(jobId);
+    return end(job.workerId(), jobId, job.attempt(), 0);
+  }
+
+  Decisions cancel(long jobId, boolean kill) {
+    return step(new Command.Cancel(nextRequestId++, jobId, kill));
+  }
+
+  Decisions tick() {
+    return step(new Command.Tick());
+  }
+
+  void advance(Duration duration) {
+    now = now.plus(duration);
+  }
+
+  void restore(List<RestoredJob> jobs) {
+    for (RestoredJob job : jobs) {
+      shapes.put(job.jobId(), new Shape(job.demand(), job.globalResources()));
+      active.add(job.jobId());
+    }
+    scheduler.restore(jobs, now);
+    checkState();
+  }
+
+  /** One turn of the server's loop: the command, then placement, with every promise checked. */
+  Decisions step(Command command) {
+    Decisions decisions = new Decisions();
+    scheduler.handle(command, now, decisions);
+    learn(command, decisions);
+    checkState();
+    Map<Long, Resources> freeBefore = new HashMap<>();
+    scheduler.workers().forEach(worker -> freeBefore.put(worker.workerId(), worker.free()));
+    Decisions placement = new Decisions();
+    scheduler.place(now, placement);
+    learn(null, placement);
+    checkPlacement(placement, freeBefore);
+    checkState();
+    checkNothingFittingWaits();
+    placement.events().forEach(decisions::record);
+    placement.effects().forEach(decisions::then);
+    last = decisions;
+    return decisions;
+  }
+
+  // ---- queries
+
+  ActiveJobView view(long jobId) {
+    return scheduler.activeJob(jobId).orElseThrow(() -> new AssertionError("job " + jobId + " is not active"));
+  }
+
+  JobState state(long jobId) {
+    return view(jobId).state();
+  }
+
+  long workerOf(long jobId) {
+    return view(jobId).workerId();
+  }
+
+  String pendingReason(long jobId) {
+    return view(jobId).pendingReason();
+  }
+
+  WorkerView worker(long workerId) {
+    return scheduler.workers().stream()
+        .filter(worker -> worker.workerId() == workerId)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("worker " + workerId + " is not connected"));
+  }
+
+  int used(String resource) {
+    return scheduler.resources().stream()
+        .filter(usage -> usage.name().equals(resource))
+        .findFirst()
+        .orElseThrow()
+        .used();
+  }
+
+  /** Offers made by the last step, as job id to worker id, in the order they were made. */
+  Map<Long, Long> offers() {
+    Map<Long, Long> offers = new LinkedHashMap<>();
+    for (Effect effect : last.effects()) {
+      if (effect instanceof Effect.SendOffer offer) {
+        offers.put(offer.jobId(), offer.workerId());
+      }
+    }
+    return offers;
+  }
+
+  <T> List<T> events(Class<T> type) {
+    return last.events().stream().filter(type::isInstance).map(type::cast).toList();
+  }
+
+  <T> List<T> effects(Class<T> type) {
+    return last.effects().stream().filter(type::isInstance).map(type::cast).toList();
+  }
+
+  static <T> T only(Decisions decisions, Class<T> type) {
+    List<T> matching =
+        decisions.effects().stream().filter(type::isInstance).map(type::cast).toList();
+    if (matching.size() != 1) {
+      fail("expected one " + type.getSimpleName() + " in " + decisions.effects());
+    }
+    return matching.getFirst();
+  }
+
+  Set<Long> activeJobs() {
+    return Set.copyOf(active);
+  }
+
+  // ---- what the harness knows independently of the scheduler
+
+  private void learn(Command command, Decisions decisions) {
+    for (Event event : decisions.events()) {
+      switch (event) {
+        case Event.JobQueued queued -> {
+          active.add(queued.jobId());
+          shapes.put(queued.jobId(), new Shape(queued.spec().demand(), queued.spec().globalResources()));
+        }
+        case Event.JobEnded ended -> active.remove(ended.jobId());
+        case Event.JobCanceled canceled -> active.remove(canceled.jobId());
+        case Event.JobFailed failed -> active.remove(failed.jobId());
+        case Event.JobDeclined declined when command instanceof Command.Decline decline -> {
+          if (decline.permanent()) {
+            declinedForever.computeIfAbsent(declined.jobId(), id -> new HashSet<>()).add(decline.workerId());
+          } else {
+            deferred.computeIfAbsent(decline.workerId(), id -> new HashSet<>()).add(declined.jobId());
+          }
+        }
+        default -> {}
+      }
+    }
+    switch (command) {
+      case Command.UpdateWorker update -> deferred.remove(update.workerId());
+      case Command.ConnectWorker connect -> deferred.remove(connect.workerId());
+      case Command.DisconnectWorker disconnect -> forgetWorker(disconnect.workerId());
+      case Command.MarkEnded ended -> dying.remove(new AttemptRef(ended.jobId(), ended.attempt()));
+      case Command.Decline decline -> dying.remove(new AttemptRef(decline.jobId(), decline.attempt()));
+      case null, default -> {}
+    }
+    for (Effect effect : decisions.effects()) {
+      if (effect instanceof Effect.SendKill kill && kill.reason().equals(Scheduler.CANCELED_BY_USER)) {
+        dying.put(
+            new AttemptRef(kill.jobId(), kill.attempt()),
+            new KilledAttempt(kill.workerId(), shapes.get(kill.jobId())));
+      }
+      if (effect instanceof Effect.CloseWorker close) {
+        forgetWorker(close.workerId());
+      }
+    }
+  }
+
+  private void forgetWorker(long workerId) {
+    deferred.remove(workerId);
+    dying.values().removeIf(killed -> killed.workerId() == workerId);
+  }
+
+  // ---- the promises
+
+  private void checkState() {
+    Map<Long, Long> holder = new HashMap<>();
+    for (WorkerView worker : scheduler.workers()) {
+      Resources expected = Resources.NONE;
+      for (long jobId : worker.jobIds()) {
+        Long other = holder.put(jobId, worker.workerId());
+        assertThat(other).as("job %d is held by two workers", jobId).isNull();
+        ActiveJobView job = view(jobId);
+        assertThat(job.state().isOnWorker()).as("job %d held by a worker is %s", jobId, job.state()).isTrue();
+        assertThat(job.workerId()).as("worker of job %d", jobId).isEqualTo(worker.workerId());
+        expected = expected.plus(shapes.get(jobId).demand());
+      }
+      for (KilledAttempt killed : dying.values()) {
+        if (killed.workerId() == worker.workerId()) {
+          expected = expected.plus(killed.shape().demand());
+        }
+      }
+      assertThat(worker.reserved()).as("reserved on worker %d", worker.workerId()).isEqualTo(expected);
+      assertThat(worker.free()).isEqualTo(worker.capacity().free(worker.reserved()));
+    }
+    Map<String, Integer> expectedUse = new TreeMap<>();
+    int slotsInUse = 0;
+    List<Shape> holding = new ArrayList<>();
+    for (long jobId : active) {
+      ActiveJobView job = view(jobId);
+      if (job.state().isOnWorker()) {
+        holding.add(shapes.get(jobId));
+        if (job.workerId() != -1) {
+          assertThat(holder).as("job %d claims worker %d", jobId, job.workerId()).containsEntry(jobId, job.workerId());
+        }
+      } else {
+        assertThat(job.workerId()).as("worker of pending job %d", jobId).isEqualTo(-1);
+        assertThat(job.pendingReason()).as("pending reason of job %d", jobId).isNotBlank();
+      }
+    }
+    dying.values().forEach(killed -> holding.add(killed.shape()));
+    for (Shape shape : holding) {
+      slotsInUse += shape.demand().slots();
+      shape.globalResources().forEach((name, count) -> expectedUse.merge(name, count, Integer::sum));
+    }
+    assertThat(slotsInUse).as("job slots of running jobs").isLessThanOrEqualTo(settings.globalMaxParallelJobs());
+    for (ResourceUsage usage : scheduler.resources()) {
+      assertThat(usage.used()).as("use of %s", usage.name()).isEqualTo(expectedUse.getOrDefault(usage.name(), 0));
+      assertThat(usage.used()).as("use of %s", usage.name()).isLessThanOrEqualTo(usage.total());
+    }
+    assertThat(holder.keySet()).as("jobs held by workers are active").isSubsetOf(active);
+  }
+
+  private void checkPlacement(Decisions placement, Map<Long, Resources> freeBefore) {
+    Map<Long, Resources> offered = new HashMap<>();
+    for (Effect effect : placement.effects()) {
+      if (effect instanceof Effect.SendOffer offer) {
+        assertThat(declinedForever.getOrDefault(offer.jobId(), Set.of()))
+            .as("job %d offered to worker %d that declined it", offer.jobId(), offer.workerId())
+            .doesNotContain(offer.workerId());
+        assertThat(deferred.getOrDefault(offer.workerId(), Set.of()))
+            .as("job %d offered again to worker %d before its next report", offer.jobId(), offer.workerId())
+            .doesNotContain(offer.jobId());
+        offered.merge(offer.workerId(), shapes.get(offer.jobId()).demand(), Resources::plus);
+      }
+    }
+    offered.forEach(
+        (workerId, demand) ->
+            assertThat(demand.fitsIn(freeBefore.get(workerId)))
+                .as("offers of %s to worker %d with %s free", demand, workerId, freeBefore.get(workerId))
+                .isTrue());
+  }
+
+  private void checkNothingFittingWaits() {
+    List<WorkerView> workers = scheduler.workers();
+    Map<String, Integer> used = new HashMap<>();
+    Map<String, Integer> totals = new HashMap<>();
+    scheduler.resources().forEach(usage -> {
+      used.put(usage.name(), usage.used());
+      totals.put(usage.name(), usage.total());
+    });
+    int slotsInUse = 0;
+    for (long jobId : active) {
+      if (view(jobId).state().isOnWorker()) {
+        slotsInUse += shapes.get(jobId).demand().slots();
+      }
+    }
+    for (KilledAttempt killed : dying.values()) {
+      slotsInUse += killed.shape().demand().slots();
+    }
+    for (long jobId : active) {
+      if (view(jobId).state() != JobState.PENDING) {
+        continue;
+      }
+      Shape shape = shapes.get(jobId);
+      if (slotsInUse + shape.demand().slots() > settings.globalMaxParallelJobs()) {
+        continue;
+      }
+      boolean resourcesFree =
+          shape.globalResources().entrySet().stream()
+              .allMatch(ask -> used.getOrDefault(ask.getKey(), 0) + ask.getValue() <= totals.getOrDefault(ask.getKey(), 0));
+      if (!resourcesFree) {
+        continue;
+      }
+      for (WorkerView worker : workers) {
+        boolean willing =
+            !declinedForever.getOrDefault(jobId, Set.of()).contains(worker.workerId())
+                && !deferred.getOrDefault(worker.workerId(), Set.of()).contains(jobId);
+        if (willing && shape.demand().fitsIn(worker.free())) {
+          fail("job %d (%s) is pending while worker %d has %s free", jobId, shape, worker.workerId(), worker.free());
+        }
+      }
+    }
+  }
+
+  static final class SettingsBuilder {
+    private int maxParallelJobs = 100;
+    private final Map<String, Integer> resources = new TreeMap<>();
+    private Duration workerTimeout = Duration.ofSeconds(300);
+    private Duration offerTimeout = Duration.ofSeconds(60);
+    private Duration cleanupAfter = Duration.ofHours(48);
+    private int maxAttempts = 3;
+
+    SettingsBuilder maxParallelJobs(int maxParallelJobs) {
+      this.maxParallelJobs = maxParallelJobs;
+      return this;
+    }
+
+    SettingsBuilder resource(String name, int total) {
+      resources.put(name, total);
+      return this;
+    }
+
+    SettingsBuilder workerTimeout(Duration workerTimeout) {
+      this.workerTimeout = workerTimeout;
+      return this;
+    }
+
+    SettingsBuilder offerTimeout(Duration offerTimeout) {
+      this.offerTimeout = offerTimeout;
+      return this;
+    }
+
+    SettingsBuilder maxAttempts(int maxAttempts) {
+      this.maxAttempts = maxAttempts;
+      return this;
+    }
+
+    SchedulerSettings build() {
+      return new SchedulerSettings(maxParallelJobs, resources, workerTimeout, offerTimeout, cleanupAfter, maxAttempts);
+    }
+
+    SchedulerHarness harness() {
+      return new SchedulerHarness(build());
+    }
+  }
+}
