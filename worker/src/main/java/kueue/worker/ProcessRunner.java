@@ -1,0 +1,211 @@
+package kueue.worker;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import kueue.model.AttemptRef;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+import kueue.model.OutputTarget;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts attempts of jobs (SPEC §6.2, §6.3): the argv is executed directly in the job's working
+ * directory, in a process group of its own, with stdin from /dev/null and each output stream
+ * captured, discarded or written to a file.
+ */
+public final class ProcessRunner {
+  public static final Duration DEFAULT_KILL_GRACE = Duration.ofSeconds(5);
+
+  private static final Logger log = LoggerFactory.getLogger(ProcessRunner.class);
+  private static final File DEV_NULL = new File("/dev/null");
+
+  private final String workerName;
+  private final long capturedOutputMaxBytes;
+  private final Duration killGrace;
+  private final Clock clock;
+  private final String setsid;
+
+  /**
+   * @param workerName the value of KUEUE_WORKER in every job's environment
+   * @param capturedOutputMaxBytes how much of each captured stream is kept (the tail)
+   * @param killGrace how long a killed job has between TERM and KILL
+   */
+  public ProcessRunner(String workerName, long capturedOutputMaxBytes, Duration killGrace) {
+    this(workerName, capturedOutputMaxBytes, killGrace, Clock.systemUTC());
+  }
+
+  ProcessRunner(String workerName, long capturedOutputMaxBytes, Duration killGrace, Clock clock) {
+    this.workerName = workerName;
+    this.capturedOutputMaxBytes = Math.max(0, capturedOutputMaxBytes);
+    this.killGrace = killGrace;
+    this.clock = clock;
+    this.setsid = ProcessSignals.setsidProgram();
+    if (setsid == null) {
+      log.warn("setsid not found: jobs share the worker's process group, killing a job kills only"
+          + " the processes still in its tree");
+    }
+  }
+
+  /**
+   * Starts the attempt. Never throws for a job that cannot start: the returned job has then already
+   * ended with {@link JobOutcome#failure()} saying why.
+   */
+  public RunningJob start(AttemptRef attempt, JobSpec spec) {
+    try {
+      return launch(attempt, spec);
+    } catch (CannotStart e) {
+      log.info("job {} attempt {} cannot start: {}", attempt.jobId(), attempt.attempt(), e.getMessage());
+      return RunningJob.notStarted(
+          attempt, new JobOutcome(null, null, e.getMessage(), null, clock.instant()));
+    }
+  }
+
+  private RunningJob launch(AttemptRef attempt, JobSpec spec) throws CannotStart {
+    if (spec.argv().isEmpty()) {
+      throw new CannotStart("command not found: (empty command)");
+    }
+    Path cwd = workingDirectory(spec.cwd());
+    Map<String, String> environment =
+        new HashMap<>(spec.env() != null ? spec.env() : System.getenv());
+    environment.put("KUEUE_JOB_ID", Long.toString(attempt.jobId()));
+    environment.put("KUEUE_WORKER", workerName);
+    String program = spec.argv().getFirst();
+    String problem = ExecutableLookup.problem(program, cwd, environment.get("PATH"));
+    if (problem != null) {
+      throw new CannotStart(problem);
+    }
+
+    List<String> command = new ArrayList<>();
+    if (setsid != null) {
+      command.add(setsid);
+    }
+    command.addAll(spec.argv());
+    ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
+    try {
+      builder.environment().clear();
+      builder.environment().putAll(environment);
+    } catch (IllegalArgumentException e) {
+      throw new CannotStart("invalid environment: " + e.getMessage());
+    }
+    builder.redirectInput(ProcessBuilder.Redirect.from(DEV_NULL));
+    Path stdoutFile = redirect(builder, "stdout", spec.stdout(), cwd, null);
+    redirect(builder, "stderr", spec.stderr(), cwd, stdoutFile);
+
+    TailBuffer stdout = OutputTarget.isCaptured(spec.stdout()) ? newBuffer() : null;
+    TailBuffer stderr =
+        OutputTarget.isCaptured(spec.stderr()) && !builder.redirectErrorStream() ? newBuffer() : null;
+    Instant started = clock.instant();
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new CannotStart("cannot start " + program + ": " + e.getMessage());
+    }
+    log.info(
+        "job {} attempt {} started as pid {}: {}",
+        attempt.jobId(),
+        attempt.attempt(),
+        process.pid(),
+        spec.commandLine());
+    return RunningJob.watch(
+        attempt, process, setsid != null, started, stdout, stderr, killGrace, clock);
+  }
+
+  private TailBuffer newBuffer() {
+    return new TailBuffer(capturedOutputMaxBytes);
+  }
+
+  private static Path workingDirectory(String cwd) throws CannotStart {
+    try {
+      Path path = Path.of(cwd);
+      if (path.isAbsolute() && Files.isDirectory(path)) {
+        return path;
+      }
+    } catch (InvalidPathException | NullPointerException e) {
+      // reported below like any other missing directory
+    }
+    throw new CannotStart("working directory " + cwd + " does not exist");
+  }
+
+  /**
+   * Points one output stream at its target. Returns the file it writes to, so that stderr naming the
+   * same file as stdout shares its descriptor instead of overwriting it.
+   */
+  private static Path redirect(
+      ProcessBuilder builder, String stream, String target, Path cwd, Path stdoutFile)
+      throws CannotStart {
+    boolean isStdout = stream.equals("stdout");
+    if (OutputTarget.isCaptured(target)) {
+      return null;
+    }
+    if (OutputTarget.isDiscarded(target)) {
+      if (isStdout) {
+        builder.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+      } else {
+        builder.redirectError(ProcessBuilder.Redirect.DISCARD);
+      }
+      return null;
+    }
+    Path file;
+    try {
+      file = cwd.resolve(target).normalize();
+    } catch (InvalidPathException e) {
+      throw new CannotStart("cannot open " + stream + " file " + target + ": invalid path");
+    }
+    if (!isStdout && file.equals(stdoutFile)) {
+      builder.redirectErrorStream(true);
+      return file;
+    }
+    try {
+      Files.newOutputStream(
+              file,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING)
+          .close();
+    } catch (IOException e) {
+      throw new CannotStart("cannot open " + stream + " file " + file + ": " + reason(e));
+    }
+    if (isStdout) {
+      builder.redirectOutput(ProcessBuilder.Redirect.to(file.toFile()));
+    } else {
+      builder.redirectError(ProcessBuilder.Redirect.to(file.toFile()));
+    }
+    return file;
+  }
+
+  private static String reason(IOException e) {
+    if (e instanceof NoSuchFileException) {
+      return "no such file or directory";
+    }
+    if (e instanceof AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof FileSystemException fileSystem && fileSystem.getReason() != null) {
+      return fileSystem.getReason().toLowerCase(java.util.Locale.ROOT);
+    }
+    return e.getMessage();
+  }
+
+  /** Why an attempt could not start; becomes the outcome's failure text. */
+  private static final class CannotStart extends Exception {
+    CannotStart(String message) {
+      super(message);
+    }
+  }
+}

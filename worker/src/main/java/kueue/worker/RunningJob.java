@@ -1,0 +1,201 @@
+package kueue.worker;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import kueue.model.AttemptRef;
+import kueue.model.CapturedOutput;
+import kueue.model.JobOutcome;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One attempt of a job on this worker, from start to its {@link JobResult}. Created by {@link
+ * ProcessRunner}; an attempt that could not start is a RunningJob whose result is already there.
+ *
+ * <p>Signals: the JDK reports a process killed by signal N as exit code 128+N, which cannot be told
+ * apart from a program that exits with that code itself. Only when this worker sent the signal
+ * (after {@link #kill()}) and the code is 128+TERM or 128+KILL is it reported as a signal; every
+ * other code is reported as the JDK gives it.
+ */
+public final class RunningJob {
+  private static final Logger log = LoggerFactory.getLogger(RunningJob.class);
+  private static final int SIGKILL = 9;
+  private static final int SIGTERM = 15;
+
+  /**
+   * How long output readers may take after the program exited. A background child that keeps the
+   * job's stdout open would otherwise hold back the result forever.
+   */
+  private static final Duration OUTPUT_DRAIN_TIMEOUT = Duration.ofSeconds(2);
+
+  private final AttemptRef attempt;
+  private final Process process;
+  private final boolean ownGroup;
+  private final Instant started;
+  private final Duration killGrace;
+  private final CompletableFuture<JobResult> result = new CompletableFuture<>();
+  private final AtomicBoolean killRequested = new AtomicBoolean();
+
+  private RunningJob(
+      AttemptRef attempt, Process process, boolean ownGroup, Instant started, Duration killGrace) {
+    this.attempt = attempt;
+    this.process = process;
+    this.ownGroup = ownGroup;
+    this.started = started;
+    this.killGrace = killGrace;
+  }
+
+  static RunningJob notStarted(AttemptRef attempt, JobOutcome outcome) {
+    RunningJob job = new RunningJob(attempt, null, false, null, Duration.ZERO);
+    job.result.complete(new JobResult(outcome, CapturedOutput.EMPTY, CapturedOutput.EMPTY));
+    return job;
+  }
+
+  /** Watches a started process; stdout/stderr buffers are null for streams that are not captured. */
+  static RunningJob watch(
+      AttemptRef attempt,
+      Process process,
+      boolean ownGroup,
+      Instant started,
+      TailBuffer stdout,
+      TailBuffer stderr,
+      Duration killGrace,
+      Clock clock) {
+    RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace);
+    List<Thread> readers = new ArrayList<>();
+    String name = "job-" + attempt.jobId() + "." + attempt.attempt();
+    if (stdout != null) {
+      readers.add(startReader(name + "-stdout", process.getInputStream(), stdout));
+    }
+    if (stderr != null) {
+      readers.add(startReader(name + "-stderr", process.getErrorStream(), stderr));
+    }
+    Thread.ofPlatform()
+        .daemon()
+        .name(name + "-wait")
+        .start(() -> job.awaitEnd(readers, stdout, stderr, clock));
+    return job;
+  }
+
+  public AttemptRef attempt() {
+    return attempt;
+  }
+
+  /** When the process started; null if it never did. */
+  public Instant started() {
+    return started;
+  }
+
+  /** The process id, which is also its process group id when it has its own group; -1 if none. */
+  public long pid() {
+    return process == null ? -1 : process.pid();
+  }
+
+  /** Completes once the process ended and its captured output is read. Never fails. */
+  public CompletableFuture<JobResult> result() {
+    return result.copy();
+  }
+
+  public boolean hasEnded() {
+    return result.isDone();
+  }
+
+  /**
+   * Sends TERM to the whole process group, then KILL after the grace period. Returns at once; the
+   * result completes when the process is gone. Repeated calls do nothing more.
+   */
+  public void kill() {
+    if (process == null || !killRequested.compareAndSet(false, true)) {
+      return;
+    }
+    if (result.isDone()) {
+      return;
+    }
+    ProcessSignals.signalGroup(process.toHandle(), ownGroup, ProcessSignals.Signal.TERM);
+    CompletableFuture.delayedExecutor(killGrace.toMillis(), TimeUnit.MILLISECONDS)
+        .execute(
+            () -> {
+              // The group may outlive its leader, so it gets KILL even when the leader is gone.
+              if (ownGroup || process.isAlive()) {
+                ProcessSignals.signalGroup(process.toHandle(), ownGroup, ProcessSignals.Signal.KILL);
+              }
+            });
+  }
+
+  private void awaitEnd(List<Thread> readers, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+    int code = waitForExit();
+    Instant ended = clock.instant();
+    long deadline = System.nanoTime() + OUTPUT_DRAIN_TIMEOUT.toNanos();
+    for (Thread reader : readers) {
+      try {
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0 || !reader.join(Duration.ofNanos(remaining))) {
+          log.debug("{}: output still open after the program exited; reporting what was read", this);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    JobOutcome outcome;
+    int signal = code - 128;
+    if (killRequested.get() && (signal == SIGTERM || signal == SIGKILL)) {
+      outcome = new JobOutcome(null, signal, null, started, ended);
+    } else {
+      outcome = new JobOutcome(code, null, null, started, ended);
+    }
+    result.complete(
+        new JobResult(
+            outcome,
+            stdout == null ? CapturedOutput.EMPTY : stdout.snapshot(),
+            stderr == null ? CapturedOutput.EMPTY : stderr.snapshot()));
+  }
+
+  private int waitForExit() {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        try {
+          return process.waitFor();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static Thread startReader(String name, InputStream in, TailBuffer buffer) {
+    return Thread.ofPlatform()
+        .daemon()
+        .name(name)
+        .start(
+            () -> {
+              byte[] chunk = new byte[8192];
+              try (in) {
+                int read;
+                while ((read = in.read(chunk)) >= 0) {
+                  buffer.write(chunk, 0, read);
+                }
+              } catch (IOException e) {
+                log.debug("{}: reading output stopped: {}", name, e.getMessage());
+              }
+            });
+  }
+
+  @Override
+  public String toString() {
+    return "job " + attempt.jobId() + " attempt " + attempt.attempt();
+  }
+}

@@ -1,0 +1,605 @@
+package kueue.worker;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import kueue.config.KueueConfig;
+import kueue.model.AttemptRef;
+import kueue.model.CapturedOutput;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+import kueue.model.SystemInfo;
+import kueue.protocol.Message;
+import kueue.protocol.MessageCodec;
+import kueue.protocol.PeerConnection;
+import kueue.protocol.ProtocolException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The worker's side of the protocol (SPEC §6.4): connects and registers, runs offered jobs, reports
+ * their start and end, sends heartbeats, and reconnects with backoff when the connection is lost.
+ * Jobs keep running while the server is away; their results are kept until the server confirms it
+ * stored them, and are re-reported on every registration until then.
+ *
+ * <p>Threads: {@link #run()} owns the connection and reads from it; job results arrive on each job's
+ * own thread; heartbeats come from a timer. The maps below are guarded by {@code lock}; no network
+ * I/O happens while holding it except the Register message, which must not interleave with results.
+ */
+public final class WorkerAgent {
+  private static final Logger log = LoggerFactory.getLogger(WorkerAgent.class);
+  private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  private static final Duration REGISTER_TIMEOUT = Duration.ofSeconds(30);
+
+  /** A single result must stay well below the server's message limit, whatever the output cap. */
+  private static final int MAX_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
+
+  /** Results that do not fit into Register are listed as running and sent one by one after it. */
+  private static final int MAX_REGISTER_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
+
+  private final KueueConfig.Common common;
+  private final String name;
+  private final int maxSlots;
+  private final Duration heartbeatInterval;
+  private final Duration shutdownWait;
+  private final String software;
+  private final ResourceProbe probe;
+  private final ProcessRunner runner;
+  private final Backoff backoff;
+  private final ScheduledExecutorService heartbeats;
+
+  private final Object lock = new Object();
+  private final Map<AttemptRef, Running> running = new LinkedHashMap<>();
+  private final Map<AttemptRef, Message.Ended> unconfirmed = new LinkedHashMap<>();
+  private final Set<AttemptRef> killedByShutdown = new HashSet<>();
+  private PeerConnection connection;
+  private PeerConnection registered;
+  private long workerId = -1;
+  private volatile boolean stopping;
+  private boolean runStarted;
+
+  private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final CountDownLatch runFinished = new CountDownLatch(1);
+
+  private record Running(RunningJob job, int slots) {}
+
+  /** The agent as kueue_worker runs it: real machine probe, 5 s kill grace, standard backoff. */
+  public WorkerAgent(KueueConfig.Common common, KueueConfig.Worker settings, String software) {
+    this(common, settings, software, new ResourceProbe(settings), ProcessRunner.DEFAULT_KILL_GRACE, Backoff.standard());
+  }
+
+  private WorkerAgent(
+      KueueConfig.Common common,
+      KueueConfig.Worker settings,
+      String software,
+      ResourceProbe probe,
+      Duration killGrace,
+      Backoff backoff) {
+    this(
+        common,
+        settings,
+        software,
+        probe,
+        new ProcessRunner(
+            workerName(settings, probe), settings.capturedOutputMaxBytes(), killGrace),
+        killGrace,
+        backoff);
+  }
+
+  /**
+   * @param runner must use the same worker name as {@code settings} (or the host name when unset)
+   * @param killGrace the runner's grace period; shutdown waits that long plus a margin for jobs
+   */
+  WorkerAgent(
+      KueueConfig.Common common,
+      KueueConfig.Worker settings,
+      String software,
+      ResourceProbe probe,
+      ProcessRunner runner,
+      Duration killGrace,
+      Backoff backoff) {
+    this.common = common;
+    this.name = workerName(settings, probe);
+    this.maxSlots = settings.workerMaxParallelJobs();
+    this.heartbeatInterval = settings.heartbeatInterval();
+    this.shutdownWait = killGrace.plusSeconds(5);
+    this.software = software;
+    this.probe = probe;
+    this.runner = runner;
+    this.backoff = backoff;
+    this.heartbeats =
+        Executors.newSingleThreadScheduledExecutor(
+            task -> Thread.ofPlatform().daemon().name("heartbeat").unstarted(task));
+  }
+
+  /** The configured worker name, or the host name when none is set. */
+  public static String workerName(KueueConfig.Worker settings, ResourceProbe probe) {
+    String configured = settings.workerName();
+    return configured == null || configured.isBlank() ? probe.hostname() : configured.strip();
+  }
+
+  public String name() {
+    return name;
+  }
+
+  /** The id the server gave this worker on the current connection, or -1 while not registered. */
+  public long workerId() {
+    synchronized (lock) {
+      return registered == null ? -1 : workerId;
+    }
+  }
+
+  Set<AttemptRef> runningAttempts() {
+    synchronized (lock) {
+      return Set.copyOf(running.keySet());
+    }
+  }
+
+  Set<AttemptRef> unconfirmedResults() {
+    synchronized (lock) {
+      return Set.copyOf(unconfirmed.keySet());
+    }
+  }
+
+  /** Connects, serves and reconnects until {@link #stop()}; returns once stopped. */
+  public void run() {
+    synchronized (lock) {
+      if (runStarted) {
+        throw new IllegalStateException("the agent already runs");
+      }
+      runStarted = true;
+    }
+    try {
+      while (!stopping) {
+        PeerConnection server = connect();
+        if (server == null) {
+          continue;
+        }
+        try {
+          serve(server);
+        } catch (IOException | ProtocolException e) {
+          if (!stopping) {
+            log.warn("connection to server {} lost: {}", address(), e.getMessage());
+          }
+        } finally {
+          endSession(server);
+        }
+        if (!stopping) {
+          Duration delay = backoff.next();
+          log.info("reconnecting in {} ms", delay.toMillis());
+          pause(delay);
+        }
+      }
+    } finally {
+      heartbeats.shutdownNow();
+      runFinished.countDown();
+    }
+  }
+
+  /**
+   * Stops taking work, kills all running jobs (TERM, then KILL after the grace period), and closes
+   * the connection without reporting those jobs, so the server requeues them at once. Waits until
+   * {@link #run()} has returned. Safe to call more than once and from any thread.
+   */
+  public void stop() {
+    List<RunningJob> jobs;
+    synchronized (lock) {
+      if (stopping) {
+        jobs = List.of();
+      } else {
+        stopping = true;
+        jobs = running.values().stream().map(Running::job).toList();
+        killedByShutdown.addAll(running.keySet());
+      }
+    }
+    stopRequested.countDown();
+    if (!jobs.isEmpty()) {
+      log.info("stopping: killing {} running job(s)", jobs.size());
+    }
+    jobs.forEach(RunningJob::kill);
+    awaitNoRunningJobs(shutdownWait);
+    PeerConnection current;
+    synchronized (lock) {
+      current = connection;
+    }
+    if (current != null) {
+      current.close();
+    }
+    heartbeats.shutdownNow();
+    boolean mustWait;
+    synchronized (lock) {
+      mustWait = runStarted;
+    }
+    if (mustWait) {
+      try {
+        if (!runFinished.await(CONNECT_TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS)) {
+          log.warn("the connection loop did not stop in time");
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private PeerConnection connect() {
+    PeerConnection server;
+    try {
+      server =
+          PeerConnection.open(
+              common.serverName(),
+              common.serverPort(),
+              common.sharedSecret(),
+              "worker",
+              software,
+              CONNECT_TIMEOUT);
+    } catch (PeerConnection.AuthenticationException e) {
+      retryLater("authentication with server " + address() + " failed: " + e.getMessage(), true);
+      return null;
+    } catch (ProtocolException e) {
+      retryLater("server " + address() + " broke the protocol: " + e.getMessage(), true);
+      return null;
+    } catch (IOException e) {
+      retryLater("cannot reach server " + address() + ": " + describe(e), false);
+      return null;
+    }
+    synchronized (lock) {
+      if (!stopping) {
+        connection = server;
+        return server;
+      }
+    }
+    server.close();
+    return null;
+  }
+
+  private void retryLater(String problem, boolean serious) {
+    if (stopping) {
+      return;
+    }
+    Duration delay = backoff.next();
+    String text = problem + "; retrying in " + delay.toMillis() + " ms";
+    if (serious) {
+      log.error(text);
+    } else {
+      log.warn(text);
+    }
+    pause(delay);
+  }
+
+  private void serve(PeerConnection server) throws IOException, ProtocolException {
+    SystemInfo system = probe.systemInfo();
+    Set<AttemptRef> reportedEnded = new HashSet<>();
+    synchronized (lock) {
+      List<AttemptRef> runningRefs = new ArrayList<>(running.keySet());
+      List<Message.Ended> ended = new ArrayList<>();
+      long budget = MAX_REGISTER_ENDED_BYTES;
+      for (Message.Ended result : unconfirmed.values()) {
+        AttemptRef ref = new AttemptRef(result.jobId(), result.attempt());
+        int size = MessageCodec.encode(result).length;
+        if (size <= budget) {
+          budget -= size;
+          ended.add(result);
+          reportedEnded.add(ref);
+        } else {
+          runningRefs.add(ref);
+        }
+      }
+      server.send(new Message.Register(name, system, probe.capacity(system), runningRefs, ended));
+    }
+    server.setReceiveTimeout(REGISTER_TIMEOUT);
+    Message reply = server.receive();
+    if (reply instanceof Message.Failure failure) {
+      throw new ProtocolException("the server refused the registration: " + failure.message());
+    }
+    if (!(reply instanceof Message.Registered registration)) {
+      throw new ProtocolException("expected Registered, got " + reply.getClass().getSimpleName());
+    }
+    server.setReceiveTimeout(Duration.ZERO);
+    List<Message.Ended> late = new ArrayList<>();
+    int runningCount;
+    synchronized (lock) {
+      runningCount = running.size();
+      registered = server;
+      workerId = registration.workerId();
+      unconfirmed.forEach(
+          (ref, result) -> {
+            if (!reportedEnded.contains(ref)) {
+              late.add(result);
+            }
+          });
+    }
+    backoff.reset();
+    log.info(
+        "registered with server {} as worker {} \"{}\" ({} running, {} results to confirm)",
+        address(),
+        registration.workerId(),
+        name,
+        runningCount,
+        reportedEnded.size() + late.size());
+    for (Message.Ended result : late) {
+      server.send(result);
+    }
+    long period = Math.max(1, heartbeatInterval.toMillis());
+    ScheduledFuture<?> heartbeat =
+        heartbeats.scheduleWithFixedDelay(
+            () -> sendHeartbeat(server), period, period, TimeUnit.MILLISECONDS);
+    try {
+      while (true) {
+        handle(server, server.receive());
+      }
+    } finally {
+      heartbeat.cancel(false);
+    }
+  }
+
+  private void endSession(PeerConnection server) {
+    synchronized (lock) {
+      if (registered == server) {
+        registered = null;
+        workerId = -1;
+      }
+      if (connection == server) {
+        connection = null;
+      }
+    }
+    server.close();
+  }
+
+  private void handle(PeerConnection server, Message message) throws IOException {
+    switch (message) {
+      case Message.Offer offer -> onOffer(server, offer);
+      case Message.Kill kill -> onKill(kill);
+      case Message.ResultStored stored -> {
+        synchronized (lock) {
+          unconfirmed.remove(new AttemptRef(stored.jobId(), stored.attempt()));
+        }
+      }
+      case Message.Failure failure ->
+          log.warn("server reported a failure ({}): {}", failure.code(), failure.message());
+      default ->
+          log.warn("ignoring unexpected {} from the server", message.getClass().getSimpleName());
+    }
+  }
+
+  private void onOffer(PeerConnection server, Message.Offer offer) throws IOException {
+    AttemptRef ref = new AttemptRef(offer.jobId(), offer.attempt());
+    JobSpec spec = offer.spec();
+    Message repeated = null;
+    synchronized (lock) {
+      Running current = running.get(ref);
+      if (stopping) {
+        repeated = declined(ref, false, "worker " + name + " is shutting down");
+      } else if (current != null) {
+        repeated = new Message.Started(ref.jobId(), ref.attempt(), current.job().started());
+      } else if (unconfirmed.containsKey(ref)) {
+        repeated = unconfirmed.get(ref);
+      }
+    }
+    if (repeated != null) {
+      server.send(repeated);
+      return;
+    }
+    if (spec == null || spec.argv() == null) {
+      server.send(declined(ref, true, "the offer carries no job"));
+      return;
+    }
+    String directoryProblem = directoryProblem(spec.cwd());
+    if (directoryProblem != null) {
+      log.info("declining job {}: {}", ref.jobId(), directoryProblem);
+      server.send(declined(ref, true, directoryProblem));
+      return;
+    }
+    synchronized (lock) {
+      int used = running.values().stream().mapToInt(Running::slots).sum();
+      if (used + spec.slots() > maxSlots) {
+        repeated =
+            declined(
+                ref, false, "no free job slots on " + name + " (" + used + " of " + maxSlots + " used)");
+      }
+    }
+    if (repeated != null) {
+      server.send(repeated);
+      return;
+    }
+
+    RunningJob job = runner.start(ref, spec);
+    boolean killAtOnce;
+    synchronized (lock) {
+      running.put(ref, new Running(job, spec.slots()));
+      killAtOnce = stopping;
+      if (killAtOnce) {
+        killedByShutdown.add(ref);
+      }
+    }
+    if (killAtOnce) {
+      job.kill();
+    }
+    try {
+      if (job.started() != null) {
+        server.send(new Message.Started(ref.jobId(), ref.attempt(), job.started()));
+      }
+    } finally {
+      // Registered only now so that Ended can never overtake Started on the wire.
+      job.result().thenAccept(result -> onEnded(ref, result));
+    }
+  }
+
+  private void onKill(Message.Kill kill) {
+    AttemptRef ref = new AttemptRef(kill.jobId(), kill.attempt());
+    Running target;
+    synchronized (lock) {
+      target = running.get(ref);
+    }
+    if (target == null) {
+      log.debug("ignoring kill for job {} attempt {}: not running here", ref.jobId(), ref.attempt());
+      return;
+    }
+    log.info("killing job {} attempt {}: {}", ref.jobId(), ref.attempt(), kill.reason());
+    target.job().kill();
+  }
+
+  private void onEnded(AttemptRef ref, JobResult result) {
+    Message.Ended ended =
+        fitForWire(
+            new Message.Ended(ref.jobId(), ref.attempt(), result.outcome(), result.stdout(), result.stderr()));
+    PeerConnection target;
+    synchronized (lock) {
+      running.remove(ref);
+      lock.notifyAll();
+      if (killedByShutdown.remove(ref)) {
+        log.info("job {} attempt {} killed by shutdown", ref.jobId(), ref.attempt());
+        return;
+      }
+      unconfirmed.put(ref, ended);
+      target = registered;
+    }
+    log.info("job {} attempt {} ended: {}", ref.jobId(), ref.attempt(), describe(result.outcome()));
+    if (target == null) {
+      log.info("job {} attempt {}: result will be reported after reconnecting", ref.jobId(), ref.attempt());
+      return;
+    }
+    try {
+      target.send(ended);
+    } catch (IOException | RuntimeException e) {
+      log.warn(
+          "cannot report the end of job {} attempt {} ({}); it will be reported after reconnecting",
+          ref.jobId(),
+          ref.attempt(),
+          e.getMessage());
+      target.close();
+    }
+  }
+
+  private void sendHeartbeat(PeerConnection server) {
+    synchronized (lock) {
+      if (registered != server) {
+        return;
+      }
+    }
+    try {
+      SystemInfo system = probe.systemInfo();
+      server.send(new Message.Heartbeat(system, probe.capacity(system)));
+    } catch (IOException e) {
+      log.debug("heartbeat failed: {}", e.getMessage());
+      server.close();
+    } catch (RuntimeException e) {
+      // An exception would cancel all later heartbeats of this connection.
+      log.warn("cannot send heartbeat", e);
+    }
+  }
+
+  private void awaitNoRunningJobs(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (lock) {
+      while (!running.isEmpty()) {
+        long remaining = deadline - System.nanoTime();
+        if (remaining <= 0) {
+          log.warn("{} job(s) still running after the kill grace period", running.size());
+          return;
+        }
+        try {
+          TimeUnit.NANOSECONDS.timedWait(lock, remaining);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          return;
+        }
+      }
+    }
+  }
+
+  private void pause(Duration delay) {
+    try {
+      stopRequested.await(delay.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      stopping = true;
+    }
+  }
+
+  private String directoryProblem(String cwd) {
+    try {
+      Path directory = Path.of(cwd);
+      if (!directory.isAbsolute() || !Files.isDirectory(directory)) {
+        return "working directory " + cwd + " does not exist on " + name;
+      }
+      if (!Files.isReadable(directory) || !Files.isExecutable(directory)) {
+        return "working directory " + cwd + " is not accessible on " + name;
+      }
+      return null;
+    } catch (InvalidPathException | NullPointerException e) {
+      return "working directory " + cwd + " does not exist on " + name;
+    }
+  }
+
+  private static Message.Declined declined(AttemptRef ref, boolean permanent, String reason) {
+    return new Message.Declined(ref.jobId(), ref.attempt(), permanent, reason);
+  }
+
+  /**
+   * Shortens captured output until the message is safely below the server's size limit; what is cut
+   * from the front is added to droppedBytes like any other truncation.
+   */
+  static Message.Ended fitForWire(Message.Ended ended) {
+    Message.Ended current = ended;
+    while (MessageCodec.encode(current).length > MAX_ENDED_BYTES) {
+      CapturedOutput out = current.stdout() == null ? CapturedOutput.EMPTY : current.stdout();
+      CapturedOutput err = current.stderr() == null ? CapturedOutput.EMPTY : current.stderr();
+      if (out.text().isEmpty() && err.text().isEmpty()) {
+        return current;
+      }
+      if (out.text().length() >= err.text().length()) {
+        out = halve(out);
+      } else {
+        err = halve(err);
+      }
+      current = new Message.Ended(current.jobId(), current.attempt(), current.outcome(), out, err);
+    }
+    return current;
+  }
+
+  private static CapturedOutput halve(CapturedOutput output) {
+    String text = output.text();
+    int cut = text.length() / 2;
+    if (cut > 0 && Character.isLowSurrogate(text.charAt(cut))) {
+      cut++;
+    }
+    if (cut == 0) {
+      cut = text.length();
+    }
+    long removed = text.substring(0, cut).getBytes(StandardCharsets.UTF_8).length;
+    return new CapturedOutput(text.substring(cut), output.droppedBytes() + removed);
+  }
+
+  private String address() {
+    return common.serverName() + ":" + common.serverPort();
+  }
+
+  private static String describe(IOException e) {
+    String message = e.getMessage();
+    return message == null ? e.getClass().getSimpleName() : message;
+  }
+
+  private static String describe(JobOutcome outcome) {
+    if (outcome.failure() != null) {
+      return outcome.failure();
+    }
+    if (outcome.signal() != null) {
+      return "killed by signal " + outcome.signal();
+    }
+    return "exit code " + outcome.exitCode();
+  }
+}
