@@ -1,0 +1,433 @@
+package kueue.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import kueue.core.Event;
+import kueue.core.Event.FinishedJobsExpired;
+import kueue.core.Event.JobCanceled;
+import kueue.core.Event.JobDeclined;
+import kueue.core.Event.JobEnded;
+import kueue.core.Event.JobFailed;
+import kueue.core.Event.JobOffered;
+import kueue.core.Event.JobQueued;
+import kueue.core.Event.JobRequeued;
+import kueue.core.Event.JobStarted;
+import kueue.model.CapturedOutput;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+
+/**
+ * The only user of the write connection: turns events into rows, one transaction per batch, with
+ * statements prepared once. Not thread-safe; {@link SqliteJobStore} serialises calls.
+ */
+final class EventWriter implements AutoCloseable {
+
+  private static final String NOT_TERMINAL = " AND state NOT IN " + Schema.TERMINAL_STATES;
+  private static final int CACHED_ENVIRONMENTS = 64;
+
+  private final Connection connection;
+  private final String databaseName;
+  private final PreparedStatement insertJob;
+  private final PreparedStatement findEnv;
+  private final PreparedStatement insertEnv;
+  private final PreparedStatement insertHistory;
+  private final PreparedStatement insertHistoryFromJob;
+  private final PreparedStatement markOffered;
+  private final PreparedStatement markPending;
+  private final PreparedStatement markRunning;
+  private final PreparedStatement markEnded;
+  private final PreparedStatement markRequeued;
+  private final PreparedStatement markCanceled;
+  private final PreparedStatement markFailed;
+  private final PreparedStatement insertOutput;
+  private final PreparedStatement findState;
+  private final PreparedStatement saveNextJobId;
+
+  /** Environment hash to row id; only valid for committed rows, so cleared on rollback. */
+  private final Map<String, Long> envIds =
+      new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Long> eldest) {
+          return size() > CACHED_ENVIRONMENTS;
+        }
+      };
+
+  private long nextJobId;
+
+  EventWriter(Connection connection, String databaseName) throws SQLException {
+    this.connection = connection;
+    this.databaseName = databaseName;
+    connection.setAutoCommit(false);
+    insertJob =
+        prepare(
+            "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
+                + " stdout_target, stderr_target, attempt, submitted)"
+                + " VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
+    findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
+    insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
+    insertHistory =
+        prepare(
+            "INSERT INTO job_events (job_id, time, attempt, what, worker, detail)"
+                + " VALUES (?, ?, ?, ?, ?, ?)");
+    // Written before the job's row changes, so the worker is the one that held the job.
+    insertHistoryFromJob =
+        prepare(
+            "INSERT INTO job_events (job_id, time, attempt, what, worker, detail)"
+                + " SELECT id, ?, coalesce(?, attempt), ?,"
+                + " CASE WHEN state IN ('OFFERED', 'RUNNING') THEN worker END, ?"
+                + " FROM jobs WHERE id = ?");
+    markOffered =
+        prepare(
+            "UPDATE jobs SET state = 'OFFERED', attempt = ?, worker = ?, started = NULL"
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
+    markPending = prepare("UPDATE jobs SET state = 'PENDING' WHERE id = ?" + NOT_TERMINAL);
+    markRunning =
+        prepare("UPDATE jobs SET state = 'RUNNING', started = ? WHERE id = ?" + NOT_TERMINAL);
+    markEnded =
+        prepare(
+            "UPDATE jobs SET state = 'FINISHED', exit_code = ?, signal = ?, note = ?,"
+                + " started = coalesce(?, started), ended = ? WHERE id = ?"
+                + NOT_TERMINAL);
+    markRequeued =
+        prepare(
+            "UPDATE jobs SET state = 'PENDING', started = NULL WHERE id = ?" + NOT_TERMINAL);
+    markCanceled =
+        prepare(
+            "UPDATE jobs SET state = 'CANCELED', ended = ?, note = ? WHERE id = ?" + NOT_TERMINAL);
+    markFailed =
+        prepare(
+            "UPDATE jobs SET state = 'FINISHED', exit_code = NULL, signal = NULL, note = ?,"
+                + " ended = ? WHERE id = ?"
+                + NOT_TERMINAL);
+    insertOutput =
+        prepare(
+            "INSERT OR REPLACE INTO outputs (job_id, stream, text, dropped_bytes)"
+                + " VALUES (?, ?, ?, ?)");
+    findState = prepare("SELECT state FROM jobs WHERE id = ?");
+    saveNextJobId = prepare("UPDATE meta SET value = ? WHERE key = 'next_job_id'");
+    try (Statement statement = connection.createStatement();
+        ResultSet row =
+            statement.executeQuery("SELECT value FROM meta WHERE key = 'next_job_id'")) {
+      if (!row.next()) {
+        throw new StoreException(databaseName + " is damaged: next_job_id is missing");
+      }
+      nextJobId = row.getLong(1);
+    }
+    connection.commit();
+  }
+
+  long nextJobId() {
+    return nextJobId;
+  }
+
+  void persist(List<Event> events) {
+    long next = nextJobId;
+    Event current = null;
+    try {
+      for (Event event : events) {
+        current = event;
+        next = apply(event, next);
+      }
+      current = null;
+      if (next != nextJobId) {
+        saveNextJobId.setLong(1, next);
+        saveNextJobId.executeUpdate();
+      }
+      connection.commit();
+      nextJobId = next;
+    } catch (SQLException | RuntimeException e) {
+      rollback(e);
+      String what = current == null ? "a batch of " + events.size() + " events" : describe(current);
+      if (e instanceof StoreException) {
+        throw new StoreException("cannot store " + what + ": " + e.getMessage(), e);
+      }
+      throw new StoreException(
+          "cannot store " + what + " in " + databaseName + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Deletes the finished and canceled jobs matching condition, with everything they own. */
+  long deleteJobs(String condition, Instant endedBefore) {
+    try {
+      long deleted = deleteJobsInTransaction(condition, endedBefore);
+      connection.commit();
+      return deleted;
+    } catch (SQLException e) {
+      rollback(e);
+      throw new StoreException("cannot delete jobs from " + databaseName + ": " + e.getMessage(), e);
+    }
+  }
+
+  private long deleteJobsInTransaction(String condition, Instant endedBefore)
+      throws SQLException {
+    String jobs = " FROM jobs WHERE " + condition;
+    String ownedByJobs = " WHERE job_id IN (SELECT id" + jobs + ")";
+    long deleted = 0;
+    for (String sql :
+        List.of(
+            "DELETE FROM outputs" + ownedByJobs,
+            "DELETE FROM job_events" + ownedByJobs,
+            "DELETE" + jobs)) {
+      try (PreparedStatement statement = connection.prepareStatement(sql)) {
+        if (endedBefore != null) {
+          statement.setLong(1, endedBefore.toEpochMilli());
+        }
+        deleted = statement.executeUpdate();
+      }
+    }
+    if (deleted > 0) {
+      try (Statement statement = connection.createStatement()) {
+        statement.executeUpdate(
+            "DELETE FROM envs WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.env_id = envs.id)");
+      }
+      envIds.clear();
+    }
+    return deleted;
+  }
+
+  private long apply(Event event, long nextJobId) throws SQLException {
+    switch (event) {
+      case JobQueued queued -> {
+        queue(queued, nextJobId);
+        return Math.max(nextJobId, queued.jobId() + 1);
+      }
+      case JobOffered offered -> {
+        history(offered.jobId(), offered.at(), offered.attempt(), "offered", offered.workerName(),
+            null);
+        markOffered.setInt(1, offered.attempt());
+        markOffered.setString(2, offered.workerName());
+        markOffered.setLong(3, offered.jobId());
+        requireChanged(markOffered, offered.jobId());
+      }
+      case JobDeclined declined -> {
+        history(declined.jobId(), declined.at(), declined.attempt(), "declined",
+            declined.workerName(), declined.reason());
+        markPending.setLong(1, declined.jobId());
+        requireChanged(markPending, declined.jobId());
+      }
+      case JobStarted started -> {
+        historyFromJob(started.jobId(), started.at(), started.attempt(), "started", null);
+        markRunning.setLong(1, millis(started.at()));
+        markRunning.setLong(2, started.jobId());
+        requireChanged(markRunning, started.jobId());
+      }
+      case JobEnded ended -> end(ended);
+      case JobRequeued requeued -> {
+        historyFromJob(requeued.jobId(), requeued.at(), requeued.lostAttempt(), "requeued",
+            requeued.reason());
+        markRequeued.setLong(1, requeued.jobId());
+        requireChanged(markRequeued, requeued.jobId());
+      }
+      case JobCanceled canceled -> {
+        historyFromJob(canceled.jobId(), canceled.at(), null, "canceled", canceled.reason());
+        markCanceled.setLong(1, millis(canceled.at()));
+        markCanceled.setString(2, canceled.reason());
+        markCanceled.setLong(3, canceled.jobId());
+        requireChanged(markCanceled, canceled.jobId());
+      }
+      case JobFailed failed -> {
+        historyFromJob(failed.jobId(), failed.at(), null, "failed", failed.reason());
+        markFailed.setString(1, failed.reason());
+        markFailed.setLong(2, millis(failed.at()));
+        markFailed.setLong(3, failed.jobId());
+        requireChanged(markFailed, failed.jobId());
+      }
+      case FinishedJobsExpired expired ->
+          deleteJobsInTransaction(
+              "ended < ? AND state IN " + Schema.TERMINAL_STATES, expired.endedBefore());
+    }
+    return nextJobId;
+  }
+
+  private void queue(JobQueued queued, long nextJobId) throws SQLException {
+    if (queued.jobId() < nextJobId) {
+      throw new StoreException(
+          "job id " + queued.jobId() + " was already handed out (next id is " + nextJobId + ")");
+    }
+    JobSpec spec = queued.spec();
+    insertJob.setLong(1, queued.jobId());
+    insertJob.setString(2, JsonColumns.write(spec.argv()));
+    insertJob.setString(3, spec.cwd());
+    if (spec.env() == null) {
+      insertJob.setNull(4, Types.INTEGER);
+    } else {
+      insertJob.setLong(4, environmentId(spec.env()));
+    }
+    insertJob.setInt(5, spec.slots());
+    insertJob.setInt(6, spec.cpus());
+    insertJob.setLong(7, spec.ramMb());
+    insertJob.setString(8, JsonColumns.resourcesOrNull(spec.globalResources()));
+    insertJob.setString(9, spec.stdout());
+    insertJob.setString(10, spec.stderr());
+    insertJob.setLong(11, millis(queued.at()));
+    insertJob.executeUpdate();
+    history(queued.jobId(), queued.at(), 0, "submitted", null, null);
+  }
+
+  private long environmentId(Map<String, String> env) throws SQLException {
+    String json = JsonColumns.write(env);
+    String hash = JsonColumns.sha256(json);
+    Long cached = envIds.get(hash);
+    if (cached != null) {
+      return cached;
+    }
+    long id;
+    findEnv.setString(1, hash);
+    try (ResultSet row = findEnv.executeQuery()) {
+      id = row.next() ? row.getLong(1) : -1;
+    }
+    if (id < 0) {
+      insertEnv.setString(1, hash);
+      insertEnv.setInt(2, env.size());
+      insertEnv.setString(3, json);
+      insertEnv.executeUpdate();
+      try (Statement statement = connection.createStatement();
+          ResultSet row = statement.executeQuery("SELECT last_insert_rowid()")) {
+        row.next();
+        id = row.getLong(1);
+      }
+    }
+    envIds.put(hash, id);
+    return id;
+  }
+
+  private void end(JobEnded ended) throws SQLException {
+    JobOutcome outcome = ended.outcome();
+    historyFromJob(ended.jobId(), ended.at(), ended.attempt(), "ended", endDetail(outcome));
+    setNullable(markEnded, 1, outcome.exitCode());
+    setNullable(markEnded, 2, outcome.signal());
+    markEnded.setString(3, outcome.failure());
+    if (outcome.started() == null) {
+      markEnded.setNull(4, Types.INTEGER);
+    } else {
+      markEnded.setLong(4, millis(outcome.started()));
+    }
+    markEnded.setLong(5, millis(outcome.ended() != null ? outcome.ended() : ended.at()));
+    markEnded.setLong(6, ended.jobId());
+    requireChanged(markEnded, ended.jobId());
+    output(ended.jobId(), "stdout", ended.stdout());
+    output(ended.jobId(), "stderr", ended.stderr());
+  }
+
+  private static String endDetail(JobOutcome outcome) {
+    if (outcome.failure() != null) {
+      return outcome.failure();
+    }
+    if (outcome.signal() != null) {
+      return "signal " + outcome.signal();
+    }
+    if (outcome.exitCode() != null) {
+      return "exit " + outcome.exitCode();
+    }
+    return null;
+  }
+
+  private void output(long jobId, String stream, CapturedOutput output) throws SQLException {
+    if (output == null || (output.text().isEmpty() && output.droppedBytes() == 0)) {
+      return;
+    }
+    insertOutput.setLong(1, jobId);
+    insertOutput.setString(2, stream);
+    insertOutput.setString(3, output.text());
+    insertOutput.setLong(4, output.droppedBytes());
+    insertOutput.executeUpdate();
+  }
+
+  private void history(
+      long jobId, Instant at, int attempt, String what, String worker, String detail)
+      throws SQLException {
+    insertHistory.setLong(1, jobId);
+    insertHistory.setLong(2, millis(at));
+    insertHistory.setInt(3, attempt);
+    insertHistory.setString(4, what);
+    insertHistory.setString(5, worker);
+    insertHistory.setString(6, detail);
+    insertHistory.executeUpdate();
+  }
+
+  /** A history line whose worker (and attempt, when not given) comes from the job's row. */
+  private void historyFromJob(long jobId, Instant at, Integer attempt, String what, String detail)
+      throws SQLException {
+    insertHistoryFromJob.setLong(1, millis(at));
+    setNullable(insertHistoryFromJob, 2, attempt);
+    insertHistoryFromJob.setString(3, what);
+    insertHistoryFromJob.setString(4, detail);
+    insertHistoryFromJob.setLong(5, jobId);
+    insertHistoryFromJob.executeUpdate();
+  }
+
+  /**
+   * A state change must hit exactly one job that has not ended: anything else means the caller's
+   * view of the job differs from the stored one, and storing it would resurrect or invent a job.
+   */
+  private void requireChanged(PreparedStatement update, long jobId) throws SQLException {
+    if (update.executeUpdate() == 1) {
+      return;
+    }
+    findState.setLong(1, jobId);
+    try (ResultSet row = findState.executeQuery()) {
+      if (!row.next()) {
+        throw new StoreException("job " + jobId + " is not stored");
+      }
+      throw new StoreException("job " + jobId + " has already ended (" + row.getString(1) + ")");
+    }
+  }
+
+  private static void setNullable(PreparedStatement statement, int index, Integer value)
+      throws SQLException {
+    if (value == null) {
+      statement.setNull(index, Types.INTEGER);
+    } else {
+      statement.setInt(index, value);
+    }
+  }
+
+  private static long millis(Instant instant) {
+    return instant.toEpochMilli();
+  }
+
+  private static String describe(Event event) {
+    return switch (event) {
+      case JobQueued e -> "JobQueued of job " + e.jobId();
+      case JobOffered e -> "JobOffered of job " + e.jobId();
+      case JobDeclined e -> "JobDeclined of job " + e.jobId();
+      case JobStarted e -> "JobStarted of job " + e.jobId();
+      case JobEnded e -> "JobEnded of job " + e.jobId();
+      case JobRequeued e -> "JobRequeued of job " + e.jobId();
+      case JobCanceled e -> "JobCanceled of job " + e.jobId();
+      case JobFailed e -> "JobFailed of job " + e.jobId();
+      case FinishedJobsExpired e -> "FinishedJobsExpired before " + e.endedBefore();
+    };
+  }
+
+  private void rollback(Exception cause) {
+    envIds.clear();
+    try {
+      connection.rollback();
+    } catch (SQLException e) {
+      cause.addSuppressed(e);
+    }
+  }
+
+  private PreparedStatement prepare(String sql) throws SQLException {
+    return connection.prepareStatement(sql);
+  }
+
+  @Override
+  public void close() {
+    try {
+      connection.close();
+    } catch (SQLException ignored) {
+      // Every batch was committed or rolled back already; nothing is pending.
+    }
+  }
+}

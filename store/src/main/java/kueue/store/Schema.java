@@ -1,0 +1,109 @@
+package kueue.store;
+
+import java.util.List;
+
+/**
+ * The tables of {@code kueue.db}, version {@link #VERSION}. A job's list category (the filters of
+ * {@code list-jobs}) is a generated column so that listing by filter and counting per filter use
+ * one index and can never disagree with the state and exit code they are derived from.
+ */
+final class Schema {
+
+  /** Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. */
+  static final int VERSION = 1;
+
+  /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
+  static final int APPLICATION_ID = 0x4B554555;
+
+  static final String TERMINAL_STATES = "('FINISHED', 'CANCELED')";
+
+  private static final String COUNT_CHANGE =
+      "UPDATE job_counts SET jobs = jobs %1$s 1,"
+          + " timed = timed %1$s (%2$s.started IS NOT NULL AND %2$s.ended IS NOT NULL),"
+          + " run_ms = run_ms %1$s coalesce(%2$s.ended - %2$s.started, 0)"
+          + " WHERE category = %2$s.category;";
+
+  static final List<String> CREATE =
+      List.of(
+          "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
+          "INSERT INTO meta (key, value) VALUES ('next_job_id', 1)",
+          // Identical environments (a sweep of thousands of jobs) are stored once.
+          """
+          CREATE TABLE envs (
+            id INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL UNIQUE,
+            variables INTEGER NOT NULL,
+            json TEXT NOT NULL)""",
+          """
+          CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            state TEXT NOT NULL
+              CHECK (state IN ('PENDING', 'OFFERED', 'RUNNING', 'FINISHED', 'CANCELED')),
+            argv TEXT NOT NULL,
+            cwd TEXT NOT NULL,
+            env_id INTEGER,
+            slots INTEGER NOT NULL,
+            cpus INTEGER NOT NULL,
+            ram_mb INTEGER NOT NULL,
+            global_resources TEXT,
+            stdout_target TEXT,
+            stderr_target TEXT,
+            attempt INTEGER NOT NULL,
+            worker TEXT,
+            submitted INTEGER NOT NULL,
+            started INTEGER,
+            ended INTEGER,
+            exit_code INTEGER,
+            signal INTEGER,
+            note TEXT,
+            category TEXT GENERATED ALWAYS AS (
+              CASE WHEN state = 'FINISHED'
+                THEN CASE WHEN exit_code = 0 THEN 'SUCCEEDED' ELSE 'FAILED' END
+                ELSE state END) VIRTUAL)""",
+          // Rows of one category come out of this index in id order, so the newest N of a
+          // filter are read without sorting or scanning the other categories.
+          "CREATE INDEX jobs_by_category ON jobs (category)",
+          "CREATE INDEX jobs_by_end ON jobs (ended) WHERE ended IS NOT NULL",
+          "CREATE INDEX jobs_by_env ON jobs (env_id) WHERE env_id IS NOT NULL",
+          """
+          CREATE TABLE outputs (
+            job_id INTEGER NOT NULL,
+            stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+            text TEXT NOT NULL,
+            dropped_bytes INTEGER NOT NULL,
+            PRIMARY KEY (job_id, stream)) WITHOUT ROWID""",
+          """
+          CREATE TABLE job_events (
+            id INTEGER PRIMARY KEY,
+            job_id INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            what TEXT NOT NULL,
+            worker TEXT,
+            detail TEXT)""",
+          "CREATE INDEX job_events_by_job ON job_events (job_id)",
+          // Counts and summed run times per category, kept by triggers, so that the list-jobs
+          // footer costs the same with a million stored jobs as with ten.
+          """
+          CREATE TABLE job_counts (
+            category TEXT PRIMARY KEY,
+            jobs INTEGER NOT NULL DEFAULT 0,
+            timed INTEGER NOT NULL DEFAULT 0,
+            run_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID""",
+          "INSERT INTO job_counts (category) VALUES"
+              + " ('PENDING'), ('OFFERED'), ('RUNNING'), ('SUCCEEDED'), ('FAILED'), ('CANCELED')",
+          "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "
+              + COUNT_CHANGE.formatted("+", "NEW")
+              + " END",
+          "CREATE TRIGGER jobs_counted_on_update AFTER UPDATE OF state, exit_code, started, ended"
+              + " ON jobs BEGIN "
+              + COUNT_CHANGE.formatted("-", "OLD")
+              + " "
+              + COUNT_CHANGE.formatted("+", "NEW")
+              + " END",
+          "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
+              + COUNT_CHANGE.formatted("-", "OLD")
+              + " END");
+
+  private Schema() {}
+}

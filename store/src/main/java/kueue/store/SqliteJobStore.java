@@ -1,0 +1,704 @@
+package kueue.store;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import kueue.core.Event;
+import kueue.core.RestoredJob;
+import kueue.model.CapturedOutput;
+import kueue.model.CommandLines;
+import kueue.model.JobDetail;
+import kueue.model.JobEvent;
+import kueue.model.JobFilter;
+import kueue.model.JobSpec;
+import kueue.model.JobState;
+import kueue.model.JobStats;
+import kueue.model.JobSummary;
+import kueue.model.Resources;
+import org.sqlite.SQLiteConfig;
+import org.sqlite.SQLiteErrorCode;
+import org.sqlite.SQLiteException;
+
+/**
+ * {@link JobStore} in {@code kueue.db}, a SQLite database in WAL mode inside the server's data
+ * directory. One connection writes (persist and clean, serialised); a few read-only connections
+ * serve readers on any thread, each read seeing one committed state.
+ *
+ * <p>Durability: WAL with {@code synchronous=NORMAL}. A commit is written to the WAL file before
+ * {@link #persist} returns, only the fsync is deferred to checkpoints; so a killed server process
+ * (SIGKILL, OOM kill, crash) loses no committed batch, because the data is already in the
+ * operating system's page cache. Only an operating-system crash or power loss can lose the last
+ * transactions before a checkpoint; the database stays consistent even then. This trades that
+ * rare loss for a commit that does not wait for the disk, which the submission throughput needs.
+ */
+public final class SqliteJobStore implements JobStore {
+
+  static final String DATABASE_FILE = "kueue.db";
+  static final String LOCK_FILE = "kueue.lock";
+  private static final int READ_CONNECTIONS = 4;
+  private static final int BUSY_TIMEOUT_MILLIS = 5_000;
+
+  private static final String SUMMARY_COLUMNS =
+      "id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker, submitted, started, ended,"
+          + " exit_code, signal, note";
+  private static final String SPEC_COLUMNS =
+      "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target";
+
+  private final Path databaseFile;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private final EventWriter writer;
+  private final ReadConnections readers;
+  private final Object writeLock = new Object();
+  private volatile long nextJobId;
+  private boolean closed;
+
+  private SqliteJobStore(
+      Path databaseFile,
+      FileChannel lockChannel,
+      FileLock lock,
+      EventWriter writer,
+      ReadConnections readers) {
+    this.databaseFile = databaseFile;
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+    this.writer = writer;
+    this.readers = readers;
+    this.nextJobId = writer.nextJobId();
+  }
+
+  /**
+   * Opens {@code kueue.db} in dataDirectory, creating the directory (mode 0700) and an empty
+   * database when missing. Fails with a {@link StoreException} naming the file when the file is
+   * not a Kueue database, is damaged, was written by a newer Kueue, or is in use by another
+   * process; an existing file is never replaced.
+   */
+  public static SqliteJobStore open(Path dataDirectory) {
+    Objects.requireNonNull(dataDirectory, "dataDirectory");
+    Path directory = dataDirectory.toAbsolutePath();
+    Path databaseFile = directory.resolve(DATABASE_FILE);
+    createPrivateDirectory(directory);
+    FileChannel lockChannel = null;
+    FileLock lock = null;
+    List<AutoCloseable> opened = new ArrayList<>();
+    try {
+      lockChannel = openPrivateFile(directory.resolve(LOCK_FILE));
+      lock = lockOrFail(lockChannel, directory);
+      createPrivateFile(databaseFile);
+      Connection writeConnection = connect(databaseFile, false);
+      opened.add(writeConnection);
+      prepareSchema(writeConnection, databaseFile);
+      EventWriter writer = new EventWriter(writeConnection, databaseFile.toString());
+      List<Connection> readConnections = new ArrayList<>();
+      for (int i = 0; i < READ_CONNECTIONS; i++) {
+        Connection connection = connect(databaseFile, true);
+        opened.add(connection);
+        readConnections.add(connection);
+      }
+      ReadConnections readers = new ReadConnections(readConnections, databaseFile.toString());
+      return new SqliteJobStore(databaseFile, lockChannel, lock, writer, readers);
+    } catch (SQLException e) {
+      closeAll(opened, lockChannel);
+      throw new StoreException(describeOpenFailure(databaseFile, e), e);
+    } catch (IOException e) {
+      closeAll(opened, lockChannel);
+      throw new StoreException("cannot open " + databaseFile + ": " + e, e);
+    } catch (RuntimeException e) {
+      closeAll(opened, lockChannel);
+      throw e;
+    }
+  }
+
+  private static void createPrivateDirectory(Path directory) {
+    try {
+      if (!Files.isDirectory(directory)) {
+        Files.createDirectories(directory, privateAttributes("rwx------"));
+      }
+    } catch (UnsupportedOperationException e) {
+      createDirectoriesWithoutPermissions(directory);
+    } catch (IOException e) {
+      throw new StoreException("cannot create the data directory " + directory + ": " + e, e);
+    }
+  }
+
+  private static void createDirectoriesWithoutPermissions(Path directory) {
+    try {
+      Files.createDirectories(directory);
+    } catch (IOException e) {
+      throw new StoreException("cannot create the data directory " + directory + ": " + e, e);
+    }
+  }
+
+  /** The database holds submitters' environments, which may contain their tokens. */
+  private static void createPrivateFile(Path file) throws IOException {
+    try {
+      Files.createFile(file, privateAttributes("rw-------"));
+    } catch (FileAlreadyExistsException e) {
+      // An existing database is opened as it is, never replaced.
+    } catch (UnsupportedOperationException e) {
+      if (!Files.exists(file)) {
+        Files.createFile(file);
+      }
+    }
+  }
+
+  private static FileChannel openPrivateFile(Path file) throws IOException {
+    createPrivateFile(file);
+    return FileChannel.open(file, StandardOpenOption.WRITE);
+  }
+
+  private static FileAttribute<?> privateAttributes(String permissions) {
+    return PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString(permissions));
+  }
+
+  /** Two servers writing one database would hand out the same job ids. */
+  private static FileLock lockOrFail(FileChannel channel, Path directory) throws IOException {
+    FileLock lock;
+    try {
+      lock = channel.tryLock();
+    } catch (OverlappingFileLockException e) {
+      lock = null;
+    }
+    if (lock == null) {
+      throw new StoreException(
+          "the data directory " + directory + " is in use by another Kueue server");
+    }
+    return lock;
+  }
+
+  private static Connection connect(Path databaseFile, boolean readOnly) throws SQLException {
+    SQLiteConfig config = new SQLiteConfig();
+    config.setReadOnly(readOnly);
+    config.setBusyTimeout(BUSY_TIMEOUT_MILLIS);
+    return config.createConnection("jdbc:sqlite:" + databaseFile);
+  }
+
+  private static void prepareSchema(Connection connection, Path databaseFile)
+      throws SQLException {
+    int version = pragmaInt(connection, "user_version");
+    int applicationId = pragmaInt(connection, "application_id");
+    if (version > Schema.VERSION) {
+      throw new StoreException(
+          databaseFile
+              + " was written by a newer Kueue (schema "
+              + version
+              + ", this version knows "
+              + Schema.VERSION
+              + "); upgrade Kueue or use another data directory");
+    }
+    if (version == 0 && hasTables(connection)
+        || version > 0 && applicationId != Schema.APPLICATION_ID) {
+      throw new StoreException(
+          databaseFile + " is not a Kueue database; move it away or use another data directory");
+    }
+    checkIntegrity(connection, databaseFile);
+    try (Statement statement = connection.createStatement()) {
+      try (ResultSet mode = statement.executeQuery("PRAGMA journal_mode = WAL")) {
+        if (!mode.next() || !"wal".equalsIgnoreCase(mode.getString(1))) {
+          throw new StoreException("cannot switch " + databaseFile + " to WAL mode");
+        }
+      }
+      // See the class comment for why NORMAL is durable enough.
+      statement.execute("PRAGMA synchronous = NORMAL");
+      statement.execute("PRAGMA cache_size = -16000");
+      if (version == 0) {
+        connection.setAutoCommit(false);
+        for (String sql : Schema.CREATE) {
+          statement.execute(sql);
+        }
+        statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+        statement.execute("PRAGMA user_version = " + Schema.VERSION);
+        connection.commit();
+        connection.setAutoCommit(true);
+      }
+    }
+  }
+
+  private static void checkIntegrity(Connection connection, Path databaseFile)
+      throws SQLException {
+    List<String> problems = new ArrayList<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("PRAGMA quick_check")) {
+      while (rows.next()) {
+        problems.add(rows.getString(1));
+      }
+    }
+    if (!problems.equals(List.of("ok"))) {
+      throw new StoreException(
+          databaseFile
+              + " is damaged (SQLite quick_check: "
+              + String.join("; ", problems.subList(0, Math.min(3, problems.size())))
+              + "); restore it from a backup or move it away");
+    }
+  }
+
+  private static boolean hasTables(Connection connection) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("SELECT count(*) FROM sqlite_schema")) {
+      return rows.next() && rows.getLong(1) > 0;
+    }
+  }
+
+  private static int pragmaInt(Connection connection, String pragma) throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet rows = statement.executeQuery("PRAGMA " + pragma)) {
+      return rows.next() ? rows.getInt(1) : 0;
+    }
+  }
+
+  private static String describeOpenFailure(Path databaseFile, SQLException e) {
+    if (e instanceof SQLiteException sqlite) {
+      SQLiteErrorCode code = sqlite.getResultCode();
+      if (code == SQLiteErrorCode.SQLITE_NOTADB || code == SQLiteErrorCode.SQLITE_CORRUPT) {
+        return databaseFile
+            + " is not a Kueue database or is damaged ("
+            + code.message
+            + "); restore it from a backup or move it away";
+      }
+    }
+    return "cannot open " + databaseFile + ": " + e.getMessage();
+  }
+
+  private static void closeAll(List<AutoCloseable> opened, FileChannel lockChannel) {
+    for (AutoCloseable closeable : opened.reversed()) {
+      try {
+        closeable.close();
+      } catch (Exception ignored) {
+        // Already failing; the original error is the one to report.
+      }
+    }
+    if (lockChannel != null) {
+      try {
+        lockChannel.close();
+      } catch (IOException ignored) {
+        // Closing the channel releases the lock; nothing else to undo.
+      }
+    }
+  }
+
+  @Override
+  public long nextJobId() {
+    return nextJobId;
+  }
+
+  @Override
+  public void persist(List<Event> events) {
+    Objects.requireNonNull(events, "events");
+    if (events.isEmpty()) {
+      return;
+    }
+    synchronized (writeLock) {
+      requireOpen();
+      writer.persist(events);
+      nextJobId = writer.nextJobId();
+    }
+  }
+
+  @Override
+  public long clean(boolean includeFailed) {
+    String categories =
+        includeFailed ? "('SUCCEEDED', 'CANCELED', 'FAILED')" : "('SUCCEEDED', 'CANCELED')";
+    synchronized (writeLock) {
+      requireOpen();
+      return writer.deleteJobs("category IN " + categories, null);
+    }
+  }
+
+  private void requireOpen() {
+    if (closed) {
+      throw new StoreException(databaseFile + " is closed");
+    }
+  }
+
+  @Override
+  public List<RestoredJob> activeJobs() {
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT id, state, slots, cpus, ram_mb, global_resources, attempt, submitted"
+                      + " FROM jobs WHERE category IN ('PENDING', 'OFFERED', 'RUNNING')"
+                      + " ORDER BY id");
+          List<RestoredJob> jobs = new ArrayList<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              jobs.add(
+                  new RestoredJob(
+                      row.getLong("id"),
+                      JobState.valueOf(row.getString("state")),
+                      new Resources(row.getInt("slots"), row.getInt("cpus"), row.getLong("ram_mb")),
+                      JsonColumns.resources(row.getString("global_resources")),
+                      row.getInt("attempt"),
+                      Instant.ofEpochMilli(row.getLong("submitted"))));
+            }
+          }
+          return jobs;
+        });
+  }
+
+  @Override
+  public Optional<JobSpec> spec(long jobId) {
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT "
+                      + SPEC_COLUMNS
+                      + ", (SELECT json FROM envs WHERE envs.id = jobs.env_id) AS env"
+                      + " FROM jobs WHERE id = ?");
+          query.setLong(1, jobId);
+          try (ResultSet row = query.executeQuery()) {
+            if (!row.next()) {
+              return Optional.empty();
+            }
+            String env = row.getString("env");
+            return Optional.of(specFrom(row, env == null ? null : JsonColumns.env(env)));
+          }
+        });
+  }
+
+  @Override
+  public Optional<JobSummary> summary(long jobId) {
+    List<JobSummary> found = summaries(List.of(jobId));
+    return found.isEmpty() ? Optional.empty() : Optional.of(found.getFirst());
+  }
+
+  @Override
+  public List<JobSummary> summaries(List<Long> jobIds) {
+    Objects.requireNonNull(jobIds, "jobIds");
+    if (jobIds.isEmpty()) {
+      return List.of();
+    }
+    StringBuilder idArray = new StringBuilder("[");
+    for (Long id : jobIds) {
+      if (idArray.length() > 1) {
+        idArray.append(',');
+      }
+      idArray.append(Objects.requireNonNull(id, "job id"));
+    }
+    String ids = idArray.append(']').toString();
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT "
+                      + SUMMARY_COLUMNS
+                      + " FROM jobs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id");
+          query.setString(1, ids);
+          return summariesFrom(query);
+        });
+  }
+
+  @Override
+  public Optional<JobDetail> detail(long jobId) {
+    return readers.read(
+        loan -> {
+          PreparedStatement jobQuery =
+              loan.prepare(
+                  "SELECT "
+                      + SUMMARY_COLUMNS
+                      + ", global_resources, stdout_target, stderr_target,"
+                      + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables"
+                      + " FROM jobs WHERE id = ?");
+          jobQuery.setLong(1, jobId);
+          JobSummary summary;
+          JobSpec spec;
+          int envVariables;
+          try (ResultSet row = jobQuery.executeQuery()) {
+            if (!row.next()) {
+              return Optional.empty();
+            }
+            summary = summaryFrom(row);
+            spec = specFrom(row, null);
+            int variables = row.getInt("variables");
+            envVariables = row.wasNull() ? -1 : variables;
+          }
+          PreparedStatement historyQuery =
+              loan.prepare(
+                  "SELECT time, attempt, what, worker, detail FROM job_events"
+                      + " WHERE job_id = ? ORDER BY id");
+          historyQuery.setLong(1, jobId);
+          List<JobEvent> history = new ArrayList<>();
+          try (ResultSet row = historyQuery.executeQuery()) {
+            while (row.next()) {
+              history.add(
+                  new JobEvent(
+                      Instant.ofEpochMilli(row.getLong("time")),
+                      row.getInt("attempt"),
+                      row.getString("what"),
+                      row.getString("worker"),
+                      row.getString("detail")));
+            }
+          }
+          PreparedStatement outputQuery =
+              loan.prepare("SELECT stream, text, dropped_bytes FROM outputs WHERE job_id = ?");
+          outputQuery.setLong(1, jobId);
+          CapturedOutput stdout = CapturedOutput.EMPTY;
+          CapturedOutput stderr = CapturedOutput.EMPTY;
+          try (ResultSet row = outputQuery.executeQuery()) {
+            while (row.next()) {
+              CapturedOutput output =
+                  new CapturedOutput(row.getString("text"), row.getLong("dropped_bytes"));
+              if (row.getString("stream").equals("stdout")) {
+                stdout = output;
+              } else {
+                stderr = output;
+              }
+            }
+          }
+          return Optional.of(
+              new JobDetail(summary, spec, envVariables, List.copyOf(history), stdout, stderr));
+        });
+  }
+
+  /**
+   * Each filter is read newest first through the category index, at most limit rows each, and
+   * the results merged; so the cost follows the limit, not the number of stored jobs.
+   */
+  @Override
+  public List<JobSummary> list(int limit, List<JobFilter> filters) {
+    if (limit < 0) {
+      throw new IllegalArgumentException("limit must be 0 (no limit) or positive: " + limit);
+    }
+    Objects.requireNonNull(filters, "filters");
+    Set<JobFilter> distinct =
+        filters.isEmpty() ? EnumSet.allOf(JobFilter.class) : EnumSet.copyOf(filters);
+    long sqlLimit = limit == 0 ? -1 : limit;
+    List<JobSummary> newestFirst =
+        readers.read(
+            loan -> {
+              List<JobSummary> rows = new ArrayList<>();
+              if (distinct.size() == JobFilter.values().length) {
+                PreparedStatement query = loan.prepare(listQuery(null));
+                query.setLong(1, sqlLimit);
+                rows.addAll(summariesFrom(query));
+              } else {
+                for (JobFilter filter : distinct) {
+                  PreparedStatement query = loan.prepare(listQuery(filter));
+                  query.setString(1, filter.name());
+                  query.setLong(2, sqlLimit);
+                  rows.addAll(summariesFrom(query));
+                }
+              }
+              return rows;
+            });
+    newestFirst.sort(Comparator.comparingLong(JobSummary::id).reversed());
+    List<JobSummary> newest =
+        limit == 0 || newestFirst.size() <= limit ? newestFirst : newestFirst.subList(0, limit);
+    List<JobSummary> oldestFirst = new ArrayList<>(newest);
+    Collections.reverse(oldestFirst);
+    return oldestFirst;
+  }
+
+  /** The SQL that lists one filter (or all jobs when null), newest first; visible for tests. */
+  static String listQuery(JobFilter filter) {
+    return "SELECT "
+        + SUMMARY_COLUMNS
+        + " FROM jobs"
+        + (filter == null ? "" : " WHERE category = ?")
+        + " ORDER BY id DESC LIMIT ?";
+  }
+
+  /**
+   * Counts per state, with FINISHED split into succeeded (exit code 0) and failed, read from
+   * counters the database keeps up to date, plus the running jobs' start times.
+   *
+   * <p>Average run time, as in the original Kueue: with F the run times (end - start) of finished
+   * jobs that started and R the elapsed times (now - start) of running jobs, the average is
+   * {@code max(mean(F), mean(F + R))}; with no finished job it is {@code max(R)}; with neither it is
+   * unknown (null).
+   *
+   * <p>ETA of the remaining jobs, null when the average is unknown, with W the waiting (pending and
+   * offered) jobs and N the running ones: {@code max(0, avg - min(R))} for the running jobs (the
+   * newest running job is assumed to need the average), plus for the waiting ones {@code W * avg /
+   * N} when {@code W > N > 0}, {@code W * avg} when {@code N = 0}, and {@code avg} when {@code 0 < W
+   * <= N} (they all start in the next round).
+   */
+  @Override
+  public JobStats stats(Instant now) {
+    Objects.requireNonNull(now, "now");
+    record Snapshot(Map<JobFilter, long[]> counts, List<Long> runningStarts) {}
+    Snapshot snapshot =
+        readers.read(
+            loan -> {
+              Map<JobFilter, long[]> counts = new EnumMap<>(JobFilter.class);
+              try (ResultSet row =
+                  loan.prepare("SELECT category, jobs, timed, run_ms FROM job_counts")
+                      .executeQuery()) {
+                while (row.next()) {
+                  counts.put(
+                      JobFilter.valueOf(row.getString(1)),
+                      new long[] {row.getLong(2), row.getLong(3), row.getLong(4)});
+                }
+              }
+              List<Long> starts = new ArrayList<>();
+              try (ResultSet row =
+                  loan.prepare(
+                          "SELECT started FROM jobs"
+                              + " WHERE category = 'RUNNING' AND started IS NOT NULL")
+                      .executeQuery()) {
+                while (row.next()) {
+                  starts.add(row.getLong(1));
+                }
+              }
+              return new Snapshot(counts, starts);
+            });
+    Map<JobFilter, long[]> counts = snapshot.counts();
+    long[] zero = {0, 0, 0};
+    long[] succeeded = counts.getOrDefault(JobFilter.SUCCEEDED, zero);
+    long[] failed = counts.getOrDefault(JobFilter.FAILED, zero);
+    long pending = counts.getOrDefault(JobFilter.PENDING, zero)[0];
+    long offered = counts.getOrDefault(JobFilter.OFFERED, zero)[0];
+    long running = counts.getOrDefault(JobFilter.RUNNING, zero)[0];
+    long finishedTimed = succeeded[1] + failed[1];
+    double finishedSeconds = (succeeded[2] + failed[2]) / 1000.0;
+    List<Double> elapsed = new ArrayList<>();
+    for (long started : snapshot.runningStarts()) {
+      elapsed.add(Math.max(0, now.toEpochMilli() - started) / 1000.0);
+    }
+    Double average = averageRunSeconds(finishedTimed, finishedSeconds, elapsed);
+    Double eta = average == null ? null : etaSeconds(average, pending + offered, elapsed);
+    return new JobStats(
+        pending,
+        offered,
+        running,
+        succeeded[0],
+        failed[0],
+        counts.getOrDefault(JobFilter.CANCELED, zero)[0],
+        average,
+        eta);
+  }
+
+  private static Double averageRunSeconds(
+      long finishedCount, double finishedSeconds, List<Double> runningElapsed) {
+    double runningSeconds = runningElapsed.stream().mapToDouble(Double::doubleValue).sum();
+    if (finishedCount > 0) {
+      double finishedMean = finishedSeconds / finishedCount;
+      double overallMean =
+          (finishedSeconds + runningSeconds) / (finishedCount + runningElapsed.size());
+      return Math.max(finishedMean, overallMean);
+    }
+    return runningElapsed.stream().max(Double::compare).orElse(null);
+  }
+
+  private static double etaSeconds(double average, long waiting, List<Double> runningElapsed) {
+    int running = runningElapsed.size();
+    double newestElapsed = runningElapsed.stream().min(Double::compare).orElse(0.0);
+    double forRunning = running > 0 ? Math.max(0, average - newestElapsed) : 0;
+    double forWaiting;
+    if (waiting > running) {
+      forWaiting = running > 0 ? waiting * average / running : waiting * average;
+    } else {
+      forWaiting = waiting > 0 ? average : 0;
+    }
+    return forRunning + forWaiting;
+  }
+
+  private static List<JobSummary> summariesFrom(PreparedStatement query) throws SQLException {
+    List<JobSummary> summaries = new ArrayList<>();
+    try (ResultSet row = query.executeQuery()) {
+      while (row.next()) {
+        summaries.add(summaryFrom(row));
+      }
+    }
+    return summaries;
+  }
+
+  private static JobSummary summaryFrom(ResultSet row) throws SQLException {
+    return new JobSummary(
+        row.getLong("id"),
+        JobState.valueOf(row.getString("state")),
+        CommandLines.join(JsonColumns.argv(row.getString("argv"))),
+        row.getString("cwd"),
+        row.getInt("slots"),
+        row.getInt("cpus"),
+        row.getLong("ram_mb"),
+        row.getInt("attempt"),
+        row.getString("worker"),
+        instantOrNull(row, "submitted"),
+        instantOrNull(row, "started"),
+        instantOrNull(row, "ended"),
+        integerOrNull(row, "exit_code"),
+        integerOrNull(row, "signal"),
+        row.getString("note"));
+  }
+
+  private static JobSpec specFrom(ResultSet row, Map<String, String> env) throws SQLException {
+    return new JobSpec(
+        JsonColumns.argv(row.getString("argv")),
+        row.getString("cwd"),
+        env,
+        row.getInt("slots"),
+        row.getInt("cpus"),
+        row.getLong("ram_mb"),
+        JsonColumns.resources(row.getString("global_resources")),
+        row.getString("stdout_target"),
+        row.getString("stderr_target"));
+  }
+
+  private static Instant instantOrNull(ResultSet row, String column) throws SQLException {
+    long millis = row.getLong(column);
+    return row.wasNull() ? null : Instant.ofEpochMilli(millis);
+  }
+
+  private static Integer integerOrNull(ResultSet row, String column) throws SQLException {
+    int value = row.getInt(column);
+    return row.wasNull() ? null : value;
+  }
+
+  /** How many distinct environments are stored; visible for tests of the deduplication. */
+  long storedEnvironments() {
+    return readers.read(
+        loan -> {
+          try (ResultSet row = loan.prepare("SELECT count(*) FROM envs").executeQuery()) {
+            row.next();
+            return row.getLong(1);
+          }
+        });
+  }
+
+  Path databaseFile() {
+    return databaseFile;
+  }
+
+  @Override
+  public void close() {
+    synchronized (writeLock) {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      readers.close();
+      writer.close();
+      try {
+        lock.release();
+        lockChannel.close();
+      } catch (IOException ignored) {
+        // Closing the channel releases the lock; the process exit would too.
+      }
+    }
+  }
+}

@@ -1,0 +1,588 @@
+package kueue.store;
+
+import static kueue.store.Jobs.ENV;
+import static kueue.store.Jobs.at;
+import static kueue.store.Jobs.offered;
+import static kueue.store.Jobs.queued;
+import static kueue.store.Jobs.ranToCompletion;
+import static kueue.store.Jobs.started;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
+import static org.assertj.core.api.Assertions.within;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import kueue.core.Event;
+import kueue.core.RestoredJob;
+import kueue.model.CapturedOutput;
+import kueue.model.JobDetail;
+import kueue.model.JobEvent;
+import kueue.model.JobFilter;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+import kueue.model.JobState;
+import kueue.model.JobStats;
+import kueue.model.JobSummary;
+import kueue.model.Resources;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What every {@link JobStore} must do, whatever keeps the data. */
+abstract class JobStoreContract {
+
+  @TempDir Path dataDirectory;
+  JobStore store;
+
+  protected abstract JobStore open(Path dataDirectory);
+
+  @BeforeEach
+  void openStore() {
+    store = open(dataDirectory);
+  }
+
+  @AfterEach
+  void closeStore() {
+    store.close();
+  }
+
+  void persist(Event... events) {
+    store.persist(List.of(events));
+  }
+
+  void persist(List<Event> events) {
+    store.persist(events);
+  }
+
+  JobSummary summary(long id) {
+    return store.summary(id).orElseThrow();
+  }
+
+  JobDetail detail(long id) {
+    return store.detail(id).orElseThrow();
+  }
+
+  List<Long> ids(List<JobSummary> summaries) {
+    return summaries.stream().map(JobSummary::id).toList();
+  }
+
+  @Test
+  void aNewStoreIsEmptyAndHandsOutIdsFromOne() {
+    assertThat(store.nextJobId()).isEqualTo(1);
+    assertThat(store.activeJobs()).isEmpty();
+    assertThat(store.list(0, List.of())).isEmpty();
+    assertThat(store.summary(1)).isEmpty();
+    assertThat(store.detail(1)).isEmpty();
+    assertThat(store.spec(1)).isEmpty();
+    assertThat(store.stats(at(0))).isEqualTo(new JobStats(0, 0, 0, 0, 0, 0, null, null));
+  }
+
+  @Test
+  void aQueuedJobIsPendingWithItsSpecSubmitTimeAndSubmittedHistory() {
+    JobSpec spec =
+        new JobSpec(
+            List.of("python3", "train.py", "--name", "it's mine"),
+            "/data/exp 1",
+            ENV,
+            2,
+            4,
+            8192,
+            Map.of("licence", 2, "gpu", 1),
+            "out.txt",
+            "null");
+    persist(new Event.JobQueued(1, spec, at(5)));
+
+    JobSummary summary = summary(1);
+    assertThat(summary)
+        .isEqualTo(
+            new JobSummary(
+                1,
+                JobState.PENDING,
+                "python3 train.py --name 'it'\\''s mine'",
+                "/data/exp 1",
+                2,
+                4,
+                8192,
+                0,
+                null,
+                at(5),
+                null,
+                null,
+                null,
+                null,
+                null));
+    assertThat(store.spec(1)).contains(spec);
+    JobDetail detail = detail(1);
+    assertThat(detail.summary()).isEqualTo(summary);
+    assertThat(detail.spec().env()).as("environment is left out of show-job").isNull();
+    assertThat(detail.spec().argv()).isEqualTo(spec.argv());
+    assertThat(detail.spec().globalResources()).isEqualTo(spec.globalResources());
+    assertThat(detail.spec().stdout()).isEqualTo("out.txt");
+    assertThat(detail.spec().stderr()).isEqualTo("null");
+    assertThat(detail.envVariables()).isEqualTo(2);
+    assertThat(detail.history()).containsExactly(new JobEvent(at(5), 0, "submitted", null, null));
+    assertThat(detail.stdout()).isEqualTo(CapturedOutput.EMPTY);
+    assertThat(detail.stderr()).isEqualTo(CapturedOutput.EMPTY);
+  }
+
+  @Test
+  void aJobSubmittedWithoutEnvironmentReportsMinusOneVariablesAndANullEnvironment() {
+    JobSpec spec =
+        new JobSpec(List.of("true"), "/tmp", null, 1, 1, 1, Map.of(), null, null);
+    persist(new Event.JobQueued(1, spec, at(0)));
+
+    assertThat(detail(1).envVariables()).isEqualTo(-1);
+    assertThat(store.spec(1).orElseThrow().env()).isNull();
+  }
+
+  @Test
+  void nextJobIdFollowsTheHighestQueuedId() {
+    persist(queued(1, 0), queued(2, 0));
+    assertThat(store.nextJobId()).isEqualTo(3);
+    persist(queued(10, 1));
+    assertThat(store.nextJobId()).isEqualTo(11);
+  }
+
+  @Test
+  void anOfferedJobRecordsAttemptAndWorker() {
+    persist(queued(1, 0), offered(1, 1, "big-server", 2));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.state()).isEqualTo(JobState.OFFERED);
+    assertThat(summary.attempt()).isEqualTo(1);
+    assertThat(summary.worker()).isEqualTo("big-server");
+    assertThat(detail(1).history())
+        .last()
+        .isEqualTo(new JobEvent(at(2), 1, "offered", "big-server", null));
+  }
+
+  @Test
+  void aDeclinedJobIsPendingAgainAndItsHistoryTellsWhy() {
+    persist(
+        queued(1, 0),
+        offered(1, 1, "ws-3", 1),
+        new Event.JobDeclined(1, 1, "ws-3", "working directory /data/exp not found", at(2)));
+
+    assertThat(summary(1).state()).isEqualTo(JobState.PENDING);
+    assertThat(detail(1).history())
+        .extracting(JobEvent::what)
+        .containsExactly("submitted", "offered", "declined");
+    assertThat(detail(1).history())
+        .last()
+        .isEqualTo(
+            new JobEvent(at(2), 1, "declined", "ws-3", "working directory /data/exp not found"));
+  }
+
+  @Test
+  void aStartedJobIsRunningSinceItsStartTime() {
+    persist(queued(1, 0), offered(1, 1, "w1", 1), started(1, 1, 3));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.state()).isEqualTo(JobState.RUNNING);
+    assertThat(summary.started()).isEqualTo(at(3));
+    assertThat(detail(1).history()).last().isEqualTo(new JobEvent(at(3), 1, "started", "w1", null));
+  }
+
+  @Test
+  void anEndedJobKeepsExitCodeWorkerTimesAndCapturedOutput() {
+    CapturedOutput stdout = new CapturedOutput("…last lines\n", 12_345);
+    CapturedOutput stderr = new CapturedOutput("warning: x\n", 0);
+    persist(
+        queued(1, 0),
+        offered(1, 1, "w1", 1),
+        started(1, 1, 2),
+        new Event.JobEnded(
+            1, 1, new JobOutcome(0, null, null, at(2.5), at(10)), stdout, stderr, at(10.2)));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.state()).isEqualTo(JobState.FINISHED);
+    assertThat(summary.succeeded()).isTrue();
+    assertThat(summary.exitCode()).isZero();
+    assertThat(summary.signal()).isNull();
+    assertThat(summary.note()).isNull();
+    assertThat(summary.worker()).isEqualTo("w1");
+    assertThat(summary.started()).as("the worker's start time wins").isEqualTo(at(2.5));
+    assertThat(summary.ended()).isEqualTo(at(10));
+    JobDetail detail = detail(1);
+    assertThat(detail.stdout()).isEqualTo(stdout);
+    assertThat(detail.stdout().truncated()).isTrue();
+    assertThat(detail.stderr()).isEqualTo(stderr);
+    assertThat(detail.history()).last().isEqualTo(new JobEvent(at(10.2), 1, "ended", "w1", "exit 0"));
+  }
+
+  @Test
+  void aJobKilledBySignalIsFailedWithTheSignalInItsHistory() {
+    persist(
+        queued(1, 0),
+        offered(1, 1, "w1", 1),
+        started(1, 1, 2),
+        new Event.JobEnded(
+            1,
+            1,
+            new JobOutcome(null, 9, null, at(2), at(4)),
+            CapturedOutput.EMPTY,
+            CapturedOutput.EMPTY,
+            at(4)));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.failed()).isTrue();
+    assertThat(summary.exitCode()).isNull();
+    assertThat(summary.signal()).isEqualTo(9);
+    assertThat(detail(1).history()).last().extracting(JobEvent::detail).isEqualTo("signal 9");
+  }
+
+  @Test
+  void aJobThatCouldNotStartIsFinishedWithTheFailureAsNote() {
+    persist(
+        queued(1, 0),
+        offered(1, 1, "w1", 1),
+        new Event.JobEnded(
+            1,
+            1,
+            new JobOutcome(null, null, "command not found: ./rn.sh", null, at(1.5)),
+            CapturedOutput.EMPTY,
+            CapturedOutput.EMPTY,
+            at(1.5)));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.state()).isEqualTo(JobState.FINISHED);
+    assertThat(summary.failed()).isTrue();
+    assertThat(summary.started()).isNull();
+    assertThat(summary.ended()).isEqualTo(at(1.5));
+    assertThat(summary.note()).isEqualTo("command not found: ./rn.sh");
+    assertThat(detail(1).history())
+        .last()
+        .isEqualTo(new JobEvent(at(1.5), 1, "ended", "w1", "command not found: ./rn.sh"));
+  }
+
+  @Test
+  void aRequeuedJobIsPendingWithoutStartTimeAndRemembersItsLastWorker() {
+    persist(
+        queued(1, 0),
+        offered(1, 1, "w1", 1),
+        started(1, 1, 2),
+        new Event.JobRequeued(1, 1, "worker w1 lost", at(30)),
+        offered(1, 2, "w2", 31));
+    assertThat(summary(1).attempt()).isEqualTo(2);
+    assertThat(summary(1).worker()).isEqualTo("w2");
+
+    persist(new Event.JobRequeued(1, 2, "offer expired", at(40)));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.state()).isEqualTo(JobState.PENDING);
+    assertThat(summary.started()).isNull();
+    assertThat(summary.worker()).isEqualTo("w2");
+    assertThat(detail(1).history())
+        .extracting(JobEvent::what, JobEvent::attempt, JobEvent::worker, JobEvent::detail)
+        .containsExactly(
+            tuple("submitted", 0, null, null),
+            tuple("offered", 1, "w1", null),
+            tuple("started", 1, "w1", null),
+            tuple("requeued", 1, "w1", "worker w1 lost"),
+            tuple("offered", 2, "w2", null),
+            tuple("requeued", 2, "w2", "offer expired"));
+  }
+
+  @Test
+  void aCanceledJobKeepsTheReasonAndTheTimeItWasCanceled() {
+    persist(
+        queued(1, 0),
+        queued(2, 0),
+        offered(2, 1, "w1", 1),
+        started(2, 1, 2),
+        new Event.JobCanceled(1, "removed by user", at(5)),
+        new Event.JobCanceled(2, "killed by user", at(6)));
+
+    JobSummary pending = summary(1);
+    assertThat(pending.state()).isEqualTo(JobState.CANCELED);
+    assertThat(pending.ended()).isEqualTo(at(5));
+    assertThat(pending.note()).isEqualTo("removed by user");
+    assertThat(detail(1).history())
+        .last()
+        .isEqualTo(new JobEvent(at(5), 0, "canceled", null, "removed by user"));
+    assertThat(detail(2).history())
+        .last()
+        .as("a job canceled while running names the worker that ran it")
+        .isEqualTo(new JobEvent(at(6), 1, "canceled", "w1", "killed by user"));
+  }
+
+  @Test
+  void aFailedJobIsFinishedWithoutExitCodeAndCountsAsFailed() {
+    persist(queued(1, 0), new Event.JobFailed(1, "lost 3 times, giving up", at(9)));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.state()).isEqualTo(JobState.FINISHED);
+    assertThat(summary.exitCode()).isNull();
+    assertThat(summary.failed()).isTrue();
+    assertThat(summary.note()).isEqualTo("lost 3 times, giving up");
+    assertThat(summary.ended()).isEqualTo(at(9));
+    assertThat(detail(1).history())
+        .last()
+        .isEqualTo(new JobEvent(at(9), 0, "failed", null, "lost 3 times, giving up"));
+    assertThat(store.stats(at(10)).failed()).isEqualTo(1);
+    assertThat(ids(store.list(0, List.of(JobFilter.FAILED)))).containsExactly(1L);
+  }
+
+  @Test
+  void expiryDeletesOnlyJobsThatEndedBeforeTheCutoffWithTheirHistoryAndOutput() {
+    persist(ranToCompletion(1, 0, 0, 10));
+    persist(queued(2, 0), new Event.JobCanceled(2, "removed", at(20)));
+    persist(ranToCompletion(3, 1, 0, 100));
+    persist(queued(4, 0));
+    persist(queued(5, 0), offered(5, 1, "w1", 1), started(5, 1, 2));
+
+    persist(new Event.FinishedJobsExpired(at(50)));
+
+    assertThat(ids(store.list(0, List.of()))).containsExactly(3L, 4L, 5L);
+    assertThat(store.detail(1)).isEmpty();
+    assertThat(store.spec(2)).isEmpty();
+    assertThat(store.stats(at(200)))
+        .extracting(JobStats::succeeded, JobStats::failed, JobStats::canceled)
+        .containsExactly(0L, 1L, 0L);
+    assertThat(store.nextJobId()).isEqualTo(6);
+  }
+
+  @Test
+  void cleaningForgetsSucceededAndCanceledJobsAndWithAllAlsoFailedOnes() {
+    persist(ranToCompletion(1, 0, 0, 10));
+    persist(ranToCompletion(2, 3, 0, 10));
+    persist(queued(3, 0), new Event.JobCanceled(3, "removed", at(1)));
+    persist(queued(4, 0));
+    persist(queued(5, 0), new Event.JobFailed(5, "gave up", at(2)));
+
+    assertThat(store.clean(false)).isEqualTo(2);
+    assertThat(ids(store.list(0, List.of()))).containsExactly(2L, 4L, 5L);
+    assertThat(store.detail(3)).isEmpty();
+
+    assertThat(store.clean(true)).isEqualTo(2);
+    assertThat(ids(store.list(0, List.of()))).containsExactly(4L);
+    assertThat(store.clean(true)).isZero();
+    assertThat(store.nextJobId()).as("ids are never reused").isEqualTo(6);
+  }
+
+  @Test
+  void listingReturnsTheNewestJobsOldestFirst() {
+    List<Event> events = new ArrayList<>();
+    for (long id = 1; id <= 10; id++) {
+      events.add(queued(id, id));
+    }
+    persist(events);
+
+    assertThat(ids(store.list(3, List.of()))).containsExactly(8L, 9L, 10L);
+    assertThat(ids(store.list(0, List.of()))).hasSize(10).startsWith(1L).endsWith(10L);
+    assertThat(ids(store.list(50, List.of()))).hasSize(10);
+    assertThatThrownBy(() -> store.list(-1, List.of()))
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void listingByFilterSplitsFinishedJobsIntoSucceededAndFailed() {
+    persist(ranToCompletion(1, 0, 0, 1));
+    persist(ranToCompletion(2, 2, 0, 1));
+    persist(queued(3, 0));
+    persist(queued(4, 0), offered(4, 1, "w1", 1));
+    persist(queued(5, 0), offered(5, 1, "w1", 1), started(5, 1, 2));
+    persist(queued(6, 0), new Event.JobCanceled(6, "removed", at(3)));
+    persist(ranToCompletion(7, 0, 0, 1));
+    persist(queued(8, 0), new Event.JobFailed(8, "gave up", at(3)));
+
+    assertThat(ids(store.list(0, List.of(JobFilter.SUCCEEDED)))).containsExactly(1L, 7L);
+    assertThat(ids(store.list(0, List.of(JobFilter.FAILED)))).containsExactly(2L, 8L);
+    assertThat(ids(store.list(0, List.of(JobFilter.PENDING)))).containsExactly(3L);
+    assertThat(ids(store.list(0, List.of(JobFilter.OFFERED)))).containsExactly(4L);
+    assertThat(ids(store.list(0, List.of(JobFilter.RUNNING)))).containsExactly(5L);
+    assertThat(ids(store.list(0, List.of(JobFilter.CANCELED)))).containsExactly(6L);
+    assertThat(ids(store.list(0, List.of(JobFilter.PENDING, JobFilter.FAILED, JobFilter.PENDING))))
+        .containsExactly(2L, 3L, 8L);
+    assertThat(ids(store.list(2, List.of(JobFilter.SUCCEEDED, JobFilter.FAILED))))
+        .as("the newest two across both filters")
+        .containsExactly(7L, 8L);
+    for (JobFilter filter : JobFilter.values()) {
+      assertThat(store.list(0, List.of(filter))).allMatch(filter::matches);
+    }
+  }
+
+  @Test
+  void summariesReturnTheStoredJobsAmongTheIdsInIdOrder() {
+    persist(queued(1, 0), queued(2, 0), queued(3, 0));
+
+    assertThat(ids(store.summaries(List.of(3L, 1L, 99L)))).containsExactly(1L, 3L);
+    assertThat(store.summaries(List.of())).isEmpty();
+    assertThat(store.summary(99)).isEmpty();
+  }
+
+  @Test
+  void activeJobsAreTheUnfinishedOnesInIdOrderWithTheirDemand() {
+    JobSpec big =
+        new JobSpec(List.of("big"), "/x", ENV, 3, 16, 64_000, Map.of("licence", 1), null, null);
+    persist(new Event.JobQueued(1, big, at(1)), offered(1, 1, "w1", 2));
+    persist(ranToCompletion(2, 0, 0, 1));
+    persist(queued(3, 3), offered(3, 1, "w1", 4), started(3, 1, 5));
+    persist(queued(4, 4));
+    persist(queued(5, 5), new Event.JobCanceled(5, "removed", at(6)));
+
+    assertThat(store.activeJobs())
+        .containsExactly(
+            new RestoredJob(
+                1, JobState.OFFERED, new Resources(3, 16, 64_000), Map.of("licence", 1), 1, at(1)),
+            new RestoredJob(3, JobState.RUNNING, new Resources(1, 2, 1024), Map.of(), 1, at(3)),
+            new RestoredJob(4, JobState.PENDING, new Resources(1, 2, 1024), Map.of(), 0, at(4)));
+  }
+
+  @Test
+  void statsCountEveryStateAndEstimateFromFinishedAndRunningJobs() {
+    persist(ranToCompletion(1, 0, 0, 100));
+    persist(ranToCompletion(2, 1, 0, 200));
+    persist(queued(3, 0), new Event.JobCanceled(3, "removed", at(1)));
+    persist(queued(4, 0), offered(4, 1, "w1", 0));
+    persist(queued(5, 0), offered(5, 1, "w1", 0), started(5, 1, 100));
+    persist(queued(6, 0), offered(6, 1, "w1", 0), started(6, 1, 250));
+    for (long id = 7; id <= 12; id++) {
+      persist(queued(id, 0));
+    }
+
+    JobStats stats = store.stats(at(300));
+
+    assertThat(stats.pending()).isEqualTo(6);
+    assertThat(stats.offered()).isEqualTo(1);
+    assertThat(stats.running()).isEqualTo(2);
+    assertThat(stats.succeeded()).isEqualTo(1);
+    assertThat(stats.failed()).isEqualTo(1);
+    assertThat(stats.canceled()).isEqualTo(1);
+    // finished: 100 s and 200 s (mean 150); running for 200 s and 50 s: mean of all 137.5
+    assertThat(stats.averageRunSeconds()).isCloseTo(150.0, within(1e-9));
+    // newest running needs 150 - 50 = 100 more; 7 waiting over 2 running: 7 * 150 / 2 = 525
+    assertThat(stats.etaSeconds()).isCloseTo(625.0, within(1e-9));
+  }
+
+  @Test
+  void statsUseTheOverallMeanWhenRunningJobsAreAlreadyLongerThanFinishedOnes() {
+    persist(ranToCompletion(1, 0, 0, 10));
+    persist(queued(2, 0), offered(2, 1, "w1", 0), started(2, 1, 0));
+
+    JobStats stats = store.stats(at(110));
+
+    // finished mean 10, mean of 10 and 110 = 60; no waiting jobs; newest running needs nothing
+    assertThat(stats.averageRunSeconds()).isCloseTo(60.0, within(1e-9));
+    assertThat(stats.etaSeconds()).isCloseTo(0.0, within(1e-9));
+  }
+
+  @Test
+  void statsWithOnlyRunningJobsUseTheLongestRunningOne() {
+    persist(queued(1, 0), offered(1, 1, "w1", 0), started(1, 1, 0));
+    persist(queued(2, 0), offered(2, 1, "w1", 0), started(2, 1, 40));
+    persist(queued(3, 0));
+
+    JobStats stats = store.stats(at(100));
+
+    assertThat(stats.averageRunSeconds()).isCloseTo(100.0, within(1e-9));
+    // newest running (60 s) needs 40 more; one waiting job fits in the next round: 100
+    assertThat(stats.etaSeconds()).isCloseTo(140.0, within(1e-9));
+  }
+
+  @Test
+  void statsWithoutAnyRunTimeHaveNoAverageAndNoEta() {
+    persist(queued(1, 0), queued(2, 0));
+    persist(queued(3, 0), new Event.JobFailed(3, "gave up", at(1)));
+
+    JobStats stats = store.stats(at(100));
+
+    assertThat(stats.pending()).isEqualTo(2);
+    assertThat(stats.failed()).isEqualTo(1);
+    assertThat(stats.averageRunSeconds()).isNull();
+    assertThat(stats.etaSeconds()).isNull();
+  }
+
+  @Test
+  void statsWithNothingRunningSpreadWaitingJobsOverOneSlot() {
+    persist(ranToCompletion(1, 0, 0, 30));
+    persist(queued(2, 0), queued(3, 0));
+
+    assertThat(store.stats(at(100)).etaSeconds()).isCloseTo(60.0, within(1e-9));
+  }
+
+  @Test
+  void aBatchThatFailsMidwayStoresNothing() {
+    persist(queued(1, 0));
+
+    assertThatThrownBy(
+            () ->
+                persist(
+                    queued(2, 1),
+                    offered(1, 1, "w1", 1),
+                    queued(3, 1),
+                    queued(2, 2),
+                    queued(4, 3)))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("job 2");
+
+    assertThat(ids(store.list(0, List.of()))).containsExactly(1L);
+    assertThat(summary(1).state()).isEqualTo(JobState.PENDING);
+    assertThat(detail(1).history()).hasSize(1);
+    assertThat(store.nextJobId()).isEqualTo(2);
+
+    persist(queued(2, 5), offered(1, 1, "w1", 5));
+    assertThat(ids(store.list(0, List.of()))).containsExactly(1L, 2L);
+    assertThat(summary(1).state()).isEqualTo(JobState.OFFERED);
+    assertThat(store.nextJobId()).isEqualTo(3);
+  }
+
+  @Test
+  void aStateChangeOfAnUnknownJobIsRejected() {
+    assertThatThrownBy(() -> persist(started(42, 1, 0)))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("job 42 is not stored");
+  }
+
+  @Test
+  void aStateChangeOfAnEndedJobIsRejectedAndLeavesItAsItWas() {
+    persist(ranToCompletion(1, 0, 0, 10));
+
+    assertThatThrownBy(() -> persist(new Event.JobCanceled(1, "late", at(20))))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("job 1 has already ended");
+    assertThat(summary(1).succeeded()).isTrue();
+    assertThat(detail(1).history()).extracting(JobEvent::what).doesNotContain("canceled");
+  }
+
+  @Test
+  void anIdThatWasHandedOutBeforeIsNeverQueuedAgain() {
+    persist(queued(1, 0), queued(2, 0));
+    persist(new Event.JobCanceled(2, "x", at(1)));
+    store.clean(true);
+
+    assertThatThrownBy(() -> persist(queued(2, 5)))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("already handed out");
+    assertThat(store.list(0, List.of())).extracting(JobSummary::id).containsExactly(1L);
+  }
+
+  @Test
+  void anEmptyBatchChangesNothing() {
+    persist(List.of());
+    assertThat(store.nextJobId()).isEqualTo(1);
+  }
+
+  @Test
+  void endedTimesFallBackToTheEventTimeWhenTheWorkerGaveNone() {
+    persist(
+        queued(1, 0),
+        offered(1, 1, "w1", 1),
+        started(1, 1, 2),
+        new Event.JobEnded(
+            1,
+            1,
+            new JobOutcome(1, null, null, null, null),
+            CapturedOutput.EMPTY,
+            CapturedOutput.EMPTY,
+            at(8)));
+
+    JobSummary summary = summary(1);
+    assertThat(summary.started()).isEqualTo(at(2));
+    assertThat(summary.ended()).isEqualTo(at(8));
+  }
+}

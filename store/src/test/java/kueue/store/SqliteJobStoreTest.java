@@ -1,0 +1,382 @@
+package kueue.store;
+
+import static kueue.store.Jobs.ENV;
+import static kueue.store.Jobs.at;
+import static kueue.store.Jobs.offered;
+import static kueue.store.Jobs.queued;
+import static kueue.store.Jobs.ranToCompletion;
+import static kueue.store.Jobs.started;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import kueue.core.Event;
+import kueue.model.CapturedOutput;
+import kueue.model.JobDetail;
+import kueue.model.JobFilter;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpec;
+import kueue.model.JobState;
+import kueue.model.JobStats;
+import org.junit.jupiter.api.Test;
+
+class SqliteJobStoreTest extends JobStoreContract {
+
+  @Override
+  protected JobStore open(Path dataDirectory) {
+    return SqliteJobStore.open(dataDirectory);
+  }
+
+  SqliteJobStore sqlite() {
+    return (SqliteJobStore) store;
+  }
+
+  void reopen() {
+    store.close();
+    store = open(dataDirectory);
+  }
+
+  Path databaseFile() {
+    return dataDirectory.resolve("kueue.db");
+  }
+
+  long countRows(String table) throws SQLException {
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile());
+        Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery("SELECT count(*) FROM " + table)) {
+      row.next();
+      return row.getLong(1);
+    }
+  }
+
+  void execute(Path file, String sql) throws SQLException {
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    }
+  }
+
+  @Test
+  void openingCreatesAPrivateDirectoryAndDatabaseFile() throws Exception {
+    Path nested = dataDirectory.resolve("state/kueue");
+    try (SqliteJobStore other = SqliteJobStore.open(nested)) {
+      assertThat(other.nextJobId()).isEqualTo(1);
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(nested)))
+          .isEqualTo("rwx------");
+      assertThat(
+              PosixFilePermissions.toString(
+                  Files.getPosixFilePermissions(nested.resolve("kueue.db"))))
+          .isEqualTo("rw-------");
+    }
+  }
+
+  @Test
+  void everythingPersistedIsBackAfterReopening() {
+    JobSpec spec =
+        new JobSpec(
+            List.of("sim", "--out", "a b"), "/w", ENV, 2, 3, 4096, Map.of("lic", 1), null, "e.txt");
+    persist(new Event.JobQueued(1, spec, at(0)));
+    persist(ranToCompletion(2, 4, 1, 5));
+    persist(
+        queued(3, 1),
+        offered(3, 1, "w1", 2),
+        started(3, 1, 3),
+        new Event.JobEnded(
+            3,
+            1,
+            new JobOutcome(0, null, null, at(3), at(9)),
+            new CapturedOutput("result=42\n", 0),
+            new CapturedOutput("tail", 77),
+            at(9)));
+    persist(queued(4, 2), offered(4, 1, "w2", 3), started(4, 1, 4));
+    JobDetail before = detail(3);
+    JobStats statsBefore = store.stats(at(20));
+    List<?> listBefore = store.list(0, List.of());
+
+    reopen();
+
+    assertThat(store.nextJobId()).isEqualTo(5);
+    assertThat(store.spec(1)).contains(spec);
+    assertThat(detail(3)).isEqualTo(before);
+    assertThat(store.stats(at(20))).isEqualTo(statsBefore);
+    assertThat(store.list(0, List.of())).isEqualTo(listBefore);
+    assertThat(store.activeJobs()).extracting(r -> r.jobId()).containsExactly(1L, 4L);
+  }
+
+  @Test
+  void idsContinueAfterTheNewestJobsWereCleanedAndExpired() {
+    persist(ranToCompletion(1, 0, 0, 1));
+    persist(ranToCompletion(2, 0, 0, 1));
+    store.clean(false);
+    reopen();
+    assertThat(store.nextJobId()).isEqualTo(3);
+
+    persist(ranToCompletion(3, 0, 0, 1));
+    persist(new Event.FinishedJobsExpired(at(100)));
+    reopen();
+
+    assertThat(store.list(0, List.of())).isEmpty();
+    assertThat(store.nextJobId()).isEqualTo(4);
+  }
+
+  @Test
+  void jobsWithTheSameEnvironmentShareOneStoredCopy() {
+    Map<String, String> other = new HashMap<>(ENV);
+    other.put("OMP_NUM_THREADS", "4");
+    List<Event> sweep = new ArrayList<>();
+    for (long id = 1; id <= 100; id++) {
+      sweep.add(queued(id, 0));
+    }
+    persist(sweep);
+    persist(
+        new Event.JobQueued(
+            101, new JobSpec(List.of("x"), "/", other, 1, 1, 1, Map.of(), null, null), at(0)));
+    persist(
+        new Event.JobQueued(
+            102,
+            new JobSpec(List.of("x"), "/", new HashMap<>(other), 1, 1, 1, Map.of(), null, null),
+            at(0)));
+
+    assertThat(sqlite().storedEnvironments()).isEqualTo(2);
+    assertThat(store.spec(50).orElseThrow().env()).isEqualTo(ENV);
+    assertThat(store.spec(102).orElseThrow().env()).isEqualTo(other);
+    assertThat(detail(101).envVariables()).isEqualTo(3);
+  }
+
+  @Test
+  void anEnvironmentIsDeletedWithTheLastJobThatUsesIt() {
+    Map<String, String> other = Map.of("ONLY", "here");
+    persist(queued(1, 0), new Event.JobCanceled(1, "x", at(1)));
+    persist(
+        new Event.JobQueued(
+            2, new JobSpec(List.of("x"), "/", other, 1, 1, 1, Map.of(), null, null), at(0)),
+        new Event.JobCanceled(2, "x", at(1)));
+    persist(queued(3, 0));
+    assertThat(sqlite().storedEnvironments()).isEqualTo(2);
+
+    store.clean(false);
+
+    assertThat(sqlite().storedEnvironments()).isEqualTo(1);
+    persist(
+        new Event.JobQueued(
+            4, new JobSpec(List.of("x"), "/", other, 1, 1, 1, Map.of(), null, null), at(0)));
+    assertThat(store.spec(4).orElseThrow().env()).isEqualTo(other);
+  }
+
+  @Test
+  void deletedJobsLeaveNoHistoryOrOutputBehind() throws Exception {
+    persist(
+        queued(1, 0),
+        offered(1, 1, "w1", 1),
+        started(1, 1, 2),
+        new Event.JobEnded(
+            1,
+            1,
+            new JobOutcome(0, null, null, at(2), at(3)),
+            new CapturedOutput("out", 0),
+            new CapturedOutput("err", 0),
+            at(3)));
+    persist(queued(2, 0), new Event.JobFailed(2, "gave up", at(1)));
+    persist(queued(3, 0));
+    assertThat(countRows("outputs")).isEqualTo(2);
+
+    persist(new Event.FinishedJobsExpired(at(10)));
+    assertThat(countRows("outputs")).isZero();
+    assertThat(countRows("job_events")).as("only job 3's submitted line").isEqualTo(1);
+    assertThat(countRows("jobs")).isEqualTo(1);
+  }
+
+  @Test
+  void theCountersAgreeWithTheJobsAfterEveryKindOfChange() throws Exception {
+    Random random = new Random(7);
+    long id = 0;
+    List<Long> active = new ArrayList<>();
+    for (int round = 0; round < 300; round++) {
+      double t = round;
+      switch (random.nextInt(6)) {
+        case 0, 1 -> {
+          id++;
+          persist(queued(id, t));
+          active.add(id);
+        }
+        case 2 -> {
+          if (!active.isEmpty()) {
+            long job = active.remove(random.nextInt(active.size()));
+            persist(
+                offered(job, 1, "w", t),
+                started(job, 1, t),
+                Jobs.exited(job, 1, random.nextInt(3), t, t + random.nextInt(100)));
+          }
+        }
+        case 3 -> {
+          if (!active.isEmpty()) {
+            persist(new Event.JobCanceled(active.remove(0), "x", at(t)));
+          }
+        }
+        case 4 -> store.clean(random.nextBoolean());
+        default -> persist(new Event.FinishedJobsExpired(at(t - 50)));
+      }
+    }
+
+    JobStats stats = store.stats(at(1000));
+    for (JobFilter filter : JobFilter.values()) {
+      long counted =
+          switch (filter) {
+            case PENDING -> stats.pending();
+            case OFFERED -> stats.offered();
+            case RUNNING -> stats.running();
+            case SUCCEEDED -> stats.succeeded();
+            case FAILED -> stats.failed();
+            case CANCELED -> stats.canceled();
+          };
+      assertThat(counted).as(filter.name()).isEqualTo(store.list(0, List.of(filter)).size());
+    }
+    List<Double> runSeconds =
+        store.list(0, List.of(JobFilter.SUCCEEDED, JobFilter.FAILED)).stream()
+            .map(s -> (s.ended().toEpochMilli() - s.started().toEpochMilli()) / 1000.0)
+            .toList();
+    if (!runSeconds.isEmpty()) {
+      assertThat(stats.averageRunSeconds())
+          .isEqualTo(runSeconds.stream().mapToDouble(d -> d).average().orElseThrow());
+    }
+  }
+
+  @Test
+  void listingAndCountingUseIndexesInsteadOfScanningAllJobs() throws Exception {
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile())) {
+      for (JobFilter filter : JobFilter.values()) {
+        String plan = queryPlan(connection, SqliteJobStore.listQuery(filter));
+        assertThat(plan).contains("USING INDEX jobs_by_category").doesNotContain("TEMP B-TREE");
+      }
+      assertThat(queryPlan(connection, SqliteJobStore.listQuery(null)))
+          .as("newest first straight from the primary key")
+          .doesNotContain("TEMP B-TREE");
+      assertThat(
+              queryPlan(
+                  connection,
+                  "SELECT id FROM jobs WHERE ended < 5 AND state IN ('FINISHED', 'CANCELED')"))
+          .contains("USING INDEX jobs_by_end");
+    }
+  }
+
+  private static String queryPlan(Connection connection, String sql) throws SQLException {
+    StringBuilder plan = new StringBuilder();
+    try (var statement = connection.prepareStatement("EXPLAIN QUERY PLAN " + sql);
+        ResultSet rows = statement.executeQuery()) {
+      while (rows.next()) {
+        plan.append(rows.getString("detail")).append('\n');
+      }
+    }
+    return plan.toString();
+  }
+
+  @Test
+  void aDatabaseFromANewerKueueIsRefusedWithAClearMessage() throws Exception {
+    persist(queued(1, 0));
+    store.close();
+    execute(databaseFile(), "PRAGMA user_version = 3");
+
+    assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("kueue.db was written by a newer Kueue (schema 3, this version knows 1)");
+
+    execute(databaseFile(), "PRAGMA user_version = 1");
+    store = open(dataDirectory);
+    assertThat(store.summary(1)).isPresent();
+  }
+
+  @Test
+  void aFileThatIsNotADatabaseIsRefusedAndLeftAsItWas() throws Exception {
+    store.close();
+    Path elsewhere = dataDirectory.resolve("garbage");
+    Files.createDirectories(elsewhere);
+    byte[] garbage = new byte[8192];
+    new Random(1).nextBytes(garbage);
+    Files.write(elsewhere.resolve("kueue.db"), garbage);
+
+    assertThatThrownBy(() -> SqliteJobStore.open(elsewhere))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("kueue.db is not a Kueue database or is damaged");
+    assertThat(Files.readAllBytes(elsewhere.resolve("kueue.db"))).isEqualTo(garbage);
+    store = open(dataDirectory);
+  }
+
+  @Test
+  void anotherApplicationsDatabaseIsRefused() throws Exception {
+    Path elsewhere = dataDirectory.resolve("foreign");
+    Files.createDirectories(elsewhere);
+    execute(elsewhere.resolve("kueue.db"), "CREATE TABLE photos (id INTEGER PRIMARY KEY)");
+
+    assertThatThrownBy(() -> SqliteJobStore.open(elsewhere))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("is not a Kueue database");
+  }
+
+  @Test
+  void aDamagedDatabaseIsRefusedAtOpen() throws Exception {
+    List<Event> events = new ArrayList<>();
+    for (long id = 1; id <= 2000; id++) {
+      events.add(queued(id, id));
+    }
+    persist(events);
+    store.close();
+    long size = Files.size(databaseFile());
+    assertThat(size).isGreaterThan(16 * 4096);
+    try (RandomAccessFile file = new RandomAccessFile(databaseFile().toFile(), "rw")) {
+      byte[] noise = new byte[4096 * 8];
+      new Random(3).nextBytes(noise);
+      file.seek(4096 * 4);
+      file.write(noise);
+    }
+
+    assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("kueue.db")
+        .hasMessageContaining("damaged");
+    store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
+  }
+
+  @Test
+  void aSecondStoreOnTheSameDirectoryIsRefusedWhileTheFirstIsOpen() {
+    assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("in use by another Kueue server");
+
+    store.close();
+    store = open(dataDirectory);
+    assertThat(store.nextJobId()).isEqualTo(1);
+  }
+
+  @Test
+  void aClosedStoreRefusesReadsAndWrites() {
+    store.close();
+
+    assertThatThrownBy(() -> store.list(0, List.of()))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("closed");
+    assertThatThrownBy(() -> persist(queued(1, 0)))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("closed");
+    store.close();
+    store = open(dataDirectory);
+  }
+
+  @Test
+  void finishedJobsStayReadableWhileTheirStateIsStored() {
+    persist(ranToCompletion(1, 0, 0, 5));
+    assertThat(store.summary(1).orElseThrow().state()).isEqualTo(JobState.FINISHED);
+  }
+}
