@@ -1,0 +1,271 @@
+package kueue.core;
+
+import static kueue.core.JobBuilder.aJob;
+import static kueue.core.WorkerBuilder.aWorker;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import kueue.model.AttemptRef;
+import kueue.model.JobState;
+import kueue.model.Resources;
+import org.junit.jupiter.api.Test;
+
+class RecoveryTest {
+
+  private static RestoredJob restored(long id, JobState state, int attempt, Map<String, Integer> resources) {
+    return new RestoredJob(id, state, new Resources(1, 1, 100), resources, attempt, SchedulerHarness.START);
+  }
+
+  @Test
+  void aDisconnectedWorkersJobsGoBackToPendingInTheirOriginalPlace() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long lost = harness.connect(aWorker().slots(2));
+    List<Long> jobs = harness.submit(aJob(), aJob(), aJob(), aJob());
+    harness.start(lost, jobs.get(0), 1);
+
+    harness.disconnect(lost);
+
+    assertThat(harness.events(Event.JobRequeued.class))
+        .containsExactly(
+            new Event.JobRequeued(jobs.get(0), 1, "worker worker disconnected: connection closed", harness.now),
+            new Event.JobRequeued(jobs.get(1), 1, "worker worker disconnected: connection closed", harness.now));
+    assertThat(harness.state(jobs.get(0))).isEqualTo(JobState.PENDING);
+    long next = harness.connect(aWorker().slots(3));
+    assertThat(harness.offers())
+        .containsExactly(entry(jobs.get(0), next), entry(jobs.get(1), next), entry(jobs.get(2), next));
+    assertThat(harness.view(jobs.get(0)).attempt()).isEqualTo(2);
+  }
+
+  @Test
+  void aJobLostAsOftenAsMaxAttemptsAllowsFails() {
+    SchedulerHarness harness = SchedulerHarness.settings().maxAttempts(2).resource("genus", 1).harness();
+    long job = harness.submitOne(aJob().resource("genus", 1));
+    long first = harness.connect(aWorker());
+    harness.startCurrent(job);
+    harness.disconnect(first);
+    assertThat(harness.events(Event.JobRequeued.class)).hasSize(1);
+    long second = harness.connect(aWorker());
+    harness.startCurrent(job);
+
+    harness.disconnect(second);
+
+    assertThat(harness.last.events())
+        .containsExactly(
+            new Event.JobFailed(job, "lost 2 times; last: worker worker disconnected: connection closed", harness.now));
+    assertThat(harness.last.effects()).containsExactly(new Effect.JobsTerminated(List.of(job)));
+    assertThat(harness.scheduler.activeJob(job)).isEmpty();
+    assertThat(harness.used("genus")).isZero();
+  }
+
+  @Test
+  void declinesDoNotCountAsLostAttempts() {
+    SchedulerHarness harness = SchedulerHarness.settings().maxAttempts(1).harness();
+    long job = harness.submitOne(aJob());
+    long a = harness.connect(aWorker());
+    harness.decline(a, job, 1, true);
+    long b = harness.connect(aWorker());
+    harness.decline(b, job, 2, true);
+    long c = harness.connect(aWorker());
+    assertThat(harness.offers()).containsExactly(entry(job, c));
+
+    harness.disconnect(c);
+
+    assertThat(harness.events(Event.JobFailed.class)).singleElement().extracting(Event.JobFailed::reason)
+        .isEqualTo("lost 1 time; last: worker worker disconnected: connection closed");
+  }
+
+  @Test
+  void aSilentWorkerIsPresumedLostAfterTheWorkerTimeout() {
+    SchedulerHarness harness = SchedulerHarness.settings().workerTimeout(Duration.ofSeconds(30)).harness();
+    long silent = harness.connect(aWorker().named("silent"));
+    long alive = harness.connect(aWorker().named("alive").loadCpus(1));
+    long job = harness.submitOne(aJob());
+    harness.start(silent, job, 1);
+    harness.advance(Duration.ofSeconds(20));
+    harness.update(alive, aWorker().loadCpus(1));
+    harness.advance(Duration.ofSeconds(10));
+    harness.tick();
+    assertThat(harness.effects(Effect.CloseWorker.class)).isEmpty();
+
+    harness.advance(Duration.ofSeconds(1));
+    harness.tick();
+
+    String reason = "worker silent silent for more than 30s";
+    assertThat(harness.effects(Effect.CloseWorker.class)).containsExactly(new Effect.CloseWorker(silent, reason));
+    assertThat(harness.events(Event.JobRequeued.class)).containsExactly(new Event.JobRequeued(job, 1, reason, harness.now));
+    assertThat(harness.scheduler.workers()).extracting(WorkerView::workerId).containsExactly(alive);
+    assertThat(harness.offers()).containsExactly(entry(job, alive));
+  }
+
+  @Test
+  void everyWorkerMessageCountsAsProofOfLife() {
+    SchedulerHarness harness = SchedulerHarness.settings().workerTimeout(Duration.ofSeconds(30)).harness();
+    long worker = harness.connect(aWorker());
+    long job = harness.submitOne(aJob());
+    harness.advance(Duration.ofSeconds(25));
+    harness.start(worker, job, 1);
+    harness.advance(Duration.ofSeconds(25));
+
+    harness.tick();
+
+    assertThat(harness.effects(Effect.CloseWorker.class)).isEmpty();
+    assertThat(harness.worker(worker).lastSeen()).isEqualTo(SchedulerHarness.START.plusSeconds(25));
+  }
+
+  @Test
+  void anOfferNotAnsweredInTimeGoesBackToPending() {
+    SchedulerHarness harness = SchedulerHarness.settings().offerTimeout(Duration.ofSeconds(60)).harness();
+    long worker = harness.connect(aWorker().slots(1));
+    long job = harness.submitOne(aJob());
+    harness.advance(Duration.ofSeconds(60));
+    harness.tick();
+    assertThat(harness.events(Event.JobRequeued.class)).isEmpty();
+
+    harness.advance(Duration.ofSeconds(1));
+    harness.tick();
+
+    assertThat(harness.events(Event.JobRequeued.class))
+        .containsExactly(new Event.JobRequeued(job, 1, "offer not answered in 60s", harness.now));
+    assertThat(harness.offers()).containsExactly(entry(job, worker));
+    assertThat(harness.view(job).attempt()).isEqualTo(2);
+  }
+
+  @Test
+  void aRestoredRunningJobIsClaimedByItsReconnectingWorker() {
+    SchedulerHarness harness = SchedulerHarness.settings().resource("genus", 1).harness();
+    harness.restore(
+        List.of(
+            restored(4, JobState.RUNNING, 2, Map.of("genus", 1)),
+            restored(5, JobState.OFFERED, 1, Map.of()),
+            restored(6, JobState.PENDING, 0, Map.of())));
+    assertThat(harness.used("genus")).isEqualTo(1);
+    assertThat(harness.scheduler.nextJobId()).isEqualTo(7);
+
+    long worker = harness.connect(aWorker().slots(3), new AttemptRef(4, 2), new AttemptRef(5, 1));
+
+    assertThat(harness.last.events())
+        .containsExactly(new Event.JobStarted(5, 1, harness.now), new Event.JobOffered(6, 1, worker, "worker", harness.now));
+    assertThat(harness.view(4)).isEqualTo(new ActiveJobView(4, JobState.RUNNING, 2, worker, null));
+    assertThat(harness.view(5)).isEqualTo(new ActiveJobView(5, JobState.RUNNING, 1, worker, null));
+    assertThat(harness.worker(worker).jobIds()).containsExactly(4L, 5L, 6L);
+    assertThat(harness.used("genus")).isEqualTo(1);
+  }
+
+  @Test
+  void theResultOfARestoredJobThatEndedWhileTheServerWasDownIsKept() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    harness.restore(List.of(restored(4, JobState.RUNNING, 1, Map.of())));
+    long worker = harness.connect(aWorker());
+
+    harness.end(worker, 4, 1, 0);
+
+    assertThat(harness.events(Event.JobEnded.class)).singleElement().extracting(Event.JobEnded::jobId).isEqualTo(4L);
+    assertThat(harness.scheduler.activeJob(4)).isEmpty();
+  }
+
+  @Test
+  void restoredJobsHoldTheirGlobalResourcesUntilTheWorkerTimeoutAndAreThenRequeued() {
+    SchedulerHarness harness =
+        SchedulerHarness.settings().resource("genus", 1).workerTimeout(Duration.ofMinutes(5)).harness();
+    harness.restore(List.of(restored(4, JobState.RUNNING, 1, Map.of("genus", 1))));
+    long waiting = harness.submitOne(aJob().resource("genus", 1));
+    long worker = harness.connect(aWorker());
+    assertThat(harness.offers()).isEmpty();
+    assertThat(harness.pendingReason(waiting)).isEqualTo("waiting for global resource genus (1 of 1 in use)");
+    harness.advance(Duration.ofMinutes(5).minusSeconds(1));
+    harness.tick();
+    assertThat(harness.events(Event.JobRequeued.class)).isEmpty();
+
+    harness.advance(Duration.ofSeconds(1));
+    harness.tick();
+
+    assertThat(harness.events(Event.JobRequeued.class))
+        .containsExactly(new Event.JobRequeued(4, 1, "worker did not come back after server restart", harness.now));
+    assertThat(harness.offers()).containsExactly(entry(4L, worker));
+    assertThat(harness.state(waiting)).isEqualTo(JobState.PENDING);
+  }
+
+  @Test
+  void aReconnectingWorkerIsToldToKillAttemptsThatSomeoneElseOwnsNow() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long lost = harness.connect(aWorker());
+    long job = harness.submitOne(aJob());
+    harness.start(lost, job, 1);
+    harness.disconnect(lost);
+    long other = harness.connect(aWorker());
+    harness.start(other, job, 2);
+
+    long back = harness.connect(aWorker(), new AttemptRef(job, 1), new AttemptRef(999, 1));
+
+    assertThat(harness.last.events()).isEmpty();
+    assertThat(harness.last.effects())
+        .containsExactly(new Effect.SendKill(back, job, 1, "superseded"), new Effect.SendKill(back, 999, 1, "superseded"));
+    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.RUNNING, 2, other, null));
+  }
+
+  @Test
+  void aWorkerReconnectingBeforeItsOldConnectionIsNoticedTakesItsJobsAlong() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long old = harness.connect(aWorker().slots(1));
+    long job = harness.submitOne(aJob());
+    harness.start(old, job, 1);
+
+    long fresh = harness.connect(aWorker().slots(1), new AttemptRef(job, 1));
+
+    assertThat(harness.last.events()).isEmpty();
+    assertThat(harness.view(job).workerId()).isEqualTo(fresh);
+    assertThat(harness.worker(old).reserved()).isEqualTo(Resources.NONE);
+    harness.disconnect(old);
+    assertThat(harness.last.events()).isEmpty();
+    assertThat(harness.state(job)).isEqualTo(JobState.RUNNING);
+  }
+
+  @Test
+  void aKilledAttemptStillRunningOnAReconnectingWorkerKeepsItsResourcesThereAndIsKilledAgain() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long old = harness.connect(aWorker());
+    long job = harness.submitOne(aJob().cpus(3));
+    harness.start(old, job, 1);
+    harness.cancel(job, true);
+
+    long fresh = harness.connect(aWorker(), new AttemptRef(job, 1));
+
+    assertThat(harness.last.effects()).containsExactly(new Effect.SendKill(fresh, job, 1, "canceled by user"));
+    assertThat(harness.worker(fresh).reserved()).isEqualTo(new Resources(1, 3, 100));
+    assertThat(harness.worker(old).reserved()).isEqualTo(Resources.NONE);
+    harness.end(fresh, job, 1, 137);
+    assertThat(harness.worker(fresh).reserved()).isEqualTo(Resources.NONE);
+  }
+
+  @Test
+  void aKilledRestoredJobThatNoWorkerClaimedFreesItsGlobalResourcesAtOnce() {
+    SchedulerHarness harness = SchedulerHarness.settings().resource("genus", 1).harness();
+    harness.restore(List.of(restored(4, JobState.RUNNING, 1, Map.of("genus", 1))));
+
+    Decisions decisions = harness.cancel(4, true);
+
+    assertThat(decisions.effects()).containsExactly(new Effect.CancelAccepted(1, 4), new Effect.JobsTerminated(List.of(4L)));
+    assertThat(harness.used("genus")).isZero();
+  }
+
+  @Test
+  void finishedJobsExpireAtMostOncePerMinute() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    Instant minute = Instant.parse("2030-01-01T10:00:00Z");
+    harness.now = minute.plusSeconds(5);
+
+    harness.tick();
+    assertThat(harness.last.events())
+        .containsExactly(new Event.FinishedJobsExpired(harness.now.minus(Duration.ofHours(48))));
+    harness.now = minute.plusSeconds(59);
+    harness.tick();
+    assertThat(harness.last.events()).isEmpty();
+    harness.now = minute.plusSeconds(60);
+    harness.tick();
+    assertThat(harness.last.events()).hasSize(1);
+  }
+}
