@@ -1,0 +1,209 @@
+package kueue.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import kueue.protocol.FrameReader;
+import kueue.protocol.Handshakes;
+import kueue.protocol.Message;
+import kueue.protocol.MessageCodec;
+
+/**
+ * The server's side of the protocol, driven by the test: accepts connections on 127.0.0.1, performs
+ * the handshake with its own secret, and hands each authenticated connection to the test as a {@link
+ * Peer} whose received messages can be awaited one by one.
+ */
+final class ScriptedServer implements AutoCloseable {
+  private final String secret;
+  private final ServerSocket listener;
+  private final BlockingQueue<Peer> peers = new LinkedBlockingQueue<>();
+  private final AtomicInteger connections = new AtomicInteger();
+  private final List<Socket> sockets = new ArrayList<>();
+  private final List<Message> afterChallenge = new ArrayList<>();
+  private volatile CountDownLatch handshakeGate = new CountDownLatch(0);
+  private final BlockingQueue<Message> handshakeMessages = new LinkedBlockingQueue<>();
+
+  ScriptedServer(String secret) throws IOException {
+    this.secret = secret;
+    this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread.ofPlatform().daemon().name("scripted-server").start(this::acceptLoop);
+  }
+
+  int port() {
+    return listener.getLocalPort();
+  }
+
+  /** How many TCP connections were accepted so far. */
+  int connections() {
+    return connections.get();
+  }
+
+  /** Every message a peer sent during the handshake, in order, over all connections. */
+  List<Message> handshakeMessages() {
+    return List.copyOf(handshakeMessages);
+  }
+
+  /** Messages pushed right after the Challenge, before the peer has authenticated. */
+  void sendAfterChallenge(Message message) {
+    synchronized (afterChallenge) {
+      afterChallenge.add(message);
+    }
+  }
+
+  /** New connections wait before their handshake until {@link #openHandshakes()}. */
+  void holdHandshakes() {
+    handshakeGate = new CountDownLatch(1);
+  }
+
+  void openHandshakes() {
+    handshakeGate.countDown();
+  }
+
+  Peer awaitPeer() throws InterruptedException {
+    Peer peer = peers.poll(20, TimeUnit.SECONDS);
+    assertThat(peer).as("a worker connected and authenticated").isNotNull();
+    return peer;
+  }
+
+  @Override
+  public void close() throws IOException {
+    listener.close();
+    synchronized (sockets) {
+      for (Socket socket : sockets) {
+        socket.close();
+      }
+    }
+  }
+
+  private void acceptLoop() {
+    while (!listener.isClosed()) {
+      try {
+        Socket socket = listener.accept();
+        connections.incrementAndGet();
+        synchronized (sockets) {
+          sockets.add(socket);
+        }
+        Thread.ofPlatform().daemon().name("scripted-connection").start(() -> handshake(socket));
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void handshake(Socket socket) {
+    try {
+      handshakeGate.await();
+      FrameReader reader = new FrameReader(socket.getInputStream());
+      OutputStream out = socket.getOutputStream();
+      Message first = MessageCodec.decode(reader.next());
+      handshakeMessages.add(first);
+      Message.Hello hello = (Message.Hello) first;
+      String nonce = Handshakes.newNonce();
+      String proof = Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce);
+      out.write(MessageCodec.encode(new Message.Challenge(Message.PROTOCOL_VERSION, nonce, proof)));
+      synchronized (afterChallenge) {
+        for (Message message : afterChallenge) {
+          out.write(MessageCodec.encode(message));
+        }
+      }
+      out.flush();
+      byte[] line = reader.next();
+      if (line == null) {
+        socket.close();
+        return;
+      }
+      Message second = MessageCodec.decode(line);
+      handshakeMessages.add(second);
+      Message.Authenticate authenticate = (Message.Authenticate) second;
+      String expected = Handshakes.peerProof(secret, hello.role(), hello.nonce(), nonce);
+      if (!Handshakes.matches(expected, authenticate.proof())) {
+        out.write(MessageCodec.encode(new Message.Failure("auth", "authentication failed")));
+        socket.close();
+        return;
+      }
+      out.write(MessageCodec.encode(new Message.Welcome("scripted server")));
+      out.flush();
+      peers.add(new Peer(socket, reader));
+    } catch (Exception e) {
+      try {
+        socket.close();
+      } catch (IOException ignored) {
+        // the test sees the closed connection
+      }
+    }
+  }
+
+  /** One authenticated worker connection. */
+  static final class Peer {
+    private final Socket socket;
+    private final BlockingQueue<Message> received = new LinkedBlockingQueue<>();
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    Peer(Socket socket, FrameReader reader) {
+      this.socket = socket;
+      Thread.ofPlatform()
+          .daemon()
+          .name("scripted-peer")
+          .start(
+              () -> {
+                try {
+                  byte[] line;
+                  while ((line = reader.next()) != null) {
+                    received.add(MessageCodec.decode(line));
+                  }
+                } catch (Exception e) {
+                  // the worker closed or broke the connection: both end the stream
+                } finally {
+                  closed.countDown();
+                }
+              });
+    }
+
+    void send(Message message) throws IOException {
+      synchronized (this) {
+        socket.getOutputStream().write(MessageCodec.encode(message));
+        socket.getOutputStream().flush();
+      }
+    }
+
+    /** The next message of this type; heartbeats in between are skipped unless asked for. */
+    <T extends Message> T expect(Class<T> type) throws InterruptedException {
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (true) {
+        Message message = received.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+        assertThat(message).as("a %s from the worker", type.getSimpleName()).isNotNull();
+        if (type.isInstance(message)) {
+          return type.cast(message);
+        }
+        assertThat(message)
+            .as("the worker sent %s while %s was expected", message, type.getSimpleName())
+            .isInstanceOf(Message.Heartbeat.class);
+      }
+    }
+
+    /** Everything received so far that is not a heartbeat. */
+    List<Message> receivedExceptHeartbeats() {
+      return received.stream().filter(m -> !(m instanceof Message.Heartbeat)).toList();
+    }
+
+    boolean awaitClosedByWorker(Duration timeout) throws InterruptedException {
+      return closed.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    void close() throws IOException {
+      socket.close();
+    }
+  }
+}
