@@ -1,0 +1,199 @@
+package kueue.dist;
+
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real Kueue fleet on loopback for end-to-end tests: a server and workers as separate JVM
+ * processes with their own config files under a fresh home directory, and the {@code kueue} CLI
+ * run as a process like a user would. Everything it started is ended by PID in {@link #close()}.
+ */
+final class Fleet implements AutoCloseable {
+  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+  private static final String CLASSPATH = System.getProperty("java.class.path");
+  static final String SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+  final Path home;
+  final int port;
+  private final List<Process> processes = new ArrayList<>();
+  private Process server;
+  private int workerCount;
+
+  Fleet(Path home) throws IOException {
+    this.home = home;
+    this.port = freePort();
+    Files.createDirectories(home.resolve("data"));
+  }
+
+  /** Writes a config for one program; extra lines are appended per section name. */
+  Path config(String name, String secret, Map<String, String> extra) throws IOException {
+    Map<String, String> sections = new HashMap<>(extra);
+    String text =
+        """
+        [common]
+        shared_secret = "%s"
+        server_name = "127.0.0.1"
+        server_port = %d
+        log_level = "info"
+        [server]
+        address_bindings = "127.0.0.1"
+        worker_timeout_seconds = 5
+        job_offer_timeout_seconds = 10
+        data_directory = "%s"
+        %s
+        [worker]
+        dynamic_check_free_resources = false
+        heartbeat_interval_seconds = 1
+        %s
+        [client]
+        job_default_cpus = 1
+        job_default_ram_mb = 100
+        %s
+        [global_resources]
+        %s
+        """
+            .formatted(
+                secret,
+                port,
+                home.resolve("data"),
+                sections.getOrDefault("server", ""),
+                sections.getOrDefault("worker", ""),
+                sections.getOrDefault("client", ""),
+                sections.getOrDefault("global_resources", ""));
+    Path file = home.resolve(name + ".toml");
+    Files.writeString(file, text);
+    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    return file;
+  }
+
+  Path clientConfig() throws IOException {
+    Path file = home.resolve("client.toml");
+    return Files.exists(file) ? file : config("client", SECRET, Map.of());
+  }
+
+  void startServer(Map<String, String> extra) throws IOException {
+    Path config = config("server", SECRET, extra);
+    server = start("server", "kueue.server.ServerMain", "-c", config.toString());
+    await().atMost(Duration.ofSeconds(30)).until(() -> log("server").contains("listening on"));
+  }
+
+  void killServer() throws InterruptedException {
+    server.destroyForcibly();
+    server.waitFor(10, TimeUnit.SECONDS);
+  }
+
+  /** Starts a worker with the given [worker] lines, e.g. "worker_max_parallel_jobs = 2". */
+  Process startWorker(String name, String workerSettings) throws IOException {
+    Path config =
+        config("worker-" + name, SECRET, Map.of("worker", "worker_name = \"" + name + "\"\n" + workerSettings));
+    Process worker = start("worker-" + name, "kueue.worker.WorkerMain", "-c", config.toString());
+    workerCount++;
+    int expected = workerCount;
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> kueue("list-workers", "--json").out().split("\"name\"", -1).length - 1 >= expected);
+    return worker;
+  }
+
+  Process start(String name, String mainClass, String... args) throws IOException {
+    List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", CLASSPATH, mainClass));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(name + ".log").toFile()));
+    builder.environment().put("HOME", home.toString());
+    Process process = builder.start();
+    processes.add(process);
+    return process;
+  }
+
+  String log(String name) {
+    try {
+      Path file = home.resolve(name + ".log");
+      return Files.exists(file) ? Files.readString(file) : "";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  record Result(int exitCode, String out, String err) {
+    @Override
+    public String toString() {
+      return "exit " + exitCode + "\nstdout:\n" + out + "\nstderr:\n" + err;
+    }
+  }
+
+  /** Runs the kueue CLI in a process, in the fleet's home, and waits for it. */
+  Result kueue(String... args) throws IOException, InterruptedException {
+    return kueueIn(home, Map.of(), args);
+  }
+
+  Result kueueIn(Path cwd, Map<String, String> env, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", CLASSPATH, "kueue.client.KueueCli",
+        "-c", clientConfig().toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
+    builder.environment().put("HOME", home.toString());
+    builder.environment().putAll(env);
+    Path out = Files.createTempFile(home, "out", ".txt");
+    Path err = Files.createTempFile(home, "err", ".txt");
+    builder.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    Process process = builder.start();
+    processes.add(process);
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("kueue " + String.join(" ", args) + " did not finish within 60 s");
+    }
+    processes.remove(process);
+    Result result = new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(err, StandardCharsets.UTF_8));
+    Files.delete(out);
+    Files.delete(err);
+    return result;
+  }
+
+  /** Submits and returns the job id. */
+  long submit(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of("cmd"));
+    command.addAll(List.of(args));
+    Result result = kueue(command.toArray(String[]::new));
+    if (result.exitCode() != 0) {
+      throw new AssertionError("submit failed: " + result);
+    }
+    return Long.parseLong(result.out().trim());
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Process process : processes) {
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+    }
+    for (Process process : processes) {
+      try {
+        process.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}
