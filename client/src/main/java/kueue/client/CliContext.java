@@ -1,0 +1,84 @@
+package kueue.client;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Map;
+import kueue.config.ConfigException;
+import kueue.config.ConfigLoader;
+import kueue.config.KueueConfig;
+
+/**
+ * What every command of one run shares: the process's environment and directory, the terminal, and
+ * the configuration, which is read only when a command needs it (so --help and complete work
+ * without one).
+ */
+final class CliContext {
+  private final Map<String, String> environment;
+  private final Path workingDirectory;
+  private final PrintWriter err;
+  private final boolean stdoutIsTerminal;
+  private final Clock clock;
+  private Path configFile;
+  private KueueConfig config;
+  private TerminalInfo terminal;
+
+  CliContext(
+      Map<String, String> environment,
+      Path workingDirectory,
+      PrintWriter err,
+      boolean stdoutIsTerminal,
+      Clock clock) {
+    this.environment = Map.copyOf(environment);
+    this.workingDirectory = workingDirectory;
+    this.err = err;
+    this.stdoutIsTerminal = stdoutIsTerminal;
+    this.clock = clock;
+  }
+
+  Map<String, String> environment() {
+    return environment;
+  }
+
+  Path workingDirectory() {
+    return workingDirectory;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  void useConfigFile(Path file) {
+    if (file != null) {
+      configFile = workingDirectory.resolve(file);
+    }
+  }
+
+  KueueConfig config() throws ConfigException {
+    if (config == null) {
+      config =
+          ConfigLoader.load(
+              configFile, warning -> err.println("kueue: warning: " + warning), environment);
+    }
+    return config;
+  }
+
+  KueueClient connect() throws ConfigException, CliException {
+    KueueConfig loaded = config();
+    return KueueClient.connect(loaded.common(), loaded.file());
+  }
+
+  TerminalInfo terminal() {
+    if (terminal == null) {
+      terminal = TerminalInfo.detect(environment, stdoutIsTerminal);
+    }
+    return terminal;
+  }
+
+  /** Stack traces are for debugging the tool, not for telling users what went wrong. */
+  boolean showStackTraces() {
+    return config != null
+        && (config.common().logLevel().equals("debug")
+            || config.common().logLevel().equals("trace"));
+  }
+}

@@ -1,0 +1,206 @@
+package kueue.client;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import kueue.config.KueueConfig;
+import kueue.model.JobSpec;
+import kueue.protocol.Message;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+
+/** {@code kueue cmd}: submits one job; everything from the program on belongs to the job. */
+@Command(
+    name = "cmd",
+    mixinStandardHelpOptions = true,
+    versionProvider = KueueCli.Version.class,
+    description = {
+      "Submit PROGRAM with its ARGS as a job and print the job id.",
+      "The job runs in the current directory (resolved to its canonical path), without a shell,"
+          + " with stdin from /dev/null.",
+      "Everything after PROGRAM belongs to the job, including things that look like options."
+    },
+    footer = {
+      "",
+      "The job gets this shell's environment except variables that only make sense on this host"
+          + " or terminal: DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, SESSION_MANAGER,"
+          + " DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR, XDG_SESSION_*, XDG_SEAT, XDG_VTNR, SSH_*,"
+          + " HOSTNAME, HOST, PWD, OLDPWD, SHLVL, _, TERM, TERM_*, COLORTERM, COLUMNS, LINES,"
+          + " WINDOWID, VTE_VERSION, TMUX, TMUX_PANE, STY, WINDOW, KUEUE_JOB_ID, KUEUE_WORKER.",
+      "",
+      "With --wait the exit code is the job's: 127 if it could not start, 128+N if killed by"
+          + " signal N, 130 if canceled."
+    })
+final class CmdCommand extends ServerCommand {
+  @Option(
+      names = {"-j", "--job-slots"},
+      paramLabel = "N",
+      defaultValue = "1",
+      description = "Job slots the job takes on its worker (default: ${DEFAULT-VALUE}).")
+  int jobSlots;
+
+  @Option(
+      names = {"-c", "--cpus"},
+      paramLabel = "N",
+      description = "CPUs to reserve (default: [client] job_default_cpus).")
+  Integer cpus;
+
+  @Option(
+      names = {"-r", "--ram-mb"},
+      paramLabel = "N",
+      description = "RAM to reserve in MB (default: [client] job_default_ram_mb).")
+  Long ramMb;
+
+  @Option(
+      names = "--resource",
+      paramLabel = "NAME[=N]",
+      description = "Hold N (default 1) of a global resource while running; repeatable.")
+  List<String> resources = new ArrayList<>();
+
+  @Option(
+      names = {"-o", "--stdout"},
+      paramLabel = "PATH|null",
+      description =
+          "Write stdout to PATH (relative to the working directory), or discard it with null."
+              + " Default: captured, see show-job.")
+  String stdout;
+
+  @Option(
+      names = {"-e", "--stderr"},
+      paramLabel = "PATH|null",
+      description = "The same for stderr.")
+  String stderr;
+
+  @Option(
+      names = {"-w", "--wait"},
+      description = "Wait until the job ends and exit with its exit code.")
+  boolean await;
+
+  @Option(
+      names = "--no-env",
+      description = "Run with the worker's environment instead of this one.")
+  boolean noEnvironment;
+
+  @Option(names = "--json", description = "Print {\"ids\":[ID]} instead of the bare id.")
+  boolean json;
+
+  @Parameters(
+      index = "0",
+      paramLabel = "PROGRAM",
+      description = "The program to run (looked up in the job's PATH on the worker).")
+  String program;
+
+  @Parameters(index = "1..*", paramLabel = "ARGS", description = "Its arguments.")
+  List<String> arguments = new ArrayList<>();
+
+  private Map<String, Integer> globalResources;
+  private Path cwd;
+
+  CmdCommand(CliContext context) {
+    super(context);
+  }
+
+  @Override
+  void prepare() throws CliException {
+    if (jobSlots < 1) {
+      throw usage("--job-slots must be at least 1, got " + jobSlots);
+    }
+    if (cpus != null && cpus < 0) {
+      throw usage("--cpus must not be negative, got " + cpus);
+    }
+    if (ramMb != null && ramMb < 0) {
+      throw usage("--ram-mb must not be negative, got " + ramMb);
+    }
+    if (program.isEmpty()) {
+      throw usage("PROGRAM must not be empty");
+    }
+    if (stdout != null && stdout.isEmpty() || stderr != null && stderr.isEmpty()) {
+      throw usage("--stdout and --stderr need a path or null");
+    }
+    globalResources = parseResources(resources);
+    try {
+      cwd = context.workingDirectory().toRealPath();
+    } catch (IOException e) {
+      throw new CliException(
+          ExitCodes.USAGE_OR_CONFIG,
+          "cannot resolve the current directory "
+              + context.workingDirectory()
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+  }
+
+  private ParameterException usage(String message) {
+    return new ParameterException(spec.commandLine(), message);
+  }
+
+  private Map<String, Integer> parseResources(List<String> specs) {
+    Map<String, Integer> parsed = new LinkedHashMap<>();
+    for (String resource : specs) {
+      int equals = resource.indexOf('=');
+      String name = (equals < 0 ? resource : resource.substring(0, equals)).strip();
+      int count = 1;
+      if (equals >= 0) {
+        try {
+          count = Integer.parseInt(resource.substring(equals + 1).strip());
+        } catch (NumberFormatException e) {
+          count = 0;
+        }
+      }
+      if (name.isEmpty() || name.chars().anyMatch(Character::isWhitespace)) {
+        throw usage("--resource expects NAME or NAME=N, got '" + resource + "'");
+      }
+      if (count < 1) {
+        throw usage(
+            "--resource "
+                + name
+                + ": N must be a whole number of at least 1, got '"
+                + resource
+                + "'");
+      }
+      if (parsed.putIfAbsent(name, count) != null) {
+        throw usage("--resource " + name + " is given twice");
+      }
+    }
+    return parsed;
+  }
+
+  @Override
+  int run(KueueClient client) throws Exception {
+    KueueConfig.Client defaults = context.config().client();
+    List<String> argv = new ArrayList<>();
+    argv.add(program);
+    argv.addAll(arguments);
+    JobSpec job =
+        new JobSpec(
+            argv,
+            cwd.toString(),
+            noEnvironment ? null : EnvironmentFilter.forJob(context.environment()),
+            jobSlots,
+            cpus != null ? cpus : defaults.jobDefaultCpus(),
+            ramMb != null ? ramMb : defaults.jobDefaultRamMb(),
+            globalResources,
+            stdout,
+            stderr);
+    Message.Submitted submitted =
+        client.request(new Message.Submit(List.of(job)), Message.Submitted.class);
+    if (json) {
+      JsonOutput.print(out(), submitted);
+    } else {
+      for (long id : submitted.ids()) {
+        out().println(id);
+      }
+    }
+    out().flush();
+    if (!await) {
+      return ExitCodes.OK;
+    }
+    return WaitJobCommand.waitFor(client, submitted.ids(), err());
+  }
+}

@@ -1,0 +1,91 @@
+package kueue.client;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import kueue.model.JobFilter;
+import kueue.model.JobStats;
+import kueue.model.JobSummary;
+
+/** The job table of list-jobs and show-worker, and the list-jobs footer. */
+final class JobTable {
+  private JobTable() {}
+
+  static List<String> render(List<JobSummary> jobs, Instant now, int width, boolean colors) {
+    TextTable table =
+        new TextTable(
+            List.of(
+                TextTable.Column.right("id"),
+                TextTable.Column.clipBack("status", 8).asLastResort(),
+                TextTable.Column.clipBack("worker", 6).asLastResort(),
+                TextTable.Column.right("runtime"),
+                TextTable.Column.clipFront("working directory", 12),
+                TextTable.Column.clipBack("command", 12)));
+    for (JobSummary job : jobs) {
+      table.row(
+          List.of(
+              TextTable.Cell.of(String.valueOf(job.id())),
+              new TextTable.Cell(JobFormat.status(job), JobFormat.style(job)),
+              TextTable.Cell.of(job.worker() == null ? "-" : job.worker()),
+              TextTable.Cell.of(JobFormat.runtime(job, now)),
+              TextTable.Cell.of(nullToDash(job.cwd())),
+              TextTable.Cell.of(nullToDash(job.command()))));
+    }
+    return table.render(width, colors);
+  }
+
+  /**
+   * "pending 3 · running 4 · succeeded 120 · failed 2 · canceled 0 avg 1m12s ETA 3m"; offered jobs
+   * are counted only when there are some, as they rarely stay offered for long.
+   */
+  static String footer(JobStats stats, boolean colors) {
+    List<String> counts = new ArrayList<>();
+    counts.add(count("pending", stats.pending(), Style.PLAIN, colors));
+    if (stats.offered() > 0) {
+      counts.add(count("offered", stats.offered(), Style.YELLOW, colors));
+    }
+    counts.add(count("running", stats.running(), Style.BLUE, colors));
+    counts.add(count("succeeded", stats.succeeded(), Style.GREEN, colors));
+    counts.add(count("failed", stats.failed(), Style.RED, colors));
+    counts.add(count("canceled", stats.canceled(), Style.GREY, colors));
+    String average =
+        stats.averageRunSeconds() == null
+            ? "-"
+            : Durations.compactSeconds(stats.averageRunSeconds());
+    String eta = stats.etaSeconds() == null ? "-" : Durations.estimate(stats.etaSeconds());
+    return String.join(" · ", counts) + "   avg " + average + "  ETA " + eta;
+  }
+
+  private static String count(String state, long count, Style style, boolean colors) {
+    return style.apply(state + " " + count, colors && count > 0);
+  }
+
+  /** How many stored jobs the filters select, from the footer's counts. */
+  static long matching(JobStats stats, List<JobFilter> filters) {
+    if (filters.isEmpty()) {
+      return stats.pending()
+          + stats.offered()
+          + stats.running()
+          + stats.succeeded()
+          + stats.failed()
+          + stats.canceled();
+    }
+    long total = 0;
+    for (JobFilter filter : filters) {
+      total +=
+          switch (filter) {
+            case PENDING -> stats.pending();
+            case OFFERED -> stats.offered();
+            case RUNNING -> stats.running();
+            case SUCCEEDED -> stats.succeeded();
+            case FAILED -> stats.failed();
+            case CANCELED -> stats.canceled();
+          };
+    }
+    return total;
+  }
+
+  private static String nullToDash(String text) {
+    return text == null || text.isEmpty() ? "-" : text;
+  }
+}

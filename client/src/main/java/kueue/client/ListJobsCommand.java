@@ -1,0 +1,135 @@
+package kueue.client;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import kueue.model.JobFilter;
+import kueue.protocol.Message;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+
+/** {@code kueue list-jobs}: the newest jobs as a table, with counts, average run time and ETA. */
+@Command(
+    name = "list-jobs",
+    mixinStandardHelpOptions = true,
+    versionProvider = KueueCli.Version.class,
+    description = {
+      "Show the newest jobs, oldest first, with counts per state, the average run time and an"
+          + " estimate of when the remaining jobs are done.",
+      "Filters add up: -r -f shows running and failed jobs."
+    })
+final class ListJobsCommand extends ServerCommand {
+  /** Room for the header, the footer and the shell prompt. */
+  private static final int LINES_AROUND_TABLE = 4;
+
+  private static final int MIN_DEFAULT_LIMIT = 10;
+
+  @Option(
+      names = {"-n", "--number"},
+      paramLabel = "N",
+      description = "Show at most N jobs, 0 for all (default: what fits the terminal height).")
+  Integer limit;
+
+  @Option(
+      names = {"-p", "--pending"},
+      description = "Pending jobs.")
+  boolean pending;
+
+  @Option(
+      names = {"-o", "--offered"},
+      description = "Jobs offered to a worker.")
+  boolean offered;
+
+  @Option(
+      names = {"-r", "--running"},
+      description = "Running jobs.")
+  boolean running;
+
+  @Option(
+      names = {"-s", "--succeeded"},
+      description = "Jobs that finished with exit code 0.")
+  boolean succeeded;
+
+  @Option(
+      names = {"-f", "--failed"},
+      description = "Jobs that failed.")
+  boolean failed;
+
+  @Option(
+      names = {"-c", "--canceled"},
+      description = "Canceled jobs.")
+  boolean canceled;
+
+  @Option(names = "--json", description = "Print JSON (see docs/JSON.md).")
+  boolean json;
+
+  ListJobsCommand(CliContext context) {
+    super(context);
+  }
+
+  @Override
+  void prepare() {
+    if (limit != null && limit < 0) {
+      throw new ParameterException(spec.commandLine(), "-n must be 0 (all) or more, got " + limit);
+    }
+  }
+
+  List<JobFilter> filters() {
+    EnumSet<JobFilter> filters = EnumSet.noneOf(JobFilter.class);
+    if (pending) {
+      filters.add(JobFilter.PENDING);
+    }
+    if (offered) {
+      filters.add(JobFilter.OFFERED);
+    }
+    if (running) {
+      filters.add(JobFilter.RUNNING);
+    }
+    if (succeeded) {
+      filters.add(JobFilter.SUCCEEDED);
+    }
+    if (failed) {
+      filters.add(JobFilter.FAILED);
+    }
+    if (canceled) {
+      filters.add(JobFilter.CANCELED);
+    }
+    return new ArrayList<>(filters);
+  }
+
+  int effectiveLimit() {
+    if (limit != null) {
+      return limit;
+    }
+    return Math.max(MIN_DEFAULT_LIMIT, terminal().height() - LINES_AROUND_TABLE);
+  }
+
+  @Override
+  int run(KueueClient client) throws CliException {
+    List<JobFilter> filters = filters();
+    Message.JobList list =
+        client.request(new Message.ListJobs(effectiveLimit(), filters), Message.JobList.class);
+    if (json) {
+      JsonOutput.print(out(), list);
+      return ExitCodes.OK;
+    }
+    TerminalInfo terminal = terminal();
+    if (list.jobs().isEmpty()) {
+      out().println(filters.isEmpty() ? "no jobs" : "no matching jobs");
+    } else {
+      Instant now = context.clock().instant();
+      JobTable.render(list.jobs(), now, terminal.width(), terminal.colors())
+          .forEach(out()::println);
+    }
+    long matching = JobTable.matching(list.stats(), filters);
+    if (list.jobs().size() < matching && !list.jobs().isEmpty()) {
+      out()
+          .println(
+              "(the newest " + list.jobs().size() + " of " + matching + " shown; -n 0 shows all)");
+    }
+    out().println(JobTable.footer(list.stats(), terminal.colors()));
+    return ExitCodes.OK;
+  }
+}

@@ -1,0 +1,51 @@
+package kueue.client;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** A command that talks to the server: reads the config, connects, runs, disconnects. */
+abstract class ServerCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(
+      names = "--config",
+      paramLabel = "PATH",
+      description = "Config file (same as kueue -c PATH).")
+  Path config;
+
+  final CliContext context;
+
+  ServerCommand(CliContext context) {
+    this.context = context;
+  }
+
+  PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
+  PrintWriter err() {
+    return spec.commandLine().getErr();
+  }
+
+  TerminalInfo terminal() {
+    return context.terminal();
+  }
+
+  @Override
+  public final Integer call() throws Exception {
+    context.useConfigFile(config);
+    prepare();
+    try (KueueClient client = context.connect()) {
+      return run(client);
+    }
+  }
+
+  /** Checks the arguments before connecting, so that usage errors never wait for the network. */
+  void prepare() throws Exception {}
+
+  abstract int run(KueueClient client) throws Exception;
+}

@@ -1,0 +1,179 @@
+package kueue.client;
+
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import kueue.model.CapturedOutput;
+import kueue.model.JobDetail;
+import kueue.model.JobEvent;
+import kueue.model.JobSpec;
+import kueue.model.JobState;
+import kueue.model.JobSummary;
+import kueue.model.OutputTarget;
+import kueue.protocol.Message;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code kueue show-job}: every field of one job, its history and its captured output. */
+@Command(
+    name = "show-job",
+    mixinStandardHelpOptions = true,
+    versionProvider = KueueCli.Version.class,
+    description = "Show everything about one job, including its captured stdout and stderr.")
+final class ShowJobCommand extends ServerCommand {
+  @Parameters(paramLabel = "ID", description = "Job id.")
+  long id;
+
+  @Option(names = "--json", description = "Print JSON (see docs/JSON.md).")
+  boolean json;
+
+  ShowJobCommand(CliContext context) {
+    super(context);
+  }
+
+  @Override
+  int run(KueueClient client) throws CliException {
+    JobDetail detail = client.request(new Message.ShowJob(id), Message.JobDetails.class).job();
+    if (json) {
+      JsonOutput.print(out(), detail);
+    } else {
+      print(detail, context.clock().instant(), terminal().colors(), out());
+    }
+    return ExitCodes.OK;
+  }
+
+  static void print(JobDetail detail, Instant now, boolean colors, PrintWriter out) {
+    JobSummary job = detail.summary();
+    JobSpec spec = detail.spec();
+    List<String[]> fields = new ArrayList<>();
+    fields.add(field("status", JobFormat.style(job).apply(JobFormat.status(job), colors)));
+    if (job.note() != null && !job.note().isBlank()) {
+      fields.add(field(job.state() == JobState.PENDING ? "waiting because" : "reason", job.note()));
+    }
+    fields.add(field("command", spec != null ? spec.commandLine() : job.command()));
+    fields.add(field("working directory", job.cwd()));
+    fields.add(field("worker", job.worker() == null ? "-" : job.worker()));
+    fields.add(field("attempt", String.valueOf(job.attempt())));
+    fields.add(field("submitted", JobFormat.timeAndAge(job.submitted(), now)));
+    fields.add(field("started", JobFormat.timeAndAge(job.started(), now)));
+    fields.add(field("ended", JobFormat.timeAndAge(job.ended(), now)));
+    fields.add(field("run time", JobFormat.runtime(job, now)));
+    if (job.state() == JobState.FINISHED) {
+      fields.add(field("exit code", exitText(job)));
+    }
+    fields.add(field("reserves", reservation(job, spec)));
+    fields.add(
+        field(
+            "environment",
+            detail.envVariables() < 0
+                ? "the worker's (--no-env)"
+                : detail.envVariables() + " variables from the submitting shell"));
+    fields.add(field("stdout", target(spec == null ? null : spec.stdout())));
+    fields.add(field("stderr", target(spec == null ? null : spec.stderr())));
+
+    out.println("job " + job.id());
+    int labelWidth = fields.stream().mapToInt(f -> f[0].length()).max().orElse(0) + 1;
+    for (String[] f : fields) {
+      out.println("  " + pad(f[0] + ":", labelWidth) + " " + f[1]);
+    }
+
+    out.println();
+    out.println("history:");
+    if (detail.history() == null || detail.history().isEmpty()) {
+      out.println("  (none)");
+    } else {
+      for (JobEvent event : detail.history()) {
+        StringBuilder line = new StringBuilder("  ");
+        line.append(JobFormat.time(event.time())).append("  #").append(event.attempt());
+        line.append("  ").append(event.what());
+        if (event.worker() != null && !event.worker().isBlank()) {
+          line.append(" on ").append(event.worker());
+        }
+        if (event.detail() != null && !event.detail().isBlank()) {
+          line.append(": ").append(event.detail());
+        }
+        out.println(line);
+      }
+    }
+    boolean ended = job.state().isTerminal();
+    printOutput("stdout", spec == null ? null : spec.stdout(), detail.stdout(), ended, out);
+    printOutput("stderr", spec == null ? null : spec.stderr(), detail.stderr(), ended, out);
+  }
+
+  private static String exitText(JobSummary job) {
+    if (job.exitCode() != null) {
+      return String.valueOf(job.exitCode());
+    }
+    if (job.signal() != null) {
+      return "none, killed by "
+          + JobFormat.signalName(job.signal())
+          + " (signal "
+          + job.signal()
+          + ")";
+    }
+    return "none, the job could not be started";
+  }
+
+  private static String reservation(JobSummary job, JobSpec spec) {
+    StringBuilder text = new StringBuilder();
+    text.append(job.slots()).append(job.slots() == 1 ? " slot, " : " slots, ");
+    text.append(job.cpus()).append(job.cpus() == 1 ? " CPU, " : " CPUs, ");
+    text.append(job.ramMb()).append(" MB RAM");
+    if (spec != null) {
+      for (Map.Entry<String, Integer> resource : spec.globalResources().entrySet()) {
+        text.append(", ").append(resource.getKey()).append('=').append(resource.getValue());
+      }
+    }
+    return text.toString();
+  }
+
+  private static String target(String target) {
+    if (OutputTarget.isCaptured(target)) {
+      return "captured (shown below)";
+    }
+    if (OutputTarget.isDiscarded(target)) {
+      return "discarded";
+    }
+    return "written to " + target;
+  }
+
+  private static void printOutput(
+      String name, String target, CapturedOutput captured, boolean ended, PrintWriter out) {
+    if (!OutputTarget.isCaptured(target)) {
+      return;
+    }
+    out.println();
+    CapturedOutput output = captured == null ? CapturedOutput.EMPTY : captured;
+    if (output.truncated()) {
+      out.println(
+          name
+              + " (truncated: the first "
+              + output.droppedBytes()
+              + " bytes were dropped, the last "
+              + output.text().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+              + " bytes follow):");
+    } else if (output.text().isEmpty()) {
+      out.println(
+          name + (ended ? ": (empty)" : ": (captured output is shown once the job has ended)"));
+      return;
+    } else {
+      out.println(name + ":");
+    }
+    out.print(output.text());
+    if (!output.text().endsWith("\n")) {
+      out.println();
+      out.println("(no newline at end of " + name + ")");
+    }
+  }
+
+  private static String[] field(String label, String value) {
+    return new String[] {label, value == null ? "-" : value};
+  }
+
+  private static String pad(String text, int width) {
+    return text.length() >= width ? text : text + " ".repeat(width - text.length());
+  }
+}

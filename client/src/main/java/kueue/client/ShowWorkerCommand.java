@@ -1,0 +1,99 @@
+package kueue.client;
+
+import java.io.PrintWriter;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import kueue.model.Resources;
+import kueue.model.SystemInfo;
+import kueue.model.WorkerSummary;
+import kueue.protocol.Message;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code kueue show-worker}: one worker's machine, capacity and jobs. */
+@Command(
+    name = "show-worker",
+    mixinStandardHelpOptions = true,
+    versionProvider = KueueCli.Version.class,
+    description = "Show one worker: its machine, what it reserves and has free, and its jobs.")
+final class ShowWorkerCommand extends ServerCommand {
+  @Parameters(paramLabel = "ID", description = "Worker id (see list-workers).")
+  long id;
+
+  @Option(names = "--json", description = "Print JSON (see docs/JSON.md).")
+  boolean json;
+
+  ShowWorkerCommand(CliContext context) {
+    super(context);
+  }
+
+  @Override
+  int run(KueueClient client) throws CliException {
+    Message.WorkerDetails details =
+        client.request(new Message.ShowWorker(id), Message.WorkerDetails.class);
+    if (json) {
+      JsonOutput.print(out(), details);
+      return ExitCodes.OK;
+    }
+    Instant now = context.clock().instant();
+    print(details.worker(), now, out());
+    out().println();
+    if (details.jobs() == null || details.jobs().isEmpty()) {
+      out().println("no jobs on this worker");
+    } else {
+      JobTable.render(details.jobs(), now, terminal().width(), terminal().colors())
+          .forEach(out()::println);
+    }
+    return ExitCodes.OK;
+  }
+
+  static void print(WorkerSummary worker, Instant now, PrintWriter out) {
+    SystemInfo system = worker.system();
+    List<String[]> fields = new ArrayList<>();
+    if (system != null) {
+      fields.add(new String[] {"host", dash(system.hostname())});
+      fields.add(new String[] {"os", dash(system.os())});
+      fields.add(new String[] {"kernel", dash(system.kernel())});
+      fields.add(
+          new String[] {
+            "cores", system.cores() + " at " + WorkerFormat.mhz(system.cpuMhz()) + " MHz"
+          });
+      fields.add(new String[] {"RAM", WorkerFormat.ram(system) + " free/total"});
+      fields.add(new String[] {"load 1/5/15", WorkerFormat.load(system)});
+      fields.add(new String[] {"uptime", WorkerFormat.uptime(system)});
+    }
+    if (worker.capacity() != null) {
+      fields.add(new String[] {"capacity", resources(worker.capacity().total())});
+    }
+    fields.add(new String[] {"reserved", resources(worker.reserved())});
+    fields.add(new String[] {"free", resources(worker.free())});
+    fields.add(new String[] {"running jobs", String.valueOf(worker.runningJobs())});
+    fields.add(new String[] {"busy", WorkerFormat.busy(worker.busyness())});
+    fields.add(new String[] {"connected", JobFormat.timeAndAge(worker.connected(), now)});
+    fields.add(new String[] {"last seen", JobFormat.timeAndAge(worker.lastSeen(), now)});
+    out.println("worker " + worker.id() + " " + worker.name());
+    int labelWidth = fields.stream().mapToInt(f -> f[0].length()).max().orElse(0) + 1;
+    for (String[] f : fields) {
+      String label = f[0] + ":";
+      out.println("  " + label + " ".repeat(labelWidth - label.length()) + " " + f[1]);
+    }
+  }
+
+  private static String resources(Resources resources) {
+    if (resources == null) {
+      return "-";
+    }
+    return resources.slots()
+        + " slots, "
+        + resources.cpus()
+        + " CPUs, "
+        + resources.ramMb()
+        + " MB RAM";
+  }
+
+  private static String dash(String text) {
+    return text == null || text.isBlank() ? "-" : text;
+  }
+}

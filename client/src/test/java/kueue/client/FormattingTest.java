@@ -1,0 +1,125 @@
+package kueue.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import kueue.model.JobFilter;
+import kueue.model.JobState;
+import kueue.model.JobStats;
+import org.junit.jupiter.api.Test;
+
+class FormattingTest {
+  @Test
+  void footerCountsEveryStateWithAverageAndEta() {
+    JobStats stats = new JobStats(3, 0, 4, 120, 2, 0, 72.0, 170.0);
+
+    assertThat(JobTable.footer(stats, false))
+        .isEqualTo(
+            "pending 3 · running 4 · succeeded 120 · failed 2 · canceled 0   avg 1m12s  ETA 3m");
+  }
+
+  @Test
+  void footerCountsOfferedJobsOnlyWhenThereAreSome() {
+    JobStats stats = new JobStats(0, 2, 0, 0, 0, 0, null, null);
+
+    assertThat(JobTable.footer(stats, false))
+        .isEqualTo(
+            "pending 0 · offered 2 · running 0 · succeeded 0 · failed 0 · canceled 0   avg -  ETA"
+                + " -");
+  }
+
+  @Test
+  void footerColoursOnlyNonZeroCounts() {
+    JobStats stats = new JobStats(0, 0, 1, 0, 2, 0, null, null);
+
+    assertThat(JobTable.footer(stats, true))
+        .contains("pending 0")
+        .contains("\u001b[34mrunning 1\u001b[0m")
+        .contains("\u001b[31mfailed 2\u001b[0m")
+        .contains("succeeded 0 ·");
+  }
+
+  @Test
+  void matchingCountsTheSelectedStates() {
+    JobStats stats = new JobStats(3, 1, 4, 120, 2, 5, null, null);
+
+    assertThat(JobTable.matching(stats, List.of())).isEqualTo(135);
+    assertThat(JobTable.matching(stats, List.of(JobFilter.RUNNING, JobFilter.FAILED))).isEqualTo(6);
+  }
+
+  @Test
+  void durationsUseTwoUnitsAtMost() {
+    assertThat(Durations.compact(Duration.ofSeconds(0))).isEqualTo("0s");
+    assertThat(Durations.compact(Duration.ofSeconds(45))).isEqualTo("45s");
+    assertThat(Durations.compact(Duration.ofSeconds(72))).isEqualTo("1m12s");
+    assertThat(Durations.compact(Duration.ofSeconds(3600 * 2 + 5 * 60 + 9))).isEqualTo("2h05m");
+    assertThat(Durations.compact(Duration.ofHours(76))).isEqualTo("3d04h");
+    assertThat(Durations.compact(Duration.ofSeconds(-5))).isEqualTo("0s");
+  }
+
+  @Test
+  void estimatesRoundUpToWholeMinutes() {
+    assertThat(Durations.estimate(42)).isEqualTo("42s");
+    assertThat(Durations.estimate(61)).isEqualTo("2m");
+    assertThat(Durations.estimate(180)).isEqualTo("3m");
+    assertThat(Durations.estimate(3599)).isEqualTo("1h00m");
+    assertThat(Durations.estimate(7500)).isEqualTo("2h05m");
+  }
+
+  @Test
+  void statusWordsFollowTheJobsState() {
+    assertThat(JobFormat.status(Jobs.pending(1))).isEqualTo("pending");
+    assertThat(JobFormat.status(Jobs.job(1, JobState.OFFERED, "w", null, null, null, null, null)))
+        .isEqualTo("offered");
+    assertThat(JobFormat.status(Jobs.running(1))).isEqualTo("running");
+    assertThat(JobFormat.status(Jobs.finished(1, 0))).isEqualTo("finished (0)");
+    assertThat(JobFormat.status(Jobs.finished(1, 3))).isEqualTo("failed (exit 3)");
+    assertThat(JobFormat.status(Jobs.killed(1, 15))).isEqualTo("failed (SIGTERM)");
+    assertThat(JobFormat.status(Jobs.killed(1, 64))).isEqualTo("failed (signal 64)");
+    assertThat(JobFormat.status(Jobs.notStarted(1, "command not found: foo")))
+        .isEqualTo("failed (command not found: foo)");
+    assertThat(JobFormat.status(Jobs.notStarted(1, "working directory /very/long/path is missing")))
+        .isEqualTo("failed (working directory /very…)");
+    assertThat(JobFormat.status(Jobs.canceled(1))).isEqualTo("canceled");
+  }
+
+  @Test
+  void waitExitCodesFollowTheShellsConventions() {
+    assertThat(JobFormat.exitCode(Jobs.finished(1, 0))).isZero();
+    assertThat(JobFormat.exitCode(Jobs.finished(1, 42))).isEqualTo(42);
+    assertThat(JobFormat.exitCode(Jobs.killed(1, 9))).isEqualTo(137);
+    assertThat(JobFormat.exitCode(Jobs.notStarted(1, "command not found: foo"))).isEqualTo(127);
+    assertThat(JobFormat.exitCode(Jobs.canceled(1))).isEqualTo(130);
+  }
+
+  @Test
+  void environmentLosesOnlyHostSpecificVariables() {
+    Map<String, String> kept =
+        EnvironmentFilter.forJob(
+            Map.ofEntries(
+                Map.entry("PATH", "/usr/bin"),
+                Map.entry("HOME", "/home/ada"),
+                Map.entry("LANG", "en_US.UTF-8"),
+                Map.entry("VIRTUAL_ENV", "/home/ada/venv"),
+                Map.entry("DISPLAY", ":0"),
+                Map.entry("XAUTHORITY", "/home/ada/.Xauthority"),
+                Map.entry("SSH_AUTH_SOCK", "/tmp/ssh-x/agent.1"),
+                Map.entry("SSH_CONNECTION", "10.0.0.1 5 10.0.0.2 22"),
+                Map.entry("HOSTNAME", "laptop"),
+                Map.entry("PWD", "/home/ada"),
+                Map.entry("OLDPWD", "/tmp"),
+                Map.entry("SHLVL", "2"),
+                Map.entry("_", "/usr/bin/kueue"),
+                Map.entry("TERM", "xterm-256color"),
+                Map.entry("TERM_PROGRAM", "vscode"),
+                Map.entry("XDG_SESSION_ID", "4"),
+                Map.entry("XDG_RUNTIME_DIR", "/run/user/1000"),
+                Map.entry("KUEUE_JOB_ID", "12")));
+
+    assertThat(kept)
+        .containsOnlyKeys("PATH", "HOME", "LANG", "VIRTUAL_ENV")
+        .containsEntry("VIRTUAL_ENV", "/home/ada/venv");
+  }
+}

@@ -1,0 +1,65 @@
+package kueue.client;
+
+import java.time.Instant;
+import kueue.model.JobState;
+import kueue.model.JobSummary;
+
+/** Job summaries for tests, built from a few readable facts. */
+final class Jobs {
+  static final Instant SUBMITTED = Instant.parse("2026-11-25T09:00:00Z");
+  static final Instant STARTED = Instant.parse("2026-11-25T09:01:00Z");
+  static final Instant ENDED = Instant.parse("2026-11-25T09:02:12Z");
+
+  private Jobs() {}
+
+  static JobSummary pending(long id) {
+    return job(id, JobState.PENDING, null, null, null, null, null, "no worker has 4 free CPUs");
+  }
+
+  static JobSummary running(long id) {
+    return job(id, JobState.RUNNING, "ralab04", STARTED, null, null, null, null);
+  }
+
+  static JobSummary finished(long id, int exitCode) {
+    return job(id, JobState.FINISHED, "ralab04", STARTED, ENDED, exitCode, null, null);
+  }
+
+  static JobSummary killed(long id, int signal) {
+    return job(id, JobState.FINISHED, "ralab04", STARTED, ENDED, null, signal, null);
+  }
+
+  static JobSummary notStarted(long id, String reason) {
+    return job(id, JobState.FINISHED, "ralab04", null, ENDED, null, null, reason);
+  }
+
+  static JobSummary canceled(long id) {
+    return job(id, JobState.CANCELED, null, null, ENDED, null, null, null);
+  }
+
+  static JobSummary job(
+      long id,
+      JobState state,
+      String worker,
+      Instant started,
+      Instant ended,
+      Integer exitCode,
+      Integer signal,
+      String note) {
+    return new JobSummary(
+        id,
+        state,
+        "./train.py --lr 0.1",
+        "/home/ada/experiments/run" + id,
+        1,
+        2,
+        1024,
+        1,
+        worker,
+        SUBMITTED,
+        started,
+        ended,
+        exitCode,
+        signal,
+        note);
+  }
+}

@@ -1,0 +1,56 @@
+package kueue.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import kueue.protocol.Message;
+import kueue.protocol.MessageCodec;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WaitJobCommandTest {
+  @TempDir Path home;
+  private CliHarness cli;
+  private ScriptedServer server;
+
+  @BeforeEach
+  void startServer() throws Exception {
+    // Answered in id order, not in the order asked, to show the CLI does not rely on it.
+    server =
+        new ScriptedServer(
+            CliHarness.SECRET,
+            request ->
+                new Message.JobsEnded(
+                    List.of(Jobs.finished(1, 0), Jobs.canceled(2), Jobs.finished(3, 4))));
+    cli = new CliHarness(home).pointingAt(server.port());
+  }
+
+  @AfterEach
+  void stopServer() throws Exception {
+    server.close();
+  }
+
+  @Test
+  void exitsWithTheCodeOfTheFirstListedJobThatDidNotSucceed() {
+    CliHarness.Result result = cli.run("wait-job", "3", "2", "1");
+
+    assertThat(result.exitCode()).isEqualTo(4);
+    assertThat(result.err())
+        .isEqualTo(
+            "job 3 failed with exit code 4\njob 2 was canceled\njob 1 finished with exit code 0\n");
+    assertThat(server.requests()).containsExactly(new Message.WaitJobs(List.of(3L, 2L, 1L)));
+  }
+
+  @Test
+  void printsTheEndedJobsAsJsonWithJson() throws Exception {
+    CliHarness.Result result = cli.run("wait-job", "--json", "1");
+
+    var json = MessageCodec.mapper().readTree(result.out());
+    assertThat(json.get("jobs")).hasSize(3);
+    assertThat(json.get("jobs").get(0).get("state").asText()).isEqualTo("FINISHED");
+    assertThat(json.has("type")).isFalse();
+  }
+}
