@@ -98,8 +98,7 @@ final class EventWriter implements AutoCloseable {
                 + " started = coalesce(?, started), ended = ? WHERE id = ?"
                 + NOT_TERMINAL);
     markRequeued =
-        prepare(
-            "UPDATE jobs SET state = 'PENDING', started = NULL WHERE id = ?" + NOT_TERMINAL);
+        prepare("UPDATE jobs SET state = 'PENDING', started = NULL WHERE id = ?" + NOT_TERMINAL);
     markCanceled =
         prepare(
             "UPDATE jobs SET state = 'CANCELED', ended = ?, note = ? WHERE id = ?" + NOT_TERMINAL);
@@ -163,12 +162,12 @@ final class EventWriter implements AutoCloseable {
       return deleted;
     } catch (SQLException e) {
       rollback(e);
-      throw new StoreException("cannot delete jobs from " + databaseName + ": " + e.getMessage(), e);
+      throw new StoreException(
+          "cannot delete jobs from " + databaseName + ": " + e.getMessage(), e);
     }
   }
 
-  private long deleteJobsInTransaction(String condition, Instant endedBefore)
-      throws SQLException {
+  private long deleteJobsInTransaction(String condition, Instant endedBefore) throws SQLException {
     String jobs = " FROM jobs WHERE " + condition;
     String ownedByJobs = " WHERE job_id IN (SELECT id" + jobs + ")";
     long deleted = 0;
@@ -201,7 +200,12 @@ final class EventWriter implements AutoCloseable {
         return Math.max(nextJobId, queued.jobId() + 1);
       }
       case JobOffered offered -> {
-        history(offered.jobId(), offered.at(), offered.attempt(), "offered", offered.workerName(),
+        history(
+            offered.jobId(),
+            offered.at(),
+            offered.attempt(),
+            "offered",
+            offered.workerName(),
             null);
         markOffered.setInt(1, offered.attempt());
         markOffered.setString(2, offered.workerName());
@@ -209,8 +213,13 @@ final class EventWriter implements AutoCloseable {
         requireChanged(markOffered, offered.jobId());
       }
       case JobDeclined declined -> {
-        history(declined.jobId(), declined.at(), declined.attempt(), "declined",
-            declined.workerName(), declined.reason());
+        history(
+            declined.jobId(),
+            declined.at(),
+            declined.attempt(),
+            "declined",
+            declined.workerName(),
+            declined.reason());
         markPending.setLong(1, declined.jobId());
         requireChanged(markPending, declined.jobId());
       }
@@ -222,8 +231,8 @@ final class EventWriter implements AutoCloseable {
       }
       case JobEnded ended -> end(ended);
       case JobRequeued requeued -> {
-        historyFromJob(requeued.jobId(), requeued.at(), requeued.lostAttempt(), "requeued",
-            requeued.reason());
+        historyFromJob(
+            requeued.jobId(), requeued.at(), requeued.lostAttempt(), "requeued", requeued.reason());
         markRequeued.setLong(1, requeued.jobId());
         requireChanged(markRequeued, requeued.jobId());
       }

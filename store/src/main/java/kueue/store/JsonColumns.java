@@ -64,7 +64,8 @@ final class JsonColumns {
     try {
       return reader.readValue(json);
     } catch (JsonProcessingException e) {
-      throw new StoreException("stored " + what + " is not valid JSON: " + e.getOriginalMessage(), e);
+      throw new StoreException(
+          "stored " + what + " is not valid JSON: " + e.getOriginalMessage(), e);
     }
   }
 }

@@ -12,9 +12,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A fixed set of read-only connections lent to one caller at a time. Readers are virtual threads
- * in the server, so connections cannot be bound to threads; a caller waits when all are lent out.
- * Each loan is one read transaction, so a reader sees one committed state across its queries.
+ * A fixed set of read-only connections lent to one caller at a time. Readers are virtual threads in
+ * the server, so connections cannot be bound to threads; a caller waits when all are lent out. Each
+ * loan is one read transaction, so a reader sees one committed state across its queries.
  */
 final class ReadConnections implements AutoCloseable {
 

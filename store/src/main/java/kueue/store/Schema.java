@@ -33,7 +33,8 @@ final class Schema {
             id INTEGER PRIMARY KEY,
             hash TEXT NOT NULL UNIQUE,
             variables INTEGER NOT NULL,
-            json TEXT NOT NULL)""",
+            json TEXT NOT NULL)\
+          """,
           """
           CREATE TABLE jobs (
             id INTEGER PRIMARY KEY,
@@ -59,7 +60,8 @@ final class Schema {
             category TEXT GENERATED ALWAYS AS (
               CASE WHEN state = 'FINISHED'
                 THEN CASE WHEN exit_code = 0 THEN 'SUCCEEDED' ELSE 'FAILED' END
-                ELSE state END) VIRTUAL)""",
+                ELSE state END) VIRTUAL)\
+          """,
           // Rows of one category come out of this index in id order, so the newest N of a
           // filter are read without sorting or scanning the other categories.
           "CREATE INDEX jobs_by_category ON jobs (category)",
@@ -71,7 +73,8 @@ final class Schema {
             stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
             text TEXT NOT NULL,
             dropped_bytes INTEGER NOT NULL,
-            PRIMARY KEY (job_id, stream)) WITHOUT ROWID""",
+            PRIMARY KEY (job_id, stream)) WITHOUT ROWID\
+          """,
           """
           CREATE TABLE job_events (
             id INTEGER PRIMARY KEY,
@@ -80,7 +83,8 @@ final class Schema {
             attempt INTEGER NOT NULL,
             what TEXT NOT NULL,
             worker TEXT,
-            detail TEXT)""",
+            detail TEXT)\
+          """,
           "CREATE INDEX job_events_by_job ON job_events (job_id)",
           // Counts and summed run times per category, kept by triggers, so that the list-jobs
           // footer costs the same with a million stored jobs as with ten.
@@ -89,7 +93,8 @@ final class Schema {
             category TEXT PRIMARY KEY,
             jobs INTEGER NOT NULL DEFAULT 0,
             timed INTEGER NOT NULL DEFAULT 0,
-            run_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID""",
+            run_ms INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID\
+          """,
           "INSERT INTO job_counts (category) VALUES"
               + " ('PENDING'), ('OFFERED'), ('RUNNING'), ('SUCCEEDED'), ('FAILED'), ('CANCELED')",
           "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "

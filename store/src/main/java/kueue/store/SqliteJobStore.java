@@ -49,10 +49,10 @@ import org.sqlite.SQLiteException;
  *
  * <p>Durability: WAL with {@code synchronous=NORMAL}. A commit is written to the WAL file before
  * {@link #persist} returns, only the fsync is deferred to checkpoints; so a killed server process
- * (SIGKILL, OOM kill, crash) loses no committed batch, because the data is already in the
- * operating system's page cache. Only an operating-system crash or power loss can lose the last
- * transactions before a checkpoint; the database stays consistent even then. This trades that
- * rare loss for a commit that does not wait for the disk, which the submission throughput needs.
+ * (SIGKILL, OOM kill, crash) loses no committed batch, because the data is already in the operating
+ * system's page cache. Only an operating-system crash or power loss can lose the last transactions
+ * before a checkpoint; the database stays consistent even then. This trades that rare loss for a
+ * commit that does not wait for the disk, which the submission throughput needs.
  */
 public final class SqliteJobStore implements JobStore {
 
@@ -92,9 +92,9 @@ public final class SqliteJobStore implements JobStore {
 
   /**
    * Opens {@code kueue.db} in dataDirectory, creating the directory (mode 0700) and an empty
-   * database when missing. Fails with a {@link StoreException} naming the file when the file is
-   * not a Kueue database, is damaged, was written by a newer Kueue, or is in use by another
-   * process; an existing file is never replaced.
+   * database when missing. Fails with a {@link StoreException} naming the file when the file is not
+   * a Kueue database, is damaged, was written by a newer Kueue, or is in use by another process; an
+   * existing file is never replaced.
    */
   public static SqliteJobStore open(Path dataDirectory) {
     Objects.requireNonNull(dataDirectory, "dataDirectory");
@@ -196,8 +196,7 @@ public final class SqliteJobStore implements JobStore {
     return config.createConnection("jdbc:sqlite:" + databaseFile);
   }
 
-  private static void prepareSchema(Connection connection, Path databaseFile)
-      throws SQLException {
+  private static void prepareSchema(Connection connection, Path databaseFile) throws SQLException {
     int version = pragmaInt(connection, "user_version");
     int applicationId = pragmaInt(connection, "application_id");
     if (version > Schema.VERSION) {
@@ -237,8 +236,7 @@ public final class SqliteJobStore implements JobStore {
     }
   }
 
-  private static void checkIntegrity(Connection connection, Path databaseFile)
-      throws SQLException {
+  private static void checkIntegrity(Connection connection, Path databaseFile) throws SQLException {
     List<String> problems = new ArrayList<>();
     try (Statement statement = connection.createStatement();
         ResultSet rows = statement.executeQuery("PRAGMA quick_check")) {
@@ -475,8 +473,8 @@ public final class SqliteJobStore implements JobStore {
   }
 
   /**
-   * Each filter is read newest first through the category index, at most limit rows each, and
-   * the results merged; so the cost follows the limit, not the number of stored jobs.
+   * Each filter is read newest first through the category index, at most limit rows each, and the
+   * results merged; so the cost follows the limit, not the number of stored jobs.
    */
   @Override
   public List<JobSummary> list(int limit, List<JobFilter> filters) {
@@ -527,15 +525,15 @@ public final class SqliteJobStore implements JobStore {
    * counters the database keeps up to date, plus the running jobs' start times.
    *
    * <p>Average run time, as in the original Kueue: with F the run times (end - start) of finished
-   * jobs that started and R the elapsed times (now - start) of running jobs, the average is
-   * {@code max(mean(F), mean(F + R))}; with no finished job it is {@code max(R)}; with neither it is
+   * jobs that started and R the elapsed times (now - start) of running jobs, the average is {@code
+   * max(mean(F), mean(F + R))}; with no finished job it is {@code max(R)}; with neither it is
    * unknown (null).
    *
    * <p>ETA of the remaining jobs, null when the average is unknown, with W the waiting (pending and
    * offered) jobs and N the running ones: {@code max(0, avg - min(R))} for the running jobs (the
    * newest running job is assumed to need the average), plus for the waiting ones {@code W * avg /
-   * N} when {@code W > N > 0}, {@code W * avg} when {@code N = 0}, and {@code avg} when {@code 0 < W
-   * <= N} (they all start in the next round).
+   * N} when {@code W > N > 0}, {@code W * avg} when {@code N = 0}, and {@code avg} when {@code 0 <
+   * W <= N} (they all start in the next round).
    */
   @Override
   public JobStats stats(Instant now) {

@@ -131,8 +131,7 @@ abstract class JobStoreContract {
 
   @Test
   void aJobSubmittedWithoutEnvironmentReportsMinusOneVariablesAndANullEnvironment() {
-    JobSpec spec =
-        new JobSpec(List.of("true"), "/tmp", null, 1, 1, 1, Map.of(), null, null);
+    JobSpec spec = new JobSpec(List.of("true"), "/tmp", null, 1, 1, 1, Map.of(), null, null);
     persist(new Event.JobQueued(1, spec, at(0)));
 
     assertThat(detail(1).envVariables()).isEqualTo(-1);
@@ -211,7 +210,9 @@ abstract class JobStoreContract {
     assertThat(detail.stdout()).isEqualTo(stdout);
     assertThat(detail.stdout().truncated()).isTrue();
     assertThat(detail.stderr()).isEqualTo(stderr);
-    assertThat(detail.history()).last().isEqualTo(new JobEvent(at(10.2), 1, "ended", "w1", "exit 0"));
+    assertThat(detail.history())
+        .last()
+        .isEqualTo(new JobEvent(at(10.2), 1, "ended", "w1", "exit 0"));
   }
 
   @Test
@@ -512,11 +513,7 @@ abstract class JobStoreContract {
     assertThatThrownBy(
             () ->
                 persist(
-                    queued(2, 1),
-                    offered(1, 1, "w1", 1),
-                    queued(3, 1),
-                    queued(2, 2),
-                    queued(4, 3)))
+                    queued(2, 1), offered(1, 1, "w1", 1), queued(3, 1), queued(2, 2), queued(4, 3)))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining("job 2");
 

@@ -41,8 +41,8 @@ final class Jobs {
     return new Event.JobStarted(id, attempt, at(atSeconds));
   }
 
-  static Event.JobEnded exited(long id, int attempt, int exitCode, double startSeconds,
-      double endSeconds) {
+  static Event.JobEnded exited(
+      long id, int attempt, int exitCode, double startSeconds, double endSeconds) {
     return new Event.JobEnded(
         id,
         attempt,

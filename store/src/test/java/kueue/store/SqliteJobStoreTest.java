@@ -255,6 +255,40 @@ class SqliteJobStoreTest extends JobStoreContract {
   }
 
   @Test
+  void theWriteAheadLogIsCheckpointedWhileReadersComeAndGo() throws Exception {
+    String bulkyOutput = "x".repeat(50_000);
+    long id = 0;
+    for (int batch = 0; batch < 40; batch++) {
+      List<Event> events = new ArrayList<>();
+      for (int i = 0; i < 10; i++) {
+        id++;
+        events.add(queued(id, batch));
+        events.add(offered(id, 1, "w1", batch));
+        events.add(
+            new Event.JobEnded(
+                id,
+                1,
+                new JobOutcome(0, null, null, at(batch), at(batch + 1)),
+                new CapturedOutput(bulkyOutput, 0),
+                CapturedOutput.EMPTY,
+                at(batch + 1)));
+      }
+      persist(events);
+      store.list(40, List.of());
+      store.detail(id);
+      store.stats(at(batch));
+      store.spec(id);
+    }
+
+    long written = 40L * 10 * bulkyOutput.length();
+    long walSize = Files.size(dataDirectory.resolve("kueue.db-wal"));
+    assertThat(Files.size(databaseFile())).isGreaterThan(written);
+    assertThat(walSize)
+        .as("a read that kept its snapshot open would stop the log from being reused")
+        .isLessThan(written / 2);
+  }
+
+  @Test
   void listingAndCountingUseIndexesInsteadOfScanningAllJobs() throws Exception {
     try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile())) {
       for (JobFilter filter : JobFilter.values()) {
@@ -291,7 +325,8 @@ class SqliteJobStoreTest extends JobStoreContract {
 
     assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
         .isInstanceOf(StoreException.class)
-        .hasMessageContaining("kueue.db was written by a newer Kueue (schema 3, this version knows 1)");
+        .hasMessageContaining(
+            "kueue.db was written by a newer Kueue (schema 3, this version knows 1)");
 
     execute(databaseFile(), "PRAGMA user_version = 1");
     store = open(dataDirectory);
@@ -347,6 +382,17 @@ class SqliteJobStoreTest extends JobStoreContract {
         .hasMessageContaining("kueue.db")
         .hasMessageContaining("damaged");
     store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
+  }
+
+  @Test
+  void aDataDirectoryThatIsAFileIsRefusedWithItsName() throws Exception {
+    Path file = dataDirectory.resolve("not-a-directory");
+    Files.writeString(file, "x");
+
+    assertThatThrownBy(() -> SqliteJobStore.open(file))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("cannot create the data directory")
+        .hasMessageContaining("not-a-directory");
   }
 
   @Test
