@@ -73,6 +73,7 @@ public final class WorkerAgent {
   private boolean runStarted;
 
   private final CountDownLatch stopRequested = new CountDownLatch(1);
+  private final CountDownLatch stopCompleted = new CountDownLatch(1);
   private final CountDownLatch runFinished = new CountDownLatch(1);
 
   private record Running(RunningJob job, int slots) {}
@@ -185,6 +186,10 @@ public final class WorkerAgent {
         }
       }
     } finally {
+      // Whoever waits for run() to return (e.g. main, before exiting) must find the jobs killed.
+      if (stopRequested.getCount() == 0) {
+        await(stopCompleted, shutdownWait.plusSeconds(5));
+      }
       heartbeats.shutdownNow();
       runFinished.countDown();
     }
@@ -193,45 +198,51 @@ public final class WorkerAgent {
   /**
    * Stops taking work, kills all running jobs (TERM, then KILL after the grace period), and closes
    * the connection without reporting those jobs, so the server requeues them at once. Waits until
-   * {@link #run()} has returned. Safe to call more than once and from any thread.
+   * that is done and {@link #run()} has returned. Safe to call more than once and from any thread.
    */
   public void stop() {
-    List<RunningJob> jobs;
+    List<RunningJob> jobs = null;
     synchronized (lock) {
-      if (stopping) {
-        jobs = List.of();
-      } else {
+      if (!stopping) {
         stopping = true;
         jobs = running.values().stream().map(Running::job).toList();
         killedByShutdown.addAll(running.keySet());
       }
     }
-    stopRequested.countDown();
-    if (!jobs.isEmpty()) {
-      log.info("stopping: killing {} running job(s)", jobs.size());
+    if (jobs != null) {
+      stopRequested.countDown();
+      if (!jobs.isEmpty()) {
+        log.info("stopping: killing {} running job(s)", jobs.size());
+      }
+      jobs.forEach(RunningJob::kill);
+      awaitNoRunningJobs(shutdownWait);
+      PeerConnection current;
+      synchronized (lock) {
+        current = connection;
+      }
+      if (current != null) {
+        current.close();
+      }
+      heartbeats.shutdownNow();
+      stopCompleted.countDown();
+    } else {
+      await(stopCompleted, shutdownWait.plusSeconds(5));
     }
-    jobs.forEach(RunningJob::kill);
-    awaitNoRunningJobs(shutdownWait);
-    PeerConnection current;
-    synchronized (lock) {
-      current = connection;
-    }
-    if (current != null) {
-      current.close();
-    }
-    heartbeats.shutdownNow();
     boolean mustWait;
     synchronized (lock) {
       mustWait = runStarted;
     }
-    if (mustWait) {
-      try {
-        if (!runFinished.await(CONNECT_TIMEOUT.toMillis() + 5000, TimeUnit.MILLISECONDS)) {
-          log.warn("the connection loop did not stop in time");
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+    if (mustWait && !await(runFinished, CONNECT_TIMEOUT.plusSeconds(5))) {
+      log.warn("the connection loop did not stop in time");
+    }
+  }
+
+  private static boolean await(CountDownLatch latch, Duration timeout) {
+    try {
+      return latch.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
     }
   }
 
