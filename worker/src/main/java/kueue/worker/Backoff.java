@@ -21,7 +21,8 @@ public final class Backoff {
 
   Backoff(Duration initial, Duration cap, RandomGenerator random) {
     if (initial.isNegative() || initial.isZero() || cap.compareTo(initial) < 0) {
-      throw new IllegalArgumentException("backoff needs 0 < initial <= cap: " + initial + ", " + cap);
+      throw new IllegalArgumentException(
+          "backoff needs 0 < initial <= cap: " + initial + ", " + cap);
     }
     this.initialMillis = initial.toMillis();
     this.capMillis = cap.toMillis();

@@ -9,7 +9,8 @@ final class Logging {
   private Logging() {}
 
   static void setLevel(String level) {
-    if (LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME) instanceof ch.qos.logback.classic.Logger root) {
+    if (LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME)
+        instanceof ch.qos.logback.classic.Logger root) {
       root.setLevel(Level.toLevel(level, Level.INFO));
     }
   }

@@ -56,8 +56,9 @@ public final class ProcessRunner {
     this.clock = clock;
     this.setsid = ProcessSignals.setsidProgram();
     if (setsid == null) {
-      log.warn("setsid not found: jobs share the worker's process group, killing a job kills only"
-          + " the processes still in its tree");
+      log.warn(
+          "setsid not found: jobs share the worker's process group, killing a job kills only"
+              + " the processes still in its tree");
     }
   }
 
@@ -69,7 +70,8 @@ public final class ProcessRunner {
     try {
       return launch(attempt, spec);
     } catch (CannotStart e) {
-      log.info("job {} attempt {} cannot start: {}", attempt.jobId(), attempt.attempt(), e.getMessage());
+      log.info(
+          "job {} attempt {} cannot start: {}", attempt.jobId(), attempt.attempt(), e.getMessage());
       return RunningJob.notStarted(
           attempt, new JobOutcome(null, null, e.getMessage(), null, clock.instant()));
     }
@@ -108,7 +110,9 @@ public final class ProcessRunner {
 
     TailBuffer stdout = OutputTarget.isCaptured(spec.stdout()) ? newBuffer() : null;
     TailBuffer stderr =
-        OutputTarget.isCaptured(spec.stderr()) && !builder.redirectErrorStream() ? newBuffer() : null;
+        OutputTarget.isCaptured(spec.stderr()) && !builder.redirectErrorStream()
+            ? newBuffer()
+            : null;
     Instant started = clock.instant();
     Process process;
     try {
@@ -143,8 +147,8 @@ public final class ProcessRunner {
   }
 
   /**
-   * Points one output stream at its target. Returns the file it writes to, so that stderr naming the
-   * same file as stdout shares its descriptor instead of overwriting it.
+   * Points one output stream at its target. Returns the file it writes to, so that stderr naming
+   * the same file as stdout shares its descriptor instead of overwriting it.
    */
   private static Path redirect(
       ProcessBuilder builder, String stream, String target, Path cwd, Path stdoutFile)

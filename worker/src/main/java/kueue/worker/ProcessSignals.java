@@ -9,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sends TERM or KILL to a job's process group. The JDK can only signal single processes, so the group
- * is signalled through the kill program; the leader's descendants are signalled directly as well, to
- * also reach children that moved to a group of their own while they are still in the tree.
+ * Sends TERM or KILL to a job's process group. The JDK can only signal single processes, so the
+ * group is signalled through the kill program; the leader's descendants are signalled directly as
+ * well, to also reach children that moved to a group of their own while they are still in the tree.
  */
 final class ProcessSignals {
   private static final Logger log = LoggerFactory.getLogger(ProcessSignals.class);
@@ -63,8 +63,8 @@ final class ProcessSignals {
 
   /**
    * The setsid program, or null when this machine has none. When the caller is not a process group
-   * leader (a JVM child never is), setsid calls setsid(2) and execs the program in the same process,
-   * so the job's pid is also its session and process group id.
+   * leader (a JVM child never is), setsid calls setsid(2) and execs the program in the same
+   * process, so the job's pid is also its session and process group id.
    */
   static String setsidProgram() {
     return SETSID_PROGRAM;

@@ -56,9 +56,7 @@ public final class ResourceProbe {
   public WorkerCapacity capacity(SystemInfo system) {
     Resources total =
         new Resources(
-            Math.max(0, settings.workerMaxParallelJobs()),
-            system.cores(),
-            system.totalRamMb());
+            Math.max(0, settings.workerMaxParallelJobs()), system.cores(), system.totalRamMb());
     if (!settings.dynamicCheckFreeResources()) {
       return new WorkerCapacity(total, 0, system.totalRamMb());
     }

@@ -59,7 +59,9 @@ public final class RunningJob {
     return job;
   }
 
-  /** Watches a started process; stdout/stderr buffers are null for streams that are not captured. */
+  /**
+   * Watches a started process; stdout/stderr buffers are null for streams that are not captured.
+   */
   static RunningJob watch(
       AttemptRef attempt,
       Process process,
@@ -125,7 +127,8 @@ public final class RunningJob {
             () -> {
               // The group may outlive its leader, so it gets KILL even when the leader is gone.
               if (ownGroup || process.isAlive()) {
-                ProcessSignals.signalGroup(process.toHandle(), ownGroup, ProcessSignals.Signal.KILL);
+                ProcessSignals.signalGroup(
+                    process.toHandle(), ownGroup, ProcessSignals.Signal.KILL);
               }
             });
   }
@@ -138,7 +141,8 @@ public final class RunningJob {
       try {
         long remaining = deadline - System.nanoTime();
         if (remaining <= 0 || !reader.join(Duration.ofNanos(remaining))) {
-          log.debug("{}: output still open after the program exited; reporting what was read", this);
+          log.debug(
+              "{}: output still open after the program exited; reporting what was read", this);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

@@ -5,8 +5,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs a stop action on SIGINT and SIGTERM. Handling the signals directly (rather than only in a
- * shutdown hook) lets the program finish its stop and exit with code 0 instead of the JVM's 130/143.
- * A shutdown hook runs the same action for every other way the JVM can end.
+ * shutdown hook) lets the program finish its stop and exit with code 0 instead of the JVM's
+ * 130/143. A shutdown hook runs the same action for every other way the JVM can end.
  */
 final class StopSignals {
   private static final Logger log = LoggerFactory.getLogger(StopSignals.class);

@@ -54,8 +54,9 @@ final class TailBuffer {
   }
 
   /**
-   * The kept bytes as text. When the front was cut in the middle of a UTF-8 character, its remaining
-   * continuation bytes are dropped too so the text does not start with a replacement character.
+   * The kept bytes as text. When the front was cut in the middle of a UTF-8 character, its
+   * remaining continuation bytes are dropped too so the text does not start with a replacement
+   * character.
    */
   synchronized CapturedOutput snapshot() {
     byte[] bytes = linear();

@@ -36,9 +36,10 @@ import org.slf4j.LoggerFactory;
  * Jobs keep running while the server is away; their results are kept until the server confirms it
  * stored them, and are re-reported on every registration until then.
  *
- * <p>Threads: {@link #run()} owns the connection and reads from it; job results arrive on each job's
- * own thread; heartbeats come from a timer. The maps below are guarded by {@code lock}; no network
- * I/O happens while holding it except the Register message, which must not interleave with results.
+ * <p>Threads: {@link #run()} owns the connection and reads from it; job results arrive on each
+ * job's own thread; heartbeats come from a timer. The maps below are guarded by {@code lock}; no
+ * network I/O happens while holding it. Results are sent on a connection only once it is
+ * registered, so an Ended can never reach the server before the Register it belongs after.
  */
 public final class WorkerAgent {
   private static final Logger log = LoggerFactory.getLogger(WorkerAgent.class);
@@ -80,7 +81,13 @@ public final class WorkerAgent {
 
   /** The agent as kueue_worker runs it: real machine probe, 5 s kill grace, standard backoff. */
   public WorkerAgent(KueueConfig.Common common, KueueConfig.Worker settings, String software) {
-    this(common, settings, software, new ResourceProbe(settings), ProcessRunner.DEFAULT_KILL_GRACE, Backoff.standard());
+    this(
+        common,
+        settings,
+        software,
+        new ResourceProbe(settings),
+        ProcessRunner.DEFAULT_KILL_GRACE,
+        Backoff.standard());
   }
 
   private WorkerAgent(
@@ -176,6 +183,8 @@ public final class WorkerAgent {
           if (!stopping) {
             log.warn("connection to server {} lost: {}", address(), e.getMessage());
           }
+        } catch (RuntimeException e) {
+          log.error("unexpected error on the connection to server {}; reconnecting", address(), e);
         } finally {
           endSession(server);
         }
@@ -294,9 +303,12 @@ public final class WorkerAgent {
   private void serve(PeerConnection server) throws IOException, ProtocolException {
     SystemInfo system = probe.systemInfo();
     Set<AttemptRef> reportedEnded = new HashSet<>();
+    List<AttemptRef> runningRefs;
+    List<Message.Ended> ended = new ArrayList<>();
+    // A job that ends after this snapshot is not in it as ended; it is sent once Registered
+    // arrives.
     synchronized (lock) {
-      List<AttemptRef> runningRefs = new ArrayList<>(running.keySet());
-      List<Message.Ended> ended = new ArrayList<>();
+      runningRefs = new ArrayList<>(running.keySet());
       long budget = MAX_REGISTER_ENDED_BYTES;
       for (Message.Ended result : unconfirmed.values()) {
         AttemptRef ref = new AttemptRef(result.jobId(), result.attempt());
@@ -309,8 +321,8 @@ public final class WorkerAgent {
           runningRefs.add(ref);
         }
       }
-      server.send(new Message.Register(name, system, probe.capacity(system), runningRefs, ended));
     }
+    server.send(new Message.Register(name, system, probe.capacity(system), runningRefs, ended));
     server.setReceiveTimeout(REGISTER_TIMEOUT);
     Message reply = server.receive();
     if (reply instanceof Message.Failure failure) {
@@ -419,7 +431,9 @@ public final class WorkerAgent {
       if (used + spec.slots() > maxSlots) {
         repeated =
             declined(
-                ref, false, "no free job slots on " + name + " (" + used + " of " + maxSlots + " used)");
+                ref,
+                false,
+                "no free job slots on " + name + " (" + used + " of " + maxSlots + " used)");
       }
     }
     if (repeated != null) {
@@ -456,7 +470,8 @@ public final class WorkerAgent {
       target = running.get(ref);
     }
     if (target == null) {
-      log.debug("ignoring kill for job {} attempt {}: not running here", ref.jobId(), ref.attempt());
+      log.debug(
+          "ignoring kill for job {} attempt {}: not running here", ref.jobId(), ref.attempt());
       return;
     }
     log.info("killing job {} attempt {}: {}", ref.jobId(), ref.attempt(), kill.reason());
@@ -466,7 +481,8 @@ public final class WorkerAgent {
   private void onEnded(AttemptRef ref, JobResult result) {
     Message.Ended ended =
         fitForWire(
-            new Message.Ended(ref.jobId(), ref.attempt(), result.outcome(), result.stdout(), result.stderr()));
+            new Message.Ended(
+                ref.jobId(), ref.attempt(), result.outcome(), result.stdout(), result.stderr()));
     PeerConnection target;
     synchronized (lock) {
       running.remove(ref);
@@ -480,7 +496,10 @@ public final class WorkerAgent {
     }
     log.info("job {} attempt {} ended: {}", ref.jobId(), ref.attempt(), describe(result.outcome()));
     if (target == null) {
-      log.info("job {} attempt {}: result will be reported after reconnecting", ref.jobId(), ref.attempt());
+      log.info(
+          "job {} attempt {}: result will be reported after reconnecting",
+          ref.jobId(),
+          ref.attempt());
       return;
     }
     try {

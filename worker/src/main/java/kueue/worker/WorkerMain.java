@@ -15,7 +15,9 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** The program {@code kueue_worker}: runs jobs from the server on this machine, in the foreground. */
+/**
+ * The program {@code kueue_worker}: runs jobs from the server on this machine, in the foreground.
+ */
 @Command(
     name = "kueue_worker",
     mixinStandardHelpOptions = true,
@@ -37,7 +39,8 @@ public final class WorkerMain implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
+    System.exit(
+        execute(new PrintWriter(System.out, true), new PrintWriter(System.err, true), args));
   }
 
   static int execute(PrintWriter out, PrintWriter err, String... args) {
@@ -66,7 +69,8 @@ public final class WorkerMain implements Callable<Integer> {
     }
     Logging.setLevel(settings.common().logLevel());
     WorkerAgent agent =
-        new WorkerAgent(settings.common(), settings.worker(), "kueue_worker " + KueueVersion.VERSION);
+        new WorkerAgent(
+            settings.common(), settings.worker(), "kueue_worker " + KueueVersion.VERSION);
     StopSignals.onStop(agent::stop);
     log.info(
         "kueue_worker {} running as \"{}\" for server {}:{}",

@@ -15,13 +15,27 @@ final class Jobs {
 
   static JobSpec withEnv(JobSpec spec, Map<String, String> env) {
     return new JobSpec(
-        spec.argv(), spec.cwd(), env, spec.slots(), spec.cpus(), spec.ramMb(), spec.globalResources(),
-        spec.stdout(), spec.stderr());
+        spec.argv(),
+        spec.cwd(),
+        env,
+        spec.slots(),
+        spec.cpus(),
+        spec.ramMb(),
+        spec.globalResources(),
+        spec.stdout(),
+        spec.stderr());
   }
 
   static JobSpec withOutput(JobSpec spec, String stdout, String stderr) {
     return new JobSpec(
-        spec.argv(), spec.cwd(), spec.env(), spec.slots(), spec.cpus(), spec.ramMb(),
-        spec.globalResources(), stdout, stderr);
+        spec.argv(),
+        spec.cwd(),
+        spec.env(),
+        spec.slots(),
+        spec.cpus(),
+        spec.ramMb(),
+        spec.globalResources(),
+        stdout,
+        stderr);
   }
 }

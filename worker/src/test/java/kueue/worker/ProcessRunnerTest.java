@@ -90,7 +90,8 @@ class ProcessRunnerTest {
   void theSpecEnvironmentIsUsedPlusTheKueueVariables() throws Exception {
     JobSpec spec =
         Jobs.withEnv(
-            Jobs.command(dir, "env"), Map.of("PATH", System.getenv("PATH"), "GREETING", "hello world"));
+            Jobs.command(dir, "env"),
+            Map.of("PATH", System.getenv("PATH"), "GREETING", "hello world"));
 
     List<String> variables = run(spec).stdout().text().lines().toList();
 
@@ -174,7 +175,10 @@ class ProcessRunnerTest {
     JobOutcome outcome = run(spec).outcome();
 
     assertThat(outcome.failure())
-        .isEqualTo("cannot open stdout file " + dir.resolve("missing/out.txt") + ": no such file or directory");
+        .isEqualTo(
+            "cannot open stdout file "
+                + dir.resolve("missing/out.txt")
+                + ": no such file or directory");
     assertThat(outcome.exitCode()).isNull();
     assertThat(outcome.started()).isNull();
   }
@@ -196,7 +200,8 @@ class ProcessRunnerTest {
     Path tool = bin.resolve("my-tool");
     Files.writeString(tool, "#!/bin/sh\necho tool ran\n");
     Files.setPosixFilePermissions(tool, PosixFilePermissions.fromString("rwx------"));
-    JobSpec spec = Jobs.withEnv(Jobs.command(dir, "my-tool"), Map.of("PATH", bin + ":/usr/bin:/bin"));
+    JobSpec spec =
+        Jobs.withEnv(Jobs.command(dir, "my-tool"), Map.of("PATH", bin + ":/usr/bin:/bin"));
 
     assertThat(run(spec).stdout().text()).isEqualTo("tool ran\n");
     assertThat(run(Jobs.command(dir, "my-tool")).outcome().failure())
@@ -228,7 +233,8 @@ class ProcessRunnerTest {
   void aMissingWorkingDirectoryFailsTheStart() throws Exception {
     JobOutcome outcome = run(Jobs.command(dir.resolve("gone"), "true")).outcome();
 
-    assertThat(outcome.failure()).isEqualTo("working directory " + dir.resolve("gone") + " does not exist");
+    assertThat(outcome.failure())
+        .isEqualTo("working directory " + dir.resolve("gone") + " does not exist");
   }
 
   @Test
@@ -244,7 +250,8 @@ class ProcessRunnerTest {
 
   @Test
   void killEndsTheWholeProcessTreeWithTerm() throws Exception {
-    RunningJob job = runner.start(ATTEMPT, Jobs.command(dir, "sh", "-c", "sleep 1000 & sleep 1000"));
+    RunningJob job =
+        runner.start(ATTEMPT, Jobs.command(dir, "sh", "-c", "sleep 1000 & sleep 1000"));
     leftoverPids.add(job.pid());
     ProcessHandle shell = ProcessHandle.of(job.pid()).orElseThrow();
     await().atMost(Duration.ofSeconds(10)).until(() -> shell.children().count() == 2);

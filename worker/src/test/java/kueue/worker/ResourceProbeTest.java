@@ -45,7 +45,8 @@ class ResourceProbeTest {
   void valuesAreReadFromProcAndOsRelease() throws IOException {
     Path proc = fakeProc("2.5 1.25 0.75 1/85 4510\n");
     Path osRelease = dir.resolve("os-release");
-    Files.writeString(osRelease, "NAME=\"Debian\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n");
+    Files.writeString(
+        osRelease, "NAME=\"Debian\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n");
 
     SystemInfo system = new ResourceProbe(settings(true, 1.0), proc, osRelease).systemInfo();
 
@@ -89,7 +90,8 @@ class ResourceProbeTest {
   void missingFilesGiveZerosInsteadOfErrors() {
     Path empty = dir.resolve("no-proc");
 
-    ResourceProbe probe = new ResourceProbe(settings(true, 1.0), empty, empty.resolve("os-release"));
+    ResourceProbe probe =
+        new ResourceProbe(settings(true, 1.0), empty, empty.resolve("os-release"));
     SystemInfo system = probe.systemInfo();
 
     assertThat(system.cpuMhz()).isZero();

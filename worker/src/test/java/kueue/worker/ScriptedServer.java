@@ -22,8 +22,8 @@ import kueue.protocol.MessageCodec;
 
 /**
  * The server's side of the protocol, driven by the test: accepts connections on 127.0.0.1, performs
- * the handshake with its own secret, and hands each authenticated connection to the test as a {@link
- * Peer} whose received messages can be awaited one by one.
+ * the handshake with its own secret, and hands each authenticated connection to the test as a
+ * {@link Peer} whose received messages can be awaited one by one.
  */
 final class ScriptedServer implements AutoCloseable {
   private final String secret;

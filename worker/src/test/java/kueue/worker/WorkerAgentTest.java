@@ -131,7 +131,8 @@ class WorkerAgentTest {
     assertThat(declined.jobId()).isEqualTo(12);
     assertThat(declined.permanent()).isTrue();
     assertThat(declined.reason())
-        .isEqualTo("working directory " + dir.resolve("not-here") + " does not exist on test-worker");
+        .isEqualTo(
+            "working directory " + dir.resolve("not-here") + " does not exist on test-worker");
     assertThat(agent.runningAttempts()).isEmpty();
   }
 
@@ -250,11 +251,15 @@ class WorkerAgentTest {
   void stopKillsRunningJobsAndClosesTheConnectionWithoutReportingThem() throws Exception {
     startAgent(SECRET, Duration.ofSeconds(30));
     ScriptedServer.Peer peer = registeredPeer(1);
-    peer.send(offer(40, Jobs.command(dir, "sh", "-c", "echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 1000")));
+    peer.send(
+        offer(
+            40,
+            Jobs.command(dir, "sh", "-c", "echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 1000")));
     peer.expect(Message.Started.class);
     await().atMost(WAIT).until(() -> Files.exists(dir.resolve("pid")));
     ProcessHandle job =
-        ProcessHandle.of(Long.parseLong(Files.readString(dir.resolve("pid")).strip())).orElseThrow();
+        ProcessHandle.of(Long.parseLong(Files.readString(dir.resolve("pid")).strip()))
+            .orElseThrow();
 
     agent.stop();
 

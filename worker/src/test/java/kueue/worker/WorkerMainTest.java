@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class WorkerMainTest {
-  private static final String SECRET = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  private static final String SECRET =
+      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
   @TempDir Path dir;
 
@@ -69,7 +70,8 @@ class WorkerMainTest {
   @Test
   void restartWorkersIsAStubThatSaysSo() {
     int code =
-        RestartWorkersMain.execute(new PrintWriter(out, true), new PrintWriter(err, true), "--once");
+        RestartWorkersMain.execute(
+            new PrintWriter(out, true), new PrintWriter(err, true), "--once");
 
     assertThat(code).isEqualTo(1);
     assertThat(err.toString().strip()).isEqualTo("kueue_restart_workers: not implemented yet");
@@ -78,7 +80,8 @@ class WorkerMainTest {
   @Test
   void restartWorkersPrintsItsVersion() {
     int code =
-        RestartWorkersMain.execute(new PrintWriter(out, true), new PrintWriter(err, true), "--version");
+        RestartWorkersMain.execute(
+            new PrintWriter(out, true), new PrintWriter(err, true), "--version");
 
     assertThat(code).isZero();
     assertThat(out.toString().strip()).isEqualTo("kueue_restart_workers " + KueueVersion.VERSION);
@@ -117,11 +120,14 @@ class WorkerMainTest {
       peer.send(new Message.Registered(5));
       peer.send(
           new Message.Offer(
-              1, 1, Jobs.command(dir, "sh", "-c", "echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 1000")));
+              1,
+              1,
+              Jobs.command(dir, "sh", "-c", "echo $$ > pid.tmp; mv pid.tmp pid; exec sleep 1000")));
       peer.expect(Message.Started.class);
       await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(dir.resolve("pid")));
       ProcessHandle job =
-          ProcessHandle.of(Long.parseLong(Files.readString(dir.resolve("pid")).strip())).orElseThrow();
+          ProcessHandle.of(Long.parseLong(Files.readString(dir.resolve("pid")).strip()))
+              .orElseThrow();
 
       child.destroy(); // SIGTERM
 
