@@ -47,7 +47,8 @@ final class GlobalLimits {
 
   void release(Shape shape) {
     slotsInUse = Math.max(0, slotsInUse - shape.demand().slots());
-    shape.globalResources()
+    shape
+        .globalResources()
         .forEach(
             (name, count) ->
                 used.computeIfPresent(name, (key, held) -> held > count ? held - count : null));
@@ -64,7 +65,15 @@ final class GlobalLimits {
       int inUse = usedOf(name);
       if (inUse + ask.getValue() > total) {
         String needs = ask.getValue() > 1 ? ", needs " + ask.getValue() : "";
-        return "waiting for global resource " + name + " (" + inUse + " of " + total + " in use" + needs + ")";
+        return "waiting for global resource "
+            + name
+            + " ("
+            + inUse
+            + " of "
+            + total
+            + " in use"
+            + needs
+            + ")";
       }
     }
     int slots = shape.demand().slots();

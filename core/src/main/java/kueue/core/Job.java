@@ -17,14 +17,20 @@ final class Job {
   final Instant submitted;
   JobState state = JobState.PENDING;
   int attempt;
+
   /** Attempts lost with their worker or offer; declines do not count. */
   int losses;
+
   /** The connected worker holding the current attempt; NO_WORKER while pending or unclaimed. */
   long workerId = NO_WORKER;
+
   Instant offeredAt;
+
   /** Workers that will never take this job; null until the first permanent decline. */
   Set<Long> declinedBy;
+
   String lastDeclineReason;
+
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
 

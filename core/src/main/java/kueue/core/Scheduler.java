@@ -43,8 +43,10 @@ public final class Scheduler {
   private final Map<Shape, PendingQueue> queues = new HashMap<>();
   private final TreeMap<Long, Job> parked = new TreeMap<>();
   private final TreeMap<Long, Worker> workers = new TreeMap<>();
+
   /** OFFERED and RUNNING jobs restored from the store that no worker has claimed yet. */
   private final TreeMap<Long, Job> unclaimed = new TreeMap<>();
+
   private Instant claimDeadline;
   private long lastExpiryMinute = Long.MIN_VALUE;
 
@@ -64,7 +66,9 @@ public final class Scheduler {
       if (entry == null || entry.state() == null || entry.state().isTerminal()) {
         continue;
       }
-      Job job = new Job(entry.jobId(), shapeOf(entry.demand(), entry.globalResources()), entry.submitted());
+      Job job =
+          new Job(
+              entry.jobId(), shapeOf(entry.demand(), entry.globalResources()), entry.submitted());
       job.attempt = entry.attempt();
       jobs.put(job.id, job);
       if (entry.state() == JobState.PENDING) {
@@ -238,7 +242,7 @@ public final class Scheduler {
       if (holder != null) {
         // The process is still dying: its worker and global resources stay taken until the worker
         // reports this attempt ended or goes away.
-        holder.keepWhileDying(job);
+        holder.keepWhileDying(job, now);
         kill = new Effect.SendKill(holder.id, job.id, job.attempt, CANCELED_BY_USER);
       } else {
         unclaimed.remove(job.id);
@@ -265,9 +269,8 @@ public final class Scheduler {
       unparkAll();
     } else {
       worker.name = name;
-      worker.capacity = capacity;
       worker.lastSeen = now;
-      worker.deferred.clear();
+      worker.reported(capacity);
     }
     if (command.running() == null) {
       return;
@@ -290,11 +293,8 @@ public final class Scheduler {
     if (worker == null) {
       return;
     }
-    if (command.capacity() != null) {
-      worker.capacity = command.capacity();
-    }
+    worker.reported(command.capacity() == null ? worker.capacity : command.capacity());
     worker.lastSeen = now;
-    worker.deferred.clear();
   }
 
   private void disconnect(Command.DisconnectWorker command, Instant now, Decisions out) {
@@ -302,7 +302,8 @@ public final class Scheduler {
     if (worker == null) {
       return;
     }
-    String why = command.reason() == null || command.reason().isBlank() ? "" : ": " + command.reason();
+    String why =
+        command.reason() == null || command.reason().isBlank() ? "" : ": " + command.reason();
     loseWorker(worker, "worker " + worker.name + " disconnected" + why, now, out);
   }
 
@@ -324,7 +325,10 @@ public final class Scheduler {
     }
     detach(job);
     limits.release(job.shape);
-    String reason = command.reason() == null || command.reason().isBlank() ? "no reason given" : command.reason();
+    String reason =
+        command.reason() == null || command.reason().isBlank()
+            ? "no reason given"
+            : command.reason();
     out.record(new Event.JobDeclined(job.id, job.attempt, worker.name, reason, now));
     job.lastDeclineReason = reason;
     if (command.permanent()) {
@@ -346,7 +350,10 @@ public final class Scheduler {
       claim(job, worker, command.at() == null ? now : command.at(), out);
       return;
     }
-    if (!worker.dying.containsKey(new AttemptRef(command.jobId(), command.attempt()))) {
+    AttemptRef attempt = new AttemptRef(command.jobId(), command.attempt());
+    if (worker.dying.containsKey(attempt)) {
+      worker.dyingAttemptStarted(attempt);
+    } else {
       // Someone else owns the job now (or nobody does): this process must not run on.
       out.then(new Effect.SendKill(worker.id, command.jobId(), command.attempt(), SUPERSEDED));
     }
@@ -376,7 +383,8 @@ public final class Scheduler {
   private void tick(Instant now, Decisions out) {
     for (Worker worker : List.copyOf(workers.values())) {
       if (worker.lastSeen.plus(settings.workerTimeout()).isBefore(now)) {
-        String reason = "worker " + worker.name + " silent for more than " + text(settings.workerTimeout());
+        String reason =
+            "worker " + worker.name + " silent for more than " + text(settings.workerTimeout());
         loseWorker(worker, reason, now, out);
         out.then(new Effect.CloseWorker(worker.id, reason));
       }
@@ -385,11 +393,18 @@ public final class Scheduler {
     String offerReason = "offer not answered in " + text(settings.offerTimeout());
     for (Worker worker : workers.values()) {
       for (Job job : List.copyOf(worker.held.values())) {
-        if (job.state == JobState.OFFERED && job.offeredAt.plus(settings.offerTimeout()).isBefore(now)) {
+        if (job.state == JobState.OFFERED
+            && job.offeredAt.plus(settings.offerTimeout()).isBefore(now)) {
           worker.release(job);
           requeue(job, offerReason, now, out, failed);
         }
       }
+    }
+    Instant killCutoff = now.minus(settings.offerTimeout());
+    for (Worker worker : workers.values()) {
+      worker
+          .releaseUnstartedKilledBefore(killCutoff)
+          .forEach(killed -> limits.release(killed.shape()));
     }
     if (!unclaimed.isEmpty() && !now.isBefore(claimDeadline)) {
       for (Job job : List.copyOf(unclaimed.values())) {
@@ -414,7 +429,7 @@ public final class Scheduler {
     job.attempt++;
     job.state = JobState.OFFERED;
     job.offeredAt = now;
-    worker.hold(job);
+    worker.holdOffered(job);
     limits.take(job.shape);
     out.record(new Event.JobOffered(job.id, job.attempt, worker.id, worker.name, now));
     out.then(new Effect.SendOffer(worker.id, job.id, job.attempt));
@@ -444,7 +459,8 @@ public final class Scheduler {
       jobs.remove(job.id);
       job.state = JobState.FINISHED;
       String times = job.losses == 1 ? " time" : " times";
-      out.record(new Event.JobFailed(job.id, "lost " + job.losses + times + "; last: " + reason, now));
+      out.record(
+          new Event.JobFailed(job.id, "lost " + job.losses + times + "; last: " + reason, now));
       failed.add(job.id);
     } else {
       out.record(new Event.JobRequeued(job.id, job.attempt, reason, now));
@@ -459,7 +475,7 @@ public final class Scheduler {
       worker.release(job);
       requeue(job, reason, now, out, failed);
     }
-    worker.dying.values().forEach(limits::release);
+    worker.dying.values().forEach(killed -> limits.release(killed.shape()));
     worker.dying.clear();
     if (!failed.isEmpty()) {
       out.then(new Effect.JobsTerminated(List.copyOf(failed)));
@@ -472,10 +488,11 @@ public final class Scheduler {
       return true;
     }
     for (Worker other : workers.values()) {
-      Shape shape = other.releaseDying(attempt);
-      if (shape != null) {
-        worker.adoptDying(attempt, shape);
-        out.then(new Effect.SendKill(worker.id, attempt.jobId(), attempt.attempt(), CANCELED_BY_USER));
+      Worker.KilledAttempt killed = other.releaseDying(attempt);
+      if (killed != null) {
+        worker.adoptDying(attempt, killed);
+        out.then(
+            new Effect.SendKill(worker.id, attempt.jobId(), attempt.attempt(), CANCELED_BY_USER));
         return true;
       }
     }
@@ -484,17 +501,17 @@ public final class Scheduler {
 
   /** A killed attempt is gone: its resources are free again, wherever they were kept. */
   private void releaseDying(AttemptRef attempt, Worker reporter) {
-    Shape shape = reporter == null ? null : reporter.releaseDying(attempt);
-    if (shape == null) {
+    Worker.KilledAttempt killed = reporter == null ? null : reporter.releaseDying(attempt);
+    if (killed == null) {
       for (Worker other : workers.values()) {
-        shape = other.releaseDying(attempt);
-        if (shape != null) {
+        killed = other.releaseDying(attempt);
+        if (killed != null) {
           break;
         }
       }
     }
-    if (shape != null) {
-      limits.release(shape);
+    if (killed != null) {
+      limits.release(killed.shape());
     }
   }
 
@@ -642,6 +659,8 @@ public final class Scheduler {
   }
 
   private static String text(Duration duration) {
-    return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
+    return duration.toMillis() % 1000 == 0
+        ? duration.toSeconds() + "s"
+        : duration.toMillis() + "ms";
   }
 }

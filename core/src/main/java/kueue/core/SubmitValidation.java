@@ -17,7 +17,9 @@ final class SubmitValidation {
     for (int index = 0; index < jobs.size(); index++) {
       String problem = problem(jobs.get(index), settings);
       if (problem != null) {
-        return jobs.size() == 1 ? problem : "job " + (index + 1) + " of " + jobs.size() + ": " + problem;
+        return jobs.size() == 1
+            ? problem
+            : "job " + (index + 1) + " of " + jobs.size() + ": " + problem;
       }
     }
     return null;
@@ -27,7 +29,9 @@ final class SubmitValidation {
     if (spec == null) {
       return "job description is missing";
     }
-    if (spec.argv().isEmpty() || spec.argv().getFirst() == null || spec.argv().getFirst().isBlank()) {
+    if (spec.argv().isEmpty()
+        || spec.argv().getFirst() == null
+        || spec.argv().getFirst().isBlank()) {
       return "no program to run";
     }
     if (spec.cwd() == null || spec.cwd().isEmpty()) {
@@ -60,10 +64,20 @@ final class SubmitValidation {
         return "unknown global resource '" + name + "' (configured: " + known + ")";
       }
       if (ask.getValue() < 1) {
-        return "global resource '" + name + "' must be asked for at least once (got " + ask.getValue() + ")";
+        return "global resource '"
+            + name
+            + "' must be asked for at least once (got "
+            + ask.getValue()
+            + ")";
       }
       if (ask.getValue() > total) {
-        return "global resource '" + name + "' asks for " + ask.getValue() + " but only " + total + " exist";
+        return "global resource '"
+            + name
+            + "' asks for "
+            + ask.getValue()
+            + " but only "
+            + total
+            + " exist";
       }
     }
     return null;

@@ -31,7 +31,8 @@ class DeclineTest {
     harness.disconnect(seeing);
 
     assertThat(harness.offers()).isEmpty();
-    assertThat(harness.pendingReason(job)).isEqualTo("declined by every connected worker: no such directory");
+    assertThat(harness.pendingReason(job))
+        .isEqualTo("declined by every connected worker: no such directory");
     harness.update(blind, aWorker().cpus(64));
     assertThat(harness.offers()).isEmpty();
   }
@@ -43,7 +44,8 @@ class DeclineTest {
     long job = harness.submitOne(aJob());
     harness.decline(first, job, 1, true);
     assertThat(harness.offers()).isEmpty();
-    assertThat(harness.pendingReason(job)).isEqualTo("declined by every connected worker: no such directory");
+    assertThat(harness.pendingReason(job))
+        .isEqualTo("declined by every connected worker: no such directory");
 
     long second = harness.connect(aWorker());
 
@@ -139,6 +141,7 @@ class DeclineTest {
 
     assertThat(harness.last.events()).isEmpty();
     assertThat(harness.last.effects()).isEmpty();
-    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, worker, null));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, worker, null));
   }
 }

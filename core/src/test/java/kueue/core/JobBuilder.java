@@ -50,6 +50,7 @@ final class JobBuilder {
   }
 
   JobSpec build() {
-    return new JobSpec(argv, cwd, Map.of("HOME", "/home/user"), slots, cpus, ramMb, globalResources, null, null);
+    return new JobSpec(
+        argv, cwd, Map.of("HOME", "/home/user"), slots, cpus, ramMb, globalResources, null, null);
   }
 }

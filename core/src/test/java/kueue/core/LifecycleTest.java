@@ -25,7 +25,8 @@ class LifecycleTest {
     harness.start(worker, job, 1);
 
     assertThat(harness.last.events()).containsExactly(new Event.JobStarted(job, 1, harness.now));
-    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, worker, null));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, worker, null));
   }
 
   @Test
@@ -40,9 +41,11 @@ class LifecycleTest {
     harness.step(new Command.MarkEnded(worker, job, 1, outcome, out, CapturedOutput.EMPTY));
 
     assertThat(harness.last.events())
-        .containsExactly(new Event.JobEnded(job, 1, outcome, out, CapturedOutput.EMPTY, harness.now));
+        .containsExactly(
+            new Event.JobEnded(job, 1, outcome, out, CapturedOutput.EMPTY, harness.now));
     assertThat(harness.last.effects())
-        .containsExactly(new Effect.JobsTerminated(List.of(job)), new Effect.ConfirmResult(worker, job, 1));
+        .containsExactly(
+            new Effect.JobsTerminated(List.of(job)), new Effect.ConfirmResult(worker, job, 1));
     assertThat(harness.scheduler.activeJob(job)).isEmpty();
     assertThat(harness.worker(worker).reserved()).isEqualTo(Resources.NONE);
     assertThat(harness.worker(worker).jobIds()).isEmpty();
@@ -53,11 +56,16 @@ class LifecycleTest {
     SchedulerHarness harness = SchedulerHarness.create();
     long worker = harness.connect(aWorker());
     long job = harness.submitOne(aJob());
-    JobOutcome outcome = new JobOutcome(null, null, "command not found: ./run.sh", null, harness.now);
+    JobOutcome outcome =
+        new JobOutcome(null, null, "command not found: ./run.sh", null, harness.now);
 
-    harness.step(new Command.MarkEnded(worker, job, 1, outcome, CapturedOutput.EMPTY, CapturedOutput.EMPTY));
+    harness.step(
+        new Command.MarkEnded(worker, job, 1, outcome, CapturedOutput.EMPTY, CapturedOutput.EMPTY));
 
-    assertThat(harness.events(Event.JobEnded.class)).singleElement().extracting(Event.JobEnded::outcome).isEqualTo(outcome);
+    assertThat(harness.events(Event.JobEnded.class))
+        .singleElement()
+        .extracting(Event.JobEnded::outcome)
+        .isEqualTo(outcome);
     assertThat(harness.scheduler.activeJob(job)).isEmpty();
   }
 
@@ -75,7 +83,8 @@ class LifecycleTest {
 
     assertThat(harness.last.events()).isEmpty();
     assertThat(harness.last.effects()).containsExactly(new Effect.ConfirmResult(current, job, 1));
-    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.RUNNING, 2, current, null));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 2, current, null));
   }
 
   @Test
@@ -97,7 +106,8 @@ class LifecycleTest {
 
   @Test
   void aStartOfASupersededAttemptIsAnsweredWithAKill() {
-    SchedulerHarness harness = SchedulerHarness.settings().offerTimeout(Duration.ofSeconds(10)).harness();
+    SchedulerHarness harness =
+        SchedulerHarness.settings().offerTimeout(Duration.ofSeconds(10)).harness();
     long slow = harness.connect(aWorker());
     long job = harness.submitOne(aJob());
     harness.advance(Duration.ofSeconds(11));
@@ -108,7 +118,8 @@ class LifecycleTest {
     harness.start(slow, job, 1);
 
     assertThat(harness.last.events()).isEmpty();
-    assertThat(harness.last.effects()).containsExactly(new Effect.SendKill(slow, job, 1, "superseded"));
+    assertThat(harness.last.effects())
+        .containsExactly(new Effect.SendKill(slow, job, 1, "superseded"));
     assertThat(harness.state(job)).isEqualTo(JobState.OFFERED);
   }
 
@@ -125,7 +136,8 @@ class LifecycleTest {
 
     assertThat(harness.last.events()).isEmpty();
     assertThat(harness.last.effects()).isEmpty();
-    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, holder, null));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, holder, null));
     assertThat(harness.worker(stranger).reserved()).isEqualTo(Resources.NONE);
   }
 
@@ -142,7 +154,8 @@ class LifecycleTest {
 
     assertThat(harness.last.events()).isEmpty();
     assertThat(harness.last.effects()).isEmpty();
-    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.OFFERED, 1, worker, null));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.OFFERED, 1, worker, null));
   }
 
   @Test
@@ -152,9 +165,11 @@ class LifecycleTest {
 
     Decisions decisions = harness.cancel(job, false);
 
-    assertThat(decisions.events()).containsExactly(new Event.JobCanceled(job, "canceled by user", harness.now));
+    assertThat(decisions.events())
+        .containsExactly(new Event.JobCanceled(job, "canceled by user", harness.now));
     assertThat(decisions.effects())
-        .containsExactly(new Effect.CancelAccepted(2, job), new Effect.JobsTerminated(List.of(job)));
+        .containsExactly(
+            new Effect.CancelAccepted(2, job), new Effect.JobsTerminated(List.of(job)));
     assertThat(harness.scheduler.activeJob(job)).isEmpty();
     long worker = harness.connect(aWorker());
     assertThat(harness.offers()).isEmpty();
@@ -172,7 +187,8 @@ class LifecycleTest {
 
     assertThat(decisions.events()).isEmpty();
     assertThat(decisions.effects())
-        .containsExactly(new Effect.RequestRejected(2, "job " + job + " is running; use --kill to stop it"));
+        .containsExactly(
+            new Effect.RequestRejected(2, "job " + job + " is running; use --kill to stop it"));
     assertThat(harness.state(job)).isEqualTo(JobState.RUNNING);
   }
 
@@ -186,7 +202,8 @@ class LifecycleTest {
 
     Decisions decisions = harness.cancel(job, true);
 
-    assertThat(decisions.events()).containsExactly(new Event.JobCanceled(job, "canceled by user", harness.now));
+    assertThat(decisions.events())
+        .containsExactly(new Event.JobCanceled(job, "canceled by user", harness.now));
     assertThat(decisions.effects())
         .containsExactly(
             new Effect.SendKill(worker, job, 1, "canceled by user"),
@@ -200,7 +217,8 @@ class LifecycleTest {
 
     harness.end(worker, job, 1, 143);
 
-    assertThat(harness.last.events()).containsExactly(new Event.JobOffered(next, 1, worker, "worker", harness.now));
+    assertThat(harness.last.events())
+        .containsExactly(new Event.JobOffered(next, 1, worker, "worker", harness.now));
     assertThat(harness.last.effects()).contains(new Effect.ConfirmResult(worker, job, 1));
     assertThat(harness.used("genus")).isZero();
   }
@@ -224,7 +242,9 @@ class LifecycleTest {
     long worker = harness.connect(aWorker());
     long job = harness.submitOne(aJob());
     assertThat(harness.cancel(job, false).effects())
-        .containsExactly(new Effect.RequestRejected(2, "job " + job + " is being offered to a worker; use --kill to stop it"));
+        .containsExactly(
+            new Effect.RequestRejected(
+                2, "job " + job + " is being offered to a worker; use --kill to stop it"));
     harness.cancel(job, true);
     assertThat(harness.worker(worker).reserved()).isEqualTo(new Resources(1, 1, 100));
 
@@ -244,6 +264,42 @@ class LifecycleTest {
 
     assertThat(decisions.events()).isEmpty();
     assertThat(decisions.effects())
-        .containsExactly(new Effect.RequestRejected(3, "job " + job + " not found or already ended"));
+        .containsExactly(
+            new Effect.RequestRejected(3, "job " + job + " not found or already ended"));
+  }
+
+  @Test
+  void aKilledOfferThatTheWorkerNeverAnswersFreesItsResourcesAfterTheOfferTimeout() {
+    SchedulerHarness harness =
+        SchedulerHarness.settings().offerTimeout(Duration.ofSeconds(60)).harness();
+    long worker = harness.connect(aWorker());
+    long job = harness.submitOne(aJob().cpus(2));
+    harness.cancel(job, true);
+    harness.advance(Duration.ofSeconds(60));
+    harness.tick();
+    assertThat(harness.worker(worker).reserved()).isEqualTo(new Resources(1, 2, 100));
+
+    harness.advance(Duration.ofSeconds(1));
+    harness.tick();
+
+    assertThat(harness.worker(worker).reserved()).isEqualTo(Resources.NONE);
+  }
+
+  @Test
+  void aKilledJobThatStartedKeepsItsResourcesUntilItIsReportedEndedHoweverLongThatTakes() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long worker = harness.connect(aWorker());
+    long job = harness.submitOne(aJob().cpus(2));
+    harness.cancel(job, true);
+    harness.start(worker, job, 1);
+    assertThat(harness.last.effects()).isEmpty();
+
+    harness.advance(Duration.ofMinutes(2));
+    harness.update(worker, aWorker());
+    harness.tick();
+
+    assertThat(harness.worker(worker).reserved()).isEqualTo(new Resources(1, 2, 100));
+    harness.end(worker, job, 1, 143);
+    assertThat(harness.worker(worker).reserved()).isEqualTo(Resources.NONE);
   }
 }

@@ -33,14 +33,19 @@ class PendingReasonTest {
     long combined = harness.submitOne(aJob().cpus(6).ramMb(20_000));
     long oneCpu = harness.submitOne(aJob().cpus(9).slots(1));
 
-    assertThat(harness.pendingReason(cpus)).isEqualTo("no connected worker is large enough (needs 64 CPUs; largest has 8)");
+    assertThat(harness.pendingReason(cpus))
+        .isEqualTo("no connected worker is large enough (needs 64 CPUs; largest has 8)");
     assertThat(harness.pendingReason(ram))
-        .isEqualTo("no connected worker is large enough (needs 100000 MB RAM; largest has 64000 MB)");
+        .isEqualTo(
+            "no connected worker is large enough (needs 100000 MB RAM; largest has 64000 MB)");
     assertThat(harness.pendingReason(slots))
         .isEqualTo("no connected worker is large enough (needs 5 job slots; largest has 4)");
     assertThat(harness.pendingReason(combined))
-        .isEqualTo("no connected worker is large enough (needs 1 job slot, 6 CPUs and 20000 MB RAM on one machine)");
-    assertThat(harness.pendingReason(oneCpu)).isEqualTo("no connected worker is large enough (needs 9 CPUs; largest has 8)");
+        .isEqualTo(
+            "no connected worker is large enough (needs 1 job slot, 6 CPUs and 20000 MB RAM on one"
+                + " machine)");
+    assertThat(harness.pendingReason(oneCpu))
+        .isEqualTo("no connected worker is large enough (needs 9 CPUs; largest has 8)");
   }
 
   @Test
@@ -62,7 +67,8 @@ class PendingReasonTest {
 
     long job = harness.submitOne(aJob().resource("genus", 1));
 
-    assertThat(harness.pendingReason(job)).isEqualTo("waiting for global resource genus (3 of 3 in use)");
+    assertThat(harness.pendingReason(job))
+        .isEqualTo("waiting for global resource genus (3 of 3 in use)");
   }
 
   @Test
@@ -83,10 +89,14 @@ class PendingReasonTest {
   @Test
   void aJobWithAResourceThatIsNoLongerConfiguredSaysSo() {
     SchedulerHarness harness = SchedulerHarness.create();
-    harness.restore(List.of(new RestoredJob(3, JobState.PENDING, new Resources(1, 1, 1), Map.of("old", 1), 0, harness.now)));
+    harness.restore(
+        List.of(
+            new RestoredJob(
+                3, JobState.PENDING, new Resources(1, 1, 1), Map.of("old", 1), 0, harness.now)));
     harness.connect(aWorker());
 
-    assertThat(harness.pendingReason(3)).isEqualTo("global resource 'old' is not configured any more");
+    assertThat(harness.pendingReason(3))
+        .isEqualTo("global resource 'old' is not configured any more");
   }
 
   @Test
@@ -97,7 +107,8 @@ class PendingReasonTest {
 
     harness.scheduler.handle(new Command.Submit(1, List.of(aJob().build())), harness.now, out);
 
-    assertThat(harness.scheduler.activeJob(1).orElseThrow().pendingReason()).isEqualTo("about to be offered to a worker");
+    assertThat(harness.scheduler.activeJob(1).orElseThrow().pendingReason())
+        .isEqualTo("about to be offered to a worker");
   }
 
   @Test

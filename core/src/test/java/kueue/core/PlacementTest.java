@@ -22,7 +22,8 @@ class PlacementTest {
     assertThat(harness.last.events())
         .contains(new Event.JobOffered(job, 1, worker, "big", SchedulerHarness.START));
     assertThat(harness.last.effects()).contains(new Effect.SendOffer(worker, job, 1));
-    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.OFFERED, 1, worker, null));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.OFFERED, 1, worker, null));
     assertThat(harness.worker(worker).reserved()).isEqualTo(new Resources(1, 2, 512));
     assertThat(harness.worker(worker).free()).isEqualTo(new Resources(3, 6, 15_488));
     assertThat(harness.worker(worker).jobIds()).containsExactly(job);
@@ -57,7 +58,8 @@ class PlacementTest {
     long workstation = harness.connect(aWorker().cpus(4).slots(10));
     long server = harness.connect(aWorker().cpus(8).slots(10));
 
-    List<Long> jobs = harness.submit(aJob().cpus(2), aJob().cpus(2), aJob().cpus(2), aJob().cpus(2));
+    List<Long> jobs =
+        harness.submit(aJob().cpus(2), aJob().cpus(2), aJob().cpus(2), aJob().cpus(2));
 
     // Both idle: lowest id. Then the workstation is half busy and the server idle; then the server
     // is a quarter busy; then both are half busy: lowest id again.
@@ -87,7 +89,8 @@ class PlacementTest {
 
     List<Long> jobs = harness.submit(aJob().cpus(64), aJob().cpus(2), aJob().cpus(3));
 
-    assertThat(harness.offers()).containsExactly(entry(jobs.get(1), worker), entry(jobs.get(2), worker));
+    assertThat(harness.offers())
+        .containsExactly(entry(jobs.get(1), worker), entry(jobs.get(2), worker));
     assertThat(harness.state(jobs.get(0))).isEqualTo(JobState.PENDING);
   }
 
@@ -97,25 +100,31 @@ class PlacementTest {
     long worker = harness.connect(aWorker().cpus(8).slots(10));
     long running = harness.submitOne(aJob().cpus(6));
 
-    List<Long> jobs = harness.submit(aJob().cpus(4), aJob().cpus(1), aJob().cpus(1), aJob().cpus(1));
+    List<Long> jobs =
+        harness.submit(aJob().cpus(4), aJob().cpus(1), aJob().cpus(1), aJob().cpus(1));
 
     assertThat(harness.offers().keySet()).containsExactly(jobs.get(1), jobs.get(2));
     harness.startCurrent(running);
     harness.endCurrent(running);
-    assertThat(harness.offers()).containsExactly(entry(jobs.get(0), worker), entry(jobs.get(3), worker));
+    assertThat(harness.offers())
+        .containsExactly(entry(jobs.get(0), worker), entry(jobs.get(3), worker));
   }
 
   @Test
   void competingJobsAreOfferedOldestFirstAcrossShapes() {
     SchedulerHarness harness = SchedulerHarness.create();
     List<Long> jobs =
-        harness.submit(aJob().cpus(1), aJob().cpus(2), aJob().cpus(1), aJob().cpus(2), aJob().cpus(3));
+        harness.submit(
+            aJob().cpus(1), aJob().cpus(2), aJob().cpus(1), aJob().cpus(2), aJob().cpus(3));
 
     long worker = harness.connect(aWorker().cpus(6).slots(10));
 
     assertThat(harness.offers())
         .containsExactly(
-            entry(jobs.get(0), worker), entry(jobs.get(1), worker), entry(jobs.get(2), worker), entry(jobs.get(3), worker));
+            entry(jobs.get(0), worker),
+            entry(jobs.get(1), worker),
+            entry(jobs.get(2), worker),
+            entry(jobs.get(3), worker));
     assertThat(harness.state(jobs.get(4))).isEqualTo(JobState.PENDING);
   }
 
@@ -124,7 +133,12 @@ class PlacementTest {
     SchedulerHarness harness = SchedulerHarness.create();
     long worker = harness.connect(aWorker().slots(3).cpus(100).ramMb(1000));
 
-    harness.submit(aJob().ramMb(400), aJob().ramMb(400), aJob().ramMb(400), aJob().ramMb(100), aJob().ramMb(100));
+    harness.submit(
+        aJob().ramMb(400),
+        aJob().ramMb(400),
+        aJob().ramMb(400),
+        aJob().ramMb(100),
+        aJob().ramMb(100));
 
     assertThat(harness.offers()).hasSize(3);
     assertThat(harness.worker(worker).reserved()).isEqualTo(new Resources(3, 3, 900));
@@ -162,7 +176,8 @@ class PlacementTest {
     List<Long> jobs = harness.submit(aJob().slots(2), aJob().slots(2), aJob().slots(2), aJob());
 
     assertThat(harness.offers().keySet()).containsExactly(jobs.get(0), jobs.get(1), jobs.get(3));
-    assertThat(harness.pendingReason(jobs.get(2))).isEqualTo("global_max_parallel_jobs (5) reached");
+    assertThat(harness.pendingReason(jobs.get(2)))
+        .isEqualTo("global_max_parallel_jobs (5) reached");
     harness.startCurrent(jobs.get(0));
     harness.endCurrent(jobs.get(0));
     assertThat(harness.offers().keySet()).containsExactly(jobs.get(2));
@@ -174,7 +189,8 @@ class PlacementTest {
     harness.connect(aWorker().slots(10));
 
     List<Long> jobs =
-        harness.submit(aJob().resource("genus", 2), aJob().resource("genus", 2), aJob().resource("genus", 1));
+        harness.submit(
+            aJob().resource("genus", 2), aJob().resource("genus", 2), aJob().resource("genus", 1));
 
     assertThat(harness.offers().keySet()).containsExactly(jobs.get(0), jobs.get(2));
     assertThat(harness.used("genus")).isEqualTo(3);
@@ -213,5 +229,36 @@ class PlacementTest {
 
     assertThat(harness.offers().keySet()).containsExactlyElementsOf(jobs.subList(0, 16));
     assertThat(harness.worker(worker).free().cpus()).isZero();
+  }
+
+  @Test
+  void jobsOfferedSinceTheLastReportCountAgainstTheReportedAvailableRamAndLoad() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long worker =
+        harness.connect(aWorker().slots(10).cpus(8).ramMb(16_000).availableRamMb(5000).loadCpus(4));
+
+    List<Long> jobs =
+        harness.submit(
+            aJob().cpus(1).ramMb(2000), aJob().cpus(1).ramMb(2000), aJob().cpus(1).ramMb(2000));
+
+    assertThat(harness.offers()).containsOnlyKeys(jobs.get(0), jobs.get(1));
+    assertThat(harness.worker(worker).free()).isEqualTo(new Resources(8, 2, 1000));
+  }
+
+  @Test
+  void aReportThatCrossedAnOfferStillCountsTheOfferedJob() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long worker = harness.connect(aWorker().slots(10).ramMb(16_000).availableRamMb(3000));
+    long offered = harness.submitOne(aJob().ramMb(2000));
+
+    harness.update(worker, aWorker().slots(10).ramMb(16_000).availableRamMb(3000));
+    long next = harness.submitOne(aJob().ramMb(2000));
+
+    assertThat(harness.offers()).isEmpty();
+    harness.startCurrent(offered);
+    harness.update(worker, aWorker().slots(10).ramMb(16_000).availableRamMb(1000));
+    assertThat(harness.pendingReason(next)).isEqualTo("waiting for free resources on a worker");
+    harness.update(worker, aWorker().slots(10).ramMb(16_000).availableRamMb(3000));
+    assertThat(harness.offers()).containsOnlyKeys(next);
   }
 }

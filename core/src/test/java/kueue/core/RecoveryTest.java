@@ -16,8 +16,10 @@ import org.junit.jupiter.api.Test;
 
 class RecoveryTest {
 
-  private static RestoredJob restored(long id, JobState state, int attempt, Map<String, Integer> resources) {
-    return new RestoredJob(id, state, new Resources(1, 1, 100), resources, attempt, SchedulerHarness.START);
+  private static RestoredJob restored(
+      long id, JobState state, int attempt, Map<String, Integer> resources) {
+    return new RestoredJob(
+        id, state, new Resources(1, 1, 100), resources, attempt, SchedulerHarness.START);
   }
 
   @Test
@@ -31,18 +33,22 @@ class RecoveryTest {
 
     assertThat(harness.events(Event.JobRequeued.class))
         .containsExactly(
-            new Event.JobRequeued(jobs.get(0), 1, "worker worker disconnected: connection closed", harness.now),
-            new Event.JobRequeued(jobs.get(1), 1, "worker worker disconnected: connection closed", harness.now));
+            new Event.JobRequeued(
+                jobs.get(0), 1, "worker worker disconnected: connection closed", harness.now),
+            new Event.JobRequeued(
+                jobs.get(1), 1, "worker worker disconnected: connection closed", harness.now));
     assertThat(harness.state(jobs.get(0))).isEqualTo(JobState.PENDING);
     long next = harness.connect(aWorker().slots(3));
     assertThat(harness.offers())
-        .containsExactly(entry(jobs.get(0), next), entry(jobs.get(1), next), entry(jobs.get(2), next));
+        .containsExactly(
+            entry(jobs.get(0), next), entry(jobs.get(1), next), entry(jobs.get(2), next));
     assertThat(harness.view(jobs.get(0)).attempt()).isEqualTo(2);
   }
 
   @Test
   void aJobLostAsOftenAsMaxAttemptsAllowsFails() {
-    SchedulerHarness harness = SchedulerHarness.settings().maxAttempts(2).resource("genus", 1).harness();
+    SchedulerHarness harness =
+        SchedulerHarness.settings().maxAttempts(2).resource("genus", 1).harness();
     long job = harness.submitOne(aJob().resource("genus", 1));
     long first = harness.connect(aWorker());
     harness.startCurrent(job);
@@ -55,7 +61,10 @@ class RecoveryTest {
 
     assertThat(harness.last.events())
         .containsExactly(
-            new Event.JobFailed(job, "lost 2 times; last: worker worker disconnected: connection closed", harness.now));
+            new Event.JobFailed(
+                job,
+                "lost 2 times; last: worker worker disconnected: connection closed",
+                harness.now));
     assertThat(harness.last.effects()).containsExactly(new Effect.JobsTerminated(List.of(job)));
     assertThat(harness.scheduler.activeJob(job)).isEmpty();
     assertThat(harness.used("genus")).isZero();
@@ -74,13 +83,16 @@ class RecoveryTest {
 
     harness.disconnect(c);
 
-    assertThat(harness.events(Event.JobFailed.class)).singleElement().extracting(Event.JobFailed::reason)
+    assertThat(harness.events(Event.JobFailed.class))
+        .singleElement()
+        .extracting(Event.JobFailed::reason)
         .isEqualTo("lost 1 time; last: worker worker disconnected: connection closed");
   }
 
   @Test
   void aSilentWorkerIsPresumedLostAfterTheWorkerTimeout() {
-    SchedulerHarness harness = SchedulerHarness.settings().workerTimeout(Duration.ofSeconds(30)).harness();
+    SchedulerHarness harness =
+        SchedulerHarness.settings().workerTimeout(Duration.ofSeconds(30)).harness();
     long silent = harness.connect(aWorker().named("silent"));
     long alive = harness.connect(aWorker().named("alive").loadCpus(1));
     long job = harness.submitOne(aJob());
@@ -95,15 +107,18 @@ class RecoveryTest {
     harness.tick();
 
     String reason = "worker silent silent for more than 30s";
-    assertThat(harness.effects(Effect.CloseWorker.class)).containsExactly(new Effect.CloseWorker(silent, reason));
-    assertThat(harness.events(Event.JobRequeued.class)).containsExactly(new Event.JobRequeued(job, 1, reason, harness.now));
+    assertThat(harness.effects(Effect.CloseWorker.class))
+        .containsExactly(new Effect.CloseWorker(silent, reason));
+    assertThat(harness.events(Event.JobRequeued.class))
+        .containsExactly(new Event.JobRequeued(job, 1, reason, harness.now));
     assertThat(harness.scheduler.workers()).extracting(WorkerView::workerId).containsExactly(alive);
     assertThat(harness.offers()).containsExactly(entry(job, alive));
   }
 
   @Test
   void everyWorkerMessageCountsAsProofOfLife() {
-    SchedulerHarness harness = SchedulerHarness.settings().workerTimeout(Duration.ofSeconds(30)).harness();
+    SchedulerHarness harness =
+        SchedulerHarness.settings().workerTimeout(Duration.ofSeconds(30)).harness();
     long worker = harness.connect(aWorker());
     long job = harness.submitOne(aJob());
     harness.advance(Duration.ofSeconds(25));
@@ -118,7 +133,8 @@ class RecoveryTest {
 
   @Test
   void anOfferNotAnsweredInTimeGoesBackToPending() {
-    SchedulerHarness harness = SchedulerHarness.settings().offerTimeout(Duration.ofSeconds(60)).harness();
+    SchedulerHarness harness =
+        SchedulerHarness.settings().offerTimeout(Duration.ofSeconds(60)).harness();
     long worker = harness.connect(aWorker().slots(1));
     long job = harness.submitOne(aJob());
     harness.advance(Duration.ofSeconds(60));
@@ -148,7 +164,9 @@ class RecoveryTest {
     long worker = harness.connect(aWorker().slots(3), new AttemptRef(4, 2), new AttemptRef(5, 1));
 
     assertThat(harness.last.events())
-        .containsExactly(new Event.JobStarted(5, 1, harness.now), new Event.JobOffered(6, 1, worker, "worker", harness.now));
+        .containsExactly(
+            new Event.JobStarted(5, 1, harness.now),
+            new Event.JobOffered(6, 1, worker, "worker", harness.now));
     assertThat(harness.view(4)).isEqualTo(new ActiveJobView(4, JobState.RUNNING, 2, worker, null));
     assertThat(harness.view(5)).isEqualTo(new ActiveJobView(5, JobState.RUNNING, 1, worker, null));
     assertThat(harness.worker(worker).jobIds()).containsExactly(4L, 5L, 6L);
@@ -163,19 +181,26 @@ class RecoveryTest {
 
     harness.end(worker, 4, 1, 0);
 
-    assertThat(harness.events(Event.JobEnded.class)).singleElement().extracting(Event.JobEnded::jobId).isEqualTo(4L);
+    assertThat(harness.events(Event.JobEnded.class))
+        .singleElement()
+        .extracting(Event.JobEnded::jobId)
+        .isEqualTo(4L);
     assertThat(harness.scheduler.activeJob(4)).isEmpty();
   }
 
   @Test
   void restoredJobsHoldTheirGlobalResourcesUntilTheWorkerTimeoutAndAreThenRequeued() {
     SchedulerHarness harness =
-        SchedulerHarness.settings().resource("genus", 1).workerTimeout(Duration.ofMinutes(5)).harness();
+        SchedulerHarness.settings()
+            .resource("genus", 1)
+            .workerTimeout(Duration.ofMinutes(5))
+            .harness();
     harness.restore(List.of(restored(4, JobState.RUNNING, 1, Map.of("genus", 1))));
     long waiting = harness.submitOne(aJob().resource("genus", 1));
     long worker = harness.connect(aWorker());
     assertThat(harness.offers()).isEmpty();
-    assertThat(harness.pendingReason(waiting)).isEqualTo("waiting for global resource genus (1 of 1 in use)");
+    assertThat(harness.pendingReason(waiting))
+        .isEqualTo("waiting for global resource genus (1 of 1 in use)");
     harness.advance(Duration.ofMinutes(5).minusSeconds(1));
     harness.tick();
     assertThat(harness.events(Event.JobRequeued.class)).isEmpty();
@@ -184,7 +209,9 @@ class RecoveryTest {
     harness.tick();
 
     assertThat(harness.events(Event.JobRequeued.class))
-        .containsExactly(new Event.JobRequeued(4, 1, "worker did not come back after server restart", harness.now));
+        .containsExactly(
+            new Event.JobRequeued(
+                4, 1, "worker did not come back after server restart", harness.now));
     assertThat(harness.offers()).containsExactly(entry(4L, worker));
     assertThat(harness.state(waiting)).isEqualTo(JobState.PENDING);
   }
@@ -203,8 +230,11 @@ class RecoveryTest {
 
     assertThat(harness.last.events()).isEmpty();
     assertThat(harness.last.effects())
-        .containsExactly(new Effect.SendKill(back, job, 1, "superseded"), new Effect.SendKill(back, 999, 1, "superseded"));
-    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.RUNNING, 2, other, null));
+        .containsExactly(
+            new Effect.SendKill(back, job, 1, "superseded"),
+            new Effect.SendKill(back, 999, 1, "superseded"));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 2, other, null));
   }
 
   @Test
@@ -234,7 +264,8 @@ class RecoveryTest {
 
     long fresh = harness.connect(aWorker(), new AttemptRef(job, 1));
 
-    assertThat(harness.last.effects()).containsExactly(new Effect.SendKill(fresh, job, 1, "canceled by user"));
+    assertThat(harness.last.effects())
+        .containsExactly(new Effect.SendKill(fresh, job, 1, "canceled by user"));
     assertThat(harness.worker(fresh).reserved()).isEqualTo(new Resources(1, 3, 100));
     assertThat(harness.worker(old).reserved()).isEqualTo(Resources.NONE);
     harness.end(fresh, job, 1, 137);
@@ -248,7 +279,8 @@ class RecoveryTest {
 
     Decisions decisions = harness.cancel(4, true);
 
-    assertThat(decisions.effects()).containsExactly(new Effect.CancelAccepted(1, 4), new Effect.JobsTerminated(List.of(4L)));
+    assertThat(decisions.effects())
+        .containsExactly(new Effect.CancelAccepted(1, 4), new Effect.JobsTerminated(List.of(4L)));
     assertThat(harness.used("genus")).isZero();
   }
 

@@ -33,6 +33,7 @@ final class SchedulerHarness {
   final SchedulerSettings settings;
   final Scheduler scheduler;
   Instant now = START;
+
   /** Everything decided by the last step: the command and the placement after it. */
   Decisions last = new Decisions();
 
@@ -44,7 +45,7 @@ final class SchedulerHarness {
   private final Map<Long, Set<Long>> deferred = new HashMap<>();
   private final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
 
-  private record KilledAttempt(long workerId, Shape shape) {}
+  private record KilledAttempt(long workerId, Shape shape, Instant killedAt, boolean started) {}
 
   SchedulerHarness(SchedulerSettings settings) {
     this.settings = settings;
@@ -83,7 +84,8 @@ final class SchedulerHarness {
 
   Decisions connectAs(long workerId, WorkerBuilder worker, AttemptRef... running) {
     nextWorkerId = Math.max(nextWorkerId, workerId + 1);
-    return step(new Command.ConnectWorker(workerId, worker.name(), worker.capacity(), List.of(running)));
+    return step(
+        new Command.ConnectWorker(workerId, worker.name(), worker.capacity(), List.of(running)));
   }
 
   Decisions update(long workerId, WorkerBuilder worker) {
@@ -116,7 +118,12 @@ final class SchedulerHarness {
     JobOutcome outcome = new JobOutcome(exitCode, null, null, now, now);
     return step(
         new Command.MarkEnded(
-            workerId, jobId, attempt, outcome, new CapturedOutput("done\n", 0), CapturedOutput.EMPTY));
+            workerId,
+            jobId,
+            attempt,
+            outcome,
+            new CapturedOutput("done\n", 0),
+            CapturedOutput.EMPTY));
   }
 
   Decisions endCurrent(long jobId) {
@@ -148,14 +155,18 @@ final class SchedulerHarness {
   /** One turn of the server's loop: the command, then placement, with every promise checked. */
   Decisions step(Command command) {
     Decisions decisions = new Decisions();
+    JobState canceledFrom =
+        command instanceof Command.Cancel cancel
+            ? scheduler.activeJob(cancel.jobId()).map(ActiveJobView::state).orElse(null)
+            : null;
     scheduler.handle(command, now, decisions);
-    learn(command, decisions);
+    learn(command, decisions, canceledFrom);
     checkState();
     Map<Long, Resources> freeBefore = new HashMap<>();
     scheduler.workers().forEach(worker -> freeBefore.put(worker.workerId(), worker.free()));
     Decisions placement = new Decisions();
     scheduler.place(now, placement);
-    learn(null, placement);
+    learn(null, placement, null);
     checkPlacement(placement, freeBefore);
     checkState();
     checkNothingFittingWaits();
@@ -168,7 +179,9 @@ final class SchedulerHarness {
   // ---- queries
 
   ActiveJobView view(long jobId) {
-    return scheduler.activeJob(jobId).orElseThrow(() -> new AssertionError("job " + jobId + " is not active"));
+    return scheduler
+        .activeJob(jobId)
+        .orElseThrow(() -> new AssertionError("job " + jobId + " is not active"));
   }
 
   JobState state(long jobId) {
@@ -232,21 +245,26 @@ final class SchedulerHarness {
 
   // ---- what the harness knows independently of the scheduler
 
-  private void learn(Command command, Decisions decisions) {
+  private void learn(Command command, Decisions decisions, JobState canceledFrom) {
     for (Event event : decisions.events()) {
       switch (event) {
         case Event.JobQueued queued -> {
           active.add(queued.jobId());
-          shapes.put(queued.jobId(), new Shape(queued.spec().demand(), queued.spec().globalResources()));
+          shapes.put(
+              queued.jobId(), new Shape(queued.spec().demand(), queued.spec().globalResources()));
         }
         case Event.JobEnded ended -> active.remove(ended.jobId());
         case Event.JobCanceled canceled -> active.remove(canceled.jobId());
         case Event.JobFailed failed -> active.remove(failed.jobId());
         case Event.JobDeclined declined when command instanceof Command.Decline decline -> {
           if (decline.permanent()) {
-            declinedForever.computeIfAbsent(declined.jobId(), id -> new HashSet<>()).add(decline.workerId());
+            declinedForever
+                .computeIfAbsent(declined.jobId(), id -> new HashSet<>())
+                .add(decline.workerId());
           } else {
-            deferred.computeIfAbsent(decline.workerId(), id -> new HashSet<>()).add(declined.jobId());
+            deferred
+                .computeIfAbsent(decline.workerId(), id -> new HashSet<>())
+                .add(declined.jobId());
           }
         }
         default -> {}
@@ -257,14 +275,35 @@ final class SchedulerHarness {
       case Command.ConnectWorker connect -> deferred.remove(connect.workerId());
       case Command.DisconnectWorker disconnect -> forgetWorker(disconnect.workerId());
       case Command.MarkEnded ended -> dying.remove(new AttemptRef(ended.jobId(), ended.attempt()));
-      case Command.Decline decline -> dying.remove(new AttemptRef(decline.jobId(), decline.attempt()));
+      case Command.Decline decline ->
+          dying.remove(new AttemptRef(decline.jobId(), decline.attempt()));
+      case Command.MarkStarted started ->
+          dying.computeIfPresent(
+              new AttemptRef(started.jobId(), started.attempt()),
+              (attempt, killed) ->
+                  killed.workerId() == started.workerId()
+                      ? new KilledAttempt(
+                          killed.workerId(), killed.shape(), killed.killedAt(), true)
+                      : killed);
+      case Command.Tick tick ->
+          dying
+              .values()
+              .removeIf(
+                  killed ->
+                      !killed.started()
+                          && killed.killedAt().plus(settings.offerTimeout()).isBefore(now));
       case null, default -> {}
     }
     for (Effect effect : decisions.effects()) {
-      if (effect instanceof Effect.SendKill kill && kill.reason().equals(Scheduler.CANCELED_BY_USER)) {
+      if (effect instanceof Effect.SendKill kill
+          && kill.reason().equals(Scheduler.CANCELED_BY_USER)) {
         dying.put(
             new AttemptRef(kill.jobId(), kill.attempt()),
-            new KilledAttempt(kill.workerId(), shapes.get(kill.jobId())));
+            new KilledAttempt(
+                kill.workerId(),
+                shapes.get(kill.jobId()),
+                now,
+                command instanceof Command.ConnectWorker || canceledFrom == JobState.RUNNING));
       }
       if (effect instanceof Effect.CloseWorker close) {
         forgetWorker(close.workerId());
@@ -287,7 +326,9 @@ final class SchedulerHarness {
         Long other = holder.put(jobId, worker.workerId());
         assertThat(other).as("job %d is held by two workers", jobId).isNull();
         ActiveJobView job = view(jobId);
-        assertThat(job.state().isOnWorker()).as("job %d held by a worker is %s", jobId, job.state()).isTrue();
+        assertThat(job.state().isOnWorker())
+            .as("job %d held by a worker is %s", jobId, job.state())
+            .isTrue();
         assertThat(job.workerId()).as("worker of job %d", jobId).isEqualTo(worker.workerId());
         expected = expected.plus(shapes.get(jobId).demand());
       }
@@ -296,8 +337,12 @@ final class SchedulerHarness {
           expected = expected.plus(killed.shape().demand());
         }
       }
-      assertThat(worker.reserved()).as("reserved on worker %d", worker.workerId()).isEqualTo(expected);
-      assertThat(worker.free()).isEqualTo(worker.capacity().free(worker.reserved()));
+      assertThat(worker.reserved())
+          .as("reserved on worker %d", worker.workerId())
+          .isEqualTo(expected);
+      assertThat(worker.free().fitsIn(worker.capacity().free(worker.reserved())))
+          .as("free on worker %d is at most what its report leaves free", worker.workerId())
+          .isTrue();
     }
     Map<String, Integer> expectedUse = new TreeMap<>();
     int slotsInUse = 0;
@@ -307,7 +352,9 @@ final class SchedulerHarness {
       if (job.state().isOnWorker()) {
         holding.add(shapes.get(jobId));
         if (job.workerId() != -1) {
-          assertThat(holder).as("job %d claims worker %d", jobId, job.workerId()).containsEntry(jobId, job.workerId());
+          assertThat(holder)
+              .as("job %d claims worker %d", jobId, job.workerId())
+              .containsEntry(jobId, job.workerId());
         }
       } else {
         assertThat(job.workerId()).as("worker of pending job %d", jobId).isEqualTo(-1);
@@ -317,11 +364,17 @@ final class SchedulerHarness {
     dying.values().forEach(killed -> holding.add(killed.shape()));
     for (Shape shape : holding) {
       slotsInUse += shape.demand().slots();
-      shape.globalResources().forEach((name, count) -> expectedUse.merge(name, count, Integer::sum));
+      shape
+          .globalResources()
+          .forEach((name, count) -> expectedUse.merge(name, count, Integer::sum));
     }
-    assertThat(slotsInUse).as("job slots of running jobs").isLessThanOrEqualTo(settings.globalMaxParallelJobs());
+    assertThat(slotsInUse)
+        .as("job slots of running jobs")
+        .isLessThanOrEqualTo(settings.globalMaxParallelJobs());
     for (ResourceUsage usage : scheduler.resources()) {
-      assertThat(usage.used()).as("use of %s", usage.name()).isEqualTo(expectedUse.getOrDefault(usage.name(), 0));
+      assertThat(usage.used())
+          .as("use of %s", usage.name())
+          .isEqualTo(expectedUse.getOrDefault(usage.name(), 0));
       assertThat(usage.used()).as("use of %s", usage.name()).isLessThanOrEqualTo(usage.total());
     }
     assertThat(holder.keySet()).as("jobs held by workers are active").isSubsetOf(active);
@@ -335,7 +388,9 @@ final class SchedulerHarness {
             .as("job %d offered to worker %d that declined it", offer.jobId(), offer.workerId())
             .doesNotContain(offer.workerId());
         assertThat(deferred.getOrDefault(offer.workerId(), Set.of()))
-            .as("job %d offered again to worker %d before its next report", offer.jobId(), offer.workerId())
+            .as(
+                "job %d offered again to worker %d before its next report",
+                offer.jobId(), offer.workerId())
             .doesNotContain(offer.jobId());
         offered.merge(offer.workerId(), shapes.get(offer.jobId()).demand(), Resources::plus);
       }
@@ -343,7 +398,9 @@ final class SchedulerHarness {
     offered.forEach(
         (workerId, demand) ->
             assertThat(demand.fitsIn(freeBefore.get(workerId)))
-                .as("offers of %s to worker %d with %s free", demand, workerId, freeBefore.get(workerId))
+                .as(
+                    "offers of %s to worker %d with %s free",
+                    demand, workerId, freeBefore.get(workerId))
                 .isTrue());
   }
 
@@ -351,10 +408,13 @@ final class SchedulerHarness {
     List<WorkerView> workers = scheduler.workers();
     Map<String, Integer> used = new HashMap<>();
     Map<String, Integer> totals = new HashMap<>();
-    scheduler.resources().forEach(usage -> {
-      used.put(usage.name(), usage.used());
-      totals.put(usage.name(), usage.total());
-    });
+    scheduler
+        .resources()
+        .forEach(
+            usage -> {
+              used.put(usage.name(), usage.used());
+              totals.put(usage.name(), usage.total());
+            });
     int slotsInUse = 0;
     for (long jobId : active) {
       if (view(jobId).state().isOnWorker()) {
@@ -374,7 +434,10 @@ final class SchedulerHarness {
       }
       boolean resourcesFree =
           shape.globalResources().entrySet().stream()
-              .allMatch(ask -> used.getOrDefault(ask.getKey(), 0) + ask.getValue() <= totals.getOrDefault(ask.getKey(), 0));
+              .allMatch(
+                  ask ->
+                      used.getOrDefault(ask.getKey(), 0) + ask.getValue()
+                          <= totals.getOrDefault(ask.getKey(), 0));
       if (!resourcesFree) {
         continue;
       }
@@ -383,7 +446,9 @@ final class SchedulerHarness {
             !declinedForever.getOrDefault(jobId, Set.of()).contains(worker.workerId())
                 && !deferred.getOrDefault(worker.workerId(), Set.of()).contains(jobId);
         if (willing && shape.demand().fitsIn(worker.free())) {
-          fail("job %d (%s) is pending while worker %d has %s free", jobId, shape, worker.workerId(), worker.free());
+          fail(
+              "job %d (%s) is pending while worker %d has %s free",
+              jobId, shape, worker.workerId(), worker.free());
         }
       }
     }
@@ -423,7 +488,8 @@ final class SchedulerHarness {
     }
 
     SchedulerSettings build() {
-      return new SchedulerSettings(maxParallelJobs, resources, workerTimeout, offerTimeout, cleanupAfter, maxAttempts);
+      return new SchedulerSettings(
+          maxParallelJobs, resources, workerTimeout, offerTimeout, cleanupAfter, maxAttempts);
     }
 
     SchedulerHarness harness() {

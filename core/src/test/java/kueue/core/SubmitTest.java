@@ -22,7 +22,8 @@ class SubmitTest {
     Scheduler scheduler = new Scheduler(SchedulerHarness.settings().build(), 41);
     Decisions out = new Decisions();
 
-    scheduler.handle(new Command.Submit(7, List.of(aJob().build(), aJob().build())), Instant.EPOCH, out);
+    scheduler.handle(
+        new Command.Submit(7, List.of(aJob().build(), aJob().build())), Instant.EPOCH, out);
 
     assertThat(out.effects()).containsExactly(new Effect.SubmitAccepted(7, List.of(41L, 42L)));
     assertThat(scheduler.nextJobId()).isEqualTo(43);
@@ -35,7 +36,8 @@ class SubmitTest {
 
     Decisions decisions = harness.submitSpecs(List.of(spec));
 
-    assertThat(decisions.events()).containsExactly(new Event.JobQueued(1, spec, SchedulerHarness.START));
+    assertThat(decisions.events())
+        .containsExactly(new Event.JobQueued(1, spec, SchedulerHarness.START));
     assertThat(harness.view(1))
         .isEqualTo(new ActiveJobView(1, JobState.PENDING, 0, -1, "no worker connected"));
   }
@@ -61,7 +63,9 @@ class SubmitTest {
     Scheduler scheduler = new Scheduler(SchedulerHarness.settings().build(), 5);
 
     scheduler.restore(
-        List.of(new RestoredJob(9, JobState.PENDING, new Resources(1, 1, 1), Map.of(), 0, Instant.EPOCH)),
+        List.of(
+            new RestoredJob(
+                9, JobState.PENDING, new Resources(1, 1, 1), Map.of(), 0, Instant.EPOCH)),
         Instant.EPOCH);
 
     assertThat(scheduler.nextJobId()).isEqualTo(10);
@@ -69,9 +73,13 @@ class SubmitTest {
 
   static Stream<Arguments> invalidJobs() {
     return Stream.of(
-        Arguments.of(aJob().resource("foo", 1), "unknown global resource 'foo' (configured: genus, matlab)"),
-        Arguments.of(aJob().resource("genus", 4), "global resource 'genus' asks for 4 but only 3 exist"),
-        Arguments.of(aJob().resource("genus", 0), "global resource 'genus' must be asked for at least once (got 0)"),
+        Arguments.of(
+            aJob().resource("foo", 1), "unknown global resource 'foo' (configured: genus, matlab)"),
+        Arguments.of(
+            aJob().resource("genus", 4), "global resource 'genus' asks for 4 but only 3 exist"),
+        Arguments.of(
+            aJob().resource("genus", 0),
+            "global resource 'genus' must be asked for at least once (got 0)"),
         Arguments.of(aJob().slots(0), "job slots must be at least 1 (got 0)"),
         Arguments.of(aJob().slots(11), "asks for 11 job slots but global_max_parallel_jobs is 10"),
         Arguments.of(aJob().cpus(-1), "CPUs cannot be negative (got -1)"),
@@ -79,14 +87,19 @@ class SubmitTest {
         Arguments.of(aJob().argv(), "no program to run"),
         Arguments.of(aJob().argv(""), "no program to run"),
         Arguments.of(aJob().cwd(""), "working directory is missing"),
-        Arguments.of(aJob().cwd("work/dir"), "working directory 'work/dir' is not an absolute path"));
+        Arguments.of(
+            aJob().cwd("work/dir"), "working directory 'work/dir' is not an absolute path"));
   }
 
   @ParameterizedTest
   @MethodSource("invalidJobs")
   void anInvalidJobIsRejectedWithAClearReasonAndNothingIsQueued(JobBuilder job, String reason) {
     SchedulerHarness harness =
-        SchedulerHarness.settings().maxParallelJobs(10).resource("genus", 3).resource("matlab", 2).harness();
+        SchedulerHarness.settings()
+            .maxParallelJobs(10)
+            .resource("genus", 3)
+            .resource("matlab", 2)
+            .harness();
 
     Decisions decisions = harness.submitSpecs(List.of(job.build()));
 
@@ -100,11 +113,13 @@ class SubmitTest {
     SchedulerHarness harness = SchedulerHarness.settings().resource("genus", 3).harness();
 
     Decisions decisions =
-        harness.submitSpecs(List.of(aJob().build(), aJob().resource("foo", 1).build(), aJob().build()));
+        harness.submitSpecs(
+            List.of(aJob().build(), aJob().resource("foo", 1).build(), aJob().build()));
 
     assertThat(decisions.effects())
         .containsExactly(
-            new Effect.RequestRejected(1, "job 2 of 3: unknown global resource 'foo' (configured: genus)"));
+            new Effect.RequestRejected(
+                1, "job 2 of 3: unknown global resource 'foo' (configured: genus)"));
     assertThat(decisions.events()).isEmpty();
     assertThat(harness.scheduler.activeJobCount()).isZero();
   }
@@ -116,7 +131,8 @@ class SubmitTest {
     Decisions decisions = harness.submitSpecs(List.of(aJob().resource("genus", 1).build()));
 
     assertThat(decisions.effects())
-        .containsExactly(new Effect.RequestRejected(1, "unknown global resource 'genus' (configured: none)"));
+        .containsExactly(
+            new Effect.RequestRejected(1, "unknown global resource 'genus' (configured: none)"));
   }
 
   @Test
@@ -125,7 +141,8 @@ class SubmitTest {
 
     Decisions decisions = harness.submitSpecs(List.of());
 
-    assertThat(decisions.effects()).containsExactly(new Effect.RequestRejected(1, "no jobs to submit"));
+    assertThat(decisions.effects())
+        .containsExactly(new Effect.RequestRejected(1, "no jobs to submit"));
   }
 
   @Test

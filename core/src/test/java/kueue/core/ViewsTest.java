@@ -35,7 +35,8 @@ class ViewsTest {
 
   @Test
   void resourcesAreListedByNameWithTheirUse() {
-    SchedulerHarness harness = SchedulerHarness.settings().resource("matlab", 2).resource("genus", 3).harness();
+    SchedulerHarness harness =
+        SchedulerHarness.settings().resource("matlab", 2).resource("genus", 3).harness();
     harness.connect(aWorker());
 
     harness.submit(aJob().resource("genus", 2).resource("matlab", 1));

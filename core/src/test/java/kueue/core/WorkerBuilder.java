@@ -52,6 +52,8 @@ final class WorkerBuilder {
 
   WorkerCapacity capacity() {
     return new WorkerCapacity(
-        new Resources(slots, cpus, ramMb), loadCpus, availableRamMb == null ? ramMb : availableRamMb);
+        new Resources(slots, cpus, ramMb),
+        loadCpus,
+        availableRamMb == null ? ramMb : availableRamMb);
   }
 }

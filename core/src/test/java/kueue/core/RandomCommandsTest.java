@@ -1,0 +1,199 @@
+package kueue.core;
+
+import static kueue.core.JobBuilder.aJob;
+import static kueue.core.WorkerBuilder.aWorker;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import kueue.model.AttemptRef;
+import kueue.model.JobState;
+import kueue.model.Resources;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * Thousands of random commands, well-formed and stale, with the harness checking after every step
+ * that no worker, global resource or the global cap is over-committed, that no job is on two
+ * workers, and that no pending job waits while a willing worker could take it.
+ */
+class RandomCommandsTest {
+  private static final int STEPS = 3000;
+
+  @ParameterizedTest
+  @ValueSource(longs = {1, 2, 3, 4, 5, 6})
+  void randomCommandsNeverBreakTheSchedulersPromises(long seed) {
+    Random random = new Random(seed);
+    SchedulerHarness harness =
+        SchedulerHarness.settings()
+            .maxParallelJobs(12)
+            .resource("genus", 3)
+            .resource("matlab", 1)
+            .workerTimeout(Duration.ofSeconds(120))
+            .offerTimeout(Duration.ofSeconds(45))
+            .maxAttempts(4)
+            .harness();
+    harness.restore(
+        List.of(
+            new RestoredJob(
+                1, JobState.RUNNING, new Resources(1, 2, 500), Map.of("genus", 1), 1, harness.now),
+            new RestoredJob(
+                2, JobState.OFFERED, new Resources(2, 1, 100), Map.of(), 3, harness.now),
+            new RestoredJob(
+                3,
+                JobState.PENDING,
+                new Resources(1, 1, 100),
+                Map.of("matlab", 1),
+                0,
+                harness.now)));
+    Map<Class<?>, Integer> seen = new HashMap<>();
+    List<Long> workers = new ArrayList<>();
+    long nextWorkerId = 1;
+
+    for (int step = 0; step < STEPS; step++) {
+      int dice = random.nextInt(100);
+      if (dice < 18) {
+        JobBuilder[] jobs = new JobBuilder[1 + random.nextInt(3)];
+        for (int i = 0; i < jobs.length; i++) {
+          jobs[i] = randomJob(random);
+        }
+        harness.submitSpecs(java.util.Arrays.stream(jobs).map(JobBuilder::build).toList());
+      } else if (dice < 23 && workers.size() < 6) {
+        long id = nextWorkerId++;
+        workers.add(id);
+        harness.connectAs(id, randomWorker(random), randomClaims(random, harness));
+      } else if (dice < 35 && !workers.isEmpty()) {
+        harness.update(pick(random, workers), randomWorker(random));
+      } else if (dice < 37 && !workers.isEmpty()) {
+        long id = pick(random, workers);
+        workers.remove(id);
+        harness.disconnect(id);
+      } else if (dice < 48) {
+        AttemptOnWorker offered = pickOnWorker(random, harness, JobState.OFFERED);
+        if (offered != null) {
+          harness.decline(offered.workerId, offered.jobId, offered.attempt, random.nextBoolean());
+        }
+      } else if (dice < 62) {
+        AttemptOnWorker offered = pickOnWorker(random, harness, JobState.OFFERED);
+        if (offered != null) {
+          harness.start(offered.workerId, offered.jobId, offered.attempt);
+        }
+      } else if (dice < 76) {
+        AttemptOnWorker running = pickOnWorker(random, harness, JobState.RUNNING);
+        if (running != null) {
+          harness.end(running.workerId, running.jobId, running.attempt, random.nextInt(3));
+        }
+      } else if (dice < 82 && !workers.isEmpty()) {
+        staleMessage(random, harness, pick(random, workers));
+      } else if (dice < 88) {
+        List<Long> active = sorted(harness);
+        long job =
+            active.isEmpty() || random.nextInt(10) == 0
+                ? 10_000 + random.nextInt(10)
+                : pick(random, active);
+        harness.cancel(job, random.nextBoolean());
+      } else {
+        harness.advance(Duration.ofSeconds(random.nextInt(40)));
+        harness.tick();
+        workers.retainAll(harness.scheduler.workers().stream().map(WorkerView::workerId).toList());
+      }
+      harness.last.events().forEach(event -> seen.merge(event.getClass(), 1, Integer::sum));
+      harness.last.effects().forEach(effect -> seen.merge(effect.getClass(), 1, Integer::sum));
+    }
+
+    assertThat(seen)
+        .as("every kind of decision was exercised")
+        .containsKeys(
+            Event.JobOffered.class,
+            Event.JobStarted.class,
+            Event.JobEnded.class,
+            Event.JobDeclined.class,
+            Event.JobRequeued.class,
+            Event.JobCanceled.class,
+            Event.JobFailed.class,
+            Effect.SendKill.class,
+            Effect.CloseWorker.class,
+            Effect.RequestRejected.class);
+  }
+
+  private record AttemptOnWorker(long workerId, long jobId, int attempt) {}
+
+  private static JobBuilder randomJob(Random random) {
+    JobBuilder job =
+        aJob().slots(1 + random.nextInt(2)).cpus(random.nextInt(5)).ramMb(500L * random.nextInt(6));
+    int resources = random.nextInt(10);
+    if (resources < 2) {
+      job.resource("genus", 1 + random.nextInt(2));
+    } else if (resources == 2) {
+      job.resource("matlab", 1);
+    } else if (resources == 3 && random.nextInt(5) == 0) {
+      job.resource("nonexistent", 1);
+    }
+    if (random.nextInt(30) == 0) {
+      job.cpus(40);
+    }
+    return job;
+  }
+
+  private static WorkerBuilder randomWorker(Random random) {
+    int cpus = 2 + random.nextInt(8);
+    long ram = 1000L * (1 + random.nextInt(8));
+    return aWorker()
+        .slots(1 + random.nextInt(4))
+        .cpus(cpus)
+        .ramMb(ram)
+        .loadCpus(random.nextInt(4) == 0 ? random.nextInt(cpus + 1) : 0)
+        .availableRamMb(random.nextInt(4) == 0 ? random.nextLong(ram + 1) : ram);
+  }
+
+  /**
+   * Attempts a connecting worker claims: some current (restored or on another worker), some stale.
+   */
+  private static AttemptRef[] randomClaims(Random random, SchedulerHarness harness) {
+    List<AttemptRef> claims = new ArrayList<>();
+    for (long jobId : sorted(harness)) {
+      ActiveJobView job = harness.view(jobId);
+      if (job.state().isOnWorker() && random.nextInt(job.workerId() == -1 ? 2 : 8) == 0) {
+        claims.add(new AttemptRef(jobId, job.attempt()));
+      } else if (random.nextInt(20) == 0) {
+        claims.add(new AttemptRef(jobId, job.attempt() + 1));
+      }
+    }
+    return claims.toArray(AttemptRef[]::new);
+  }
+
+  private static void staleMessage(Random random, SchedulerHarness harness, long workerId) {
+    List<Long> active = sorted(harness);
+    long jobId = active.isEmpty() || random.nextInt(4) == 0 ? 20_000 : pick(random, active);
+    int attempt = random.nextInt(4);
+    switch (random.nextInt(3)) {
+      case 0 -> harness.start(workerId, jobId, attempt);
+      case 1 -> harness.end(workerId, jobId, attempt, 1);
+      default -> harness.decline(workerId, jobId, attempt, random.nextBoolean());
+    }
+  }
+
+  private static AttemptOnWorker pickOnWorker(
+      Random random, SchedulerHarness harness, JobState state) {
+    List<AttemptOnWorker> candidates = new ArrayList<>();
+    for (long jobId : sorted(harness)) {
+      ActiveJobView job = harness.view(jobId);
+      if (job.state() == state && job.workerId() != -1) {
+        candidates.add(new AttemptOnWorker(job.workerId(), jobId, job.attempt()));
+      }
+    }
+    return candidates.isEmpty() ? null : pick(random, candidates);
+  }
+
+  private static List<Long> sorted(SchedulerHarness harness) {
+    return harness.activeJobs().stream().sorted().toList();
+  }
+
+  private static <T> T pick(Random random, List<T> items) {
+    return items.get(random.nextInt(items.size()));
+  }
+}
