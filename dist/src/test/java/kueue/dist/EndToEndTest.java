@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
 class EndToEndTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  @TempDir Path home;
+  @TempDir static Path home;
   private Fleet fleet;
 
   @BeforeAll
@@ -226,8 +226,7 @@ class EndToEndTest {
   @Test
   void aWrongSecretIsRefusedWithAClearMessage() throws Exception {
     Path config = fleet.config("intruder", "not-the-secret-at-all-0123456789abcdef", Map.of());
-    Fleet.Result result = fleet.kueue("-c", config.toString(), "list-jobs");
-    // The later -c wins in picocli for a single-valued option.
+    Fleet.Result result = fleet.kueueWith(config, home, Map.of(), "list-jobs");
     assertThat(result.exitCode()).as(result.toString()).isEqualTo(4);
     assertThat(result.err()).containsIgnoringCase("authentication");
     assertThat(fleet.kueue("list-jobs").exitCode()).isZero();

@@ -85,8 +85,9 @@ final class Fleet implements AutoCloseable {
 
   void startServer(Map<String, String> extra) throws IOException {
     Path config = config("server", SECRET, extra);
+    int startsBefore = log("server").split("listening on", -1).length;
     server = start("server", "kueue.server.ServerMain", "-c", config.toString());
-    await().atMost(Duration.ofSeconds(30)).until(() -> log("server").contains("listening on"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> log("server").split("listening on", -1).length > startsBefore);
   }
 
   void killServer() throws InterruptedException {
@@ -141,9 +142,14 @@ final class Fleet implements AutoCloseable {
   }
 
   Result kueueIn(Path cwd, Map<String, String> env, String... args) throws IOException, InterruptedException {
+    return kueueWith(clientConfig(), cwd, env, args);
+  }
+
+  Result kueueWith(Path config, Path cwd, Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
         "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", CLASSPATH, "kueue.client.KueueCli",
-        "-c", clientConfig().toString()));
+        "-c", config.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
     builder.environment().put("HOME", home.toString());
