@@ -149,10 +149,20 @@ class PlacementTest {
     SchedulerHarness harness = SchedulerHarness.create();
     harness.connect(aWorker().cpus(8).loadCpus(7));
 
-    long job = harness.submitOne(aJob().cpus(2));
+    List<Long> jobs = harness.submit(aJob().cpus(1), aJob().cpus(2));
 
-    assertThat(harness.offers()).isEmpty();
-    assertThat(harness.pendingReason(job)).isEqualTo("waiting for free resources on a worker");
+    assertThat(harness.offers()).containsOnlyKeys(jobs.getFirst());
+    assertThat(harness.pendingReason(jobs.get(1))).isEqualTo("waiting for free resources on a worker");
+  }
+
+  @Test
+  void aWorkerRunningNoJobTakesOneWhateverTheLoadFromOtherPrograms() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    harness.connect(aWorker().cpus(8).loadCpus(20));
+
+    List<Long> jobs = harness.submit(aJob().cpus(4), aJob().cpus(1));
+
+    assertThat(harness.offers()).containsOnlyKeys(jobs.getFirst());
   }
 
   @Test

@@ -1,0 +1,46 @@
+package kueue.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class WorkerCapacityTest {
+  private static final Resources TOTAL = new Resources(10, 8, 16_000);
+
+  @Test
+  void loadFromOtherProgramsTakesCpusAwayOnceTheWorkerRunsAJob() {
+    WorkerCapacity capacity = new WorkerCapacity(TOTAL, 5, 16_000);
+
+    assertThat(capacity.free(new Resources(1, 1, 100))).isEqualTo(new Resources(9, 3, 15_900));
+  }
+
+  @Test
+  void reservedCpusCountWhenTheyExceedTheLoad() {
+    WorkerCapacity capacity = new WorkerCapacity(TOTAL, 1, 16_000);
+
+    assertThat(capacity.free(new Resources(2, 6, 0)).cpus()).isEqualTo(2);
+  }
+
+  @Test
+  void anIdleWorkerOffersAllItsCpusWhateverTheLoad() {
+    WorkerCapacity capacity = new WorkerCapacity(TOTAL, 12, 16_000);
+
+    assertThat(capacity.free(Resources.NONE).cpus()).isEqualTo(8);
+  }
+
+  @Test
+  void freeRamIsAtMostWhatTheSystemReportsAvailable() {
+    WorkerCapacity capacity = new WorkerCapacity(TOTAL, 0, 3_000);
+
+    assertThat(capacity.free(new Resources(1, 1, 1_000)).ramMb()).isEqualTo(3_000);
+    assertThat(capacity.free(new Resources(1, 1, 14_000)).ramMb()).isEqualTo(2_000);
+  }
+
+  @Test
+  void busynessIsTheLargerOfCpuAndSlotUse() {
+    WorkerCapacity capacity = new WorkerCapacity(TOTAL, 4, 16_000);
+
+    assertThat(capacity.busyness(Resources.NONE)).isEqualTo(0.5);
+    assertThat(capacity.busyness(new Resources(10, 1, 0))).isEqualTo(1.0);
+  }
+}
