@@ -87,7 +87,9 @@ final class ShowJobCommand extends ServerCommand {
     } else {
       for (JobEvent event : detail.history()) {
         StringBuilder line = new StringBuilder("  ");
-        line.append(JobFormat.time(event.time())).append("  #").append(event.attempt());
+        line.append(JobFormat.time(event.time()));
+        // Attempt 0 is the time before the first placement.
+        line.append(event.attempt() > 0 ? "  #" + event.attempt() : "    ");
         line.append("  ").append(event.what());
         if (event.worker() != null && !event.worker().isBlank()) {
           line.append(" on ").append(event.worker());

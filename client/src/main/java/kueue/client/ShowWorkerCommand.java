@@ -85,12 +85,16 @@ final class ShowWorkerCommand extends ServerCommand {
     if (resources == null) {
       return "-";
     }
-    return resources.slots()
-        + " slots, "
-        + resources.cpus()
-        + " CPUs, "
+    return plural(resources.slots(), "slot")
+        + ", "
+        + plural(resources.cpus(), "CPU")
+        + ", "
         + resources.ramMb()
         + " MB RAM";
+  }
+
+  private static String plural(long count, String noun) {
+    return count + " " + noun + (count == 1 ? "" : "s");
   }
 
   private static String dash(String text) {

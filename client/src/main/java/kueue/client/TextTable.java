@@ -128,6 +128,11 @@ final class TextTable {
     return widths;
   }
 
+  /** Headers are never clipped: a clipped cell is still recognisable, a clipped header is not. */
+  private static int floor(Column column) {
+    return Math.max(1, Math.max(column.minWidth(), length(column.header())));
+  }
+
   /** The widest column that may still lose a character; on a tie the one further right. */
   private int widestShrinkable(int[] widths, boolean lastResort) {
     int widest = -1;
@@ -135,7 +140,7 @@ final class TextTable {
       Column column = columns.get(i);
       if (column.clip() != Clip.NONE
           && column.lastResort() == lastResort
-          && widths[i] > Math.max(column.minWidth(), 1)
+          && widths[i] > floor(column)
           && (widest < 0 || widths[i] >= widths[widest])) {
         widest = i;
       }

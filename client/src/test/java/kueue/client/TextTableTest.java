@@ -46,10 +46,13 @@ class TextTableTest {
   }
 
   @Test
-  void neverClipsBelowTheMinimumWidths() {
+  void neverClipsBelowTheMinimumWidthsNorAnyHeader() {
     List<String> lines = jobTable().render(10, false);
 
-    assertThat(lines.get(1)).isEqualTo("42  running  …eep/run-042  python trai…");
+    assertThat(lines)
+        .containsExactly(
+            "id  status   working directory  command",
+            "42  running  …te-sweep/run-042  python trai…");
   }
 
   @Test
