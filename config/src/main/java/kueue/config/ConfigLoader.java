@@ -85,7 +85,7 @@ public final class ConfigLoader {
               + error.position().column()
               + ")");
     }
-    return new Reader(file, toml, warnings, environment).read();
+    return new SettingsReader(file, toml, warnings, environment).read();
   }
 
   /** The file {@link #load} reads: the explicit path, else the XDG location, else ~/.config. */
@@ -229,9 +229,6 @@ public final class ConfigLoader {
     } catch (IOException e) {
       throw new ConfigException(
           "cannot read the configuration file " + file + ": " + describe(e), e);
-    } catch (java.io.UncheckedIOException e) {
-      throw new ConfigException(
-          "cannot read the configuration file " + file + ": " + describe(e.getCause()), e);
     }
   }
 
@@ -246,13 +243,13 @@ public final class ConfigLoader {
   }
 
   /** Turns the parsed TOML into the record, one section at a time, collecting unknown keys. */
-  private static final class Reader {
+  private static final class SettingsReader {
     private final Path file;
     private final TomlParseResult toml;
     private final Consumer<String> warnings;
     private final Map<String, String> environment;
 
-    Reader(
+    SettingsReader(
         Path file,
         TomlParseResult toml,
         Consumer<String> warnings,
@@ -404,7 +401,14 @@ public final class ConfigLoader {
         return new Section(name, table);
       }
       throw new ConfigException(
-          file + ": " + name + " is " + article(typeName(value)) + "; expected a section [" + name + "]");
+          file
+              + ": "
+              + name
+              + " is "
+              + article(typeName(value))
+              + "; expected a section ["
+              + name
+              + "]");
     }
 
     /** One [section]; every getter remembers the key so that the rest can be reported unknown. */
