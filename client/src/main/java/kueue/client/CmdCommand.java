@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import kueue.config.KueueConfig;
 import kueue.model.JobSpec;
 import kueue.protocol.Message;
@@ -201,6 +202,18 @@ final class CmdCommand extends ServerCommand {
     if (!await) {
       return ExitCodes.OK;
     }
-    return WaitJobCommand.waitFor(client, submitted.ids(), err());
+    try {
+      return WaitJobCommand.waitFor(client, submitted.ids(), err());
+    } catch (CliException e) {
+      if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE) {
+        throw e;
+      }
+      // The job was stored before the server went away, so it is not lost: say how to go on.
+      String ids = submitted.ids().stream().map(String::valueOf).collect(Collectors.joining(" "));
+      throw new CliException(
+          e.exitCode(),
+          e.getMessage() + "; the job is stored, wait again with: kueue wait-job " + ids,
+          e);
+    }
   }
 }

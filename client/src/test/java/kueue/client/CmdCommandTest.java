@@ -29,6 +29,7 @@ class CmdCommandTest {
             request ->
                 switch (request) {
                   case Message.Submit submit -> new Message.Submitted(List.of(7L));
+                  case Message.WaitJobs wait when endedJob == null -> null;
                   case Message.WaitJobs wait -> new Message.JobsEnded(List.of(endedJob));
                   default -> new Message.Failure("bad_request", "unexpected");
                 });
@@ -233,5 +234,18 @@ class CmdCommandTest {
 
     assertThat(result.exitCode()).isEqualTo(130);
     assertThat(result.err()).isEqualTo("job 7 was canceled\n");
+  }
+
+  @Test
+  void withWaitTellsHowToWaitAgainWhenTheServerGoesAway() {
+    endedJob = null;
+
+    CliHarness.Result result = cli.run("cmd", "--wait", "sleep", "100");
+
+    assertThat(result.out()).isEqualTo("7\n");
+    assertThat(result.exitCode()).isEqualTo(3);
+    assertThat(result.err())
+        .startsWith("kueue: lost the connection to the Kueue server")
+        .endsWith("; the job is stored, wait again with: kueue wait-job 7\n");
   }
 }

@@ -15,7 +15,8 @@ import kueue.protocol.MessageCodec;
 
 /**
  * The server side of the protocol with canned answers: does the real handshake on 127.0.0.1 and
- * answers each request with whatever the test's function returns.
+ * answers each request with whatever the test's function returns; null hangs up, as a server that
+ * goes away would.
  */
 final class ScriptedServer implements AutoCloseable {
   private final ServerSocket listener;
@@ -83,7 +84,11 @@ final class ScriptedServer implements AutoCloseable {
       while ((line = reader.next()) != null) {
         Message.Request request = (Message.Request) MessageCodec.decode(line);
         requests.add(request);
-        send(out, answers.apply(request));
+        Message answer = answers.apply(request);
+        if (answer == null) {
+          return;
+        }
+        send(out, answer);
       }
     } catch (Exception connectionEnded) {
       // The client hung up or sent something the script does not expect; the test sees that.
