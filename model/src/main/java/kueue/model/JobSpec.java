@@ -4,8 +4,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Everything a submitter asks for. Bulky parts (argv, environment) travel with the spec to the store
- * and to the worker, but the scheduler only keeps {@link #demand()} and the global resources.
+ * Everything a submitter asks for. Bulky parts (argv, environment) travel with the spec to the
+ * store and to the worker, but the scheduler only keeps {@link #demand()} and the global resources.
  *
  * @param argv program and arguments, executed without a shell
  * @param cwd canonical working directory on the submitting host
@@ -16,6 +16,10 @@ import java.util.Map;
  * @param globalResources named fleet-wide resources, e.g. licenses, each count at least 1
  * @param stdout see {@link OutputTarget}
  * @param stderr see {@link OutputTarget}
+ * @param batch the batch the job belongs to (the id of the batch's first job), or null for a job
+ *     submitted on its own; set by the server, ignored when a client sends it
+ * @param arrayIndex the job's index within its batch ({@code --array} value or {@code --file} line
+ *     number), or null outside a batch
  */
 public record JobSpec(
     List<String> argv,
@@ -26,12 +30,28 @@ public record JobSpec(
     long ramMb,
     Map<String, Integer> globalResources,
     String stdout,
-    String stderr) {
+    String stderr,
+    Long batch,
+    Long arrayIndex) {
 
   public JobSpec {
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
+  }
+
+  /** A job outside any batch. */
+  public JobSpec(
+      List<String> argv,
+      String cwd,
+      Map<String, String> env,
+      int slots,
+      int cpus,
+      long ramMb,
+      Map<String, Integer> globalResources,
+      String stdout,
+      String stderr) {
+    this(argv, cwd, env, slots, cpus, ramMb, globalResources, stdout, stderr, null, null);
   }
 
   public Resources demand() {
@@ -41,5 +61,21 @@ public record JobSpec(
   /** The command line as a user would type it, for tables and logs. */
   public String commandLine() {
     return CommandLines.join(argv);
+  }
+
+  /** This spec as job jobId will run it: output names expanded, batch and index set (or null). */
+  public JobSpec forJob(long jobId, List<String> jobArgv, Long batchId, Long index) {
+    return new JobSpec(
+        jobArgv,
+        cwd,
+        env,
+        slots,
+        cpus,
+        ramMb,
+        globalResources,
+        OutputTarget.expand(stdout, jobId, batchId, index),
+        OutputTarget.expand(stderr, jobId, batchId, index),
+        batchId,
+        index);
   }
 }

@@ -7,6 +7,8 @@ import java.time.Instant;
  *
  * @param worker name of the worker of the current or last attempt, or null
  * @param note pending jobs: why nothing runs them yet; finished jobs: why they failed, if known
+ * @param batch the batch the job belongs to, or null
+ * @param arrayIndex the job's index within its batch, or null
  */
 public record JobSummary(
     long id,
@@ -23,7 +25,31 @@ public record JobSummary(
     Instant ended,
     Integer exitCode,
     Integer signal,
-    String note) {
+    String note,
+    Long batch,
+    Long arrayIndex) {
+
+  /** A job outside any batch. */
+  public JobSummary(
+      long id,
+      JobState state,
+      String command,
+      String cwd,
+      int slots,
+      int cpus,
+      long ramMb,
+      int attempt,
+      String worker,
+      Instant submitted,
+      Instant started,
+      Instant ended,
+      Integer exitCode,
+      Integer signal,
+      String note) {
+    this(
+        id, state, command, cwd, slots, cpus, ramMb, attempt, worker, submitted, started, ended,
+        exitCode, signal, note, null, null);
+  }
 
   public boolean succeeded() {
     return state == JobState.FINISHED && exitCode != null && exitCode == 0;
@@ -31,5 +57,26 @@ public record JobSummary(
 
   public boolean failed() {
     return state == JobState.FINISHED && !succeeded();
+  }
+
+  public JobSummary withNote(String newNote) {
+    return new JobSummary(
+        id,
+        state,
+        command,
+        cwd,
+        slots,
+        cpus,
+        ramMb,
+        attempt,
+        worker,
+        submitted,
+        started,
+        ended,
+        exitCode,
+        signal,
+        newNote,
+        batch,
+        arrayIndex);
   }
 }
