@@ -2,6 +2,7 @@ package kueue.core;
 
 import java.util.List;
 import kueue.model.AttemptRef;
+import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
@@ -18,10 +19,24 @@ public sealed interface Command {
   record Submit(long requestId, List<JobSpec> jobs) implements Command {}
 
   /**
+   * Queue a batch, all or nothing: one job per entry, each with the shared spec, the entry's argv
+   * (or the shared one when the entry has none) and the entry's index. The jobs get consecutive
+   * ids in entry order and the first id is the batch id. Answered by SubmitAccepted or by
+   * RequestRejected naming the index of the first entry that cannot be queued.
+   */
+  record SubmitBatch(long requestId, JobSpec shared, List<BatchEntry> entries) implements Command {}
+
+  /**
    * Cancel a job. A pending job is canceled; an offered or running one only with kill, which also
    * tells its worker to kill it. Answered by JobCancelAnswered or RequestRejected.
    */
   record Cancel(long requestId, long jobId, boolean kill) implements Command {}
+
+  /**
+   * Cancel several jobs in one step, e.g. a batch: pending ones always, offered and running ones
+   * only with kill. Jobs that have already ended are skipped. Answered by CancelJobsAnswered.
+   */
+  record CancelJobs(long requestId, List<Long> jobIds, boolean kill) implements Command {}
 
   /** A worker registered. running: attempts it still runs (after a reconnect or server restart). */
   record ConnectWorker(long workerId, String name, WorkerCapacity capacity, List<AttemptRef> running)

@@ -12,6 +12,13 @@ public sealed interface Effect {
 
   record CancelAccepted(long requestId, long jobId) implements Effect {}
 
+  /**
+   * The answer to CancelJobs. canceled: jobs canceled now; left: jobs on a worker that were kept
+   * because kill was not asked for. Jobs that had already ended are in neither list.
+   */
+  record CancelJobsAnswered(long requestId, List<Long> canceled, List<Long> left)
+      implements Effect {}
+
   record RequestRejected(long requestId, String reason) implements Effect {}
 
   /** Send the job's spec (read from the store) to the worker as an Offer. */

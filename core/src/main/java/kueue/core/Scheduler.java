@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.TreeMap;
 import kueue.model.AttemptRef;
+import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.ResourceUsage;
@@ -88,7 +89,9 @@ public final class Scheduler {
     switch (command) {
       case null -> {}
       case Command.Submit submit -> submit(submit, now, out);
+      case Command.SubmitBatch batch -> submitBatch(batch, now, out);
       case Command.Cancel cancel -> cancel(cancel, now, out);
+      case Command.CancelJobs cancel -> cancelJobs(cancel, now, out);
       case Command.ConnectWorker connect -> connect(connect, now, out);
       case Command.UpdateWorker update -> update(update, now);
       case Command.DisconnectWorker disconnect -> disconnect(disconnect, now, out);
@@ -214,7 +217,29 @@ public final class Scheduler {
       Job job = new Job(nextJobId++, shapeOf(spec.demand(), spec.globalResources()), now);
       jobs.put(job.id, job);
       enqueue(job);
-      out.record(new Event.JobQueued(job.id, spec, now));
+      out.record(new Event.JobQueued(job.id, spec.forJob(job.id, spec.argv(), null, null), now));
+      ids.add(job.id);
+    }
+    out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
+  }
+
+  private void submitBatch(Command.SubmitBatch command, Instant now, Decisions out) {
+    String problem = SubmitValidation.batchProblem(command.shared(), command.entries(), settings);
+    if (problem != null) {
+      out.then(new Effect.RequestRejected(command.requestId(), problem));
+      return;
+    }
+    JobSpec shared = command.shared();
+    Shape shape = shapeOf(shared.demand(), shared.globalResources());
+    long batch = nextJobId;
+    List<Long> ids = new ArrayList<>(command.entries().size());
+    for (BatchEntry entry : command.entries()) {
+      Job job = new Job(nextJobId++, shape, now);
+      jobs.put(job.id, job);
+      enqueue(job);
+      List<String> argv = entry.argv() != null ? entry.argv() : shared.argv();
+      out.record(
+          new Event.JobQueued(job.id, shared.forJob(job.id, argv, batch, entry.index()), now));
       ids.add(job.id);
     }
     out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
@@ -228,15 +253,57 @@ public final class Scheduler {
               command.requestId(), "job " + command.jobId() + " not found or already ended"));
       return;
     }
-    Effect kill = null;
-    if (job.state == JobState.PENDING) {
-      dequeue(job);
-    } else if (!command.kill()) {
+    if (job.state != JobState.PENDING && !command.kill()) {
       String where = job.state == JobState.RUNNING ? "is running" : "is being offered to a worker";
       out.then(
           new Effect.RequestRejected(
               command.requestId(), "job " + job.id + " " + where + "; use --kill to stop it"));
       return;
+    }
+    Effect kill = cancelJob(job, now, out);
+    if (kill != null) {
+      out.then(kill);
+    }
+    out.then(new Effect.CancelAccepted(command.requestId(), job.id));
+    out.then(new Effect.JobsTerminated(List.of(job.id)));
+  }
+
+  private void cancelJobs(Command.CancelJobs command, Instant now, Decisions out) {
+    List<Long> canceled = new ArrayList<>();
+    List<Long> left = new ArrayList<>();
+    List<Effect> kills = new ArrayList<>();
+    for (Long id : command.jobIds() == null ? List.<Long>of() : command.jobIds()) {
+      Job job = id == null ? null : jobs.get(id);
+      if (job == null) {
+        continue;
+      }
+      if (job.state != JobState.PENDING && !command.kill()) {
+        left.add(job.id);
+        continue;
+      }
+      Effect kill = cancelJob(job, now, out);
+      if (kill != null) {
+        kills.add(kill);
+      }
+      canceled.add(job.id);
+    }
+    kills.forEach(out::then);
+    out.then(
+        new Effect.CancelJobsAnswered(
+            command.requestId(), List.copyOf(canceled), List.copyOf(left)));
+    if (!canceled.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(canceled)));
+    }
+  }
+
+  /**
+   * Cancels a pending job, or one on a worker when the caller allows killing it. Returns the kill
+   * to send to its worker, or null.
+   */
+  private Effect cancelJob(Job job, Instant now, Decisions out) {
+    Effect kill = null;
+    if (job.state == JobState.PENDING) {
+      dequeue(job);
     } else {
       Worker holder = holderOf(job);
       if (holder != null) {
@@ -252,11 +319,7 @@ public final class Scheduler {
     jobs.remove(job.id);
     job.state = JobState.CANCELED;
     out.record(new Event.JobCanceled(job.id, CANCELED_BY_USER, now));
-    if (kill != null) {
-      out.then(kill);
-    }
-    out.then(new Effect.CancelAccepted(command.requestId(), job.id));
-    out.then(new Effect.JobsTerminated(List.of(job.id)));
+    return kill;
   }
 
   private void connect(Command.ConnectWorker command, Instant now, Decisions out) {

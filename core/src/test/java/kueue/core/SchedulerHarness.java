@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import kueue.model.AttemptRef;
+import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
@@ -135,6 +136,19 @@ final class SchedulerHarness {
     return step(new Command.Cancel(nextRequestId++, jobId, kill));
   }
 
+  /** The request id of the last command that had one. */
+  long lastRequestId() {
+    return nextRequestId - 1;
+  }
+
+  Decisions cancelAll(List<Long> jobIds, boolean kill) {
+    return step(new Command.CancelJobs(nextRequestId++, jobIds, kill));
+  }
+
+  Decisions submitBatch(JobSpec shared, List<BatchEntry> entries) {
+    return step(new Command.SubmitBatch(nextRequestId++, shared, entries));
+  }
+
   Decisions tick() {
     return step(new Command.Tick());
   }
@@ -155,10 +169,18 @@ final class SchedulerHarness {
   /** One turn of the server's loop: the command, then placement, with every promise checked. */
   Decisions step(Command command) {
     Decisions decisions = new Decisions();
-    JobState canceledFrom =
-        command instanceof Command.Cancel cancel
-            ? scheduler.activeJob(cancel.jobId()).map(ActiveJobView::state).orElse(null)
-            : null;
+    Map<Long, JobState> canceledFrom = new HashMap<>();
+    List<Long> toCancel =
+        switch (command) {
+          case Command.Cancel cancel -> List.of(cancel.jobId());
+          case Command.CancelJobs cancel -> cancel.jobIds();
+          default -> List.of();
+        };
+    for (long jobId : toCancel) {
+      scheduler
+          .activeJob(jobId)
+          .ifPresent(job -> canceledFrom.putIfAbsent(jobId, job.state()));
+    }
     scheduler.handle(command, now, decisions);
     learn(command, decisions, canceledFrom);
     checkState();
@@ -166,7 +188,7 @@ final class SchedulerHarness {
     scheduler.workers().forEach(worker -> freeBefore.put(worker.workerId(), worker.free()));
     Decisions placement = new Decisions();
     scheduler.place(now, placement);
-    learn(null, placement, null);
+    learn(null, placement, Map.of());
     checkPlacement(placement, freeBefore);
     checkState();
     checkNothingFittingWaits();
@@ -245,7 +267,7 @@ final class SchedulerHarness {
 
   // ---- what the harness knows independently of the scheduler
 
-  private void learn(Command command, Decisions decisions, JobState canceledFrom) {
+  private void learn(Command command, Decisions decisions, Map<Long, JobState> canceledFrom) {
     for (Event event : decisions.events()) {
       switch (event) {
         case Event.JobQueued queued -> {
@@ -303,7 +325,8 @@ final class SchedulerHarness {
                 kill.workerId(),
                 shapes.get(kill.jobId()),
                 now,
-                command instanceof Command.ConnectWorker || canceledFrom == JobState.RUNNING));
+                command instanceof Command.ConnectWorker
+                    || canceledFrom.get(kill.jobId()) == JobState.RUNNING));
       }
       if (effect instanceof Effect.CloseWorker close) {
         forgetWorker(close.workerId());
