@@ -20,8 +20,8 @@ public sealed interface Command {
 
   /**
    * Queue a batch, all or nothing: one job per entry, each with the shared spec, the entry's argv
-   * (or the shared one when the entry has none) and the entry's index. The jobs get consecutive
-   * ids in entry order and the first id is the batch id. Answered by SubmitAccepted or by
+   * (or the shared one when the entry has none) and the entry's index. The jobs get consecutive ids
+   * in entry order and the first id is the batch id. Answered by SubmitAccepted or by
    * RequestRejected naming the index of the first entry that cannot be queued.
    */
   record SubmitBatch(long requestId, JobSpec shared, List<BatchEntry> entries) implements Command {}
@@ -39,21 +39,33 @@ public sealed interface Command {
   record CancelJobs(long requestId, List<Long> jobIds, boolean kill) implements Command {}
 
   /** A worker registered. running: attempts it still runs (after a reconnect or server restart). */
-  record ConnectWorker(long workerId, String name, WorkerCapacity capacity, List<AttemptRef> running)
+  record ConnectWorker(
+      long workerId, String name, WorkerCapacity capacity, List<AttemptRef> running)
       implements Command {}
 
   /** A heartbeat: new capacity, and proof of life. */
   record UpdateWorker(long workerId, WorkerCapacity capacity) implements Command {}
 
-  /** The worker's connection closed; its offered and running jobs go back to pending. */
+  /**
+   * The worker's connection closed. Its offered and running jobs keep their resources and wait for
+   * a worker to claim them (the same worker, reconnecting); a Tick after the worker timeout sends
+   * the unclaimed ones back to pending as a lost attempt.
+   */
   record DisconnectWorker(long workerId, String reason) implements Command {}
+
+  /**
+   * The worker killed this attempt because it is stopping (SIGINT/SIGTERM): the job goes back to
+   * pending at once. Not counted toward the maximum attempts: the job did nothing wrong.
+   */
+  record Release(long workerId, long jobId, int attempt, String reason) implements Command {}
 
   /** The worker will not run this attempt; permanent means never on this worker. */
   record Decline(long workerId, long jobId, int attempt, boolean permanent, String reason)
       implements Command {}
 
   /** The worker started the process of this attempt. */
-  record MarkStarted(long workerId, long jobId, int attempt, java.time.Instant at) implements Command {}
+  record MarkStarted(long workerId, long jobId, int attempt, java.time.Instant at)
+      implements Command {}
 
   /** The attempt ended on the worker (also for attempts that were killed or never started). */
   record MarkEnded(

@@ -26,6 +26,14 @@ final class Job {
 
   Instant offeredAt;
 
+  /**
+   * While unclaimed (its worker went away, or the server restarted): when the attempt counts as
+   * lost, and why.
+   */
+  Instant claimDeadline;
+
+  String lossReason;
+
   /** Workers that will never take this job; null until the first permanent decline. */
   Set<Long> declinedBy;
 

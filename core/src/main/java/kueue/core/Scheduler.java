@@ -45,10 +45,13 @@ public final class Scheduler {
   private final TreeMap<Long, Job> parked = new TreeMap<>();
   private final TreeMap<Long, Worker> workers = new TreeMap<>();
 
-  /** OFFERED and RUNNING jobs restored from the store that no worker has claimed yet. */
+  /**
+   * OFFERED and RUNNING jobs that no connected worker holds: restored from the store, or left by a
+   * worker whose connection closed. They keep their resources until a worker claims them or their
+   * claim deadline passes.
+   */
   private final TreeMap<Long, Job> unclaimed = new TreeMap<>();
 
-  private Instant claimDeadline;
   private long lastExpiryMinute = Long.MIN_VALUE;
 
   public Scheduler(SchedulerSettings settings, long nextJobId) {
@@ -60,7 +63,7 @@ public final class Scheduler {
   /**
    * Puts jobs read from the store back, at start-up, before any command. OFFERED and RUNNING jobs
    * wait for their worker to reconnect and claim them; unclaimed ones are requeued by the first
-   * Tick after {@code now + workerTimeout}.
+   * Tick at or after {@code now + workerTimeout}.
    */
   public void restore(List<RestoredJob> restored, Instant now) {
     for (RestoredJob entry : restored) {
@@ -76,12 +79,11 @@ public final class Scheduler {
         enqueue(job);
       } else {
         job.state = entry.state();
-        unclaimed.put(job.id, job);
         limits.take(job.shape);
+        leaveUnclaimed(job, now, NOT_RECLAIMED);
       }
       nextJobId = Math.max(nextJobId, entry.jobId() + 1);
     }
-    claimDeadline = now.plus(settings.workerTimeout());
   }
 
   /** Applies one command at time now; decisions are appended to out. Does not place jobs. */
@@ -94,7 +96,8 @@ public final class Scheduler {
       case Command.CancelJobs cancel -> cancelJobs(cancel, now, out);
       case Command.ConnectWorker connect -> connect(connect, now, out);
       case Command.UpdateWorker update -> update(update, now);
-      case Command.DisconnectWorker disconnect -> disconnect(disconnect, now, out);
+      case Command.DisconnectWorker disconnect -> disconnect(disconnect, now);
+      case Command.Release release -> release(release, now, out);
       case Command.Decline decline -> decline(decline, now, out);
       case Command.MarkStarted started -> markStarted(started, now, out);
       case Command.MarkEnded ended -> markEnded(ended, now, out);
@@ -360,14 +363,58 @@ public final class Scheduler {
     worker.lastSeen = now;
   }
 
-  private void disconnect(Command.DisconnectWorker command, Instant now, Decisions out) {
-    Worker worker = workers.get(command.workerId());
+  /**
+   * A closed connection is not a lost job: the worker keeps running its jobs and reconnects, so its
+   * attempts wait (with their resources) for it to claim them again. Only when it has not come back
+   * within the worker timeout are they lost; by then a worker cut off from the server has killed
+   * them itself (it does so after half the timeout without contact).
+   */
+  private void disconnect(Command.DisconnectWorker command, Instant now) {
+    Worker worker = workers.remove(command.workerId());
     if (worker == null) {
       return;
     }
     String why =
-        command.reason() == null || command.reason().isBlank() ? "" : ": " + command.reason();
-    loseWorker(worker, "worker " + worker.name + " disconnected" + why, now, out);
+        command.reason() == null || command.reason().isBlank() ? "" : " (" + command.reason() + ")";
+    String reason =
+        "worker "
+            + worker.name
+            + " disconnected"
+            + why
+            + " and did not come back within "
+            + text(settings.workerTimeout());
+    for (Job job : List.copyOf(worker.held.values())) {
+      worker.release(job);
+      leaveUnclaimed(job, now, reason);
+    }
+    worker.dying.values().forEach(killed -> limits.release(killed.shape()));
+    worker.dying.clear();
+  }
+
+  private void release(Command.Release command, Instant now, Decisions out) {
+    Worker worker = workers.get(command.workerId());
+    if (worker == null) {
+      return;
+    }
+    worker.lastSeen = now;
+    Job job = jobs.get(command.jobId());
+    boolean current =
+        job != null
+            && job.isOnWorker()
+            && job.attempt == command.attempt()
+            && (job.workerId == worker.id || unclaimed.containsKey(job.id));
+    if (!current) {
+      releaseDying(new AttemptRef(command.jobId(), command.attempt()), worker);
+      return;
+    }
+    detach(job);
+    limits.release(job.shape);
+    String why =
+        command.reason() == null || command.reason().isBlank() ? "stopping" : command.reason();
+    out.record(
+        new Event.JobRequeued(
+            job.id, job.attempt, "worker " + worker.name + " released it: " + why, now));
+    enqueue(job);
   }
 
   private void decline(Command.Decline command, Instant now, Decisions out) {
@@ -469,10 +516,10 @@ public final class Scheduler {
           .releaseUnstartedKilledBefore(killCutoff)
           .forEach(killed -> limits.release(killed.shape()));
     }
-    if (!unclaimed.isEmpty() && !now.isBefore(claimDeadline)) {
-      for (Job job : List.copyOf(unclaimed.values())) {
+    for (Job job : List.copyOf(unclaimed.values())) {
+      if (!now.isBefore(job.claimDeadline)) {
         unclaimed.remove(job.id);
-        requeue(job, NOT_RECLAIMED, now, out, failed);
+        requeue(job, job.lossReason, now, out, failed);
       }
     }
     if (!failed.isEmpty()) {
@@ -514,6 +561,14 @@ public final class Scheduler {
     }
   }
 
+  /** Until a worker claims the attempt or the worker timeout passes; resources stay taken. */
+  private void leaveUnclaimed(Job job, Instant now, String reason) {
+    job.workerId = Job.NO_WORKER;
+    job.claimDeadline = now.plus(settings.workerTimeout());
+    job.lossReason = reason;
+    unclaimed.put(job.id, job);
+  }
+
   /** The attempt is lost: the job goes back to pending, or fails when it was lost too often. */
   private void requeue(Job job, String reason, Instant now, Decisions out, List<Long> failed) {
     limits.release(job.shape);
@@ -531,6 +586,10 @@ public final class Scheduler {
     }
   }
 
+  /**
+   * A worker silent for the whole worker timeout: its jobs are lost now. A worker that cannot reach
+   * the server has killed them itself after half that time.
+   */
   private void loseWorker(Worker worker, String reason, Instant now, Decisions out) {
     workers.remove(worker.id);
     List<Long> failed = new ArrayList<>();
@@ -597,6 +656,8 @@ public final class Scheduler {
     job.state = JobState.PENDING;
     job.workerId = Job.NO_WORKER;
     job.offeredAt = null;
+    job.claimDeadline = null;
+    job.lossReason = null;
     if (job.declinedByAll(workers.keySet())) {
       park(job);
     } else {

@@ -28,7 +28,7 @@ class DeclineTest {
     assertThat(harness.view(job).attempt()).isEqualTo(2);
     assertThat(harness.worker(blind).reserved()).isEqualTo(Resources.NONE);
 
-    harness.disconnect(seeing);
+    harness.disconnectAndWaitOut(seeing);
 
     assertThat(harness.offers()).isEmpty();
     assertThat(harness.pendingReason(job))

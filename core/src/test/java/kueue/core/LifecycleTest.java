@@ -75,7 +75,7 @@ class LifecycleTest {
     long lost = harness.connect(aWorker());
     long job = harness.submitOne(aJob());
     harness.start(lost, job, 1);
-    harness.disconnect(lost);
+    harness.disconnectAndWaitOut(lost);
     long current = harness.connect(aWorker());
     harness.start(current, job, 2);
 

@@ -72,10 +72,15 @@ class RandomCommandsTest {
         long id = pick(random, workers);
         workers.remove(id);
         harness.disconnect(id);
-      } else if (dice < 48) {
+      } else if (dice < 46) {
         AttemptOnWorker offered = pickOnWorker(random, harness, JobState.OFFERED);
         if (offered != null) {
           harness.decline(offered.workerId, offered.jobId, offered.attempt, random.nextBoolean());
+        }
+      } else if (dice < 48) {
+        AttemptOnWorker running = pickOnWorker(random, harness, JobState.RUNNING);
+        if (running != null) {
+          harness.release(running.workerId, running.jobId, running.attempt);
         }
       } else if (dice < 62) {
         AttemptOnWorker offered = pickOnWorker(random, harness, JobState.OFFERED);
@@ -170,9 +175,10 @@ class RandomCommandsTest {
     List<Long> active = sorted(harness);
     long jobId = active.isEmpty() || random.nextInt(4) == 0 ? 20_000 : pick(random, active);
     int attempt = random.nextInt(4);
-    switch (random.nextInt(3)) {
+    switch (random.nextInt(4)) {
       case 0 -> harness.start(workerId, jobId, attempt);
       case 1 -> harness.end(workerId, jobId, attempt, 1);
+      case 2 -> harness.release(workerId, jobId, attempt);
       default -> harness.decline(workerId, jobId, attempt, random.nextBoolean());
     }
   }

@@ -22,21 +22,48 @@ class RecoveryTest {
         id, state, new Resources(1, 1, 100), resources, attempt, SchedulerHarness.START);
   }
 
+  private static final String LOST =
+      "worker worker disconnected (connection closed) and did not come back within 300s";
+
   @Test
-  void aDisconnectedWorkersJobsGoBackToPendingInTheirOriginalPlace() {
+  void aDisconnectedWorkersJobsKeepTheirResourcesUntilTheWorkerTimeoutPasses() {
+    SchedulerHarness harness = SchedulerHarness.settings().resource("genus", 1).harness();
+    long lost = harness.connect(aWorker().slots(2));
+    long job = harness.submitOne(aJob().resource("genus", 1));
+    harness.start(lost, job, 1);
+
+    harness.disconnect(lost);
+
+    assertThat(harness.last.events()).isEmpty();
+    assertThat(harness.view(job)).isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, -1, null));
+    assertThat(harness.used("genus")).isEqualTo(1);
+    long other = harness.connect(aWorker());
+    assertThat(harness.offers()).isEmpty();
+    harness.advance(Duration.ofSeconds(299));
+    harness.tick();
+    assertThat(harness.events(Event.JobRequeued.class)).isEmpty();
+
+    harness.advance(Duration.ofSeconds(1));
+    harness.tick();
+
+    assertThat(harness.events(Event.JobRequeued.class))
+        .containsExactly(new Event.JobRequeued(job, 1, LOST, harness.now));
+    assertThat(harness.offers()).containsExactly(entry(job, other));
+  }
+
+  @Test
+  void aDisconnectedWorkersLostJobsGoBackToPendingInTheirOriginalPlace() {
     SchedulerHarness harness = SchedulerHarness.create();
     long lost = harness.connect(aWorker().slots(2));
     List<Long> jobs = harness.submit(aJob(), aJob(), aJob(), aJob());
     harness.start(lost, jobs.get(0), 1);
 
-    harness.disconnect(lost);
+    harness.disconnectAndWaitOut(lost);
 
     assertThat(harness.events(Event.JobRequeued.class))
         .containsExactly(
-            new Event.JobRequeued(
-                jobs.get(0), 1, "worker worker disconnected: connection closed", harness.now),
-            new Event.JobRequeued(
-                jobs.get(1), 1, "worker worker disconnected: connection closed", harness.now));
+            new Event.JobRequeued(jobs.get(0), 1, LOST, harness.now),
+            new Event.JobRequeued(jobs.get(1), 1, LOST, harness.now));
     assertThat(harness.state(jobs.get(0))).isEqualTo(JobState.PENDING);
     long next = harness.connect(aWorker().slots(3));
     assertThat(harness.offers())
@@ -46,25 +73,110 @@ class RecoveryTest {
   }
 
   @Test
+  void aWorkerThatReconnectsWithinTheTimeoutKeepsItsJobsAsTheSameAttempts() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long old = harness.connect(aWorker().slots(2));
+    List<Long> jobs = harness.submit(aJob(), aJob());
+    harness.start(old, jobs.get(0), 1);
+    harness.disconnect(old);
+    harness.advance(Duration.ofSeconds(299));
+    harness.tick();
+
+    long back =
+        harness.connect(
+            aWorker().slots(2), new AttemptRef(jobs.get(0), 1), new AttemptRef(jobs.get(1), 1));
+
+    assertThat(harness.last.events())
+        .containsExactly(new Event.JobStarted(jobs.get(1), 1, harness.now));
+    assertThat(harness.view(jobs.get(0)))
+        .isEqualTo(new ActiveJobView(jobs.get(0), JobState.RUNNING, 1, back, null));
+    assertThat(harness.worker(back).reserved()).isEqualTo(new Resources(2, 2, 200));
+    harness.advance(Duration.ofSeconds(10));
+    harness.tick();
+    assertThat(harness.events(Event.JobRequeued.class)).isEmpty();
+    harness.endCurrent(jobs.get(0));
+    assertThat(harness.events(Event.JobEnded.class)).hasSize(1);
+  }
+
+  @Test
+  void theResultOfAnAttemptThatEndedWhileItsWorkerWasDisconnectedIsKept() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long old = harness.connect(aWorker());
+    long job = harness.submitOne(aJob());
+    harness.start(old, job, 1);
+    harness.disconnect(old);
+    long back = harness.connect(aWorker(), new AttemptRef(job, 1));
+
+    harness.end(back, job, 1, 0);
+
+    assertThat(harness.events(Event.JobEnded.class))
+        .singleElement()
+        .extracting(Event.JobEnded::attempt)
+        .isEqualTo(1);
+    assertThat(harness.scheduler.activeJob(job)).isEmpty();
+  }
+
+  @Test
+  void anAttemptReleasedByAStoppingWorkerIsRequeuedAtOnceWithoutCountingAsLost() {
+    SchedulerHarness harness = SchedulerHarness.settings().maxAttempts(1).harness();
+    long stopping = harness.connect(aWorker().named("alpha"));
+    long job = harness.submitOne(aJob());
+    harness.start(stopping, job, 1);
+
+    harness.release(stopping, job, 1);
+
+    assertThat(harness.events(Event.JobRequeued.class))
+        .containsExactly(
+            new Event.JobRequeued(
+                job, 1, "worker alpha released it: worker stopping", harness.now));
+    assertThat(harness.offers()).containsExactly(entry(job, stopping));
+    harness.disconnect(stopping);
+    long other = harness.connect(aWorker());
+    harness.advance(Duration.ofSeconds(300));
+    harness.tick();
+    assertThat(harness.events(Event.JobFailed.class))
+        .singleElement()
+        .extracting(Event.JobFailed::reason)
+        .isEqualTo(
+            "lost 1 time; last: worker alpha disconnected (connection closed) and did not come back"
+                + " within 300s");
+    assertThat(harness.scheduler.workers()).extracting(WorkerView::workerId).containsExactly(other);
+  }
+
+  @Test
+  void aReleaseOfAnAttemptThatIsNotCurrentChangesNothing() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long worker = harness.connect(aWorker());
+    long other = harness.connect(aWorker().loadCpus(1));
+    long job = harness.submitOne(aJob());
+    harness.start(worker, job, 1);
+
+    harness.release(other, job, 1);
+    harness.release(worker, job, 2);
+    harness.release(worker, 999, 1);
+
+    assertThat(harness.last.events()).isEmpty();
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, worker, null));
+  }
+
+  @Test
   void aJobLostAsOftenAsMaxAttemptsAllowsFails() {
     SchedulerHarness harness =
         SchedulerHarness.settings().maxAttempts(2).resource("genus", 1).harness();
     long job = harness.submitOne(aJob().resource("genus", 1));
     long first = harness.connect(aWorker());
     harness.startCurrent(job);
-    harness.disconnect(first);
+    harness.disconnectAndWaitOut(first);
     assertThat(harness.events(Event.JobRequeued.class)).hasSize(1);
     long second = harness.connect(aWorker());
     harness.startCurrent(job);
 
-    harness.disconnect(second);
+    harness.disconnectAndWaitOut(second);
 
-    assertThat(harness.last.events())
-        .containsExactly(
-            new Event.JobFailed(
-                job,
-                "lost 2 times; last: worker worker disconnected: connection closed",
-                harness.now));
+    assertThat(harness.events(Event.JobFailed.class))
+        .containsExactly(new Event.JobFailed(job, "lost 2 times; last: " + LOST, harness.now));
+    assertThat(harness.events(Event.JobRequeued.class)).isEmpty();
     assertThat(harness.last.effects()).containsExactly(new Effect.JobsTerminated(List.of(job)));
     assertThat(harness.scheduler.activeJob(job)).isEmpty();
     assertThat(harness.used("genus")).isZero();
@@ -81,12 +193,12 @@ class RecoveryTest {
     long c = harness.connect(aWorker());
     assertThat(harness.offers()).containsExactly(entry(job, c));
 
-    harness.disconnect(c);
+    harness.disconnectAndWaitOut(c);
 
     assertThat(harness.events(Event.JobFailed.class))
         .singleElement()
         .extracting(Event.JobFailed::reason)
-        .isEqualTo("lost 1 time; last: worker worker disconnected: connection closed");
+        .isEqualTo("lost 1 time; last: " + LOST);
   }
 
   @Test
@@ -222,7 +334,7 @@ class RecoveryTest {
     long lost = harness.connect(aWorker());
     long job = harness.submitOne(aJob());
     harness.start(lost, job, 1);
-    harness.disconnect(lost);
+    harness.disconnectAndWaitOut(lost);
     long other = harness.connect(aWorker());
     harness.start(other, job, 2);
 

@@ -97,6 +97,17 @@ final class SchedulerHarness {
     return step(new Command.DisconnectWorker(workerId, "connection closed"));
   }
 
+  /** Disconnects the worker and lets its worker timeout pass, so its attempts are lost. */
+  Decisions disconnectAndWaitOut(long workerId) {
+    disconnect(workerId);
+    advance(settings.workerTimeout());
+    return tick();
+  }
+
+  Decisions release(long workerId, long jobId, int attempt) {
+    return step(new Command.Release(workerId, jobId, attempt, "worker stopping"));
+  }
+
   Decisions decline(long workerId, long jobId, int attempt, boolean permanent) {
     return step(new Command.Decline(workerId, jobId, attempt, permanent, "no such directory"));
   }
@@ -177,9 +188,7 @@ final class SchedulerHarness {
           default -> List.of();
         };
     for (long jobId : toCancel) {
-      scheduler
-          .activeJob(jobId)
-          .ifPresent(job -> canceledFrom.putIfAbsent(jobId, job.state()));
+      scheduler.activeJob(jobId).ifPresent(job -> canceledFrom.putIfAbsent(jobId, job.state()));
     }
     scheduler.handle(command, now, decisions);
     learn(command, decisions, canceledFrom);
@@ -299,6 +308,8 @@ final class SchedulerHarness {
       case Command.MarkEnded ended -> dying.remove(new AttemptRef(ended.jobId(), ended.attempt()));
       case Command.Decline decline ->
           dying.remove(new AttemptRef(decline.jobId(), decline.attempt()));
+      case Command.Release release ->
+          dying.remove(new AttemptRef(release.jobId(), release.attempt()));
       case Command.MarkStarted started ->
           dying.computeIfPresent(
               new AttemptRef(started.jobId(), started.attempt()),
