@@ -5,6 +5,8 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.time.Instant;
 import java.util.List;
 import kueue.model.AttemptRef;
+import kueue.model.BatchEntry;
+import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
@@ -57,6 +59,16 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.Ended.class, name = "ended"),
   @JsonSubTypes.Type(value = Message.ResultStored.class, name = "result_stored"),
   @JsonSubTypes.Type(value = Message.Kill.class, name = "kill"),
+  @JsonSubTypes.Type(value = Message.Released.class, name = "released"),
+  @JsonSubTypes.Type(value = Message.HeartbeatAck.class, name = "heartbeat_ack"),
+  @JsonSubTypes.Type(value = Message.SubmitBatch.class, name = "submit_batch"),
+  @JsonSubTypes.Type(value = Message.BatchSubmitted.class, name = "batch_submitted"),
+  @JsonSubTypes.Type(value = Message.ListBatches.class, name = "list_batches"),
+  @JsonSubTypes.Type(value = Message.BatchList.class, name = "batch_list"),
+  @JsonSubTypes.Type(value = Message.WaitBatch.class, name = "wait_batch"),
+  @JsonSubTypes.Type(value = Message.BatchEnded.class, name = "batch_ended"),
+  @JsonSubTypes.Type(value = Message.RemoveBatch.class, name = "remove_batch"),
+  @JsonSubTypes.Type(value = Message.BatchRemoved.class, name = "batch_removed"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -103,8 +115,15 @@ public sealed interface Message {
 
   record Submitted(List<Long> ids) implements Reply {}
 
-  /** limit 0 means no limit; an empty filter list means all states. Newest jobs last. */
-  record ListJobs(int limit, List<JobFilter> filters) implements Request {}
+  /**
+   * limit 0 means no limit; an empty filter list means all states. Newest jobs last. With a batch,
+   * only that batch's jobs are listed and the stats are the batch's.
+   */
+  record ListJobs(int limit, List<JobFilter> filters, Long batch) implements Request {
+    public ListJobs(int limit, List<JobFilter> filters) {
+      this(limit, filters, null);
+    }
+  }
 
   record JobList(List<JobSummary> jobs, JobStats stats) implements Reply {}
 
@@ -137,6 +156,37 @@ public sealed interface Message {
 
   record ResourceList(List<ResourceUsage> resources) implements Reply {}
 
+  // ---- batches: many jobs that share one spec (kueue cmd --array / --file) ----
+
+  /**
+   * Submit one job per entry, all or nothing. Every job gets the shared spec (sent once, with its
+   * environment) with the entry's index and, when the entry has one, the entry's argv. Output file
+   * names may use %a, %j, %b (see OutputTarget).
+   */
+  record SubmitBatch(JobSpec shared, List<BatchEntry> entries) implements Request {}
+
+  /** batch: the batch id, which is the first job's id; ids: consecutive, in entry order. */
+  record BatchSubmitted(long batch, List<Long> ids) implements Reply {}
+
+  /**
+   * The newest limit batches (0: all) that have a job matching any of the filters (all batches
+   * when empty), newest last; stats as in {@link JobList}.
+   */
+  record ListBatches(int limit, List<JobFilter> filters) implements Request {}
+
+  record BatchList(List<BatchSummary> batches, JobStats stats) implements Reply {}
+
+  /** Answered when every job of the batch has finished or was canceled. */
+  record WaitBatch(long batch) implements Request {}
+
+  record BatchEnded(BatchSummary batch) implements Reply {}
+
+  /** Cancel the batch's pending jobs, and with kill its offered and running ones too. */
+  record RemoveBatch(long batch, boolean kill) implements Request {}
+
+  /** canceled: jobs this request canceled; left: jobs still on a worker because kill was false. */
+  record BatchRemoved(BatchSummary batch, long canceled, long left) implements Reply {}
+
   // ---- worker ----
 
   /**
@@ -168,4 +218,16 @@ public sealed interface Message {
 
   /** Stop this attempt: canceled, or the worker's claim on it is gone. */
   record Kill(long jobId, int attempt, String reason) implements ToWorker {}
+
+  /**
+   * The worker killed this attempt because it is stopping (SIGINT/SIGTERM) and will not report it
+   * ended: the server requeues the job at once. Sent once the process is gone, before closing.
+   */
+  record Released(long jobId, int attempt, String reason) implements FromWorker {}
+
+  /**
+   * The server's answer to every heartbeat. A worker that hears nothing from the server for a
+   * while knows the connection (or the server) is gone, even when TCP does not tell it.
+   */
+  record HeartbeatAck() implements ToWorker {}
 }
