@@ -62,7 +62,7 @@ done
 echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_workers} (also in $here/bin)"
 
 # The first start of any program writes the config template with a fresh secret.
-"$bindir/kueue" --version >/dev/null
+"$bindir/kueue" list-resources >/dev/null 2>&1 || true
 
 if [ "$start" = no ]; then
   exit 0

@@ -14,6 +14,28 @@ final class ExecutableLookup {
 
   private ExecutableLookup() {}
 
+  /** The file exec would run for program, or null when there is none that can be executed. */
+  static Path resolve(String program, Path cwd, String searchPath) {
+    if (program == null || program.isEmpty()) {
+      return null;
+    }
+    try {
+      if (program.contains("/")) {
+        Path file = cwd.resolve(program);
+        return Files.isRegularFile(file) && Files.isExecutable(file) ? file : null;
+      }
+      for (String directory : (searchPath == null ? DEFAULT_PATH : searchPath).split(":", -1)) {
+        Path candidate = cwd.resolve(directory.isEmpty() ? "." : directory).resolve(program);
+        if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+          return candidate;
+        }
+      }
+      return null;
+    } catch (InvalidPathException e) {
+      return null;
+    }
+  }
+
   /** Why the program cannot be executed, or null when it can. */
   static String problem(String program, Path cwd, String searchPath) {
     if (program == null || program.isEmpty()) {

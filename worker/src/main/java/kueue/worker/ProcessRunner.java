@@ -39,6 +39,7 @@ public final class ProcessRunner {
   private final Duration killGrace;
   private final Clock clock;
   private final String setsid;
+  private final java.util.Optional<NativeSpawner> nativeSpawner;
 
   /**
    * @param workerName the value of KUEUE_WORKER in every job's environment
@@ -54,6 +55,7 @@ public final class ProcessRunner {
     this.capturedOutputMaxBytes = Math.max(0, capturedOutputMaxBytes);
     this.killGrace = killGrace;
     this.clock = clock;
+    this.nativeSpawner = NativeSpawner.load();
     this.setsid = ProcessSignals.setsidProgram();
     if (setsid == null) {
       log.warn(
@@ -92,6 +94,9 @@ public final class ProcessRunner {
       throw new CannotStart(problem);
     }
 
+    if (nativeSpawner.isPresent()) {
+      return launchNative(attempt, spec, cwd, environment, program);
+    }
     List<String> command = new ArrayList<>();
     if (setsid != null) {
       command.add(setsid);
@@ -128,6 +133,58 @@ public final class ProcessRunner {
         spec.commandLine());
     return RunningJob.watch(
         attempt, process, setsid != null, started, stdout, stderr, killGrace, clock);
+  }
+
+  private RunningJob launchNative(
+      AttemptRef attempt, JobSpec spec, Path cwd, Map<String, String> environment, String program)
+      throws CannotStart {
+    Path executable = ExecutableLookup.resolve(program, cwd, environment.get("PATH"));
+    if (executable == null) {
+      throw new CannotStart("command not found: " + program);
+    }
+    NativeSpawner.Output stdoutTarget = nativeOutput("stdout", spec.stdout(), cwd, null);
+    Path stdoutFile = stdoutTarget instanceof NativeSpawner.Output.File file ? file.path() : null;
+    NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);
+    TailBuffer stdout = stdoutTarget instanceof NativeSpawner.Output.Pipe ? newBuffer() : null;
+    TailBuffer stderr = stderrTarget instanceof NativeSpawner.Output.Pipe ? newBuffer() : null;
+    Instant started = clock.instant();
+    Process process;
+    try {
+      process = nativeSpawner.get().spawn(executable.toAbsolutePath(), spec.argv(), environment, cwd,
+          stdoutTarget, stderrTarget);
+    } catch (IOException e) {
+      throw new CannotStart("cannot start " + program + ": " + e.getMessage());
+    }
+    log.debug("job {} attempt {} started as pid {}: {}", attempt.jobId(), attempt.attempt(),
+        process.pid(), spec.commandLine());
+    return RunningJob.watch(attempt, process, true, started, stdout, stderr, killGrace, clock);
+  }
+
+  /** Like {@link #redirect}, for the native spawner; files are checked here for a clear error. */
+  private static NativeSpawner.Output nativeOutput(String stream, String target, Path cwd, Path stdoutFile)
+      throws CannotStart {
+    if (OutputTarget.isCaptured(target)) {
+      return new NativeSpawner.Output.Pipe();
+    }
+    if (OutputTarget.isDiscarded(target)) {
+      return new NativeSpawner.Output.Discard();
+    }
+    Path file;
+    try {
+      file = cwd.resolve(target).normalize();
+    } catch (InvalidPathException e) {
+      throw new CannotStart("cannot open " + stream + " file " + target + ": invalid path");
+    }
+    if (file.equals(stdoutFile)) {
+      return new NativeSpawner.Output.SameAsStdout();
+    }
+    try {
+      Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING).close();
+    } catch (IOException e) {
+      throw new CannotStart("cannot open " + stream + " file " + file + ": " + reason(e));
+    }
+    return new NativeSpawner.Output.File(file);
   }
 
   private TailBuffer newBuffer() {

@@ -20,8 +20,10 @@ import org.slf4j.LoggerFactory;
  * One attempt of a job on this worker, from start to its {@link JobResult}. Created by {@link
  * ProcessRunner}; an attempt that could not start is a RunningJob whose result is already there.
  *
- * <p>Signals: the JDK reports a process killed by signal N as exit code 128+N, which cannot be told
- * apart from a program that exits with that code itself. Only when this worker sent the signal
+ * <p>Signals: processes started by {@link NativeSpawner} report the signal that ended them exactly.
+ * Through ProcessBuilder (the fallback) the JDK reports a process killed by signal N as exit code
+ * 128+N, which cannot be told apart from a program that exits with that code itself: only when this
+ * worker sent the signal
  * (after {@link #kill()}) and the code is 128+TERM or 128+KILL is it reported as a signal; every
  * other code is reported as the JDK gives it.
  */
@@ -121,6 +123,12 @@ public final class RunningJob {
     if (result.isDone()) {
       return;
     }
+    if (process instanceof NativeSpawner.SpawnedProcess spawned) {
+      spawned.signalGroup(SIGTERM);
+      CompletableFuture.delayedExecutor(killGrace.toMillis(), TimeUnit.MILLISECONDS)
+          .execute(() -> spawned.signalGroup(SIGKILL));
+      return;
+    }
     ProcessSignals.signalGroup(process.toHandle(), ownGroup, ProcessSignals.Signal.TERM);
     CompletableFuture.delayedExecutor(killGrace.toMillis(), TimeUnit.MILLISECONDS)
         .execute(
@@ -151,7 +159,12 @@ public final class RunningJob {
     }
     JobOutcome outcome;
     int signal = code - 128;
-    if (killRequested.get() && (signal == SIGTERM || signal == SIGKILL)) {
+    if (process instanceof NativeSpawner.SpawnedProcess spawned) {
+      Integer terminating = spawned.terminatingSignal();
+      outcome = terminating != null
+          ? new JobOutcome(null, terminating, null, started, ended)
+          : new JobOutcome(code, null, null, started, ended);
+    } else if (killRequested.get() && (signal == SIGTERM || signal == SIGKILL)) {
       outcome = new JobOutcome(null, signal, null, started, ended);
     } else {
       outcome = new JobOutcome(code, null, null, started, ended);

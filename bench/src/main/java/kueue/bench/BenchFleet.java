@@ -1,0 +1,148 @@
+package kueue.bench;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import kueue.client.KueueClient;
+import kueue.config.ConfigLoader;
+import kueue.config.KueueConfig;
+import kueue.protocol.Message;
+
+/**
+ * A server, and optionally workers, as separate JVMs on 127.0.0.1 under a temporary directory, for
+ * benchmarks. Started from this jar's own classpath; everything started is ended in close().
+ */
+final class BenchFleet implements AutoCloseable {
+  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+  private static final String CLASSPATH = System.getProperty("java.class.path");
+
+  final Path dir;
+  final Path config;
+  private final List<Process> processes = new ArrayList<>();
+  Process server;
+
+  /** extraServer/extraWorker are TOML lines added to those sections. */
+  BenchFleet(String extraServer, String extraWorker) throws IOException {
+    dir = Files.createTempDirectory("kueue-bench");
+    int port;
+    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      port = socket.getLocalPort();
+    }
+    config = dir.resolve("config.toml");
+    Files.writeString(config, """
+        [common]
+        shared_secret = "bench-secret-0123456789abcdefghijklmnopqrstuv"
+        server_name = "127.0.0.1"
+        server_port = %d
+        log_level = "warn"
+        [server]
+        address_bindings = "127.0.0.1"
+        data_directory = "%s"
+        %s
+        [worker]
+        dynamic_check_free_resources = false
+        %s
+        """.formatted(port, dir.resolve("data"), extraServer, extraWorker));
+    Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
+  }
+
+  KueueConfig loadConfig() throws Exception {
+    return ConfigLoader.load(config, warning -> {}, System.getenv());
+  }
+
+  void startServer(String... jvmOptions) throws Exception {
+    server = start("server", "kueue.server.ServerMain", jvmOptions);
+    awaitServer();
+  }
+
+  Process startWorker(String name) throws Exception {
+    return start("worker-" + name, "kueue.worker.WorkerMain");
+  }
+
+  Process start(String log, String mainClass, String... jvmOptions) throws IOException {
+    List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED"));
+    command.addAll(List.of(jvmOptions));
+    command.addAll(List.of("-cp", CLASSPATH, mainClass, "-c", config.toString()));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile())).start();
+    processes.add(process);
+    return process;
+  }
+
+  /** Waits until the server answers; returns how long that took. */
+  Duration awaitServer() throws Exception {
+    Instant start = Instant.now();
+    KueueConfig loaded = loadConfig();
+    Instant deadline = start.plusSeconds(120);
+    while (Instant.now().isBefore(deadline)) {
+      try (KueueClient client = KueueClient.connect(loaded.common(), config)) {
+        client.request(new Message.ListResources());
+        return Duration.between(start, Instant.now());
+      } catch (Exception e) {
+        Thread.sleep(20);
+      }
+    }
+    throw new IllegalStateException("server did not come up; see " + dir.resolve("server.log"));
+  }
+
+  void awaitWorkers(int count) throws Exception {
+    Instant deadline = Instant.now().plusSeconds(60);
+    try (KueueClient client = client()) {
+      while (Instant.now().isBefore(deadline)) {
+        var reply = (Message.WorkerList) client.request(new Message.ListWorkers());
+        if (reply.workers().size() >= count) {
+          return;
+        }
+        Thread.sleep(20);
+      }
+    }
+    throw new IllegalStateException("workers did not connect");
+  }
+
+  KueueClient client() throws Exception {
+    KueueConfig loaded = loadConfig();
+    return KueueClient.connect(loaded.common(), config);
+  }
+
+  /** CPU time (user + system) the process has used, from /proc. */
+  static Duration cpuTime(Process process) throws IOException {
+    String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+    return Duration.ofMillis(ticks * 10); // USER_HZ is 100 on Linux
+  }
+
+  /** Resident memory of the process in MiB, from /proc. */
+  static long rssMib(Process process) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + process.pid() + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+      }
+    }
+    return -1;
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (Process process : processes) {
+      process.destroy();
+    }
+    for (Process process : processes) {
+      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+      }
+    }
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    }
+  }
+}

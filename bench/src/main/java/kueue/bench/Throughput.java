@@ -1,0 +1,95 @@
+package kueue.bench;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import kueue.client.KueueClient;
+import kueue.model.JobSpec;
+import kueue.model.JobSummary;
+import kueue.protocol.Message;
+
+/**
+ * Runs the same batch of short commands through {@code xargs -P SLOTS} and through Kueue (one
+ * server, one worker with SLOTS job slots, on loopback), alternately, and prints both times and
+ * their ratio. Also prints submit-to-start latency from the server's own timestamps.
+ *
+ * <p>Usage: Throughput [jobs=2000] [slots=4] [rounds=3] [command...=true]
+ */
+public final class Throughput {
+  public static void main(String[] args) throws Exception {
+    int jobs = args.length > 0 ? Integer.parseInt(args[0]) : 2000;
+    int slots = args.length > 1 ? Integer.parseInt(args[1]) : 4;
+    int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+    List<String> command = args.length > 3 ? List.of(args).subList(3, args.length) : List.of("true");
+
+    try (BenchFleet fleet = new BenchFleet("", "worker_max_parallel_jobs = " + slots)) {
+      fleet.startServer("-Xmx1g");
+      fleet.startWorker("bench");
+      fleet.awaitWorkers(1);
+      // One unmeasured round warms up both JVMs.
+      runKueue(fleet, Math.min(jobs, 500), command);
+
+      List<Double> xargs = new ArrayList<>();
+      List<Double> kueue = new ArrayList<>();
+      List<Double> latencies = new ArrayList<>();
+      for (int round = 0; round < rounds; round++) {
+        xargs.add(runXargs(jobs, slots, command));
+        Result result = runKueue(fleet, jobs, command);
+        kueue.add(result.seconds);
+        latencies.addAll(result.startLatenciesMs);
+      }
+      double x = Stats.median(xargs);
+      double k = Stats.median(kueue);
+      System.out.printf("%d jobs of '%s', %d at a time, median of %d rounds%n", jobs, String.join(" ", command), slots, rounds);
+      System.out.printf("  xargs -P%d      %s   (rounds: %s)%n", slots, Stats.seconds(x), xargs);
+      System.out.printf("  kueue          %s   (rounds: %s)%n", Stats.seconds(k), kueue);
+      System.out.printf("  ratio          %.2fx   (limit 1.5x, goal 1.25x)%n", k / x);
+      System.out.printf("  submit->start  p50 %.1f ms, p99 %.1f ms (server timestamps, batch queued at once)%n",
+          Stats.percentile(latencies, 50), Stats.percentile(latencies, 99));
+    }
+  }
+
+  static double runXargs(int jobs, int slots, List<String> command) throws Exception {
+    String quoted = String.join(" ", command.stream().map(a -> "'" + a.replace("'", "'\\''") + "'").toList());
+    // seq feeds one dummy argument per job; -n1 runs the command once per line.
+    ProcessBuilder builder = new ProcessBuilder("sh", "-c",
+        "seq " + jobs + " | xargs -P" + slots + " -n1 sh -c '" + quoted.replace("'", "'\\''") + "' sh >/dev/null");
+    if (command.equals(List.of("true"))) {
+      builder = new ProcessBuilder("sh", "-c", "seq " + jobs + " | xargs -P" + slots + " -n1 true");
+    }
+    long start = System.nanoTime();
+    int exit = builder.inheritIO().start().waitFor();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    if (exit != 0) {
+      throw new IllegalStateException("xargs failed with " + exit);
+    }
+    return seconds;
+  }
+
+  record Result(double seconds, List<Double> startLatenciesMs) {}
+
+  static Result runKueue(BenchFleet fleet, int jobs, List<String> command) throws Exception {
+    Map<String, String> env = System.getenv();
+    String cwd = Path.of("").toAbsolutePath().toString();
+    List<JobSpec> specs = new ArrayList<>(jobs);
+    for (int i = 0; i < jobs; i++) {
+      specs.add(new JobSpec(command, cwd, env, 1, 0, 0, Map.of(), null, null));
+    }
+    try (KueueClient client = fleet.client()) {
+      long start = System.nanoTime();
+      var submitted = (Message.Submitted) client.request(new Message.Submit(specs));
+      var ended = (Message.JobsEnded) client.request(new Message.WaitJobs(submitted.ids()));
+      double seconds = (System.nanoTime() - start) / 1e9;
+      List<Double> latencies = new ArrayList<>();
+      for (JobSummary job : ended.jobs()) {
+        if (!job.succeeded()) {
+          throw new IllegalStateException("job " + job.id() + " did not succeed: " + job);
+        }
+        latencies.add(Duration.between(job.submitted(), job.started()).toNanos() / 1e6);
+      }
+      return new Result(seconds, latencies);
+    }
+  }
+}

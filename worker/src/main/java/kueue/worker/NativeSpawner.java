@@ -1,0 +1,394 @@
+package kueue.worker;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Starts job processes with glibc's posix_spawn through the JDK's foreign function API. Compared
+ * with ProcessBuilder running {@code setsid PROGRAM}, it starts the program in a session and
+ * process group of its own without an extra exec, about four times faster, which matters for
+ * thousands of short jobs; and waitpid tells a death by signal apart from an exit code.
+ *
+ * <p>Only used where every needed libc function exists (Linux with glibc 2.34 or newer); elsewhere
+ * {@link #load()} is empty and the worker falls back to ProcessBuilder.
+ */
+final class NativeSpawner {
+  private static final Logger log = LoggerFactory.getLogger(NativeSpawner.class);
+
+  // glibc's values on Linux.
+  private static final short POSIX_SPAWN_SETSIGDEF = 0x04;
+  private static final short POSIX_SPAWN_SETSIGMASK = 0x08;
+  private static final short POSIX_SPAWN_SETSID = 0x80;
+  private static final int O_RDONLY = 0;
+  private static final int O_WRONLY = 1;
+  private static final int O_CREAT = 0100;
+  private static final int O_TRUNC = 01000;
+  private static final int O_CLOEXEC = 02000000;
+  /** Generous upper bounds of glibc's opaque structures (336, 80 and 128 bytes on x86-64). */
+  private static final long ATTR_BYTES = 1024;
+  private static final long ACTIONS_BYTES = 1024;
+  private static final long SIGSET_BYTES = 256;
+
+  private final MethodHandle spawn;
+  private final MethodHandle attrInit;
+  private final MethodHandle attrDestroy;
+  private final MethodHandle attrSetFlags;
+  private final MethodHandle attrSetSigMask;
+  private final MethodHandle attrSetSigDefault;
+  private final MethodHandle actionsInit;
+  private final MethodHandle actionsDestroy;
+  private final MethodHandle actionsOpen;
+  private final MethodHandle actionsDup2;
+  private final MethodHandle actionsChdir;
+  private final MethodHandle actionsCloseFrom;
+  private final MethodHandle sigEmptySet;
+  private final MethodHandle sigFillSet;
+  private final MethodHandle pipe2;
+  private final MethodHandle close;
+  private final MethodHandle waitpid;
+  private final MethodHandle kill;
+  private final MethodHandle strerror;
+
+  private NativeSpawner(SymbolLookup libc, Linker linker) {
+    spawn = find(libc, linker, "posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+    attrInit = find(libc, linker, "posix_spawnattr_init", JAVA_INT, ADDRESS);
+    attrDestroy = find(libc, linker, "posix_spawnattr_destroy", JAVA_INT, ADDRESS);
+    attrSetFlags = find(libc, linker, "posix_spawnattr_setflags", JAVA_INT, ADDRESS, JAVA_SHORT);
+    attrSetSigMask = find(libc, linker, "posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
+    attrSetSigDefault = find(libc, linker, "posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
+    actionsInit = find(libc, linker, "posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
+    actionsDestroy = find(libc, linker, "posix_spawn_file_actions_destroy", JAVA_INT, ADDRESS);
+    actionsOpen = find(libc, linker, "posix_spawn_file_actions_addopen", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    actionsDup2 = find(libc, linker, "posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
+    actionsChdir = find(libc, linker, "posix_spawn_file_actions_addchdir_np", JAVA_INT, ADDRESS, ADDRESS);
+    actionsCloseFrom = find(libc, linker, "posix_spawn_file_actions_addclosefrom_np", JAVA_INT, ADDRESS, JAVA_INT);
+    sigEmptySet = find(libc, linker, "sigemptyset", JAVA_INT, ADDRESS);
+    sigFillSet = find(libc, linker, "sigfillset", JAVA_INT, ADDRESS);
+    pipe2 = find(libc, linker, "pipe2", JAVA_INT, ADDRESS, JAVA_INT);
+    close = find(libc, linker, "close", JAVA_INT, JAVA_INT);
+    waitpid = find(libc, linker, "waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
+    kill = find(libc, linker, "kill", JAVA_INT, JAVA_INT, JAVA_INT);
+    strerror = find(libc, linker, "strerror", ADDRESS, JAVA_INT);
+  }
+
+  private static MethodHandle find(SymbolLookup libc, Linker linker, String name, java.lang.foreign.MemoryLayout result,
+      java.lang.foreign.MemoryLayout... arguments) {
+    MemorySegment symbol = libc.find(name).orElseThrow(() -> new UnsupportedOperationException("no " + name + " in libc"));
+    return linker.downcallHandle(symbol, FunctionDescriptor.of(result, arguments));
+  }
+
+  /** The spawner, if this platform has everything it needs. */
+  static Optional<NativeSpawner> load() {
+    if (!System.getProperty("os.name", "").equals("Linux") || Boolean.getBoolean("kueue.worker.noNativeSpawn")) {
+      return Optional.empty();
+    }
+    try {
+      Linker linker = Linker.nativeLinker();
+      return Optional.of(new NativeSpawner(linker.defaultLookup(), linker));
+    } catch (RuntimeException e) {
+      log.info("starting jobs through ProcessBuilder: {}", e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /** Where one of the child's output streams goes. */
+  sealed interface Output {
+    /** A pipe the worker reads. */
+    record Pipe() implements Output {}
+
+    /** /dev/null. */
+    record Discard() implements Output {}
+
+    /** A file, created or truncated. */
+    record File(Path path) implements Output {}
+
+    /** The same place as stdout (only for stderr). */
+    record SameAsStdout() implements Output {}
+  }
+
+  /**
+   * Starts executable (an absolute path) with argv in cwd, in a new session, stdin from /dev/null.
+   *
+   * @throws IOException with the system's reason when the program cannot be started
+   */
+  SpawnedProcess spawn(Path executable, List<String> argv, Map<String, String> environment, Path cwd,
+      Output stdout, Output stderr) throws IOException {
+    int[] outPipe = stdout instanceof Output.Pipe ? newPipe() : null;
+    int[] errPipe = stderr instanceof Output.Pipe ? newPipe() : null;
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment attributes = arena.allocate(ATTR_BYTES, 16);
+      MemorySegment actions = arena.allocate(ACTIONS_BYTES, 16);
+      check((int) attrInit.invokeExact(attributes), "posix_spawnattr_init");
+      check((int) actionsInit.invokeExact(actions), "posix_spawn_file_actions_init");
+      try {
+        // The worker's threads may block or ignore signals; a job starts with the defaults.
+        MemorySegment empty = arena.allocate(SIGSET_BYTES, 16);
+        MemorySegment all = arena.allocate(SIGSET_BYTES, 16);
+        check((int) sigEmptySet.invokeExact(empty), "sigemptyset");
+        check((int) sigFillSet.invokeExact(all), "sigfillset");
+        check((int) attrSetSigMask.invokeExact(attributes, empty), "posix_spawnattr_setsigmask");
+        check((int) attrSetSigDefault.invokeExact(attributes, all), "posix_spawnattr_setsigdefault");
+        check((int) attrSetFlags.invokeExact(attributes,
+            (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)), "posix_spawnattr_setflags");
+
+        check((int) actionsOpen.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), O_RDONLY, 0), "addopen stdin");
+        addOutput(arena, actions, 1, stdout, outPipe);
+        addOutput(arena, actions, 2, stderr, errPipe);
+        // Nothing of the worker (sockets, database, pipes of other jobs) leaks into the job.
+        check((int) actionsCloseFrom.invokeExact(actions, 3), "addclosefrom");
+        check((int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())), "addchdir");
+
+        MemorySegment argvArray = stringArray(arena, argv);
+        MemorySegment envArray = stringArray(arena, environment.entrySet().stream()
+            .map(e -> e.getKey() + "=" + e.getValue()).toList());
+        MemorySegment pid = arena.allocate(JAVA_INT);
+        int error = (int) spawn.invokeExact(pid, arena.allocateFrom(executable.toString()), actions, attributes,
+            argvArray, envArray);
+        if (error != 0) {
+          throw new IOException(describe(error));
+        }
+        SpawnedProcess process = new SpawnedProcess(this, pid.get(JAVA_INT, 0),
+            outPipe == null ? null : inputStream(outPipe[0]), errPipe == null ? null : inputStream(errPipe[0]));
+        return process;
+      } finally {
+        int ignored = (int) attrDestroy.invokeExact(attributes);
+        ignored = (int) actionsDestroy.invokeExact(actions);
+        closeQuietly(outPipe == null ? -1 : outPipe[1]);
+        closeQuietly(errPipe == null ? -1 : errPipe[1]);
+      }
+    } catch (IOException | RuntimeException | Error e) {
+      closeQuietly(outPipe == null ? -1 : outPipe[0]);
+      closeQuietly(errPipe == null ? -1 : errPipe[0]);
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void addOutput(Arena arena, MemorySegment actions, int fd, Output output, int[] pipe) throws Throwable {
+    switch (output) {
+      case Output.Pipe p -> check((int) actionsDup2.invokeExact(actions, pipe[1], fd), "adddup2");
+      case Output.Discard d ->
+          check((int) actionsOpen.invokeExact(actions, fd, arena.allocateFrom("/dev/null"), O_WRONLY, 0), "addopen");
+      case Output.File f -> check((int) actionsOpen.invokeExact(actions, fd, arena.allocateFrom(f.path().toString()),
+          O_WRONLY | O_CREAT | O_TRUNC, 0666), "addopen");
+      case Output.SameAsStdout s -> check((int) actionsDup2.invokeExact(actions, 1, fd), "adddup2");
+    }
+  }
+
+  private static MemorySegment stringArray(Arena arena, List<String> strings) {
+    MemorySegment array = arena.allocate(ADDRESS, strings.size() + 1L);
+    for (int i = 0; i < strings.size(); i++) {
+      array.setAtIndex(ADDRESS, i, arena.allocateFrom(strings.get(i)));
+    }
+    array.setAtIndex(ADDRESS, strings.size(), MemorySegment.NULL);
+    return array;
+  }
+
+  private int[] newPipe() throws IOException {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment fds = arena.allocate(JAVA_INT, 2);
+      if ((int) pipe2.invokeExact(fds, O_CLOEXEC) != 0) {
+        throw new IOException("cannot create a pipe");
+      }
+      return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
+    } catch (IOException e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A Java stream over a pipe's read end; the original descriptor is closed. */
+  private InputStream inputStream(int fd) throws IOException {
+    // The JDK offers no public way to wrap a raw descriptor; /proc/self/fd opens the same pipe.
+    try {
+      return new FileInputStream("/proc/self/fd/" + fd);
+    } finally {
+      closeQuietly(fd);
+    }
+  }
+
+  private void closeQuietly(int fd) {
+    if (fd >= 0) {
+      try {
+        int ignored = (int) close.invokeExact(fd);
+      } catch (Throwable ignored) {
+        // nothing left to release
+      }
+    }
+  }
+
+  private static void check(int result, String what) {
+    if (result != 0) {
+      throw new IllegalStateException(what + " failed: " + result);
+    }
+  }
+
+  String describe(int errno) {
+    try {
+      MemorySegment text = (MemorySegment) strerror.invokeExact(errno);
+      return text.reinterpret(256).getString(0).toLowerCase(java.util.Locale.ROOT);
+    } catch (Throwable e) {
+      return "error " + errno;
+    }
+  }
+
+  /** Blocks until the child ends; returns the raw wait status. */
+  int waitFor(int pid) {
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment status = arena.allocate(JAVA_INT);
+      while (true) {
+        int result = (int) waitpid.invokeExact(pid, status, 0);
+        if (result == pid) {
+          return status.get(JAVA_INT, 0);
+        }
+        if (result == -1) {
+          // EINTR is the only expected failure; anything else means the child is already reaped.
+          if (!ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            return -1;
+          }
+        }
+      }
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  void signal(int pid, int signal) {
+    try {
+      int ignored = (int) kill.invokeExact(pid, signal);
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A child started by posix_spawn, seen through the JDK's Process interface. */
+  static final class SpawnedProcess extends Process {
+    private final NativeSpawner spawner;
+    private final int pid;
+    private final InputStream stdout;
+    private final InputStream stderr;
+    private final CompletableFuture<Integer> status = new CompletableFuture<>();
+
+    SpawnedProcess(NativeSpawner spawner, int pid, InputStream stdout, InputStream stderr) {
+      this.spawner = spawner;
+      this.pid = pid;
+      this.stdout = stdout == null ? InputStream.nullInputStream() : stdout;
+      this.stderr = stderr == null ? InputStream.nullInputStream() : stderr;
+    }
+
+    @Override
+    public OutputStream getOutputStream() {
+      return OutputStream.nullOutputStream();
+    }
+
+    @Override
+    public InputStream getInputStream() {
+      return stdout;
+    }
+
+    @Override
+    public InputStream getErrorStream() {
+      return stderr;
+    }
+
+    /** Must be called by one thread only: it reaps the child. */
+    @Override
+    public int waitFor() {
+      if (!status.isDone()) {
+        status.complete(spawner.waitFor(pid));
+      }
+      return exitValue();
+    }
+
+    @Override
+    public boolean waitFor(long timeout, TimeUnit unit) throws InterruptedException {
+      try {
+        status.get(timeout, unit);
+        return true;
+      } catch (java.util.concurrent.TimeoutException e) {
+        return false;
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    /** Like the JDK: the exit code, or 128 + the signal that ended the process. */
+    @Override
+    public int exitValue() {
+      if (!status.isDone()) {
+        throw new IllegalThreadStateException("process " + pid + " has not exited");
+      }
+      Integer signal = terminatingSignal();
+      return signal != null ? 128 + signal : (status.join() >> 8) & 0xff;
+    }
+
+    /** The signal that ended the process, or null when it exited normally. */
+    Integer terminatingSignal() {
+      int raw = status.join();
+      int signal = raw & 0x7f;
+      return raw != -1 && signal != 0 && signal != 0x7f ? signal : null;
+    }
+
+    @Override
+    public boolean isAlive() {
+      return !status.isDone();
+    }
+
+    @Override
+    public void destroy() {
+      if (!status.isDone()) {
+        spawner.signal(pid, 15);
+      }
+    }
+
+    @Override
+    public Process destroyForcibly() {
+      if (!status.isDone()) {
+        spawner.signal(pid, 9);
+      }
+      return this;
+    }
+
+    @Override
+    public long pid() {
+      return pid;
+    }
+
+    /**
+     * Signals the job's whole process group (its pid is the group id), and descendants that left
+     * the group while the leader still lives.
+     */
+    void signalGroup(int signal) {
+      ProcessHandle.of(pid).ifPresent(leader -> leader.descendants().forEach(child ->
+          spawner.signal((int) child.pid(), signal)));
+      spawner.signal(-pid, signal);
+    }
+
+    @Override
+    public ProcessHandle toHandle() {
+      return ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("process " + pid + " is gone"));
+    }
+  }
+}
