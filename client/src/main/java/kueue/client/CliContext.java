@@ -65,7 +65,19 @@ final class CliContext {
 
   KueueClient connect() throws ConfigException, CliException {
     KueueConfig loaded = config();
-    return KueueClient.connect(loaded.common(), loaded.file());
+    KueueClient client = KueueClient.connect(loaded.common(), loaded.file());
+    if (!loaded.common().encrypted()) {
+      err.println(
+          "kueue: warning: the connection to "
+              + loaded.common().serverName()
+              + ":"
+              + loaded.common().serverPort()
+              + " is not encrypted (encryption = \"none\" in "
+              + loaded.file()
+              + ")");
+      err.flush();
+    }
+    return client;
   }
 
   TerminalInfo terminal() {

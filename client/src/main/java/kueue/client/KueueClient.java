@@ -9,9 +9,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import kueue.config.KueueConfig;
 import kueue.config.KueueVersion;
+import kueue.protocol.EncryptionMismatchException;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
 import kueue.protocol.ProtocolException;
+import kueue.protocol.TransportSecurity;
 
 /**
  * A blocking connection to the server: one request, one reply. Every failure becomes a {@link
@@ -45,8 +47,22 @@ public final class KueueClient implements AutoCloseable {
               common.sharedSecret(),
               "client",
               "kueue " + KueueVersion.VERSION,
-              CONNECT_TIMEOUT);
+              CONNECT_TIMEOUT,
+              TransportSecurity.of(common.encrypted(), common.sharedSecret()));
       return new KueueClient(connection, address);
+    } catch (EncryptionMismatchException e) {
+      throw new CliException(
+          ExitCodes.USAGE_OR_CONFIG,
+          "cannot talk to the Kueue server at "
+              + address
+              + ": "
+              + e.getMessage()
+              + " (this client uses encryption = \""
+              + (common.encrypted() ? "tls" : "none")
+              + "\" from "
+              + configFile
+              + ")",
+          e);
     } catch (PeerConnection.AuthenticationException e) {
       throw new CliException(
           ExitCodes.AUTHENTICATION_FAILED,

@@ -12,6 +12,7 @@ import kueue.protocol.FrameReader;
 import kueue.protocol.Handshakes;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
+import kueue.protocol.TransportSecurity;
 
 /**
  * The server side of the protocol with canned answers: does the real handshake on 127.0.0.1 and
@@ -21,13 +22,21 @@ import kueue.protocol.MessageCodec;
 final class ScriptedServer implements AutoCloseable {
   private final ServerSocket listener;
   private final String secret;
+  private final TransportSecurity transport;
   private final Function<Message.Request, Message> answers;
   private final List<Message.Request> requests = new CopyOnWriteArrayList<>();
   private volatile boolean rejectEveryProof;
   private final Thread acceptor;
 
   ScriptedServer(String secret, Function<Message.Request, Message> answers) throws IOException {
+    this(secret, TransportSecurity.tls(secret), answers);
+  }
+
+  ScriptedServer(
+      String secret, TransportSecurity transport, Function<Message.Request, Message> answers)
+      throws IOException {
     this.secret = secret;
+    this.transport = transport;
     this.answers = answers;
     this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     this.acceptor = Thread.ofVirtual().start(this::acceptLoop);
@@ -60,22 +69,24 @@ final class ScriptedServer implements AutoCloseable {
 
   private void serve(Socket socket) {
     try (socket) {
-      FrameReader reader = new FrameReader(socket.getInputStream());
-      OutputStream out = socket.getOutputStream();
+      TransportSecurity.Channel channel = transport.accept(socket);
+      FrameReader reader = new FrameReader(channel.input());
+      OutputStream out = channel.output();
       Message.Hello hello = (Message.Hello) MessageCodec.decode(reader.next());
       String nonce = Handshakes.newNonce();
+      String binding = channel.binding();
       send(
           out,
           new Message.Challenge(
               Message.PROTOCOL_VERSION,
               nonce,
-              Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce)));
+              Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce, binding)));
       byte[] line = reader.next();
       if (line == null) {
         return;
       }
       Message.Authenticate authenticate = (Message.Authenticate) MessageCodec.decode(line);
-      String expected = Handshakes.peerProof(secret, hello.role(), hello.nonce(), nonce);
+      String expected = Handshakes.peerProof(secret, hello.role(), hello.nonce(), nonce, binding);
       if (rejectEveryProof || !Handshakes.matches(expected, authenticate.proof())) {
         send(out, new Message.Failure("auth", "authentication failed"));
         return;

@@ -306,7 +306,14 @@ public final class ConfigLoader {
       if (!LOG_LEVELS.contains(logLevel)) {
         throw s.invalid("log_level", "one of trace, debug, info, warn, error");
       }
-      return new KueueConfig.Common(secret, serverName, serverPort, logLevel);
+      String encryption = s.string("encryption", "tls").strip().toLowerCase(java.util.Locale.ROOT);
+      KueueConfig.Encryption mode =
+          switch (encryption) {
+            case "tls" -> KueueConfig.Encryption.TLS;
+            case "none" -> KueueConfig.Encryption.NONE;
+            default -> throw s.invalid("encryption", "\"tls\" (the default) or \"none\"");
+          };
+      return new KueueConfig.Common(secret, serverName, serverPort, logLevel, mode);
     }
 
     private KueueConfig.Server readServer(Section s) throws ConfigException {

@@ -34,6 +34,10 @@ final class ConfigTemplate {
     server_port = 11236
     # How much the programs log: trace, debug, info, warn or error.
     log_level = "info"
+    # "tls" encrypts all traffic, with a server key computed from shared_secret (no certificate
+    # files). "none" sends commands, environments and output readable by anyone on the network:
+    # only for a network you trust completely. Server, workers and clients must all agree.
+    encryption = "tls"
 
     [server]
     # Addresses the server listens on, separated by spaces; it runs as long as one of them binds.

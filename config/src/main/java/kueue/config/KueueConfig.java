@@ -19,12 +19,36 @@ public record KueueConfig(
     Map<String, Integer> globalResources) {
 
   /** [common] */
-  public record Common(String sharedSecret, String serverName, int serverPort, String logLevel) {
+  public record Common(
+      String sharedSecret,
+      String serverName,
+      int serverPort,
+      String logLevel,
+      Encryption encryption) {
+
+    /** With the default encryption, TLS. */
+    public Common(String sharedSecret, String serverName, int serverPort, String logLevel) {
+      this(sharedSecret, serverName, serverPort, logLevel, Encryption.TLS);
+    }
+
+    public boolean encrypted() {
+      return encryption == Encryption.TLS;
+    }
+
     @Override
     public String toString() {
       // The secret must never reach a log line by accident.
-      return "Common[serverName=" + serverName + ", serverPort=" + serverPort + ", logLevel=" + logLevel + "]";
+      return "Common[serverName=" + serverName + ", serverPort=" + serverPort + ", logLevel="
+          + logLevel + ", encryption=" + encryption + "]";
     }
+  }
+
+  /** [common] encryption: how connections between the programs are protected. */
+  public enum Encryption {
+    /** TLS 1.3 with a server key derived from the shared secret (the default). */
+    TLS,
+    /** Plain TCP, for trusted networks only, and only when the config file says so. */
+    NONE
   }
 
   /** [server] */

@@ -129,7 +129,8 @@ class ConfigLoaderTest {
       TomlParseResult toml = Toml.parse(home.resolve(".config/kueue/config.toml"));
 
       assertThat(toml.getTable("common").keySet())
-          .containsExactlyInAnyOrder("shared_secret", "server_name", "server_port", "log_level");
+          .containsExactlyInAnyOrder(
+              "shared_secret", "server_name", "server_port", "log_level", "encryption");
       assertThat(toml.getTable("server").keySet())
           .containsExactlyInAnyOrder(
               "address_bindings",
@@ -403,6 +404,25 @@ class ConfigLoaderTest {
       assertThatThrownBy(
               () -> loadText(withSecret("[worker]\ndynamic_cpu_load_scale_factor = -1.5\n")))
           .hasMessageContaining("[worker] dynamic_cpu_load_scale_factor: expected a number");
+    }
+
+    @Test
+    void encryptionIsTlsUnlessTheFileSaysNone() throws Exception {
+      assertThat(loadText(withSecret("")).common().encryption())
+          .isEqualTo(KueueConfig.Encryption.TLS);
+      assertThat(loadText(withSecret("encryption = \"tls\"\n")).common().encrypted()).isTrue();
+      assertThat(loadText(withSecret("encryption = \"none\"\n")).common().encryption())
+          .isEqualTo(KueueConfig.Encryption.NONE);
+    }
+
+    @Test
+    void anUnknownEncryptionNamesBothChoices() {
+      assertThatThrownBy(() -> loadText(withSecret("encryption = \"off\"\n")))
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining("[common] encryption: expected \"tls\" (the default) or \"none\"")
+          .hasMessageContaining("\"off\"");
+      assertThatThrownBy(() -> loadText(withSecret("encryption = false\n")))
+          .hasMessageContaining("[common] encryption: expected a string");
     }
 
     @Test

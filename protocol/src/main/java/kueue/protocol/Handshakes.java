@@ -10,9 +10,10 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The proofs of the mutual challenge-response handshake. Each side proves it knows the shared secret
- * by an HMAC-SHA256 over both fresh nonces, with a different label per direction, so a proof can
- * neither be replayed on a later connection (new nonces) nor reflected back (different label). The
- * secret itself never leaves the process.
+ * by an HMAC-SHA256 over both fresh nonces and the connection's channel binding, with a different
+ * label per direction, so a proof can neither be replayed on a later connection (new nonces), nor
+ * relayed into another TLS connection (other channel binding), nor reflected back (different
+ * label). The secret itself never leaves the process.
  */
 public final class Handshakes {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -26,14 +27,39 @@ public final class Handshakes {
     return Base64.getEncoder().encodeToString(nonce);
   }
 
-  /** Sent by the server in its Challenge. */
-  public static String serverProof(String secret, String role, String peerNonce, String serverNonce) {
-    return hmac(secret, "kueue-server-proof\n" + role + "\n" + peerNonce + "\n" + serverNonce);
+  /**
+   * Sent by the server in its Challenge.
+   *
+   * @param channelBinding {@link TransportSecurity.Channel#binding()} of this connection
+   */
+  public static String serverProof(
+      String secret, String role, String peerNonce, String serverNonce, String channelBinding) {
+    return hmac(secret, proofInput("kueue-server-proof", role, peerNonce, serverNonce, channelBinding));
   }
 
-  /** Sent by the client or worker in Authenticate. */
+  /**
+   * Sent by the client or worker in Authenticate.
+   *
+   * @param channelBinding {@link TransportSecurity.Channel#binding()} of this connection
+   */
+  public static String peerProof(
+      String secret, String role, String peerNonce, String serverNonce, String channelBinding) {
+    return hmac(secret, proofInput("kueue-peer-proof", role, peerNonce, serverNonce, channelBinding));
+  }
+
+  /** The server's proof on an unencrypted connection, whose channel binding is "none". */
+  public static String serverProof(String secret, String role, String peerNonce, String serverNonce) {
+    return serverProof(secret, role, peerNonce, serverNonce, TransportSecurity.PLAIN_BINDING);
+  }
+
+  /** The peer's proof on an unencrypted connection, whose channel binding is "none". */
   public static String peerProof(String secret, String role, String peerNonce, String serverNonce) {
-    return hmac(secret, "kueue-peer-proof\n" + role + "\n" + peerNonce + "\n" + serverNonce);
+    return peerProof(secret, role, peerNonce, serverNonce, TransportSecurity.PLAIN_BINDING);
+  }
+
+  private static String proofInput(
+      String label, String role, String peerNonce, String serverNonce, String channelBinding) {
+    return String.join("\n", label, role, peerNonce, serverNonce, channelBinding);
   }
 
   /** Constant-time comparison so timing tells nothing about how much of a proof was right. */

@@ -10,24 +10,29 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 
 /**
- * The client's or worker's end of one connection: connects, proves the secret and checks the
- * server's proof before anything else is exchanged, then sends and receives messages. Sending is
- * thread-safe; receiving is meant for one reader thread.
+ * The client's or worker's end of one connection: connects (over TLS unless the configuration turned
+ * encryption off), proves the secret and checks the server's proof before anything else is
+ * exchanged, then sends and receives messages. Sending is thread-safe; receiving is meant for one
+ * reader thread.
  */
 public final class PeerConnection implements Closeable {
   private final Socket socket;
   private final FrameReader reader;
   private final OutputStream out;
+  private final String channelBinding;
+  private final boolean encrypted;
   private final Object writeLock = new Object();
 
-  private PeerConnection(Socket socket) throws IOException {
-    this.socket = socket;
-    this.reader = new FrameReader(socket.getInputStream());
-    this.out = new BufferedOutputStream(socket.getOutputStream(), 8192);
+  private PeerConnection(TransportSecurity.Channel channel) {
+    this.socket = channel.socket();
+    this.reader = new FrameReader(channel.input());
+    this.out = new BufferedOutputStream(channel.output(), 8192);
+    this.channelBinding = channel.binding();
+    this.encrypted = channel.encrypted();
   }
 
   /**
-   * Opens an authenticated connection.
+   * Opens an authenticated connection over TLS.
    *
    * @param role "client" or "worker"
    * @throws AuthenticationException if either side's proof is wrong
@@ -36,12 +41,35 @@ public final class PeerConnection implements Closeable {
   public static PeerConnection open(
       String host, int port, String secret, String role, String software, Duration connectTimeout)
       throws IOException, ProtocolException {
+    return open(host, port, secret, role, software, connectTimeout, TransportSecurity.tls(secret));
+  }
+
+  /**
+   * Opens an authenticated connection.
+   *
+   * @param role "client" or "worker"
+   * @param transport TLS, or none when the configuration says so; must match the server's
+   * @throws AuthenticationException if either side's proof is wrong, or the server's TLS
+   *     certificate is not the one derived from the secret
+   * @throws EncryptionMismatchException if one side uses TLS and the other not
+   * @throws IOException if the server cannot be reached
+   */
+  public static PeerConnection open(
+      String host,
+      int port,
+      String secret,
+      String role,
+      String software,
+      Duration connectTimeout,
+      TransportSecurity transport)
+      throws IOException, ProtocolException {
     Socket socket = new Socket();
     try {
       socket.setTcpNoDelay(true);
       socket.connect(new InetSocketAddress(host, port), (int) connectTimeout.toMillis());
-      PeerConnection connection = new PeerConnection(socket);
-      connection.authenticate(secret, role, software, connectTimeout);
+      socket.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
+      PeerConnection connection = new PeerConnection(transport.connect(socket, host, port));
+      connection.authenticate(secret, role, software);
       return connection;
     } catch (IOException | ProtocolException | RuntimeException e) {
       socket.close();
@@ -49,13 +77,20 @@ public final class PeerConnection implements Closeable {
     }
   }
 
-  private void authenticate(String secret, String role, String software, Duration timeout)
+  /** False only when the configuration turned encryption off. */
+  public boolean encrypted() {
+    return encrypted;
+  }
+
+  private void authenticate(String secret, String role, String software)
       throws IOException, ProtocolException {
-    socket.setSoTimeout((int) Math.max(1, timeout.toMillis()));
     String nonce = Handshakes.newNonce();
     send(new Message.Hello(Message.PROTOCOL_VERSION, role, nonce, software));
     Message first = receive();
     if (first instanceof Message.Failure failure) {
+      if (TransportSecurity.ENCRYPTION_REQUIRED_CODE.equals(failure.code())) {
+        throw new EncryptionMismatchException(failure.message());
+      }
       throw new AuthenticationException(failure.message());
     }
     if (!(first instanceof Message.Challenge challenge)) {
@@ -67,11 +102,14 @@ public final class PeerConnection implements Closeable {
     }
     if (!Handshakes.isWellFormedNonce(challenge.nonce())
         || !Handshakes.matches(
-            Handshakes.serverProof(secret, role, nonce, challenge.nonce()), challenge.proof())) {
+            Handshakes.serverProof(secret, role, nonce, challenge.nonce(), channelBinding),
+            challenge.proof())) {
       throw new AuthenticationException(
           "the server could not prove it knows the shared secret (different shared_secret, or not a Kueue server)");
     }
-    send(new Message.Authenticate(Handshakes.peerProof(secret, role, nonce, challenge.nonce())));
+    send(
+        new Message.Authenticate(
+            Handshakes.peerProof(secret, role, nonce, challenge.nonce(), channelBinding)));
     Message answer = receive();
     if (answer instanceof Message.Failure failure) {
       throw new AuthenticationException(failure.message());

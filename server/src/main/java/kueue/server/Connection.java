@@ -12,6 +12,7 @@ import kueue.protocol.Handshakes;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.ProtocolException;
+import kueue.protocol.TransportSecurity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,11 +41,15 @@ final class Connection implements Runnable {
   @Override
   public void run() {
     Outbound outbound = null;
+    // Covers the TLS handshake too, so a silent or trickling peer is dropped either way.
+    ScheduledFuture<?> deadline =
+        timers.schedule(this::closeQuietly, HANDSHAKE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     try {
       socket.setTcpNoDelay(true);
-      FrameReader reader = new FrameReader(socket.getInputStream());
-      outbound = new Outbound(socket, peer);
-      String role = handshake(reader, outbound);
+      TransportSecurity.Channel channel = secure();
+      FrameReader reader = new FrameReader(channel.input());
+      outbound = new Outbound(channel.socket(), peer);
+      String role = handshake(reader, outbound, channel.binding(), deadline);
       if (role == null) {
         return;
       }
@@ -62,6 +67,7 @@ final class Connection implements Runnable {
     } catch (RuntimeException e) {
       log.error("closed {} after an internal error", peer, e);
     } finally {
+      deadline.cancel(false);
       // The writer closes the socket once queued messages (e.g. a refusal) are out; the timer is a
       // backstop for a peer that stopped reading.
       if (outbound != null) {
@@ -79,10 +85,20 @@ final class Connection implements Runnable {
     }
   }
 
+  /** TLS unless the configuration says otherwise; a failed TLS handshake is logged with its cause. */
+  private TransportSecurity.Channel secure() throws IOException, ProtocolException {
+    try {
+      return context.transport().accept(socket);
+    } catch (javax.net.ssl.SSLException e) {
+      // A peer with another shared_secret rejects the server's certificate with an alert.
+      throw new ProtocolException("TLS handshake failed: " + e.getMessage(), e);
+    }
+  }
+
   /** Returns the authenticated role, or null after a refusal was sent. */
-  private String handshake(FrameReader reader, Outbound outbound) throws IOException, ProtocolException {
-    ScheduledFuture<?> deadline =
-        timers.schedule(this::closeQuietly, HANDSHAKE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+  private String handshake(
+      FrameReader reader, Outbound outbound, String channelBinding, ScheduledFuture<?> deadline)
+      throws IOException, ProtocolException {
     try {
       Message first = read(reader);
       if (!(first instanceof Message.Hello hello)) {
@@ -107,15 +123,17 @@ final class Connection implements Runnable {
           new Message.Challenge(
               Message.PROTOCOL_VERSION,
               serverNonce,
-              Handshakes.serverProof(secret, role, hello.nonce(), serverNonce)));
+              Handshakes.serverProof(secret, role, hello.nonce(), serverNonce, channelBinding)));
       Message second = read(reader);
       if (!(second instanceof Message.Authenticate authenticate)) {
         throw new ProtocolException("expected authenticate, got " + typeOf(second));
       }
-      String expected = Handshakes.peerProof(secret, role, hello.nonce(), serverNonce);
+      String expected =
+          Handshakes.peerProof(secret, role, hello.nonce(), serverNonce, channelBinding);
       if (!Handshakes.matches(expected, authenticate.proof())) {
         Duration delay = context.throttle().failed(socket.getInetAddress());
-        log.warn("authentication failed for {} ({}): wrong shared secret", peer, role);
+        log.warn("authentication failed for {} ({}): wrong proof (another shared_secret, or a"
+            + " handshake replayed or relayed from another connection)", peer, role);
         deadline.cancel(false);
         sleep(delay);
         refuse(outbound, "auth", "authentication failed: the shared_secret differs from the server's");

@@ -16,6 +16,7 @@ import kueue.config.KueueConfig;
 import kueue.config.KueueVersion;
 import kueue.core.Scheduler;
 import kueue.core.SchedulerSettings;
+import kueue.protocol.TransportSecurity;
 import kueue.store.JobStore;
 import kueue.store.SqliteJobStore;
 import org.slf4j.Logger;
@@ -56,8 +57,14 @@ public final class KueueServer implements AutoCloseable {
           settings.dataDirectory().resolve("kueue.db"), active.size(), store.nextJobId());
       this.loop = new SchedulerLoop(scheduler, store, clock, onFatalError);
       this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("timers").unstarted(r));
-      this.context = new ServerContext(config.common().sharedSecret(), "kueue_server " + KueueVersion.VERSION,
-          new AuthenticationThrottle(), loop, store, new ConcurrentHashMap<>());
+      KueueConfig.Common common = config.common();
+      TransportSecurity transport = TransportSecurity.of(common.encrypted(), common.sharedSecret());
+      if (!transport.encrypted()) {
+        log.warn("encryption = \"none\" in {}: commands, environments and output cross the network"
+            + " unencrypted", config.file());
+      }
+      this.context = new ServerContext(common.sharedSecret(), "kueue_server " + KueueVersion.VERSION,
+          transport, new AuthenticationThrottle(), loop, store, new ConcurrentHashMap<>());
     } catch (RuntimeException e) {
       store.close();
       throw e;

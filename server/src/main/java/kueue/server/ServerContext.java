@@ -3,12 +3,14 @@ package kueue.server;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import kueue.model.SystemInfo;
+import kueue.protocol.TransportSecurity;
 import kueue.store.JobStore;
 
 /** What every connection of one server shares. */
 record ServerContext(
     String secret,
     String software,
+    TransportSecurity transport,
     AuthenticationThrottle throttle,
     SchedulerLoop loop,
     JobStore store,

@@ -27,6 +27,7 @@ import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.PeerConnection;
 import kueue.protocol.ProtocolException;
+import kueue.protocol.TransportSecurity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,6 +54,7 @@ public final class WorkerAgent {
   private static final int MAX_REGISTER_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
 
   private final KueueConfig.Common common;
+  private final TransportSecurity transport;
   private final String name;
   private final int maxSlots;
   private final Duration heartbeatInterval;
@@ -121,6 +123,7 @@ public final class WorkerAgent {
       Duration killGrace,
       Backoff backoff) {
     this.common = common;
+    this.transport = TransportSecurity.of(common.encrypted(), common.sharedSecret());
     this.name = workerName(settings, probe);
     this.maxSlots = settings.workerMaxParallelJobs();
     this.heartbeatInterval = settings.heartbeatInterval();
@@ -170,6 +173,9 @@ public final class WorkerAgent {
         throw new IllegalStateException("the agent already runs");
       }
       runStarted = true;
+    }
+    if (!transport.encrypted()) {
+      log.warn("encryption = \"none\": jobs and their output cross the network unencrypted");
     }
     try {
       while (!stopping) {
@@ -265,7 +271,8 @@ public final class WorkerAgent {
               common.sharedSecret(),
               "worker",
               software,
-              CONNECT_TIMEOUT);
+              CONNECT_TIMEOUT,
+              transport);
     } catch (PeerConnection.AuthenticationException e) {
       retryLater("authentication with server " + address() + " failed: " + e.getMessage(), true);
       return null;

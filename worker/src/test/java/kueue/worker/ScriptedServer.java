@@ -19,6 +19,7 @@ import kueue.protocol.FrameReader;
 import kueue.protocol.Handshakes;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
+import kueue.protocol.TransportSecurity;
 
 /**
  * The server's side of the protocol, driven by the test: accepts connections on 127.0.0.1, performs
@@ -27,6 +28,7 @@ import kueue.protocol.MessageCodec;
  */
 final class ScriptedServer implements AutoCloseable {
   private final String secret;
+  private final TransportSecurity transport;
   private final ServerSocket listener;
   private final BlockingQueue<Peer> peers = new LinkedBlockingQueue<>();
   private final AtomicInteger connections = new AtomicInteger();
@@ -36,7 +38,13 @@ final class ScriptedServer implements AutoCloseable {
   private final BlockingQueue<Message> handshakeMessages = new LinkedBlockingQueue<>();
 
   ScriptedServer(String secret) throws IOException {
+    this(secret, TransportSecurity.tls(secret));
+  }
+
+  /** With a transport of its own, e.g. an impostor's TLS key or plain TCP. */
+  ScriptedServer(String secret, TransportSecurity transport) throws IOException {
     this.secret = secret;
+    this.transport = transport;
     this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     Thread.ofPlatform().daemon().name("scripted-server").start(this::acceptLoop);
   }
@@ -105,13 +113,15 @@ final class ScriptedServer implements AutoCloseable {
   private void handshake(Socket socket) {
     try {
       handshakeGate.await();
-      FrameReader reader = new FrameReader(socket.getInputStream());
-      OutputStream out = socket.getOutputStream();
+      TransportSecurity.Channel channel = transport.accept(socket);
+      FrameReader reader = new FrameReader(channel.input());
+      OutputStream out = channel.output();
       Message first = MessageCodec.decode(reader.next());
       handshakeMessages.add(first);
       Message.Hello hello = (Message.Hello) first;
       String nonce = Handshakes.newNonce();
-      String proof = Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce);
+      String binding = channel.binding();
+      String proof = Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce, binding);
       out.write(MessageCodec.encode(new Message.Challenge(Message.PROTOCOL_VERSION, nonce, proof)));
       synchronized (afterChallenge) {
         for (Message message : afterChallenge) {
@@ -127,15 +137,16 @@ final class ScriptedServer implements AutoCloseable {
       Message second = MessageCodec.decode(line);
       handshakeMessages.add(second);
       Message.Authenticate authenticate = (Message.Authenticate) second;
-      String expected = Handshakes.peerProof(secret, hello.role(), hello.nonce(), nonce);
+      String expected = Handshakes.peerProof(secret, hello.role(), hello.nonce(), nonce, binding);
       if (!Handshakes.matches(expected, authenticate.proof())) {
         out.write(MessageCodec.encode(new Message.Failure("auth", "authentication failed")));
-        socket.close();
+        out.flush();
+        channel.socket().close();
         return;
       }
       out.write(MessageCodec.encode(new Message.Welcome("scripted server")));
       out.flush();
-      peers.add(new Peer(socket, reader));
+      peers.add(new Peer(channel.socket(), reader));
     } catch (Exception e) {
       try {
         socket.close();

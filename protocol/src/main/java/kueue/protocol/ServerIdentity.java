@@ -1,0 +1,179 @@
+package kueue.protocol;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.NamedParameterSpec;
+import java.util.Arrays;
+import javax.crypto.KDF;
+import javax.crypto.spec.HKDFParameterSpec;
+
+/**
+ * The server's TLS key pair and certificate, computed from the shared secret alone, so that nobody
+ * has to create, copy or renew certificate files: whoever knows the secret can compute the same
+ * public key and check that the server holds the matching private key, and whoever does not know
+ * it can neither impersonate the server nor predict its key.
+ *
+ * <p>The Ed25519 private key is the 32 bytes of HKDF-SHA256 (RFC 5869) with input keying material
+ * = the UTF-8 bytes of shared_secret, salt = {@value #SALT_TEXT}, info = {@value #INFO_TEXT}. The
+ * certificate is self-signed with that key, with fixed fields (serial 1, CN=kueue, valid from
+ * 2000-01-01 to 9999-12-31) and Ed25519 signatures are deterministic, so the same secret always
+ * gives byte-for-byte the same certificate.
+ */
+public final class ServerIdentity {
+  static final String SALT_TEXT = "kueue-server-identity";
+  static final String INFO_TEXT = "kueue tls ed25519 private key v1";
+  private static final byte[] ED25519_ALGORITHM = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
+  private static final byte[] COMMON_NAME_OID = {0x06, 0x03, 0x55, 0x04, 0x03};
+
+  private final KeyPair keyPair;
+  private final X509Certificate certificate;
+
+  private ServerIdentity(KeyPair keyPair, X509Certificate certificate) {
+    this.keyPair = keyPair;
+    this.certificate = certificate;
+  }
+
+  /** Computes the identity; the same secret always gives the same key pair and certificate. */
+  public static ServerIdentity derive(String secret) {
+    byte[] seed = privateKeyBytes(secret);
+    try {
+      KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
+      generator.initialize(NamedParameterSpec.ED25519, new FixedBytes(seed));
+      KeyPair keyPair = generator.generateKeyPair();
+      return new ServerIdentity(keyPair, selfSignedCertificate(keyPair));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("Ed25519 is part of every JDK since 15", e);
+    } finally {
+      Arrays.fill(seed, (byte) 0);
+    }
+  }
+
+  /** The Ed25519 private key as documented in the class comment. */
+  static byte[] privateKeyBytes(String secret) {
+    try {
+      KDF hkdf = KDF.getInstance("HKDF-SHA256");
+      return hkdf.deriveData(
+          HKDFParameterSpec.ofExtract()
+              .addIKM(secret.getBytes(StandardCharsets.UTF_8))
+              .addSalt(SALT_TEXT.getBytes(StandardCharsets.UTF_8))
+              .thenExpand(INFO_TEXT.getBytes(StandardCharsets.UTF_8), 32));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HKDF-SHA256 is part of every JDK since 25", e);
+    }
+  }
+
+  public PublicKey publicKey() {
+    return keyPair.getPublic();
+  }
+
+  PrivateKey privateKey() {
+    return keyPair.getPrivate();
+  }
+
+  public X509Certificate certificate() {
+    return certificate;
+  }
+
+  /** True when the certificate carries this identity's public key (SubjectPublicKeyInfo bytes). */
+  boolean isCertifiedBy(X509Certificate presented) {
+    return Arrays.equals(presented.getPublicKey().getEncoded(), keyPair.getPublic().getEncoded());
+  }
+
+  /**
+   * A minimal X.509 v3 certificate (RFC 5280) without extensions: the JDK has no public API to
+   * create one, and this one never needs more than a public key that TLS can use.
+   */
+  private static X509Certificate selfSignedCertificate(KeyPair keyPair)
+      throws GeneralSecurityException {
+    byte[] name =
+        der(
+            0x30,
+            der(0x31, der(0x30, COMMON_NAME_OID, der(0x0c, ascii("kueue")))));
+    byte[] validity =
+        der(0x30, der(0x17, ascii("000101000000Z")), der(0x18, ascii("99991231235959Z")));
+    byte[] version = der(0xa0, new byte[] {0x02, 0x01, 0x02});
+    byte[] serial = {0x02, 0x01, 0x01};
+    byte[] toBeSigned =
+        der(
+            0x30,
+            version,
+            serial,
+            ED25519_ALGORITHM,
+            name,
+            validity,
+            name,
+            keyPair.getPublic().getEncoded());
+    Signature signer = Signature.getInstance("Ed25519");
+    signer.initSign(keyPair.getPrivate());
+    signer.update(toBeSigned);
+    byte[] signature = signer.sign();
+    byte[] bitString = new byte[signature.length + 1]; // leading 0: no unused bits
+    System.arraycopy(signature, 0, bitString, 1, signature.length);
+    byte[] encoded = der(0x30, toBeSigned, ED25519_ALGORITHM, der(0x03, bitString));
+    return (X509Certificate)
+        CertificateFactory.getInstance("X.509")
+            .generateCertificate(new ByteArrayInputStream(encoded));
+  }
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** One DER tag-length-value; the contents are short, so two length bytes always suffice. */
+  private static byte[] der(int tag, byte[]... contents) {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    for (byte[] part : contents) {
+      body.writeBytes(part);
+    }
+    int length = body.size();
+    ByteArrayOutputStream out = new ByteArrayOutputStream(length + 4);
+    out.write(tag);
+    if (length < 0x80) {
+      out.write(length);
+    } else if (length < 0x100) {
+      out.write(0x81);
+      out.write(length);
+    } else {
+      out.write(0x82);
+      out.write(length >> 8);
+      out.write(length & 0xff);
+    }
+    out.writeBytes(body.toByteArray());
+    return out.toByteArray();
+  }
+
+  /**
+   * Hands the derived bytes to the JDK's Ed25519 key pair generator, which takes the 32 bytes of a
+   * private key from its random source; that is the only way to get the matching public key from
+   * the JDK without implementing curve arithmetic here.
+   */
+  private static final class FixedBytes extends SecureRandom {
+    private final byte[] bytes;
+    private boolean used;
+
+    FixedBytes(byte[] bytes) {
+      this.bytes = bytes.clone();
+    }
+
+    @Override
+    public synchronized void nextBytes(byte[] target) {
+      if (used || target.length != bytes.length) {
+        throw new IllegalStateException(
+            "the Ed25519 generator asked for other random bytes than one private key");
+      }
+      used = true;
+      System.arraycopy(bytes, 0, target, 0, bytes.length);
+      Arrays.fill(bytes, (byte) 0);
+    }
+  }
+}

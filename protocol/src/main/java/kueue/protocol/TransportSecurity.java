@@ -1,0 +1,325 @@
+package kueue.protocol;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.SequenceInputStream;
+import java.net.Socket;
+import java.security.GeneralSecurityException;
+import java.security.Principal;
+import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.Base64;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedKeyManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+
+/**
+ * How a connection is protected: TLS 1.3 with the server identity derived from the shared secret
+ * (the default), or nothing (only when the configuration says {@code encryption = "none"}).
+ *
+ * <p>Both sides end up with a {@link Channel} whose {@link Channel#binding()} names the
+ * connection. Over TLS it is the RFC 9266 "tls-exporter" value, which both ends of one TLS
+ * connection compute alike and which differs on every other connection, so the handshake proofs
+ * that include it cannot be reused elsewhere.
+ */
+public final class TransportSecurity {
+  /** Written by a server that requires TLS to a peer that sent plain text. */
+  public static final String ENCRYPTION_REQUIRED_CODE = "encryption";
+
+  static final String EXPORTER_LABEL = "EXPORTER-Channel-Binding";
+  static final String PLAIN_BINDING = "none";
+  private static final String[] PROTOCOLS = {"TLSv1.3"};
+  private static final int TLS_HANDSHAKE_RECORD = 0x16;
+  /** A TLS 1.2-framed fatal handshake_failure alert, the answer of a plain server to TLS. */
+  private static final byte[] HANDSHAKE_FAILURE_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
+
+  private final ServerIdentity identity;
+  private final SSLContext serverContext;
+  private final SSLContext clientContext;
+
+  private TransportSecurity(ServerIdentity identity) {
+    this.identity = identity;
+    if (identity == null) {
+      this.serverContext = null;
+      this.clientContext = null;
+      return;
+    }
+    try {
+      this.serverContext = SSLContext.getInstance("TLSv1.3");
+      serverContext.init(new KeyManager[] {new DerivedKeyManager(identity)}, null, null);
+      this.clientContext = SSLContext.getInstance("TLSv1.3");
+      clientContext.init(null, new TrustManager[] {new DerivedTrustManager(identity)}, null);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("TLS 1.3 is part of every JDK since 11", e);
+    }
+  }
+
+  /** TLS with the identity derived from {@code secret}. */
+  public static TransportSecurity tls(String secret) {
+    return new TransportSecurity(ServerIdentity.derive(secret));
+  }
+
+  /** Plain TCP: everything, including commands and output, readable by anyone on the path. */
+  public static TransportSecurity none() {
+    return new TransportSecurity(null);
+  }
+
+  public static TransportSecurity of(boolean encrypted, String secret) {
+    return encrypted ? tls(secret) : none();
+  }
+
+  public boolean encrypted() {
+    return identity != null;
+  }
+
+  /**
+   * The server's side of a freshly accepted connection. The first byte tells a TLS client from a
+   * plain one, so that a mismatch gets a clear answer instead of a hang: a plain peer at a TLS
+   * server receives a {@code failure} line with code {@value #ENCRYPTION_REQUIRED_CODE}, a TLS peer
+   * at a plain server a TLS handshake_failure alert.
+   *
+   * @throws ProtocolException when the peer's kind of connection does not match this one
+   * @throws IOException when the TLS handshake fails or the peer goes away
+   */
+  public Channel accept(Socket socket) throws IOException, ProtocolException {
+    InputStream raw = socket.getInputStream();
+    int first = raw.read();
+    if (first < 0) {
+      throw new ProtocolException("closed before sending anything");
+    }
+    boolean peerUsesTls = first == TLS_HANDSHAKE_RECORD;
+    if (!encrypted()) {
+      if (peerUsesTls) {
+        OutputStream out = socket.getOutputStream();
+        out.write(HANDSHAKE_FAILURE_ALERT);
+        out.flush();
+        throw new EncryptionMismatchException(
+            "refused a TLS connection: this server has encryption = \"none\", the peer not");
+      }
+      InputStream input =
+          new SequenceInputStream(new ByteArrayInputStream(new byte[] {(byte) first}), raw);
+      return new Channel(socket, input, socket.getOutputStream(), PLAIN_BINDING);
+    }
+    if (!peerUsesTls) {
+      OutputStream out = socket.getOutputStream();
+      out.write(
+          MessageCodec.encode(
+              new Message.Failure(
+                  ENCRYPTION_REQUIRED_CODE,
+                  "this Kueue server accepts only TLS-encrypted connections; remove"
+                      + " encryption = \"none\" from [common] in your config (the default is"
+                      + " \"tls\")")));
+      out.flush();
+      throw new EncryptionMismatchException(
+          "refused an unencrypted connection (the peer has encryption = \"none\")");
+    }
+    SSLSocket tls =
+        (SSLSocket)
+            serverContext
+                .getSocketFactory()
+                .createSocket(socket, new ByteArrayInputStream(new byte[] {(byte) first}), true);
+    tls.setUseClientMode(false);
+    tls.setEnabledProtocols(PROTOCOLS);
+    tls.startHandshake();
+    return new Channel(tls, tls.getInputStream(), tls.getOutputStream(), binding(tls));
+  }
+
+  /**
+   * The client's or worker's side of a connected socket: over TLS, the handshake, which only
+   * succeeds with a server that holds the private key derived from the same secret.
+   *
+   * @throws PeerConnection.AuthenticationException when the server's certificate is not the
+   *     derived one
+   * @throws EncryptionMismatchException when the server does not speak TLS
+   */
+  public Channel connect(Socket socket, String host, int port)
+      throws IOException, ProtocolException {
+    if (!encrypted()) {
+      return new Channel(
+          socket, socket.getInputStream(), socket.getOutputStream(), PLAIN_BINDING);
+    }
+    SSLSocket tls =
+        (SSLSocket) clientContext.getSocketFactory().createSocket(socket, host, port, true);
+    tls.setUseClientMode(true);
+    tls.setEnabledProtocols(PROTOCOLS);
+    try {
+      tls.startHandshake();
+    } catch (SSLException e) {
+      if (causedBy(e, java.io.EOFException.class)) {
+        throw new PeerConnection.ConnectionClosedException(
+            "the server closed the connection during the TLS handshake");
+      }
+      if (causedBy(e, UntrustedCertificateException.class)) {
+        throw new PeerConnection.AuthenticationException(
+            "the server's TLS certificate is not derived from this shared_secret (a different"
+                + " shared_secret, or not a Kueue server)");
+      }
+      throw new EncryptionMismatchException(
+          "the TLS handshake with the server failed ("
+              + e.getMessage()
+              + "); if the server has encryption = \"none\", both ends need the same [common]"
+              + " encryption setting",
+          e);
+    }
+    return new Channel(tls, tls.getInputStream(), tls.getOutputStream(), binding(tls));
+  }
+
+  private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (type.isInstance(cause)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static String binding(SSLSocket socket) throws SSLException {
+    if (!(socket.getSession() instanceof ExtendedSSLSession session)) {
+      throw new SSLException("the TLS implementation offers no keying material exporter");
+    }
+    byte[] exported = session.exportKeyingMaterialData(EXPORTER_LABEL, new byte[0], 32);
+    return "tls-exporter:" + Base64.getEncoder().encodeToString(exported);
+  }
+
+  /**
+   * One connection after transport setup. {@code input} may differ from the socket's own stream
+   * when the first byte was already read to tell TLS from plain text.
+   */
+  public record Channel(Socket socket, InputStream input, OutputStream output, String binding) {
+    public boolean encrypted() {
+      return socket instanceof SSLSocket;
+    }
+  }
+
+  private static final class UntrustedCertificateException extends CertificateException {
+    UntrustedCertificateException(String message) {
+      super(message);
+    }
+  }
+
+  /** Offers the derived key for TLS 1.3's Ed25519 signature scheme and nothing else. */
+  private static final class DerivedKeyManager extends X509ExtendedKeyManager {
+    private static final String ALIAS = "kueue";
+    private final ServerIdentity identity;
+
+    DerivedKeyManager(ServerIdentity identity) {
+      this.identity = identity;
+    }
+
+    private String aliasFor(String keyType) {
+      return "EdDSA".equalsIgnoreCase(keyType) || "Ed25519".equalsIgnoreCase(keyType)
+          ? ALIAS
+          : null;
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+      return aliasFor(keyType);
+    }
+
+    @Override
+    public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+      return aliasFor(keyType);
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+      return aliasFor(keyType) == null ? null : new String[] {ALIAS};
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+      return null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+      return null;
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      return ALIAS.equals(alias) ? new X509Certificate[] {identity.certificate()} : null;
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      return ALIAS.equals(alias) ? identity.privateKey() : null;
+    }
+  }
+
+  /**
+   * Trusts exactly one server key: the one derived from the secret. TLS itself checks that the
+   * server holds the matching private key (CertificateVerify), so no certificate authority, host
+   * name or date is involved.
+   */
+  private static final class DerivedTrustManager extends X509ExtendedTrustManager {
+    private final ServerIdentity identity;
+
+    DerivedTrustManager(ServerIdentity identity) {
+      this.identity = identity;
+    }
+
+    private void check(X509Certificate[] chain) throws CertificateException {
+      if (chain == null || chain.length == 0 || !identity.isCertifiedBy(chain[0])) {
+        throw new UntrustedCertificateException(
+            "the server's certificate does not carry the key derived from the shared secret");
+      }
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      check(chain);
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws CertificateException {
+      throw new CertificateException("clients prove the secret in the Kueue handshake instead");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
+        throws CertificateException {
+      throw new CertificateException("clients prove the secret in the Kueue handshake instead");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws CertificateException {
+      throw new CertificateException("clients prove the secret in the Kueue handshake instead");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+
+  @Override
+  public String toString() {
+    return encrypted() ? "TLS 1.3" : "unencrypted";
+  }
+}
