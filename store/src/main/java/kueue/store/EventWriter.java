@@ -60,6 +60,14 @@ final class EventWriter implements AutoCloseable {
         }
       };
 
+  /**
+   * The jobs of a batch share one environment object: remembering the last one by identity spares
+   * serialising and hashing it again for each of 100,000 jobs. Valid like {@link #envIds}.
+   */
+  private Map<String, String> lastEnv;
+
+  private long lastEnvId;
+
   private long nextJobId;
 
   EventWriter(Connection connection, String databaseName) throws SQLException {
@@ -69,8 +77,8 @@ final class EventWriter implements AutoCloseable {
     insertJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted)"
-                + " VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)");
+                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index)"
+                + " VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -188,7 +196,7 @@ final class EventWriter implements AutoCloseable {
         statement.executeUpdate(
             "DELETE FROM envs WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.env_id = envs.id)");
       }
-      envIds.clear();
+      forgetEnvironments();
     }
     return deleted;
   }
@@ -278,11 +286,23 @@ final class EventWriter implements AutoCloseable {
     insertJob.setString(9, spec.stdout());
     insertJob.setString(10, spec.stderr());
     insertJob.setLong(11, millis(queued.at()));
+    setNullable(insertJob, 12, spec.batch());
+    setNullable(insertJob, 13, spec.arrayIndex());
     insertJob.executeUpdate();
     history(queued.jobId(), queued.at(), 0, "submitted", null, null);
   }
 
   private long environmentId(Map<String, String> env) throws SQLException {
+    if (env == lastEnv) {
+      return lastEnvId;
+    }
+    long id = storedEnvironmentId(env);
+    lastEnv = env;
+    lastEnvId = id;
+    return id;
+  }
+
+  private long storedEnvironmentId(Map<String, String> env) throws SQLException {
     String json = JsonColumns.write(env);
     String hash = JsonColumns.sha256(json);
     Long cached = envIds.get(hash);
@@ -400,6 +420,15 @@ final class EventWriter implements AutoCloseable {
     }
   }
 
+  private static void setNullable(PreparedStatement statement, int index, Long value)
+      throws SQLException {
+    if (value == null) {
+      statement.setNull(index, Types.INTEGER);
+    } else {
+      statement.setLong(index, value);
+    }
+  }
+
   private static long millis(Instant instant) {
     return instant.toEpochMilli();
   }
@@ -418,8 +447,13 @@ final class EventWriter implements AutoCloseable {
     };
   }
 
-  private void rollback(Exception cause) {
+  private void forgetEnvironments() {
     envIds.clear();
+    lastEnv = null;
+  }
+
+  private void rollback(Exception cause) {
+    forgetEnvironments();
     try {
       connection.rollback();
     } catch (SQLException e) {

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Optional;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
+import kueue.model.BatchSummary;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
 import kueue.model.JobSpec;
@@ -41,15 +42,35 @@ public interface JobStore extends AutoCloseable {
   Optional<JobDetail> detail(long jobId);
 
   /**
-   * The newest {@code limit} jobs matching any of the filters (all jobs when filters is empty;
-   * no limit when limit is 0), returned oldest first.
+   * The newest {@code limit} jobs matching any of the filters (all jobs when filters is empty; no
+   * limit when limit is 0), returned oldest first.
    */
   List<JobSummary> list(int limit, List<JobFilter> filters);
 
   /** Counts over all stored jobs, average run time and ETA as of now. */
   JobStats stats(Instant now);
 
-  /** Deletes succeeded and canceled jobs, and failed ones too when includeFailed; returns how many. */
+  /**
+   * The newest {@code limit} jobs of one batch matching any of the filters (all of its jobs when
+   * filters is empty; no limit when limit is 0), oldest first; empty when no such batch is stored.
+   */
+  List<JobSummary> listBatch(long batch, int limit, List<JobFilter> filters);
+
+  /** Where the batch stands as of now, over its stored jobs; empty when none of them is stored. */
+  Optional<BatchSummary> batch(long batch, Instant now);
+
+  /**
+   * The newest {@code limit} batches (no limit when 0) that have a job matching any of the filters
+   * (all batches when filters is empty), oldest first.
+   */
+  List<BatchSummary> batches(int limit, List<JobFilter> filters, Instant now);
+
+  /** Ids of the batch's jobs that are pending, offered or running, in id order. */
+  List<Long> activeJobIds(long batch);
+
+  /**
+   * Deletes succeeded and canceled jobs, and failed ones too when includeFailed; returns how many.
+   */
   long clean(boolean includeFailed);
 
   @Override

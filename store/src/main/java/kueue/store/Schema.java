@@ -9,8 +9,11 @@ import java.util.List;
  */
 final class Schema {
 
-  /** Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. */
-  static final int VERSION = 1;
+  /**
+   * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
+   * new database is created as version 1 and then migrated, so every migration runs in every test.
+   */
+  static final int VERSION = 2;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -23,6 +26,7 @@ final class Schema {
           + " run_ms = run_ms %1$s coalesce(%2$s.ended - %2$s.started, 0)"
           + " WHERE category = %2$s.category;";
 
+  /** The tables of version 1; {@link #MIGRATIONS} bring them to {@link #VERSION}. */
   static final List<String> CREATE =
       List.of(
           "CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID",
@@ -109,6 +113,19 @@ final class Schema {
           "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
               + COUNT_CHANGE.formatted("-", "OLD")
               + " END");
+
+  /**
+   * MIGRATIONS.get(i) takes a database from version i + 1 to version i + 2, in the same transaction
+   * that raises user_version.
+   */
+  static final List<List<String>> MIGRATIONS =
+      List.of(
+          // 2: batches. The batch id is the id of the batch's first job; it never changes, so the
+          // index costs nothing on state changes, and only batch jobs are in it.
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN batch_id INTEGER",
+              "ALTER TABLE jobs ADD COLUMN array_index INTEGER",
+              "CREATE INDEX jobs_by_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL"));
 
   private Schema() {}
 }

@@ -28,6 +28,7 @@ import java.util.Optional;
 import java.util.Set;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
+import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.CommandLines;
 import kueue.model.JobDetail;
@@ -63,9 +64,11 @@ public final class SqliteJobStore implements JobStore {
 
   private static final String SUMMARY_COLUMNS =
       "id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker, submitted, started, ended,"
-          + " exit_code, signal, note";
+          + " exit_code, signal, note, batch_id, array_index";
   private static final String SPEC_COLUMNS =
-      "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target";
+      "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
+          + " array_index";
+  private static final String ACTIVE_CATEGORIES = "('PENDING', 'OFFERED', 'RUNNING')";
 
   private final Path databaseFile;
   private final FileChannel lockChannel;
@@ -223,12 +226,20 @@ public final class SqliteJobStore implements JobStore {
       // See the class comment for why NORMAL is durable enough.
       statement.execute("PRAGMA synchronous = NORMAL");
       statement.execute("PRAGMA cache_size = -16000");
-      if (version == 0) {
+      if (version < Schema.VERSION) {
         connection.setAutoCommit(false);
-        for (String sql : Schema.CREATE) {
-          statement.execute(sql);
+        if (version == 0) {
+          for (String sql : Schema.CREATE) {
+            statement.execute(sql);
+          }
+          statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+          version = 1;
         }
-        statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+        for (int from = version; from < Schema.VERSION; from++) {
+          for (String sql : Schema.MIGRATIONS.get(from - 1)) {
+            statement.execute(sql);
+          }
+        }
         statement.execute("PRAGMA user_version = " + Schema.VERSION);
         connection.commit();
         connection.setAutoCommit(true);
@@ -564,7 +575,15 @@ public final class SqliteJobStore implements JobStore {
               }
               return new Snapshot(counts, starts);
             });
-    Map<JobFilter, long[]> counts = snapshot.counts();
+    return statsFrom(snapshot.counts(), snapshot.runningStarts(), now);
+  }
+
+  /**
+   * @param counts per category: jobs, how many of them have start and end, summed run milliseconds
+   * @param runningStarts start times (epoch millis) of the running jobs
+   */
+  private static JobStats statsFrom(
+      Map<JobFilter, long[]> counts, List<Long> runningStarts, Instant now) {
     long[] zero = {0, 0, 0};
     long[] succeeded = counts.getOrDefault(JobFilter.SUCCEEDED, zero);
     long[] failed = counts.getOrDefault(JobFilter.FAILED, zero);
@@ -574,7 +593,7 @@ public final class SqliteJobStore implements JobStore {
     long finishedTimed = succeeded[1] + failed[1];
     double finishedSeconds = (succeeded[2] + failed[2]) / 1000.0;
     List<Double> elapsed = new ArrayList<>();
-    for (long started : snapshot.runningStarts()) {
+    for (long started : runningStarts) {
       elapsed.add(Math.max(0, now.toEpochMilli() - started) / 1000.0);
     }
     Double average = averageRunSeconds(finishedTimed, finishedSeconds, elapsed);
@@ -641,7 +660,9 @@ public final class SqliteJobStore implements JobStore {
         instantOrNull(row, "ended"),
         integerOrNull(row, "exit_code"),
         integerOrNull(row, "signal"),
-        row.getString("note"));
+        row.getString("note"),
+        longOrNull(row, "batch_id"),
+        longOrNull(row, "array_index"));
   }
 
   private static JobSpec specFrom(ResultSet row, Map<String, String> env) throws SQLException {
@@ -654,7 +675,9 @@ public final class SqliteJobStore implements JobStore {
         row.getLong("ram_mb"),
         JsonColumns.resources(row.getString("global_resources")),
         row.getString("stdout_target"),
-        row.getString("stderr_target"));
+        row.getString("stderr_target"),
+        longOrNull(row, "batch_id"),
+        longOrNull(row, "array_index"));
   }
 
   private static Instant instantOrNull(ResultSet row, String column) throws SQLException {
@@ -665,6 +688,183 @@ public final class SqliteJobStore implements JobStore {
   private static Integer integerOrNull(ResultSet row, String column) throws SQLException {
     int value = row.getInt(column);
     return row.wasNull() ? null : value;
+  }
+
+  private static Long longOrNull(ResultSet row, String column) throws SQLException {
+    long value = row.getLong(column);
+    return row.wasNull() ? null : value;
+  }
+
+  @Override
+  public List<JobSummary> listBatch(long batch, int limit, List<JobFilter> filters) {
+    if (limit < 0) {
+      throw new IllegalArgumentException("limit must be 0 (no limit) or positive: " + limit);
+    }
+    Objects.requireNonNull(filters, "filters");
+    Set<JobFilter> distinct =
+        filters.isEmpty() ? EnumSet.allOf(JobFilter.class) : EnumSet.copyOf(filters);
+    String categories =
+        distinct.size() == JobFilter.values().length ? "" : " AND category IN " + sqlList(distinct);
+    List<JobSummary> newestFirst =
+        readers.read(
+            loan -> {
+              PreparedStatement query =
+                  loan.prepare(
+                      "SELECT "
+                          + SUMMARY_COLUMNS
+                          + " FROM jobs WHERE batch_id = ?"
+                          + categories
+                          + " ORDER BY id DESC LIMIT ?");
+              query.setLong(1, batch);
+              query.setLong(2, limit == 0 ? -1 : limit);
+              return summariesFrom(query);
+            });
+    List<JobSummary> oldestFirst = new ArrayList<>(newestFirst);
+    Collections.reverse(oldestFirst);
+    return oldestFirst;
+  }
+
+  @Override
+  public Optional<BatchSummary> batch(long batch, Instant now) {
+    Objects.requireNonNull(now, "now");
+    return readers.read(loan -> Optional.ofNullable(batchSummary(loan, batch, now)));
+  }
+
+  @Override
+  public List<BatchSummary> batches(int limit, List<JobFilter> filters, Instant now) {
+    if (limit < 0) {
+      throw new IllegalArgumentException("limit must be 0 (no limit) or positive: " + limit);
+    }
+    Objects.requireNonNull(filters, "filters");
+    Objects.requireNonNull(now, "now");
+    Set<JobFilter> distinct =
+        filters.isEmpty() ? EnumSet.allOf(JobFilter.class) : EnumSet.copyOf(filters);
+    String categories =
+        distinct.size() == JobFilter.values().length ? "" : " AND category IN " + sqlList(distinct);
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT DISTINCT batch_id FROM jobs WHERE batch_id IS NOT NULL"
+                      + categories
+                      + " ORDER BY batch_id DESC LIMIT ?");
+          query.setLong(1, limit == 0 ? -1 : limit);
+          List<Long> newestFirst = new ArrayList<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              newestFirst.add(row.getLong(1));
+            }
+          }
+          List<BatchSummary> oldestFirst = new ArrayList<>(newestFirst.size());
+          for (long batch : newestFirst.reversed()) {
+            BatchSummary summary = batchSummary(loan, batch, now);
+            if (summary != null) {
+              oldestFirst.add(summary);
+            }
+          }
+          return oldestFirst;
+        });
+  }
+
+  @Override
+  public List<Long> activeJobIds(long batch) {
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT id FROM jobs WHERE batch_id = ? AND category IN "
+                      + ACTIVE_CATEGORIES
+                      + " ORDER BY id");
+          query.setLong(1, batch);
+          List<Long> ids = new ArrayList<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              ids.add(row.getLong(1));
+            }
+          }
+          return ids;
+        });
+  }
+
+  /**
+   * One pass over the batch's rows (through jobs_by_batch) gives the counts per category; the
+   * running jobs' start times and the first and failing jobs' rows are read by id after it.
+   */
+  private static BatchSummary batchSummary(ReadConnections.Loan loan, long batch, Instant now)
+      throws SQLException {
+    PreparedStatement countQuery =
+        loan.prepare(
+            "SELECT category, count(*), sum(started IS NOT NULL AND ended IS NOT NULL),"
+                + " sum(coalesce(ended - started, 0)), min(id), max(id), max(ended)"
+                + " FROM jobs WHERE batch_id = ? GROUP BY category");
+    countQuery.setLong(1, batch);
+    Map<JobFilter, long[]> counts = new EnumMap<>(JobFilter.class);
+    long jobs = 0;
+    long firstJob = Long.MAX_VALUE;
+    long lastJob = Long.MIN_VALUE;
+    long firstFailure = Long.MAX_VALUE;
+    long lastEnd = Long.MIN_VALUE;
+    try (ResultSet row = countQuery.executeQuery()) {
+      while (row.next()) {
+        JobFilter category = JobFilter.valueOf(row.getString(1));
+        counts.put(category, new long[] {row.getLong(2), row.getLong(3), row.getLong(4)});
+        jobs += row.getLong(2);
+        firstJob = Math.min(firstJob, row.getLong(5));
+        lastJob = Math.max(lastJob, row.getLong(6));
+        if (category == JobFilter.FAILED || category == JobFilter.CANCELED) {
+          firstFailure = Math.min(firstFailure, row.getLong(5));
+        }
+        long ended = row.getLong(7);
+        if (!row.wasNull()) {
+          lastEnd = Math.max(lastEnd, ended);
+        }
+      }
+    }
+    if (jobs == 0) {
+      return null;
+    }
+    List<Long> runningStarts = new ArrayList<>();
+    if (counts.containsKey(JobFilter.RUNNING)) {
+      PreparedStatement startQuery =
+          loan.prepare(
+              "SELECT started FROM jobs"
+                  + " WHERE batch_id = ? AND category = 'RUNNING' AND started IS NOT NULL");
+      startQuery.setLong(1, batch);
+      try (ResultSet row = startQuery.executeQuery()) {
+        while (row.next()) {
+          runningStarts.add(row.getLong(1));
+        }
+      }
+    }
+    JobStats stats = statsFrom(counts, runningStarts, now);
+    JobSummary first = summaryById(loan, firstJob);
+    JobSummary failure = firstFailure == Long.MAX_VALUE ? null : summaryById(loan, firstFailure);
+    boolean ended = stats.pending() + stats.offered() + stats.running() == 0;
+    return new BatchSummary(
+        batch,
+        first.command(),
+        first.cwd(),
+        firstJob,
+        lastJob,
+        jobs,
+        first.submitted(),
+        ended && lastEnd != Long.MIN_VALUE ? Instant.ofEpochMilli(lastEnd) : null,
+        stats,
+        failure);
+  }
+
+  private static JobSummary summaryById(ReadConnections.Loan loan, long id) throws SQLException {
+    PreparedStatement query = loan.prepare("SELECT " + SUMMARY_COLUMNS + " FROM jobs WHERE id = ?");
+    query.setLong(1, id);
+    return summariesFrom(query).getFirst();
+  }
+
+  private static String sqlList(Set<JobFilter> filters) {
+    StringBuilder list = new StringBuilder("(");
+    for (JobFilter filter : filters) {
+      list.append(list.length() > 1 ? ", '" : "'").append(filter.name()).append('\'');
+    }
+    return list.append(')').toString();
   }
 
   /** How many distinct environments are stored; visible for tests of the deduplication. */

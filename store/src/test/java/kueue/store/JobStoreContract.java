@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
+import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
@@ -581,5 +582,130 @@ abstract class JobStoreContract {
     JobSummary summary = summary(1);
     assertThat(summary.started()).isEqualTo(at(2));
     assertThat(summary.ended()).isEqualTo(at(8));
+  }
+
+  // ---- batches
+
+  static Event.JobQueued inBatch(long id, long batch, long index, double atSeconds) {
+    JobSpec spec = Jobs.aSpec();
+    return new Event.JobQueued(id, spec.forJob(id, spec.argv(), batch, index), at(atSeconds));
+  }
+
+  /** Batch 2: jobs 2-6 with indices 10-14; job 1 and job 7 are on their own. */
+  void storeAMixedBatch() {
+    persist(queued(1, 0));
+    persist(
+        inBatch(2, 2, 10, 0),
+        inBatch(3, 2, 11, 0),
+        inBatch(4, 2, 12, 0),
+        inBatch(5, 2, 13, 0),
+        inBatch(6, 2, 14, 0),
+        queued(7, 0));
+    persist(ranToCompletion(2, 0, 0, 2).subList(1, 4));
+    persist(ranToCompletion(3, 3, 0, 4).subList(1, 4));
+    persist(offered(4, 1, "w1", 1), started(4, 1, 1));
+    persist(new Event.JobCanceled(6, "canceled by user", at(5)));
+  }
+
+  @Test
+  void aBatchJobKeepsItsBatchAndIndexInSummarySpecAndDetail() {
+    persist(inBatch(1, 1, 7, 0), queued(2, 0));
+
+    assertThat(summary(1).batch()).isEqualTo(1L);
+    assertThat(summary(1).arrayIndex()).isEqualTo(7L);
+    assertThat(store.spec(1).orElseThrow().arrayIndex()).isEqualTo(7L);
+    assertThat(detail(1).spec().batch()).isEqualTo(1L);
+    assertThat(summary(2).batch()).isNull();
+    assertThat(summary(2).arrayIndex()).isNull();
+  }
+
+  @Test
+  void aBatchSummaryCountsItsJobsPerStateAndNamesTheFirstFailure() {
+    storeAMixedBatch();
+
+    BatchSummary batch = store.batch(2, at(6)).orElseThrow();
+
+    assertThat(batch.batch()).isEqualTo(2);
+    assertThat(batch.firstJob()).isEqualTo(2);
+    assertThat(batch.lastJob()).isEqualTo(6);
+    assertThat(batch.jobs()).isEqualTo(5);
+    assertThat(batch.command()).isEqualTo("./run.sh --seed 1");
+    assertThat(batch.cwd()).isEqualTo("/home/ada/exp");
+    assertThat(batch.submitted()).isEqualTo(at(0));
+    assertThat(batch.ended()).isNull();
+    assertThat(batch.stats())
+        .extracting(
+            JobStats::pending,
+            JobStats::offered,
+            JobStats::running,
+            JobStats::succeeded,
+            JobStats::failed,
+            JobStats::canceled)
+        .containsExactly(1L, 0L, 1L, 1L, 1L, 1L);
+    // Finished: 2 s and 4 s; running for 5 s: the mean of all three is larger than that of the two.
+    assertThat(batch.stats().averageRunSeconds()).isCloseTo(11 / 3.0, within(0.001));
+    assertThat(batch.firstFailure().id()).isEqualTo(3);
+    assertThat(batch.active()).isEqualTo(2);
+  }
+
+  @Test
+  void aBatchWhoseJobsAllEndedTellsWhenTheLastOneEnded() {
+    persist(inBatch(1, 1, 1, 0), inBatch(2, 1, 2, 0));
+    persist(ranToCompletion(1, 0, 0, 3).subList(1, 4));
+    persist(ranToCompletion(2, 0, 1, 7).subList(1, 4));
+
+    BatchSummary batch = store.batch(1, at(9)).orElseThrow();
+
+    assertThat(batch.ended()).isEqualTo(at(7));
+    assertThat(batch.firstFailure()).isNull();
+    assertThat(batch.stats().succeeded()).isEqualTo(2);
+    assertThat(batch.stats().averageRunSeconds()).isCloseTo(4.5, within(0.001));
+  }
+
+  @Test
+  void listingABatchShowsOnlyItsJobsNewestLimitOldestFirstAndHonoursFilters() {
+    storeAMixedBatch();
+
+    assertThat(ids(store.listBatch(2, 0, List.of()))).containsExactly(2L, 3L, 4L, 5L, 6L);
+    assertThat(ids(store.listBatch(2, 2, List.of()))).containsExactly(5L, 6L);
+    assertThat(ids(store.listBatch(2, 0, List.of(JobFilter.FAILED, JobFilter.PENDING))))
+        .containsExactly(3L, 5L);
+    assertThat(store.listBatch(99, 0, List.of())).isEmpty();
+  }
+
+  @Test
+  void batchesAreListedNewestLastAndAFilterKeepsThoseWithAMatchingJob() {
+    storeAMixedBatch();
+    persist(inBatch(8, 8, 1, 9));
+
+    assertThat(store.batches(0, List.of(), at(10)))
+        .extracting(BatchSummary::batch)
+        .containsExactly(2L, 8L);
+    assertThat(store.batches(1, List.of(), at(10)))
+        .extracting(BatchSummary::batch)
+        .containsExactly(8L);
+    assertThat(store.batches(0, List.of(JobFilter.FAILED), at(10)))
+        .extracting(BatchSummary::batch)
+        .containsExactly(2L);
+    assertThat(store.batches(0, List.of(JobFilter.SUCCEEDED, JobFilter.PENDING), at(10)))
+        .extracting(BatchSummary::batch)
+        .containsExactly(2L, 8L);
+  }
+
+  @Test
+  void theActiveJobsOfABatchAreTheOnesNotYetEnded() {
+    storeAMixedBatch();
+
+    assertThat(store.activeJobIds(2)).containsExactly(4L, 5L);
+    assertThat(store.activeJobIds(99)).isEmpty();
+  }
+
+  @Test
+  void anUnknownBatchIsEmpty() {
+    persist(queued(1, 0));
+
+    assertThat(store.batch(1, at(1))).isEmpty();
+    assertThat(store.batch(42, at(1))).isEmpty();
+    assertThat(store.batches(0, List.of(), at(1))).isEmpty();
   }
 }

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import kueue.core.Event;
+import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
@@ -306,6 +307,81 @@ class SqliteJobStoreTest extends JobStoreContract {
     }
   }
 
+  @Test
+  void theJobsOfABatchAreFoundThroughTheBatchIndex() throws Exception {
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile())) {
+      assertThat(
+              queryPlan(
+                  connection,
+                  "SELECT id FROM jobs WHERE batch_id = 5 AND category = 'RUNNING'"
+                      + " ORDER BY id DESC LIMIT 10"))
+          .contains("USING INDEX jobs_by_batch")
+          .doesNotContain("TEMP B-TREE");
+      assertThat(
+              queryPlan(
+                  connection,
+                  "SELECT category, count(*) FROM jobs WHERE batch_id = 5 GROUP BY category"))
+          .contains("USING INDEX jobs_by_batch");
+    }
+  }
+
+  @Test
+  void aDatabaseOfTheFirstSchemaIsUpgradedAndKeepsItsJobs() throws Exception {
+    store.close();
+    Path old = dataDirectory.resolve("old");
+    Files.createDirectories(old);
+    Path file = old.resolve("kueue.db");
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      for (String sql : Schema.CREATE) {
+        statement.execute(sql);
+      }
+      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+      statement.execute("PRAGMA user_version = 1");
+      statement.execute(
+          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted)"
+              + " VALUES (7, 'PENDING', '[\"./old\"]', '/w', 1, 1, 10, 0, 0)");
+      statement.execute("UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
+    }
+
+    store = SqliteJobStore.open(old);
+
+    assertThat(store.summary(7).orElseThrow().batch()).isNull();
+    assertThat(store.nextJobId()).isEqualTo(8);
+    persist(new Event.JobQueued(8, Jobs.aSpec().forJob(8, List.of("./new"), 8L, 1L), at(1)));
+    assertThat(store.summary(8).orElseThrow().arrayIndex()).isEqualTo(1L);
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement();
+        ResultSet row = statement.executeQuery("PRAGMA user_version")) {
+      assertThat(row.getInt(1)).isEqualTo(Schema.VERSION);
+    }
+  }
+
+  @Test
+  void aHundredThousandJobBatchIsStoredInOneTransactionWithOneCopyOfItsEnvironment() {
+    Map<String, String> env = new HashMap<>();
+    for (int i = 0; i < 200; i++) {
+      env.put("VARIABLE_" + i, "/opt/module-" + i + "/bin");
+    }
+    JobSpec shared =
+        new JobSpec(List.of("./sweep"), "/w", env, 1, 1, 100, Map.of(), "out-%a.txt", null);
+    List<Event> batch = new ArrayList<>();
+    for (long id = 1; id <= 100_000; id++) {
+      batch.add(new Event.JobQueued(id, shared.forJob(id, shared.argv(), 1L, id - 1), at(0)));
+    }
+
+    persist(batch);
+
+    assertThat(sqlite().storedEnvironments()).isEqualTo(1);
+    assertThat(store.nextJobId()).isEqualTo(100_001);
+    assertThat(store.spec(100_000).orElseThrow().stdout()).isEqualTo("out-99999.txt");
+    assertThat(store.spec(100_000).orElseThrow().env()).isEqualTo(env);
+    BatchSummary summary = store.batch(1, at(1)).orElseThrow();
+    assertThat(summary.jobs()).isEqualTo(100_000);
+    assertThat(summary.stats().pending()).isEqualTo(100_000);
+    assertThat(summary.lastJob()).isEqualTo(100_000);
+  }
+
   private static String queryPlan(Connection connection, String sql) throws SQLException {
     StringBuilder plan = new StringBuilder();
     try (var statement = connection.prepareStatement("EXPLAIN QUERY PLAN " + sql);
@@ -326,9 +402,9 @@ class SqliteJobStoreTest extends JobStoreContract {
     assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining(
-            "kueue.db was written by a newer Kueue (schema 3, this version knows 1)");
+            "kueue.db was written by a newer Kueue (schema 3, this version knows 2)");
 
-    execute(databaseFile(), "PRAGMA user_version = 1");
+    execute(databaseFile(), "PRAGMA user_version = 2");
     store = open(dataDirectory);
     assertThat(store.summary(1)).isPresent();
   }
