@@ -1,6 +1,7 @@
 package kueue.server;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -12,7 +13,9 @@ import kueue.core.ActiveJobView;
 import kueue.core.Command;
 import kueue.core.Effect;
 import kueue.core.WorkerView;
+import kueue.model.BatchSummary;
 import kueue.model.JobDetail;
+import kueue.model.JobFilter;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.model.SystemInfo;
@@ -81,6 +84,10 @@ final class ClientSession {
       case Message.ShowWorker show -> showWorker(show.id());
       case Message.ListResources list ->
           new Message.ResourceList(await(context.loop().query(s -> s.resources())));
+      case Message.SubmitBatch batch -> submitBatch(batch);
+      case Message.ListBatches list -> listBatches(list);
+      case Message.WaitBatch wait -> waitBatch(wait.batch());
+      case Message.RemoveBatch remove -> removeBatch(remove);
     };
   }
 
@@ -109,9 +116,93 @@ final class ClientSession {
     if (list.limit() < 0) {
       throw new RequestException("bad_request", "limit must not be negative");
     }
-    List<JobSummary> jobs = context.store().list(list.limit(), list.filters() == null ? List.of() : list.filters());
+    List<JobFilter> filters = list.filters() == null ? List.of() : list.filters();
+    if (list.batch() != null) {
+      BatchSummary batch = batchOrNotFound(list.batch());
+      List<JobSummary> jobs = context.store().listBatch(list.batch(), list.limit(), filters);
+      return new Message.JobList(withPendingReasons(jobs), batch.stats());
+    }
+    List<JobSummary> jobs = context.store().list(list.limit(), filters);
     var stats = context.store().stats(java.time.Instant.now());
     return new Message.JobList(withPendingReasons(jobs), stats);
+  }
+
+  private Message.Reply submitBatch(Message.SubmitBatch batch) throws RequestException {
+    if (batch.entries() == null || batch.entries().isEmpty()) {
+      throw new RequestException("bad_request", "no jobs to submit");
+    }
+    if (batch.entries().size() > MAX_JOBS_PER_SUBMIT) {
+      throw new RequestException(
+          "bad_request", "at most " + MAX_JOBS_PER_SUBMIT + " jobs per submission");
+    }
+    if (batch.shared() == null || batch.shared().cwd() == null) {
+      throw new RequestException("bad_request", "a batch without working directory");
+    }
+    Effect effect =
+        await(
+            context
+                .loop()
+                .request(id -> new Command.SubmitBatch(id, batch.shared(), batch.entries())));
+    return switch (effect) {
+      case Effect.SubmitAccepted accepted ->
+          new Message.BatchSubmitted(accepted.jobIds().getFirst(), accepted.jobIds());
+      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      default -> throw new IllegalStateException("unexpected answer " + effect);
+    };
+  }
+
+  private Message.Reply listBatches(Message.ListBatches list) throws RequestException {
+    if (list.limit() < 0) {
+      throw new RequestException("bad_request", "limit must not be negative");
+    }
+    Instant now = Instant.now();
+    List<JobFilter> filters = list.filters() == null ? List.of() : list.filters();
+    return new Message.BatchList(
+        context.store().batches(list.limit(), filters, now), context.store().stats(now));
+  }
+
+  private Message.Reply waitBatch(long batch) throws RequestException {
+    BatchSummary before = batchOrNotFound(batch);
+    List<Long> active = context.store().activeJobIds(batch);
+    if (!active.isEmpty()) {
+      await(context.loop().awaitEnd(active));
+    }
+    return new Message.BatchEnded(context.store().batch(batch, Instant.now()).orElse(before));
+  }
+
+  private Message.Reply removeBatch(Message.RemoveBatch remove) throws RequestException {
+    long batch = remove.batch();
+    BatchSummary before = batchOrNotFound(batch);
+    List<Long> active = context.store().activeJobIds(batch);
+    if (active.isEmpty()) {
+      throw new RequestException(
+          "rejected", "batch " + batch + " has no pending or running jobs left");
+    }
+    Effect effect =
+        await(
+            context
+                .loop()
+                .request(requestId -> new Command.CancelJobs(requestId, active, remove.kill())));
+    return switch (effect) {
+      case Effect.CancelJobsAnswered answered ->
+          new Message.BatchRemoved(
+              context.store().batch(batch, Instant.now()).orElse(before),
+              answered.canceled().size(),
+              answered.left().size());
+      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      default -> throw new IllegalStateException("unexpected answer " + effect);
+    };
+  }
+
+  private BatchSummary batchOrNotFound(long batch) throws RequestException {
+    return context
+        .store()
+        .batch(batch, Instant.now())
+        .orElseThrow(
+            () ->
+                new RequestException(
+                    "not_found",
+                    "batch " + batch + " not found (list-jobs --batches shows the batches)"));
   }
 
   private Message.Reply showJob(long id) throws RequestException {
@@ -191,9 +282,7 @@ final class ClientSession {
     List<JobSummary> result = new ArrayList<>(jobs.size());
     for (JobSummary job : jobs) {
       String reason = reasons.get(job.id());
-      result.add(reason == null ? job : new JobSummary(job.id(), job.state(), job.command(), job.cwd(),
-          job.slots(), job.cpus(), job.ramMb(), job.attempt(), job.worker(), job.submitted(),
-          job.started(), job.ended(), job.exitCode(), job.signal(), reason));
+      result.add(reason == null ? job : job.withNote(reason));
     }
     return result;
   }

@@ -278,6 +278,7 @@ final class SchedulerLoop {
     switch (effect) {
       case Effect.SubmitAccepted accepted -> answer(accepted.requestId(), effect);
       case Effect.CancelAccepted accepted -> answer(accepted.requestId(), effect);
+      case Effect.CancelJobsAnswered answered -> answer(answered.requestId(), effect);
       case Effect.RequestRejected rejected -> answer(rejected.requestId(), effect);
       case Effect.SendOffer offer -> sendOffer(offer);
       case Effect.SendKill kill ->
