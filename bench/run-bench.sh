@@ -1,0 +1,13 @@
+# Sourced by the bench scripts: builds the benchmark jar if needed and runs a main class from it.
+root=$(cd "$here/.." && pwd)
+. "$root/scripts/find-jdk.sh"
+jar="$root/bench/target/kueue-bench.jar"
+
+run_bench() {
+  if [ ! -f "$jar" ] || [ -n "$(find "$root" -name '*.java' -newer "$jar" -not -path '*/target/*' | head -1)" ]; then
+    (cd "$root" && mvn -B -q -ntp -Dstyle.color=never -DskipTests -pl bench -am package) >&2
+  fi
+  local main=$1
+  shift
+  exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" "$main" "$@"
+}

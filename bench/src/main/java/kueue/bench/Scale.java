@@ -1,0 +1,92 @@
+package kueue.bench;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import kueue.client.KueueClient;
+import kueue.config.KueueConfig;
+import kueue.model.JobSpec;
+import kueue.protocol.Message;
+
+/**
+ * One server holding many queued jobs and many connected (simulated, idle) workers: submission
+ * latency with an empty and a full queue, the default list-jobs view, the server's heap, and how
+ * long a restart over the full database takes until the server answers again.
+ *
+ * <p>Usage: Scale [jobs=1000000] [workers=1000] [heap=1g]
+ */
+public final class Scale {
+  public static void main(String[] args) throws Exception {
+    int jobs = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+    int workerCount = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
+    String heap = args.length > 2 ? args[2] : "1g";
+    try (BenchFleet fleet = new BenchFleet("global_max_parallel_jobs = 100", "")) {
+      fleet.startServer("-Xmx" + heap);
+      KueueConfig config = fleet.loadConfig();
+      List<SimulatedWorker> workers = new ArrayList<>();
+      for (int i = 0; i < workerCount; i++) {
+        // No job slots: the workers stay connected and idle, the jobs stay queued.
+        workers.add(new SimulatedWorker(config.common(), "idle-" + i, 0));
+      }
+      fleet.awaitWorkers(workerCount);
+      JobSpec one = new JobSpec(List.of("true"), "/tmp", Map.of("PATH", "/usr/bin:/bin"), 1, 1, 0, Map.of(), null, null);
+      try (KueueClient client = fleet.client()) {
+        double emptyLatency = submitLatencyMs(client, one);
+        long start = System.nanoTime();
+        for (int queued = 0; queued < jobs; queued += 10_000) {
+          client.request(new Message.Submit(Collections.nCopies(Math.min(10_000, jobs - queued), one)));
+        }
+        double fillSeconds = (System.nanoTime() - start) / 1e9;
+        double fullLatency = submitLatencyMs(client, one);
+        List<Double> listTimes = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+          long t = System.nanoTime();
+          client.request(new Message.ListJobs(40, List.of()));
+          listTimes.add((System.nanoTime() - t) / 1e6);
+        }
+        long rss = BenchFleet.rssMib(fleet.server);
+        String heapUsed = heapAfterGc(fleet.server);
+        System.out.printf("%d queued jobs, %d connected workers, server -Xmx%s%n", jobs, workerCount, heap);
+        System.out.printf("  filling the queue        %s (%.0f jobs/s)%n", Stats.seconds(fillSeconds), jobs / fillSeconds);
+        System.out.printf("  submit latency, empty    %.2f ms (median)%n", emptyLatency);
+        System.out.printf("  submit latency, full     %.2f ms (median), ratio %.2fx (limit 1.5x)%n", fullLatency, fullLatency / emptyLatency);
+        System.out.printf("  list-jobs default view   %.1f ms (median of 20; limit 200 ms)%n", Stats.median(listTimes));
+        System.out.printf("  server heap after GC     %s; RSS %d MiB (goal: heap <= 1 GiB)%n", heapUsed, rss);
+      }
+      workers.forEach(SimulatedWorker::close);
+      fleet.server.destroy();
+      fleet.server.waitFor();
+      fleet.server = fleet.start("server-restart", "kueue.server.ServerMain", "-Xmx" + heap);
+      Duration restart = fleet.awaitServer();
+      System.out.printf("  restart until serving    %.2f s (limit 5 s)%n", restart.toNanos() / 1e9);
+    }
+  }
+
+  private static double submitLatencyMs(KueueClient client, JobSpec spec) throws Exception {
+    List<Double> times = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      long t = System.nanoTime();
+      client.request(new Message.Submit(List.of(spec)));
+      times.add((System.nanoTime() - t) / 1e6);
+    }
+    return Stats.median(times.subList(50, times.size()));
+  }
+
+  /** Heap in use after a full GC, as jcmd reports it. */
+  private static String heapAfterGc(Process server) throws Exception {
+    String jcmd = ProcessHandle.current().info().command().orElseThrow().replaceAll("java$", "jcmd");
+    run(jcmd, String.valueOf(server.pid()), "GC.run");
+    String info = run(jcmd, String.valueOf(server.pid()), "GC.heap_info");
+    var matcher = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
+    return matcher.find() ? (Long.parseLong(matcher.group(1)) / 1024) + " MiB" : "unknown";
+  }
+
+  private static String run(String... command) throws Exception {
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(process.getInputStream().readAllBytes());
+    process.waitFor();
+    return out;
+  }
+}
