@@ -88,6 +88,13 @@ public final class ProcessRunner {
         new HashMap<>(spec.env() != null ? spec.env() : System.getenv());
     environment.put("KUEUE_JOB_ID", Long.toString(attempt.jobId()));
     environment.put("KUEUE_WORKER", workerName);
+    // A job outside a batch must not see the values of the batch job that submitted it.
+    environment.remove("KUEUE_ARRAY_ID");
+    environment.remove("KUEUE_ARRAY_INDEX");
+    if (spec.batch() != null && spec.arrayIndex() != null) {
+      environment.put("KUEUE_ARRAY_ID", Long.toString(spec.batch()));
+      environment.put("KUEUE_ARRAY_INDEX", Long.toString(spec.arrayIndex()));
+    }
     String program = spec.argv().getFirst();
     String problem = ExecutableLookup.problem(program, cwd, environment.get("PATH"));
     if (problem != null) {

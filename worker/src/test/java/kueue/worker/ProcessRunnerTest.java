@@ -101,6 +101,28 @@ class ProcessRunnerTest {
   }
 
   @Test
+  void aBatchJobGetsItsBatchIdAndArrayIndexInTheEnvironment() throws Exception {
+    JobSpec spec = Jobs.command(dir, "env");
+    JobSpec inBatch = spec.forJob(42, spec.argv(), 40L, 7L);
+
+    List<String> variables = run(inBatch).stdout().text().lines().toList();
+
+    assertThat(variables).contains("KUEUE_ARRAY_ID=40", "KUEUE_ARRAY_INDEX=7");
+  }
+
+  @Test
+  void aJobOutsideABatchHasNoArrayVariablesEvenIfItsSubmitterHad() throws Exception {
+    JobSpec spec =
+        Jobs.withEnv(
+            Jobs.command(dir, "env"),
+            Map.of("PATH", System.getenv("PATH"), "KUEUE_ARRAY_INDEX", "3", "KUEUE_ARRAY_ID", "1"));
+
+    List<String> variables = run(spec).stdout().text().lines().toList();
+
+    assertThat(variables).noneMatch(line -> line.startsWith("KUEUE_ARRAY_"));
+  }
+
+  @Test
   void withoutASpecEnvironmentTheWorkersOwnIsUsed() throws Exception {
     List<String> variables = run(Jobs.command(dir, "env")).stdout().text().lines().toList();
 
