@@ -103,7 +103,7 @@ public final class TransportSecurity {
         out.write(HANDSHAKE_FAILURE_ALERT);
         out.flush();
         throw new EncryptionMismatchException(
-            "refused a TLS connection: this server has encryption = \"none\", the peer not");
+            "refused a TLS connection: this server has encryption = \"none\"");
       }
       InputStream input =
           new SequenceInputStream(new ByteArrayInputStream(new byte[] {(byte) first}), raw);
