@@ -37,6 +37,13 @@ import org.slf4j.LoggerFactory;
  * Jobs keep running while the server is away; their results are kept until the server confirms it
  * stored them, and are re-reported on every registration until then.
  *
+ * <p>A job must never run twice at once, so the worker gives up its jobs when it may have lost its
+ * claim on them (see {@link ContactLimits}): after half of {@code worker_timeout_seconds} without
+ * any message from the server it kills them and forgets their results, because the server may be
+ * about to run them elsewhere. A connection that is actively refused does not count as silence: the
+ * server process is down, and nobody can be requeuing anything. A {@link Reaper} kills the jobs of
+ * a worker that dies without doing so itself.
+ *
  * <p>Threads: {@link #run()} owns the connection and reads from it; job results arrive on each
  * job's own thread; heartbeats come from a timer. The maps below are guarded by {@code lock}; no
  * network I/O happens while holding it. Results are sent on a connection only once it is
@@ -58,6 +65,7 @@ public final class WorkerAgent {
   private final String name;
   private final int maxSlots;
   private final Duration heartbeatInterval;
+  private final ContactLimits limits;
   private final Duration shutdownWait;
   private final String software;
   private final ResourceProbe probe;
@@ -69,6 +77,18 @@ public final class WorkerAgent {
   private final Map<AttemptRef, Running> running = new LinkedHashMap<>();
   private final Map<AttemptRef, Message.Ended> unconfirmed = new LinkedHashMap<>();
   private final Set<AttemptRef> killedByShutdown = new HashSet<>();
+
+  /** Killed by shutdown and ended: reported as Released so the server requeues them at once. */
+  private final List<AttemptRef> released = new ArrayList<>();
+
+  /** Killed because the claim on them may be lost: never reported, their results are dropped. */
+  private final Set<AttemptRef> lostClaims = new HashSet<>();
+
+  private final Reaper reaper;
+
+  /** System.nanoTime() of the last sign that no server is presuming this worker lost. */
+  private volatile long lastContact = System.nanoTime();
+
   private PeerConnection connection;
   private PeerConnection registered;
   private long workerId = -1;
@@ -81,33 +101,38 @@ public final class WorkerAgent {
 
   private record Running(RunningJob job, int slots) {}
 
-  /** The agent as kueue_worker runs it: real machine probe, 5 s kill grace, standard backoff. */
-  public WorkerAgent(KueueConfig.Common common, KueueConfig.Worker settings, String software) {
-    this(
-        common,
-        settings,
-        software,
-        new ResourceProbe(settings),
-        ProcessRunner.DEFAULT_KILL_GRACE,
-        Backoff.standard());
+  /**
+   * The agent as kueue_worker runs it: real machine probe, standard kill grace and backoff, both
+   * shortened when the worker timeout asks for it.
+   *
+   * @param workerTimeout the server's {@code worker_timeout_seconds} (same shared config file)
+   */
+  public WorkerAgent(
+      KueueConfig.Common common,
+      KueueConfig.Worker settings,
+      Duration workerTimeout,
+      String software) {
+    this(common, settings, new ContactLimits(workerTimeout), software, new ResourceProbe(settings));
   }
 
   private WorkerAgent(
       KueueConfig.Common common,
       KueueConfig.Worker settings,
+      ContactLimits limits,
       String software,
-      ResourceProbe probe,
-      Duration killGrace,
-      Backoff backoff) {
+      ResourceProbe probe) {
     this(
         common,
         settings,
+        limits.workerTimeout(),
         software,
         probe,
         new ProcessRunner(
-            workerName(settings, probe), settings.capturedOutputMaxBytes(), killGrace),
-        killGrace,
-        backoff);
+            workerName(settings, probe),
+            settings.capturedOutputMaxBytes(),
+            limits.killGrace(ProcessRunner.DEFAULT_KILL_GRACE)),
+        limits.killGrace(ProcessRunner.DEFAULT_KILL_GRACE),
+        new Backoff(Duration.ofMillis(200), limits.maxBackoff()));
   }
 
   /**
@@ -117,6 +142,7 @@ public final class WorkerAgent {
   WorkerAgent(
       KueueConfig.Common common,
       KueueConfig.Worker settings,
+      Duration workerTimeout,
       String software,
       ResourceProbe probe,
       ProcessRunner runner,
@@ -126,7 +152,8 @@ public final class WorkerAgent {
     this.transport = TransportSecurity.of(common.encrypted(), common.sharedSecret());
     this.name = workerName(settings, probe);
     this.maxSlots = settings.workerMaxParallelJobs();
-    this.heartbeatInterval = settings.heartbeatInterval();
+    this.limits = new ContactLimits(workerTimeout);
+    this.heartbeatInterval = limits.heartbeatPeriod(settings.heartbeatInterval());
     this.shutdownWait = killGrace.plusSeconds(5);
     this.software = software;
     this.probe = probe;
@@ -135,6 +162,7 @@ public final class WorkerAgent {
     this.heartbeats =
         Executors.newSingleThreadScheduledExecutor(
             task -> Thread.ofPlatform().daemon().name("heartbeat").unstarted(task));
+    this.reaper = Reaper.start(killGrace);
   }
 
   /** The configured worker name, or the host name when none is set. */
@@ -166,6 +194,17 @@ public final class WorkerAgent {
     }
   }
 
+  /** Attempts killed because the worker lost contact with the server, while they are dying. */
+  Set<AttemptRef> lostAttempts() {
+    synchronized (lock) {
+      return Set.copyOf(lostClaims);
+    }
+  }
+
+  long reaperPid() {
+    return reaper.pid();
+  }
+
   /** Connects, serves and reconnects until {@link #stop()}; returns once stopped. */
   public void run() {
     synchronized (lock) {
@@ -177,6 +216,9 @@ public final class WorkerAgent {
     if (!transport.encrypted()) {
       log.warn("encryption = \"none\": jobs and their output cross the network unencrypted");
     }
+    long check = limits.checkPeriod().toMillis();
+    heartbeats.scheduleWithFixedDelay(this::checkContact, check, check, TimeUnit.MILLISECONDS);
+    lastContact = System.nanoTime();
     try {
       while (!stopping) {
         PeerConnection server = connect();
@@ -206,6 +248,7 @@ public final class WorkerAgent {
         await(stopCompleted, shutdownWait.plusSeconds(5));
       }
       heartbeats.shutdownNow();
+      reaper.close();
       runFinished.countDown();
     }
   }
@@ -232,8 +275,15 @@ public final class WorkerAgent {
       jobs.forEach(RunningJob::kill);
       awaitNoRunningJobs(shutdownWait);
       PeerConnection current;
+      PeerConnection registeredNow;
+      List<AttemptRef> toRelease;
       synchronized (lock) {
         current = connection;
+        registeredNow = registered;
+        toRelease = List.copyOf(released);
+      }
+      if (registeredNow != null) {
+        release(registeredNow, toRelease);
       }
       if (current != null) {
         current.close();
@@ -280,9 +330,14 @@ public final class WorkerAgent {
       retryLater("server " + address() + " broke the protocol: " + e.getMessage(), true);
       return null;
     } catch (IOException e) {
+      if (isRefused(e)) {
+        // Nobody listens: the server process is down and cannot be running our jobs elsewhere.
+        lastContact = System.nanoTime();
+      }
       retryLater("cannot reach server " + address() + ": " + describe(e), false);
       return null;
     }
+    // A handshake alone is no contact: only a registration renews the server's view of our jobs.
     synchronized (lock) {
       if (!stopping) {
         connection = server;
@@ -316,6 +371,8 @@ public final class WorkerAgent {
     // arrives.
     synchronized (lock) {
       runningRefs = new ArrayList<>(running.keySet());
+      // Attempts given up as lost are not claimed: the server runs them again.
+      runningRefs.removeAll(lostClaims);
       long budget = MAX_REGISTER_ENDED_BYTES;
       for (Message.Ended result : unconfirmed.values()) {
         AttemptRef ref = new AttemptRef(result.jobId(), result.attempt());
@@ -338,7 +395,10 @@ public final class WorkerAgent {
     if (!(reply instanceof Message.Registered registration)) {
       throw new ProtocolException("expected Registered, got " + reply.getClass().getSimpleName());
     }
-    server.setReceiveTimeout(Duration.ZERO);
+    lastContact = System.nanoTime();
+    // The server answers every heartbeat: a connection silent for longer has died somewhere on
+    // the way, even if TCP has not noticed.
+    server.setReceiveTimeout(limits.reconnectAfter());
     List<Message.Ended> late = new ArrayList<>();
     int runningCount;
     synchronized (lock) {
@@ -369,7 +429,9 @@ public final class WorkerAgent {
             () -> sendHeartbeat(server), period, period, TimeUnit.MILLISECONDS);
     try {
       while (true) {
-        handle(server, server.receive());
+        Message message = server.receive();
+        lastContact = System.nanoTime();
+        handle(server, message);
       }
     } finally {
       heartbeat.cancel(false);
@@ -398,6 +460,9 @@ public final class WorkerAgent {
           unconfirmed.remove(new AttemptRef(stored.jobId(), stored.attempt()));
         }
       }
+      case Message.HeartbeatAck ack -> {
+        // its arrival is all that counts
+      }
       case Message.Failure failure ->
           log.warn("server reported a failure ({}): {}", failure.code(), failure.message());
       default ->
@@ -421,6 +486,25 @@ public final class WorkerAgent {
     }
     if (repeated != null) {
       server.send(repeated);
+      return;
+    }
+    RunningJob older = olderAttempt(ref);
+    if (older != null) {
+      // The server has given that attempt up; it must be gone before this one may start.
+      log.info(
+          "job {}: killing attempt {} before attempt {} may run",
+          ref.jobId(),
+          older.attempt().attempt(),
+          ref.attempt());
+      older.kill();
+      server.send(
+          declined(
+              ref,
+              false,
+              "attempt "
+                  + older.attempt().attempt()
+                  + " of this job is still stopping on "
+                  + name));
       return;
     }
     if (spec == null || spec.argv() == null) {
@@ -449,6 +533,9 @@ public final class WorkerAgent {
     }
 
     RunningJob job = runner.start(ref, spec);
+    if (job.pid() > 0 && !job.hasEnded()) {
+      reaper.track(job.pid());
+    }
     boolean killAtOnce;
     synchronized (lock) {
       running.put(ref, new Running(job, spec.slots()));
@@ -492,10 +579,22 @@ public final class WorkerAgent {
                 ref.jobId(), ref.attempt(), result.outcome(), result.stdout(), result.stderr()));
     PeerConnection target;
     synchronized (lock) {
-      running.remove(ref);
+      Running ran = running.remove(ref);
+      if (ran != null && ran.job().pid() > 0) {
+        reaper.untrack(ran.job().pid());
+      }
       lock.notifyAll();
+      if (lostClaims.remove(ref)) {
+        log.info(
+            "job {} attempt {} was killed after contact with the server was lost; the server runs"
+                + " it again",
+            ref.jobId(),
+            ref.attempt());
+        return;
+      }
       if (killedByShutdown.remove(ref)) {
         log.info("job {} attempt {} killed by shutdown", ref.jobId(), ref.attempt());
+        released.add(ref);
         return;
       }
       unconfirmed.put(ref, ended);
@@ -537,6 +636,74 @@ public final class WorkerAgent {
       // An exception would cancel all later heartbeats of this connection.
       log.warn("cannot send heartbeat", e);
     }
+  }
+
+  /**
+   * Kills every job once the server may have given up on this worker: no message from it for half
+   * the worker timeout, while it was not known to be down (a refused connection).
+   */
+  private void checkContact() {
+    try {
+      long silent = System.nanoTime() - lastContact;
+      if (stopping || silent < limits.killJobsAfter().toNanos()) {
+        return;
+      }
+      List<RunningJob> victims = new ArrayList<>();
+      synchronized (lock) {
+        for (Map.Entry<AttemptRef, Running> entry : running.entrySet()) {
+          if (lostClaims.add(entry.getKey())) {
+            victims.add(entry.getValue().job());
+          }
+        }
+      }
+      if (victims.isEmpty()) {
+        return;
+      }
+      log.warn(
+          "no contact with server {} for {} ms: killing {} job(s), the server will run them again",
+          address(),
+          TimeUnit.NANOSECONDS.toMillis(silent),
+          victims.size());
+      victims.forEach(RunningJob::kill);
+    } catch (RuntimeException e) {
+      // An exception would cancel all later checks.
+      log.error("checking the contact with the server failed", e);
+    }
+  }
+
+  private RunningJob olderAttempt(AttemptRef ref) {
+    synchronized (lock) {
+      for (Map.Entry<AttemptRef, Running> entry : running.entrySet()) {
+        if (entry.getKey().jobId() == ref.jobId() && entry.getKey().attempt() != ref.attempt()) {
+          return entry.getValue().job();
+        }
+      }
+      return null;
+    }
+  }
+
+  private void release(PeerConnection server, List<AttemptRef> attempts) {
+    for (AttemptRef ref : attempts) {
+      try {
+        server.send(
+            new Message.Released(ref.jobId(), ref.attempt(), "worker " + name + " stopped"));
+      } catch (IOException e) {
+        log.debug("cannot release job {}: {}", ref.jobId(), e.getMessage());
+        return;
+      }
+    }
+  }
+
+  /** ECONNREFUSED: the server's host answered that nothing listens on the port. */
+  private static boolean isRefused(IOException e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof java.net.ConnectException
+          && cause.getMessage() != null
+          && cause.getMessage().contains("refused")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void awaitNoRunningJobs(Duration timeout) {

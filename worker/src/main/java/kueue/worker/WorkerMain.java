@@ -70,7 +70,10 @@ public final class WorkerMain implements Callable<Integer> {
     Logging.setLevel(settings.common().logLevel());
     WorkerAgent agent =
         new WorkerAgent(
-            settings.common(), settings.worker(), "kueue_worker " + KueueVersion.VERSION);
+            settings.common(),
+            settings.worker(),
+            settings.server().workerTimeout(),
+            "kueue_worker " + KueueVersion.VERSION);
     StopSignals.onStop(agent::stop);
     log.info(
         "kueue_worker {} running as \"{}\" for server {}:{}",

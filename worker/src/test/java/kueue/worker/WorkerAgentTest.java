@@ -43,6 +43,11 @@ class WorkerAgentTest {
   }
 
   private void startAgent(String serverSecret, Duration heartbeat) throws Exception {
+    startAgent(serverSecret, heartbeat, Duration.ofHours(1));
+  }
+
+  private void startAgent(String serverSecret, Duration heartbeat, Duration workerTimeout)
+      throws Exception {
     server = new ScriptedServer(serverSecret);
     KueueConfig.Common common = new KueueConfig.Common(SECRET, "127.0.0.1", server.port(), "info");
     KueueConfig.Worker settings =
@@ -50,7 +55,9 @@ class WorkerAgentTest {
     ResourceProbe probe = new ResourceProbe(settings);
     ProcessRunner runner = new ProcessRunner("test-worker", 64 * 1024, GRACE);
     Backoff backoff = new Backoff(Duration.ofMillis(50), Duration.ofMillis(200));
-    agent = new WorkerAgent(common, settings, "kueue_worker test", probe, runner, GRACE, backoff);
+    agent =
+        new WorkerAgent(
+            common, settings, workerTimeout, "kueue_worker test", probe, runner, GRACE, backoff);
     agentThread = Thread.ofPlatform().name("agent").start(agent::run);
   }
 
@@ -248,7 +255,7 @@ class WorkerAgentTest {
   }
 
   @Test
-  void stopKillsRunningJobsAndClosesTheConnectionWithoutReportingThem() throws Exception {
+  void stopKillsRunningJobsAndReleasesThemInsteadOfReportingThemEnded() throws Exception {
     startAgent(SECRET, Duration.ofSeconds(30));
     ScriptedServer.Peer peer = registeredPeer(1);
     peer.send(
@@ -265,7 +272,8 @@ class WorkerAgentTest {
 
     assertThat(job.isAlive()).isFalse();
     assertThat(peer.awaitClosedByWorker(WAIT)).isTrue();
-    assertThat(peer.receivedExceptHeartbeats()).noneMatch(m -> m instanceof Message.Ended);
+    assertThat(peer.receivedExceptHeartbeats())
+        .containsExactly(new Message.Released(40, 1, "worker test-worker stopped"));
     agentThread.join(WAIT);
     assertThat(agentThread.isAlive()).isFalse();
   }

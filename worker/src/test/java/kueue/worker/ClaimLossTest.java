@@ -1,0 +1,189 @@
+package kueue.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import kueue.config.KueueConfig;
+import kueue.model.AttemptRef;
+import kueue.protocol.Message;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A worker must not run a job the server may already run elsewhere: it kills its jobs once it has
+ * heard nothing from the server for half the worker timeout, unless the server is known to be down.
+ */
+class ClaimLossTest {
+  private static final String SECRET = "the-shared-secret-of-this-test";
+  private static final Duration GRACE = Duration.ofMillis(200);
+  private static final Duration WORKER_TIMEOUT = Duration.ofSeconds(2);
+  private static final Duration WAIT = Duration.ofSeconds(20);
+
+  @TempDir Path dir;
+
+  private ScriptedServer server;
+  private WorkerAgent agent;
+  private Thread agentThread;
+  private final AtomicBoolean answering = new AtomicBoolean(true);
+
+  @AfterEach
+  void tearDown() throws Exception {
+    answering.set(false);
+    if (agent != null) {
+      agent.stop();
+      agentThread.join(WAIT);
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  private void startAgent() throws Exception {
+    server = new ScriptedServer(SECRET);
+    KueueConfig.Common common = new KueueConfig.Common(SECRET, "127.0.0.1", server.port(), "info");
+    KueueConfig.Worker settings =
+        new KueueConfig.Worker("test-worker", 4, false, 1.0, Duration.ofMillis(100), 64 * 1024);
+    agent =
+        new WorkerAgent(
+            common,
+            settings,
+            WORKER_TIMEOUT,
+            "kueue_worker test",
+            new ResourceProbe(settings),
+            new ProcessRunner("test-worker", 64 * 1024, GRACE),
+            GRACE,
+            new Backoff(Duration.ofMillis(50), Duration.ofMillis(200)));
+    agentThread = Thread.ofPlatform().name("agent").start(agent::run);
+  }
+
+  private ScriptedServer.Peer registeredPeer(long workerId) throws Exception {
+    ScriptedServer.Peer peer = server.awaitPeer();
+    peer.expect(Message.Register.class);
+    peer.send(new Message.Registered(workerId));
+    return peer;
+  }
+
+  /** Acknowledges the worker's heartbeats like the real server, until told to stop. */
+  private void keepAnswering(ScriptedServer.Peer peer) {
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                while (answering.get()) {
+                  peer.send(new Message.HeartbeatAck());
+                  Thread.sleep(100);
+                }
+              } catch (Exception e) {
+                // the connection is gone: nothing left to answer
+              }
+            });
+  }
+
+  private ProcessHandle startSleepingJob(ScriptedServer.Peer peer, long jobId) throws Exception {
+    Path pidFile = dir.resolve("pid-" + jobId);
+    peer.send(
+        new Message.Offer(
+            jobId,
+            1,
+            Jobs.command(
+                dir,
+                "sh",
+                "-c",
+                "echo $$ > "
+                    + pidFile
+                    + ".tmp; mv "
+                    + pidFile
+                    + ".tmp "
+                    + pidFile
+                    + "; exec sleep 1000")));
+    peer.expect(Message.Started.class);
+    await().atMost(WAIT).until(() -> Files.exists(pidFile));
+    return ProcessHandle.of(Long.parseLong(Files.readString(pidFile).strip())).orElseThrow();
+  }
+
+  @Test
+  void jobsKeepRunningWhileTheServerAnswersHeartbeats() throws Exception {
+    startAgent();
+    ScriptedServer.Peer peer = registeredPeer(1);
+    keepAnswering(peer);
+    ProcessHandle job = startSleepingJob(peer, 1);
+
+    long deadline = System.nanoTime() + WORKER_TIMEOUT.multipliedBy(2).toNanos();
+    while (System.nanoTime() < deadline) {
+      assertThat(job.isAlive()).as("job alive while the server answers").isTrue();
+      Thread.sleep(50);
+    }
+
+    assertThat(agent.lostAttempts()).isEmpty();
+    assertThat(server.connections()).as("the connection was never replaced").isEqualTo(1);
+  }
+
+  @Test
+  void aWorkerThatHearsNothingKillsItsJobsAfterHalfTheTimeoutAndDoesNotClaimOrReportThem()
+      throws Exception {
+    startAgent();
+    ScriptedServer.Peer silent = registeredPeer(1);
+    long registeredAt = System.nanoTime();
+    ProcessHandle job = startSleepingJob(silent, 7);
+    // New connections get through the handshake but are not answered: a server that is up but
+    // does not (or cannot) take the worker back.
+    server.holdHandshakes();
+
+    await().atMost(WAIT).until(() -> !job.isAlive());
+    long killedAfterMillis = (System.nanoTime() - registeredAt) / 1_000_000;
+
+    assertThat(killedAfterMillis)
+        .as("killed after half the timeout, and well before the server gives up")
+        .isBetween(WORKER_TIMEOUT.toMillis() / 2, WORKER_TIMEOUT.toMillis() * 7 / 8);
+    assertThat(silent.awaitClosedByWorker(WAIT)).as("the silent connection was given up").isTrue();
+    await().atMost(WAIT).until(() -> agent.runningAttempts().isEmpty());
+    server.openHandshakes();
+    ScriptedServer.Peer back = server.awaitPeer();
+    Message.Register register = back.expect(Message.Register.class);
+    assertThat(register.running()).doesNotContain(new AttemptRef(7, 1));
+    assertThat(register.ended()).isEmpty();
+    back.send(new Message.Registered(2));
+    assertThat(agent.unconfirmedResults()).isEmpty();
+    assertThat(back.receivedExceptHeartbeats()).noneMatch(m -> m instanceof Message.Ended);
+  }
+
+  @Test
+  void jobsKeepRunningWhileTheServerRefusesConnectionsBecauseNobodyCanRequeueThem()
+      throws Exception {
+    startAgent();
+    ScriptedServer.Peer peer = registeredPeer(1);
+    ProcessHandle job = startSleepingJob(peer, 8);
+
+    server.close(); // nothing listens on the port any more: every connect is refused
+
+    long deadline = System.nanoTime() + WORKER_TIMEOUT.multipliedBy(2).toNanos();
+    while (System.nanoTime() < deadline) {
+      assertThat(job.isAlive()).as("job alive while the server is down").isTrue();
+      Thread.sleep(50);
+    }
+    assertThat(agent.runningAttempts()).containsExactly(new AttemptRef(8, 1));
+    assertThat(agent.lostAttempts()).isEmpty();
+  }
+
+  @Test
+  void anOfferOfANewAttemptWhileTheOldOneStillRunsHereKillsTheOldOneAndIsDeclinedForNow()
+      throws Exception {
+    startAgent();
+    ScriptedServer.Peer peer = registeredPeer(1);
+    keepAnswering(peer);
+    ProcessHandle old = startSleepingJob(peer, 9);
+
+    peer.send(new Message.Offer(9, 2, Jobs.command(dir, "true")));
+
+    Message.Declined declined = peer.expect(Message.Declined.class);
+    assertThat(declined.attempt()).isEqualTo(2);
+    assertThat(declined.permanent()).isFalse();
+    assertThat(declined.reason()).contains("attempt 1 of this job is still stopping");
+    await().atMost(WAIT).until(() -> !old.isAlive());
+  }
+}
