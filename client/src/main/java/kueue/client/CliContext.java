@@ -1,5 +1,6 @@
 package kueue.client;
 
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -22,6 +23,7 @@ final class CliContext {
   private Path configFile;
   private KueueConfig config;
   private TerminalInfo terminal;
+  private InputStream stdin = System.in;
 
   CliContext(
       Map<String, String> environment,
@@ -46,6 +48,15 @@ final class CliContext {
 
   Clock clock() {
     return clock;
+  }
+
+  /** What {@code cmd --file -} reads. */
+  InputStream stdin() {
+    return stdin;
+  }
+
+  void useStdin(InputStream input) {
+    stdin = input;
   }
 
   void useConfigFile(Path file) {

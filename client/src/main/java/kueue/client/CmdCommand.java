@@ -1,6 +1,9 @@
 package kueue.client;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,14 +11,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import kueue.config.KueueConfig;
+import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
+import kueue.model.OutputTarget;
 import kueue.protocol.Message;
+import kueue.protocol.MessageCodec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
-/** {@code kueue cmd}: submits one job; everything from the program on belongs to the job. */
+/**
+ * {@code kueue cmd}: submits one job, or a batch of them with --array or --file; everything from
+ * the program on belongs to the job.
+ */
 @Command(
     name = "cmd",
     mixinStandardHelpOptions = true,
@@ -24,18 +33,30 @@ import picocli.CommandLine.Parameters;
       "Submit PROGRAM with its ARGS as a job and print the job id.",
       "The job runs in the current directory (resolved to its canonical path), without a shell,"
           + " with stdin from /dev/null.",
-      "Everything after PROGRAM belongs to the job, including things that look like options."
+      "Everything after PROGRAM belongs to the job, including things that look like options.",
+      "",
+      "Batches: --array INDICES submits PROGRAM once per index; --file FILE submits one job per"
+          + " command line of FILE. A batch is accepted or refused as a whole and prints"
+          + " \"batch B: jobs B-L\"; its id B is the id of its first job (see list-jobs --batches,"
+          + " wait-job --batch, remove-job --batch)."
     },
     footer = {
+      "",
+      "Output file names (-o, -e) may use %j (the job id), %a (the array index), %b (the batch"
+          + " id) and %% (a literal %), e.g. -o out-%a.txt; they are filled in by the server"
+          + " when the job gets its id.",
       "",
       "The job gets this shell's environment except variables that only make sense on this host"
           + " or terminal: DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, SESSION_MANAGER,"
           + " DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR, XDG_SESSION_*, XDG_SEAT, XDG_VTNR, SSH_*,"
           + " HOSTNAME, HOST, PWD, OLDPWD, SHLVL, _, TERM, TERM_*, COLORTERM, COLUMNS, LINES,"
-          + " WINDOWID, VTE_VERSION, TMUX, TMUX_PANE, STY, WINDOW, KUEUE_JOB_ID, KUEUE_WORKER.",
+          + " WINDOWID, VTE_VERSION, TMUX, TMUX_PANE, STY, WINDOW, KUEUE_JOB_ID, KUEUE_WORKER,"
+          + " KUEUE_ARRAY_ID, KUEUE_ARRAY_INDEX. Jobs of a batch get KUEUE_ARRAY_ID (the batch id)"
+          + " and KUEUE_ARRAY_INDEX (their index).",
       "",
       "With --wait the exit code is the job's: 127 if it could not start, 128+N if killed by"
-          + " signal N, 130 if canceled."
+          + " signal N, 130 if canceled. For a batch it is 0 if every job succeeded, else the code"
+          + " of the failed or canceled job with the smallest id."
     })
 final class CmdCommand extends ServerCommand {
   @Option(
@@ -87,11 +108,34 @@ final class CmdCommand extends ServerCommand {
       description = "Run with the worker's environment instead of this one.")
   boolean noEnvironment;
 
-  @Option(names = "--json", description = "Print {\"ids\":[ID]} instead of the bare id.")
+  @Option(
+      names = "--json",
+      description =
+          "Print {\"ids\":[ID]} instead of the bare id; for a batch {\"batch\":B,\"ids\":[...]}.")
   boolean json;
+
+  @Option(
+      names = "--array",
+      paramLabel = "INDICES",
+      description =
+          "Submit PROGRAM once per index: N, N-M, N-M:STEP, or a comma-separated list of them"
+              + " (e.g. 1-1000, 1-10,20,30-40, 0-100:10); at most "
+              + Message.MAX_JOBS_PER_SUBMIT
+              + " jobs. Each job finds its index in KUEUE_ARRAY_INDEX.")
+  String array;
+
+  @Option(
+      names = "--file",
+      paramLabel = "FILE",
+      description =
+          "Submit one job per line of FILE (- for stdin), skipping blank lines and lines starting"
+              + " with #. Each line runs as /bin/sh -c LINE; its line number is its index."
+              + " Give no PROGRAM with --file.")
+  String file;
 
   @Parameters(
       index = "0",
+      arity = "0..1",
       paramLabel = "PROGRAM",
       description = "The program to run (looked up in the job's PATH on the worker).")
   String program;
@@ -101,6 +145,9 @@ final class CmdCommand extends ServerCommand {
 
   private Map<String, Integer> globalResources;
   private Path cwd;
+
+  /** The batch's jobs, or null for a single job. */
+  private List<BatchEntry> entries;
 
   CmdCommand(CliContext context) {
     super(context);
@@ -117,12 +164,29 @@ final class CmdCommand extends ServerCommand {
     if (ramMb != null && ramMb < 0) {
       throw usage("--ram-mb must not be negative, got " + ramMb);
     }
-    if (program.isEmpty()) {
+    if (array != null && file != null) {
+      throw usage("give either --array or --file, not both");
+    }
+    if (file != null && program != null) {
+      throw usage(
+          "--file takes the commands from "
+              + file
+              + "; give no PROGRAM (write '"
+              + program
+              + " ...' into the file)");
+    }
+    if (file == null && program == null) {
+      throw usage("PROGRAM is missing (or give --file FILE)");
+    }
+    if (program != null && program.isEmpty()) {
       throw usage("PROGRAM must not be empty");
     }
     if (stdout != null && stdout.isEmpty() || stderr != null && stderr.isEmpty()) {
       throw usage("--stdout and --stderr need a path or null");
     }
+    boolean batch = array != null || file != null;
+    checkOutputName("--stdout", stdout, batch);
+    checkOutputName("--stderr", stderr, batch);
     globalResources = parseResources(resources);
     try {
       cwd = context.workingDirectory().toRealPath();
@@ -134,6 +198,40 @@ final class CmdCommand extends ServerCommand {
               + ": "
               + e.getMessage(),
           e);
+    }
+    if (batch) {
+      entries = readEntries();
+    }
+  }
+
+  private void checkOutputName(String option, String target, boolean batch) {
+    String problem = OutputTarget.problem(target, batch);
+    if (problem != null) {
+      throw usage(option + " " + problem);
+    }
+  }
+
+  private List<BatchEntry> readEntries() throws CliException {
+    try {
+      if (array != null) {
+        return ArrayIndices.parse(array).stream()
+            .map(index -> new BatchEntry(index, null))
+            .toList();
+      }
+      if (file.equals("-")) {
+        return BatchFile.read(context.stdin(), "stdin");
+      }
+      Path path = context.workingDirectory().resolve(file);
+      try (InputStream input = Files.newInputStream(path)) {
+        return BatchFile.read(input, file);
+      }
+    } catch (IllegalArgumentException e) {
+      throw usage(e.getMessage());
+    } catch (NoSuchFileException e) {
+      throw usage("--file " + file + ": no such file");
+    } catch (IOException e) {
+      throw new CliException(
+          ExitCodes.USAGE_OR_CONFIG, "cannot read --file " + file + ": " + e.getMessage(), e);
     }
   }
 
@@ -176,8 +274,10 @@ final class CmdCommand extends ServerCommand {
   int run(KueueClient client) throws Exception {
     KueueConfig.Client defaults = context.config().client();
     List<String> argv = new ArrayList<>();
-    argv.add(program);
-    argv.addAll(arguments);
+    if (program != null) {
+      argv.add(program);
+      argv.addAll(arguments);
+    }
     JobSpec job =
         new JobSpec(
             argv,
@@ -189,6 +289,9 @@ final class CmdCommand extends ServerCommand {
             globalResources,
             stdout,
             stderr);
+    if (entries != null) {
+      return submitBatch(client, job);
+    }
     Message.Submitted submitted =
         client.request(new Message.Submit(List.of(job)), Message.Submitted.class);
     if (json) {
@@ -214,6 +317,67 @@ final class CmdCommand extends ServerCommand {
           e.exitCode(),
           e.getMessage() + "; the job is stored, wait again with: kueue wait-job " + ids,
           e);
+    }
+  }
+
+  private int submitBatch(KueueClient client, JobSpec shared) throws CliException {
+    Message.SubmitBatch request = new Message.SubmitBatch(shared, entries);
+    checkSize(request);
+    Message.BatchSubmitted submitted = client.request(request, Message.BatchSubmitted.class);
+    if (json) {
+      JsonOutput.print(out(), submitted);
+    } else {
+      out().println(BatchFormat.submitted(submitted));
+    }
+    out().flush();
+    if (!await) {
+      return ExitCodes.OK;
+    }
+    try {
+      return WaitJobCommand.waitForBatch(client, submitted.batch(), err());
+    } catch (CliException e) {
+      if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE) {
+        throw e;
+      }
+      throw new CliException(
+          e.exitCode(),
+          e.getMessage()
+              + "; the batch is stored, wait again with: kueue wait-job --batch "
+              + submitted.batch(),
+          e);
+    }
+  }
+
+  /**
+   * A message over the protocol's limit would make the server hang up; say instead what to do. Only
+   * long command files come near the limit, so only their size is measured exactly.
+   */
+  private void checkSize(Message.SubmitBatch request) throws CliException {
+    long estimate = 0;
+    for (BatchEntry entry : entries) {
+      estimate += 48;
+      if (entry.argv() != null) {
+        for (String arg : entry.argv()) {
+          estimate += arg.length() * 2L + 4;
+        }
+      }
+    }
+    if (estimate < MessageCodec.MAX_MESSAGE_BYTES / 2) {
+      return;
+    }
+    int size = MessageCodec.encode(request).length;
+    if (size > MessageCodec.MAX_MESSAGE_BYTES) {
+      throw new CliException(
+          ExitCodes.USAGE_OR_CONFIG,
+          "the "
+              + entries.size()
+              + " jobs take "
+              + size / (1024 * 1024)
+              + " MiB, more than the "
+              + MessageCodec.MAX_MESSAGE_BYTES / (1024 * 1024)
+              + " MiB one submission may have; split "
+              + (file == null ? "the array" : file)
+              + " into smaller batches");
     }
   }
 }

@@ -11,25 +11,32 @@ import kueue.model.JobSummary;
 final class JobTable {
   private JobTable() {}
 
+  /** The batch column (BATCH[INDEX]) is there only when a listed job belongs to a batch. */
   static List<String> render(List<JobSummary> jobs, Instant now, int width, boolean colors) {
-    TextTable table =
-        new TextTable(
-            List.of(
-                TextTable.Column.right("id"),
-                TextTable.Column.clipBack("status", 8).asLastResort(),
-                TextTable.Column.clipBack("worker", 6).asLastResort(),
-                TextTable.Column.right("runtime"),
-                TextTable.Column.clipFront("working directory", 12),
-                TextTable.Column.clipBack("command", 12)));
+    boolean anyBatch = jobs.stream().anyMatch(job -> job.batch() != null);
+    List<TextTable.Column> columns = new ArrayList<>();
+    columns.add(TextTable.Column.right("id"));
+    if (anyBatch) {
+      columns.add(TextTable.Column.left("batch"));
+    }
+    columns.add(TextTable.Column.clipBack("status", 8).asLastResort());
+    columns.add(TextTable.Column.clipBack("worker", 6).asLastResort());
+    columns.add(TextTable.Column.right("runtime"));
+    columns.add(TextTable.Column.clipFront("working directory", 12));
+    columns.add(TextTable.Column.clipBack("command", 12));
+    TextTable table = new TextTable(columns);
     for (JobSummary job : jobs) {
-      table.row(
-          List.of(
-              TextTable.Cell.of(String.valueOf(job.id())),
-              new TextTable.Cell(JobFormat.status(job), JobFormat.style(job)),
-              TextTable.Cell.of(job.worker() == null ? "-" : job.worker()),
-              TextTable.Cell.of(JobFormat.runtime(job, now)),
-              TextTable.Cell.of(nullToDash(job.cwd())),
-              TextTable.Cell.of(nullToDash(job.command()))));
+      List<TextTable.Cell> cells = new ArrayList<>();
+      cells.add(TextTable.Cell.of(String.valueOf(job.id())));
+      if (anyBatch) {
+        cells.add(TextTable.Cell.of(BatchFormat.member(job)));
+      }
+      cells.add(new TextTable.Cell(JobFormat.status(job), JobFormat.style(job)));
+      cells.add(TextTable.Cell.of(job.worker() == null ? "-" : job.worker()));
+      cells.add(TextTable.Cell.of(JobFormat.runtime(job, now)));
+      cells.add(TextTable.Cell.of(nullToDash(job.cwd())));
+      cells.add(TextTable.Cell.of(nullToDash(job.command())));
+      table.row(cells);
     }
     return table.render(width, colors);
   }

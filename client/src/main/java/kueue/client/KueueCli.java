@@ -1,5 +1,6 @@
 package kueue.client;
 
+import java.io.InputStream;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -63,7 +64,20 @@ public final class KueueCli {
       Path cwd,
       boolean stdoutIsTerminal,
       Clock clock) {
+    return run(args, out, err, env, cwd, stdoutIsTerminal, clock, System.in);
+  }
+
+  static int run(
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
+      Map<String, String> env,
+      Path cwd,
+      boolean stdoutIsTerminal,
+      Clock clock,
+      InputStream stdin) {
     CliContext context = new CliContext(env, cwd, err, stdoutIsTerminal, clock);
+    context.useStdin(stdin);
     CommandLine commandLine = commandLine(context);
     commandLine.setOut(out);
     commandLine.setErr(err);

@@ -18,7 +18,10 @@ import picocli.CommandLine.ParameterException;
     description = {
       "Show the newest jobs, oldest first, with counts per state, the average run time and an"
           + " estimate of when the remaining jobs are done.",
-      "Filters add up: -r -f shows running and failed jobs."
+      "Filters add up: -r -f shows running and failed jobs.",
+      "Jobs of a batch show it as BATCH[INDEX] in the batch column. --batch BATCH lists only that"
+          + " batch's jobs (with the batch's counts); --batches shows one line per batch instead,"
+          + " and with filters only the batches that have such jobs (e.g. --batches -f)."
     })
 final class ListJobsCommand extends ServerCommand {
   /** Room for the header, the footer and the shell prompt. */
@@ -65,6 +68,14 @@ final class ListJobsCommand extends ServerCommand {
   @Option(names = "--json", description = "Print JSON (see docs/JSON.md).")
   boolean json;
 
+  @Option(
+      names = "--batches",
+      description = "One line per batch: its jobs, counts per state, average run time and ETA.")
+  boolean batches;
+
+  @Option(names = "--batch", paramLabel = "BATCH", description = "Only the jobs of this batch.")
+  Long batch;
+
   ListJobsCommand(CliContext context) {
     super(context);
   }
@@ -73,6 +84,10 @@ final class ListJobsCommand extends ServerCommand {
   void prepare() {
     if (limit != null && limit < 0) {
       throw new ParameterException(spec.commandLine(), "-n must be 0 (all) or more, got " + limit);
+    }
+    if (batches && batch != null) {
+      throw new ParameterException(
+          spec.commandLine(), "give either --batches or --batch, not both");
     }
   }
 
@@ -109,8 +124,12 @@ final class ListJobsCommand extends ServerCommand {
   @Override
   int run(KueueClient client) throws CliException {
     List<JobFilter> filters = filters();
+    if (batches) {
+      return listBatches(client, filters);
+    }
     Message.JobList list =
-        client.request(new Message.ListJobs(effectiveLimit(), filters), Message.JobList.class);
+        client.request(
+            new Message.ListJobs(effectiveLimit(), filters, batch), Message.JobList.class);
     if (json) {
       JsonOutput.print(out(), list);
       return ExitCodes.OK;
@@ -128,6 +147,28 @@ final class ListJobsCommand extends ServerCommand {
       out()
           .println(
               "(the newest " + list.jobs().size() + " of " + matching + " shown; -n 0 shows all)");
+    }
+    out().println(JobTable.footer(list.stats(), terminal.colors()));
+    return ExitCodes.OK;
+  }
+
+  private int listBatches(KueueClient client, List<JobFilter> filters) throws CliException {
+    int shown = effectiveLimit();
+    Message.BatchList list =
+        client.request(new Message.ListBatches(shown, filters), Message.BatchList.class);
+    if (json) {
+      JsonOutput.print(out(), list);
+      return ExitCodes.OK;
+    }
+    TerminalInfo terminal = terminal();
+    if (list.batches().isEmpty()) {
+      out().println(filters.isEmpty() ? "no batches" : "no matching batches");
+    } else {
+      BatchTable.render(list.batches(), terminal.width(), terminal.colors())
+          .forEach(out()::println);
+      if (shown > 0 && list.batches().size() == shown) {
+        out().println("(the newest " + shown + " batches shown; -n 0 shows all)");
+      }
     }
     out().println(JobTable.footer(list.stats(), terminal.colors()));
     return ExitCodes.OK;

@@ -53,6 +53,16 @@ final class ShowJobCommand extends ServerCommand {
     if (job.note() != null && !job.note().isBlank()) {
       fields.add(field(job.state() == JobState.PENDING ? "waiting because" : "reason", job.note()));
     }
+    if (job.batch() != null) {
+      fields.add(
+          field(
+              "batch",
+              job.batch()
+                  + (job.arrayIndex() == null ? "" : ", index " + job.arrayIndex())
+                  + " (list-jobs --batch "
+                  + job.batch()
+                  + ")"));
+    }
     fields.add(field("command", spec != null ? spec.commandLine() : job.command()));
     fields.add(field("working directory", job.cwd()));
     fields.add(field("worker", job.worker() == null ? "-" : job.worker()));

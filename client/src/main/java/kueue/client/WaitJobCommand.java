@@ -9,23 +9,36 @@ import kueue.model.JobSummary;
 import kueue.protocol.Message;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 
-/** {@code kueue wait-job}: blocks until the jobs end and exits like the first one that failed. */
+/**
+ * {@code kueue wait-job}: blocks until the jobs (or a batch) end and exits like the first one that
+ * failed.
+ */
 @Command(
     name = "wait-job",
     mixinStandardHelpOptions = true,
     versionProvider = KueueCli.Version.class,
     description = {
-      "Wait until the jobs have finished or were canceled.",
+      "Wait until the jobs, or all jobs of a batch, have finished or were canceled.",
       "Exits with the exit code of the first listed job that did not succeed (0 if all did):"
-          + " 127 if it could not start, 128+N if killed by signal N, 130 if canceled."
+          + " 127 if it could not start, 128+N if killed by signal N, 130 if canceled. For a"
+          + " batch, the first is the one with the smallest id."
     })
 final class WaitJobCommand extends ServerCommand {
-  @Parameters(arity = "1..*", paramLabel = "ID", description = "Job ids.")
-  List<Long> ids;
+  @Parameters(arity = "0..*", paramLabel = "ID", description = "Job ids.")
+  List<Long> ids = List.of();
 
-  @Option(names = "--json", description = "Print the ended jobs as JSON (see docs/JSON.md).")
+  @Option(
+      names = "--batch",
+      paramLabel = "BATCH",
+      description = "Wait for every job of this batch (the id printed by cmd --array/--file).")
+  Long batch;
+
+  @Option(
+      names = "--json",
+      description = "Print the ended jobs (or the batch) as JSON (see docs/JSON.md).")
   boolean json;
 
   WaitJobCommand(CliContext context) {
@@ -33,7 +46,26 @@ final class WaitJobCommand extends ServerCommand {
   }
 
   @Override
+  void prepare() {
+    if (batch == null && ids.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "give job ids or --batch BATCH");
+    }
+    if (batch != null && !ids.isEmpty()) {
+      throw new ParameterException(spec.commandLine(), "give job ids or --batch BATCH, not both");
+    }
+  }
+
+  @Override
   int run(KueueClient client) throws CliException {
+    if (batch != null) {
+      Message.BatchEnded ended =
+          client.request(new Message.WaitBatch(batch), Message.BatchEnded.class);
+      if (json) {
+        JsonOutput.print(out(), ended);
+      }
+      err().println(BatchFormat.ending(ended.batch()));
+      return BatchFormat.exitCode(ended.batch());
+    }
     Message.JobsEnded ended = client.request(new Message.WaitJobs(ids), Message.JobsEnded.class);
     if (json) {
       JsonOutput.print(out(), ended);
@@ -45,6 +77,14 @@ final class WaitJobCommand extends ServerCommand {
   static int waitFor(KueueClient client, List<Long> ids, PrintWriter err) throws CliException {
     Message.JobsEnded ended = client.request(new Message.WaitJobs(ids), Message.JobsEnded.class);
     return report(ids, ended.jobs(), err);
+  }
+
+  /** Used by {@code cmd --wait} for a batch. */
+  static int waitForBatch(KueueClient client, long batch, PrintWriter err) throws CliException {
+    Message.BatchEnded ended =
+        client.request(new Message.WaitBatch(batch), Message.BatchEnded.class);
+    err.println(BatchFormat.ending(ended.batch()));
+    return BatchFormat.exitCode(ended.batch());
   }
 
   private static int report(List<Long> ids, List<JobSummary> jobs, PrintWriter err) {

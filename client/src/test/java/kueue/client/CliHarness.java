@@ -1,8 +1,10 @@
 package kueue.client;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -29,6 +31,7 @@ final class CliHarness {
   final Map<String, String> env = new HashMap<>();
   Path config;
   Path cwd;
+  String stdin = "";
 
   CliHarness(Path home) {
     this.home = home;
@@ -74,7 +77,8 @@ final class CliHarness {
             env,
             cwd,
             false,
-            Clock.fixed(NOW, ZoneOffset.UTC));
+            Clock.fixed(NOW, ZoneOffset.UTC),
+            new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
     return new Result(exitCode, out.toString(), err.toString());
   }
 }

@@ -221,7 +221,9 @@ class ReadingCommandsTest {
               "ended",
               "exitCode",
               "signal",
-              "note");
+              "note",
+              "batch",
+              "arrayIndex");
       assertThat(root.get("jobs").get(0).get("submitted").asText())
           .isEqualTo("2026-11-25T09:00:00Z");
       assertThat(fieldNames(root.get("stats")))

@@ -73,6 +73,9 @@ import kueue.model.WorkerSummary;
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
 
+  /** The most jobs one submit or submit_batch may hold. */
+  int MAX_JOBS_PER_SUBMIT = 100_000;
+
   /** Messages of the handshake (both directions). */
   sealed interface Handshake extends Message {}
 

@@ -33,8 +33,7 @@ import org.slf4j.LoggerFactory;
  */
 final class ClientSession {
   private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-  /** Largest batch one submit may carry; bigger sweeps are split by the client. */
-  static final int MAX_JOBS_PER_SUBMIT = 100_000;
+  private static final int MAX_JOBS_PER_SUBMIT = Message.MAX_JOBS_PER_SUBMIT;
 
   private final String peer;
   private final FrameReader reader;
