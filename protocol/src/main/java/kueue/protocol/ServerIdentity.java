@@ -36,11 +36,10 @@ public final class ServerIdentity {
   private static final byte[] COMMON_NAME_OID = {0x06, 0x03, 0x55, 0x04, 0x03};
 
   private final KeyPair keyPair;
-  private final X509Certificate certificate;
+  private X509Certificate certificate;
 
-  private ServerIdentity(KeyPair keyPair, X509Certificate certificate) {
+  private ServerIdentity(KeyPair keyPair) {
     this.keyPair = keyPair;
-    this.certificate = certificate;
   }
 
   /** Computes the identity; the same secret always gives the same key pair and certificate. */
@@ -49,8 +48,7 @@ public final class ServerIdentity {
     try {
       KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
       generator.initialize(NamedParameterSpec.ED25519, new FixedBytes(seed));
-      KeyPair keyPair = generator.generateKeyPair();
-      return new ServerIdentity(keyPair, selfSignedCertificate(keyPair));
+      return new ServerIdentity(generator.generateKeyPair());
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("Ed25519 is part of every JDK since 15", e);
     } finally {
@@ -80,7 +78,15 @@ public final class ServerIdentity {
     return keyPair.getPrivate();
   }
 
-  public X509Certificate certificate() {
+  /** Built on first use: clients and workers only need the public key, and they start often. */
+  public synchronized X509Certificate certificate() {
+    if (certificate == null) {
+      try {
+        certificate = selfSignedCertificate(keyPair);
+      } catch (GeneralSecurityException e) {
+        throw new IllegalStateException("Ed25519 and X.509 are part of every JDK since 15", e);
+      }
+    }
     return certificate;
   }
 

@@ -43,21 +43,35 @@ public final class TransportSecurity {
   private static final byte[] HANDSHAKE_FAILURE_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
 
   private final ServerIdentity identity;
-  private final SSLContext serverContext;
-  private final SSLContext clientContext;
+  // Each side needs only its own context; clients start often, so neither is built in advance.
+  private SSLContext serverContext;
+  private SSLContext clientContext;
 
   private TransportSecurity(ServerIdentity identity) {
     this.identity = identity;
-    if (identity == null) {
-      this.serverContext = null;
-      this.clientContext = null;
-      return;
+  }
+
+  private synchronized SSLContext serverContext() {
+    if (serverContext == null) {
+      serverContext =
+          newContext(new KeyManager[] {new DerivedKeyManager(identity)}, null);
     }
+    return serverContext;
+  }
+
+  private synchronized SSLContext clientContext() {
+    if (clientContext == null) {
+      clientContext =
+          newContext(null, new TrustManager[] {new DerivedTrustManager(identity)});
+    }
+    return clientContext;
+  }
+
+  private static SSLContext newContext(KeyManager[] keys, TrustManager[] trust) {
     try {
-      this.serverContext = SSLContext.getInstance("TLSv1.3");
-      serverContext.init(new KeyManager[] {new DerivedKeyManager(identity)}, null, null);
-      this.clientContext = SSLContext.getInstance("TLSv1.3");
-      clientContext.init(null, new TrustManager[] {new DerivedTrustManager(identity)}, null);
+      SSLContext context = SSLContext.getInstance("TLSv1.3");
+      context.init(keys, trust, null);
+      return context;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("TLS 1.3 is part of every JDK since 11", e);
     }
@@ -124,7 +138,7 @@ public final class TransportSecurity {
     }
     SSLSocket tls =
         (SSLSocket)
-            serverContext
+            serverContext()
                 .getSocketFactory()
                 .createSocket(socket, new ByteArrayInputStream(new byte[] {(byte) first}), true);
     tls.setUseClientMode(false);
@@ -148,7 +162,7 @@ public final class TransportSecurity {
           socket, socket.getInputStream(), socket.getOutputStream(), PLAIN_BINDING);
     }
     SSLSocket tls =
-        (SSLSocket) clientContext.getSocketFactory().createSocket(socket, host, port, true);
+        (SSLSocket) clientContext().getSocketFactory().createSocket(socket, host, port, true);
     tls.setUseClientMode(true);
     tls.setEnabledProtocols(PROTOCOLS);
     try {
@@ -166,8 +180,8 @@ public final class TransportSecurity {
       throw new EncryptionMismatchException(
           "the TLS handshake with the server failed ("
               + e.getMessage()
-              + "); if the server has encryption = \"none\", both ends need the same [common]"
-              + " encryption setting",
+              + "); the server probably has encryption = \"none\": both ends need the same"
+              + " [common] encryption setting",
           e);
     }
     return new Channel(tls, tls.getInputStream(), tls.getOutputStream(), binding(tls));
