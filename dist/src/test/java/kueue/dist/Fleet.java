@@ -39,6 +39,12 @@ final class Fleet implements AutoCloseable {
 
   /** Writes a config for one program; extra lines are appended per section name. */
   Path config(String name, String secret, Map<String, String> extra) throws IOException {
+    return config(name, secret, port, extra);
+  }
+
+  /** Like {@link #config(String, String, Map)}, connecting to another port (e.g. a proxy's). */
+  Path config(String name, String secret, int serverPort, Map<String, String> extra)
+      throws IOException {
     Map<String, String> sections = new HashMap<>(extra);
     String text =
         """
@@ -47,6 +53,7 @@ final class Fleet implements AutoCloseable {
         server_name = "127.0.0.1"
         server_port = %d
         log_level = "info"
+        %s
         [server]
         address_bindings = "127.0.0.1"
         worker_timeout_seconds = 5
@@ -66,7 +73,8 @@ final class Fleet implements AutoCloseable {
         """
             .formatted(
                 secret,
-                port,
+                serverPort,
+                sections.getOrDefault("common", ""),
                 home.resolve("data"),
                 sections.getOrDefault("server", ""),
                 sections.getOrDefault("worker", ""),
