@@ -23,6 +23,7 @@ import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.SystemInfo;
+import kueue.protocol.EncryptionMismatchException;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.PeerConnection;
@@ -325,6 +326,9 @@ public final class WorkerAgent {
               transport);
     } catch (PeerConnection.AuthenticationException e) {
       retryLater("authentication with server " + address() + " failed: " + e.getMessage(), true);
+      return null;
+    } catch (EncryptionMismatchException e) {
+      retryLater("cannot talk to server " + address() + ": " + e.getMessage(), true);
       return null;
     } catch (ProtocolException e) {
       retryLater("server " + address() + " broke the protocol: " + e.getMessage(), true);
