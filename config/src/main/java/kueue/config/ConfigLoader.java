@@ -35,6 +35,9 @@ import org.tomlj.TomlTable;
  * -c/--config.
  */
 public final class ConfigLoader {
+  /** The generated secret has 43; a shorter one is probably typed by a person. */
+  static final int MIN_SECRET_LENGTH = 32;
+
   private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
   private static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY =
       PosixFilePermissions.fromString("rwx------");
@@ -296,6 +299,17 @@ public final class ConfigLoader {
       if (secret.isBlank()) {
         throw new ConfigException(
             file + ": [common] shared_secret is empty; expected a long random string");
+      }
+      if (secret.length() < MIN_SECRET_LENGTH) {
+        // Whoever can connect sees the server's proof and public key, both computed from the
+        // secret, and can test guesses against them offline as fast as they like.
+        warnings.accept(
+            "[common] shared_secret in "
+                + file
+                + " is only "
+                + secret.length()
+                + " characters: anyone who can reach the server can test guesses offline; use a"
+                + " long random one (e.g. from: openssl rand -base64 32)");
       }
       String serverName = s.string("server_name", "localhost").strip();
       if (serverName.isEmpty()) {

@@ -407,6 +407,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aShortSecretGetsAWarningThatItCanBeGuessedOffline() throws Exception {
+      Path file = write("[common]\nshared_secret = \"correct horse battery\"\n");
+
+      load(file);
+
+      assertThat(warnings)
+          .singleElement()
+          .asString()
+          .contains("shared_secret in " + file + " is only 21 characters")
+          .contains("openssl rand -base64 32")
+          .doesNotContain("correct horse battery");
+    }
+
+    @Test
     void encryptionIsTlsUnlessTheFileSaysNone() throws Exception {
       assertThat(loadText(withSecret("")).common().encryption())
           .isEqualTo(KueueConfig.Encryption.TLS);
