@@ -6,14 +6,20 @@ import java.util.Arrays;
 
 /**
  * Reads newline-terminated messages with a hard size limit, so a peer that never sends a newline
- * costs at most {@link MessageCodec#MAX_MESSAGE_BYTES} bytes of memory before it is cut off.
+ * costs at most {@link MessageCodec#MAX_MESSAGE_BYTES} bytes of memory before it is cut off. It
+ * also tells since when it waits for a message and since when a message is incomplete, so that a
+ * watchdog on another thread can close idle or trickling peers.
  */
 public final class FrameReader {
+  private static final long NEVER = -1;
+
   private final InputStream in;
-  private final int maxBytes;
+  private volatile int maxBytes;
   private final byte[] buffer = new byte[4096];
   private int bufferStart;
   private int bufferEnd;
+  private volatile long waitingSince = NEVER;
+  private volatile long partialSince = NEVER;
 
   public FrameReader(InputStream in) {
     this(in, MessageCodec.MAX_MESSAGE_BYTES);
@@ -24,8 +30,43 @@ public final class FrameReader {
     this.maxBytes = maxBytes;
   }
 
+  /** Changes the size limit from the next message on. */
+  public void limit(int maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+
+  /**
+   * {@link System#nanoTime()} when {@link #next()} started waiting for a message that has not begun
+   * to arrive yet, or -1 when it is not waiting (the caller is busy with the last message).
+   */
+  public long waitingSince() {
+    return waitingSince;
+  }
+
+  /**
+   * {@link System#nanoTime()} when the first bytes of the message now being read arrived, or -1
+   * when no message is partly read.
+   */
+  public long partialMessageSince() {
+    return partialSince;
+  }
+
   /** The next message's bytes without the newline, or null when the peer closed cleanly. */
   public byte[] next() throws IOException, ProtocolException {
+    if (bufferStart < bufferEnd) {
+      partialSince = System.nanoTime();
+    } else {
+      waitingSince = System.nanoTime();
+    }
+    try {
+      return readLine();
+    } finally {
+      partialSince = NEVER;
+      waitingSince = NEVER;
+    }
+  }
+
+  private byte[] readLine() throws IOException, ProtocolException {
     byte[] line = new byte[0];
     int lineLength = 0;
     while (true) {
@@ -51,6 +92,10 @@ public final class FrameReader {
       }
       bufferStart = 0;
       bufferEnd = read;
+      if (read > 0 && partialSince == NEVER) {
+        partialSince = System.nanoTime();
+        waitingSince = NEVER;
+      }
     }
   }
 
@@ -59,6 +104,7 @@ public final class FrameReader {
     if (count == 0) {
       return line;
     }
+    int maxBytes = this.maxBytes;
     if (lineLength + count > maxBytes) {
       throw new ProtocolException("message longer than " + maxBytes + " bytes");
     }

@@ -77,8 +77,7 @@ final class ClientSession {
       case Message.ShowJob show -> showJob(show.id());
       case Message.WaitJobs wait -> waitJobs(wait.ids());
       case Message.RemoveJob remove -> removeJob(remove);
-      case Message.CleanJobs clean ->
-          new Message.JobsCleaned(await(context.loop().withStore(store -> store.clean(clean.all()))));
+      case Message.CleanJobs clean -> new Message.JobsCleaned(clean(clean.all()));
       case Message.ListWorkers list -> new Message.WorkerList(workers());
       case Message.ShowWorker show -> showWorker(show.id());
       case Message.ListResources list ->
@@ -109,6 +108,18 @@ final class ClientSession {
       case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
+  }
+
+  /** In chunks, each a turn of the loop, so that other requests are not held up meanwhile. */
+  private long clean(boolean all) throws RequestException {
+    long removed = 0;
+    long chunk;
+    do {
+      chunk =
+          await(context.loop().withStore(store -> store.clean(all, SchedulerLoop.EXPIRY_CHUNK)));
+      removed += chunk;
+    } while (chunk == SchedulerLoop.EXPIRY_CHUNK);
+    return removed;
   }
 
   private Message.Reply listJobs(Message.ListJobs list) throws RequestException {

@@ -25,6 +25,8 @@ final class Connection implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
   /** The whole handshake must finish within this time, so a silent or trickling peer is dropped. */
   static final Duration HANDSHAKE_DEADLINE = Duration.ofSeconds(10);
+  /** Handshake messages are small: a peer that has not authenticated gets little memory. */
+  static final int HANDSHAKE_MAX_BYTES = 16 * 1024;
 
   private final Socket socket;
   private final String peer;
@@ -41,17 +43,23 @@ final class Connection implements Runnable {
   @Override
   public void run() {
     Outbound outbound = null;
+    ConnectionGuard.Watched watched = null;
     // Covers the TLS handshake too, so a silent or trickling peer is dropped either way.
     ScheduledFuture<?> deadline =
         timers.schedule(this::closeQuietly, HANDSHAKE_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     try {
       socket.setTcpNoDelay(true);
       TransportSecurity.Channel channel = secure();
-      FrameReader reader = new FrameReader(channel.input());
+      FrameReader reader = new FrameReader(channel.input(), HANDSHAKE_MAX_BYTES);
+      watched = context.guard().watch(reader, socket, peer);
       outbound = new Outbound(channel.socket(), peer);
       String role = handshake(reader, outbound, channel.binding(), deadline);
       if (role == null) {
         return;
+      }
+      reader.limit(MessageCodec.MAX_MESSAGE_BYTES);
+      if (role.equals("client")) {
+        watched.authenticatedAsClient();
       }
       if (role.equals("worker")) {
         new WorkerSession(peer, reader, outbound, context).run();
@@ -68,6 +76,9 @@ final class Connection implements Runnable {
       log.error("closed {} after an internal error", peer, e);
     } finally {
       deadline.cancel(false);
+      if (watched != null) {
+        watched.close();
+      }
       // The writer closes the socket once queued messages (e.g. a refusal) are out; the timer is a
       // backstop for a peer that stopped reading.
       if (outbound != null) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import kueue.config.KueueConfig;
 import kueue.config.KueueVersion;
 import kueue.core.Scheduler;
@@ -37,7 +38,9 @@ public final class KueueServer implements AutoCloseable {
   private final java.util.Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
-  private KueueServer(KueueConfig config, Clock clock, Runnable onFatalError) throws IOException {
+  private KueueServer(
+      KueueConfig config, Clock clock, Runnable onFatalError, ConnectionGuard.Limits limits)
+      throws IOException {
     this.store = SqliteJobStore.open(config.server().dataDirectory());
     try {
       KueueConfig.Server settings = config.server();
@@ -64,7 +67,8 @@ public final class KueueServer implements AutoCloseable {
             + " unencrypted", config.file());
       }
       this.context = new ServerContext(common.sharedSecret(), "kueue_server " + KueueVersion.VERSION,
-          transport, new AuthenticationThrottle(), loop, store, new ConcurrentHashMap<>());
+          transport, new AuthenticationThrottle(), loop, store, new ConcurrentHashMap<>(),
+          new ConnectionGuard(limits), config.worker().capturedOutputMaxBytes());
     } catch (RuntimeException e) {
       store.close();
       throw e;
@@ -78,9 +82,17 @@ public final class KueueServer implements AutoCloseable {
    * @throws IOException if no address could be bound
    */
   public static KueueServer start(KueueConfig config, Clock clock, Runnable onFatalError) throws IOException {
-    KueueServer server = new KueueServer(config, clock, onFatalError);
+    return start(config, clock, onFatalError, ConnectionGuard.Limits.standard());
+  }
+
+  static KueueServer start(
+      KueueConfig config, Clock clock, Runnable onFatalError, ConnectionGuard.Limits limits)
+      throws IOException {
+    KueueServer server = new KueueServer(config, clock, onFatalError, limits);
     try {
       server.loop.start();
+      ConnectionGuard guard = server.context.guard();
+      server.timers.scheduleWithFixedDelay(guard::check, 1, 1, TimeUnit.SECONDS);
       server.bind(config.server().addressBindings(), config.common().serverPort());
       return server;
     } catch (IOException | RuntimeException e) {
@@ -118,6 +130,11 @@ public final class KueueServer implements AutoCloseable {
     while (!closed) {
       try {
         Socket socket = listener.accept();
+        InetAddress address = socket.getInetAddress();
+        if (!context.guard().admit(address)) {
+          socket.close();
+          continue;
+        }
         openSockets.add(socket);
         Connection connection = new Connection(socket, context, timers);
         Thread.ofVirtual()
@@ -128,6 +145,7 @@ public final class KueueServer implements AutoCloseable {
                     connection.run();
                   } finally {
                     openSockets.remove(socket);
+                    context.guard().release(address);
                   }
                 });
       } catch (SocketException e) {

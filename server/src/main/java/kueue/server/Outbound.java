@@ -46,6 +46,20 @@ final class Outbound {
     queue.add(message);
   }
 
+  /**
+   * Closes the connection now, dropping what is queued: for a peer presumed lost, which may not
+   * read anything any more, so that writing to it could block forever.
+   */
+  void abort() {
+    closed = true;
+    queue.add(CLOSE);
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // closed already
+    }
+  }
+
   /** Sends what is queued, then closes the connection. */
   void close() {
     if (!closed) {

@@ -41,6 +41,8 @@ final class SchedulerLoop {
   /** Bounds one batch so that answers to early requests are not held back by a flood. */
   private static final int MAX_BATCH = 4096;
   private static final int SPEC_CACHE_SIZE = 4096;
+  /** Jobs deleted per turn of the loop, by expiry or clean-jobs: each turn stays short. */
+  static final int EXPIRY_CHUNK = 5_000;
 
   private final Scheduler scheduler;
   private final JobStore store;
@@ -66,6 +68,9 @@ final class SchedulerLoop {
   private long nextRequestId = 1;
   private long nextWorkerId = 1;
   private Instant nextTick;
+
+  /** Cutoff of an expiry still deleting jobs chunk by chunk between batches; null when none. */
+  private Instant expiringBefore;
   private volatile boolean running = true;
   private volatile Throwable failure;
   private final Runnable onFatalError;
@@ -220,7 +225,10 @@ final class SchedulerLoop {
     List<Consumer<Instant>> batch = new ArrayList<>(MAX_BATCH);
     while (running) {
       try {
-        long waitMillis = Math.max(0, Duration.between(clock.instant(), nextTick).toMillis());
+        long waitMillis =
+            expiringBefore != null
+                ? 0
+                : Math.max(0, Duration.between(clock.instant(), nextTick).toMillis());
         Consumer<Instant> first = inbox.poll(waitMillis, TimeUnit.MILLISECONDS);
         Instant now = clock.instant();
         if (first != null) {
@@ -250,6 +258,9 @@ final class SchedulerLoop {
           }
           decisions.clear();
         }
+        if (expiringBefore != null) {
+          expireChunk();
+        }
       } catch (InterruptedException e) {
         if (!running) {
           break;
@@ -270,7 +281,23 @@ final class SchedulerLoop {
     for (Event event : events) {
       if (event instanceof Event.JobQueued queued) {
         recentSpecs.put(queued.jobId(), queued.spec());
+      } else if (event instanceof Event.FinishedJobsExpired expired) {
+        expiringBefore = expired.endedBefore();
       }
+    }
+  }
+
+  /**
+   * Storing FinishedJobsExpired deleted one chunk of jobs; the rest go one chunk per turn of the
+   * loop, so that requests queued meanwhile are answered in between.
+   */
+  private void expireChunk() {
+    long deleted = store.expire(expiringBefore, EXPIRY_CHUNK);
+    if (deleted < EXPIRY_CHUNK) {
+      expiringBefore = null;
+    }
+    if (deleted > 0) {
+      log.debug("deleted {} expired jobs", deleted);
     }
   }
 
@@ -290,7 +317,7 @@ final class SchedulerLoop {
         Outbound link = workerLinks.remove(close.workerId());
         if (link != null) {
           log.warn("worker {} presumed lost: {}", close.workerId(), close.reason());
-          link.close();
+          link.abort();
         }
       }
     }

@@ -6,7 +6,12 @@ import kueue.model.SystemInfo;
 import kueue.protocol.TransportSecurity;
 import kueue.store.JobStore;
 
-/** What every connection of one server shares. */
+/**
+ * What every connection of one server shares.
+ *
+ * @param capturedOutputMaxBytes the most of each captured stream a result may store; longer output
+ *     keeps its tail, like the worker's own cap
+ */
 record ServerContext(
     String secret,
     String software,
@@ -14,7 +19,9 @@ record ServerContext(
     AuthenticationThrottle throttle,
     SchedulerLoop loop,
     JobStore store,
-    Map<Long, SystemInfo> systemInfo) {
+    Map<Long, SystemInfo> systemInfo,
+    ConnectionGuard guard,
+    long capturedOutputMaxBytes) {
 
   ServerContext {
     if (!(systemInfo instanceof ConcurrentHashMap)) {

@@ -1,7 +1,11 @@
 package kueue.server;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import kueue.model.CapturedOutput;
 import kueue.core.Command;
 import kueue.protocol.FrameReader;
 import kueue.protocol.Message;
@@ -33,20 +37,10 @@ final class WorkerSession {
     if (first == null) {
       return;
     }
-    if (!(MessageCodec.decode(first) instanceof Message.Register register)) {
+    if (!(MessageCodec.decode(first) instanceof Message.Register received)) {
       throw new ProtocolException("a worker must register first");
     }
-    if (register.name() == null || register.capacity() == null || register.running() == null
-        || register.ended() == null || register.system() == null) {
-      throw new ProtocolException("incomplete register message");
-    }
-    for (Message.Ended ended : register.ended()) {
-      if (ended == null || ended.outcome() == null || ended.outcome().ended() == null) {
-        throw new ProtocolException("register lists a result without an outcome");
-      }
-      requireStorable(ended.outcome().started());
-      requireStorable(ended.outcome().ended());
-    }
+    Message.Register register = validated(received);
     long[] id = {-1};
     java.util.concurrent.CountDownLatch registered = new java.util.concurrent.CountDownLatch(1);
     context.loop().connectWorker(outbound, register, workerId -> {
@@ -119,9 +113,59 @@ final class WorkerSession {
         requireStorable(ended.outcome().started());
         requireStorable(ended.outcome().ended());
         context.loop().tell(new Command.MarkEnded(workerId, ended.jobId(), ended.attempt(),
-            ended.outcome(), ended.stdout(), ended.stderr()));
+            ended.outcome(), cap(ended.stdout()), cap(ended.stderr())));
       }
     }
+  }
+
+  /** The registration, checked, with its results' output within the server's cap. */
+  private Message.Register validated(Message.Register register) throws ProtocolException {
+    if (register.name() == null || register.capacity() == null || register.running() == null
+        || register.ended() == null || register.system() == null) {
+      throw new ProtocolException("incomplete register message");
+    }
+    List<Message.Ended> ended = new ArrayList<>(register.ended().size());
+    for (Message.Ended result : register.ended()) {
+      if (result == null || result.outcome() == null || result.outcome().ended() == null) {
+        throw new ProtocolException("register lists a result without an outcome");
+      }
+      requireStorable(result.outcome().started());
+      requireStorable(result.outcome().ended());
+      ended.add(new Message.Ended(result.jobId(), result.attempt(), result.outcome(),
+          cap(result.stdout()), cap(result.stderr())));
+    }
+    return new Message.Register(register.name(), register.system(), register.capacity(),
+        register.running(), ended);
+  }
+
+  /**
+   * Keeps the tail of a captured stream within the server's own cap, whatever the worker's
+   * configuration says, so that no result makes the store (or a show-job) hold more.
+   */
+  private CapturedOutput cap(CapturedOutput output) {
+    return capped(output, context.capturedOutputMaxBytes());
+  }
+
+  static CapturedOutput capped(CapturedOutput output, long maxBytes) {
+    if (output == null || output.text() == null) {
+      return output == null ? null : new CapturedOutput("", output.droppedBytes());
+    }
+    String text = output.text();
+    // A UTF-8 character takes at most three bytes per Java char.
+    if ((long) text.length() * 3 <= maxBytes) {
+      return output;
+    }
+    byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+    if (bytes.length <= maxBytes) {
+      return output;
+    }
+    int cut = (int) (bytes.length - maxBytes);
+    while (cut < bytes.length && (bytes[cut] & 0xC0) == 0x80) {
+      cut++; // do not start in the middle of a character
+    }
+    return new CapturedOutput(
+        new String(bytes, cut, bytes.length - cut, StandardCharsets.UTF_8),
+        Math.max(0, output.droppedBytes()) + cut);
   }
 
   /**

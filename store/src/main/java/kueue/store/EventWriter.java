@@ -31,6 +31,16 @@ import kueue.model.JobSpec;
 final class EventWriter implements AutoCloseable {
 
   private static final String NOT_TERMINAL = " AND state NOT IN " + Schema.TERMINAL_STATES;
+
+  /**
+   * Jobs deleted by one expiry: a million expired jobs deleted at once would hold up the scheduler
+   * loop (and everybody waiting for it) for many seconds, so they go in chunks of this many, each
+   * a short transaction of its own (see {@link JobStore#expire}).
+   */
+  static final int EXPIRY_CHUNK = 5_000;
+
+  static final String EXPIRED = "ended < ? AND state IN " + Schema.TERMINAL_STATES;
+  static final String BY_END = "ended";
   private static final int CACHED_ENVIRONMENTS = 64;
 
   private final Connection connection;
@@ -162,10 +172,13 @@ final class EventWriter implements AutoCloseable {
     }
   }
 
-  /** Deletes the finished and canceled jobs matching condition, with everything they own. */
-  long deleteJobs(String condition, Instant endedBefore) {
+  /**
+   * Deletes at most limit of the finished and canceled jobs matching condition, with everything
+   * they own, in a transaction of its own.
+   */
+  long deleteJobs(String condition, String order, Instant endedBefore, int limit) {
     try {
-      long deleted = deleteJobsInTransaction(condition, endedBefore);
+      long deleted = deleteJobsInTransaction(condition, order, endedBefore, limit);
       connection.commit();
       return deleted;
     } catch (SQLException e) {
@@ -175,9 +188,16 @@ final class EventWriter implements AutoCloseable {
     }
   }
 
-  private long deleteJobsInTransaction(String condition, Instant endedBefore) throws SQLException {
-    String jobs = " FROM jobs WHERE " + condition;
-    String ownedByJobs = " WHERE job_id IN (SELECT id" + jobs + ")";
+  /**
+   * The same chunk of at most limit jobs is picked by each of the three statements: the first two
+   * do not change the jobs table, and the order makes the choice deterministic.
+   */
+  private long deleteJobsInTransaction(
+      String condition, String order, Instant endedBefore, int limit) throws SQLException {
+    String chunk =
+        "(SELECT id FROM jobs WHERE " + condition + " ORDER BY " + order + " LIMIT " + limit + ")";
+    String jobs = " FROM jobs WHERE id IN " + chunk;
+    String ownedByJobs = " WHERE job_id IN " + chunk;
     long deleted = 0;
     for (String sql :
         List.of(
@@ -259,8 +279,7 @@ final class EventWriter implements AutoCloseable {
         requireChanged(markFailed, failed.jobId());
       }
       case FinishedJobsExpired expired ->
-          deleteJobsInTransaction(
-              "ended < ? AND state IN " + Schema.TERMINAL_STATES, expired.endedBefore());
+          deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), EXPIRY_CHUNK);
     }
     return nextJobId;
   }

@@ -73,6 +73,19 @@ public interface JobStore extends AutoCloseable {
    */
   long clean(boolean includeFailed);
 
+  /**
+   * Like {@link #clean(boolean)}, but deletes at most limit jobs, in one short transaction, so that
+   * the single writer can do other work in between; repeat while it returns limit.
+   */
+  long clean(boolean includeFailed, int limit);
+
+  /**
+   * Deletes at most limit finished or canceled jobs that ended before the cutoff, in one short
+   * transaction; returns how many. Persisting {@code FinishedJobsExpired} deletes only one such
+   * chunk, so whoever persists it repeats this until it returns less than limit.
+   */
+  long expire(Instant endedBefore, int limit);
+
   @Override
   void close();
 }

@@ -328,11 +328,31 @@ public final class SqliteJobStore implements JobStore {
 
   @Override
   public long clean(boolean includeFailed) {
+    long removed = 0;
+    long chunk;
+    do {
+      chunk = clean(includeFailed, EventWriter.EXPIRY_CHUNK);
+      removed += chunk;
+    } while (chunk == EventWriter.EXPIRY_CHUNK);
+    return removed;
+  }
+
+  @Override
+  public long clean(boolean includeFailed, int limit) {
     String categories =
         includeFailed ? "('SUCCEEDED', 'CANCELED', 'FAILED')" : "('SUCCEEDED', 'CANCELED')";
     synchronized (writeLock) {
       requireOpen();
-      return writer.deleteJobs("category IN " + categories, null);
+      return writer.deleteJobs("category IN " + categories, "id", null, limit);
+    }
+  }
+
+  @Override
+  public long expire(Instant endedBefore, int limit) {
+    Objects.requireNonNull(endedBefore, "endedBefore");
+    synchronized (writeLock) {
+      requireOpen();
+      return writer.deleteJobs(EventWriter.EXPIRED, EventWriter.BY_END, endedBefore, limit);
     }
   }
 

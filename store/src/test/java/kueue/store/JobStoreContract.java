@@ -349,6 +349,39 @@ abstract class JobStoreContract {
   }
 
   @Test
+  void aLargeExpiryDeletesOneChunkPerTransactionOldestEndFirstUntilNoneIsLeft() {
+    List<Event> events = new java.util.ArrayList<>();
+    for (int id = 1; id <= 12_000; id++) {
+      events.add(queued(id, 0));
+      events.add(new Event.JobCanceled(id, "removed", at(1 + id / 1000.0)));
+    }
+    persist(events);
+    persist(queued(12_001, 0));
+
+    persist(new Event.FinishedJobsExpired(at(100)));
+
+    assertThat(store.stats(at(100)).canceled()).isEqualTo(7_000);
+    assertThat(store.detail(5_000)).as("the oldest ends go first").isEmpty();
+    assertThat(store.detail(5_001)).isPresent();
+    assertThat(store.expire(at(100), 5_000)).isEqualTo(5_000);
+    assertThat(store.expire(at(100), 5_000)).isEqualTo(2_000);
+    assertThat(store.expire(at(100), 5_000)).isZero();
+    assertThat(ids(store.list(0, List.of()))).containsExactly(12_001L);
+  }
+
+  @Test
+  void cleaningWithALimitDeletesAtMostThatManyJobs() {
+    for (int id = 1; id <= 5; id++) {
+      persist(ranToCompletion(id, 0, 0, 10));
+    }
+
+    assertThat(store.clean(false, 2)).isEqualTo(2);
+    assertThat(store.clean(false, 2)).isEqualTo(2);
+    assertThat(store.clean(false, 2)).isEqualTo(1);
+    assertThat(store.list(0, List.of())).isEmpty();
+  }
+
+  @Test
   void cleaningForgetsSucceededAndCanceledJobsAndWithAllAlsoFailedOnes() {
     persist(ranToCompletion(1, 0, 0, 10));
     persist(ranToCompletion(2, 3, 0, 10));
