@@ -378,7 +378,7 @@ public final class ConfigLoader {
           s.integer("worker_max_parallel_jobs", 10, 1, Integer.MAX_VALUE),
           s.bool("dynamic_check_free_resources", true),
           s.decimal("dynamic_cpu_load_scale_factor", 1.0, 0.0, 1000.0),
-          Duration.ofSeconds(s.integer("heartbeat_interval_seconds", 5, 1, 3600)),
+          Duration.ofSeconds(s.integer("heartbeat_interval_seconds", 2, 1, 3600)),
           s.longInteger("captured_output_max_bytes", 1_048_576L, 0, Long.MAX_VALUE));
     }
 

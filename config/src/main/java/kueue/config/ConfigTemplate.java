@@ -42,7 +42,9 @@ final class ConfigTemplate {
     [server]
     # Addresses the server listens on, separated by spaces; it runs as long as one of them binds.
     address_bindings = "0.0.0.0 [::]"
-    # A worker silent for this long is presumed lost and its jobs go back to pending.
+    # A worker silent (or disconnected) for this long is presumed lost and its jobs go back to
+    # pending, as a new attempt. Workers read it too: one that hears nothing from the server for
+    # half this time kills its jobs, so that no job ever runs twice at once.
     worker_timeout_seconds = 20
     # A job offered to a worker that neither accepts nor declines within this time is offered again.
     job_offer_timeout_seconds = 30
@@ -50,7 +52,8 @@ final class ConfigTemplate {
     job_cleanup_after_minutes = 2880
     # At most this many jobs run at once across all workers.
     global_max_parallel_jobs = 100
-    # A job whose worker is lost is retried until it has been started this many times.
+    # A job lost this many times (its worker died, was cut off, ...) is marked failed instead of
+    # being run again. A worker stopped with SIGINT/SIGTERM does not count against its jobs.
     job_max_attempts = 5
     # Where the server keeps its database; empty = $XDG_DATA_HOME/kueue or ~/.local/share/kueue.
     data_directory = ""
@@ -64,8 +67,9 @@ final class ConfigTemplate {
     dynamic_check_free_resources = true
     # Each unit of system load average takes this many CPUs away from what is free for jobs.
     dynamic_cpu_load_scale_factor = 1.0
-    # How often the worker reports its free resources to the server.
-    heartbeat_interval_seconds = 5
+    # How often the worker reports its free resources to the server (at least every eighth of
+    # worker_timeout_seconds, whatever this says).
+    heartbeat_interval_seconds = 2
     # Captured stdout and stderr keep at most this many bytes per stream (the end is kept).
     captured_output_max_bytes = 1048576
 

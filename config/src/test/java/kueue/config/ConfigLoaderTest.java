@@ -61,7 +61,7 @@ class ConfigLoaderTest {
             5,
             home.resolve(".local/share/kueue")),
         new KueueConfig.Worker(
-            ConfigLoader.hostName(), 10, true, 1.0, Duration.ofSeconds(5), 1_048_576L),
+            ConfigLoader.hostName(), 10, true, 1.0, Duration.ofSeconds(2), 1_048_576L),
         new KueueConfig.Client(1, 1024),
         new KueueConfig.RestartWorkers(null, List.of(), 60),
         Map.of());
