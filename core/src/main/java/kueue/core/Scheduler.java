@@ -409,6 +409,7 @@ public final class Scheduler {
     }
     detach(job);
     limits.release(job.shape);
+    worker.stopping = true;
     String why =
         command.reason() == null || command.reason().isBlank() ? "stopping" : command.reason();
     out.record(

@@ -39,6 +39,12 @@ final class Worker {
    */
   final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
 
+  /**
+   * The worker released a job because it is stopping: it takes no more work, and an offer now would
+   * only be lost with its connection.
+   */
+  boolean stopping;
+
   /** Jobs this worker declined for now; not offered to it again before its next capacity report. */
   final Set<Long> deferred = new HashSet<>();
 
@@ -93,7 +99,7 @@ final class Worker {
   }
 
   boolean mayTake(Job job) {
-    return !job.declinedForever(id) && !deferred.contains(job.id);
+    return !stopping && !job.declinedForever(id) && !deferred.contains(job.id);
   }
 
   /** Reserves a job offered here now. */

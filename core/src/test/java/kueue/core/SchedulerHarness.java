@@ -45,6 +45,7 @@ final class SchedulerHarness {
   private final Map<Long, Set<Long>> declinedForever = new HashMap<>();
   private final Map<Long, Set<Long>> deferred = new HashMap<>();
   private final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
+  private final Set<Long> stopping = new HashSet<>();
 
   private record KilledAttempt(long workerId, Shape shape, Instant killedAt, boolean started) {}
 
@@ -308,8 +309,10 @@ final class SchedulerHarness {
       case Command.MarkEnded ended -> dying.remove(new AttemptRef(ended.jobId(), ended.attempt()));
       case Command.Decline decline ->
           dying.remove(new AttemptRef(decline.jobId(), decline.attempt()));
-      case Command.Release release ->
-          dying.remove(new AttemptRef(release.jobId(), release.attempt()));
+      case Command.Release release -> {
+        dying.remove(new AttemptRef(release.jobId(), release.attempt()));
+        stopping.add(release.workerId());
+      }
       case Command.MarkStarted started ->
           dying.computeIfPresent(
               new AttemptRef(started.jobId(), started.attempt()),
@@ -477,7 +480,8 @@ final class SchedulerHarness {
       }
       for (WorkerView worker : workers) {
         boolean willing =
-            !declinedForever.getOrDefault(jobId, Set.of()).contains(worker.workerId())
+            !stopping.contains(worker.workerId())
+                && !declinedForever.getOrDefault(jobId, Set.of()).contains(worker.workerId())
                 && !deferred.getOrDefault(worker.workerId(), Set.of()).contains(jobId);
         if (willing && shape.demand().fitsIn(worker.free())) {
           fail(

@@ -65,7 +65,7 @@ final class RawPeer implements AutoCloseable {
     return socket;
   }
 
-  void send(Message message) throws IOException {
+  synchronized void send(Message message) throws IOException {
     out.write(MessageCodec.encode(message));
     out.flush();
   }
