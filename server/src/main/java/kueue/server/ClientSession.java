@@ -39,17 +39,30 @@ final class ClientSession {
   private final FrameReader reader;
   private final Outbound outbound;
   private final ServerContext context;
+  private final ConnectionGuard.Watched watched;
 
-  ClientSession(String peer, FrameReader reader, Outbound outbound, ServerContext context) {
+  /**
+   * The next message, read while a wait request was pending (to notice a client that hangs up
+   * meanwhile); null when no such read is under way.
+   */
+  private CompletableFuture<byte[]> readAhead;
+
+  ClientSession(
+      String peer,
+      FrameReader reader,
+      Outbound outbound,
+      ServerContext context,
+      ConnectionGuard.Watched watched) {
     this.peer = peer;
     this.reader = reader;
     this.outbound = outbound;
     this.context = context;
+    this.watched = watched;
   }
 
   void run() throws IOException, ProtocolException {
     while (true) {
-      byte[] line = reader.next();
+      byte[] line = nextLine();
       if (line == null) {
         return;
       }
@@ -60,6 +73,9 @@ final class ClientSession {
       Message.Reply reply;
       try {
         reply = answer(request);
+      } catch (ClientGone e) {
+        log.info("closed {}: it hung up while waiting for jobs", peer);
+        return;
       } catch (RequestException e) {
         reply = new Message.Failure(e.code, e.getMessage());
       } catch (RuntimeException e) {
@@ -175,7 +191,7 @@ final class ClientSession {
     BatchSummary before = batchOrNotFound(batch);
     List<Long> active = context.store().activeJobIds(batch);
     if (!active.isEmpty()) {
-      await(context.loop().awaitEnd(active));
+      awaitWhileConnected(context.loop().awaitEnd(active));
     }
     return new Message.BatchEnded(context.store().batch(batch, Instant.now()).orElse(before));
   }
@@ -227,13 +243,16 @@ final class ClientSession {
     if (ids == null || ids.isEmpty()) {
       throw new RequestException("bad_request", "no jobs to wait for");
     }
+    if (ids.contains(null)) {
+      throw new RequestException("bad_request", "a job id is missing");
+    }
     List<JobSummary> known = context.store().summaries(ids);
     if (known.size() < ids.stream().distinct().count()) {
       List<Long> missing = new ArrayList<>(ids);
       missing.removeAll(known.stream().map(JobSummary::id).toList());
       throw new RequestException("not_found", "job " + missing.getFirst() + " not found");
     }
-    await(context.loop().awaitEnd(ids));
+    awaitWhileConnected(context.loop().awaitEnd(ids));
     return new Message.JobsEnded(context.store().summaries(ids));
   }
 
@@ -299,6 +318,73 @@ final class ClientSession {
 
   private static RequestException notFound(long id) {
     return new RequestException("not_found", "job " + id + " not found");
+  }
+
+  private byte[] nextLine() throws IOException, ProtocolException {
+    CompletableFuture<byte[]> ahead = readAhead;
+    if (ahead == null) {
+      return reader.next();
+    }
+    readAhead = null;
+    try {
+      return ahead.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      switch (e.getCause()) {
+        case IOException io -> throw io;
+        case ProtocolException protocol -> throw protocol;
+        case RuntimeException runtime -> throw runtime;
+        default -> throw new IOException(e.getCause());
+      }
+    }
+  }
+
+  /**
+   * Waits for the answer to a wait request, which may take days, while watching the connection: a
+   * client that hangs up meanwhile ends the session, instead of holding a thread and a socket
+   * until its jobs end. A request the client sends meanwhile is kept for afterwards.
+   */
+  private <T> T awaitWhileConnected(CompletableFuture<T> future) throws RequestException {
+    if (readAhead == null) {
+      CompletableFuture<byte[]> ahead = new CompletableFuture<>();
+      Thread.ofVirtual()
+          .name("read-ahead " + peer)
+          .start(
+              () -> {
+                try {
+                  ahead.complete(reader.next());
+                } catch (Throwable e) {
+                  ahead.completeExceptionally(e);
+                }
+              });
+      readAhead = ahead;
+    }
+    watched.busy(true);
+    try {
+      while (true) {
+        try {
+          return future.get(1, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+          if (readAhead.isCompletedExceptionally()
+              || (readAhead.isDone() && readAhead.join() == null)) {
+            throw new ClientGone();
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RequestException("internal", "interrupted");
+    } catch (ExecutionException e) {
+      throw new RequestException("internal", "the server failed to answer: " + e.getCause());
+    } finally {
+      watched.busy(false);
+    }
+  }
+
+  /** The client closed its connection while its request was still being answered. */
+  private static final class ClientGone extends RuntimeException {
+    ClientGone() {
+      super(null, null, false, false);
+    }
   }
 
   private static <T> T await(CompletableFuture<T> future) throws RequestException {

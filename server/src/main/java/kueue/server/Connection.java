@@ -64,7 +64,7 @@ final class Connection implements Runnable {
       if (role.equals("worker")) {
         new WorkerSession(peer, reader, outbound, context).run();
       } else {
-        new ClientSession(peer, reader, outbound, context).run();
+        new ClientSession(peer, reader, outbound, context, watched).run();
       }
     } catch (ProtocolException e) {
       log.info("closed {}: {}", peer, e.getMessage());

@@ -117,6 +117,8 @@ final class ConnectionGuard {
     private final Socket socket;
     private final String peer;
     private volatile boolean client;
+    private volatile boolean busy;
+    private volatile long busyEnded = -1;
 
     private Watched(FrameReader reader, Socket socket, String peer) {
       this.reader = reader;
@@ -129,14 +131,23 @@ final class ConnectionGuard {
       client = true;
     }
 
+    /** While busy, the client waits for an answer (maybe for days): it is not idle. */
+    void busy(boolean busy) {
+      this.busy = busy;
+      if (!busy) {
+        busyEnded = System.nanoTime();
+      }
+    }
+
     private String overdue(long now) {
       long started = reader.partialMessageSince();
       if (started >= 0 && now - started > limits.messageDeadline().toNanos()) {
         return "a message was not completed within " + limits.messageDeadline().toSeconds() + "s";
       }
       long waiting = reader.waitingSince();
-      if (client && started < 0 && waiting >= 0
-          && now - waiting > limits.clientIdleLimit().toNanos()) {
+      long idleSince = Math.max(waiting, busyEnded);
+      if (client && !busy && started < 0 && waiting >= 0
+          && now - idleSince > limits.clientIdleLimit().toNanos()) {
         return "idle for " + limits.clientIdleLimit().toSeconds() + "s";
       }
       return null;

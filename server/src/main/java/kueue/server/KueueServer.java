@@ -160,6 +160,11 @@ public final class KueueServer implements AutoCloseable {
     }
   }
 
+  /** Connections open now, handshakes included. */
+  int openConnections() {
+    return context.guard().openConnections();
+  }
+
   /** The bound addresses with their real ports (useful with port 0). */
   public List<InetSocketAddress> addresses() {
     return listeners.stream().map(l -> (InetSocketAddress) l.getLocalSocketAddress()).toList();
