@@ -42,8 +42,9 @@ import picocli.CommandLine.Parameters;
     },
     footer = {
       "",
-      "Output file names (-o, -e) may use %j (the job id), %a (the array index), %b (the batch"
-          + " id) and %% (a literal %), e.g. -o out-%a.txt; they are filled in by the server"
+      // Help texts are format strings: %% prints one %.
+      "Output file names (-o, -e) may use %%j (the job id), %%a (the array index), %%b (the batch"
+          + " id) and %%%% (a literal %%), e.g. -o out-%%a.txt; they are filled in by the server"
           + " when the job gets its id.",
       "",
       "The job gets this shell's environment except variables that only make sense on this host"

@@ -416,6 +416,18 @@ class BatchCommandsTest {
   }
 
   @Test
+  void theHelpOfCmdExplainsBatchesAndThePlaceholders() {
+    CliHarness.Result result = cli.run("cmd", "--help");
+
+    String help = String.join(" ", result.out().split("\\s+"));
+    assertThat(help)
+        .contains("--array=INDICES")
+        .contains("--file=FILE")
+        .contains("may use %j (the job id), %a (the array index), %b (the batch id) and %% (a")
+        .contains("-o out-%a.txt");
+  }
+
+  @Test
   void showJobTellsTheBatchAndIndexOfAJob() {
     CliHarness.Result result = cli.run("show-job", "14");
 
