@@ -82,7 +82,7 @@ class BatchEndToEndTest {
 
     await()
         .atMost(Duration.ofMinutes(4))
-        .pollInterval(Duration.ofSeconds(1))
+        .pollInterval(Duration.ofSeconds(2))
         .until(() -> batchStats(batch).get("succeeded").asLong() == 2000);
 
     Fleet.Result waited = fleet.kueue("wait-job", "--batch", String.valueOf(batch));
