@@ -142,7 +142,7 @@ final class ClientSession {
     if (list.limit() < 0) {
       throw new RequestException("bad_request", "limit must not be negative");
     }
-    List<JobFilter> filters = list.filters() == null ? List.of() : list.filters();
+    List<JobFilter> filters = filters(list.filters());
     if (list.batch() != null) {
       BatchSummary batch = batchOrNotFound(list.batch());
       List<JobSummary> jobs = context.store().listBatch(list.batch(), list.limit(), filters);
@@ -182,7 +182,7 @@ final class ClientSession {
       throw new RequestException("bad_request", "limit must not be negative");
     }
     Instant now = Instant.now();
-    List<JobFilter> filters = list.filters() == null ? List.of() : list.filters();
+    List<JobFilter> filters = filters(list.filters());
     return new Message.BatchList(
         context.store().batches(list.limit(), filters, now), context.store().stats(now));
   }
@@ -314,6 +314,16 @@ final class ClientSession {
       result.add(reason == null ? job : job.withNote(reason));
     }
     return result;
+  }
+
+  private static List<JobFilter> filters(List<JobFilter> filters) throws RequestException {
+    if (filters == null) {
+      return List.of();
+    }
+    if (filters.contains(null)) {
+      throw new RequestException("bad_request", "unknown filter");
+    }
+    return filters;
   }
 
   private static RequestException notFound(long id) {

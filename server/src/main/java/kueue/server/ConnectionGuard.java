@@ -13,10 +13,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps hostile or broken peers from costing the server more than a bounded share: caps the
- * number of connections in total and per address, closes a connection whose message does not
- * arrive completely within a deadline once it has started (a peer trickling one byte per minute),
- * and closes clients that stay idle for a long time. The handshake has a deadline of its own (see
+ * Keeps hostile or broken peers from costing the server more than a bounded share: caps the number
+ * of connections in total and per address, closes a connection whose message does not arrive
+ * completely within a deadline once it has started (a peer trickling one byte per minute), and
+ * closes clients that stay idle for a long time. The handshake has a deadline of its own (see
  * {@link Connection}); workers are watched by the scheduler's worker timeout instead of an idle
  * limit.
  */
@@ -39,7 +39,8 @@ final class ConnectionGuard {
 
   private final Limits limits;
   private final AtomicInteger open = new AtomicInteger();
-  private final ConcurrentHashMap<InetAddress, AtomicInteger> perAddress = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<InetAddress, AtomicInteger> perAddress =
+      new ConcurrentHashMap<>();
   private final Set<Watched> watched = ConcurrentHashMap.newKeySet();
   private final AtomicLong refusedSinceLog = new AtomicLong();
   private volatile long lastRefusalLog;
@@ -53,8 +54,8 @@ final class ConnectionGuard {
   }
 
   /**
-   * Counts a new connection in, or refuses it. Refusals are logged at most once a second, with
-   * how many there were, so that a flood does not also flood the log.
+   * Counts a new connection in, or refuses it. Refusals are logged at most once a second, with how
+   * many there were, so that a flood does not also flood the log.
    *
    * @return true when admitted; then {@link #release} must follow when it closes
    */
@@ -76,7 +77,10 @@ final class ConnectionGuard {
     if (now - lastRefusalLog > 1_000_000_000L) {
       lastRefusalLog = now;
       refusedSinceLog.addAndGet(-refused);
-      log.warn("refused {} connection(s), the last from {}: {}", refused, address.getHostAddress(),
+      log.warn(
+          "refused {} connection(s), the last from {}: {}",
+          refused,
+          address.getHostAddress(),
           refusal);
     }
     return false;
@@ -146,7 +150,10 @@ final class ConnectionGuard {
       }
       long waiting = reader.waitingSince();
       long idleSince = Math.max(waiting, busyEnded);
-      if (client && !busy && started < 0 && waiting >= 0
+      if (client
+          && !busy
+          && started < 0
+          && waiting >= 0
           && now - idleSince > limits.clientIdleLimit().toNanos()) {
         return "idle for " + limits.clientIdleLimit().toSeconds() + "s";
       }

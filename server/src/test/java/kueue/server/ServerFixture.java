@@ -26,9 +26,9 @@ import kueue.protocol.TransportSecurity;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real server in this JVM on 127.0.0.1 with its own data directory, plus the ways a test talks
- * to it: an ordinary client, and raw connections that send whatever the test wants. Captures what
- * the server logs.
+ * A real server in this JVM on 127.0.0.1 with its own data directory, plus the ways a test talks to
+ * it: an ordinary client, and raw connections that send whatever the test wants. Captures what the
+ * server logs.
  */
 final class ServerFixture implements AutoCloseable {
   static final String SECRET = "server-fixture-secret-0123456789abcdefghijklmnop";
@@ -71,8 +71,7 @@ final class ServerFixture implements AutoCloseable {
         [worker]
         captured_output_max_bytes = 1000
         """
-            .formatted(
-                SECRET, freePort(), encryption, directory.resolve("data"), serverSettings));
+            .formatted(SECRET, freePort(), encryption, directory.resolve("data"), serverSettings));
     KueueConfig config = ConfigLoader.load(file, warning -> {}, Map.of("HOME", home.toString()));
     return new ServerFixture(
         KueueServer.start(config, Clock.systemUTC(), () -> {}, limits), encryption);
@@ -125,8 +124,7 @@ final class ServerFixture implements AutoCloseable {
     Message.Challenge challenge = (Message.Challenge) peer.receive();
     peer.send(
         new Message.Authenticate(
-            Handshakes.peerProof(
-                SECRET, role, nonce, challenge.nonce(), peer.channel.binding())));
+            Handshakes.peerProof(SECRET, role, nonce, challenge.nonce(), peer.channel.binding())));
     if (!(peer.receive() instanceof Message.Welcome)) {
       throw new ProtocolException("not welcomed");
     }

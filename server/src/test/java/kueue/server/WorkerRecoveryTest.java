@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Workers that go away and come back, against a real server: workers are scripted connections,
- * so the test decides exactly what each attempt reports and when.
+ * Workers that go away and come back, against a real server: workers are scripted connections, so
+ * the test decides exactly what each attempt reports and when.
  */
 @Timeout(60)
 class WorkerRecoveryTest {
@@ -48,9 +48,7 @@ class WorkerRecoveryTest {
   private long submit() throws Exception {
     client.send(
         new Message.Submit(
-            List.of(
-                new JobSpec(
-                    List.of("true"), "/tmp", null, 1, 1, 100, Map.of(), null, null))));
+            List.of(new JobSpec(List.of("true"), "/tmp", null, 1, 1, 100, Map.of(), null, null))));
     return ((Message.Submitted) client.receive()).ids().getFirst();
   }
 
@@ -104,8 +102,7 @@ class WorkerRecoveryTest {
     first.close();
 
     RawPeer second =
-        ServerFixture.keepAlive(
-            fixture.registeredWorker("second", List.of(), List.of()), "second");
+        ServerFixture.keepAlive(fixture.registeredWorker("second", List.of(), List.of()), "second");
     Message.Offer retry = nextOffer(second);
     assertThat(retry.attempt()).as("requeued after the worker timeout").isEqualTo(2);
     second.send(new Message.Started(job, 2, Instant.now()));
@@ -139,8 +136,7 @@ class WorkerRecoveryTest {
     awaitState(job, JobState.RUNNING);
 
     first.close();
-    RawPeer back =
-        fixture.registeredWorker("alpha", List.of(new AttemptRef(job, 1)), List.of());
+    RawPeer back = fixture.registeredWorker("alpha", List.of(new AttemptRef(job, 1)), List.of());
     back.send(ended(job, 1, 0, "kept\n"));
     JobDetail detail = awaitState(job, JobState.FINISHED);
 
@@ -178,10 +174,8 @@ class WorkerRecoveryTest {
   void everyHeartbeatIsAcknowledged() throws Exception {
     RawPeer worker = fixture.registeredWorker("beating", List.of(), List.of());
 
-    worker.send(
-        new Message.Heartbeat(ServerFixture.system("beating"), ServerFixture.capacity()));
-    worker.send(
-        new Message.Heartbeat(ServerFixture.system("beating"), ServerFixture.capacity()));
+    worker.send(new Message.Heartbeat(ServerFixture.system("beating"), ServerFixture.capacity()));
+    worker.send(new Message.Heartbeat(ServerFixture.system("beating"), ServerFixture.capacity()));
 
     assertThat(worker.receive()).isEqualTo(new Message.HeartbeatAck());
     assertThat(worker.receive()).isEqualTo(new Message.HeartbeatAck());
