@@ -19,7 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * relay in front of the server records every byte the client and the worker exchange with it.
  * With the default TLS nothing of the command, its environment, its output or the secret shows;
  * with {@code encryption = "none"} command and output are there to read, which proves the capture
- * works, and the secret still is not.
+ * works, and the secret still is not. The plain fleet also runs with config files readable by
+ * everybody, to check that every program warns about that.
  */
 class EncryptionOnTheWireTest {
   @TempDir Path home;
@@ -35,10 +36,23 @@ class EncryptionOnTheWireTest {
     }
   }
 
-  private Captured startFleet(String encryption) throws Exception {
+  /**
+   * Starts server and worker; with {@code readableConfigs} their config files (and the client's)
+   * are readable by everybody, as a careless copy would leave them.
+   */
+  private Captured startFleet(String encryption, boolean readableConfigs) throws Exception {
     Fleet fleet = new Fleet(home);
     String common = "encryption = \"" + encryption + "\"";
-    fleet.startServer(Map.of("common", common));
+    if (readableConfigs) {
+      Path server = readableByOthers(fleet.config("server", Fleet.SECRET, Map.of("common", common)));
+      int startsBefore = fleet.log("server").split("listening on", -1).length;
+      fleet.start("server", "kueue.server.ServerMain", "-c", server.toString());
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> fleet.log("server").split("listening on", -1).length > startsBefore);
+    } else {
+      fleet.startServer(Map.of("common", common));
+    }
     RecordingProxy proxy = new RecordingProxy(fleet.port);
     Path clientConfig = fleet.config("client", Fleet.SECRET, proxy.port(), Map.of("common", common));
     Path workerConfig =
@@ -47,6 +61,10 @@ class EncryptionOnTheWireTest {
             Fleet.SECRET,
             proxy.port(),
             Map.of("common", common, "worker", "worker_name = \"captured\""));
+    if (readableConfigs) {
+      readableByOthers(clientConfig);
+      readableByOthers(workerConfig);
+    }
     Process worker =
         fleet.start("worker-captured", "kueue.worker.WorkerMain", "-c", workerConfig.toString());
     await()
@@ -75,14 +93,11 @@ class EncryptionOnTheWireTest {
     List<Fleet.Result> results = new ArrayList<>();
     Fleet.Result submitted =
         fleet.fleet().kueueWith(
-            fleet.clientConfig(), home, environment, "cmd", "sh", "-c",
+            fleet.clientConfig(), home, environment, "cmd", "--wait", "sh", "-c",
             "echo " + markers.commandLine());
     assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
     results.add(submitted);
     String id = submitted.out().strip();
-    Fleet.Result waited = fleet.fleet().kueueWith(fleet.clientConfig(), home, Map.of(), "wait-job", id);
-    assertThat(waited.exitCode()).as(waited.toString()).isZero();
-    results.add(waited);
     Fleet.Result shown =
         fleet.fleet().kueueWith(fleet.clientConfig(), home, Map.of(), "show-job", id, "--json");
     assertThat(shown.out()).as("the job ran and its output was shown").contains(markers.output());
@@ -93,7 +108,7 @@ class EncryptionOnTheWireTest {
   @Test
   void withTlsACaptureShowsNoCommandEnvironmentOutputOrSecret() throws Exception {
     Markers markers = Markers.fresh();
-    try (Captured captured = startFleet("tls")) {
+    try (Captured captured = startFleet("tls", false)) {
       List<Fleet.Result> results = runJob(captured, markers);
 
       String wire = new String(captured.proxy().captured(), StandardCharsets.ISO_8859_1);
@@ -104,7 +119,9 @@ class EncryptionOnTheWireTest {
           .doesNotContain(markers.output())
           .doesNotContain("\"type\"")
           .doesNotContain(Fleet.SECRET);
-      assertThat(results).allSatisfy(r -> assertThat(r.err()).doesNotContain("not encrypted"));
+      assertThat(results)
+          .allSatisfy(
+              r -> assertThat(r.err()).doesNotContain("not encrypted").doesNotContain("chmod"));
       assertSecretNowhere(captured, results);
 
       Path plainClient =
@@ -127,7 +144,7 @@ class EncryptionOnTheWireTest {
   @Test
   void withEncryptionOffTheCaptureShowsCommandAndOutputButStillNotTheSecret() throws Exception {
     Markers markers = Markers.fresh();
-    try (Captured captured = startFleet("none")) {
+    try (Captured captured = startFleet("none", true)) {
       List<Fleet.Result> results = runJob(captured, markers);
 
       String wire = new String(captured.proxy().captured(), StandardCharsets.ISO_8859_1);
@@ -145,30 +162,20 @@ class EncryptionOnTheWireTest {
       assertThat(captured.fleet().log("server")).contains("encryption = \"none\"");
       assertThat(captured.fleet().log("worker-captured")).contains("encryption = \"none\"");
       assertSecretNowhere(captured, results);
-    }
-  }
 
-  @Test
-  void everyProgramWarnsAboutAConfigOthersCanReadAndSaysHowToFixIt() throws Exception {
-    try (Fleet fleet = new Fleet(home)) {
-      Path server = readableByOthers(fleet.config("server", Fleet.SECRET, Map.of()));
-      Path worker = readableByOthers(fleet.config("worker", Fleet.SECRET, Map.of()));
-      Path client = readableByOthers(fleet.config("client", Fleet.SECRET, Map.of()));
-
-      fleet.start("server", "kueue.server.ServerMain", "-c", server.toString());
-      fleet.start("worker", "kueue.worker.WorkerMain", "-c", worker.toString());
-      Fleet.Result listed = fleet.kueueWith(client, home, Map.of(), "list-resources");
-
-      assertThat(listed.err())
-          .contains(client + " holds the shared secret but can be read by other users")
-          .contains("chmod 600 " + client);
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .untilAsserted(
-              () -> {
-                assertThat(fleet.log("server")).contains("chmod 600 " + server);
-                assertThat(fleet.log("worker")).contains("chmod 600 " + worker);
-              });
+      // This fleet's config files are readable by everybody: each program says so and how to fix it.
+      assertThat(results)
+          .allSatisfy(
+              r ->
+                  assertThat(r.err())
+                      .contains(
+                          captured.clientConfig()
+                              + " holds the shared secret but can be read by other users")
+                      .contains("fix with: chmod 600 " + captured.clientConfig()));
+      assertThat(captured.fleet().log("server"))
+          .contains("fix with: chmod 600 " + home.resolve("server.toml"));
+      assertThat(captured.fleet().log("worker-captured"))
+          .contains("fix with: chmod 600 " + captured.workerConfig());
     }
   }
 
