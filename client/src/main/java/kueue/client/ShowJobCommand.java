@@ -95,24 +95,55 @@ final class ShowJobCommand extends ServerCommand {
     if (detail.history() == null || detail.history().isEmpty()) {
       out.println("  (none)");
     } else {
-      for (JobEvent event : detail.history()) {
-        StringBuilder line = new StringBuilder("  ");
-        line.append(JobFormat.time(event.time()));
-        // Attempt 0 is the time before the first placement.
-        line.append(event.attempt() > 0 ? "  #" + event.attempt() : "    ");
-        line.append("  ").append(event.what());
-        if (event.worker() != null && !event.worker().isBlank()) {
-          line.append(" on ").append(event.worker());
-        }
-        if (event.detail() != null && !event.detail().isBlank()) {
-          line.append(": ").append(event.detail());
-        }
-        out.println(line);
-      }
+      printHistory(detail.history(), out);
     }
     boolean ended = job.state().isTerminal();
     printOutput("stdout", spec == null ? null : spec.stdout(), detail.stdout(), ended, out);
     printOutput("stderr", spec == null ? null : spec.stderr(), detail.stderr(), ended, out);
+  }
+
+  /**
+   * What happened before the first placement, then one block per attempt (each run of the job on a
+   * worker), so that every run and how it ended (declined, lost, superseded, finished) reads as a
+   * unit.
+   */
+  private static void printHistory(List<JobEvent> history, PrintWriter out) {
+    int attempt = 0;
+    String attemptWorker = null;
+    for (int i = 0; i < history.size(); i++) {
+      JobEvent event = history.get(i);
+      // Attempt 0 is the time before the first placement.
+      if (event.attempt() > 0 && event.attempt() != attempt) {
+        attempt = event.attempt();
+        attemptWorker = workerOf(history, i);
+        out.println(
+            "  attempt " + attempt + (attemptWorker == null ? "" : " on " + attemptWorker) + ":");
+      }
+      boolean inAttempt = event.attempt() > 0;
+      StringBuilder line = new StringBuilder(inAttempt ? "    " : "  ");
+      line.append(JobFormat.time(event.time()));
+      line.append("  ").append(event.what());
+      String worker = event.worker();
+      if (worker != null && !worker.isBlank() && !(inAttempt && worker.equals(attemptWorker))) {
+        line.append(" on ").append(worker);
+      }
+      if (event.detail() != null && !event.detail().isBlank()) {
+        line.append(": ").append(event.detail());
+      }
+      out.println(line);
+    }
+  }
+
+  /** The worker of the attempt that starts at history[from], if its events name one. */
+  private static String workerOf(List<JobEvent> history, int from) {
+    int attempt = history.get(from).attempt();
+    for (int i = from; i < history.size() && history.get(i).attempt() == attempt; i++) {
+      String worker = history.get(i).worker();
+      if (worker != null && !worker.isBlank()) {
+        return worker;
+      }
+    }
+    return null;
   }
 
   private static String exitText(JobSummary job) {

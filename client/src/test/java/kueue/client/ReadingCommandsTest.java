@@ -257,11 +257,52 @@ class ReadingCommandsTest {
           .contains("reserves:          1 slot, 2 CPUs, 1024 MB RAM, genus=1")
           .contains("environment:       42 variables from the submitting shell")
           .contains("stderr:            discarded")
-          .contains("#1  started on ralab04")
-          .contains("#1  ended on ralab04: exit code 1")
+          .contains("  attempt 1 on ralab04:\n")
+          .containsPattern("\n    \\S.*  started\n")
+          .containsPattern("\n    \\S.*  ended: exit code 1\n")
           .contains(
               "stdout (truncated: the first 5000 bytes were dropped, the last 19 bytes follow):\n"
                   + "epoch 99\nloss 0.01\n");
+    }
+
+    @Test
+    void groupsTheHistoryByAttemptWithHowEachOneEnded() {
+      java.io.StringWriter text = new java.io.StringWriter();
+      JobDetail twice =
+          new JobDetail(
+              DETAIL.summary(),
+              DETAIL.spec(),
+              DETAIL.envVariables(),
+              List.of(
+                  new JobEvent(Jobs.SUBMITTED, 0, "submitted", null, null),
+                  new JobEvent(Jobs.SUBMITTED, 1, "offered", "alpha", null),
+                  new JobEvent(Jobs.STARTED, 1, "started", "alpha", null),
+                  new JobEvent(Jobs.STARTED, 1, "requeued", "alpha", "worker alpha lost"),
+                  new JobEvent(Jobs.STARTED, 2, "offered", "beta", null),
+                  new JobEvent(Jobs.STARTED, 2, "declined", "beta", "no such directory"),
+                  new JobEvent(Jobs.ENDED, 3, "offered", "gamma", null),
+                  new JobEvent(Jobs.ENDED, 3, "ended", "gamma", "exit 0")),
+              DETAIL.stdout(),
+              DETAIL.stderr());
+
+      ShowJobCommand.print(twice, Jobs.ENDED, false, new java.io.PrintWriter(text, true));
+
+      String history = text.toString().substring(text.toString().indexOf("history:"));
+      assertThat(
+              history
+                  .lines()
+                  .map(line -> line.replaceAll("\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}", "T")))
+          .containsSubsequence(
+              "  attempt 1 on alpha:",
+              "    T  offered",
+              "    T  started",
+              "    T  requeued: worker alpha lost",
+              "  attempt 2 on beta:",
+              "    T  offered",
+              "    T  declined: no such directory",
+              "  attempt 3 on gamma:",
+              "    T  offered",
+              "    T  ended: exit 0");
     }
 
     @Test
