@@ -1,0 +1,37 @@
+package kueue.dist;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A short version of {@code bench/chaos}, so that CI covers it: 100 jobs through a server and two
+ * workers while the server and a worker are SIGKILLed once each.
+ */
+class ChaosTest {
+  @TempDir Path home;
+
+  @Test
+  void jobsSurviveAServerAndAWorkerKilledWithSigkillFinishingExactlyOnceWithoutOverlaps()
+      throws Exception {
+    ByteArrayOutputStream text = new ByteArrayOutputStream();
+    Chaos.Options options =
+        new Chaos.Options(100, 2, 1, 1, 42, Duration.ofMinutes(3), home.resolve("chaos"), false);
+
+    Chaos.Report report = Chaos.run(options, new PrintStream(text, true, StandardCharsets.UTF_8));
+
+    String output = text.toString(StandardCharsets.UTF_8);
+    System.out.println(output);
+    assertThat(report.violations()).as(output).isEmpty();
+    assertThat(output)
+        .contains("100 of 100 acknowledged jobs listed, 100 finished with exit code 0, 0 missing")
+        .contains("0 overlapping runs")
+        .contains("result: OK");
+  }
+}
