@@ -381,9 +381,12 @@ final class NativeSpawner {
      * the group while the leader still lives.
      */
     void signalGroup(int signal) {
-      ProcessHandle.of(pid).ifPresent(leader -> leader.descendants().forEach(child ->
-          spawner.signal((int) child.pid(), signal)));
+      // The group first: the kernel queues the signal for all its members at once, so the shell
+      // of a job dies of it instead of seeing its child die and exiting with 128+signal.
+      List<ProcessHandle> descendants = ProcessHandle.of(pid)
+          .map(leader -> leader.descendants().toList()).orElse(List.of());
       spawner.signal(-pid, signal);
+      descendants.forEach(child -> spawner.signal((int) child.pid(), signal));
     }
 
     @Override

@@ -159,11 +159,8 @@ public final class RunningJob {
     }
     JobOutcome outcome;
     int signal = code - 128;
-    if (process instanceof NativeSpawner.SpawnedProcess spawned) {
-      Integer terminating = spawned.terminatingSignal();
-      outcome = terminating != null
-          ? new JobOutcome(null, terminating, null, started, ended)
-          : new JobOutcome(code, null, null, started, ended);
+    if (process instanceof NativeSpawner.SpawnedProcess spawned && spawned.terminatingSignal() != null) {
+      outcome = new JobOutcome(null, spawned.terminatingSignal(), null, started, ended);
     } else if (killRequested.get() && (signal == SIGTERM || signal == SIGKILL)) {
       outcome = new JobOutcome(null, signal, null, started, ended);
     } else {
