@@ -1,0 +1,159 @@
+package kueue.dist;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import kueue.protocol.Handshakes;
+import kueue.protocol.Message;
+import kueue.protocol.MessageCodec;
+import kueue.protocol.TransportSecurity;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What must not slow the server down or grow its memory (or the worker's), on real processes. */
+class LoadAndMemoryTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir Path home;
+
+  /** An authenticated client connection that then says nothing (or, with trickle, very little). */
+  private static Socket authenticatedClient(int port) throws Exception {
+    Socket socket = new Socket("127.0.0.1", port);
+    socket.setSoTimeout(30_000);
+    TransportSecurity.Channel channel =
+        TransportSecurity.tls(Fleet.SECRET).connect(socket, "127.0.0.1", port);
+    kueue.protocol.FrameReader reader = new kueue.protocol.FrameReader(channel.input());
+    String nonce = Handshakes.newNonce();
+    channel
+        .output()
+        .write(
+            MessageCodec.encode(
+                new Message.Hello(Message.PROTOCOL_VERSION, "client", nonce, "idle")));
+    channel.output().flush();
+    Message.Challenge challenge = (Message.Challenge) MessageCodec.decode(reader.next());
+    channel
+        .output()
+        .write(
+            MessageCodec.encode(
+                new Message.Authenticate(
+                    Handshakes.peerProof(
+                        Fleet.SECRET, "client", nonce, challenge.nonce(), channel.binding()))));
+    channel.output().flush();
+    assertThat(MessageCodec.decode(reader.next())).isInstanceOf(Message.Welcome.class);
+    return channel.socket();
+  }
+
+  @Test
+  void aNormalClientIsServedWhileTwoThousandIdleConnectionsAndATrickleAreOpen() throws Exception {
+    try (Fleet fleet = new Fleet(home)) {
+      fleet.startServer(Map.of());
+      fleet.startWorker("alpha", "");
+      List<Socket> idle = new ArrayList<>();
+      try (ExecutorService opening = Executors.newFixedThreadPool(8)) {
+        List<Future<Socket>> opened = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+          opened.add(opening.submit(() -> authenticatedClient(fleet.port)));
+        }
+        for (Future<Socket> socket : opened) {
+          idle.add(socket.get());
+        }
+      }
+      Socket trickle = authenticatedClient(fleet.port);
+      OutputStream slow = trickle.getOutputStream();
+      Thread trickling =
+          Thread.ofVirtual()
+              .start(
+                  () -> {
+                    try {
+                      for (byte b :
+                          "{\"type\":\"list_jobs\",\"limit\":1,\"filters\":[]}".getBytes()) {
+                        slow.write(b);
+                        slow.flush();
+                        Thread.sleep(1_000);
+                      }
+                    } catch (IOException | InterruptedException stopped) {
+                      // the test is over or the server cut it off
+                    }
+                  });
+
+      long started = System.nanoTime();
+      Fleet.Result result = fleet.kueue("cmd", "--wait", "true");
+      long tookMillis = (System.nanoTime() - started) / 1_000_000;
+
+      assertThat(result.exitCode()).as(result.toString()).isZero();
+      assertThat(tookMillis).as("served without waiting for the others").isLessThan(30_000);
+      assertThat(idle).noneMatch(Socket::isClosed);
+      assertThat(trickling.isAlive()).as("the trickle was still going").isTrue();
+      trickling.interrupt();
+      for (Socket socket : idle) {
+        socket.close();
+      }
+      trickle.close();
+      System.out.printf("cmd --wait true took %d ms next to 2,000 idle connections%n", tookMillis);
+    }
+  }
+
+  private static long rssKb(long pid) throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+      if (line.startsWith("VmRSS:")) {
+        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    }
+    throw new IllegalStateException("no VmRSS for " + pid);
+  }
+
+  private static long pidOf(String mainClass, Path config) {
+    return ProcessHandle.allProcesses()
+        .filter(p -> p.info().arguments().map(List::of).orElse(List.of()).contains(mainClass))
+        .filter(
+            p -> p.info().arguments().map(List::of).orElse(List.of()).contains(config.toString()))
+        .findFirst()
+        .orElseThrow()
+        .pid();
+  }
+
+  @Test
+  void aJobPrintingTwoHundredMegabytesGrowsNeitherTheWorkerNorTheServer() throws Exception {
+    try (Fleet fleet = new Fleet(home)) {
+      fleet.startServer(Map.of());
+      fleet.startWorker("alpha", "");
+      long server = pidOf("kueue.server.ServerMain", home.resolve("server.toml"));
+      long worker = pidOf("kueue.worker.WorkerMain", home.resolve("worker-alpha.toml"));
+      // Warm up: one ordinary job through the whole path first.
+      assertThat(fleet.kueue("cmd", "--wait", "echo", "warm").exitCode()).isZero();
+      long serverBefore = rssKb(server);
+      long workerBefore = rssKb(worker);
+
+      long id =
+          fleet.submit("sh", "-c", "head -c 200000000 /dev/zero | tr '\\0' x; echo; echo the-end");
+      Fleet.Result waited = fleet.kueue("wait-job", String.valueOf(id));
+
+      assertThat(waited.exitCode()).as(waited.toString()).isZero();
+      long serverGrowthMb = (rssKb(server) - serverBefore) / 1024;
+      long workerGrowthMb = (rssKb(worker) - workerBefore) / 1024;
+      System.out.printf(
+          "200 MB of output: server RSS %d -> %d MB, worker RSS %d -> %d MB%n",
+          serverBefore / 1024, rssKb(server) / 1024, workerBefore / 1024, rssKb(worker) / 1024);
+      assertThat(workerGrowthMb).as("worker RSS growth in MB").isLessThan(64);
+      assertThat(serverGrowthMb).as("server RSS growth in MB").isLessThan(64);
+      JsonNode job = JSON.readTree(fleet.kueue("show-job", String.valueOf(id), "--json").out());
+      String text = job.at("/stdout/text").asText();
+      assertThat(text).endsWith("xxx\nthe-end\n");
+      assertThat(text.length()).isLessThanOrEqualTo(1_048_576);
+      assertThat(job.at("/stdout/droppedBytes").asLong() + text.length())
+          .isEqualTo(200_000_000L + "\nthe-end\n".length());
+    }
+  }
+}
