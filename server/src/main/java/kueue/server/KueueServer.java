@@ -101,7 +101,33 @@ public final class KueueServer implements AutoCloseable {
     }
   }
 
+  /** How long a start keeps trying when every address is still in use. */
+  private static final java.time.Duration BIND_RETRY = java.time.Duration.ofSeconds(5);
+
   private void bind(List<String> addresses, int port) throws IOException {
+    // A server restarted right after the old one stopped may find the port still held for a
+    // moment (by the old process on its way out, or a connection being torn down): try again
+    // for a few seconds before giving up, but only while nothing could be bound.
+    long deadline = System.nanoTime() + BIND_RETRY.toNanos();
+    while (true) {
+      List<String> failures = bindOnce(addresses, port);
+      if (!listeners.isEmpty()) {
+        return;
+      }
+      boolean inUse = failures.stream().anyMatch(f -> f.contains("in use"));
+      if (!inUse || System.nanoTime() > deadline) {
+        throw new IOException("could not listen on any of " + addresses + " port " + port + ": " + failures);
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted while waiting for port " + port);
+      }
+    }
+  }
+
+  private List<String> bindOnce(List<String> addresses, int port) throws IOException {
     List<String> failures = new ArrayList<>();
     for (String text : addresses) {
       String host = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
@@ -121,9 +147,7 @@ public final class KueueServer implements AutoCloseable {
       log.info("listening on {}", listener.getLocalSocketAddress());
       Thread.ofPlatform().daemon().name("accept " + text).start(() -> accept(listener));
     }
-    if (listeners.isEmpty()) {
-      throw new IOException("could not listen on any of " + addresses + " port " + port + ": " + failures);
-    }
+    return failures;
   }
 
   private void accept(ServerSocket listener) {
