@@ -191,12 +191,21 @@ final class ScriptedServer implements AutoCloseable {
 
     /** The next message of this type; heartbeats in between are skipped unless asked for. */
     <T extends Message> T expect(Class<T> type) throws InterruptedException {
+      return expect(type, message -> false);
+    }
+
+    /** Like {@link #expect(Class)}, also passing over messages that may come first. */
+    <T extends Message> T expect(Class<T> type, java.util.function.Predicate<Message> mayComeFirst)
+        throws InterruptedException {
       long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
       while (true) {
         Message message = received.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
         assertThat(message).as("a %s from the worker", type.getSimpleName()).isNotNull();
         if (type.isInstance(message)) {
           return type.cast(message);
+        }
+        if (mayComeFirst.test(message)) {
+          continue;
         }
         assertThat(message)
             .as("the worker sent %s while %s was expected", message, type.getSimpleName())
