@@ -47,9 +47,13 @@ record ContactLimits(Duration workerTimeout) {
     return min(preferred, workerTimeout.dividedBy(4));
   }
 
-  /** Longest pause between attempts to reach the server, so a restarted server sees us in time. */
+  /**
+   * Longest pause between attempts to reach the server, so a restarted server sees us in time. A
+   * refused connection renews the contact only when it happens, so attempts come at least four
+   * times per {@link #killJobsAfter()}, leaving room for a busy machine's scheduling delays.
+   */
   Duration maxBackoff() {
-    return min(BACKOFF_CAP, workerTimeout.dividedBy(4));
+    return min(BACKOFF_CAP, workerTimeout.dividedBy(8));
   }
 
   /** How often the worker checks how long it has been without contact. */

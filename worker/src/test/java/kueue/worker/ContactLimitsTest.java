@@ -18,7 +18,7 @@ class ContactLimitsTest {
     assertThat(limits.reconnectAfter()).isEqualTo(Duration.ofSeconds(5));
     assertThat(limits.heartbeatPeriod(Duration.ofSeconds(2))).isEqualTo(Duration.ofSeconds(2));
     assertThat(limits.killGrace(Duration.ofSeconds(5))).isEqualTo(Duration.ofSeconds(5));
-    assertThat(limits.maxBackoff()).isEqualTo(Duration.ofSeconds(5));
+    assertThat(limits.maxBackoff()).isEqualTo(Duration.ofMillis(2500));
   }
 
   /**
@@ -46,6 +46,9 @@ class ContactLimitsTest {
     assertThat(limits.maxBackoff())
         .as("a restarted server hears from the worker within the timeout")
         .isLessThan(timeout);
+    assertThat(limits.maxBackoff().multipliedBy(4))
+        .as("refused connections renew the contact several times before jobs are given up")
+        .isLessThanOrEqualTo(limits.killJobsAfter());
   }
 
   @Test
