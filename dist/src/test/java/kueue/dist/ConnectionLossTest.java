@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +24,6 @@ import org.junit.jupiter.api.io.TempDir;
  * then "end" or "killed", with the time in nanoseconds), independently of Kueue.
  */
 class ConnectionLossTest {
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** worker_timeout_seconds in every config the fleet writes. */
   private static final long TIMEOUT_SECONDS = 5;
@@ -72,15 +70,11 @@ class ConnectionLossTest {
   }
 
   private List<String> connected() throws Exception {
-    List<String> names = new ArrayList<>();
-    JSON.readTree(fleet.kueue("list-workers", "--json").out())
-        .get("workers")
-        .forEach(worker -> names.add(worker.get("name").asText()));
-    return names;
+    return new QuickClient(fleet.port).workers();
   }
 
   private JsonNode job(long id) throws Exception {
-    return JSON.readTree(fleet.kueue("show-job", String.valueOf(id), "--json").out());
+    return new QuickClient(fleet.port).job(id);
   }
 
   private void awaitState(long id, String state) {
