@@ -28,6 +28,17 @@ final class SimulatedWorker implements AutoCloseable {
     WorkerCapacity capacity = new WorkerCapacity(new Resources(slots, 100_000, 100_000_000), 0, 100_000_000);
     connection.send(new Message.Register(name, system, capacity, List.of(), List.of()));
     reader = Thread.ofVirtual().start(this::answerOffers);
+    // A worker that stays silent is presumed lost: report like a real one does.
+    Thread.ofVirtual().start(() -> {
+      try {
+        while (!closed) {
+          Thread.sleep(2000);
+          connection.send(new Message.Heartbeat(system, capacity));
+        }
+      } catch (Exception e) {
+        // the connection is closed; the reader reports it
+      }
+    });
   }
 
   private void answerOffers() {
