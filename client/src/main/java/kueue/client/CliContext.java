@@ -67,16 +67,20 @@ final class CliContext {
 
   KueueConfig config() throws ConfigException {
     if (config == null) {
+      StartupTrace.mark("arguments parsed");
       config =
           ConfigLoader.load(
               configFile, warning -> err.println("kueue: warning: " + warning), environment);
+      StartupTrace.mark("config read");
     }
     return config;
   }
 
   KueueClient connect() throws ConfigException, CliException {
     KueueConfig loaded = config();
-    KueueClient client = KueueClient.connect(loaded.common(), loaded.file());
+    KueueClient client = KueueClient.connect(
+            loaded.common(), loaded.file(), ConfigLoader.cacheDirectory(environment));
+    StartupTrace.mark("connected");
     if (!loaded.common().encrypted()) {
       err.println(
           "kueue: warning: the connection to "

@@ -6,8 +6,10 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import kueue.config.ConfigException;
 import kueue.config.KueueVersion;
 import picocli.CommandLine;
@@ -23,6 +25,7 @@ public final class KueueCli {
   private KueueCli() {}
 
   public static void main(String[] args) {
+    StartupTrace.mark("main");
     var console = System.console();
     boolean terminal = console != null && console.isTerminal();
     PrintWriter out =
@@ -78,7 +81,8 @@ public final class KueueCli {
       InputStream stdin) {
     CliContext context = new CliContext(env, cwd, err, stdoutIsTerminal, clock);
     context.useStdin(stdin);
-    CommandLine commandLine = commandLine(context);
+    CommandLine commandLine = commandLine(context, args);
+    StartupTrace.mark("command model");
     commandLine.setOut(out);
     commandLine.setErr(err);
     try {
@@ -86,28 +90,73 @@ public final class KueueCli {
     } finally {
       out.flush();
       err.flush();
+      StartupTrace.mark("finished");
     }
   }
 
+  /** The commands that talk to the server, by name; each run needs only one of them. */
+  private static final Map<String, Function<CliContext, Object>> SERVER_COMMANDS =
+      new LinkedHashMap<>();
+
+  static {
+    SERVER_COMMANDS.put("cmd", CmdCommand::new);
+    SERVER_COMMANDS.put("list-jobs", ListJobsCommand::new);
+    SERVER_COMMANDS.put("show-job", ShowJobCommand::new);
+    SERVER_COMMANDS.put("wait-job", WaitJobCommand::new);
+    SERVER_COMMANDS.put("remove-job", RemoveJobCommand::new);
+    SERVER_COMMANDS.put("clean-jobs", CleanJobsCommand::new);
+    SERVER_COMMANDS.put("list-workers", ListWorkersCommand::new);
+    SERVER_COMMANDS.put("show-worker", ShowWorkerCommand::new);
+    SERVER_COMMANDS.put("list-resources", ListResourcesCommand::new);
+  }
+
+  /** Every command, as --help, help, complete and the "did you mean" suggestions need. */
   static CommandLine commandLine(CliContext context) {
+    return commandLine(context, null);
+  }
+
+  /**
+   * The command tree for {@code args}. picocli builds each command's model by reflection, and its
+   * classes (compiled for Java 5) cannot be kept in the JDK's ahead-of-time cache, so a run that
+   * names a server command gets only that one: building all of them took a cold start longer
+   * than running the command.
+   */
+  static CommandLine commandLine(CliContext context, String[] args) {
     CommandLine root = new CommandLine(new KueueCommand(context));
-    root.addSubcommand(new CmdCommand(context));
-    root.addSubcommand(new ListJobsCommand(context));
-    root.addSubcommand(new ShowJobCommand(context));
-    root.addSubcommand(new WaitJobCommand(context));
-    root.addSubcommand(new RemoveJobCommand(context));
-    root.addSubcommand(new CleanJobsCommand(context));
-    root.addSubcommand(new ListWorkersCommand(context));
-    root.addSubcommand(new ShowWorkerCommand(context));
-    root.addSubcommand(new ListResourcesCommand(context));
-    root.addSubcommand(new CompleteCommand());
-    root.addSubcommand(new CommandLine.HelpCommand());
-    // Everything after the program belongs to the job, even "-c" or "--help".
-    root.getSubcommands().get("cmd").setStopAtPositional(true);
+    String only = args == null ? null : commandName(args);
+    if (only != null && SERVER_COMMANDS.containsKey(only)) {
+      root.addSubcommand(SERVER_COMMANDS.get(only).apply(context));
+    } else {
+      for (Function<CliContext, Object> command : SERVER_COMMANDS.values()) {
+        root.addSubcommand(command.apply(context));
+      }
+      root.addSubcommand(new CompleteCommand());
+      root.addSubcommand(new CommandLine.HelpCommand());
+    }
+    CommandLine cmd = root.getSubcommands().get("cmd");
+    if (cmd != null) {
+      // Everything after the program belongs to the job, even "-c" or "--help".
+      cmd.setStopAtPositional(true);
+    }
     ErrorHandler handler = new ErrorHandler(context);
     root.setParameterExceptionHandler(handler);
     root.setExecutionExceptionHandler(handler);
     return root;
+  }
+
+  /** The first argument that is not kueue's own -c/--config option, or null. */
+  static String commandName(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("-c") || arg.equals("--config")) {
+        i++;
+      } else if (arg.startsWith("-c") || arg.startsWith("--config=")) {
+        continue;
+      } else {
+        return arg.startsWith("-") ? null : arg;
+      }
+    }
+    return null;
   }
 
   static final class Version implements IVersionProvider {

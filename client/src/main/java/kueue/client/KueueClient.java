@@ -37,6 +37,17 @@ public final class KueueClient implements AutoCloseable {
    */
   public static KueueClient connect(KueueConfig.Common common, Path configFile)
       throws CliException {
+    return connect(common, configFile, null);
+  }
+
+  /**
+   * Connects and authenticates.
+   *
+   * @param configFile named in error messages so the user knows where to fix the settings
+   * @param keyCacheDirectory where the server's public key is kept between runs, or null
+   */
+  public static KueueClient connect(
+      KueueConfig.Common common, Path configFile, Path keyCacheDirectory) throws CliException {
     String address = common.serverName() + ":" + common.serverPort();
     String settings = "server_name and server_port in " + configFile;
     try {
@@ -48,7 +59,7 @@ public final class KueueClient implements AutoCloseable {
               "client",
               "kueue " + KueueVersion.VERSION,
               CONNECT_TIMEOUT,
-              TransportSecurity.of(common.encrypted(), common.sharedSecret()));
+              TransportSecurity.of(common.encrypted(), common.sharedSecret(), keyCacheDirectory));
       return new KueueClient(connection, address);
     } catch (EncryptionMismatchException e) {
       throw new CliException(
@@ -121,6 +132,7 @@ public final class KueueClient implements AutoCloseable {
           "the Kueue server at " + address + " sent something unexpected: " + e.getMessage(),
           e);
     }
+    StartupTrace.mark("request answered");
     return switch (answer) {
       case Message.Failure failure ->
           throw new CliException(

@@ -111,6 +111,18 @@ public final class ConfigLoader {
     return dataHome.resolve("kueue");
   }
 
+  /**
+   * Where programs keep what they can recompute, such as the server's public key: {@code
+   * $XDG_CACHE_HOME/kueue}, else {@code ~/.cache/kueue}.
+   */
+  public static Path cacheDirectory(Map<String, String> environment) {
+    Path cacheHome = absoluteDirectory(environment.get("XDG_CACHE_HOME"));
+    if (cacheHome == null) {
+      cacheHome = home(environment).resolve(".cache");
+    }
+    return cacheHome.resolve("kueue");
+  }
+
   /** XDG says an empty or relative value is to be ignored. */
   private static Path absoluteDirectory(String value) {
     if (value == null || value.isEmpty()) {

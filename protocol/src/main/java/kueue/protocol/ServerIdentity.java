@@ -2,7 +2,13 @@ package kueue.protocol;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -14,8 +20,11 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.NamedParameterSpec;
 import java.util.Arrays;
+import java.util.HexFormat;
 import javax.crypto.KDF;
+import javax.crypto.Mac;
 import javax.crypto.spec.HKDFParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
 
 /**
  * The server's TLS key pair and certificate, computed from the shared secret alone, so that nobody
@@ -28,12 +37,19 @@ import javax.crypto.spec.HKDFParameterSpec;
  * certificate is self-signed with that key, with fixed fields (serial 1, CN=kueue, valid from
  * 2000-01-01 to 9999-12-31) and Ed25519 signatures are deterministic, so the same secret always
  * gives byte-for-byte the same certificate.
+ *
+ * <p>Clients and workers only need the public key. Deriving it costs a cold JVM tens of
+ * milliseconds of Ed25519 set-up, so {@link #expectedKey(String, Path)} keeps it in a file of the
+ * user's cache directory, named by an HMAC of the secret (so another secret never finds it).
  */
 public final class ServerIdentity {
   static final String SALT_TEXT = "kueue-server-identity";
   static final String INFO_TEXT = "kueue tls ed25519 private key v1";
   private static final byte[] ED25519_ALGORITHM = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
   private static final byte[] COMMON_NAME_OID = {0x06, 0x03, 0x55, 0x04, 0x03};
+  static final String CACHE_LABEL = "kueue server public key cache v1";
+  /** The SubjectPublicKeyInfo of an Ed25519 key: the algorithm header and 32 key bytes. */
+  private static final int PUBLIC_KEY_INFO_BYTES = 44;
 
   private final KeyPair keyPair;
   private X509Certificate certificate;
@@ -70,6 +86,91 @@ public final class ServerIdentity {
     }
   }
 
+  /**
+   * The SubjectPublicKeyInfo of the server's public key, as {@link #publicKey()} would give it,
+   * taken from {@code cacheDirectory} when an earlier run stored it there, else derived and
+   * stored. The cache only saves time: a missing, unreadable or unwritable cache means deriving.
+   * A caller that finds the server's key different from a cached one asks again with {@code
+   * cacheDirectory} null, which derives without trusting the file.
+   */
+  public static byte[] expectedKey(String secret, Path cacheDirectory) {
+    if (cacheDirectory == null) {
+      return derive(secret).publicKey().getEncoded();
+    }
+    Path file = cacheDirectory.resolve(cacheFileName(secret));
+    try {
+      byte[] cached = Files.readAllBytes(file);
+      if (cached.length == PUBLIC_KEY_INFO_BYTES) {
+        return cached;
+      }
+    } catch (IOException | RuntimeException missing) {
+      // Derive and store below.
+    }
+    byte[] derived = derive(secret).publicKey().getEncoded();
+    store(cacheDirectory, file, derived);
+    return derived;
+  }
+
+  /**
+   * Derives the key without trusting the cache and, when it equals {@code presented}, replaces
+   * the cached one, which was therefore damaged.
+   *
+   * @return whether {@code presented} is the key derived from the secret
+   */
+  static boolean refreshExpectedKey(String secret, Path cacheDirectory, byte[] presented) {
+    byte[] derived = derive(secret).publicKey().getEncoded();
+    if (!Arrays.equals(derived, presented)) {
+      return false;
+    }
+    store(cacheDirectory, cacheDirectory.resolve(cacheFileName(secret)), derived);
+    return true;
+  }
+
+  /** HMAC-SHA256 of a fixed label keyed with the secret: names the file, reveals nothing else. */
+  static String cacheFileName(String secret) {
+    try {
+      Mac mac = Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+      byte[] tag = mac.doFinal(CACHE_LABEL.getBytes(StandardCharsets.UTF_8));
+      return "server-key-" + HexFormat.of().formatHex(tag, 0, 16);
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
+    }
+  }
+
+  /** Written under a temporary name with mode 0600 in a 0700 directory, then moved into place. */
+  private static void store(Path directory, Path file, byte[] key) {
+    Path temporary = null;
+    try {
+      try {
+        Files.createDirectories(
+            directory,
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+      } catch (FileAlreadyExistsException notADirectory) {
+        return;
+      }
+      temporary =
+          Files.createTempFile(
+              directory,
+              ".server-key",
+              ".tmp",
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      Files.write(temporary, key);
+      Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      temporary = null;
+    } catch (IOException | RuntimeException e) {
+      // Without a cache the next start derives the key again; nothing else depends on it.
+    } finally {
+      if (temporary != null) {
+        try {
+          Files.deleteIfExists(temporary);
+        } catch (IOException ignored) {
+          // a stray temporary file in the user's own cache directory is harmless
+        }
+      }
+    }
+  }
+
   public PublicKey publicKey() {
     return keyPair.getPublic();
   }
@@ -88,11 +189,6 @@ public final class ServerIdentity {
       }
     }
     return certificate;
-  }
-
-  /** True when the certificate carries this identity's public key (SubjectPublicKeyInfo bytes). */
-  boolean isCertifiedBy(X509Certificate presented) {
-    return Arrays.equals(presented.getPublicKey().getEncoded(), keyPair.getPublic().getEncoded());
   }
 
   /**

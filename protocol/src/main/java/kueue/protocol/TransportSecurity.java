@@ -6,17 +6,20 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.SequenceInputStream;
 import java.net.Socket;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.util.Arrays;
 import java.util.Base64;
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedKeyManager;
@@ -38,23 +41,37 @@ public final class TransportSecurity {
   static final String EXPORTER_LABEL = "EXPORTER-Channel-Binding";
   static final String PLAIN_BINDING = "none";
   private static final String[] PROTOCOLS = {"TLSv1.3"};
+  /**
+   * The server's certificate is Ed25519, so no other signature scheme can be used, and X25519 is
+   * the key exchange every JDK since 11 has. Naming them keeps the JDK from preparing and offering
+   * all the others (NIST curves, finite-field groups, RSA and ECDSA schemes), which costs a cold
+   * client more than the handshake itself.
+   */
+  private static final String[] SIGNATURE_SCHEMES = {"ed25519"};
+  private static final String[] CLIENT_GROUPS = {"x25519"};
+  /** The server also accepts secp256r1, so that a JDK without X25519 could still connect. */
+  private static final String[] SERVER_GROUPS = {"x25519", "secp256r1"};
   private static final int TLS_HANDSHAKE_RECORD = 0x16;
   /** A TLS 1.2-framed fatal handshake_failure alert, the answer of a plain server to TLS. */
   private static final byte[] HANDSHAKE_FAILURE_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
 
-  private final ServerIdentity identity;
-  // Each side needs only its own context; clients start often, so neither is built in advance.
+  private final String secret;
+  private final Path keyCacheDirectory;
+  // Each side needs only its own context and key material; clients start often, so nothing is
+  // computed in advance.
   private SSLContext serverContext;
   private SSLContext clientContext;
 
-  private TransportSecurity(ServerIdentity identity) {
-    this.identity = identity;
+  private TransportSecurity(String secret, Path keyCacheDirectory) {
+    this.secret = secret;
+    this.keyCacheDirectory = keyCacheDirectory;
   }
 
   private synchronized SSLContext serverContext() {
     if (serverContext == null) {
       serverContext =
-          newContext(new KeyManager[] {new DerivedKeyManager(identity)}, null);
+          newContext(
+              new KeyManager[] {new DerivedKeyManager(ServerIdentity.derive(secret))}, null);
     }
     return serverContext;
   }
@@ -62,9 +79,18 @@ public final class TransportSecurity {
   private synchronized SSLContext clientContext() {
     if (clientContext == null) {
       clientContext =
-          newContext(null, new TrustManager[] {new DerivedTrustManager(identity)});
+          newContext(
+              null, new TrustManager[] {new DerivedTrustManager(secret, keyCacheDirectory)});
     }
     return clientContext;
+  }
+
+  private static void restrict(SSLSocket socket, String[] groups) {
+    SSLParameters parameters = socket.getSSLParameters();
+    parameters.setProtocols(PROTOCOLS);
+    parameters.setNamedGroups(groups);
+    parameters.setSignatureSchemes(SIGNATURE_SCHEMES);
+    socket.setSSLParameters(parameters);
   }
 
   private static SSLContext newContext(KeyManager[] keys, TrustManager[] trust) {
@@ -79,20 +105,35 @@ public final class TransportSecurity {
 
   /** TLS with the identity derived from {@code secret}. */
   public static TransportSecurity tls(String secret) {
-    return new TransportSecurity(ServerIdentity.derive(secret));
+    return tls(secret, null);
+  }
+
+  /**
+   * TLS with the identity derived from {@code secret}; as a client, the server's public key is
+   * kept in {@code keyCacheDirectory} (see {@link ServerIdentity#expectedKey}), null for none.
+   */
+  public static TransportSecurity tls(String secret, Path keyCacheDirectory) {
+    if (secret == null) {
+      throw new IllegalArgumentException("TLS needs the shared secret");
+    }
+    return new TransportSecurity(secret, keyCacheDirectory);
   }
 
   /** Plain TCP: everything, including commands and output, readable by anyone on the path. */
   public static TransportSecurity none() {
-    return new TransportSecurity(null);
+    return new TransportSecurity(null, null);
   }
 
   public static TransportSecurity of(boolean encrypted, String secret) {
     return encrypted ? tls(secret) : none();
   }
 
+  public static TransportSecurity of(boolean encrypted, String secret, Path keyCacheDirectory) {
+    return encrypted ? tls(secret, keyCacheDirectory) : none();
+  }
+
   public boolean encrypted() {
-    return identity != null;
+    return secret != null;
   }
 
   /**
@@ -142,7 +183,7 @@ public final class TransportSecurity {
                 .getSocketFactory()
                 .createSocket(socket, new ByteArrayInputStream(new byte[] {(byte) first}), true);
     tls.setUseClientMode(false);
-    tls.setEnabledProtocols(PROTOCOLS);
+    restrict(tls, SERVER_GROUPS);
     tls.startHandshake();
     return new Channel(tls, tls.getInputStream(), tls.getOutputStream(), binding(tls));
   }
@@ -164,7 +205,7 @@ public final class TransportSecurity {
     SSLSocket tls =
         (SSLSocket) clientContext().getSocketFactory().createSocket(socket, host, port, true);
     tls.setUseClientMode(true);
-    tls.setEnabledProtocols(PROTOCOLS);
+    restrict(tls, CLIENT_GROUPS);
     try {
       tls.startHandshake();
     } catch (SSLException e) {
@@ -277,14 +318,25 @@ public final class TransportSecurity {
    * name or date is involved.
    */
   private static final class DerivedTrustManager extends X509ExtendedTrustManager {
-    private final ServerIdentity identity;
+    private final String secret;
+    private final Path keyCacheDirectory;
 
-    DerivedTrustManager(ServerIdentity identity) {
-      this.identity = identity;
+    DerivedTrustManager(String secret, Path keyCacheDirectory) {
+      this.secret = secret;
+      this.keyCacheDirectory = keyCacheDirectory;
     }
 
     private void check(X509Certificate[] chain) throws CertificateException {
-      if (chain == null || chain.length == 0 || !identity.isCertifiedBy(chain[0])) {
+      if (chain == null || chain.length == 0) {
+        throw new UntrustedCertificateException("the server presented no certificate");
+      }
+      byte[] presented = chain[0].getPublicKey().getEncoded();
+      boolean trusted =
+          Arrays.equals(presented, ServerIdentity.expectedKey(secret, keyCacheDirectory))
+              // A damaged cache file must not lock the client out: derive without it.
+              || keyCacheDirectory != null
+                  && ServerIdentity.refreshExpectedKey(secret, keyCacheDirectory, presented);
+      if (!trusted) {
         throw new UntrustedCertificateException(
             "the server's certificate does not carry the key derived from the shared secret");
       }
