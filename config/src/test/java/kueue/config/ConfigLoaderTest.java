@@ -204,6 +204,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void ofTheCacheIsUnderXdgCacheHomeOrElseHomeDotCache() {
+      Path xdg = home.resolve("xdg-cache");
+      assertThat(
+              ConfigLoader.cacheDirectory(
+                  Map.of("HOME", home.toString(), "XDG_CACHE_HOME", xdg.toString())))
+          .isEqualTo(xdg.resolve("kueue"));
+      assertThat(ConfigLoader.cacheDirectory(env())).isEqualTo(home.resolve(".cache/kueue"));
+      assertThat(
+              ConfigLoader.cacheDirectory(
+                  Map.of("HOME", home.toString(), "XDG_CACHE_HOME", "relative/dir")))
+          .isEqualTo(home.resolve(".cache/kueue"));
+    }
+
+    @Test
     void isUnderHomeDotConfigWhenXdgConfigHomeIsUnsetEmptyOrRelative() {
       Path expected = home.resolve(".config/kueue/config.toml");
       assertThat(ConfigLoader.resolvePath(null, env())).isEqualTo(expected);

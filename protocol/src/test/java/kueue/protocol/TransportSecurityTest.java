@@ -5,11 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(30)
 class TransportSecurityTest {
@@ -80,6 +84,67 @@ class TransportSecurityTest {
       // The client's alert or its hang-up, whichever the impostor notices first.
       assertThat(outcome(impostor)).isInstanceOf(java.io.IOException.class);
     }
+  }
+
+  @Test
+  void aClientKeepsTheServersKeyInItsCacheDirectoryReadableOnlyByItsUser(@TempDir Path home)
+      throws Exception {
+    Path cache = home.resolve("cache").resolve("kueue");
+    try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
+        PeerConnection connection = open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
+      assertThat(connection.encrypted()).isTrue();
+    }
+
+    Path file = cache.resolve(ServerIdentity.cacheFileName(SECRET));
+    assertThat(Files.readAllBytes(file))
+        .isEqualTo(ServerIdentity.derive(SECRET).publicKey().getEncoded());
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+        .isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cache)))
+        .isEqualTo("rwx------");
+    try (var listing = Files.list(cache)) {
+      assertThat(listing).containsExactly(file);
+    }
+  }
+
+  @Test
+  void aDamagedCachedKeyIsReplacedInsteadOfLockingTheClientOut(@TempDir Path cache)
+      throws Exception {
+    Path file = cache.resolve(ServerIdentity.cacheFileName(SECRET));
+    byte[] wrongKey = ServerIdentity.derive("another secret").publicKey().getEncoded();
+    Files.write(file, wrongKey);
+
+    try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
+        PeerConnection connection = open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
+      assertThat(connection.encrypted()).isTrue();
+    }
+
+    assertThat(Files.readAllBytes(file))
+        .isEqualTo(ServerIdentity.derive(SECRET).publicKey().getEncoded());
+  }
+
+  @Test
+  void aCachedKeyDoesNotMakeAnImpostorTrusted(@TempDir Path cache) throws Exception {
+    // The impostor's key sits in the cache file of this secret, as if someone who can write the
+    // user's files had put it there.
+    Path file = cache.resolve(ServerIdentity.cacheFileName(SECRET));
+    try (HandshakeServer impostor =
+        new HandshakeServer(TransportSecurity.tls("another secret"), "another secret")) {
+      Files.write(file, ServerIdentity.derive("another secret").publicKey().getEncoded());
+      // TLS accepts the planted key, but the impostor cannot prove the secret in the Kueue
+      // handshake, so the client stops before sending anything but its hello.
+      assertThatThrownBy(() -> open(impostor.port(), SECRET, TransportSecurity.tls(SECRET, cache)))
+          .isInstanceOf(PeerConnection.AuthenticationException.class)
+          .hasMessageContaining("could not prove it knows the shared secret");
+    }
+  }
+
+  @Test
+  void theCacheFileOfOneSecretIsNotFoundWithAnother() {
+    assertThat(ServerIdentity.cacheFileName(SECRET))
+        .startsWith("server-key-")
+        .isNotEqualTo(ServerIdentity.cacheFileName("another secret"))
+        .doesNotContain(SECRET);
   }
 
   @Test
