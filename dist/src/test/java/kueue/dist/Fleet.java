@@ -155,9 +155,8 @@ final class Fleet implements AutoCloseable {
 
   Result kueueWith(Path config, Path cwd, Map<String, String> env, String... args)
       throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx128m",
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", CLASSPATH, "kueue.client.KueueCli",
-        "-c", config.toString()));
+    List<String> command = new ArrayList<>(CliLauncher.command());
+    command.addAll(List.of("-c", config.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
     builder.environment().put("HOME", home.toString());
