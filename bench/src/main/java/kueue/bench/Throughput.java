@@ -26,7 +26,7 @@ public final class Throughput {
 
     try (BenchFleet fleet = new BenchFleet("", "worker_max_parallel_jobs = " + slots)) {
       fleet.startServer("-Xmx1g");
-      fleet.startWorker("bench");
+      Process worker = fleet.startWorker("bench");
       fleet.awaitWorkers(1);
       // One unmeasured round warms up both JVMs.
       runKueue(fleet, Math.min(jobs, 500), command);
@@ -34,9 +34,15 @@ public final class Throughput {
       List<Double> xargs = new ArrayList<>();
       List<Double> kueue = new ArrayList<>();
       List<Double> latencies = new ArrayList<>();
+      Duration serverCpu = Duration.ZERO;
+      Duration workerCpu = Duration.ZERO;
       for (int round = 0; round < rounds; round++) {
         xargs.add(runXargs(jobs, slots, command));
+        Duration serverBefore = BenchFleet.cpuTime(fleet.server);
+        Duration workerBefore = BenchFleet.cpuTime(worker);
         Result result = runKueue(fleet, jobs, command);
+        serverCpu = serverCpu.plus(BenchFleet.cpuTime(fleet.server).minus(serverBefore));
+        workerCpu = workerCpu.plus(BenchFleet.cpuTime(worker).minus(workerBefore));
         kueue.add(result.seconds);
         latencies.addAll(result.startLatenciesMs);
       }
@@ -48,6 +54,10 @@ public final class Throughput {
       System.out.printf("  ratio          %.2fx   (limit 1.5x, goal 1.25x)%n", k / x);
       System.out.printf("  submit->start  p50 %.1f ms, p99 %.1f ms (server timestamps, batch queued at once)%n",
           Stats.percentile(latencies, 50), Stats.percentile(latencies, 99));
+      // Both JVMs share the machine's cores with the jobs themselves: their CPU per job is what
+      // the scheduler adds on top of fork/exec.
+      System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms (its jobs not counted)%n",
+          serverCpu.toNanos() / 1e6 / jobs / rounds, workerCpu.toNanos() / 1e6 / jobs / rounds);
     }
   }
 
