@@ -146,6 +146,10 @@ final class BenchFleet implements AutoCloseable {
         process.destroyForcibly();
       }
     }
+    if (System.getenv("KUEUE_BENCH_KEEP") != null) {
+      System.err.println("kept " + dir);
+      return;
+    }
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     }

@@ -128,6 +128,29 @@ final class SchedulerLoop {
     submit(now -> scheduler.handle(command, now, decisions));
   }
 
+  /**
+   * Commands nobody waits for, handled in one turn of the loop: a worker's reports that arrived
+   * together (e.g. a job's start and end) are then stored in one transaction. Each is refused
+   * alone if it is bad, as if told one by one.
+   */
+  void tellAll(List<Command> commands) {
+    if (commands.size() == 1) {
+      tell(commands.getFirst());
+      return;
+    }
+    List<Command> copy = List.copyOf(commands);
+    submit(
+        now -> {
+          for (Command command : copy) {
+            try {
+              scheduler.handle(command, now, decisions);
+            } catch (RuntimeException e) {
+              log.error("refused a command: {}", e.toString(), e);
+            }
+          }
+        });
+  }
+
   /** Reads scheduler state on the loop thread. */
   <T> CompletableFuture<T> query(Function<Scheduler, T> read) {
     CompletableFuture<T> answer = new CompletableFuture<>();
