@@ -71,6 +71,11 @@ final class BenchFleet implements AutoCloseable {
   Process start(String log, String mainClass, String... jvmOptions) throws IOException {
     List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED"));
     command.addAll(List.of(jvmOptions));
+    // Lets a profiler be attached without editing the benchmark, e.g. a JFR recording.
+    String extra = System.getenv("KUEUE_BENCH_JVM_OPTIONS");
+    if (extra != null && !extra.isBlank()) {
+      command.addAll(List.of(extra.strip().split("\\s+")));
+    }
     command.addAll(List.of("-cp", CLASSPATH, mainClass, "-c", config.toString()));
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile())).start();
@@ -140,6 +145,10 @@ final class BenchFleet implements AutoCloseable {
       if (!process.waitFor(10, TimeUnit.SECONDS)) {
         process.destroyForcibly();
       }
+    }
+    if (System.getenv("KUEUE_BENCH_KEEP") != null) {
+      System.err.println("kept " + dir);
+      return;
     }
     try (Stream<Path> files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -26,7 +26,7 @@ public final class Throughput {
 
     try (BenchFleet fleet = new BenchFleet("", "worker_max_parallel_jobs = " + slots)) {
       fleet.startServer("-Xmx1g");
-      fleet.startWorker("bench");
+      Process worker = fleet.startWorker("bench");
       fleet.awaitWorkers(1);
       // One unmeasured round warms up both JVMs.
       runKueue(fleet, Math.min(jobs, 500), command);
@@ -34,9 +34,15 @@ public final class Throughput {
       List<Double> xargs = new ArrayList<>();
       List<Double> kueue = new ArrayList<>();
       List<Double> latencies = new ArrayList<>();
+      List<Double> serverCpu = new ArrayList<>();
+      List<Double> workerCpu = new ArrayList<>();
       for (int round = 0; round < rounds; round++) {
         xargs.add(runXargs(jobs, slots, command));
+        Duration serverBefore = BenchFleet.cpuTime(fleet.server);
+        Duration workerBefore = BenchFleet.cpuTime(worker);
         Result result = runKueue(fleet, jobs, command);
+        serverCpu.add(BenchFleet.cpuTime(fleet.server).minus(serverBefore).toNanos() / 1e6 / jobs);
+        workerCpu.add(BenchFleet.cpuTime(worker).minus(workerBefore).toNanos() / 1e6 / jobs);
         kueue.add(result.seconds);
         latencies.addAll(result.startLatenciesMs);
       }
@@ -48,7 +54,19 @@ public final class Throughput {
       System.out.printf("  ratio          %.2fx   (limit 1.5x, goal 1.25x)%n", k / x);
       System.out.printf("  submit->start  p50 %.1f ms, p99 %.1f ms (server timestamps, batch queued at once)%n",
           Stats.percentile(latencies, 50), Stats.percentile(latencies, 99));
+      List<Double> idle = idleLatencies(fleet, 100);
+      System.out.printf("  idle fleet     submit->start p50 %.1f ms, p99 %.1f ms (%d jobs of 'true' submitted one at a time)%n",
+          Stats.percentile(idle, 50), Stats.percentile(idle, 99), idle.size());
+      // Both JVMs share the machine's cores with the jobs themselves: their CPU per job is what
+      // the scheduler adds on top of fork/exec.
+      System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms, median of the rounds (its jobs not counted;"
+          + " rounds: server %s, worker %s)%n", Stats.median(serverCpu), Stats.median(workerCpu),
+          rounded(serverCpu), rounded(workerCpu));
     }
+  }
+
+  private static List<String> rounded(List<Double> values) {
+    return values.stream().map(v -> String.format("%.2f", v)).toList();
   }
 
   static double runXargs(int jobs, int slots, List<String> command) throws Exception {
@@ -66,6 +84,18 @@ public final class Throughput {
       throw new IllegalStateException("xargs failed with " + exit);
     }
     return seconds;
+  }
+
+  /**
+   * Submit-to-start latency on an idle fleet: jobs of "true" submitted one at a time, each after
+   * the previous one ended, from the server's own timestamps (stored submission, reported start).
+   */
+  static List<Double> idleLatencies(BenchFleet fleet, int count) throws Exception {
+    List<Double> latencies = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      latencies.addAll(runKueue(fleet, 1, List.of("true")).startLatenciesMs);
+    }
+    return latencies;
   }
 
   record Result(double seconds, List<Double> startLatenciesMs) {}

@@ -51,6 +51,14 @@ public final class FrameReader {
     return partialSince;
   }
 
+  /**
+   * True when bytes of a further message have been read already, so that {@link #next()} would
+   * not have to wait for the peer first (unless the message is incomplete).
+   */
+  public boolean hasBuffered() {
+    return bufferStart < bufferEnd;
+  }
+
   /** The next message's bytes without the newline, or null when the peer closed cleanly. */
   public byte[] next() throws IOException, ProtocolException {
     if (bufferStart < bufferEnd) {

@@ -128,6 +128,20 @@ public final class PeerConnection implements Closeable {
     }
   }
 
+  /** Sends the messages in order in one write, so that the peer reads them together. */
+  public void sendAll(java.util.List<? extends Message> messages) throws IOException {
+    java.util.List<byte[]> lines = new java.util.ArrayList<>(messages.size());
+    for (Message message : messages) {
+      lines.add(MessageCodec.encode(message));
+    }
+    synchronized (writeLock) {
+      for (byte[] line : lines) {
+        out.write(line);
+      }
+      out.flush();
+    }
+  }
+
   /** The next message; throws on a closed connection, so callers need no null checks. */
   public Message receive() throws IOException, ProtocolException {
     byte[] line;

@@ -6,7 +6,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,7 +39,11 @@ final class SchedulerLoop {
   private static final Duration TICK_INTERVAL = Duration.ofSeconds(1);
   /** Bounds one batch so that answers to early requests are not held back by a flood. */
   private static final int MAX_BATCH = 4096;
-  private static final int SPEC_CACHE_SIZE = 4096;
+  /**
+   * Jobs are mostly offered in the order they were queued, so the cache keeps the oldest specs and
+   * takes no new ones while full: evicting the oldest would drop exactly the next ones offered.
+   */
+  private static final int SPEC_CACHE_SIZE = 65_536;
   /** Jobs deleted per turn of the loop, by expiry or clean-jobs: each turn stays short. */
   static final int EXPIRY_CHUNK = 5_000;
 
@@ -53,16 +56,13 @@ final class SchedulerLoop {
   private final Map<Long, Outbound> workerLinks = new HashMap<>();
   private final Map<Long, List<Waiter>> waitersByJob = new HashMap<>();
   /**
-   * Specs of jobs submitted recently, so the usual submit-then-offer path needs no database read.
-   * Bounded: a million queued jobs must not keep a million specs in memory.
+   * Specs of queued jobs, so the usual submit-then-offer path needs no database read. Bounded: a
+   * million queued jobs must not keep a million specs in memory; equal environments (one per
+   * submitted job, decoded separately) are shared, so an entry costs little more than its argv.
    */
-  private final Map<Long, JobSpec> recentSpecs =
-      new LinkedHashMap<>(SPEC_CACHE_SIZE, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, JobSpec> eldest) {
-          return size() > SPEC_CACHE_SIZE;
-        }
-      };
+  private final Map<Long, JobSpec> queuedSpecs = new HashMap<>();
+
+  private Map<String, String> lastEnv;
 
   private final Thread thread;
   private long nextRequestId = 1;
@@ -126,6 +126,29 @@ final class SchedulerLoop {
   /** A command nobody waits for, e.g. a worker's report. */
   void tell(Command command) {
     submit(now -> scheduler.handle(command, now, decisions));
+  }
+
+  /**
+   * Commands nobody waits for, handled in one turn of the loop: a worker's reports that arrived
+   * together (e.g. a job's start and end) are then stored in one transaction. Each is refused
+   * alone if it is bad, as if told one by one.
+   */
+  void tellAll(List<Command> commands) {
+    if (commands.size() == 1) {
+      tell(commands.getFirst());
+      return;
+    }
+    List<Command> copy = List.copyOf(commands);
+    submit(
+        now -> {
+          for (Command command : copy) {
+            try {
+              scheduler.handle(command, now, decisions);
+            } catch (RuntimeException e) {
+              log.error("refused a command: {}", e.toString(), e);
+            }
+          }
+        });
   }
 
   /** Reads scheduler state on the loop thread. */
@@ -280,11 +303,30 @@ final class SchedulerLoop {
   private void rememberSpecs(List<Event> events) {
     for (Event event : events) {
       if (event instanceof Event.JobQueued queued) {
-        recentSpecs.put(queued.jobId(), queued.spec());
+        if (queuedSpecs.size() < SPEC_CACHE_SIZE) {
+          queuedSpecs.put(queued.jobId(), sharingEnvironment(queued.spec()));
+        }
+      } else if (event instanceof Event.JobCanceled canceled) {
+        queuedSpecs.remove(canceled.jobId());
+      } else if (event instanceof Event.JobFailed failed) {
+        queuedSpecs.remove(failed.jobId());
       } else if (event instanceof Event.FinishedJobsExpired expired) {
         expiringBefore = expired.endedBefore();
       }
     }
+  }
+
+  private JobSpec sharingEnvironment(JobSpec spec) {
+    Map<String, String> env = spec.env();
+    if (env == null || env == lastEnv) {
+      return spec;
+    }
+    if (!env.equals(lastEnv)) {
+      lastEnv = env;
+      return spec;
+    }
+    return new JobSpec(spec.argv(), spec.cwd(), lastEnv, spec.slots(), spec.cpus(), spec.ramMb(),
+        spec.globalResources(), spec.stdout(), spec.stderr(), spec.batch(), spec.arrayIndex());
   }
 
   /**
@@ -335,7 +377,7 @@ final class SchedulerLoop {
     if (link == null) {
       return; // its disconnect is already queued and will requeue the job
     }
-    JobSpec spec = recentSpecs.remove(offer.jobId());
+    JobSpec spec = queuedSpecs.remove(offer.jobId());
     if (spec == null) {
       Optional<JobSpec> stored = store.spec(offer.jobId());
       if (stored.isEmpty()) {

@@ -24,6 +24,10 @@ final class WorkerSession {
   private final FrameReader reader;
   private final Outbound outbound;
   private final ServerContext context;
+  /** Commands of reports read but not yet handed to the scheduler; see {@link #run}. */
+  private final List<Command> pending = new ArrayList<>();
+
+  private static final int MAX_PENDING = 1000;
 
   WorkerSession(String peer, FrameReader reader, Outbound outbound, ServerContext context) {
     this.peer = peer;
@@ -69,14 +73,30 @@ final class WorkerSession {
           throw new ProtocolException("a worker may not send " + Connection.typeOf(message));
         }
         handle(workerId, report);
+        // Reports that arrived together go to the scheduler together.
+        if (!reader.hasBuffered() || pending.size() >= MAX_PENDING) {
+          tellPending();
+        }
       }
     } catch (IOException | ProtocolException e) {
       reason = e.getMessage();
       throw e;
     } finally {
+      tellPending();
       log.info("worker {} '{}' disconnected: {}", workerId, register.name(), reason);
       context.systemInfo().remove(workerId);
       context.loop().disconnectWorker(workerId, reason);
+    }
+  }
+
+  private void tell(Command command) {
+    pending.add(command);
+  }
+
+  private void tellPending() {
+    if (!pending.isEmpty()) {
+      context.loop().tellAll(pending);
+      pending.clear();
     }
   }
 
@@ -88,23 +108,23 @@ final class WorkerSession {
           throw new ProtocolException("incomplete heartbeat");
         }
         context.systemInfo().put(workerId, heartbeat.system());
-        context.loop().tell(new Command.UpdateWorker(workerId, heartbeat.capacity()));
+        tell(new Command.UpdateWorker(workerId, heartbeat.capacity()));
         // Straight from this session, not through the loop: it tells the worker that the
         // connection works, which is what it needs to know to keep its jobs.
         outbound.send(new Message.HeartbeatAck());
       }
       case Message.Released released ->
-          context.loop().tell(new Command.Release(workerId, released.jobId(), released.attempt(),
+          tell(new Command.Release(workerId, released.jobId(), released.attempt(),
               released.reason() == null ? "stopping" : released.reason()));
       case Message.Declined declined ->
-          context.loop().tell(new Command.Decline(workerId, declined.jobId(), declined.attempt(),
+          tell(new Command.Decline(workerId, declined.jobId(), declined.attempt(),
               declined.permanent(), declined.reason() == null ? "declined" : declined.reason()));
       case Message.Started started -> {
         if (started.at() == null) {
           throw new ProtocolException("started without a time");
         }
         requireStorable(started.at());
-        context.loop().tell(new Command.MarkStarted(workerId, started.jobId(), started.attempt(), started.at()));
+        tell(new Command.MarkStarted(workerId, started.jobId(), started.attempt(), started.at()));
       }
       case Message.Ended ended -> {
         if (ended.outcome() == null || ended.outcome().ended() == null) {
@@ -112,7 +132,7 @@ final class WorkerSession {
         }
         requireStorable(ended.outcome().started());
         requireStorable(ended.outcome().ended());
-        context.loop().tell(new Command.MarkEnded(workerId, ended.jobId(), ended.attempt(),
+        tell(new Command.MarkEnded(workerId, ended.jobId(), ended.attempt(),
             ended.outcome(), cap(ended.stdout()), cap(ended.stderr())));
       }
     }

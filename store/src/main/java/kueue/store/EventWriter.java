@@ -7,6 +7,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +25,7 @@ import kueue.core.Event.JobStarted;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import org.sqlite.SQLiteConnection;
 
 /**
  * The only user of the write connection: turns events into rows, one transaction per batch, with
@@ -46,6 +49,7 @@ final class EventWriter implements AutoCloseable {
   private final Connection connection;
   private final String databaseName;
   private final PreparedStatement insertJob;
+  private final PreparedStatement insertOfferedJob;
   private final PreparedStatement findEnv;
   private final PreparedStatement insertEnv;
   private final PreparedStatement insertHistory;
@@ -76,6 +80,15 @@ final class EventWriter implements AutoCloseable {
    */
   private Map<String, String> lastEnv;
 
+  /** See {@link #findFolds}; filled per batch. Keyed by identity: events are records. */
+  private final Map<JobQueued, JobOffered> offeredWithQueue = new IdentityHashMap<>();
+  private final Map<JobEnded, JobStarted> startedWithEnd = new IdentityHashMap<>();
+  private final Map<Event, Boolean> foldedAway = new IdentityHashMap<>();
+
+  /** The argv of the last job written and its JSON: a sweep often repeats one command. */
+  private List<String> lastArgv;
+  private String lastArgvJson;
+
   private long lastEnvId;
 
   private long nextJobId;
@@ -84,11 +97,20 @@ final class EventWriter implements AutoCloseable {
     this.connection = connection;
     this.databaseName = databaseName;
     connection.setAutoCommit(false);
+    // Every insert would otherwise be followed by a query for its row id, which nothing here
+    // reads (the one place that needs it asks for last_insert_rowid() itself).
+    connection.unwrap(SQLiteConnection.class).getConnectionConfig().setGetGeneratedKeys(false);
     insertJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index)"
                 + " VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+    // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
+    insertOfferedJob =
+        prepare(
+            "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
+                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, worker)"
+                + " VALUES (?, 'OFFERED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -150,6 +172,7 @@ final class EventWriter implements AutoCloseable {
     long next = nextJobId;
     Event current = null;
     try {
+      findFolds(events);
       for (Event event : events) {
         current = event;
         next = apply(event, next);
@@ -221,6 +244,45 @@ final class EventWriter implements AutoCloseable {
     return deleted;
   }
 
+  /**
+   * Finds the events whose row change the next event of the same job in this batch overwrites, so
+   * that each job's row is written once per transaction where possible: a job queued and offered
+   * in one batch is inserted as offered, and a job that started and ended in one batch is updated
+   * once. Their history lines are written all the same. Only directly consecutive events of a job
+   * are folded, so that no other change of the job can come between.
+   */
+  private void findFolds(List<Event> events) {
+    offeredWithQueue.clear();
+    startedWithEnd.clear();
+    Map<Long, Event> lastOfJob = new HashMap<>();
+    for (Event event : events) {
+      switch (event) {
+        case JobQueued queued -> lastOfJob.put(queued.jobId(), queued);
+        case JobOffered offered -> {
+          if (lastOfJob.put(offered.jobId(), offered) instanceof JobQueued queued) {
+            offeredWithQueue.put(queued, offered);
+          }
+        }
+        case JobStarted started -> lastOfJob.put(started.jobId(), started);
+        case JobEnded ended -> {
+          if (lastOfJob.put(ended.jobId(), ended) instanceof JobStarted started
+              && started.attempt() == ended.attempt()) {
+            startedWithEnd.put(ended, started);
+          }
+        }
+        case JobDeclined e -> lastOfJob.put(e.jobId(), e);
+        case JobRequeued e -> lastOfJob.put(e.jobId(), e);
+        case JobCanceled e -> lastOfJob.put(e.jobId(), e);
+        case JobFailed e -> lastOfJob.put(e.jobId(), e);
+        case FinishedJobsExpired e -> lastOfJob.clear();
+      }
+    }
+    // The values mark the events whose own row change is skipped.
+    foldedAway.clear();
+    offeredWithQueue.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
+    startedWithEnd.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
+  }
+
   private long apply(Event event, long nextJobId) throws SQLException {
     switch (event) {
       case JobQueued queued -> {
@@ -235,6 +297,9 @@ final class EventWriter implements AutoCloseable {
             "offered",
             offered.workerName(),
             null);
+        if (foldedAway.containsKey(offered)) {
+          return nextJobId; // inserted as offered with its JobQueued
+        }
         markOffered.setInt(1, offered.attempt());
         markOffered.setString(2, offered.workerName());
         markOffered.setLong(3, offered.jobId());
@@ -253,6 +318,9 @@ final class EventWriter implements AutoCloseable {
       }
       case JobStarted started -> {
         historyFromJob(started.jobId(), started.at(), started.attempt(), "started", null);
+        if (foldedAway.containsKey(started)) {
+          return nextJobId; // its JobEnded writes the start time
+        }
         markRunning.setLong(1, millis(started.at()));
         markRunning.setLong(2, started.jobId());
         requireChanged(markRunning, started.jobId());
@@ -290,29 +358,49 @@ final class EventWriter implements AutoCloseable {
           "job id " + queued.jobId() + " was already handed out (next id is " + nextJobId + ")");
     }
     JobSpec spec = queued.spec();
-    insertJob.setLong(1, queued.jobId());
-    insertJob.setString(2, JsonColumns.write(spec.argv()));
-    insertJob.setString(3, spec.cwd());
+    JobOffered offered = offeredWithQueue.get(queued);
+    PreparedStatement insert = offered == null ? insertJob : insertOfferedJob;
+    insert.setLong(1, queued.jobId());
+    insert.setString(2, argvJson(spec.argv()));
+    insert.setString(3, spec.cwd());
     if (spec.env() == null) {
-      insertJob.setNull(4, Types.INTEGER);
+      insert.setNull(4, Types.INTEGER);
     } else {
-      insertJob.setLong(4, environmentId(spec.env()));
+      insert.setLong(4, environmentId(spec.env()));
     }
-    insertJob.setInt(5, spec.slots());
-    insertJob.setInt(6, spec.cpus());
-    insertJob.setLong(7, spec.ramMb());
-    insertJob.setString(8, JsonColumns.resourcesOrNull(spec.globalResources()));
-    insertJob.setString(9, spec.stdout());
-    insertJob.setString(10, spec.stderr());
-    insertJob.setLong(11, millis(queued.at()));
-    setNullable(insertJob, 12, spec.batch());
-    setNullable(insertJob, 13, spec.arrayIndex());
-    insertJob.executeUpdate();
+    insert.setInt(5, spec.slots());
+    insert.setInt(6, spec.cpus());
+    insert.setLong(7, spec.ramMb());
+    insert.setString(8, JsonColumns.resourcesOrNull(spec.globalResources()));
+    insert.setString(9, spec.stdout());
+    insert.setString(10, spec.stderr());
+    int column = 11;
+    if (offered != null) {
+      insert.setInt(column++, offered.attempt());
+    }
+    insert.setLong(column++, millis(queued.at()));
+    setNullable(insert, column++, spec.batch());
+    setNullable(insert, column++, spec.arrayIndex());
+    if (offered != null) {
+      insert.setString(column, offered.workerName());
+    }
+    insert.executeUpdate();
     history(queued.jobId(), queued.at(), 0, "submitted", null, null);
   }
 
+  private String argvJson(List<String> argv) {
+    if (lastArgvJson == null || !java.util.Objects.equals(argv, lastArgv)) {
+      lastArgvJson = JsonColumns.write(argv);
+      lastArgv = argv;
+    }
+    return lastArgvJson;
+  }
+
   private long environmentId(Map<String, String> env) throws SQLException {
-    if (env == lastEnv) {
+    // Jobs submitted one spec each (not as a batch) arrive with equal but distinct maps:
+    // comparing is much cheaper than serialising and hashing each of them.
+    if (env == lastEnv || env.equals(lastEnv)) {
+      lastEnv = env;
       return lastEnvId;
     }
     long id = storedEnvironmentId(env);
@@ -354,10 +442,12 @@ final class EventWriter implements AutoCloseable {
     setNullable(markEnded, 1, outcome.exitCode());
     setNullable(markEnded, 2, outcome.signal());
     markEnded.setString(3, outcome.failure());
-    if (outcome.started() == null) {
+    JobStarted folded = startedWithEnd.get(ended);
+    Instant started = outcome.started() != null ? outcome.started() : folded != null ? folded.at() : null;
+    if (started == null) {
       markEnded.setNull(4, Types.INTEGER);
     } else {
-      markEnded.setLong(4, millis(outcome.started()));
+      markEnded.setLong(4, millis(started));
     }
     markEnded.setLong(5, millis(outcome.ended() != null ? outcome.ended() : ended.at()));
     markEnded.setLong(6, ended.jobId());

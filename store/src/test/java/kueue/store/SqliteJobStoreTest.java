@@ -1,6 +1,7 @@
 package kueue.store;
 
 import static kueue.store.Jobs.ENV;
+import static kueue.store.Jobs.aSpecWith;
 import static kueue.store.Jobs.at;
 import static kueue.store.Jobs.offered;
 import static kueue.store.Jobs.queued;
@@ -82,6 +83,39 @@ class SqliteJobStoreTest extends JobStoreContract {
                   Files.getPosixFilePermissions(nested.resolve("kueue.db"))))
           .isEqualTo("rw-------");
     }
+  }
+
+  @Test
+  void eventsStoredInOneTransactionLeaveTheSameJobsAsEventsStoredOneByOne() {
+    List<Event> events = new ArrayList<>();
+    events.addAll(ranToCompletion(1, 0, 1, 2));
+    // Ended without its own start time: the start comes from the started event.
+    events.addAll(List.of(queued(2, 1), offered(2, 1, "w1", 1), started(2, 1, 3),
+        new Event.JobEnded(2, 1, new JobOutcome(null, 9, null, null, at(4)), CapturedOutput.EMPTY,
+            new CapturedOutput("killed", 0), at(4))));
+    events.addAll(List.of(queued(3, 1), offered(3, 1, "w1", 1),
+        new Event.JobDeclined(3, 1, "w1", "busy", at(2)), offered(3, 2, "w2", 2), started(3, 2, 3)));
+    events.addAll(List.of(queued(4, 1), offered(4, 1, "w1", 1),
+        new Event.JobRequeued(4, 1, "worker lost", at(2)), offered(4, 2, "w2", 3)));
+    events.addAll(List.of(queued(5, 1), offered(5, 1, "w1", 1)));
+    events.addAll(List.of(queued(6, 1), new Event.JobCanceled(6, "removed", at(2))));
+    // The same environment as another job's, in a map of its own.
+    events.add(new Event.JobQueued(7, aSpecWith(List.of("b")), at(1)));
+
+    store.persist(events);
+    try (SqliteJobStore oneByOne = SqliteJobStore.open(dataDirectory.resolve("one-by-one"))) {
+      for (Event event : events) {
+        oneByOne.persist(List.of(event));
+      }
+      for (long id = 1; id <= 7; id++) {
+        assertThat(store.detail(id)).as("job %d", id).isEqualTo(oneByOne.detail(id));
+      }
+      assertThat(store.list(0, List.of())).isEqualTo(oneByOne.list(0, List.of()));
+      assertThat(store.stats(at(20))).isEqualTo(oneByOne.stats(at(20)));
+      assertThat(store.activeJobs()).isEqualTo(oneByOne.activeJobs());
+      assertThat(store.spec(7)).isEqualTo(oneByOne.spec(7));
+    }
+    assertThat(detail(2).summary().started()).isEqualTo(at(3));
   }
 
   @Test

@@ -8,6 +8,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import kueue.model.AttemptRef;
@@ -37,6 +42,14 @@ public final class RunningJob {
    * job's stdout open would otherwise hold back the result forever.
    */
   private static final Duration OUTPUT_DRAIN_TIMEOUT = Duration.ofSeconds(2);
+
+  /**
+   * Every job needs a thread waiting for its end and one per captured stream, all blocked in
+   * system calls (so not virtual threads). Reusing them saves starting three threads per job, which
+   * took longer than starting the job's process.
+   */
+  private static final ExecutorService THREADS =
+      Executors.newCachedThreadPool(task -> Thread.ofPlatform().daemon().name("job").unstarted(task));
 
   private final AttemptRef attempt;
   private final Process process;
@@ -74,7 +87,7 @@ public final class RunningJob {
       Duration killGrace,
       Clock clock) {
     RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace);
-    List<Thread> readers = new ArrayList<>();
+    List<Future<?>> readers = new ArrayList<>();
     String name = "job-" + attempt.jobId() + "." + attempt.attempt();
     if (stdout != null) {
       readers.add(startReader(name + "-stdout", process.getInputStream(), stdout));
@@ -82,10 +95,7 @@ public final class RunningJob {
     if (stderr != null) {
       readers.add(startReader(name + "-stderr", process.getErrorStream(), stderr));
     }
-    Thread.ofPlatform()
-        .daemon()
-        .name(name + "-wait")
-        .start(() -> job.awaitEnd(readers, stdout, stderr, clock));
+    THREADS.execute(named(name + "-wait", () -> job.awaitEnd(readers, stdout, stderr, clock)));
     return job;
   }
 
@@ -141,17 +151,35 @@ public final class RunningJob {
             });
   }
 
-  private void awaitEnd(List<Thread> readers, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+  /** The task, run under the given thread name so that thread dumps tell the jobs apart. */
+  private static Runnable named(String name, Runnable task) {
+    return () -> {
+      Thread thread = Thread.currentThread();
+      String before = thread.getName();
+      thread.setName(name);
+      try {
+        task.run();
+      } finally {
+        thread.setName(before);
+      }
+    };
+  }
+
+  private void awaitEnd(List<Future<?>> readers, TailBuffer stdout, TailBuffer stderr, Clock clock) {
     int code = waitForExit();
     Instant ended = clock.instant();
     long deadline = System.nanoTime() + OUTPUT_DRAIN_TIMEOUT.toNanos();
-    for (Thread reader : readers) {
+    for (Future<?> reader : readers) {
       try {
         long remaining = deadline - System.nanoTime();
-        if (remaining <= 0 || !reader.join(Duration.ofNanos(remaining))) {
-          log.debug(
-              "{}: output still open after the program exited; reporting what was read", this);
+        if (remaining <= 0) {
+          throw new TimeoutException();
         }
+        reader.get(remaining, TimeUnit.NANOSECONDS);
+      } catch (TimeoutException e) {
+        log.debug("{}: output still open after the program exited; reporting what was read", this);
+      } catch (ExecutionException e) {
+        log.debug("{}: reading output failed: {}", this, e.getCause().toString());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         break;
@@ -190,11 +218,10 @@ public final class RunningJob {
     }
   }
 
-  private static Thread startReader(String name, InputStream in, TailBuffer buffer) {
-    return Thread.ofPlatform()
-        .daemon()
-        .name(name)
-        .start(
+  private static Future<?> startReader(String name, InputStream in, TailBuffer buffer) {
+    return THREADS.submit(
+        named(
+            name,
             () -> {
               byte[] chunk = new byte[8192];
               try (in) {
@@ -205,7 +232,7 @@ public final class RunningJob {
               } catch (IOException e) {
                 log.debug("{}: reading output stopped: {}", name, e.getMessage());
               }
-            });
+            }));
   }
 
   @Override

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -54,6 +55,9 @@ public final class WorkerAgent {
   private static final Logger log = LoggerFactory.getLogger(WorkerAgent.class);
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration REGISTER_TIMEOUT = Duration.ofSeconds(30);
+
+  /** See {@link #awaitQuickEnd}. */
+  static final Duration QUICK_END = Duration.ofMillis(10);
 
   /** A single result must stay well below the server's message limit, whatever the output cap. */
   private static final int MAX_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
@@ -100,7 +104,40 @@ public final class WorkerAgent {
   private final CountDownLatch stopCompleted = new CountDownLatch(1);
   private final CountDownLatch runFinished = new CountDownLatch(1);
 
-  private record Running(RunningJob job, int slots) {}
+  /**
+   * A job that holds slots on this worker. Its process is started on a launcher thread, so for a
+   * moment it has none: a kill that comes meanwhile is remembered and carried out by the launcher.
+   * Fields are guarded by {@code lock}.
+   */
+  private static final class Running {
+    final int slots;
+    RunningJob job;
+    boolean killWanted;
+
+    Running(int slots) {
+      this.slots = slots;
+    }
+
+    int slots() {
+      return slots;
+    }
+
+    /** The job to kill now, or null when it has no process yet (the launcher kills it). */
+    RunningJob killTarget() {
+      if (job == null) {
+        killWanted = true;
+      }
+      return job;
+    }
+  }
+
+  /**
+   * Starts job processes, so that the connection's reader goes on with the next message while a
+   * process starts (posix_spawn returns only once the child has exec'd, which takes milliseconds
+   * on a busy machine) and several jobs can start at once.
+   */
+  private static final ExecutorService LAUNCHERS =
+      Executors.newCachedThreadPool(task -> Thread.ofPlatform().daemon().name("launch").unstarted(task));
 
   /**
    * The agent as kueue_worker runs it: real machine probe, standard kill grace and backoff, both
@@ -264,7 +301,13 @@ public final class WorkerAgent {
     synchronized (lock) {
       if (!stopping) {
         stopping = true;
-        jobs = running.values().stream().map(Running::job).toList();
+        jobs = new ArrayList<>();
+        for (Running entry : running.values()) {
+          RunningJob job = entry.killTarget();
+          if (job != null) {
+            jobs.add(job);
+          }
+        }
         killedByShutdown.addAll(running.keySet());
       }
     }
@@ -483,7 +526,10 @@ public final class WorkerAgent {
       if (stopping) {
         repeated = declined(ref, false, "worker " + name + " is shutting down");
       } else if (current != null) {
-        repeated = new Message.Started(ref.jobId(), ref.attempt(), current.job().started());
+        if (current.job == null) {
+          return; // still starting: its launcher sends Started
+        }
+        repeated = new Message.Started(ref.jobId(), ref.attempt(), current.job.started());
       } else if (unconfirmed.containsKey(ref)) {
         repeated = unconfirmed.get(ref);
       }
@@ -492,23 +538,19 @@ public final class WorkerAgent {
       server.send(repeated);
       return;
     }
-    RunningJob older = olderAttempt(ref);
+    AttemptRef older = killOlderAttempt(ref);
     if (older != null) {
       // The server has given that attempt up; it must be gone before this one may start.
       log.info(
           "job {}: killing attempt {} before attempt {} may run",
           ref.jobId(),
-          older.attempt().attempt(),
+          older.attempt(),
           ref.attempt());
-      older.kill();
       server.send(
           declined(
               ref,
               false,
-              "attempt "
-                  + older.attempt().attempt()
-                  + " of this job is still stopping on "
-                  + name));
+              "attempt " + older.attempt() + " of this job is still stopping on " + name));
       return;
     }
     if (spec == null || spec.argv() == null) {
@@ -521,6 +563,7 @@ public final class WorkerAgent {
       server.send(declined(ref, true, directoryProblem));
       return;
     }
+    Running entry = new Running(spec.slots());
     synchronized (lock) {
       int used = running.values().stream().mapToInt(Running::slots).sum();
       if (used + spec.slots() > maxSlots) {
@@ -529,32 +572,56 @@ public final class WorkerAgent {
                 ref,
                 false,
                 "no free job slots on " + name + " (" + used + " of " + maxSlots + " used)");
+      } else {
+        // Taken now: the slots must count for the next offer even before the process exists.
+        running.put(ref, entry);
       }
     }
     if (repeated != null) {
       server.send(repeated);
       return;
     }
+    LAUNCHERS.execute(() -> launch(server, ref, spec, entry));
+  }
 
-    RunningJob job = runner.start(ref, spec);
+  private void launch(PeerConnection server, AttemptRef ref, JobSpec spec, Running entry) {
+    RunningJob job;
+    try {
+      job = runner.start(ref, spec);
+    } catch (RuntimeException e) {
+      log.error("job {} attempt {} cannot start", ref.jobId(), ref.attempt(), e);
+      job = RunningJob.notStarted(
+          ref, new JobOutcome(null, null, "cannot start: " + e, null, java.time.Instant.now()));
+    }
     if (job.pid() > 0 && !job.hasEnded()) {
       reaper.track(job.pid());
     }
     boolean killAtOnce;
     synchronized (lock) {
-      running.put(ref, new Running(job, spec.slots()));
-      killAtOnce = stopping;
-      if (killAtOnce) {
+      entry.job = job;
+      killAtOnce = stopping || entry.killWanted;
+      if (stopping) {
         killedByShutdown.add(ref);
       }
     }
     if (killAtOnce) {
       job.kill();
     }
+    Message.Started started =
+        job.started() == null ? null : new Message.Started(ref.jobId(), ref.attempt(), job.started());
+    JobResult quick = killAtOnce || started == null ? null : awaitQuickEnd(job);
+    if (quick != null) {
+      report(ref, quick, started, server);
+      return;
+    }
     try {
-      if (job.started() != null) {
-        server.send(new Message.Started(ref.jobId(), ref.attempt(), job.started()));
+      if (started != null) {
+        server.send(started);
       }
+    } catch (IOException e) {
+      // The reader finds the connection closed and reconnects; the registration lists the job.
+      log.debug("cannot report the start of job {}: {}", ref.jobId(), e.getMessage());
+      server.close();
     } finally {
       // Registered only now so that Ended can never overtake Started on the wire.
       job.result().thenAccept(result -> onEnded(ref, result));
@@ -564,8 +631,10 @@ public final class WorkerAgent {
   private void onKill(Message.Kill kill) {
     AttemptRef ref = new AttemptRef(kill.jobId(), kill.attempt());
     Running target;
+    RunningJob job;
     synchronized (lock) {
       target = running.get(ref);
+      job = target == null ? null : target.killTarget();
     }
     if (target == null) {
       log.debug(
@@ -573,19 +642,47 @@ public final class WorkerAgent {
       return;
     }
     log.info("killing job {} attempt {}: {}", ref.jobId(), ref.attempt(), kill.reason());
-    target.job().kill();
+    if (job != null) {
+      job.kill();
+    }
+  }
+
+  /**
+   * The result of a job that ends within {@link #QUICK_END} of its start, else null. Such a job's
+   * start and end are reported in one write, which the server stores in one transaction instead
+   * of two; a longer job's start is reported that much later, which changes nothing for it.
+   */
+  private static JobResult awaitQuickEnd(RunningJob job) {
+    try {
+      return job.result().get(QUICK_END.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
   }
 
   private void onEnded(AttemptRef ref, JobResult result) {
+    report(ref, result, null, null);
+  }
+
+  /**
+   * Reports a result, and before it the job's Started when that is not sent yet (started, to be
+   * sent on startedOn), in one write when both go to the same connection.
+   */
+  private void report(
+      AttemptRef ref, JobResult result, Message.Started started, PeerConnection startedOn) {
     Message.Ended ended =
         fitForWire(
             new Message.Ended(
                 ref.jobId(), ref.attempt(), result.outcome(), result.stdout(), result.stderr()));
     PeerConnection target;
+    boolean reported = false;
     synchronized (lock) {
       Running ran = running.remove(ref);
-      if (ran != null && ran.job().pid() > 0) {
-        reaper.untrack(ran.job().pid());
+      if (ran != null && ran.job != null && ran.job.pid() > 0) {
+        reaper.untrack(ran.job.pid());
       }
       lock.notifyAll();
       if (lostClaims.remove(ref)) {
@@ -594,17 +691,30 @@ public final class WorkerAgent {
                 + " it again",
             ref.jobId(),
             ref.attempt());
-        return;
-      }
-      if (killedByShutdown.remove(ref)) {
+        target = null;
+      } else if (killedByShutdown.remove(ref)) {
         log.info("job {} attempt {} killed by shutdown", ref.jobId(), ref.attempt());
         released.add(ref);
-        return;
+        target = null;
+      } else {
+        unconfirmed.put(ref, ended);
+        target = registered;
+        reported = true;
       }
-      unconfirmed.put(ref, ended);
-      target = registered;
     }
-    log.info("job {} attempt {} ended: {}", ref.jobId(), ref.attempt(), describe(result.outcome()));
+    if (reported) {
+      log.info("job {} attempt {} ended: {}", ref.jobId(), ref.attempt(), describe(result.outcome()));
+    }
+    if (started != null && target == startedOn) {
+      send(target, List.of(started, ended), ref);
+      return;
+    }
+    if (started != null) {
+      send(startedOn, List.of(started), ref);
+    }
+    if (!reported) {
+      return;
+    }
     if (target == null) {
       log.info(
           "job {} attempt {}: result will be reported after reconnecting",
@@ -612,11 +722,15 @@ public final class WorkerAgent {
           ref.attempt());
       return;
     }
+    send(target, List.of(ended), ref);
+  }
+
+  private void send(PeerConnection target, List<Message> messages, AttemptRef ref) {
     try {
-      target.send(ended);
+      target.sendAll(messages);
     } catch (IOException | RuntimeException e) {
       log.warn(
-          "cannot report the end of job {} attempt {} ({}); it will be reported after reconnecting",
+          "cannot report job {} attempt {} ({}); it will be reported after reconnecting",
           ref.jobId(),
           ref.attempt(),
           e.getMessage());
@@ -656,7 +770,10 @@ public final class WorkerAgent {
       synchronized (lock) {
         for (Map.Entry<AttemptRef, Running> entry : running.entrySet()) {
           if (lostClaims.add(entry.getKey())) {
-            victims.add(entry.getValue().job());
+            RunningJob job = entry.getValue().killTarget();
+            if (job != null) {
+              victims.add(job);
+            }
           }
         }
       }
@@ -675,16 +792,25 @@ public final class WorkerAgent {
     }
   }
 
-  private RunningJob olderAttempt(AttemptRef ref) {
+  /** Kills another attempt of the job still on this worker, if any; returns which one. */
+  private AttemptRef killOlderAttempt(AttemptRef ref) {
+    AttemptRef older = null;
+    RunningJob job = null;
     synchronized (lock) {
       for (Map.Entry<AttemptRef, Running> entry : running.entrySet()) {
         if (entry.getKey().jobId() == ref.jobId() && entry.getKey().attempt() != ref.attempt()) {
-          return entry.getValue().job();
+          older = entry.getKey();
+          job = entry.getValue().killTarget();
+          break;
         }
       }
-      return null;
     }
+    if (job != null) {
+      job.kill();
+    }
+    return older;
   }
+
 
   private void release(PeerConnection server, List<AttemptRef> attempts) {
     for (AttemptRef ref : attempts) {
@@ -762,6 +888,12 @@ public final class WorkerAgent {
    * from the front is added to droppedBytes like any other truncation.
    */
   static Message.Ended fitForWire(Message.Ended ended) {
+    // A UTF-8 character takes at most three bytes per Java char (escaped control characters up
+    // to six): small output needs no encoding to know that it fits.
+    long chars = textLength(ended.stdout()) + textLength(ended.stderr());
+    if (chars * 6 + 64 * 1024 < MAX_ENDED_BYTES) {
+      return ended;
+    }
     Message.Ended current = ended;
     while (MessageCodec.encode(current).length > MAX_ENDED_BYTES) {
       CapturedOutput out = current.stdout() == null ? CapturedOutput.EMPTY : current.stdout();
@@ -777,6 +909,10 @@ public final class WorkerAgent {
       current = new Message.Ended(current.jobId(), current.attempt(), current.outcome(), out, err);
     }
     return current;
+  }
+
+  private static long textLength(CapturedOutput output) {
+    return output == null || output.text() == null ? 0 : output.text().length();
   }
 
   private static CapturedOutput halve(CapturedOutput output) {
