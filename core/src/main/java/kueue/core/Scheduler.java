@@ -40,7 +40,7 @@ public final class Scheduler {
   private final SchedulerSettings settings;
   private final GlobalLimits limits;
   private long nextJobId;
-  private final Map<Long, Job> jobs = new HashMap<>();
+  private Map<Long, Job> jobs = new HashMap<>();
   private final Map<Shape, PendingQueue> queues = new HashMap<>();
   private final TreeMap<Long, Job> parked = new TreeMap<>();
   private final TreeMap<Long, Worker> workers = new TreeMap<>();
@@ -66,23 +66,46 @@ public final class Scheduler {
    * Tick at or after {@code now + workerTimeout}.
    */
   public void restore(List<RestoredJob> restored, Instant now) {
+    if (jobs.isEmpty()) {
+      // A million restored jobs would otherwise rehash the map twenty times.
+      jobs = HashMap.newHashMap(restored.size());
+    }
+    // Pending jobs are queued per shape at the end, in bulk; the store hands consecutive jobs of
+    // one submission the same demand objects, so the shape is looked up once per run of them.
+    Map<Shape, List<Map.Entry<Long, Job>>> pending = new HashMap<>();
+    Map<Shape, Shape> shapes = new HashMap<>();
+    Resources lastDemand = null;
+    Map<String, Integer> lastResources = null;
+    Shape shape = null;
+    List<Map.Entry<Long, Job>> queue = null;
     for (RestoredJob entry : restored) {
       if (entry == null || entry.state() == null || entry.state().isTerminal()) {
         continue;
       }
-      Job job =
-          new Job(
-              entry.jobId(), shapeOf(entry.demand(), entry.globalResources()), entry.submitted());
+      if (entry.demand() != lastDemand || entry.globalResources() != lastResources) {
+        lastDemand = entry.demand();
+        lastResources = entry.globalResources();
+        shape = shapes.computeIfAbsent(shapeOf(lastDemand, lastResources), k -> k);
+        queue = pending.computeIfAbsent(shape, k -> new ArrayList<>());
+      }
+      Job job = new Job(entry.jobId(), shape, entry.submitted());
       job.attempt = entry.attempt();
-      jobs.put(job.id, job);
+      // One boxed id serves as the key in both maps.
+      Long id = job.id;
+      jobs.put(id, job);
       if (entry.state() == JobState.PENDING) {
-        enqueue(job);
+        queue.add(Map.entry(id, job));
       } else {
         job.state = entry.state();
         limits.take(job.shape);
         leaveUnclaimed(job, now, NOT_RECLAIMED);
       }
       nextJobId = Math.max(nextJobId, entry.jobId() + 1);
+    }
+    for (var run : pending.entrySet()) {
+      if (!run.getValue().isEmpty()) {
+        queues.computeIfAbsent(run.getKey(), PendingQueue::new).addAll(run.getValue());
+      }
     }
   }
 

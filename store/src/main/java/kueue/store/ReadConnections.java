@@ -36,6 +36,11 @@ final class ReadConnections implements AutoCloseable {
       statement.clearParameters();
       return statement;
     }
+
+    /** A statement for one use, e.g. a pragma, which the caller closes. */
+    java.sql.Statement createStatement() throws SQLException {
+      return connection.createStatement();
+    }
   }
 
   @FunctionalInterface

@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import kueue.core.Event;
+import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
@@ -436,8 +437,8 @@ class SqliteJobStoreTest extends JobStoreContract {
         .hasMessageContaining("is not a Kueue database");
   }
 
-  @Test
-  void aDamagedDatabaseIsRefusedAtOpen() throws Exception {
+  /** 2000 pending jobs, closed cleanly, then eight pages in the middle overwritten with noise. */
+  private void writeAndDamage() throws Exception {
     List<Event> events = new ArrayList<>();
     for (long id = 1; id <= 2000; id++) {
       events.add(queued(id, id));
@@ -452,11 +453,103 @@ class SqliteJobStoreTest extends JobStoreContract {
       file.seek(4096 * 4);
       file.write(noise);
     }
+  }
 
-    assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
-        .isInstanceOf(StoreException.class)
-        .hasMessageContaining("kueue.db")
-        .hasMessageContaining("damaged");
+  @Test
+  void damageFoundByTheIntegrityCheckIsNamedAndNothingIsWrittenAfterIt() throws Exception {
+    writeAndDamage();
+    byte[] damaged = Files.readAllBytes(databaseFile());
+
+    SqliteJobStore reopened = SqliteJobStore.open(dataDirectory);
+    try {
+      assertThat(reopened.checksBeforeWriting()).isFalse();
+      Throwable failure =
+          org.assertj.core.api.Assertions.catchThrowable(
+              () -> reopened.integrityCheck().get(60, java.util.concurrent.TimeUnit.SECONDS));
+      assertThat(failure)
+          .isInstanceOf(java.util.concurrent.ExecutionException.class)
+          .cause()
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged")
+          .hasMessageContaining("restore it from a backup or move it away");
+      assertThatThrownBy(() -> reopened.persist(List.of(queued(2001, 1))))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged");
+    } finally {
+      reopened.close();
+    }
+    assertThat(Files.readAllBytes(databaseFile())).isEqualTo(damaged);
+    store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
+  }
+
+  @Test
+  void aRestoreThatReadsDamagedPagesSaysTheDatabaseIsDamaged() throws Exception {
+    writeAndDamage();
+
+    SqliteJobStore reopened = SqliteJobStore.open(dataDirectory);
+    try {
+      assertThatThrownBy(reopened::activeJobs)
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged");
+    } finally {
+      reopened.close();
+    }
+    store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
+  }
+
+  /**
+   * A server that was killed leaves SQLite's write-ahead log behind; copying the files of an open
+   * store gives the same picture.
+   */
+  private Path crashImage() throws Exception {
+    Path image = dataDirectory.resolve("crashed");
+    Files.createDirectories(image);
+    Files.copy(databaseFile(), image.resolve("kueue.db"));
+    Files.copy(dataDirectory.resolve("kueue.db-wal"), image.resolve("kueue.db-wal"));
+    return image;
+  }
+
+  @Test
+  void afterAnUncleanShutdownWritesWaitForTheCheckAndThenGoOn() throws Exception {
+    persist(queued(1, 1));
+    Path image = crashImage();
+
+    SqliteJobStore crashed = SqliteJobStore.open(image);
+    try {
+      assertThat(crashed.checksBeforeWriting()).isTrue();
+      crashed.persist(List.of(queued(2, 2)));
+      assertThat(crashed.integrityCheck()).isCompleted();
+      assertThat(crashed.activeJobs()).extracting(RestoredJob::jobId).containsExactly(1L, 2L);
+    } finally {
+      crashed.close();
+    }
+    SqliteJobStore again = SqliteJobStore.open(image);
+    try {
+      assertThat(again.checksBeforeWriting()).as("closed cleanly this time").isFalse();
+      assertThat(again.integrityCheck()).succeedsWithin(java.time.Duration.ofSeconds(60));
+    } finally {
+      again.close();
+    }
+  }
+
+  @Test
+  void afterAnUncleanShutdownADamagedDatabaseIsNeverWrittenTo() throws Exception {
+    writeAndDamage();
+    // What a killed server leaves behind: the log, here with nothing in it.
+    Files.createFile(dataDirectory.resolve("kueue.db-wal"));
+    byte[] damaged = Files.readAllBytes(databaseFile());
+
+    SqliteJobStore crashed = SqliteJobStore.open(dataDirectory);
+    try {
+      assertThat(crashed.checksBeforeWriting()).isTrue();
+      assertThatThrownBy(() -> crashed.persist(List.of(queued(2001, 1))))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged");
+      assertThat(crashed.integrityCheck()).isCompletedExceptionally();
+    } finally {
+      crashed.close();
+    }
+    assertThat(Files.readAllBytes(databaseFile())).isEqualTo(damaged);
     store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
   }
 
