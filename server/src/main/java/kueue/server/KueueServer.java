@@ -7,6 +7,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,6 +18,7 @@ import kueue.config.KueueConfig;
 import kueue.config.KueueVersion;
 import kueue.core.Scheduler;
 import kueue.core.SchedulerSettings;
+import kueue.model.JobStats;
 import kueue.protocol.PeerConnection;
 import kueue.protocol.TransportSecurity;
 import kueue.store.JobStore;
@@ -70,12 +72,20 @@ public final class KueueServer implements AutoCloseable {
       // The scheduler thread is not started yet: nothing reaches the scheduler before the restore.
       Thread warmUp = Thread.ofPlatform().daemon().name("warm-up").start(this::warmUp);
       long restoreStart = System.nanoTime();
-      var active = store.activeJobs();
-      scheduler.restore(active, clock.instant());
+      Instant now = clock.instant();
+      JobStats counts = store.stats(now);
+      long expected = counts.pending() + counts.offered() + counts.running();
+      Scheduler.Restoration restoration =
+          scheduler.restoring(now, (int) Math.min(expected, Integer.MAX_VALUE - 8));
+      long[] restored = {0};
+      store.activeJobs(job -> {
+        restoration.accept(job);
+        restored[0]++;
+      });
+      restoration.finish();
       log.info("database {} opened: {} unfinished jobs restored in {} ms, next job id {}",
-          settings.dataDirectory().resolve("kueue.db"), active.size(),
+          settings.dataDirectory().resolve("kueue.db"), restored[0],
           (System.nanoTime() - restoreStart) / 1_000_000, store.nextJobId());
-      active = null;
       if (opened.checksBeforeWriting()) {
         // The restore above only read; the check ran meanwhile on the other core.
         log.info("the database was not closed cleanly: checking all of it before writing");

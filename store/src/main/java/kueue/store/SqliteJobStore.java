@@ -538,42 +538,33 @@ public final class SqliteJobStore implements JobStore {
 
   /**
    * Reads each category through jobs_by_category, whose entries of one category are in id order, so
-   * that SQLite neither sorts a million rows nor scans finished ones; the three runs are merged by
-   * id. Consecutive jobs of one submission share their demand and submission time, so equal values
-   * are shared instead of allocated per row.
+   * that SQLite neither sorts a million rows nor scans finished ones. Consecutive jobs of one
+   * submission share their demand and submission time, so equal values are shared instead of
+   * allocated per row.
    */
   @Override
-  public List<RestoredJob> activeJobs() {
+  public void activeJobs(java.util.function.Consumer<RestoredJob> each) {
+    Objects.requireNonNull(each, "each");
     try {
-      return readers.read(
+      readers.read(
           loan -> {
             PreparedStatement query =
                 loan.prepare(
                     "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted"
                         + " FROM jobs WHERE category = ?");
-            List<RestoredJob> jobs = new ArrayList<>();
-            boolean sorted = true;
             for (JobState state : List.of(JobState.PENDING, JobState.OFFERED, JobState.RUNNING)) {
               query.setString(1, state.name());
-              int first = jobs.size();
-              readActive(query, state, jobs);
-              if (first > 0 && first < jobs.size()
-                  && jobs.get(first).jobId() < jobs.get(first - 1).jobId()) {
-                sorted = false;
-              }
+              readActive(query, state, each);
             }
-            if (!sorted) {
-              // Three sorted runs: the list sort merges them in linear time.
-              jobs.sort(Comparator.comparingLong(RestoredJob::jobId));
-            }
-            return jobs;
+            return null;
           });
     } catch (StoreException e) {
       throw damagedOr(e);
     }
   }
 
-  private static void readActive(PreparedStatement query, JobState state, List<RestoredJob> jobs)
+  private static void readActive(
+      PreparedStatement query, JobState state, java.util.function.Consumer<RestoredJob> each)
       throws SQLException {
     Resources demand = null;
     String resourcesJson = null;
@@ -601,7 +592,7 @@ public final class SqliteJobStore implements JobStore {
         if (submitted == null || submitted.toEpochMilli() != submittedMillis) {
           submitted = Instant.ofEpochMilli(submittedMillis);
         }
-        jobs.add(new RestoredJob(id, state, demand, resources, attempt, submitted));
+        each.accept(new RestoredJob(id, state, demand, resources, attempt, submitted));
       }
     }
   }
