@@ -153,14 +153,20 @@ class DatabaseErrorsTest {
     }
   }
 
-  /** A server that was killed: the check comes before the first write, and the start fails. */
+  /**
+   * Left open when its machine crashed: the check comes before the first write, and the start
+   * fails.
+   */
   @Test
-  void aDamagedDatabaseLeftByAKilledServerIsNeverWrittenTo() throws Exception {
+  void aDamagedDatabaseLeftByACrashedMachineIsNeverWrittenTo() throws Exception {
     try (Fleet fleet = new Fleet(home)) {
       writeDatabase(400);
       damage();
-      // What a killed server leaves behind besides the database: SQLite's write-ahead log.
+      // What a crash leaves behind besides the database: SQLite's write-ahead log, and the id of
+      // a boot before the current one.
       Files.createFile(home.resolve("data").resolve("kueue.db-wal"));
+      Files.writeString(
+          home.resolve("data").resolve("kueue.boot"), "00000000-0000-0000-0000-000000000000\n");
       byte[] damaged = Files.readAllBytes(database());
 
       assertOneClearLine(startServer(fleet), "is damaged");

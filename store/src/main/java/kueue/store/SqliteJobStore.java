@@ -60,6 +60,11 @@ public final class SqliteJobStore implements JobStore {
 
   static final String DATABASE_FILE = "kueue.db";
   static final String LOCK_FILE = "kueue.lock";
+
+  /** The boot id of the machine that last opened the database; see {@link #open}. */
+  static final String BOOT_FILE = "kueue.boot";
+
+  private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
   private static final int READ_CONNECTIONS = 4;
   private static final int BUSY_TIMEOUT_MILLIS = 5_000;
 
@@ -126,10 +131,13 @@ public final class SqliteJobStore implements JobStore {
    * <p>The whole-file check ({@code PRAGMA quick_check}, seconds for a million jobs) does not hold
    * up the start: it runs on a thread of its own, from the first call of {@link #integrityCheck()}
    * on. What was damaged before it finishes is still found by SQLite itself when a read or write
-   * touches it. After an unclean shutdown (the server was killed, or the machine stopped: SQLite's
-   * write-ahead log was left behind), the check starts here and every write waits until it has
-   * passed, so a database damaged by the crash is not written to at all; reads such as the restore
-   * go on meanwhile.
+   * touches it. After an unclean shutdown of the machine (SQLite's write-ahead log was left behind,
+   * and the machine booted since the database was opened, or it cannot tell), the check starts here
+   * and every write waits until it has passed, so a database damaged by the crash is not written to
+   * at all; reads such as the restore go on meanwhile. A server process that was killed while its
+   * machine kept running is not such a case: everything it wrote is in the operating system's
+   * cache, and SQLite keeps its transactions atomic when a process dies, so its database is as
+   * sound as after a clean shutdown.
    */
   public static SqliteJobStore open(Path dataDirectory) {
     Objects.requireNonNull(dataDirectory, "dataDirectory");
@@ -137,14 +145,16 @@ public final class SqliteJobStore implements JobStore {
     Path databaseFile = directory.resolve(DATABASE_FILE);
     createPrivateDirectory(directory);
     // SQLite deletes the log when the last connection closes cleanly; see checkBeforeWriting.
-    boolean uncleanShutdown =
-        Files.exists(directory.resolve(DATABASE_FILE + "-wal"));
+    boolean uncleanShutdown = Files.exists(directory.resolve(DATABASE_FILE + "-wal"));
     FileChannel lockChannel = null;
     FileLock lock = null;
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       lockChannel = openPrivateFile(directory.resolve(LOCK_FILE));
       lock = lockOrFail(lockChannel, directory);
+      String bootId = currentBootId();
+      boolean machineStopped =
+          uncleanShutdown && (bootId == null || !bootId.equals(recordedBootId(directory)));
       createPrivateFile(databaseFile);
       Connection writeConnection = connect(databaseFile, false);
       opened.add(writeConnection);
@@ -159,13 +169,14 @@ public final class SqliteJobStore implements JobStore {
       ReadConnections readers = new ReadConnections(readConnections, databaseFile.toString());
       SqliteJobStore store =
           new SqliteJobStore(
-              databaseFile, lockChannel, lock, writer, readers, uncleanShutdown && !checked);
+              databaseFile, lockChannel, lock, writer, readers, machineStopped && !checked);
       if (checked) {
         store.checkStarted.set(true);
         store.integrity.complete(null);
       } else if (store.checkBeforeWriting) {
         store.startIntegrityCheck();
       }
+      recordBootId(directory, bootId);
       return store;
     } catch (SQLException e) {
       closeAll(opened, lockChannel);
@@ -209,6 +220,44 @@ public final class SqliteJobStore implements JobStore {
       if (!Files.exists(file)) {
         Files.createFile(file);
       }
+    }
+  }
+
+  /** Null where the system does not tell (not Linux). */
+  private static String currentBootId() {
+    try {
+      return Files.readString(BOOT_ID).strip();
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static String recordedBootId(Path directory) {
+    try {
+      return Files.readString(directory.resolve(BOOT_FILE)).strip();
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Written once the database is open, while holding the lock. Failing to write it is no error: a
+   * missing or stale file only means that the next start after a killed server checks before
+   * writing.
+   */
+  private static void recordBootId(Path directory, String bootId) {
+    Path file = directory.resolve(BOOT_FILE);
+    try {
+      if (bootId == null) {
+        Files.deleteIfExists(file);
+      } else if (!bootId.equals(recordedBootId(directory))) {
+        Path written = directory.resolve(BOOT_FILE + ".new");
+        Files.writeString(written, bootId + "\n");
+        Files.move(written, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+    } catch (IOException | RuntimeException e) {
+      // See above.
     }
   }
 
@@ -407,8 +456,8 @@ public final class SqliteJobStore implements JobStore {
   }
 
   /**
-   * Whether writes wait for {@link #integrityCheck()}: the last server left the database without
-   * closing it (killed, or the machine stopped).
+   * Whether writes wait for {@link #integrityCheck()}: the database was left open when its machine
+   * stopped (crashed, lost power), or it cannot be told whether it was.
    */
   public boolean checksBeforeWriting() {
     return checkBeforeWriting;
@@ -417,7 +466,7 @@ public final class SqliteJobStore implements JobStore {
   /** A read that SQLite refused because a page is damaged, told as such. */
   private StoreException damagedOr(StoreException e) {
     for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-      if (cause instanceof SQLiteException sqlite && isDamage(sqlite)) {
+      if (cause instanceof SQLiteException sqlite && ReadConnections.isDamage(sqlite)) {
         StoreException damaged =
             new StoreException(
                 databaseFile
@@ -432,11 +481,6 @@ public final class SqliteJobStore implements JobStore {
     return e;
   }
 
-  private static boolean isDamage(SQLiteException e) {
-    int primary = e.getResultCode().code & 0xff;
-    return primary == SQLiteErrorCode.SQLITE_CORRUPT.code
-        || primary == SQLiteErrorCode.SQLITE_NOTADB.code;
-  }
 
   private static String describeOpenFailure(Path databaseFile, SQLException e) {
     if (e instanceof SQLiteException sqlite) {

@@ -504,15 +504,41 @@ class SqliteJobStoreTest extends JobStoreContract {
   private Path crashImage() throws Exception {
     Path image = dataDirectory.resolve("crashed");
     Files.createDirectories(image);
-    Files.copy(databaseFile(), image.resolve("kueue.db"));
-    Files.copy(dataDirectory.resolve("kueue.db-wal"), image.resolve("kueue.db-wal"));
+    for (String file : List.of("kueue.db", "kueue.db-wal", "kueue.boot")) {
+      Files.copy(dataDirectory.resolve(file), image.resolve(file));
+    }
     return image;
   }
 
+  /** The database was last opened before the machine booted again. */
+  private static void bootedSince(Path directory) throws Exception {
+    Files.writeString(directory.resolve("kueue.boot"), "00000000-0000-0000-0000-000000000000\n");
+  }
+
   @Test
-  void afterAnUncleanShutdownWritesWaitForTheCheckAndThenGoOn() throws Exception {
+  void aServerKilledOnARunningMachineWritesAtOnceWhileTheCheckRuns() throws Exception {
+    assertThat(Files.readString(dataDirectory.resolve("kueue.boot")))
+        .isEqualToIgnoringNewLines(
+            Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip());
     persist(queued(1, 1));
     Path image = crashImage();
+
+    SqliteJobStore killed = SqliteJobStore.open(image);
+    try {
+      assertThat(killed.checksBeforeWriting()).isFalse();
+      killed.persist(List.of(queued(2, 2)));
+      assertThat(killed.integrityCheck()).succeedsWithin(java.time.Duration.ofSeconds(60));
+      assertThat(killed.activeJobs()).extracting(RestoredJob::jobId).containsExactly(1L, 2L);
+    } finally {
+      killed.close();
+    }
+  }
+
+  @Test
+  void afterAMachineCrashWritesWaitForTheCheckAndThenGoOn() throws Exception {
+    persist(queued(1, 1));
+    Path image = crashImage();
+    bootedSince(image);
 
     SqliteJobStore crashed = SqliteJobStore.open(image);
     try {
@@ -533,10 +559,11 @@ class SqliteJobStoreTest extends JobStoreContract {
   }
 
   @Test
-  void afterAnUncleanShutdownADamagedDatabaseIsNeverWrittenTo() throws Exception {
+  void afterAMachineCrashADamagedDatabaseIsNeverWrittenTo() throws Exception {
     writeAndDamage();
-    // What a killed server leaves behind: the log, here with nothing in it.
+    // What a crash leaves behind: the log, here with nothing in it.
     Files.createFile(dataDirectory.resolve("kueue.db-wal"));
+    bootedSince(dataDirectory);
     byte[] damaged = Files.readAllBytes(databaseFile());
 
     SqliteJobStore crashed = SqliteJobStore.open(dataDirectory);
