@@ -88,7 +88,8 @@ public final class KueueServer implements AutoCloseable {
           (System.nanoTime() - restoreStart) / 1_000_000, store.nextJobId());
       if (opened.checksBeforeWriting()) {
         // The restore above only read; the check ran meanwhile on the other core.
-        log.info("the database was not closed cleanly: checking all of it before writing");
+        log.info("the database was left open when its machine stopped: checking all of it before"
+            + " writing");
         long checkStart = System.nanoTime();
         awaitIntegrity(opened);
         log.info("database checked in {} ms more: ok", (System.nanoTime() - checkStart) / 1_000_000);
@@ -142,9 +143,9 @@ public final class KueueServer implements AutoCloseable {
   }
 
   /**
-   * Watches the whole-file check that runs while the server already serves (after a clean
-   * shutdown): a damaged database stops the server with the check's message, and the store refuses
-   * writes from the moment it is found.
+   * Watches the whole-file check that runs while the server already serves (unless it had to pass
+   * before the first write, see {@link SqliteJobStore#open}): a damaged database stops the server
+   * with the check's message, and the store refuses writes from the moment it is found.
    */
   private void watchIntegrity(SqliteJobStore sqlite, Runnable onFatalError) {
     long started = System.nanoTime();
