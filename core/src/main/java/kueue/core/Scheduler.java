@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
@@ -40,7 +41,7 @@ public final class Scheduler {
   private final SchedulerSettings settings;
   private final GlobalLimits limits;
   private long nextJobId;
-  private final Map<Long, Job> jobs = new HashMap<>();
+  private Map<Long, Job> jobs = new HashMap<>();
   private final Map<Shape, PendingQueue> queues = new HashMap<>();
   private final TreeMap<Long, Job> parked = new TreeMap<>();
   private final TreeMap<Long, Worker> workers = new TreeMap<>();
@@ -66,23 +67,75 @@ public final class Scheduler {
    * Tick at or after {@code now + workerTimeout}.
    */
   public void restore(List<RestoredJob> restored, Instant now) {
-    for (RestoredJob entry : restored) {
+    Restoration restoration = restoring(now, restored.size());
+    restored.forEach(restoration);
+    restoration.finish();
+  }
+
+  /**
+   * Like {@link #restore}, one job at a time as the store reads them, so that a million of them are
+   * never held in a list; {@link Restoration#finish()} queues the pending ones. No command may come
+   * before it.
+   *
+   * @param expectedJobs how many jobs will come, to size the tables once; a guess is fine
+   */
+  public Restoration restoring(Instant now, int expectedJobs) {
+    if (jobs.isEmpty() && expectedJobs > 0) {
+      // A million restored jobs would otherwise rehash the map twenty times.
+      jobs = HashMap.newHashMap(expectedJobs);
+    }
+    return new Restoration(now);
+  }
+
+  /** See {@link #restoring}. */
+  public final class Restoration implements Consumer<RestoredJob> {
+    private final Instant now;
+    /** Pending jobs per shape, queued in bulk by finish(). */
+    private final Map<Shape, List<Job>> pending = new HashMap<>();
+    private final Map<Shape, Shape> shapes = new HashMap<>();
+    private Resources lastDemand;
+    private Map<String, Integer> lastResources;
+    private Shape shape;
+    private List<Job> queue;
+
+    private Restoration(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public void accept(RestoredJob entry) {
       if (entry == null || entry.state() == null || entry.state().isTerminal()) {
-        continue;
+        return;
       }
-      Job job =
-          new Job(
-              entry.jobId(), shapeOf(entry.demand(), entry.globalResources()), entry.submitted());
+      // The store hands consecutive jobs of one submission the same demand objects, so the shape
+      // is looked up once per run of them.
+      if (entry.demand() != lastDemand || entry.globalResources() != lastResources) {
+        lastDemand = entry.demand();
+        lastResources = entry.globalResources();
+        shape = shapes.computeIfAbsent(shapeOf(lastDemand, lastResources), k -> k);
+        queue = pending.computeIfAbsent(shape, k -> new ArrayList<>());
+      }
+      Job job = new Job(entry.jobId(), shape, entry.submitted());
       job.attempt = entry.attempt();
-      jobs.put(job.id, job);
       if (entry.state() == JobState.PENDING) {
-        enqueue(job);
+        queue.add(job);
       } else {
+        jobs.put(job.id, job);
         job.state = entry.state();
         limits.take(job.shape);
         leaveUnclaimed(job, now, NOT_RECLAIMED);
       }
       nextJobId = Math.max(nextJobId, entry.jobId() + 1);
+    }
+
+    /** Queues the pending jobs; the scheduler is ready for commands after this. */
+    public void finish() {
+      for (var run : pending.entrySet()) {
+        if (!run.getValue().isEmpty()) {
+          queues.computeIfAbsent(run.getKey(), PendingQueue::new).addAll(run.getValue(), jobs);
+        }
+      }
+      pending.clear();
     }
   }
 

@@ -264,6 +264,49 @@ class RecoveryTest {
   }
 
   @Test
+  void restoredPendingJobsAreOfferedOldestFirstInWhateverOrderTheyCome() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    Resources small = new Resources(1, 1, 100);
+    Resources large = new Resources(1, 2, 100);
+    harness.restore(
+        List.of(
+            pending(9, small),
+            pending(3, new Resources(1, 1, 100)),
+            pending(8, large),
+            pending(5, small),
+            pending(4, large),
+            pending(7, new Resources(1, 1, 100))));
+    harness.cancel(4, false);
+
+    harness.connect(aWorker().slots(4));
+
+    assertThat(harness.offers().keySet()).containsExactly(3L, 5L, 7L, 8L);
+  }
+
+  @Test
+  void aLongRunOfRestoredPendingJobsIsOneQueueThatJobsLeaveAndJoin() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    Resources demand = new Resources(1, 1, 100);
+    List<RestoredJob> run = new java.util.ArrayList<>();
+    for (long id = 1; id <= 1000; id++) {
+      run.add(pending(id, demand));
+    }
+    harness.restore(run);
+    harness.cancel(2, false);
+    harness.cancel(500, false);
+    long added = harness.submitOne(aJob());
+
+    assertThat(added).isEqualTo(1001);
+    harness.connect(aWorker().slots(3));
+    assertThat(harness.offers().keySet()).containsExactly(1L, 3L, 4L);
+    assertThat(harness.scheduler.activeJobCount()).isEqualTo(999);
+  }
+
+  private static RestoredJob pending(long id, Resources demand) {
+    return new RestoredJob(id, JobState.PENDING, demand, Map.of(), 0, SchedulerHarness.START);
+  }
+
+  @Test
   void aRestoredRunningJobIsClaimedByItsReconnectingWorker() {
     SchedulerHarness harness = SchedulerHarness.settings().resource("genus", 1).harness();
     harness.restore(

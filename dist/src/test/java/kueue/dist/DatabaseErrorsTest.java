@@ -34,9 +34,12 @@ class DatabaseErrorsTest {
 
   /** A real database with some jobs in it, as a server would have left it. */
   private void writeDatabase(int jobs) {
+    writeDatabase(jobs, Instant.parse("2026-01-01T00:00:00Z"));
+  }
+
+  private void writeDatabase(int jobs, Instant now) {
     try (SqliteJobStore store = SqliteJobStore.open(home.resolve("data"))) {
       List<Event> events = new ArrayList<>();
-      Instant now = Instant.parse("2026-01-01T00:00:00Z");
       for (int id = 1; id <= jobs; id++) {
         events.add(
             new Event.JobQueued(
@@ -73,14 +76,31 @@ class DatabaseErrorsTest {
   }
 
   private static void assertOneClearLine(Fleet.Result result, String expected) {
+    assertOneClearLine(result, "cannot start: ", expected);
+  }
+
+  private static void assertOneClearLine(Fleet.Result result, String prefix, String expected) {
     assertThat(result.exitCode()).as(result.out()).isNotZero();
     List<String> errors = result.out().lines().filter(line -> line.contains("ERROR")).toList();
     assertThat(errors).as(result.out()).hasSize(1);
     assertThat(errors.getFirst())
-        .contains("cannot start: ")
+        .contains(prefix)
         .contains("kueue.db")
         .contains(expected);
     assertThat(result.out()).doesNotContain("\tat ").doesNotContain("Exception");
+  }
+
+  /** Overwrites every third page in the middle: the header stays readable, the b-trees do not. */
+  private void damage() throws Exception {
+    long size = Files.size(database());
+    try (RandomAccessFile file = new RandomAccessFile(database().toFile(), "rw")) {
+      byte[] junk = new byte[4096];
+      java.util.Arrays.fill(junk, (byte) 0x5A);
+      for (long at = 4096 * 2; at < size - 4096; at += 4096 * 3) {
+        file.seek(at);
+        file.write(junk);
+      }
+    }
   }
 
   @Test
@@ -96,18 +116,61 @@ class DatabaseErrorsTest {
   void aDamagedDatabaseStopsTheServerWithOneLine() throws Exception {
     try (Fleet fleet = new Fleet(home)) {
       writeDatabase(400);
-      long size = Files.size(database());
+      damage();
+
+      assertOneClearLine(startServer(fleet), "damaged");
+    }
+  }
+
+  /**
+   * Closed cleanly, then damaged where the start does not read (the jobs' history): the whole-file
+   * check, which runs while the server already serves, finds it and stops the server.
+   */
+  @Test
+  void damageTheStartDoesNotReadStopsTheServerOnceTheCheckFindsIt() throws Exception {
+    try (Fleet fleet = new Fleet(home)) {
+      // Ended just now, so that no expiry touches the history while the check runs.
+      writeDatabase(400, Instant.now());
+      List<Long> pages = new ArrayList<>();
+      try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + database());
+          Statement statement = connection.createStatement();
+          java.sql.ResultSet rows =
+              statement.executeQuery(
+                  "SELECT pageno FROM dbstat WHERE name = 'job_events' AND pagetype = 'leaf'")) {
+        while (rows.next()) {
+          pages.add(rows.getLong(1));
+        }
+      }
+      assertThat(pages).hasSizeGreaterThan(2);
       try (RandomAccessFile file = new RandomAccessFile(database().toFile(), "rw")) {
         byte[] junk = new byte[4096];
         java.util.Arrays.fill(junk, (byte) 0x5A);
-        // Pages in the middle: the header stays readable, the b-trees do not.
-        for (long at = 4096 * 2; at < size - 4096; at += 4096 * 3) {
-          file.seek(at);
-          file.write(junk);
-        }
+        file.seek((pages.get(pages.size() / 2) - 1) * 4096);
+        file.write(junk);
       }
 
-      assertOneClearLine(startServer(fleet), "damaged");
+      assertOneClearLine(startServer(fleet), "stopping: ", "is damaged");
+    }
+  }
+
+  /**
+   * Left open when its machine crashed: the check comes before the first write, and the start
+   * fails.
+   */
+  @Test
+  void aDamagedDatabaseLeftByACrashedMachineIsNeverWrittenTo() throws Exception {
+    try (Fleet fleet = new Fleet(home)) {
+      writeDatabase(400);
+      damage();
+      // What a crash leaves behind besides the database: SQLite's write-ahead log, and the id of
+      // a boot before the current one.
+      Files.createFile(home.resolve("data").resolve("kueue.db-wal"));
+      Files.writeString(
+          home.resolve("data").resolve("kueue.boot"), "00000000-0000-0000-0000-000000000000\n");
+      byte[] damaged = Files.readAllBytes(database());
+
+      assertOneClearLine(startServer(fleet), "is damaged");
+      assertThat(Files.readAllBytes(database())).isEqualTo(damaged);
     }
   }
 

@@ -7,6 +7,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -17,6 +18,8 @@ import kueue.config.KueueConfig;
 import kueue.config.KueueVersion;
 import kueue.core.Scheduler;
 import kueue.core.SchedulerSettings;
+import kueue.model.JobStats;
+import kueue.protocol.PeerConnection;
 import kueue.protocol.TransportSecurity;
 import kueue.store.JobStore;
 import kueue.store.SqliteJobStore;
@@ -41,7 +44,8 @@ public final class KueueServer implements AutoCloseable {
   private KueueServer(
       KueueConfig config, Clock clock, Runnable onFatalError, ConnectionGuard.Limits limits)
       throws IOException {
-    this.store = SqliteJobStore.open(config.server().dataDirectory());
+    SqliteJobStore opened = SqliteJobStore.open(config.server().dataDirectory());
+    this.store = opened;
     try {
       KueueConfig.Server settings = config.server();
       Scheduler scheduler =
@@ -54,10 +58,6 @@ public final class KueueServer implements AutoCloseable {
                   settings.jobCleanupAfter(),
                   settings.jobMaxAttempts()),
               store.nextJobId());
-      var active = store.activeJobs();
-      scheduler.restore(active, clock.instant());
-      log.info("database {} opened: {} unfinished jobs, next job id {}",
-          settings.dataDirectory().resolve("kueue.db"), active.size(), store.nextJobId());
       this.loop = new SchedulerLoop(scheduler, store, clock, onFatalError);
       this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("timers").unstarted(r));
       KueueConfig.Common common = config.common();
@@ -69,10 +69,95 @@ public final class KueueServer implements AutoCloseable {
       this.context = new ServerContext(common.sharedSecret(), "kueue_server " + KueueVersion.VERSION,
           transport, new AuthenticationThrottle(), loop, store, new ConcurrentHashMap<>(),
           new ConnectionGuard(limits), config.worker().capturedOutputMaxBytes());
+      // The scheduler thread is not started yet: nothing reaches the scheduler before the restore.
+      Thread warmUp = Thread.ofPlatform().daemon().name("warm-up").start(this::warmUp);
+      long restoreStart = System.nanoTime();
+      Instant now = clock.instant();
+      JobStats counts = store.stats(now);
+      long expected = counts.pending() + counts.offered() + counts.running();
+      Scheduler.Restoration restoration =
+          scheduler.restoring(now, (int) Math.min(expected, Integer.MAX_VALUE - 8));
+      long[] restored = {0};
+      store.activeJobs(job -> {
+        restoration.accept(job);
+        restored[0]++;
+      });
+      restoration.finish();
+      log.info("database {} opened: {} unfinished jobs restored in {} ms, next job id {}",
+          settings.dataDirectory().resolve("kueue.db"), restored[0],
+          (System.nanoTime() - restoreStart) / 1_000_000, store.nextJobId());
+      if (opened.checksBeforeWriting()) {
+        // The restore above only read; the check ran meanwhile on the other core.
+        log.info("the database was left open when its machine stopped: checking all of it before"
+            + " writing");
+        long checkStart = System.nanoTime();
+        awaitIntegrity(opened);
+        log.info("database checked in {} ms more: ok", (System.nanoTime() - checkStart) / 1_000_000);
+      }
+      try {
+        warmUp.join(WARM_UP_LIMIT.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
     } catch (RuntimeException e) {
       store.close();
       throw e;
     }
+  }
+
+  private static final java.time.Duration WARM_UP_LIMIT = java.time.Duration.ofSeconds(10);
+
+  /**
+   * One connection to itself over the loopback interface, while the restore keeps the other core
+   * busy: the first TLS handshake and authentication of a fresh JVM take about a second of cold
+   * code (key exchange, certificate checks, the JSON codec), which the first real client or worker
+   * after a restart would otherwise wait for. Failing here costs nothing but that second.
+   */
+  private void warmUp() {
+    try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      listener.setSoTimeout((int) WARM_UP_LIMIT.toMillis());
+      Thread accepted = Thread.ofPlatform().daemon().name("warm-up connection").start(() -> {
+        try (Socket socket = listener.accept()) {
+          new Connection(socket, context, timers).run();
+        } catch (IOException e) {
+          log.debug("warm-up connection not accepted: {}", e.toString());
+        }
+      });
+      try (PeerConnection self = PeerConnection.open(
+          InetAddress.getLoopbackAddress().getHostAddress(), listener.getLocalPort(),
+          context.secret(), "client", "kueue_server warm-up", WARM_UP_LIMIT, context.transport())) {
+        log.debug("warm-up connection authenticated");
+      }
+      accepted.join(WARM_UP_LIMIT.toMillis());
+    } catch (Exception e) {
+      log.debug("warm-up connection failed: {}", e.toString());
+    }
+  }
+
+  private static void awaitIntegrity(SqliteJobStore store) {
+    try {
+      store.integrityCheck().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException cause ? cause : e;
+    }
+  }
+
+  /**
+   * Watches the whole-file check that runs while the server already serves (unless it had to pass
+   * before the first write, see {@link SqliteJobStore#open}): a damaged database stops the server
+   * with the check's message, and the store refuses writes from the moment it is found.
+   */
+  private void watchIntegrity(SqliteJobStore sqlite, Runnable onFatalError) {
+    long started = System.nanoTime();
+    sqlite.integrityCheck().whenComplete((ok, failure) -> {
+      if (failure == null) {
+        log.info("database checked in {} ms: ok", (System.nanoTime() - started) / 1_000_000);
+      } else if (!closed) {
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException c ? c.getCause() : failure;
+        log.error("stopping: {}", cause.getMessage());
+        onFatalError.run();
+      }
+    });
   }
 
   /**
@@ -94,6 +179,9 @@ public final class KueueServer implements AutoCloseable {
       ConnectionGuard guard = server.context.guard();
       server.timers.scheduleWithFixedDelay(guard::check, 1, 1, TimeUnit.SECONDS);
       server.bind(config.server().addressBindings(), config.common().serverPort());
+      if (server.store instanceof SqliteJobStore sqlite && !sqlite.checksBeforeWriting()) {
+        server.watchIntegrity(sqlite, onFatalError);
+      }
       return server;
     } catch (IOException | RuntimeException e) {
       server.close();

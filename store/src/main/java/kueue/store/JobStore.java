@@ -1,8 +1,11 @@
 package kueue.store;
 
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
@@ -23,7 +26,18 @@ public interface JobStore extends AutoCloseable {
   long nextJobId();
 
   /** Jobs that are not FINISHED or CANCELED, for {@code Scheduler.restore}, in id order. */
-  List<RestoredJob> activeJobs();
+  default List<RestoredJob> activeJobs() {
+    List<RestoredJob> jobs = new ArrayList<>();
+    activeJobs(jobs::add);
+    jobs.sort(Comparator.comparingLong(RestoredJob::jobId));
+    return jobs;
+  }
+
+  /**
+   * Hands the jobs of {@link #activeJobs()} to each as they are read, pending ones first, each state
+   * in id order: a million restored jobs need not be held in a list on their way to the scheduler.
+   */
+  void activeJobs(Consumer<RestoredJob> each);
 
   /**
    * Applies the events of one batch in one transaction, in order. When this returns they are

@@ -36,6 +36,11 @@ final class ReadConnections implements AutoCloseable {
       statement.clearParameters();
       return statement;
     }
+
+    /** A statement for one use, e.g. a pragma, which the caller closes. */
+    java.sql.Statement createStatement() throws SQLException {
+      return connection.createStatement();
+    }
   }
 
   @FunctionalInterface
@@ -70,6 +75,14 @@ final class ReadConnections implements AutoCloseable {
       return result;
     } catch (SQLException e) {
       rollbackQuietly(loan, e);
+      if (e instanceof org.sqlite.SQLiteException sqlite && isDamage(sqlite)) {
+        throw new StoreException(
+            databaseName
+                + " is damaged ("
+                + sqlite.getResultCode().message
+                + "); restore it from a backup or move it away",
+            e);
+      }
       throw new StoreException("cannot read " + databaseName + ": " + e.getMessage(), e);
     } catch (RuntimeException e) {
       rollbackQuietly(loan, e);
@@ -77,6 +90,13 @@ final class ReadConnections implements AutoCloseable {
     } finally {
       idle.add(loan);
     }
+  }
+
+  /** SQLite found a page it cannot make sense of, or a file that is no database. */
+  static boolean isDamage(org.sqlite.SQLiteException e) {
+    int primary = e.getResultCode().code & 0xff;
+    return primary == org.sqlite.SQLiteErrorCode.SQLITE_CORRUPT.code
+        || primary == org.sqlite.SQLiteErrorCode.SQLITE_NOTADB.code;
   }
 
   private Loan borrow() {

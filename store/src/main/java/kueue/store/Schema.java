@@ -18,6 +18,10 @@ final class Schema {
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
 
+  /** The tables every version has; a database without one of them is damaged. */
+  static final List<String> TABLES =
+      List.of("meta", "envs", "jobs", "outputs", "job_events", "job_counts");
+
   static final String TERMINAL_STATES = "('FINISHED', 'CANCELED')";
 
   private static final String COUNT_CHANGE =

@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
@@ -59,6 +60,11 @@ public final class SqliteJobStore implements JobStore {
 
   static final String DATABASE_FILE = "kueue.db";
   static final String LOCK_FILE = "kueue.lock";
+
+  /** The boot id of the machine that last opened the database; see {@link #open}. */
+  static final String BOOT_FILE = "kueue.boot";
+
+  private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
   private static final int READ_CONNECTIONS = 4;
   private static final int BUSY_TIMEOUT_MILLIS = 5_000;
 
@@ -79,13 +85,36 @@ public final class SqliteJobStore implements JobStore {
   private volatile long nextJobId;
   private boolean closed;
 
+  /**
+   * {@code PRAGMA quick_check} over the whole file, started by {@link #open}: completes normally
+   * when it found nothing wrong, exceptionally with the {@link StoreException} to show otherwise.
+   */
+  private final CompletableFuture<Void> integrity = new CompletableFuture<>();
+
+  /** True after an unclean shutdown: then writes wait for {@link #integrity}. */
+  private final boolean checkBeforeWriting;
+
+  /** Set once the database is known to be damaged; every later write is refused with it. */
+  private volatile StoreException damage;
+
+  /** The running quick_check, to interrupt when the store is closed before it ends. */
+  private volatile Statement checking;
+
+  private final java.util.concurrent.atomic.AtomicBoolean checkStarted =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Set first thing in close(), read by the check's thread. */
+  private volatile boolean closing;
+
   private SqliteJobStore(
       Path databaseFile,
       FileChannel lockChannel,
       FileLock lock,
       EventWriter writer,
-      ReadConnections readers) {
+      ReadConnections readers,
+      boolean checkBeforeWriting) {
     this.databaseFile = databaseFile;
+    this.checkBeforeWriting = checkBeforeWriting;
     this.lockChannel = lockChannel;
     this.lock = lock;
     this.writer = writer;
@@ -96,24 +125,40 @@ public final class SqliteJobStore implements JobStore {
   /**
    * Opens {@code kueue.db} in dataDirectory, creating the directory (mode 0700) and an empty
    * database when missing. Fails with a {@link StoreException} naming the file when the file is not
-   * a Kueue database, is damaged, was written by a newer Kueue, or is in use by another process; an
-   * existing file is never replaced.
+   * a Kueue database, lacks its tables, was written by a newer Kueue, or is in use by another
+   * process; an existing file is never replaced.
+   *
+   * <p>The whole-file check ({@code PRAGMA quick_check}, seconds for a million jobs) does not hold
+   * up the start: it runs on a thread of its own, from the first call of {@link #integrityCheck()}
+   * on. What was damaged before it finishes is still found by SQLite itself when a read or write
+   * touches it. After an unclean shutdown of the machine (SQLite's write-ahead log was left behind,
+   * and the machine booted since the database was opened, or it cannot tell), the check starts here
+   * and every write waits until it has passed, so a database damaged by the crash is not written to
+   * at all; reads such as the restore go on meanwhile. A server process that was killed while its
+   * machine kept running is not such a case: everything it wrote is in the operating system's
+   * cache, and SQLite keeps its transactions atomic when a process dies, so its database is as
+   * sound as after a clean shutdown.
    */
   public static SqliteJobStore open(Path dataDirectory) {
     Objects.requireNonNull(dataDirectory, "dataDirectory");
     Path directory = dataDirectory.toAbsolutePath();
     Path databaseFile = directory.resolve(DATABASE_FILE);
     createPrivateDirectory(directory);
+    // SQLite deletes the log when the last connection closes cleanly; see checkBeforeWriting.
+    boolean uncleanShutdown = Files.exists(directory.resolve(DATABASE_FILE + "-wal"));
     FileChannel lockChannel = null;
     FileLock lock = null;
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       lockChannel = openPrivateFile(directory.resolve(LOCK_FILE));
       lock = lockOrFail(lockChannel, directory);
+      String bootId = currentBootId();
+      boolean machineStopped =
+          uncleanShutdown && (bootId == null || !bootId.equals(recordedBootId(directory)));
       createPrivateFile(databaseFile);
       Connection writeConnection = connect(databaseFile, false);
       opened.add(writeConnection);
-      prepareSchema(writeConnection, databaseFile);
+      boolean checked = prepareSchema(writeConnection, databaseFile);
       EventWriter writer = new EventWriter(writeConnection, databaseFile.toString());
       List<Connection> readConnections = new ArrayList<>();
       for (int i = 0; i < READ_CONNECTIONS; i++) {
@@ -122,7 +167,17 @@ public final class SqliteJobStore implements JobStore {
         readConnections.add(connection);
       }
       ReadConnections readers = new ReadConnections(readConnections, databaseFile.toString());
-      return new SqliteJobStore(databaseFile, lockChannel, lock, writer, readers);
+      SqliteJobStore store =
+          new SqliteJobStore(
+              databaseFile, lockChannel, lock, writer, readers, machineStopped && !checked);
+      if (checked) {
+        store.checkStarted.set(true);
+        store.integrity.complete(null);
+      } else if (store.checkBeforeWriting) {
+        store.startIntegrityCheck();
+      }
+      recordBootId(directory, bootId);
+      return store;
     } catch (SQLException e) {
       closeAll(opened, lockChannel);
       throw new StoreException(describeOpenFailure(databaseFile, e), e);
@@ -168,6 +223,44 @@ public final class SqliteJobStore implements JobStore {
     }
   }
 
+  /** Null where the system does not tell (not Linux). */
+  private static String currentBootId() {
+    try {
+      return Files.readString(BOOT_ID).strip();
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  private static String recordedBootId(Path directory) {
+    try {
+      return Files.readString(directory.resolve(BOOT_FILE)).strip();
+    } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /**
+   * Written once the database is open, while holding the lock. Failing to write it is no error: a
+   * missing or stale file only means that the next start after a killed server checks before
+   * writing.
+   */
+  private static void recordBootId(Path directory, String bootId) {
+    Path file = directory.resolve(BOOT_FILE);
+    try {
+      if (bootId == null) {
+        Files.deleteIfExists(file);
+      } else if (!bootId.equals(recordedBootId(directory))) {
+        Path written = directory.resolve(BOOT_FILE + ".new");
+        Files.writeString(written, bootId + "\n");
+        Files.move(written, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      }
+    } catch (IOException | RuntimeException e) {
+      // See above.
+    }
+  }
+
   private static FileChannel openPrivateFile(Path file) throws IOException {
     createPrivateFile(file);
     return FileChannel.open(file, StandardOpenOption.WRITE);
@@ -199,7 +292,12 @@ public final class SqliteJobStore implements JobStore {
     return config.createConnection("jdbc:sqlite:" + databaseFile);
   }
 
-  private static void prepareSchema(Connection connection, Path databaseFile) throws SQLException {
+  /**
+   * Checks the header and the tables, creates or migrates them; returns whether the whole file was
+   * checked already (a new database, or one checked before it was migrated).
+   */
+  private static boolean prepareSchema(Connection connection, Path databaseFile)
+      throws SQLException {
     int version = pragmaInt(connection, "user_version");
     int applicationId = pragmaInt(connection, "application_id");
     if (version > Schema.VERSION) {
@@ -216,7 +314,17 @@ public final class SqliteJobStore implements JobStore {
       throw new StoreException(
           databaseFile + " is not a Kueue database; move it away or use another data directory");
     }
-    checkIntegrity(connection, databaseFile);
+    boolean checked = version == 0;
+    if (version > 0) {
+      requireTables(connection, databaseFile);
+      if (version < Schema.VERSION) {
+        // A migration rewrites tables: never on top of damage.
+        try (Statement statement = connection.createStatement()) {
+          requireIntact(statement, databaseFile);
+        }
+        checked = true;
+      }
+    }
     try (Statement statement = connection.createStatement()) {
       try (ResultSet mode = statement.executeQuery("PRAGMA journal_mode = WAL")) {
         if (!mode.next() || !"wal".equalsIgnoreCase(mode.getString(1))) {
@@ -245,12 +353,33 @@ public final class SqliteJobStore implements JobStore {
         connection.setAutoCommit(true);
       }
     }
+    return checked;
   }
 
-  private static void checkIntegrity(Connection connection, Path databaseFile) throws SQLException {
-    List<String> problems = new ArrayList<>();
+  /** The schema page is read in full, so a damaged first page shows up here already. */
+  private static void requireTables(Connection connection, Path databaseFile) throws SQLException {
+    Set<String> tables = new java.util.HashSet<>();
     try (Statement statement = connection.createStatement();
-        ResultSet rows = statement.executeQuery("PRAGMA quick_check")) {
+        ResultSet rows =
+            statement.executeQuery("SELECT name FROM sqlite_schema WHERE type = 'table'")) {
+      while (rows.next()) {
+        tables.add(rows.getString(1));
+      }
+    }
+    List<String> missing =
+        Schema.TABLES.stream().filter(table -> !tables.contains(table)).toList();
+    if (!missing.isEmpty()) {
+      throw new StoreException(
+          databaseFile
+              + " is damaged (tables missing: "
+              + String.join(", ", missing)
+              + "); restore it from a backup or move it away");
+    }
+  }
+
+  private static void requireIntact(Statement statement, Path databaseFile) throws SQLException {
+    List<String> problems = new ArrayList<>();
+    try (ResultSet rows = statement.executeQuery("PRAGMA quick_check")) {
       while (rows.next()) {
         problems.add(rows.getString(1));
       }
@@ -277,6 +406,81 @@ public final class SqliteJobStore implements JobStore {
       return rows.next() ? rows.getInt(1) : 0;
     }
   }
+
+  private void startIntegrityCheck() {
+    if (checkStarted.compareAndSet(false, true)) {
+      Thread.ofPlatform().daemon().name("kueue.db check").start(this::checkIntegrity);
+    }
+  }
+
+  /** Runs on its own thread, on a read connection of its own for the duration. */
+  private void checkIntegrity() {
+    try {
+      readers.read(
+          loan -> {
+            try (Statement statement = loan.createStatement()) {
+              checking = statement;
+              if (closing) {
+                throw new StoreException(databaseFile + " was closed before it was checked");
+              }
+              requireIntact(statement, databaseFile);
+            } finally {
+              checking = null;
+            }
+            return null;
+          });
+      integrity.complete(null);
+    } catch (StoreException e) {
+      if (closing) {
+        integrity.completeExceptionally(e);
+      } else {
+        // A check that could not run vouches for nothing either.
+        StoreException reported = damagedOr(e);
+        damage = reported;
+        integrity.completeExceptionally(reported);
+      }
+    } catch (RuntimeException e) {
+      integrity.completeExceptionally(e);
+    }
+  }
+
+  /**
+   * Starts {@code PRAGMA quick_check} over the whole file, on a thread of its own, unless it runs or
+   * ran already. The future completes when it found nothing wrong, and exceptionally with a {@link
+   * StoreException} naming the file when it found damage (from then on every write is refused) or
+   * could not run. Already complete for a new database.
+   */
+  public CompletableFuture<Void> integrityCheck() {
+    startIntegrityCheck();
+    return integrity.copy();
+  }
+
+  /**
+   * Whether writes wait for {@link #integrityCheck()}: the database was left open when its machine
+   * stopped (crashed, lost power), or it cannot be told whether it was.
+   */
+  public boolean checksBeforeWriting() {
+    return checkBeforeWriting;
+  }
+
+  /** A read that SQLite refused because a page is damaged, told as such. */
+  private StoreException damagedOr(StoreException e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof SQLiteException sqlite && ReadConnections.isDamage(sqlite)) {
+        StoreException damaged =
+            new StoreException(
+                databaseFile
+                    + " is damaged ("
+                    + sqlite.getResultCode().message
+                    + "); restore it from a backup or move it away",
+                e);
+        damage = damaged;
+        return damaged;
+      }
+    }
+    return e;
+  }
+
 
   private static String describeOpenFailure(Path databaseFile, SQLException e) {
     if (e instanceof SQLiteException sqlite) {
@@ -356,36 +560,85 @@ public final class SqliteJobStore implements JobStore {
     }
   }
 
+  /** Every write passes here: see {@link #open} for when it waits for the integrity check. */
   private void requireOpen() {
     if (closed) {
       throw new StoreException(databaseFile + " is closed");
     }
+    if (checkBeforeWriting) {
+      try {
+        integrity.join();
+      } catch (java.util.concurrent.CompletionException e) {
+        throw e.getCause() instanceof StoreException cause
+            ? new StoreException(cause.getMessage(), cause)
+            : new StoreException("cannot check " + databaseFile + ": " + e.getCause(), e);
+      }
+    }
+    StoreException damaged = damage;
+    if (damaged != null) {
+      throw new StoreException(damaged.getMessage(), damaged);
+    }
   }
 
+  /**
+   * Reads each category through jobs_by_category, whose entries of one category are in id order, so
+   * that SQLite neither sorts a million rows nor scans finished ones. Consecutive jobs of one
+   * submission share their demand and submission time, so equal values are shared instead of
+   * allocated per row.
+   */
   @Override
-  public List<RestoredJob> activeJobs() {
-    return readers.read(
-        loan -> {
-          PreparedStatement query =
-              loan.prepare(
-                  "SELECT id, state, slots, cpus, ram_mb, global_resources, attempt, submitted"
-                      + " FROM jobs WHERE category IN ('PENDING', 'OFFERED', 'RUNNING')"
-                      + " ORDER BY id");
-          List<RestoredJob> jobs = new ArrayList<>();
-          try (ResultSet row = query.executeQuery()) {
-            while (row.next()) {
-              jobs.add(
-                  new RestoredJob(
-                      row.getLong("id"),
-                      JobState.valueOf(row.getString("state")),
-                      new Resources(row.getInt("slots"), row.getInt("cpus"), row.getLong("ram_mb")),
-                      JsonColumns.resources(row.getString("global_resources")),
-                      row.getInt("attempt"),
-                      Instant.ofEpochMilli(row.getLong("submitted"))));
+  public void activeJobs(java.util.function.Consumer<RestoredJob> each) {
+    Objects.requireNonNull(each, "each");
+    try {
+      readers.read(
+          loan -> {
+            PreparedStatement query =
+                loan.prepare(
+                    "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted"
+                        + " FROM jobs WHERE category = ?");
+            for (JobState state : List.of(JobState.PENDING, JobState.OFFERED, JobState.RUNNING)) {
+              query.setString(1, state.name());
+              readActive(query, state, each);
             }
-          }
-          return jobs;
-        });
+            return null;
+          });
+    } catch (StoreException e) {
+      throw damagedOr(e);
+    }
+  }
+
+  private static void readActive(
+      PreparedStatement query, JobState state, java.util.function.Consumer<RestoredJob> each)
+      throws SQLException {
+    Resources demand = null;
+    String resourcesJson = null;
+    Map<String, Integer> resources = Map.of();
+    Instant submitted = null;
+    try (ResultSet row = query.executeQuery()) {
+      while (row.next()) {
+        long id = row.getLong(1);
+        int slots = row.getInt(2);
+        int cpus = row.getInt(3);
+        long ramMb = row.getLong(4);
+        if (demand == null
+            || demand.slots() != slots
+            || demand.cpus() != cpus
+            || demand.ramMb() != ramMb) {
+          demand = new Resources(slots, cpus, ramMb);
+        }
+        String json = row.getString(5);
+        if (!Objects.equals(json, resourcesJson)) {
+          resourcesJson = json;
+          resources = JsonColumns.resources(json);
+        }
+        int attempt = row.getInt(6);
+        long submittedMillis = row.getLong(7);
+        if (submitted == null || submitted.toEpochMilli() != submittedMillis) {
+          submitted = Instant.ofEpochMilli(submittedMillis);
+        }
+        each.accept(new RestoredJob(id, state, demand, resources, attempt, submitted));
+      }
+    }
   }
 
   @Override
@@ -904,6 +1157,16 @@ public final class SqliteJobStore implements JobStore {
 
   @Override
   public void close() {
+    closing = true;
+    Statement running = checking;
+    if (running != null) {
+      // Closing must not wait seconds for a check nobody needs any more.
+      try {
+        running.cancel();
+      } catch (SQLException ignored) {
+        // The check ends by itself; closing the connections waits for it.
+      }
+    }
     synchronized (writeLock) {
       if (closed) {
         return;

@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import kueue.core.Event;
+import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
@@ -470,8 +471,8 @@ class SqliteJobStoreTest extends JobStoreContract {
         .hasMessageContaining("is not a Kueue database");
   }
 
-  @Test
-  void aDamagedDatabaseIsRefusedAtOpen() throws Exception {
+  /** 2000 pending jobs, closed cleanly, then eight pages in the middle overwritten with noise. */
+  private void writeAndDamage() throws Exception {
     List<Event> events = new ArrayList<>();
     for (long id = 1; id <= 2000; id++) {
       events.add(queued(id, id));
@@ -486,11 +487,130 @@ class SqliteJobStoreTest extends JobStoreContract {
       file.seek(4096 * 4);
       file.write(noise);
     }
+  }
 
-    assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
-        .isInstanceOf(StoreException.class)
-        .hasMessageContaining("kueue.db")
-        .hasMessageContaining("damaged");
+  @Test
+  void damageFoundByTheIntegrityCheckIsNamedAndNothingIsWrittenAfterIt() throws Exception {
+    writeAndDamage();
+    byte[] damaged = Files.readAllBytes(databaseFile());
+
+    SqliteJobStore reopened = SqliteJobStore.open(dataDirectory);
+    try {
+      assertThat(reopened.checksBeforeWriting()).isFalse();
+      Throwable failure =
+          org.assertj.core.api.Assertions.catchThrowable(
+              () -> reopened.integrityCheck().get(60, java.util.concurrent.TimeUnit.SECONDS));
+      assertThat(failure)
+          .isInstanceOf(java.util.concurrent.ExecutionException.class)
+          .cause()
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged")
+          .hasMessageContaining("restore it from a backup or move it away");
+      assertThatThrownBy(() -> reopened.persist(List.of(queued(2001, 1))))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged");
+    } finally {
+      reopened.close();
+    }
+    assertThat(Files.readAllBytes(databaseFile())).isEqualTo(damaged);
+    store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
+  }
+
+  @Test
+  void aRestoreThatReadsDamagedPagesSaysTheDatabaseIsDamaged() throws Exception {
+    writeAndDamage();
+
+    SqliteJobStore reopened = SqliteJobStore.open(dataDirectory);
+    try {
+      assertThatThrownBy(reopened::activeJobs)
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged");
+    } finally {
+      reopened.close();
+    }
+    store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
+  }
+
+  /**
+   * A server that was killed leaves SQLite's write-ahead log behind; copying the files of an open
+   * store gives the same picture.
+   */
+  private Path crashImage() throws Exception {
+    Path image = dataDirectory.resolve("crashed");
+    Files.createDirectories(image);
+    for (String file : List.of("kueue.db", "kueue.db-wal", "kueue.boot")) {
+      Files.copy(dataDirectory.resolve(file), image.resolve(file));
+    }
+    return image;
+  }
+
+  /** The database was last opened before the machine booted again. */
+  private static void bootedSince(Path directory) throws Exception {
+    Files.writeString(directory.resolve("kueue.boot"), "00000000-0000-0000-0000-000000000000\n");
+  }
+
+  @Test
+  void aServerKilledOnARunningMachineWritesAtOnceWhileTheCheckRuns() throws Exception {
+    assertThat(Files.readString(dataDirectory.resolve("kueue.boot")))
+        .isEqualToIgnoringNewLines(
+            Files.readString(Path.of("/proc/sys/kernel/random/boot_id")).strip());
+    persist(queued(1, 1));
+    Path image = crashImage();
+
+    SqliteJobStore killed = SqliteJobStore.open(image);
+    try {
+      assertThat(killed.checksBeforeWriting()).isFalse();
+      killed.persist(List.of(queued(2, 2)));
+      assertThat(killed.integrityCheck()).succeedsWithin(java.time.Duration.ofSeconds(60));
+      assertThat(killed.activeJobs()).extracting(RestoredJob::jobId).containsExactly(1L, 2L);
+    } finally {
+      killed.close();
+    }
+  }
+
+  @Test
+  void afterAMachineCrashWritesWaitForTheCheckAndThenGoOn() throws Exception {
+    persist(queued(1, 1));
+    Path image = crashImage();
+    bootedSince(image);
+
+    SqliteJobStore crashed = SqliteJobStore.open(image);
+    try {
+      assertThat(crashed.checksBeforeWriting()).isTrue();
+      crashed.persist(List.of(queued(2, 2)));
+      assertThat(crashed.integrityCheck()).isCompleted();
+      assertThat(crashed.activeJobs()).extracting(RestoredJob::jobId).containsExactly(1L, 2L);
+    } finally {
+      crashed.close();
+    }
+    SqliteJobStore again = SqliteJobStore.open(image);
+    try {
+      assertThat(again.checksBeforeWriting()).as("closed cleanly this time").isFalse();
+      assertThat(again.integrityCheck()).succeedsWithin(java.time.Duration.ofSeconds(60));
+    } finally {
+      again.close();
+    }
+  }
+
+  @Test
+  void afterAMachineCrashADamagedDatabaseIsNeverWrittenTo() throws Exception {
+    writeAndDamage();
+    // What a crash leaves behind: the log, here with nothing in it.
+    Files.createFile(dataDirectory.resolve("kueue.db-wal"));
+    bootedSince(dataDirectory);
+    byte[] damaged = Files.readAllBytes(databaseFile());
+
+    SqliteJobStore crashed = SqliteJobStore.open(dataDirectory);
+    try {
+      assertThat(crashed.checksBeforeWriting()).isTrue();
+      assertThatThrownBy(() -> crashed.persist(List.of(queued(2001, 1))))
+          .isInstanceOf(StoreException.class)
+          .hasMessageContaining("kueue.db is damaged");
+      assertThat(crashed.integrityCheck()).isCompletedExceptionally();
+    } finally {
+      crashed.close();
+    }
+    assertThat(Files.readAllBytes(databaseFile())).isEqualTo(damaged);
     store = SqliteJobStore.open(dataDirectory.resolve("fresh"));
   }
 
