@@ -61,11 +61,15 @@ LAUNCHER
 # these options must be the same in training and use, or the JVM silently ignores the cache.
 client_opts="-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10 -XX:+UseSerialGC -XX:-UsePerfData -Xmx256m -Xss512k -Xlog:disable -Xlog:all=error:stderr"
 aot_opts="-XX:AOTCache=$share/kueue.aot"
+# The worker's code is light (starting processes, moving bytes): with C1 only, it used about half the
+# CPU per short job that C2's compilations cost it (bench/throughput, side by side). The server keeps
+# C2, which halves its steady-state cost per job (bench/zero-worker). BenchFleet uses these options.
+worker_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m"
 for dir in "$bindir" "$here/bin"; do
   mkdir -p "$dir"
   write_launcher "$dir" kueue kueue.client.KueueCli "$client_opts $aot_opts"
   write_launcher "$dir" kueue_server kueue.server.ServerMain "-Xmx2g"
-  write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "-XX:+UseSerialGC -Xmx256m"
+  write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "$worker_opts"
   write_launcher "$dir" kueue_restart_workers kueue.worker.RestartWorkersMain "$client_opts"
 done
 echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_workers} (also in $here/bin)"

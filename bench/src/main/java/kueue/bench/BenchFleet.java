@@ -59,13 +59,16 @@ final class BenchFleet implements AutoCloseable {
     return ConfigLoader.load(config, warning -> {}, System.getenv());
   }
 
+  /** The JVM options of install.sh's kueue_worker launcher: the benchmarks measure the worker as users run it. */
+  private static final String[] WORKER_JVM_OPTIONS = {"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m"};
+
   void startServer(String... jvmOptions) throws Exception {
     server = start("server", "kueue.server.ServerMain", jvmOptions);
     awaitServer();
   }
 
   Process startWorker(String name) throws Exception {
-    return start("worker-" + name, "kueue.worker.WorkerMain");
+    return start("worker-" + name, "kueue.worker.WorkerMain", WORKER_JVM_OPTIONS);
   }
 
   Process start(String log, String mainClass, String... jvmOptions) throws IOException {
