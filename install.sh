@@ -41,18 +41,23 @@ if [ ! -f "$share/runtime/release" ] || [ "$(cat "$share/runtime/.modules" 2>/de
   mv "$share/runtime.new" "$share/runtime"
 fi
 
-write_launcher() { # name main-class jvm-options
+write_launcher() { # directory name main-class jvm-options [shell lines run first]
   local target=$1/$2
   cat > "$target.new" <<LAUNCHER
 #!/bin/sh
 # $2 launcher, written by Kueue's install.sh
+${5:-}
 exec "$share/runtime/bin/java" $4 --enable-native-access=ALL-UNNAMED \${KUEUE_JAVA_OPTIONS:-} -cp "$share/lib/kueue.jar" $3 "\$@"
 LAUNCHER
   chmod 755 "$target.new"
   mv "$target.new" "$target"
 }
-# The CLI starts a JVM for every command: C1 only and the serial GC start fastest, the
-# ahead-of-time cache (trained below) loads its classes pre-linked, and without the perf-data file
+# The CLI starts a JVM for every command. Usually that JVM only relays the command to the user's
+# CLI daemon (kueue.client.daemon), which keeps the parser, JSON, TLS and the server connection
+# warm; the first command, or every one with KUEUE_CLI_DAEMON=off, runs in-process. Each way has
+# its own ahead-of-time cache (trained below): the relay's holds the few classes it needs, since
+# a cache holding all the CLI's classes made the relay start slower than no cache at all.
+# C1 only and the serial GC start fastest, the cache loads classes pre-linked, and without the perf-data file
 # (which only jps and jstat read) there is one file less to create per run. A command runs for a
 # fraction of a second, so compiling all but its hottest methods costs more than it saves:
 # CompileThresholdScaling=10 compiles 615 methods instead of 1,488 for `kueue cmd true`, which on
@@ -60,33 +65,39 @@ LAUNCHER
 # JVM from printing about a missing or stale cache on stdout, where scripts read job ids. Some of
 # these options must be the same in training and use, or the JVM silently ignores the cache.
 client_opts="-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10 -XX:+UseSerialGC -XX:-UsePerfData -Xmx256m -Xss512k -Xlog:disable -Xlog:all=error:stderr"
-aot_opts="-XX:AOTCache=$share/kueue.aot"
+aot_opts="-XX:AOTCache=$share/\$cache"
+choose_cache='cache=kueue-relay.aot; [ "${KUEUE_CLI_DAEMON:-}" = off ] && cache=kueue-in-process.aot'
 # The worker's code is light (starting processes, moving bytes): with C1 only, it used about half the
 # CPU per short job that C2's compilations cost it (bench/throughput, side by side). The server keeps
 # C2, which halves its steady-state cost per job (bench/zero-worker). BenchFleet uses these options.
 worker_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m"
 for dir in "$bindir" "$here/bin"; do
   mkdir -p "$dir"
-  write_launcher "$dir" kueue kueue.client.KueueCli "$client_opts $aot_opts"
+  write_launcher "$dir" kueue kueue.client.daemon.CliRelay "$client_opts $aot_opts" "$choose_cache"
   write_launcher "$dir" kueue_server kueue.server.ServerMain "-Xmx2g"
   write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "$worker_opts"
   write_launcher "$dir" kueue_restart_workers kueue.worker.RestartWorkersMain "$client_opts"
 done
 echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_workers} (also in $here/bin)"
 
-train_cli() { # trains the CLI's ahead-of-time cache against whatever server is configured
-  rm -f "$share/kueue.aot.new"
-  "$share/runtime/bin/java" $client_opts -XX:AOTCacheOutput="$share/kueue.aot.new" \
-    --enable-native-access=ALL-UNNAMED -cp "$share/lib/kueue.jar" kueue.client.AotTraining >/dev/null 2>&1 || true
-  if [ -s "$share/kueue.aot.new" ]; then
-    mv "$share/kueue.aot.new" "$share/kueue.aot"
+train() { # cache-file training-mode: trains one of the CLI's ahead-of-time caches
+  rm -f "$share/$1.new"
+  "$share/runtime/bin/java" $client_opts -XX:AOTCacheOutput="$share/$1.new" \
+    --enable-native-access=ALL-UNNAMED -cp "$share/lib/kueue.jar" kueue.client.AotTraining "$2" >/dev/null 2>&1 || true
+  if [ -s "$share/$1.new" ]; then
+    mv "$share/$1.new" "$share/$1"
   else
-    rm -f "$share/kueue.aot.new"
+    rm -f "$share/$1.new" "$share/$1"
   fi
+}
+train_cli() { # against whatever server is configured
+  rm -f "$share/kueue.aot" # the single cache of earlier versions
+  train kueue-relay.aot relay
+  train kueue-in-process.aot in-process
 }
 
 # The first start of any program writes the config template with a fresh secret.
-"$bindir/kueue" list-resources >/dev/null 2>&1 || true
+KUEUE_CLI_DAEMON=off "$bindir/kueue" list-resources >/dev/null 2>&1 || true
 
 if [ "$start" = no ]; then
   train_cli

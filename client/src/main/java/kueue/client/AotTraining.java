@@ -1,23 +1,38 @@
 package kueue.client;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Stream;
+import kueue.client.daemon.RelayTraining;
 
 /**
- * The training run for the JDK's ahead-of-time cache, run once by install.sh with
- * {@code -XX:AOTCacheOutput}: it goes through the paths users take every day (submitting, waiting,
+ * The training runs for the JDK's ahead-of-time caches, run by install.sh with {@code
+ * -XX:AOTCacheOutput}: they go through the paths users take every day (submitting, waiting,
  * listing, help) so that their classes are loaded and linked from the cache on later starts. Its
  * jobs are real jobs on the local server; when none runs, the error paths are trained instead.
  *
- * <p>Arguments: the -c/--config options to pass on, if any.
+ * <p>Arguments: {@code relay} or {@code in-process} (the default), then the -c/--config options to
+ * pass on, if any. The two get separate caches: a cache holding every class the CLI can load
+ * made the relay, which needs few, start slower than no cache at all (bench/README.md).
  */
 public final class AotTraining {
   private AotTraining() {}
 
-  public static void main(String[] args) {
-    List<String> config = List.of(args);
+  public static void main(String[] args) throws IOException, InterruptedException {
+    boolean relay = args.length > 0 && args[0].equals("relay");
+    int skip = args.length > 0 && (relay || args[0].equals("in-process")) ? 1 : 0;
+    List<String> config = List.of(args).subList(skip, args.length);
+    if (relay) {
+      RelayTraining.run(
+          Stream.of(List.of("cmd", "true"), List.of("cmd", "--wait", "true"), List.of("list-jobs"))
+              .map(command -> withConfig(config, command))
+              .toList(),
+          System.getenv());
+      return;
+    }
     List<List<String>> commands = List.of(
         List.of("--help"),
         List.of("cmd", "--help"),
@@ -32,9 +47,17 @@ public final class AotTraining {
         List.of("complete", "bash"));
     Path cwd = Path.of("").toAbsolutePath();
     for (List<String> command : commands) {
-      String[] arguments = java.util.stream.Stream.concat(config.stream(), command.stream()).toArray(String[]::new);
       StringWriter sink = new StringWriter();
-      KueueCli.run(arguments, new PrintWriter(sink), new PrintWriter(sink), System.getenv(), cwd);
+      KueueCli.run(
+          withConfig(config, command).toArray(String[]::new),
+          new PrintWriter(sink),
+          new PrintWriter(sink),
+          System.getenv(),
+          cwd);
     }
+  }
+
+  private static List<String> withConfig(List<String> config, List<String> command) {
+    return Stream.concat(config.stream(), command.stream()).toList();
   }
 }

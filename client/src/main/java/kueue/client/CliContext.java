@@ -19,6 +19,7 @@ final class CliContext {
   private final Path workingDirectory;
   private final PrintWriter err;
   private final boolean stdoutIsTerminal;
+  private final Path terminalDevice;
   private final Clock clock;
   private Path configFile;
   private KueueConfig config;
@@ -31,10 +32,21 @@ final class CliContext {
       PrintWriter err,
       boolean stdoutIsTerminal,
       Clock clock) {
+    this(environment, workingDirectory, err, stdoutIsTerminal, TerminalInfo.CONTROLLING_TERMINAL, clock);
+  }
+
+  CliContext(
+      Map<String, String> environment,
+      Path workingDirectory,
+      PrintWriter err,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      Clock clock) {
     this.environment = Map.copyOf(environment);
     this.workingDirectory = workingDirectory;
     this.err = err;
     this.stdoutIsTerminal = stdoutIsTerminal;
+    this.terminalDevice = terminalDevice;
     this.clock = clock;
   }
 
@@ -97,7 +109,7 @@ final class CliContext {
 
   TerminalInfo terminal() {
     if (terminal == null) {
-      terminal = TerminalInfo.detect(environment, stdoutIsTerminal);
+      terminal = TerminalInfo.detect(environment, stdoutIsTerminal, terminalDevice);
     }
     return terminal;
   }

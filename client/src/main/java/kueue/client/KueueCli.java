@@ -79,7 +79,39 @@ public final class KueueCli {
       boolean stdoutIsTerminal,
       Clock clock,
       InputStream stdin) {
-    CliContext context = new CliContext(env, cwd, err, stdoutIsTerminal, clock);
+    return run(args, out, err, env, cwd, stdoutIsTerminal, TerminalInfo.CONTROLLING_TERMINAL, clock, stdin);
+  }
+
+  /**
+   * Runs one command for a {@code kueue} process other than this one (the CLI daemon): its
+   * streams, environment, directory and terminal are passed in.
+   *
+   * @param terminalDevice the terminal its stdout is on, for its size; ignored unless {@code
+   *     stdoutIsTerminal}
+   */
+  public static int runFor(
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
+      Map<String, String> env,
+      Path cwd,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      InputStream stdin) {
+    return run(args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, Clock.systemUTC(), stdin);
+  }
+
+  private static int run(
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
+      Map<String, String> env,
+      Path cwd,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      Clock clock,
+      InputStream stdin) {
+    CliContext context = new CliContext(env, cwd, err, stdoutIsTerminal, terminalDevice, clock);
     context.useStdin(stdin);
     CommandLine commandLine = commandLine(context, args);
     StartupTrace.mark("command model");

@@ -24,10 +24,17 @@ public final class KueueClient implements AutoCloseable {
 
   private final PeerConnection connection;
   private final String address;
+  private final ServerConnections pool;
+  private final ServerConnections.Key poolKey;
+  /** Set once a request went through completely; the connection can then serve another. */
+  private boolean reusable;
 
-  private KueueClient(PeerConnection connection, String address) {
+  private KueueClient(
+      PeerConnection connection, String address, ServerConnections pool, ServerConnections.Key poolKey) {
     this.connection = connection;
     this.address = address;
+    this.pool = pool;
+    this.poolKey = poolKey;
   }
 
   /**
@@ -50,6 +57,21 @@ public final class KueueClient implements AutoCloseable {
       KueueConfig.Common common, Path configFile, Path keyCacheDirectory) throws CliException {
     String address = common.serverName() + ":" + common.serverPort();
     String settings = "server_name and server_port in " + configFile;
+    ServerConnections pool = ServerConnections.shared();
+    ServerConnections.Key poolKey = null;
+    if (pool != null) {
+      poolKey =
+          new ServerConnections.Key(
+              common.serverName(),
+              common.serverPort(),
+              common.sharedSecret(),
+              common.encrypted(),
+              keyCacheDirectory);
+      PeerConnection open = pool.take(poolKey, System.nanoTime());
+      if (open != null) {
+        return new KueueClient(open, address, pool, poolKey);
+      }
+    }
     try {
       PeerConnection connection =
           PeerConnection.open(
@@ -60,7 +82,7 @@ public final class KueueClient implements AutoCloseable {
               "kueue " + KueueVersion.VERSION,
               CONNECT_TIMEOUT,
               TransportSecurity.of(common.encrypted(), common.sharedSecret(), keyCacheDirectory));
-      return new KueueClient(connection, address);
+      return new KueueClient(connection, address, pool, poolKey);
     } catch (EncryptionMismatchException e) {
       throw new CliException(
           ExitCodes.USAGE_OR_CONFIG,
@@ -118,6 +140,7 @@ public final class KueueClient implements AutoCloseable {
   /** Sends one request and returns its reply; a {@link Message.Failure} becomes an exception. */
   public Message.Reply request(Message.Request request) throws CliException {
     Message answer;
+    reusable = false;
     try {
       connection.send(request);
       answer = connection.receive();
@@ -133,6 +156,7 @@ public final class KueueClient implements AutoCloseable {
           e);
     }
     StartupTrace.mark("request answered");
+    reusable = true;
     return switch (answer) {
       case Message.Failure failure ->
           throw new CliException(
@@ -175,7 +199,12 @@ public final class KueueClient implements AutoCloseable {
 
   @Override
   public void close() {
-    connection.close();
+    // An interrupted command (its user pressed Ctrl-C) may have left a request unanswered.
+    if (pool != null && reusable && !Thread.currentThread().isInterrupted()) {
+      pool.giveBack(poolKey, connection, System.nanoTime());
+    } else {
+      connection.close();
+    }
   }
 
   private static String describe(IOException e) {

@@ -3,6 +3,7 @@ package kueue.client;
 import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -17,11 +18,19 @@ record TerminalInfo(int width, int height, boolean colors) {
   static final int DEFAULT_WIDTH = 120;
   static final int DEFAULT_HEIGHT = 40;
 
+  /** The terminal of the process that reads it, whichever that is. */
+  static final Path CONTROLLING_TERMINAL = Path.of("/dev/tty");
+
   static TerminalInfo detect(Map<String, String> env, boolean stdoutIsTerminal) {
+    return detect(env, stdoutIsTerminal, CONTROLLING_TERMINAL);
+  }
+
+  /** @param device the terminal stdout is on, asked for its size when COLUMNS or LINES is unset */
+  static TerminalInfo detect(Map<String, String> env, boolean stdoutIsTerminal, Path device) {
     Integer width = positive(env.get("COLUMNS"));
     Integer height = positive(env.get("LINES"));
     if ((width == null || height == null) && stdoutIsTerminal) {
-      int[] size = sttySize();
+      int[] size = sttySize(device);
       if (size != null) {
         height = height == null ? size[0] : height;
         width = width == null ? size[1] : width;
@@ -49,8 +58,8 @@ record TerminalInfo(int width, int height, boolean colors) {
   }
 
   /** rows and columns, or null when they cannot be read. */
-  private static int[] sttySize() {
-    File tty = new File("/dev/tty");
+  private static int[] sttySize(Path device) {
+    File tty = device.toFile();
     if (!tty.canRead()) {
       return null;
     }

@@ -17,6 +17,8 @@ import java.time.Duration;
  */
 public final class PeerConnection implements Closeable {
   private final Socket socket;
+  /** The TCP socket under {@link #socket}, which is the TLS socket when encrypted. */
+  private Socket tcpSocket;
   private final FrameReader reader;
   private final OutputStream out;
   private final String channelBinding;
@@ -69,11 +71,40 @@ public final class PeerConnection implements Closeable {
       socket.connect(new InetSocketAddress(host, port), (int) connectTimeout.toMillis());
       socket.setSoTimeout((int) Math.max(1, connectTimeout.toMillis()));
       PeerConnection connection = new PeerConnection(transport.connect(socket, host, port));
+      connection.tcpSocket = socket;
       connection.authenticate(secret, role, software);
       return connection;
     } catch (IOException | ProtocolException | RuntimeException e) {
       socket.close();
       throw e;
+    }
+  }
+
+  /**
+   * Whether a connection that carried no request for a while can carry another: the peer sends
+   * nothing unasked, so anything that arrived meanwhile (a TLS close alert, the end of the stream
+   * after a restart) means it is closed. Waits up to a millisecond for that to show. A request is
+   * never retried on another connection, since the server may have acted on it; this check is what
+   * keeps reused connections from failing requests after the server went away.
+   */
+  public boolean stillOpenWhileIdle() {
+    Socket tcp = tcpSocket == null ? socket : tcpSocket;
+    if (tcp.isClosed()) {
+      return false;
+    }
+    try {
+      int timeout = tcp.getSoTimeout();
+      tcp.setSoTimeout(1);
+      try {
+        tcp.getInputStream().read();
+        return false;
+      } catch (SocketTimeoutException quiet) {
+        return true;
+      } finally {
+        tcp.setSoTimeout(timeout);
+      }
+    } catch (IOException e) {
+      return false;
     }
   }
 

@@ -1,0 +1,381 @@
+package kueue.client.daemon;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import kueue.client.KueueCli;
+import kueue.client.ServerConnections;
+
+/**
+ * The user's CLI daemon on one machine: runs the commands that {@link CliRelay} hands it, in this
+ * long-lived JVM where the command-line parser, JSON and TLS are loaded and compiled once. Each
+ * command runs on a thread of its own exactly as it would in-process, with the relay's arguments,
+ * environment, directory and terminal; its configuration is read afresh every time, so edits to
+ * the config file take effect at the next command. Connections to the server stay open between
+ * commands ({@link ServerConnections}).
+ *
+ * <p>It exits when it has been idle for {@code KUEUE_CLI_DAEMON_IDLE_SECONDS} (default one hour),
+ * when its jar is replaced (a new install starts a new daemon under another socket name), or on
+ * SIGTERM. A relay that goes away (Ctrl-C) cancels its command.
+ */
+public final class CliDaemon {
+  /**
+   * How the relay starts it: the commands are short and light, so C1 alone and the serial
+   * collector serve them at a fraction of the memory and CPU of a server JVM.
+   */
+  static final List<String> JVM_OPTIONS =
+      List.of(
+          "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1",
+          "-Xmx256m",
+          "-XX:-UsePerfData",
+          "--enable-native-access=ALL-UNNAMED");
+
+  static final String IDLE_SETTING = "KUEUE_CLI_DAEMON_IDLE_SECONDS";
+  private static final Duration DEFAULT_IDLE = Duration.ofHours(1);
+  private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);
+
+  /** How long a connection to a server stays open with no command using it. */
+  private static final Duration CONNECTION_MAX_IDLE = Duration.ofMinutes(5);
+
+  private final LocalEndpoint endpoint;
+  private final Duration idleLimit;
+  private final String buildId;
+  private final AtomicInteger running = new AtomicInteger();
+  private final AtomicLong lastActivityNanos = new AtomicLong(System.nanoTime());
+  private ServerSocketChannel server;
+  private ServerConnections connections;
+
+  CliDaemon(LocalEndpoint endpoint, Duration idleLimit) {
+    this.endpoint = endpoint;
+    this.idleLimit = idleLimit;
+    this.buildId = LocalEndpoint.buildId(System.getProperty("java.class.path"));
+  }
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> environment = System.getenv();
+    var daemon = new CliDaemon(LocalEndpoint.forThisInstallation(environment), idleLimit(environment));
+    System.exit(daemon.run());
+  }
+
+  private static Duration idleLimit(Map<String, String> environment) {
+    String value = environment.get(IDLE_SETTING);
+    if (value != null) {
+      try {
+        long seconds = Long.parseLong(value.strip());
+        if (seconds > 0) {
+          return Duration.ofSeconds(seconds);
+        }
+      } catch (NumberFormatException ignored) {
+        // Falls back to the default, as documented.
+      }
+      log("ignoring " + IDLE_SETTING + "=" + value + " (not a positive number of seconds)");
+    }
+    return DEFAULT_IDLE;
+  }
+
+  /** Serves until idle; returns the process's exit code. */
+  int run() throws IOException {
+    if (!endpoint.prepareDirectory()) {
+      log(endpoint.directory() + " is not a private directory of this user; not listening there");
+      return 1;
+    }
+    try (FileChannel lockChannel =
+            FileChannel.open(endpoint.lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock = lockChannel.tryLock()) {
+      if (lock == null) {
+        return 0; // Another daemon of this build got there first and serves.
+      }
+      Path socket = endpoint.socket();
+      Files.deleteIfExists(socket); // left by a daemon that was killed
+      server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+      server.bind(UnixDomainSocketAddress.of(socket));
+      Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
+      Runtime.getRuntime().addShutdownHook(new Thread(this::stopListening));
+      connections = ServerConnections.keepOpen(CONNECTION_MAX_IDLE);
+      log("listening on " + socket + " (pid " + ProcessHandle.current().pid() + ")");
+      Thread.ofPlatform().daemon().name("idle-check").start(this::stopWhenIdle);
+      Thread.ofVirtual().name("warm-up").start(CliDaemon::warmUp);
+      acceptUntilClosed();
+      return 0;
+    }
+  }
+
+  private void acceptUntilClosed() {
+    while (true) {
+      SocketChannel channel;
+      try {
+        channel = server.accept();
+      } catch (ClosedChannelException stopped) {
+        return;
+      } catch (IOException e) {
+        log("accepting a connection failed: " + e);
+        continue;
+      }
+      lastActivityNanos.set(System.nanoTime());
+      Thread.ofVirtual().name("relay").start(() -> serve(channel));
+    }
+  }
+
+  private void stopWhenIdle() {
+    while (server.isOpen()) {
+      try {
+        Thread.sleep(CHECK_INTERVAL);
+      } catch (InterruptedException e) {
+        return;
+      }
+      connections.closeExpired(System.nanoTime());
+      boolean idle =
+          running.get() == 0 && System.nanoTime() - lastActivityNanos.get() > idleLimit.toNanos();
+      boolean replaced = !buildId.equals(LocalEndpoint.buildId(System.getProperty("java.class.path")));
+      if (idle || replaced) {
+        log(idle ? "idle for " + idleLimit.toSeconds() + " s, exiting" : "Kueue was reinstalled, exiting");
+        // Commands still running (only possible when replaced) are cut short when main exits:
+        // their relays report it.
+        stop();
+      }
+    }
+  }
+
+  /** Stops taking commands; {@link #run()} then returns. */
+  synchronized void stop() {
+    stopListening();
+  }
+
+  private synchronized void stopListening() {
+    try {
+      if (server != null && server.isOpen()) {
+        server.close();
+        Files.deleteIfExists(endpoint.socket());
+      }
+    } catch (IOException e) {
+      log("could not remove " + endpoint.socket() + ": " + e);
+    }
+  }
+
+  /** One relay's command, from its request to its exit frame. */
+  private void serve(SocketChannel channel) {
+    running.incrementAndGet();
+    try (channel) {
+      if (!LocalEndpoint.peerIsThisUser(channel)) {
+        log("refused a connection from another user");
+        return;
+      }
+      DataInputStream fromRelay =
+          new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel), 1 << 16));
+      DataOutputStream toRelay =
+          new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
+      LocalProtocol.Request request;
+      try {
+        request = LocalProtocol.Request.readFrom(fromRelay);
+      } catch (IOException e) {
+        log("refused a malformed request: " + e.getMessage());
+        return;
+      }
+      RelayedStdin stdin = new RelayedStdin(toRelay);
+      AtomicBoolean finished = new AtomicBoolean();
+      Thread commandThread = Thread.currentThread();
+      Thread.ofVirtual()
+          .name("relay-input")
+          .start(() -> readRelay(fromRelay, stdin, finished, commandThread));
+      int exitCode = runCommand(request, toRelay, stdin);
+      finished.set(true);
+      Thread.interrupted(); // an interrupt that came too late to matter
+      byte[] code = {
+        (byte) (exitCode >>> 24), (byte) (exitCode >>> 16), (byte) (exitCode >>> 8), (byte) exitCode
+      };
+      synchronized (toRelay) {
+        LocalProtocol.writeFrame(toRelay, LocalProtocol.EXIT, code, 0, 4);
+      }
+      // Closing the channel ends relay-input's read.
+    } catch (IOException relayGone) {
+      // Its command was interrupted in readRelay; nobody is left to tell.
+    } finally {
+      lastActivityNanos.set(System.nanoTime());
+      running.decrementAndGet();
+    }
+  }
+
+  /**
+   * Reads what the relay sends while its command runs: its stdin, when asked for, and the end of
+   * the connection, which means the user interrupted the command, so it is interrupted too.
+   */
+  private static void readRelay(
+      DataInputStream fromRelay, RelayedStdin stdin, AtomicBoolean finished, Thread command) {
+    try {
+      while (true) {
+        int type = LocalProtocol.readType(fromRelay);
+        if (type == LocalProtocol.STDIN) {
+          stdin.add(LocalProtocol.readPayload(fromRelay));
+        } else if (type == LocalProtocol.STDIN_END) {
+          LocalProtocol.readPayload(fromRelay);
+          stdin.end();
+        } else {
+          break; // -1: the relay went away; anything else: it speaks nonsense
+        }
+      }
+    } catch (IOException gone) {
+      // Same as the end of the stream, or the channel closed after the command's end.
+    }
+    stdin.end();
+    if (!finished.get()) {
+      command.interrupt();
+    }
+  }
+
+  private static int runCommand(LocalProtocol.Request request, DataOutputStream toRelay, RelayedStdin stdin) {
+    PrintWriter out = writer(toRelay, LocalProtocol.STDOUT, false);
+    PrintWriter err = writer(toRelay, LocalProtocol.STDERR, true);
+    try {
+      return KueueCli.runFor(
+          request.arguments().toArray(String[]::new),
+          out,
+          err,
+          request.environment(),
+          Path.of(request.workingDirectory()),
+          request.stdoutIsTerminal(),
+          Path.of(request.stdoutIsTerminal() ? request.terminalDevice() : "/dev/null"),
+          stdin);
+    } catch (RuntimeException e) {
+      err.println("kueue: unexpected error: " + e);
+      return 1;
+    } finally {
+      out.flush();
+      err.flush();
+    }
+  }
+
+  private static PrintWriter writer(DataOutputStream toRelay, byte stream, boolean autoFlush) {
+    OutputStream frames =
+        new OutputStream() {
+          @Override
+          public void write(int b) throws IOException {
+            write(new byte[] {(byte) b}, 0, 1);
+          }
+
+          @Override
+          public void write(byte[] bytes, int offset, int length) throws IOException {
+            while (length > 0) {
+              int chunk = Math.min(length, LocalProtocol.MAX_FRAME_BYTES);
+              synchronized (toRelay) {
+                LocalProtocol.writeFrame(toRelay, stream, bytes, offset, chunk);
+              }
+              offset += chunk;
+              length -= chunk;
+            }
+          }
+        };
+    return new PrintWriter(new OutputStreamWriter(frames, StandardCharsets.UTF_8), autoFlush);
+  }
+
+  /** The relay's stdin, asked for when the command first reads it. */
+  private static final class RelayedStdin extends InputStream {
+    private static final byte[] END = new byte[0];
+    private final DataOutputStream toRelay;
+    private final LinkedBlockingQueue<byte[]> chunks = new LinkedBlockingQueue<>();
+    private boolean asked;
+    private boolean ended;
+    private byte[] current = new byte[0];
+    private int position;
+
+    RelayedStdin(DataOutputStream toRelay) {
+      this.toRelay = toRelay;
+    }
+
+    void add(byte[] chunk) {
+      chunks.add(chunk);
+    }
+
+    void end() {
+      chunks.add(END);
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public synchronized int read(byte[] buffer, int offset, int length) throws IOException {
+      if (length == 0) {
+        return 0;
+      }
+      while (position == current.length) {
+        if (ended) {
+          return -1;
+        }
+        if (!asked) {
+          asked = true;
+          synchronized (toRelay) {
+            LocalProtocol.writeFrame(toRelay, LocalProtocol.STDIN_WANTED, END, 0, 0);
+          }
+        }
+        try {
+          current = chunks.take();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new java.io.InterruptedIOException("interrupted while reading stdin");
+        }
+        position = 0;
+        ended = current == END;
+      }
+      int count = Math.min(length, current.length - position);
+      System.arraycopy(current, position, buffer, offset, count);
+      position += count;
+      return count;
+    }
+  }
+
+  /**
+   * Runs the parsing and help paths once, with no server involved, so that the first command a
+   * user types is not the one that loads and compiles them.
+   */
+  private static void warmUp() {
+    for (List<String> arguments :
+        List.of(List.of("--help"), List.of("cmd", "--help"), List.of("list-jobs", "--help"))) {
+      StringWriter sink = new StringWriter();
+      KueueCli.runFor(
+          arguments.toArray(String[]::new),
+          new PrintWriter(sink),
+          new PrintWriter(sink),
+          Map.of(),
+          Path.of("/"),
+          false,
+          Path.of("/dev/null"),
+          InputStream.nullInputStream());
+    }
+  }
+
+  private static void log(String message) {
+    System.err.println(Instant.now() + " kueue cli daemon: " + message);
+  }
+}

@@ -1,0 +1,241 @@
+package kueue.client.daemon;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import kueue.client.KueueCli;
+
+/**
+ * {@code kueue}'s entry point. A JVM that loads picocli, Jackson and TLS for every command spends
+ * most of a second before it sends its first byte; so the command is handed, with the
+ * environment, directory and terminal it was started with, to the user's CLI daemon on this
+ * machine, which has all of that loaded and warm, and this process only relays the daemon's output
+ * and exit code. It loads little beyond a Unix socket.
+ *
+ * <p>When no daemon answers, this process starts one in the background for the next commands and
+ * runs this command itself. {@code KUEUE_CLI_DAEMON=off} always runs commands in-process.
+ */
+public final class CliRelay {
+  /** What the relay exits with when the daemon goes away in the middle of a command. */
+  private static final int DAEMON_LOST = 1;
+
+  /** 128 + SIGPIPE, what a shell reports for a program whose reader went away. */
+  private static final int OUTPUT_CLOSED = 141;
+
+  static final String SWITCH = "KUEUE_CLI_DAEMON";
+
+  private CliRelay() {}
+
+  public static void main(String[] args) {
+    Map<String, String> environment = System.getenv();
+    trace("relay main");
+    if ("off".equals(environment.get(SWITCH))) {
+      KueueCli.main(args);
+      return;
+    }
+    LocalEndpoint endpoint = LocalEndpoint.forThisInstallation(environment);
+    SocketChannel channel = connect(endpoint);
+    trace("daemon connected");
+    if (channel == null) {
+      startDaemon(endpoint, environment);
+      KueueCli.main(args);
+      return;
+    }
+    // The channel closes with the process.
+    int exitCode = relay(channel, args, environment);
+    trace("relay finished");
+    // Its output went straight to the file descriptors, so there is nothing to flush, and no
+    // shutdown hooks are registered: halting skips the logging setup that exit() goes through.
+    Runtime.getRuntime().halt(exitCode);
+  }
+
+  private static SocketChannel connect(LocalEndpoint endpoint) {
+    if (!endpoint.isPrivate()) {
+      return null;
+    }
+    SocketChannel channel = null;
+    try {
+      channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+      channel.connect(UnixDomainSocketAddress.of(endpoint.socket()));
+      return channel;
+    } catch (IOException | RuntimeException noDaemon) {
+      // Not started yet, or gone: the socket file of a daemon that was killed refuses connections.
+      if (channel != null) {
+        try {
+          channel.close();
+        } catch (IOException ignored) {
+          // Nothing was sent on it.
+        }
+      }
+      return null;
+    }
+  }
+
+  static int relay(SocketChannel channel, String[] args, Map<String, String> environment) {
+    DataOutputStream toDaemon =
+        new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
+    DataInputStream fromDaemon =
+        new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel), 1 << 16));
+    String terminalDevice = stdoutTerminalDevice();
+    var request =
+        new LocalProtocol.Request(
+            System.getProperty("user.dir"),
+            List.of(args),
+            environment,
+            terminalDevice != null,
+            terminalDevice == null ? "" : terminalDevice);
+    OutputStream stdout = new FileOutputStream(FileDescriptor.out);
+    OutputStream stderr = new FileOutputStream(FileDescriptor.err);
+    try {
+      request.writeTo(toDaemon);
+      trace("request sent");
+      while (true) {
+        int type = LocalProtocol.readType(fromDaemon);
+        switch (type) {
+          case LocalProtocol.STDOUT -> {
+            if (!copy(LocalProtocol.readPayload(fromDaemon), stdout)) {
+              return OUTPUT_CLOSED;
+            }
+          }
+          case LocalProtocol.STDERR -> copy(LocalProtocol.readPayload(fromDaemon), stderr);
+          case LocalProtocol.STDIN_WANTED -> {
+            LocalProtocol.readPayload(fromDaemon);
+            forwardStdin(toDaemon);
+          }
+          case LocalProtocol.EXIT -> {
+            byte[] code = LocalProtocol.readPayload(fromDaemon);
+            if (code.length != 4) {
+              throw new IOException("malformed exit frame");
+            }
+            return ((code[0] & 0xff) << 24) | ((code[1] & 0xff) << 16) | ((code[2] & 0xff) << 8) | (code[3] & 0xff);
+          }
+          case -1 -> throw new IOException("the daemon closed the connection before the command ended");
+          default -> throw new IOException("unknown frame type " + type);
+        }
+      }
+    } catch (IOException e) {
+      System.err.println(
+          "kueue: lost the local CLI daemon during the command ("
+              + e.getMessage()
+              + "); it may or may not have taken effect. Run it again with "
+              + SWITCH
+              + "=off to run it without the daemon.");
+      return DAEMON_LOST;
+    }
+  }
+
+  private static boolean copy(byte[] bytes, OutputStream target) {
+    try {
+      target.write(bytes);
+      return true;
+    } catch (IOException closed) {
+      return false;
+    }
+  }
+
+  /** Sends all of stdin from a thread of its own, so that output keeps flowing meanwhile. */
+  private static void forwardStdin(DataOutputStream toDaemon) {
+    Thread copier =
+        new Thread(
+            () -> {
+              byte[] buffer = new byte[1 << 16];
+              InputStream stdin = System.in;
+              try {
+                int read;
+                while ((read = stdin.read(buffer)) >= 0) {
+                  synchronized (toDaemon) {
+                    LocalProtocol.writeFrame(toDaemon, LocalProtocol.STDIN, buffer, 0, read);
+                  }
+                }
+                synchronized (toDaemon) {
+                  LocalProtocol.writeFrame(toDaemon, LocalProtocol.STDIN_END, buffer, 0, 0);
+                }
+              } catch (IOException gone) {
+                // The daemon ended the command; its exit frame says how.
+              }
+            },
+            "stdin");
+    copier.setDaemon(true);
+    copier.start();
+  }
+
+  /**
+   * The terminal device stdout is on (such as /dev/pts/3), or null when it is a file or pipe. The
+   * daemon asks that device for its size; the link in /proc is cheaper than a console object.
+   */
+  private static String stdoutTerminalDevice() {
+    try {
+      String target = Files.readSymbolicLink(Path.of("/proc/self/fd/1")).toString();
+      return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty") ? target : null;
+    } catch (IOException | RuntimeException noProc) {
+      return null;
+    }
+  }
+
+  /**
+   * Starts the daemon detached from this terminal's session (so Ctrl-C on this command does not
+   * reach it). Without a safe socket directory there is no daemon and every command runs
+   * in-process.
+   */
+  private static void startDaemon(LocalEndpoint endpoint, Map<String, String> environment) {
+    try {
+      if (!endpoint.prepareDirectory()) {
+        System.err.println(
+            "kueue: warning: not starting the CLI daemon: "
+                + endpoint.directory()
+                + " must be a directory of yours that only you can enter (mode 700)");
+        return;
+      }
+      daemonProcess(endpoint, environment).start();
+      trace("daemon started");
+    } catch (IOException | RuntimeException e) {
+      System.err.println("kueue: warning: could not start the CLI daemon: " + e.getMessage());
+    }
+  }
+
+  /** How a daemon for this installation is started, with the environment it is given. */
+  static ProcessBuilder daemonProcess(LocalEndpoint endpoint, Map<String, String> environment) {
+    List<String> command = new ArrayList<>();
+    if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
+      command.add("/usr/bin/setsid");
+    }
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(CliDaemon.JVM_OPTIONS);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), CliDaemon.class.getName()));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(endpoint.logFile().toFile()))
+            .redirectErrorStream(true);
+    builder.environment().clear();
+    builder.environment().putAll(environment);
+    builder.environment().remove("KUEUE_TRACE_STARTUP");
+    return builder;
+  }
+
+  private static final boolean TRACE = System.getenv("KUEUE_TRACE_STARTUP") != null;
+  private static long last = System.nanoTime();
+
+  private static void trace(String step) {
+    if (TRACE) {
+      long now = System.nanoTime();
+      System.err.println("kueue: trace: " + step + " " + (now - last) / 1000 / 1000.0 + " ms");
+      last = now;
+    }
+  }
+}

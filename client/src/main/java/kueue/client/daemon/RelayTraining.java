@@ -1,0 +1,67 @@
+package kueue.client.daemon;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The relay's training run for the JDK's ahead-of-time cache (see kueue.client.AotTraining): runs
+ * commands through a daemon of its own, in another process so that the cache holds only what
+ * a relay loads.
+ */
+public final class RelayTraining {
+  private static final Duration START_LIMIT = Duration.ofSeconds(30);
+
+  private RelayTraining() {}
+
+  public static void run(List<List<String>> commands, Map<String, String> environment)
+      throws IOException, InterruptedException {
+    Path directory =
+        Files.createTempDirectory(
+            "kueue-training", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Map<String, String> daemonEnvironment = new HashMap<>(environment);
+    daemonEnvironment.put("XDG_RUNTIME_DIR", directory.toString());
+    LocalEndpoint endpoint = LocalEndpoint.forThisInstallation(daemonEnvironment);
+    Process daemon = null;
+    try {
+      if (!endpoint.prepareDirectory()) {
+        throw new IOException(endpoint.directory() + " is not private");
+      }
+      daemon = CliRelay.daemonProcess(endpoint, daemonEnvironment).start();
+      long deadline = System.nanoTime() + START_LIMIT.toNanos();
+      while (!Files.exists(endpoint.socket()) && daemon.isAlive() && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      for (List<String> command : commands) {
+        if (!endpoint.isPrivate()) {
+          throw new IOException(endpoint.directory() + " is not private");
+        }
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+          channel.connect(UnixDomainSocketAddress.of(endpoint.socket()));
+          CliRelay.relay(channel, command.toArray(String[]::new), environment);
+        }
+      }
+    } finally {
+      if (daemon != null) {
+        // With setsid in between, the daemon is the child of the process started here.
+        daemon.descendants().forEach(ProcessHandle::destroy);
+        daemon.destroy();
+        daemon.waitFor(START_LIMIT.toSeconds(), TimeUnit.SECONDS);
+      }
+      try (Stream<Path> files = Files.walk(directory)) {
+        files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+      }
+    }
+  }
+}
