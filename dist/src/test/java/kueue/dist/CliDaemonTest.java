@@ -1,0 +1,323 @@
+package kueue.dist;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code kueue} launcher's main class, kueue.client.daemon.CliRelay, run as a process against a
+ * real server and worker: the first command runs in-process and starts the user's CLI daemon, the
+ * next ones are relayed to it. The fleet is shared by the tests; each has its own XDG_RUNTIME_DIR,
+ * so its own daemon, which is ended by PID afterwards.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class CliDaemonTest {
+  private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
+  private static final Pattern DAEMON_PID = Pattern.compile("\\(pid (\\d+)\\)");
+
+  @TempDir static Path home;
+  private Fleet fleet;
+  private Path runtime;
+  private String classPath;
+
+  @BeforeAll
+  void startFleet() throws Exception {
+    fleet = new Fleet(home);
+    fleet.startServer(Map.of());
+    fleet.startWorker("alpha", "worker_max_parallel_jobs = 2");
+  }
+
+  @AfterAll
+  void stopFleet() {
+    fleet.close();
+  }
+
+  @BeforeEach
+  void ownRuntimeDirectory() throws IOException {
+    runtime = Files.createTempDirectory(home, "runtime");
+    classPath = System.getProperty("java.class.path");
+  }
+
+  @AfterEach
+  void stopDaemons() throws IOException {
+    for (long pid : daemonPids()) {
+      ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    }
+  }
+
+  @Test
+  void theFirstCommandStartsTheDaemonAndTheNextAreRelayedWithTheSameResults() throws Exception {
+    Fleet.Result inProcess = relay(Map.of(), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
+    assertThat(inProcess.exitCode()).as(inProcess.toString()).isEqualTo(7);
+    awaitDaemon();
+
+    Fleet.Result relayed =
+        relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
+    assertThat(relayed.exitCode()).as(relayed.toString()).isEqualTo(7);
+    assertThat(relayed.err()).contains("kueue: trace: request sent").doesNotContain("command model");
+    assertThat(relayed.err()).containsPattern("job \\d+ failed with exit code 7");
+
+    Matcher failed = Pattern.compile("job (\\d+) failed").matcher(relayed.err());
+    assertThat(failed.find()).isTrue();
+    Fleet.Result shown = relay(Map.of(), home, null, "show-job", failed.group(1), "--json");
+    assertThat(shown.exitCode()).as(shown.toString()).isZero();
+    assertThat(shown.out()).contains("\"exitCode\" : 7").isEqualTo(inProcessRun("show-job", failed.group(1), "--json").out());
+
+    Fleet.Result usage = relay(Map.of(), home, null, "cmd", "--no-such-option", "true");
+    assertThat(usage.exitCode()).isEqualTo(2);
+    assertThat(usage.err()).contains("--no-such-option");
+  }
+
+  @Test
+  void aRelayedJobRunsInTheCallersDirectoryWithTheCallersEnvironmentAndReadsItsStdin()
+      throws Exception {
+    relay(Map.of(), home, null, "list-workers");
+    awaitDaemon();
+    Path directory = Files.createDirectories(home.resolve("project"));
+
+    Fleet.Result run =
+        relay(
+            Map.of("KUEUE_TEST_VALUE", "from the caller"),
+            directory,
+            null,
+            "cmd", "--wait", "sh", "-c", "pwd > where; printf %s \"$KUEUE_TEST_VALUE\" > what");
+
+    assertThat(run.exitCode()).as(run.toString()).isZero();
+    assertThat(Files.readString(directory.resolve("where")).strip()).isEqualTo(directory.toString());
+    assertThat(Files.readString(directory.resolve("what"))).isEqualTo("from the caller");
+
+    Path lines = home.resolve("lines.txt");
+    Files.writeString(lines, "echo one > one.txt\necho two > two.txt\n");
+    Fleet.Result batch = relay(Map.of(), directory, lines, "cmd", "--wait", "--file", "-");
+    assertThat(batch.exitCode()).as(batch.toString()).isZero();
+    assertThat(Files.readString(directory.resolve("one.txt")).strip()).isEqualTo("one");
+    assertThat(Files.readString(directory.resolve("two.txt")).strip()).isEqualTo("two");
+  }
+
+  @Test
+  void eachCommandReadsTheConfigAfreshAndUsesOnlyConnectionsMadeWithItsSettings() throws Exception {
+    relay(Map.of(), home, null, "list-workers");
+    awaitDaemon();
+    assertThat(relay(Map.of(), home, null, "list-workers").exitCode()).isZero();
+
+    Path wrongSecret = fleet.config("wrong-secret", "another-secret-0123456789abcdefghijklmnopqrs", Map.of());
+    Fleet.Result refused = relayWith(wrongSecret, Map.of(), home, null, "list-workers");
+    assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(4);
+    assertThat(refused.err()).contains("shared_secret");
+
+    assertThat(relay(Map.of(), home, null, "list-workers").exitCode()).isZero();
+  }
+
+  @Test
+  void aServerRestartBetweenCommandsDoesNotFailTheNextCommand() throws Exception {
+    relay(Map.of(), home, null, "list-jobs");
+    awaitDaemon();
+    assertThat(relay(Map.of(), home, null, "list-jobs").exitCode()).isZero();
+
+    fleet.killServer();
+    fleet.startServer(Map.of());
+
+    Fleet.Result afterRestart = relay(Map.of(), home, null, "list-jobs");
+    assertThat(afterRestart.exitCode()).as(afterRestart.toString()).isZero();
+  }
+
+  @Test
+  void aCommandWhoseRelayIsKilledEndsInTheDaemonToo() throws Exception {
+    long job = fleet.submit("sleep", "120");
+    Map<String, String> shortIdle = Map.of("KUEUE_CLI_DAEMON_IDLE_SECONDS", "3");
+    relay(shortIdle, home, null, "list-jobs");
+    long daemon = awaitDaemon();
+
+    Path err = home.resolve("wait-err.txt");
+    Process waiting =
+        start(fleet.clientConfig(), Map.of("KUEUE_TRACE_STARTUP", "1"), home, null,
+            new String[] {"wait-job", String.valueOf(job)}, home.resolve("wait-out.txt"), err);
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(err).contains("request sent"));
+    // Busy with the wait, the daemon outlives its idle limit.
+    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(10))
+        .until(() -> ProcessHandle.of(daemon).map(ProcessHandle::isAlive).orElse(false) && waiting.isAlive());
+
+    waiting.destroyForcibly();
+    waiting.waitFor(10, TimeUnit.SECONDS);
+
+    // Cancelled, the wait no longer holds the daemon, which then exits for being idle.
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> ProcessHandle.of(daemon).map(ph -> !ph.isAlive()).orElse(true));
+    assertThat(socket()).isEmpty();
+    assertThat(daemonLog()).contains("idle for 3 s, exiting");
+    assertThat(fleet.kueue("remove-job", "--kill", String.valueOf(job)).exitCode()).isZero();
+  }
+
+  @Test
+  void aReinstalledKueueGetsANewDaemonAndTheOldOneExits() throws Exception {
+    Path marker = home.resolve("installed.jar");
+    Files.write(marker, new byte[0]);
+    classPath = classPath + File.pathSeparator + marker;
+    relay(Map.of(), home, null, "list-jobs");
+    long before = awaitDaemon();
+    Path oldSocket = socket().orElseThrow();
+
+    Files.setLastModifiedTime(marker, FileTime.from(Instant.now().plusSeconds(60)));
+
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> ProcessHandle.of(before).map(ph -> !ph.isAlive()).orElse(true));
+    assertThat(daemonLog()).contains("Kueue was reinstalled, exiting");
+    Fleet.Result next = relay(Map.of(), home, null, "list-jobs");
+    assertThat(next.exitCode()).as(next.toString()).isZero();
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> socket().filter(path -> !path.equals(oldSocket)).isPresent());
+  }
+
+  @Test
+  void withoutAPrivateDirectoryThereIsNoDaemonAndCommandsStillWork() throws Exception {
+    Path shared = Files.createDirectory(runtime.resolve("kueue"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+
+    Fleet.Result run = relay(Map.of(), home, null, "cmd", "--wait", "true");
+
+    assertThat(run.exitCode()).as(run.toString()).isZero();
+    assertThat(run.err()).contains("not starting the CLI daemon").contains(shared.toString());
+    try (Stream<Path> files = Files.list(shared)) {
+      assertThat(files).isEmpty();
+    }
+  }
+
+  @Test
+  void garbageOnTheSocketIsRefusedAndTheDaemonServesTheNextCommand() throws Exception {
+    relay(Map.of(), home, null, "list-jobs");
+    long daemon = awaitDaemon();
+    for (byte[] garbage :
+        List.of(
+            "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII),
+            new byte[] {0x4b, 0x51, 0x4c, 0x01, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff})) {
+      try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+        channel.connect(UnixDomainSocketAddress.of(socket().orElseThrow()));
+        channel.write(ByteBuffer.wrap(garbage));
+        channel.shutdownOutput();
+        // The daemon closes the connection without answering.
+        assertThat(channel.read(ByteBuffer.allocate(16))).isEqualTo(-1);
+      }
+    }
+    assertThat(daemonLog()).contains("refused a malformed request");
+
+    Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-jobs");
+    assertThat(next.exitCode()).as(next.toString()).isZero();
+    assertThat(next.err()).contains("kueue: trace: request sent");
+    assertThat(ProcessHandle.of(daemon).map(ProcessHandle::isAlive)).contains(true);
+  }
+
+  private Fleet.Result inProcessRun(String... args) throws Exception {
+    return relay(Map.of("KUEUE_CLI_DAEMON", "off"), home, null, args);
+  }
+
+  private Fleet.Result relay(Map<String, String> env, Path cwd, Path stdin, String... args)
+      throws Exception {
+    return relayWith(fleet.clientConfig(), env, cwd, stdin, args);
+  }
+
+  private Fleet.Result relayWith(Path config, Map<String, String> env, Path cwd, Path stdin, String... args)
+      throws Exception {
+    Path out = Files.createTempFile(home, "out", ".txt");
+    Path err = Files.createTempFile(home, "err", ".txt");
+    Process process = start(config, env, cwd, stdin, args, out, err);
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("kueue " + String.join(" ", args) + " did not finish within 60 s");
+    }
+    return new Fleet.Result(
+        process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  private Process start(Path config, Map<String, String> env, Path cwd, Path stdin, String... args)
+      throws IOException {
+    return start(config, env, cwd, stdin, args, home.resolve("discarded-out.txt"), home.resolve("discarded-err.txt"));
+  }
+
+  private Process start(Path config, Map<String, String> env, Path cwd, Path stdin, String[] args, Path out, Path err)
+      throws IOException {
+    List<String> command =
+        new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1", "-cp", classPath, "kueue.client.daemon.CliRelay", "-c", config.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
+    Map<String, String> environment = new HashMap<>();
+    environment.put("HOME", home.toString());
+    environment.put("XDG_RUNTIME_DIR", runtime.toString());
+    builder.environment().remove("KUEUE_CLI_DAEMON");
+    builder.environment().putAll(environment);
+    builder.environment().putAll(env);
+    builder.redirectOutput(out.toFile()).redirectError(err.toFile())
+        .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.from(stdin.toFile()));
+    return builder.start();
+  }
+
+  /** Waits until the daemon listens; returns its pid. */
+  private long awaitDaemon() throws IOException {
+    await().atMost(Duration.ofSeconds(60)).until(() -> socket().isPresent() && !daemonPids().isEmpty());
+    List<Long> pids = daemonPids();
+    return pids.getLast();
+  }
+
+  private Optional<Path> socket() throws IOException {
+    Path directory = runtime.resolve("kueue");
+    if (!Files.isDirectory(directory)) {
+      return Optional.empty();
+    }
+    try (Stream<Path> files = Files.list(directory)) {
+      return files.filter(path -> path.getFileName().toString().endsWith(".sock")).findFirst();
+    }
+  }
+
+  private String daemonLog() throws IOException {
+    Path directory = runtime.resolve("kueue");
+    if (!Files.isDirectory(directory)) {
+      return "";
+    }
+    StringBuilder all = new StringBuilder();
+    try (Stream<Path> files = Files.list(directory)) {
+      for (Path log : files.filter(path -> path.getFileName().toString().endsWith(".log")).sorted().toList()) {
+        all.append(Files.readString(log));
+      }
+    }
+    return all.toString();
+  }
+
+  /** The daemons this test started, from the lines they log when they start listening. */
+  private List<Long> daemonPids() throws IOException {
+    List<Long> pids = new ArrayList<>();
+    Matcher matcher = DAEMON_PID.matcher(daemonLog());
+    while (matcher.find()) {
+      pids.add(Long.parseLong(matcher.group(1)));
+    }
+    return pids;
+  }
+}
