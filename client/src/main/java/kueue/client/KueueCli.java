@@ -98,6 +98,7 @@ public final class KueueCli {
       boolean stdoutIsTerminal,
       Path terminalDevice,
       InputStream stdin) {
+    StartupTrace.restart();
     return run(args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, Clock.systemUTC(), stdin);
   }
 

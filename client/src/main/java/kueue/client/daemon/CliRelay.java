@@ -49,16 +49,19 @@ public final class CliRelay {
       return;
     }
     LocalEndpoint endpoint = LocalEndpoint.forThisInstallation(environment);
+    trace("endpoint found");
     SocketChannel channel = connect(endpoint);
     trace("daemon connected");
     if (channel == null) {
       startDaemon(endpoint, environment);
+      printTrace();
       KueueCli.main(args);
       return;
     }
     // The channel closes with the process.
     int exitCode = relay(channel, args, environment);
     trace("relay finished");
+    printTrace();
     // Its output went straight to the file descriptors, so there is nothing to flush, and no
     // shutdown hooks are registered: halting skips the logging setup that exit() goes through.
     Runtime.getRuntime().halt(exitCode);
@@ -70,7 +73,9 @@ public final class CliRelay {
     }
     SocketChannel channel = null;
     try {
+      trace("directory checked");
       channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+      trace("socket opened");
       channel.connect(UnixDomainSocketAddress.of(endpoint.socket()));
       return channel;
     } catch (IOException | RuntimeException noDaemon) {
@@ -229,13 +234,27 @@ public final class CliRelay {
   }
 
   private static final boolean TRACE = System.getenv("KUEUE_TRACE_STARTUP") != null;
-  private static long last = System.nanoTime();
+  private static final long[] traceTimes = new long[8];
+  private static final String[] traceSteps = new String[8];
+  private static int traceCount;
 
+  /**
+   * Notes the time of a step, printed on stderr at the end ({@link #printTrace}) so that printing
+   * does not slow the steps measured.
+   */
   private static void trace(String step) {
+    if (TRACE && traceCount < traceTimes.length) {
+      traceTimes[traceCount] = System.nanoTime();
+      traceSteps[traceCount++] = step;
+    }
+  }
+
+  private static void printTrace() {
     if (TRACE) {
-      long now = System.nanoTime();
-      System.err.println("kueue: trace: " + step + " " + (now - last) / 1000 / 1000.0 + " ms");
-      last = now;
+      for (int i = 1; i < traceCount; i++) {
+        System.err.println(
+            "kueue: trace: " + traceSteps[i] + " " + (traceTimes[i] - traceTimes[i - 1]) / 1000 / 1000.0 + " ms");
+      }
     }
   }
 }
