@@ -65,8 +65,10 @@ LAUNCHER
 # JVM from printing about a missing or stale cache on stdout, where scripts read job ids. Some of
 # these options must be the same in training and use, or the JVM silently ignores the cache.
 client_opts="-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10 -XX:+UseSerialGC -XX:-UsePerfData -Xmx256m -Xss512k -Xlog:disable -Xlog:all=error:stderr"
-aot_opts="-XX:AOTCache=$share/\$cache"
-choose_cache='cache=kueue-relay.aot; [ "${KUEUE_CLI_DAEMON:-}" = off ] && cache=kueue-in-process.aot'
+aot_opts="\$cache"
+# A cache that is missing (its training failed) would make the JVM print errors on every command.
+choose_cache="cache=kueue-relay.aot; [ \"\${KUEUE_CLI_DAEMON:-}\" = off ] && cache=kueue-in-process.aot
+if [ -f \"$share/\$cache\" ]; then cache=-XX:AOTCache=\"$share/\$cache\"; else cache=; fi"
 # The worker's code is light (starting processes, moving bytes): with C1 only, it used about half the
 # CPU per short job that C2's compilations cost it (bench/throughput, side by side). The server keeps
 # C2, which halves its steady-state cost per job (bench/zero-worker). BenchFleet uses these options.

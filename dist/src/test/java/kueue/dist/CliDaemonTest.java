@@ -124,6 +124,29 @@ class CliDaemonTest {
   }
 
   @Test
+  void commandsStartedTogetherAreServedTogetherEachWithItsOwnAnswer() throws Exception {
+    relay(Map.of(), home, null, "list-jobs");
+    awaitDaemon();
+    int count = 6;
+    List<Process> processes = new ArrayList<>();
+    List<Path> outputs = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Path out = home.resolve("together-" + i + ".out");
+      outputs.add(out);
+      processes.add(start(fleet.clientConfig(), Map.of("KUEUE_TRACE_STARTUP", "1"), home, null,
+          new String[] {"cmd", "--wait", "sh", "-c", "exit " + i}, out, home.resolve("together-" + i + ".err")));
+    }
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      assertThat(processes.get(i).waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(processes.get(i).exitValue()).isEqualTo(i);
+      assertThat(Files.readString(home.resolve("together-" + i + ".err"))).contains("request sent");
+      ids.add(Files.readString(outputs.get(i)).strip());
+    }
+    assertThat(ids).doesNotHaveDuplicates().allMatch(id -> id.matches("\\d+"));
+  }
+
+  @Test
   void eachCommandReadsTheConfigAfreshAndUsesOnlyConnectionsMadeWithItsSettings() throws Exception {
     relay(Map.of(), home, null, "list-workers");
     awaitDaemon();

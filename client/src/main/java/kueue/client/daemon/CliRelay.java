@@ -109,6 +109,7 @@ public final class CliRelay {
     try {
       request.writeTo(toDaemon);
       trace("request sent");
+      printTrace(); // while the daemon works
       while (true) {
         int type = LocalProtocol.readType(fromDaemon);
         switch (type) {
@@ -239,8 +240,8 @@ public final class CliRelay {
   private static int traceCount;
 
   /**
-   * Notes the time of a step, printed on stderr at the end ({@link #printTrace}) so that printing
-   * does not slow the steps measured.
+   * Notes the time of a step, printed on stderr later ({@link #printTrace}) so that printing does
+   * not slow the steps measured.
    */
   private static void trace(String step) {
     if (TRACE && traceCount < traceTimes.length) {
@@ -249,9 +250,13 @@ public final class CliRelay {
     }
   }
 
+  private static int tracePrinted = 1;
+
+  /** Prints the steps noted since the last call. */
   private static void printTrace() {
     if (TRACE) {
-      for (int i = 1; i < traceCount; i++) {
+      for (; tracePrinted < traceCount; tracePrinted++) {
+        int i = tracePrinted;
         System.err.println(
             "kueue: trace: " + traceSteps[i] + " " + (traceTimes[i] - traceTimes[i - 1]) / 1000 / 1000.0 + " ms");
       }
