@@ -65,44 +65,36 @@ LAUNCHER
 # JVM from printing about a missing or stale cache on stdout, where scripts read job ids. Some of
 # these options must be the same in training and use, or the JVM silently ignores the cache.
 client_opts="-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10 -XX:+UseSerialGC -XX:-UsePerfData -Xmx256m -Xss512k -Xlog:disable -Xlog:all=error:stderr"
-aot_opts="\$cache"
-# A cache that is missing (its training failed) would make the JVM print errors on every command.
-choose_cache="cache=kueue-relay.aot; [ \"\${KUEUE_CLI_DAEMON:-}\" = off ] && cache=kueue-in-process.aot
-if [ -f \"$share/\$cache\" ]; then cache=-XX:AOTCache=\"$share/\$cache\"; else cache=; fi"
+# Each launcher passes its ahead-of-time cache (trained below) only when it exists: a missing one
+# would make the JVM print errors on every start.
+use_cache() { # cache file name: the launcher lines that set $cache to the JVM option or nothing
+  echo "if [ -f \"$share/$1\" ]; then cache=-XX:AOTCache=\"$share/$1\"; else cache=; fi"
+}
+choose_cli_cache="if [ \"\${KUEUE_CLI_DAEMON:-}\" = off ]; then $(use_cache kueue-in-process.aot); else $(use_cache kueue-relay.aot); fi"
 # The worker's code is light (starting processes, moving bytes): with C1 only, it used about half the
 # CPU per short job that C2's compilations cost it (bench/throughput, side by side). The server keeps
 # C2, which halves its steady-state cost per job (bench/zero-worker). BenchFleet uses these options.
 worker_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m"
+server_opts="-Xmx2g"
 for dir in "$bindir" "$here/bin"; do
   mkdir -p "$dir"
-  write_launcher "$dir" kueue kueue.client.daemon.CliRelay "$client_opts $aot_opts" "$choose_cache"
-  write_launcher "$dir" kueue_server kueue.server.ServerMain "-Xmx2g"
-  write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "$worker_opts"
+  write_launcher "$dir" kueue kueue.client.daemon.CliRelay "$client_opts \$cache" "$choose_cli_cache"
+  write_launcher "$dir" kueue_server kueue.server.ServerMain "$server_opts \$cache" "$(use_cache kueue-server.aot)"
+  write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "$worker_opts \$cache" "$(use_cache kueue-worker.aot)"
   write_launcher "$dir" kueue_restart_workers kueue.worker.RestartWorkersMain "$client_opts"
 done
 echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_workers} (also in $here/bin)"
 
-train() { # cache-file training-mode: trains one of the CLI's ahead-of-time caches
-  rm -f "$share/$1.new"
-  "$share/runtime/bin/java" $client_opts -XX:AOTCacheOutput="$share/$1.new" \
-    --enable-native-access=ALL-UNNAMED -cp "$share/lib/kueue.jar" kueue.client.AotTraining "$2" >/dev/null 2>&1 || true
-  if [ -s "$share/$1.new" ]; then
-    mv "$share/$1.new" "$share/$1"
-  else
-    rm -f "$share/$1.new" "$share/$1"
-  fi
-}
-train_cli() { # against whatever server is configured
-  rm -f "$share/kueue.aot" # the single cache of earlier versions
-  train kueue-relay.aot relay
-  train kueue-in-process.aot in-process
-}
+echo "==> training the start-up caches of kueue, kueue_server and kueue_worker (a private server and worker on 127.0.0.1)"
+rm -f "$share/kueue.aot" # the single cache of earlier versions
+"$share/runtime/bin/java" --enable-native-access=ALL-UNNAMED -cp "$share/lib/kueue.jar" kueue.dist.LauncherTraining \
+  "$share" "$server_opts" "$worker_opts" "$client_opts" \
+  || echo "    (training failed: the programs run without start-up caches, only slower)"
 
 # The first start of any program writes the config template with a fresh secret.
 KUEUE_CLI_DAEMON=off "$bindir/kueue" list-resources >/dev/null 2>&1 || true
 
 if [ "$start" = no ]; then
-  train_cli
   exit 0
 fi
 
@@ -127,8 +119,6 @@ echo $! > "$state/worker.pid"
 
 for _ in $(seq 150); do
   if "$bindir/kueue" list-workers --json 2>/dev/null | grep -q '"name"'; then
-    echo "==> training the CLI's start-up cache"
-    train_cli
     echo "==> Kueue is running. Try: kueue cmd echo hello && kueue list-jobs"
     case ":$PATH:" in *":$bindir:"*) ;; *) echo "    (add $bindir to your PATH)";; esac
     exit 0
