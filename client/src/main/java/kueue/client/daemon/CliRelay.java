@@ -222,9 +222,16 @@ public final class CliRelay {
     }
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(CliDaemon.JVM_OPTIONS);
-    command.addAll(List.of("-cp", System.getProperty("java.class.path"), CliDaemon.class.getName()));
+    List<String> classPath = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+      classPath.add(Path.of(entry).toAbsolutePath().toString());
+    }
+    command.addAll(
+        List.of("-cp", String.join(java.io.File.pathSeparator, classPath), CliDaemon.class.getName()));
+    // In "/", so that it keeps no directory of the user's busy (an unmount would fail).
     ProcessBuilder builder =
         new ProcessBuilder(command)
+            .directory(Path.of("/").toFile())
             .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
             .redirectOutput(ProcessBuilder.Redirect.appendTo(endpoint.logFile().toFile()))
             .redirectErrorStream(true);

@@ -89,9 +89,11 @@ final class LocalEndpoint {
   static String buildId(String classPath) {
     StringBuilder identity = new StringBuilder();
     for (String entry : classPath.split(File.pathSeparator)) {
-      identity.append(entry).append('\0');
+      // Absolute, as the daemon gets it (it runs in "/").
+      Path path = Path.of(entry).toAbsolutePath();
+      identity.append(path).append('\0');
       try {
-        BasicFileAttributes attributes = Files.readAttributes(Path.of(entry), BasicFileAttributes.class);
+        BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
         identity.append(attributes.size()).append('\0').append(attributes.lastModifiedTime().toMillis());
       } catch (IOException | RuntimeException missing) {
         identity.append('-');
