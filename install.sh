@@ -31,6 +31,10 @@ echo "==> installing into $share"
 mkdir -p "$share/lib" "$bindir" "$state"
 cp "$here/dist/target/kueue.jar" "$share/lib/kueue.jar.new"
 mv "$share/lib/kueue.jar.new" "$share/lib/kueue.jar"
+cp "$here"/client/target/kueue-client-*-relay.jar "$share/lib/kueue-relay.jar.new"
+mv "$share/lib/kueue-relay.jar.new" "$share/lib/kueue-relay.jar"
+# The relay's classes first: the JVM then opens the big jar only for a command run in-process.
+cli_class_path="$share/lib/kueue-relay.jar:$share/lib/kueue.jar"
 modules=java.base,java.sql,java.desktop,java.management,java.naming,java.logging,java.xml,jdk.unsupported,jdk.crypto.ec,jdk.management,jdk.net,jdk.zipfs
 if [ ! -f "$share/runtime/release" ] || [ "$(cat "$share/runtime/.modules" 2>/dev/null)" != "$JAVA_HOME $modules" ]; then
   rm -rf "$share/runtime.new"
@@ -41,13 +45,13 @@ if [ ! -f "$share/runtime/release" ] || [ "$(cat "$share/runtime/.modules" 2>/de
   mv "$share/runtime.new" "$share/runtime"
 fi
 
-write_launcher() { # directory name main-class jvm-options [shell lines run first]
+write_launcher() { # directory name main-class jvm-options [shell lines run first] [class path]
   local target=$1/$2
   cat > "$target.new" <<LAUNCHER
 #!/bin/sh
 # $2 launcher, written by Kueue's install.sh
 ${5:-}
-exec "$share/runtime/bin/java" $4 --enable-native-access=ALL-UNNAMED \${KUEUE_JAVA_OPTIONS:-} -cp "$share/lib/kueue.jar" $3 "\$@"
+exec "$share/runtime/bin/java" $4 --enable-native-access=ALL-UNNAMED \${KUEUE_JAVA_OPTIONS:-} -cp "${6:-$share/lib/kueue.jar}" $3 "\$@"
 LAUNCHER
   chmod 755 "$target.new"
   mv "$target.new" "$target"
@@ -78,7 +82,7 @@ worker_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m"
 server_opts="-Xmx2g"
 for dir in "$bindir" "$here/bin"; do
   mkdir -p "$dir"
-  write_launcher "$dir" kueue kueue.client.daemon.CliRelay "$client_opts \$cache" "$choose_cli_cache"
+  write_launcher "$dir" kueue kueue.client.daemon.CliRelay "$client_opts \$cache" "$choose_cli_cache" "$cli_class_path"
   write_launcher "$dir" kueue_server kueue.server.ServerMain "$server_opts \$cache" "$(use_cache kueue-server.aot)"
   write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "$worker_opts \$cache" "$(use_cache kueue-worker.aot)"
   write_launcher "$dir" kueue_restart_workers kueue.worker.RestartWorkersMain "$client_opts"
@@ -88,7 +92,7 @@ echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_worke
 echo "==> training the start-up caches of kueue, kueue_server and kueue_worker (a private server and worker on 127.0.0.1)"
 rm -f "$share/kueue.aot" # the single cache of earlier versions
 "$share/runtime/bin/java" --enable-native-access=ALL-UNNAMED -cp "$share/lib/kueue.jar" kueue.dist.LauncherTraining \
-  "$share" "$server_opts" "$worker_opts" "$client_opts" \
+  "$share" "$server_opts" "$worker_opts" "$client_opts" "$cli_class_path" \
   || echo "    (training failed: the programs run without start-up caches, only slower)"
 
 # The first start of any program writes the config template with a fresh secret.

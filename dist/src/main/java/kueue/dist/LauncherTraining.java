@@ -34,8 +34,9 @@ import kueue.client.KueueCli;
  * jobs go through them; the JVM writes the cache when they stop. The CLI's two caches are trained
  * by kueue.client.AotTraining against the same fleet.
  *
- * <p>Arguments: {@code SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS}, each options
- * argument one string of JVM options, the same as the launchers', which the cache requires.
+ * <p>Arguments: {@code SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS
+ * CLIENT_CLASS_PATH}, each options argument one string of JVM options, the same as the launchers'
+ * (as is the class path), which the cache requires.
  */
 public final class LauncherTraining {
   private static final Duration STEP_LIMIT = Duration.ofSeconds(120);
@@ -47,8 +48,11 @@ public final class LauncherTraining {
   private final String classPath = System.getProperty("java.class.path");
   private final Map<String, String> environment;
 
-  private LauncherTraining(Path share, Path home) throws IOException {
+  private final String clientClassPath;
+
+  private LauncherTraining(Path share, Path home, String clientClassPath) throws IOException {
     this.share = share;
+    this.clientClassPath = clientClassPath;
     this.home = home;
     this.config = home.resolve("config.toml");
     Map<String, String> env = new HashMap<>(System.getenv());
@@ -60,15 +64,17 @@ public final class LauncherTraining {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 4) {
-      System.err.println("usage: LauncherTraining SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS");
+    if (args.length != 5) {
+      System.err.println(
+          "usage: LauncherTraining SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS CLIENT_CLASS_PATH");
       System.exit(2);
     }
     Path home =
         Files.createTempDirectory(
             "kueue-training", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     try {
-      new LauncherTraining(Path.of(args[0]), home).train(options(args[1]), options(args[2]), options(args[3]));
+      new LauncherTraining(Path.of(args[0]), home, args[4])
+          .train(options(args[1]), options(args[2]), options(args[3]));
     } finally {
       try (Stream<Path> files = Files.walk(home)) {
         files.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
@@ -179,7 +185,7 @@ public final class LauncherTraining {
             "-XX:AOTCacheOutput=" + share.resolve(cache + ".new"),
             "--enable-native-access=ALL-UNNAMED",
             "-cp",
-            classPath,
+            clientClassPath,
             "kueue.client.AotTraining",
             mode,
             "-c",
