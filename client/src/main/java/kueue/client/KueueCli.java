@@ -40,7 +40,8 @@ public final class KueueCli {
             System.getenv(),
             Path.of("").toAbsolutePath(),
             terminal,
-            Clock.systemUTC());
+            Clock.systemUTC(),
+            System.in);
     out.flush();
     err.flush();
     System.exit(exitCode);
@@ -56,18 +57,7 @@ public final class KueueCli {
    */
   public static int run(
       String[] args, PrintWriter out, PrintWriter err, Map<String, String> env, Path cwd) {
-    return run(args, out, err, env, cwd, false, Clock.systemUTC());
-  }
-
-  static int run(
-      String[] args,
-      PrintWriter out,
-      PrintWriter err,
-      Map<String, String> env,
-      Path cwd,
-      boolean stdoutIsTerminal,
-      Clock clock) {
-    return run(args, out, err, env, cwd, stdoutIsTerminal, clock, System.in);
+    return run(args, out, err, env, cwd, false, Clock.systemUTC(), System.in);
   }
 
   static int run(

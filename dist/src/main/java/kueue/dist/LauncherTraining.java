@@ -148,6 +148,15 @@ public final class LauncherTraining {
   }
 
   private Process start(String name, List<String> options, String cache, String mainClass) throws IOException {
+    ProcessBuilder builder =
+        java(options, cache, classPath, mainClass)
+            .redirectErrorStream(true)
+            .redirectOutput(home.resolve(name + ".log").toFile());
+    return builder.start();
+  }
+
+  /** A JVM with the launcher's options that writes the cache named when it exits. */
+  private ProcessBuilder java(List<String> options, String cache, String path, String mainClass, String... args) {
     List<String> command = new ArrayList<>(List.of(java));
     command.addAll(options);
     command.addAll(
@@ -155,16 +164,13 @@ public final class LauncherTraining {
             "-XX:AOTCacheOutput=" + share.resolve(cache + ".new"),
             "--enable-native-access=ALL-UNNAMED",
             "-cp",
-            classPath,
-            mainClass,
-            "-c",
-            config.toString()));
-    ProcessBuilder builder =
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(home.resolve(name + ".log").toFile());
+            path,
+            mainClass));
+    command.addAll(List.of(args));
+    command.addAll(List.of("-c", config.toString()));
+    ProcessBuilder builder = new ProcessBuilder(command).directory(home.toFile());
     builder.environment().putAll(environment);
-    return builder.start();
+    return builder;
   }
 
   /** Stops a trained program; the JVM writes its cache as it exits. */
@@ -178,24 +184,10 @@ public final class LauncherTraining {
   }
 
   private void trainClient(List<String> options, String cache, String mode) throws Exception {
-    List<String> command = new ArrayList<>(List.of(java));
-    command.addAll(options);
-    command.addAll(
-        List.of(
-            "-XX:AOTCacheOutput=" + share.resolve(cache + ".new"),
-            "--enable-native-access=ALL-UNNAMED",
-            "-cp",
-            clientClassPath,
-            "kueue.client.AotTraining",
-            mode,
-            "-c",
-            config.toString()));
     ProcessBuilder builder =
-        new ProcessBuilder(command)
-            .directory(home.toFile())
+        java(options, cache, clientClassPath, "kueue.client.AotTraining", mode)
             .redirectErrorStream(true)
             .redirectOutput(home.resolve("client-" + mode + ".log").toFile());
-    builder.environment().putAll(environment);
     builder.environment().remove("KUEUE_CLI_DAEMON");
     Process training = builder.start();
     if (!training.waitFor(STEP_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
