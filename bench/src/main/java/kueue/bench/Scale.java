@@ -1,5 +1,7 @@
 package kueue.bench;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -23,7 +25,10 @@ public final class Scale {
     int workerCount = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
     String heap = args.length > 2 ? args[2] : "1g";
     try (BenchFleet fleet = new BenchFleet("global_max_parallel_jobs = 100", "")) {
-      fleet.startServer("-Xmx" + heap);
+      // This first server also trains an ahead-of-time cache, as install.sh does for kueue_server,
+      // so that restarts can be measured both with it (as installed) and without.
+      Path cache = fleet.dir.resolve("server.aot");
+      fleet.startServer("-Xmx" + heap, "-XX:AOTCacheOutput=" + cache);
       KueueConfig config = fleet.loadConfig();
       List<SimulatedWorker> workers = new ArrayList<>();
       for (int i = 0; i < workerCount; i++) {
@@ -56,20 +61,26 @@ public final class Scale {
         System.out.printf("  server heap after GC     %s; RSS %d MiB (goal: heap <= 1 GiB)%n", heapUsed, rss);
       }
       workers.forEach(SimulatedWorker::close);
-      // SIGTERM: the server closes the database cleanly.
+      // SIGTERM: the server closes the database cleanly (and writes its cache).
       fleet.server.destroy();
       fleet.server.waitFor();
-      double[] clean = restart(fleet, heap, "server-restart", one);
-      System.out.printf("  restart until serving    %.2f s (limit 5 s; server CPU time by then %.2f s);"
-          + " a submission accepted after %.2f s%n", clean[0], clean[2], clean[1]);
+      String withCache = Files.isRegularFile(cache) ? "-XX:AOTCache=" + cache : null;
+      double[] plain = restart(fleet, heap, "server-restart-plain", one, null);
+      print("restart, no cache", plain, "limit 5 s");
+      fleet.server.destroy();
+      fleet.server.waitFor();
+      if (withCache == null) {
+        System.out.println("  (no AOT cache was written; the restarts below run without one)");
+      }
+      double[] clean = restart(fleet, heap, "server-restart", one, withCache);
+      print("restart, AOT cache", clean, "limit 5 s; as installed");
       // SIGKILL: the write-ahead log is left behind. The machine kept running, so the whole-file
       // check runs while the server serves, as after SIGTERM (after a machine crash it runs before
       // the first write; see docs/RECOVERY.md).
       fleet.server.destroyForcibly();
       fleet.server.waitFor();
-      double[] killed = restart(fleet, heap, "server-after-kill", one);
-      System.out.printf("  same after SIGKILL       %.2f s (server CPU time by then %.2f s);"
-          + " a submission accepted after %.2f s%n", killed[0], killed[2], killed[1]);
+      double[] killed = restart(fleet, heap, "server-after-kill", one, withCache);
+      print("same after SIGKILL", killed, "AOT cache");
     }
   }
 
@@ -78,9 +89,17 @@ public final class Scale {
    * it has accepted (stored) a submission, both from the start of the process, and the CPU time
    * the server used until it answered (less dependent on other load than the wall times).
    */
-  private static double[] restart(BenchFleet fleet, String heap, String log, JobSpec spec) throws Exception {
+  private static void print(String what, double[] restart, String note) {
+    System.out.printf("  %-24s %.2f s until serving (%s; server CPU time by then %.2f s);"
+        + " a submission accepted after %.2f s%n", what, restart[0], note, restart[2], restart[1]);
+  }
+
+  private static double[] restart(BenchFleet fleet, String heap, String log, JobSpec spec, String cacheOption)
+      throws Exception {
     long start = System.nanoTime();
-    fleet.server = fleet.start(log, "kueue.server.ServerMain", "-Xmx" + heap);
+    fleet.server = cacheOption == null
+        ? fleet.start(log, "kueue.server.ServerMain", "-Xmx" + heap)
+        : fleet.start(log, "kueue.server.ServerMain", "-Xmx" + heap, cacheOption);
     Duration serving = fleet.awaitServer();
     Duration cpu = BenchFleet.cpuTime(fleet.server);
     try (KueueClient client = fleet.client()) {
