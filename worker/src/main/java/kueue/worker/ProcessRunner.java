@@ -95,16 +95,21 @@ public final class ProcessRunner {
       ownVariables.add("KUEUE_ARRAY_INDEX=" + spec.arrayIndex());
     }
     String program = spec.argv().getFirst();
-    String problem = ExecutableLookup.problem(program, cwd, shared.path());
-    if (problem != null) {
-      throw new CannotStart(problem);
-    }
-
     if (nativeSpawner.isPresent()) {
+      // One search of the PATH finds the program; only when it fails is it searched for why.
+      Path executable = ExecutableLookup.resolve(program, cwd, shared.path());
+      if (executable == null) {
+        String problem = ExecutableLookup.problem(program, cwd, shared.path());
+        throw new CannotStart(problem != null ? problem : "command not found: " + program);
+      }
       List<String> lines = new ArrayList<>(shared.lines().size() + ownVariables.size());
       lines.addAll(shared.lines());
       lines.addAll(ownVariables);
-      return launchNative(attempt, spec, cwd, lines, shared.path(), program);
+      return launchNative(attempt, spec, cwd, lines, executable, program);
+    }
+    String problem = ExecutableLookup.problem(program, cwd, shared.path());
+    if (problem != null) {
+      throw new CannotStart(problem);
     }
     Map<String, String> environment = new HashMap<>(shared.variables());
     for (String variable : ownVariables) {
@@ -181,12 +186,8 @@ public final class ProcessRunner {
   }
 
   private RunningJob launchNative(
-      AttemptRef attempt, JobSpec spec, Path cwd, List<String> environment, String path, String program)
+      AttemptRef attempt, JobSpec spec, Path cwd, List<String> environment, Path executable, String program)
       throws CannotStart {
-    Path executable = ExecutableLookup.resolve(program, cwd, path);
-    if (executable == null) {
-      throw new CannotStart("command not found: " + program);
-    }
     NativeSpawner.Output stdoutTarget = nativeOutput("stdout", spec.stdout(), cwd, null);
     Path stdoutFile = stdoutTarget instanceof NativeSpawner.Output.File file ? file.path() : null;
     NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);
