@@ -156,14 +156,6 @@ public final class PeerConnection implements Closeable {
     return MessageCodec.decode(line);
   }
 
-  /**
-   * True when part of a further message has been read already, so that the next {@link
-   * #receive()} would not wait for the peer first (a burst of messages is being read).
-   */
-  public boolean hasBufferedInput() {
-    return reader.hasBuffered();
-  }
-
   /** Sets how long {@link #receive()} may block; zero means forever. */
   public void setReceiveTimeout(Duration timeout) throws IOException {
     socket.setSoTimeout((int) timeout.toMillis());

@@ -620,26 +620,10 @@ public final class WorkerAgent {
       server.send(repeated);
       return;
     }
-    if (server.hasBufferedInput()) {
-      // More offers are waiting: they start in parallel.
-      LAUNCHERS.execute(() -> launch(server, ref, spec, entry));
-    } else {
-      // The only offer at hand starts at once, without waking another thread first (a freed
-      // slot's next job is on the critical path); only the wait for its start report is handed on.
-      Launched launched = startProcess(ref, spec, entry);
-      LAUNCHERS.execute(() -> announce(server, ref, launched));
-    }
+    LAUNCHERS.execute(() -> launch(server, ref, spec, entry));
   }
 
   private void launch(PeerConnection server, AttemptRef ref, JobSpec spec, Running entry) {
-    announce(server, ref, startProcess(ref, spec, entry));
-  }
-
-  /** A started attempt; killed: it was to be killed before it had a process, and now is. */
-  private record Launched(RunningJob job, boolean killed) {}
-
-  /** Starts the attempt's process and makes it known to the reaper and to the entry. */
-  private Launched startProcess(AttemptRef ref, JobSpec spec, Running entry) {
     RunningJob job;
     try {
       job = runner.start(ref, spec);
@@ -662,15 +646,9 @@ public final class WorkerAgent {
     if (killAtOnce) {
       job.kill();
     }
-    return new Launched(job, killAtOnce);
-  }
-
-  /** Reports the start, together with the end when the job ends within {@link #QUICK_END}. */
-  private void announce(PeerConnection server, AttemptRef ref, Launched launched) {
-    RunningJob job = launched.job();
     Message.Started started =
         job.started() == null ? null : new Message.Started(ref.jobId(), ref.attempt(), job.started());
-    JobResult quick = launched.killed() || started == null ? null : awaitQuickEnd(job);
+    JobResult quick = killAtOnce || started == null ? null : awaitQuickEnd(job);
     if (quick != null) {
       report(ref, quick, started, server);
       return;
