@@ -26,7 +26,7 @@ final class SimulatedWorker implements AutoCloseable {
         "kueue-bench", Duration.ofSeconds(30));
     SystemInfo system = new SystemInfo(name, "bench", "bench", 1000, 0, 1_000_000, 1_000_000, 0, 0, 0, 0);
     WorkerCapacity capacity = new WorkerCapacity(new Resources(slots, 100_000, 100_000_000), 0, 100_000_000);
-    connection.send(new Message.Register(name, system, capacity, List.of(), List.of()));
+    connection.send(new Message.Register(name, system, capacity, List.of(), List.of(), 32));
     reader = Thread.ofVirtual().start(this::answerOffers);
     // A worker that stays silent is presumed lost: report like a real one does.
     Thread.ofVirtual().start(() -> {

@@ -197,16 +197,41 @@ public sealed interface Message {
    * reconnect); ended: results the server has not yet confirmed with {@link ResultStored}.
    */
   record Register(
-      String name, SystemInfo system, WorkerCapacity capacity, List<AttemptRef> running, List<Ended> ended)
-      implements FromWorker {}
+      String name,
+      SystemInfo system,
+      WorkerCapacity capacity,
+      List<AttemptRef> running,
+      List<Ended> ended,
+      Integer environmentSlots)
+      implements FromWorker {
+    /**
+     * A registration without environment slots: every offer then carries its job's whole
+     * environment.
+     */
+    public Register(
+        String name, SystemInfo system, WorkerCapacity capacity, List<AttemptRef> running, List<Ended> ended) {
+      this(name, system, capacity, running, ended, null);
+    }
+  }
 
   record Registered(long workerId) implements ToWorker {}
 
   /** Sent every heartbeat interval and whenever the capacity changes. */
   record Heartbeat(SystemInfo system, WorkerCapacity capacity) implements FromWorker {}
 
-  /** Run this attempt. The worker answers with Started, or Declined when it cannot. */
-  record Offer(long jobId, int attempt, JobSpec spec) implements ToWorker {}
+  /**
+   * Run this attempt. The worker answers with Started, or Declined when it cannot.
+   *
+   * <p>envSlot null: spec.env is the job's environment. Otherwise, for a worker that registered
+   * {@link Register#environmentSlots()}: spec.env non-null is the environment and is kept in that
+   * slot (replacing what the slot held); spec.env null means the environment kept in that slot.
+   */
+  record Offer(long jobId, int attempt, JobSpec spec, Integer envSlot) implements ToWorker {
+    /** An offer that carries its whole environment. */
+    public Offer(long jobId, int attempt, JobSpec spec) {
+      this(jobId, attempt, spec, null);
+    }
+  }
 
   /** permanent: this worker will never be able to run the job (e.g. cannot see its directory). */
   record Declined(long jobId, int attempt, boolean permanent, String reason) implements FromWorker {}

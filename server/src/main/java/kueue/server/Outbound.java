@@ -3,7 +3,9 @@ package kueue.server;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
+import kueue.model.JobSpec;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import org.slf4j.Logger;
@@ -22,15 +24,36 @@ final class Outbound {
 
   private static final Message CLOSE = new Message.Failure("internal", "closing");
 
+  /** The most environment slots the server keeps per worker connection, whatever it asks for. */
+  static final int MAX_ENVIRONMENT_SLOTS = 64;
+
   private final Socket socket;
   private final String peer;
   private final LinkedBlockingQueue<Message> queue = new LinkedBlockingQueue<>();
   private volatile boolean closed;
 
+  /**
+   * The environments the peer keeps, by slot, as last sent on this connection; only the writer
+   * thread touches it once set. Null while the peer keeps none.
+   */
+  private volatile Map<String, String>[] environments;
+  private int nextSlot;
+
   Outbound(Socket socket, String peer) {
     this.socket = socket;
     this.peer = peer;
     Thread.ofVirtual().name("write " + peer).start(this::writeLoop);
+  }
+
+  /**
+   * The peer (a worker) keeps this many environments of offers, so that an offer whose
+   * environment it holds already is sent without it. Must be called before the first offer is
+   * queued.
+   */
+  @SuppressWarnings("unchecked")
+  void keepEnvironments(int slots) {
+    int count = Math.min(slots, MAX_ENVIRONMENT_SLOTS);
+    environments = count > 0 ? new Map[count] : null;
   }
 
   /** Queues a message; never blocks. Messages to a closed peer are dropped. */
@@ -68,6 +91,45 @@ final class Outbound {
     }
   }
 
+  /**
+   * An offer whose environment the peer holds in a slot is sent without it, naming the slot; any
+   * other offer's environment is sent and kept in the next slot in turn. Runs on the writer
+   * thread, in the order of sending, so both ends agree on what each slot holds.
+   */
+  private Message withEnvironmentSlot(Message message) {
+    Map<String, String>[] slots = environments;
+    if (slots == null || !(message instanceof Message.Offer offer) || offer.envSlot() != null) {
+      return message;
+    }
+    JobSpec spec = offer.spec();
+    Map<String, String> env = spec == null ? null : spec.env();
+    if (env == null) {
+      return message;
+    }
+    // Most offers share the environment instance of the job before (the scheduler shares equal
+    // environments), so an identity match usually ends the search at once.
+    for (int i = 0; i < slots.length; i++) {
+      if (slots[i] == env) {
+        return new Message.Offer(offer.jobId(), offer.attempt(), withoutEnvironment(spec), i);
+      }
+    }
+    for (int i = 0; i < slots.length; i++) {
+      if (slots[i] != null && slots[i].size() == env.size() && slots[i].equals(env)) {
+        slots[i] = env;
+        return new Message.Offer(offer.jobId(), offer.attempt(), withoutEnvironment(spec), i);
+      }
+    }
+    int slot = nextSlot;
+    nextSlot = (nextSlot + 1) % slots.length;
+    slots[slot] = env;
+    return new Message.Offer(offer.jobId(), offer.attempt(), spec, slot);
+  }
+
+  private static JobSpec withoutEnvironment(JobSpec spec) {
+    return new JobSpec(spec.argv(), spec.cwd(), null, spec.slots(), spec.cpus(), spec.ramMb(),
+        spec.globalResources(), spec.stdout(), spec.stderr(), spec.batch(), spec.arrayIndex());
+  }
+
   private void writeLoop() {
     try (socket) {
       OutputStream out = socket.getOutputStream();
@@ -81,7 +143,7 @@ final class Outbound {
         // would otherwise cost a system call each.
         int used = 0;
         while (message != null && message != CLOSE) {
-          byte[] line = MessageCodec.encode(message);
+          byte[] line = MessageCodec.encode(withEnvironmentSlot(message));
           if (used + line.length > buffer.length) {
             out.write(buffer, 0, used);
             used = 0;

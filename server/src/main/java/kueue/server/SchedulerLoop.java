@@ -64,6 +64,9 @@ final class SchedulerLoop {
 
   private Map<String, String> lastEnv;
 
+  /** Run once the current batch is stored and its effects carried out. */
+  private final List<Runnable> afterBatch = new ArrayList<>();
+
   private final Thread thread;
   private long nextRequestId = 1;
   private long nextWorkerId = 1;
@@ -231,7 +234,9 @@ final class SchedulerLoop {
             }
           }
           if (open.isEmpty()) {
-            done.complete(null);
+            // The scheduler may have ended them in this very batch, which is not stored yet:
+            // the caller reads their results from the store once this completes.
+            afterBatch.add(() -> done.complete(null));
             return;
           }
           Waiter waiter = new Waiter(open, done);
@@ -280,6 +285,10 @@ final class SchedulerLoop {
             carryOut(effect);
           }
           decisions.clear();
+        }
+        if (!afterBatch.isEmpty()) {
+          afterBatch.forEach(Runnable::run);
+          afterBatch.clear();
         }
         if (expiringBefore != null) {
           expireChunk();

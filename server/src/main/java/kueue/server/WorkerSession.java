@@ -45,6 +45,9 @@ final class WorkerSession {
       throw new ProtocolException("a worker must register first");
     }
     Message.Register register = validated(received);
+    if (register.environmentSlots() != null) {
+      outbound.keepEnvironments(register.environmentSlots());
+    }
     long[] id = {-1};
     java.util.concurrent.CountDownLatch registered = new java.util.concurrent.CountDownLatch(1);
     context.loop().connectWorker(outbound, register, workerId -> {
@@ -155,7 +158,7 @@ final class WorkerSession {
           cap(result.stdout()), cap(result.stderr())));
     }
     return new Message.Register(register.name(), register.system(), register.capacity(),
-        register.running(), ended);
+        register.running(), ended, register.environmentSlots());
   }
 
   /**

@@ -133,6 +133,13 @@ final class NativeSpawner {
    */
   SpawnedProcess spawn(Path executable, List<String> argv, Map<String, String> environment, Path cwd,
       Output stdout, Output stderr) throws IOException {
+    return spawn(executable, argv, environment.entrySet().stream()
+        .map(e -> e.getKey() + "=" + e.getValue()).toList(), cwd, stdout, stderr);
+  }
+
+  /** Like the above, with the environment as "NAME=value" lines. */
+  SpawnedProcess spawn(Path executable, List<String> argv, List<String> environment, Path cwd,
+      Output stdout, Output stderr) throws IOException {
     int[] outPipe = stdout instanceof Output.Pipe ? newPipe() : null;
     int[] errPipe = stderr instanceof Output.Pipe ? newPipe() : null;
     try (Arena arena = Arena.ofConfined()) {
@@ -159,8 +166,7 @@ final class NativeSpawner {
         check((int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())), "addchdir");
 
         MemorySegment argvArray = stringArray(arena, argv);
-        MemorySegment envArray = stringArray(arena, environment.entrySet().stream()
-            .map(e -> e.getKey() + "=" + e.getValue()).toList());
+        MemorySegment envArray = stringArray(arena, environment);
         MemorySegment pid = arena.allocate(JAVA_INT);
         int error = (int) spawn.invokeExact(pid, arena.allocateFrom(executable.toString()), actions, attributes,
             argvArray, envArray);

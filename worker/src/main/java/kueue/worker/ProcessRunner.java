@@ -84,25 +84,37 @@ public final class ProcessRunner {
       throw new CannotStart("command not found: (empty command)");
     }
     Path cwd = workingDirectory(spec.cwd());
-    Map<String, String> environment =
-        new HashMap<>(spec.env() != null ? spec.env() : System.getenv());
-    environment.put("KUEUE_JOB_ID", Long.toString(attempt.jobId()));
-    environment.put("KUEUE_WORKER", workerName);
-    // A job outside a batch must not see the values of the batch job that submitted it.
-    environment.remove("KUEUE_ARRAY_ID");
-    environment.remove("KUEUE_ARRAY_INDEX");
+    SharedEnvironment shared = shared(spec.env() != null ? spec.env() : System.getenv());
+    List<String> ownVariables = new ArrayList<>(4);
+    ownVariables.add("KUEUE_JOB_ID=" + attempt.jobId());
+    ownVariables.add("KUEUE_WORKER=" + workerName);
+    // A job outside a batch must not see the values of the batch job that submitted it: the
+    // shared part never holds these.
     if (spec.batch() != null && spec.arrayIndex() != null) {
-      environment.put("KUEUE_ARRAY_ID", Long.toString(spec.batch()));
-      environment.put("KUEUE_ARRAY_INDEX", Long.toString(spec.arrayIndex()));
+      ownVariables.add("KUEUE_ARRAY_ID=" + spec.batch());
+      ownVariables.add("KUEUE_ARRAY_INDEX=" + spec.arrayIndex());
     }
     String program = spec.argv().getFirst();
-    String problem = ExecutableLookup.problem(program, cwd, environment.get("PATH"));
+    if (nativeSpawner.isPresent()) {
+      // One search of the PATH finds the program; only when it fails is it searched for why.
+      Path executable = ExecutableLookup.resolve(program, cwd, shared.path());
+      if (executable == null) {
+        String problem = ExecutableLookup.problem(program, cwd, shared.path());
+        throw new CannotStart(problem != null ? problem : "command not found: " + program);
+      }
+      List<String> lines = new ArrayList<>(shared.lines().size() + ownVariables.size());
+      lines.addAll(shared.lines());
+      lines.addAll(ownVariables);
+      return launchNative(attempt, spec, cwd, lines, executable, program);
+    }
+    String problem = ExecutableLookup.problem(program, cwd, shared.path());
     if (problem != null) {
       throw new CannotStart(problem);
     }
-
-    if (nativeSpawner.isPresent()) {
-      return launchNative(attempt, spec, cwd, environment, program);
+    Map<String, String> environment = new HashMap<>(shared.variables());
+    for (String variable : ownVariables) {
+      int equals = variable.indexOf('=');
+      environment.put(variable.substring(0, equals), variable.substring(equals + 1));
     }
     List<String> command = new ArrayList<>();
     if (setsid != null) {
@@ -142,13 +154,40 @@ public final class ProcessRunner {
         attempt, process, setsid != null, started, stdout, stderr, killGrace, clock);
   }
 
-  private RunningJob launchNative(
-      AttemptRef attempt, JobSpec spec, Path cwd, Map<String, String> environment, String program)
-      throws CannotStart {
-    Path executable = ExecutableLookup.resolve(program, cwd, environment.get("PATH"));
-    if (executable == null) {
-      throw new CannotStart("command not found: " + program);
+  /**
+   * A job's environment without the variables the worker sets for each job, and as the
+   * "NAME=value" lines posix_spawn takes. Jobs of one submitter share one environment (the
+   * worker keeps each once per connection), so it is prepared once for all of them.
+   */
+  record SharedEnvironment(Map<String, String> source, Map<String, String> variables, List<String> lines) {
+    String path() {
+      return variables.get("PATH");
     }
+  }
+
+  private static final List<String> OWN_VARIABLES =
+      List.of("KUEUE_JOB_ID", "KUEUE_WORKER", "KUEUE_ARRAY_ID", "KUEUE_ARRAY_INDEX");
+
+  /** The environment prepared last; launcher threads share it. */
+  private volatile SharedEnvironment lastShared;
+
+  SharedEnvironment shared(Map<String, String> source) {
+    SharedEnvironment last = lastShared;
+    if (last != null && last.source() == source) {
+      return last;
+    }
+    Map<String, String> variables = new HashMap<>(source);
+    OWN_VARIABLES.forEach(variables::remove);
+    List<String> lines = new ArrayList<>(variables.size());
+    variables.forEach((name, value) -> lines.add(name + "=" + value));
+    SharedEnvironment prepared = new SharedEnvironment(source, Map.copyOf(variables), List.copyOf(lines));
+    lastShared = prepared;
+    return prepared;
+  }
+
+  private RunningJob launchNative(
+      AttemptRef attempt, JobSpec spec, Path cwd, List<String> environment, Path executable, String program)
+      throws CannotStart {
     NativeSpawner.Output stdoutTarget = nativeOutput("stdout", spec.stdout(), cwd, null);
     Path stdoutFile = stdoutTarget instanceof NativeSpawner.Output.File file ? file.path() : null;
     NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);

@@ -8,6 +8,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashSet;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,8 +53,19 @@ final class Reaper implements AutoCloseable {
       exit 0
       """;
 
+  /**
+   * How long the end of a job may wait to be told to the shell. Every line wakes the shell, which
+   * then reads it a byte at a time: on a busy machine that costs the jobs about as much CPU as the
+   * worker spends on them otherwise. An end waits for the next start (both go in one write), or at
+   * most this long. Until then the shell would still signal the ended job's group if the worker
+   * died; its leader is reaped, and its id is reused only after the system has handed out every
+   * other process id, which takes far longer than this.
+   */
+  static final Duration UNTRACK_DELAY = Duration.ofMillis(50);
+
   private final String grace;
   private final Set<Long> groups = new LinkedHashSet<>();
+  private final StringBuilder pendingEnds = new StringBuilder();
   private Process process;
   private OutputStream pipe;
   private boolean closed;
@@ -80,15 +93,43 @@ final class Reaper implements AutoCloseable {
     if (processGroup <= 1 || closed || !groups.add(processGroup)) {
       return;
     }
-    write("+" + processGroup + "\n");
+    pendingEnds.append('+').append(processGroup).append('\n');
+    write(pendingEnds.toString());
+    pendingEnds.setLength(0);
   }
 
-  /** The job of this process group ended: its id may be reused by someone else from now on. */
+  /**
+   * The job of this process group ended: its id may be reused by someone else once the system
+   * has gone through every other process id. Told to the shell with the next start, or after
+   * {@link #UNTRACK_DELAY}.
+   */
   synchronized void untrack(long processGroup) {
     if (!groups.remove(processGroup) || closed) {
       return;
     }
-    write("-" + processGroup + "\n");
+    if (pendingEnds.isEmpty()) {
+      CompletableFuture.delayedExecutor(UNTRACK_DELAY.toMillis(), TimeUnit.MILLISECONDS)
+          .execute(this::flushEnds);
+    }
+    pendingEnds.append('-').append(processGroup).append('\n');
+  }
+
+  private synchronized void flushEnds() {
+    if (!pendingEnds.isEmpty() && !closed) {
+      write(pendingEnds.toString());
+    }
+    pendingEnds.setLength(0);
+  }
+
+  /** True while ended groups wait to be told to the shell. */
+  synchronized boolean hasPendingEnds() {
+    return !pendingEnds.isEmpty();
+  }
+
+  /** Closes the pipe the way the worker's death does: ends not yet told are lost. */
+  synchronized void closeAsIfKilled() {
+    pendingEnds.setLength(0);
+    close();
   }
 
   synchronized Set<Long> tracked() {
@@ -101,6 +142,10 @@ final class Reaper implements AutoCloseable {
    */
   @Override
   public synchronized void close() {
+    if (!closed && !pendingEnds.isEmpty()) {
+      write(pendingEnds.toString());
+      pendingEnds.setLength(0);
+    }
     closed = true;
     if (pipe != null) {
       try {
@@ -131,6 +176,8 @@ final class Reaper implements AutoCloseable {
   }
 
   private void spawn() {
+    // A new shell learns the groups still running from the set; ends not yet told are moot.
+    pendingEnds.setLength(0);
     if (!Files.isExecutable(Path.of(SHELL))) {
       log.warn("{} not found: jobs of a worker that is killed may keep running", SHELL);
       return;

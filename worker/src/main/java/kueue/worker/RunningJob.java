@@ -51,6 +51,9 @@ public final class RunningJob {
   private static final ExecutorService THREADS =
       Executors.newCachedThreadPool(task -> Thread.ofPlatform().daemon().name("job").unstarted(task));
 
+  /** Read buffers of the pooled threads, which read one stream at a time, instead of one per job. */
+  private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[8192]);
+
   private final AttemptRef attempt;
   private final Process process;
   private final boolean ownGroup;
@@ -223,7 +226,7 @@ public final class RunningJob {
         named(
             name,
             () -> {
-              byte[] chunk = new byte[8192];
+              byte[] chunk = CHUNK.get();
               try (in) {
                 int read;
                 while ((read = in.read(chunk)) >= 0) {

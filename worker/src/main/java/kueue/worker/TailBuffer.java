@@ -10,6 +10,7 @@ import kueue.model.CapturedOutput;
  */
 final class TailBuffer {
   private static final int INITIAL_SIZE = 8192;
+  private static final byte[] NO_BYTES = new byte[0];
 
   private final int capacity;
   private byte[] data;
@@ -22,7 +23,8 @@ final class TailBuffer {
       throw new IllegalArgumentException("capacity cannot be negative: " + capacity);
     }
     this.capacity = (int) Math.min(capacity, Integer.MAX_VALUE - 16);
-    this.data = new byte[Math.min(this.capacity, INITIAL_SIZE)];
+    // Most jobs print little or nothing: the buffer is allocated by the first write.
+    this.data = NO_BYTES;
   }
 
   synchronized void write(byte[] bytes, int offset, int length) {
@@ -38,7 +40,8 @@ final class TailBuffer {
       return;
     }
     if (size + length > data.length && data.length < capacity) {
-      growTo((int) Math.min(capacity, Math.max((long) size + length, 2L * data.length)));
+      growTo((int) Math.min(capacity,
+          Math.max(Math.max((long) size + length, 2L * data.length), INITIAL_SIZE)));
     }
     int overflow = size + length - data.length;
     if (overflow > 0) {

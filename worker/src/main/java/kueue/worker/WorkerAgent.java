@@ -62,6 +62,12 @@ public final class WorkerAgent {
   /** A single result must stay well below the server's message limit, whatever the output cap. */
   private static final int MAX_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
 
+  /**
+   * Environments of offers kept per connection, so that the server sends each only once while it
+   * is in use (an environment is often several kilobytes, against a hundred bytes for the rest).
+   */
+  static final int ENVIRONMENT_SLOTS = 32;
+
   /** Results that do not fit into Register are listed as running and sent one by one after it. */
   private static final int MAX_REGISTER_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
 
@@ -433,7 +439,8 @@ public final class WorkerAgent {
         }
       }
     }
-    server.send(new Message.Register(name, system, probe.capacity(system), runningRefs, ended));
+    server.send(new Message.Register(
+        name, system, probe.capacity(system), runningRefs, ended, ENVIRONMENT_SLOTS));
     server.setReceiveTimeout(REGISTER_TIMEOUT);
     Message reply = server.receive();
     if (reply instanceof Message.Failure failure) {
@@ -474,15 +481,47 @@ public final class WorkerAgent {
     ScheduledFuture<?> heartbeat =
         heartbeats.scheduleWithFixedDelay(
             () -> sendHeartbeat(server), period, period, TimeUnit.MILLISECONDS);
+    @SuppressWarnings("unchecked")
+    Map<String, String>[] environments = new Map[ENVIRONMENT_SLOTS];
     try {
       while (true) {
         Message message = server.receive();
         lastContact = System.nanoTime();
+        if (message instanceof Message.Offer offer && offer.envSlot() != null) {
+          message = withEnvironment(offer, environments);
+        }
         handle(server, message);
       }
     } finally {
       heartbeat.cancel(false);
     }
+  }
+
+  /**
+   * The offer with its environment: the one it carries, which its slot keeps from now on, or the
+   * one its slot kept.
+   */
+  static Message.Offer withEnvironment(Message.Offer offer, Map<String, String>[] environments)
+      throws ProtocolException {
+    int slot = offer.envSlot();
+    if (slot < 0 || slot >= environments.length) {
+      throw new ProtocolException("offer names environment slot " + slot + " of " + environments.length);
+    }
+    JobSpec spec = offer.spec();
+    if (spec == null) {
+      return offer;
+    }
+    if (spec.env() != null) {
+      environments[slot] = spec.env();
+      return new Message.Offer(offer.jobId(), offer.attempt(), spec, null);
+    }
+    Map<String, String> env = environments[slot];
+    if (env == null) {
+      throw new ProtocolException("offer names environment slot " + slot + ", which holds none");
+    }
+    return new Message.Offer(offer.jobId(), offer.attempt(), new JobSpec(spec.argv(), spec.cwd(), env,
+        spec.slots(), spec.cpus(), spec.ramMb(), spec.globalResources(), spec.stdout(), spec.stderr(),
+        spec.batch(), spec.arrayIndex()), null);
   }
 
   private void endSession(PeerConnection server) {

@@ -71,6 +71,38 @@ class ReaperTest {
   }
 
   @Test
+  void anEndIsToldToTheShellSoonEvenWhenNoJobStartsAfterIt() throws Exception {
+    Reaper reaper = Reaper.start(Duration.ofMillis(200));
+    Process tracked = groupLeader("sleep", "1000");
+    Process ended = groupLeader("sleep", "1000");
+    reaper.track(tracked.pid());
+    reaper.track(ended.pid());
+    reaper.untrack(ended.pid());
+    await().atMost(WAIT).until(() -> !reaper.hasPendingEnds());
+
+    reaper.closeAsIfKilled();
+
+    await().atMost(WAIT).until(() -> gone(tracked.pid()));
+    assertThat(ended.isAlive()).as("a group whose end was told is not touched").isTrue();
+  }
+
+  @Test
+  void anEndGoesToTheShellWithTheNextStart() throws Exception {
+    Reaper reaper = Reaper.start(Duration.ofMillis(200));
+    Process ended = groupLeader("sleep", "1000");
+    Process next = groupLeader("sleep", "1000");
+    reaper.track(ended.pid());
+    reaper.untrack(ended.pid());
+
+    reaper.track(next.pid());
+    assertThat(reaper.hasPendingEnds()).isFalse();
+    reaper.closeAsIfKilled();
+
+    await().atMost(WAIT).until(() -> gone(next.pid()));
+    assertThat(ended.isAlive()).isTrue();
+  }
+
+  @Test
   void aGroupThatIgnoresTermIsKilledAfterTheGrace() throws Exception {
     Reaper reaper = Reaper.start(Duration.ofMillis(300));
     Path ready = dir.resolve("ready");

@@ -301,6 +301,37 @@ class WorkerAgentTest {
     assertThat(List.of(fitted.stdout(), fitted.stderr())).allMatch(CapturedOutput::truncated);
   }
 
+  @Test
+  void anOfferWithoutEnvironmentRunsWithTheOneItsSlotKeeps() throws Exception {
+    startAgent(SECRET, Duration.ofSeconds(30));
+    ScriptedServer.Peer peer = server.awaitPeer();
+    Message.Register register = peer.expect(Message.Register.class);
+    assertThat(register.environmentSlots()).isEqualTo(WorkerAgent.ENVIRONMENT_SLOTS);
+    peer.send(new Message.Registered(1));
+    await().atMost(WAIT).until(() -> agent.workerId() == 1);
+    Map<String, String> env = Map.of("PATH", System.getenv("PATH"), "WHO", "slot three");
+    JobSpec printWho = Jobs.command(dir, "sh", "-c", "echo \"$WHO\"");
+
+    peer.send(new Message.Offer(20, 1, Jobs.withEnv(printWho, env), 3));
+    peer.send(new Message.Offer(21, 1, printWho, 3));
+
+    Message.Ended first = peer.expect(Message.Ended.class, m -> m instanceof Message.Started);
+    Message.Ended second = peer.expect(Message.Ended.class, m -> m instanceof Message.Started);
+    assertThat(List.of(first.stdout().text(), second.stdout().text()))
+        .containsExactly("slot three\n", "slot three\n");
+  }
+
+  @Test
+  void anOfferNamingAnEmptySlotBreaksTheConnection() throws Exception {
+    startAgent(SECRET, Duration.ofSeconds(30));
+    ScriptedServer.Peer peer = registeredPeer(1);
+
+    peer.send(new Message.Offer(22, 1, Jobs.command(dir, "true"), 5));
+
+    ScriptedServer.Peer again = server.awaitPeer();
+    assertThat(again.expect(Message.Register.class).running()).isEmpty();
+  }
+
   private JobSpec waitForFile(String name) {
     return Jobs.command(
         dir, "sh", "-c", "while [ ! -e " + name + " ]; do sleep 0.05; done; echo " + name);
