@@ -63,6 +63,13 @@ final class BenchFleet implements AutoCloseable {
   private static final String[] WORKER_JVM_OPTIONS = {"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m"};
 
   void startServer(String... jvmOptions) throws Exception {
+    // The server's alone, e.g. -XX:AOTCache=... to measure it as install.sh's launcher runs it.
+    String extra = System.getenv("KUEUE_BENCH_SERVER_OPTIONS");
+    if (extra != null && !extra.isBlank()) {
+      List<String> options = new ArrayList<>(List.of(jvmOptions));
+      options.addAll(List.of(extra.strip().split("\\s+")));
+      jvmOptions = options.toArray(String[]::new);
+    }
     server = start("server", "kueue.server.ServerMain", jvmOptions);
     awaitServer();
   }
