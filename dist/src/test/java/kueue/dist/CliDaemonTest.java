@@ -208,12 +208,26 @@ class CliDaemonTest {
     relay(Map.of(), home, null, "list-jobs");
     long before = awaitDaemon();
     Path oldSocket = socket().orElseThrow();
+    long job = fleet.submit("sleep", "120");
+    Path err = home.resolve("reinstall-wait-err.txt");
+    Process waiting =
+        start(fleet.clientConfig(), Map.of("KUEUE_TRACE_STARTUP", "1"), home, null,
+            new String[] {"wait-job", String.valueOf(job)}, home.resolve("reinstall-wait-out.txt"), err);
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(err).contains("request sent"));
 
     Files.setLastModifiedTime(marker, FileTime.from(Instant.now().plusSeconds(60)));
 
+    // The old daemon stops listening at once, but finishes the wait under way.
+    await().atMost(Duration.ofSeconds(30)).until(() -> daemonLog().contains("Kueue was reinstalled, exiting"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(oldSocket));
+    assertThat(waiting.isAlive()).isTrue();
+    assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive)).contains(true);
+    assertThat(fleet.kueue("remove-job", "--kill", String.valueOf(job)).exitCode()).isZero();
+    assertThat(waiting.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(Files.readString(err)).doesNotContain("lost the local CLI daemon");
+    assertThat(waiting.exitValue()).isEqualTo(130);
     await().atMost(Duration.ofSeconds(30))
         .until(() -> ProcessHandle.of(before).map(ph -> !ph.isAlive()).orElse(true));
-    assertThat(daemonLog()).contains("Kueue was reinstalled, exiting");
     Fleet.Result next = relay(Map.of(), home, null, "list-jobs");
     assertThat(next.exitCode()).as(next.toString()).isZero();
     await().atMost(Duration.ofSeconds(30))

@@ -125,6 +125,17 @@ public final class CliDaemon {
       Thread.ofPlatform().daemon().name("idle-check").start(this::stopWhenIdle);
       Thread.ofVirtual().name("warm-up").start(CliDaemon::warmUp);
       acceptUntilClosed();
+      // Commands already under way finish first (a reinstall must not cut a running `cmd --wait`;
+      // new commands go to the new installation's daemon meanwhile). On SIGTERM the JVM does not
+      // wait for this.
+      while (running.get() > 0) {
+        try {
+          Thread.sleep(CHECK_INTERVAL.toMillis() / 10);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
       return 0;
     }
   }
@@ -141,6 +152,8 @@ public final class CliDaemon {
         continue;
       }
       lastActivityNanos.set(System.nanoTime());
+      // Counted before its thread starts, so that a stop right now still waits for it.
+      running.incrementAndGet();
       Thread.ofVirtual().name("relay").start(() -> serve(channel));
     }
   }
@@ -158,8 +171,6 @@ public final class CliDaemon {
       boolean replaced = !buildId.equals(LocalEndpoint.buildId(System.getProperty("java.class.path")));
       if (idle || replaced) {
         log(idle ? "idle for " + idleLimit.toSeconds() + " s, exiting" : "Kueue was reinstalled, exiting");
-        // Commands still running (only possible when replaced) are cut short when main exits:
-        // their relays report it.
         stop();
       }
     }
@@ -183,7 +194,6 @@ public final class CliDaemon {
 
   /** One relay's command, from its request to its exit frame. */
   private void serve(SocketChannel channel) {
-    running.incrementAndGet();
     try (channel) {
       if (!LocalEndpoint.peerIsThisUser(channel)) {
         log("refused a connection from another user");
