@@ -33,8 +33,6 @@ cp "$here/dist/target/kueue.jar" "$share/lib/kueue.jar.new"
 mv "$share/lib/kueue.jar.new" "$share/lib/kueue.jar"
 cp "$here"/client/target/kueue-client-*-relay.jar "$share/lib/kueue-relay.jar.new"
 mv "$share/lib/kueue-relay.jar.new" "$share/lib/kueue-relay.jar"
-# The relay's classes first: the JVM then opens the big jar only for a command run in-process.
-cli_class_path="$share/lib/kueue-relay.jar:$share/lib/kueue.jar"
 modules=java.base,java.sql,java.desktop,java.management,java.naming,java.logging,java.xml,jdk.unsupported,jdk.crypto.ec,jdk.management,jdk.net,jdk.zipfs
 if [ ! -f "$share/runtime/release" ] || [ "$(cat "$share/runtime/.modules" 2>/dev/null)" != "$JAVA_HOME $modules" ]; then
   rm -rf "$share/runtime.new"
@@ -74,7 +72,9 @@ client_opts="-XX:TieredStopAtLevel=1 -XX:CompileThresholdScaling=10 -XX:+UseSeri
 use_cache() { # cache file name: the launcher lines that set $cache to the JVM option or nothing
   echo "if [ -f \"$share/$1\" ]; then cache=-XX:AOTCache=\"$share/$1\"; else cache=; fi"
 }
-choose_cli_cache="if [ \"\${KUEUE_CLI_DAEMON:-}\" = off ]; then $(use_cache kueue-in-process.aot); else $(use_cache kueue-relay.aot); fi"
+# The relay's JVM gets only kueue-relay.jar on its class path, so that it never opens the big jar.
+choose_cli="if [ \"\${KUEUE_CLI_DAEMON:-}\" = off ]; then main=kueue.client.KueueCli; class_path=\"$share/lib/kueue.jar\"; $(use_cache kueue-in-process.aot)
+else main=kueue.client.daemon.CliRelay; class_path=\"$share/lib/kueue-relay.jar\"; $(use_cache kueue-relay.aot); fi"
 # The worker's code is light (starting processes, moving bytes): with C1 only, it used about half the
 # CPU per short job that C2's compilations cost it (bench/throughput, side by side). The server keeps
 # C2, which halves its steady-state cost per job (bench/zero-worker). BenchFleet uses these options.
@@ -82,7 +82,7 @@ worker_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m"
 server_opts="-Xmx2g"
 for dir in "$bindir" "$here/bin"; do
   mkdir -p "$dir"
-  write_launcher "$dir" kueue kueue.client.daemon.CliRelay "$client_opts \$cache" "$choose_cli_cache" "$cli_class_path"
+  write_launcher "$dir" kueue '$main' "$client_opts \$cache -Dkueue.cli.classpath=$share/lib/kueue.jar" "$choose_cli" '$class_path'
   write_launcher "$dir" kueue_server kueue.server.ServerMain "$server_opts \$cache" "$(use_cache kueue-server.aot)"
   write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "$worker_opts \$cache" "$(use_cache kueue-worker.aot)"
   write_launcher "$dir" kueue_restart_workers kueue.worker.RestartWorkersMain "$client_opts"
@@ -92,7 +92,7 @@ echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_worke
 echo "==> training the start-up caches of kueue, kueue_server and kueue_worker (a private server and worker on 127.0.0.1)"
 rm -f "$share/kueue.aot" # the single cache of earlier versions
 "$share/runtime/bin/java" --enable-native-access=ALL-UNNAMED -cp "$share/lib/kueue.jar" kueue.dist.LauncherTraining \
-  "$share" "$server_opts" "$worker_opts" "$client_opts" "$cli_class_path" \
+  "$share" "$server_opts" "$worker_opts" "$client_opts" "$share/lib/kueue-relay.jar" \
   || echo "    (training failed: the programs run without start-up caches, only slower)"
 
 # The first start of any program writes the config template with a fresh secret.

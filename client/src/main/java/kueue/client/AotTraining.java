@@ -1,12 +1,10 @@
 package kueue.client;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
-import kueue.client.daemon.RelayTraining;
 
 /**
  * The training runs for the JDK's ahead-of-time caches, run by install.sh with {@code
@@ -14,25 +12,17 @@ import kueue.client.daemon.RelayTraining;
  * listing, help) so that their classes are loaded and linked from the cache on later starts. Its
  * jobs are real jobs on the local server; when none runs, the error paths are trained instead.
  *
- * <p>Arguments: {@code relay} or {@code in-process} (the default), then the -c/--config options to
- * pass on, if any. The two get separate caches: a cache holding every class the CLI can load
- * made the relay, which needs few, start slower than no cache at all (bench/README.md).
+ * <p>Arguments: optionally {@code in-process}, then the -c/--config options to pass on, if any.
+ * The relay's cache is trained by kueue.client.daemon.RelayTraining: a cache holding every class
+ * the CLI can load made the relay, which needs few, start slower than no cache at all
+ * (bench/README.md).
  */
 public final class AotTraining {
   private AotTraining() {}
 
-  public static void main(String[] args) throws IOException, InterruptedException {
-    boolean relay = args.length > 0 && args[0].equals("relay");
-    int skip = args.length > 0 && (relay || args[0].equals("in-process")) ? 1 : 0;
+  public static void main(String[] args) {
+    int skip = args.length > 0 && args[0].equals("in-process") ? 1 : 0;
     List<String> config = List.of(args).subList(skip, args.length);
-    if (relay) {
-      RelayTraining.run(
-          Stream.of(List.of("cmd", "true"), List.of("cmd", "--wait", "true"), List.of("list-jobs"))
-              .map(command -> withConfig(config, command))
-              .toList(),
-          System.getenv());
-      return;
-    }
     List<List<String>> commands = List.of(
         List.of("--help"),
         List.of("cmd", "--help"),

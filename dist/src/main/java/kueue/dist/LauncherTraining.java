@@ -34,9 +34,10 @@ import kueue.client.KueueCli;
  * jobs go through them; the JVM writes the cache when they stop. The CLI's two caches are trained
  * by kueue.client.AotTraining against the same fleet.
  *
- * <p>Arguments: {@code SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS
- * CLIENT_CLASS_PATH}, each options argument one string of JVM options, the same as the launchers'
- * (as is the class path), which the cache requires.
+ * <p>Arguments: {@code SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS RELAY_JAR},
+ * each options argument one string of JVM options, the same as the launchers', which the cache
+ * requires, as it requires the same class path: this JVM's for all but the relay, which has
+ * RELAY_JAR alone.
  */
 public final class LauncherTraining {
   private static final Duration STEP_LIMIT = Duration.ofSeconds(120);
@@ -48,11 +49,11 @@ public final class LauncherTraining {
   private final String classPath = System.getProperty("java.class.path");
   private final Map<String, String> environment;
 
-  private final String clientClassPath;
+  private final String relayJar;
 
-  private LauncherTraining(Path share, Path home, String clientClassPath) throws IOException {
+  private LauncherTraining(Path share, Path home, String relayJar) throws IOException {
     this.share = share;
-    this.clientClassPath = clientClassPath;
+    this.relayJar = relayJar;
     this.home = home;
     this.config = home.resolve("config.toml");
     Map<String, String> env = new HashMap<>(System.getenv());
@@ -66,7 +67,7 @@ public final class LauncherTraining {
   public static void main(String[] args) throws Exception {
     if (args.length != 5) {
       System.err.println(
-          "usage: LauncherTraining SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS CLIENT_CLASS_PATH");
+          "usage: LauncherTraining SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS RELAY_JAR");
       System.exit(2);
     }
     Path home =
@@ -187,10 +188,15 @@ public final class LauncherTraining {
   }
 
   private void trainClient(List<String> options, String cache, String mode) throws Exception {
-    ProcessBuilder builder =
-        java(options, cache, clientClassPath, "kueue.client.AotTraining", mode)
-            .redirectErrorStream(true)
-            .redirectOutput(home.resolve("client-" + mode + ".log").toFile());
+    ProcessBuilder builder;
+    if (mode.equals("relay")) {
+      List<String> relayOptions = new ArrayList<>(options);
+      relayOptions.add("-Dkueue.cli.classpath=" + classPath);
+      builder = java(relayOptions, cache, relayJar, "kueue.client.daemon.RelayTraining");
+    } else {
+      builder = java(options, cache, classPath, "kueue.client.AotTraining", mode);
+    }
+    builder.redirectErrorStream(true).redirectOutput(home.resolve("client-" + mode + ".log").toFile());
     builder.environment().remove("KUEUE_CLI_DAEMON");
     Process training = builder.start();
     if (!training.waitFor(STEP_LIMIT.toSeconds(), TimeUnit.SECONDS)) {

@@ -48,6 +48,7 @@ class CliDaemonTest {
   private Fleet fleet;
   private Path runtime;
   private String classPath;
+  private List<String> jvmOptions;
 
   @BeforeAll
   void startFleet() throws Exception {
@@ -65,6 +66,7 @@ class CliDaemonTest {
   void ownRuntimeDirectory() throws IOException {
     runtime = Files.createTempDirectory(home, "runtime");
     classPath = System.getProperty("java.class.path");
+    jvmOptions = List.of();
   }
 
   @AfterEach
@@ -235,6 +237,34 @@ class CliDaemonTest {
   }
 
   @Test
+  void withOnlyTheRelayJarOnItsClassPathCommandsAreRelayedOrRunInProcess() throws Exception {
+    String fullClassPath = System.getProperty("java.class.path");
+    Path clientJar = Stream.of(fullClassPath.split(File.pathSeparator)).map(Path::of)
+        .filter(path -> path.getFileName().toString().matches("kueue-client-[0-9.]+(-SNAPSHOT)?\\.jar"))
+        .findFirst().orElseThrow(() -> new AssertionError("no kueue-client jar on " + fullClassPath));
+    Path relayJar = clientJar.resolveSibling(clientJar.getFileName().toString().replace(".jar", "-relay.jar"));
+    assertThat(relayJar).exists();
+    classPath = relayJar.toString();
+    jvmOptions = List.of("-Dkueue.cli.classpath=" + fullClassPath);
+
+    Fleet.Result first = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
+    assertThat(first.exitCode()).as(first.toString()).isEqualTo(7);
+    assertThat(first.err()).contains("daemon started").contains("request sent");
+    Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-workers");
+    assertThat(next.exitCode()).as(next.toString()).isZero();
+    assertThat(next.err()).contains("request sent").doesNotContain("daemon started");
+
+    Path shared = Files.createDirectory(runtime.resolve("shared"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Files.createDirectory(shared.resolve("kueue"),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Fleet.Result inProcess =
+        relay(Map.of("XDG_RUNTIME_DIR", shared.toString()), home, null, "cmd", "--wait", "sh", "-c", "exit 5");
+    assertThat(inProcess.exitCode()).as(inProcess.toString()).isEqualTo(5);
+    assertThat(inProcess.err()).contains("not starting the CLI daemon");
+  }
+
+  @Test
   void withoutAPrivateDirectoryThereIsNoDaemonAndCommandsStillWork() throws Exception {
     Path shared = Files.createDirectory(runtime.resolve("kueue"),
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
@@ -303,7 +333,9 @@ class CliDaemonTest {
       throws IOException {
     List<String> command =
         new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1", "-cp", classPath, "kueue.client.daemon.CliRelay", "-c", config.toString()));
+            "-XX:TieredStopAtLevel=1"));
+    command.addAll(jvmOptions);
+    command.addAll(List.of("-cp", classPath, "kueue.client.daemon.CliRelay", "-c", config.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
     Map<String, String> environment = new HashMap<>();

@@ -47,18 +47,6 @@ import kueue.client.ServerConnections;
  * SIGTERM. A relay that goes away (Ctrl-C) cancels its command.
  */
 public final class CliDaemon {
-  /**
-   * How the relay starts it: the commands are short and light, so C1 alone and the serial
-   * collector serve them at a fraction of the memory and CPU of a server JVM.
-   */
-  static final List<String> JVM_OPTIONS =
-      List.of(
-          "-XX:+UseSerialGC",
-          "-XX:TieredStopAtLevel=1",
-          "-Xmx256m",
-          "-XX:-UsePerfData",
-          "--enable-native-access=ALL-UNNAMED");
-
   static final String IDLE_SETTING = "KUEUE_CLI_DAEMON_IDLE_SECONDS";
   private static final Duration DEFAULT_IDLE = Duration.ofHours(1);
   private static final Duration CHECK_INTERVAL = Duration.ofSeconds(1);

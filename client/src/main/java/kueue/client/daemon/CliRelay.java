@@ -18,7 +18,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import kueue.client.KueueCli;
 
 /**
  * {@code kueue}'s entry point. A JVM that loads picocli, Jackson and TLS for every command spends
@@ -27,8 +26,9 @@ import kueue.client.KueueCli;
  * machine, which has all of that loaded and warm, and this process only relays the daemon's output
  * and exit code. It loads little beyond a Unix socket.
  *
- * <p>When no daemon answers, this process starts one in the background for the next commands and
- * runs this command itself. {@code KUEUE_CLI_DAEMON=off} always runs commands in-process.
+ * <p>When no daemon answers, this process starts one in the background and, once it listens, hands
+ * it this command as well. Without a daemon (no private directory for its socket, or it did not
+ * start), and always with {@code KUEUE_CLI_DAEMON=off}, the command runs in-process.
  */
 public final class CliRelay {
   /** What the relay exits with when the daemon goes away in the middle of a command. */
@@ -41,11 +41,33 @@ public final class CliRelay {
 
   private CliRelay() {}
 
-  public static void main(String[] args) {
+  /**
+   * The class path of the whole CLI, when this JVM's holds only the relay (install.sh's launcher
+   * puts only kueue-relay.jar there: the JVM then never opens the big jar for a relayed command).
+   */
+  static final String CLI_CLASS_PATH = "kueue.cli.classpath";
+
+  /**
+   * How the daemon's JVM runs: the commands are short and light, so C1 alone and the serial
+   * collector serve them at a fraction of the memory and CPU of a server JVM. (Here, not in
+   * CliDaemon, which is not in kueue-relay.jar.)
+   */
+  static final List<String> DAEMON_JVM_OPTIONS =
+      List.of(
+          "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1",
+          "-Xmx256m",
+          "-XX:-UsePerfData",
+          "--enable-native-access=ALL-UNNAMED");
+
+  /** How long the first command waits for the daemon it started to listen. */
+  private static final long DAEMON_START_LIMIT_NANOS = 30_000_000_000L;
+
+  public static void main(String[] args) throws Exception {
     Map<String, String> environment = System.getenv();
     trace("relay main");
     if ("off".equals(environment.get(SWITCH))) {
-      KueueCli.main(args);
+      runInProcess(args);
       return;
     }
     LocalEndpoint endpoint = LocalEndpoint.forThisInstallation(environment);
@@ -53,10 +75,16 @@ public final class CliRelay {
     SocketChannel channel = connect(endpoint);
     trace("daemon connected");
     if (channel == null) {
-      startDaemon(endpoint, environment);
-      printTrace();
-      KueueCli.main(args);
-      return;
+      // The first command: start the daemon and hand it this command too, which is faster than
+      // loading the whole CLI here as well. Without a daemon, the command runs in-process.
+      Process daemon = startDaemon(endpoint, environment);
+      channel = daemon == null ? null : awaitDaemon(endpoint, daemon);
+      trace("daemon started");
+      if (channel == null) {
+        printTrace();
+        runInProcess(args);
+        return;
+      }
     }
     // The channel closes with the process.
     int exitCode = relay(channel, args, environment);
@@ -65,6 +93,41 @@ public final class CliRelay {
     // Its output went straight to the file descriptors, so there is nothing to flush, and no
     // shutdown hooks are registered: halting skips the logging setup that exit() goes through.
     Runtime.getRuntime().halt(exitCode);
+  }
+
+  private static SocketChannel awaitDaemon(LocalEndpoint endpoint, Process daemon) throws InterruptedException {
+    long deadline = System.nanoTime() + DAEMON_START_LIMIT_NANOS;
+    while (daemon.isAlive() && System.nanoTime() < deadline) {
+      if (Files.exists(endpoint.socket())) {
+        SocketChannel channel = connect(endpoint);
+        if (channel != null) {
+          return channel;
+        }
+      }
+      Thread.sleep(10);
+    }
+    // Another relay's daemon may have won the race for the lock file.
+    return connect(endpoint);
+  }
+
+  /** Runs the command in this JVM, loading the whole CLI when only the relay is on the class path. */
+  private static void runInProcess(String[] args) throws Exception {
+    Class<?> cli;
+    try {
+      cli = Class.forName("kueue.client.KueueCli");
+    } catch (ClassNotFoundException onlyTheRelay) {
+      List<java.net.URL> urls = new ArrayList<>();
+      for (String entry : cliClassPath().split(java.io.File.pathSeparator)) {
+        urls.add(Path.of(entry).toUri().toURL());
+      }
+      cli = new java.net.URLClassLoader(urls.toArray(java.net.URL[]::new), CliRelay.class.getClassLoader())
+          .loadClass("kueue.client.KueueCli");
+    }
+    cli.getMethod("main", String[].class).invoke(null, (Object) args);
+  }
+
+  static String cliClassPath() {
+    return System.getProperty(CLI_CLASS_PATH, System.getProperty("java.class.path"));
   }
 
   private static SocketChannel connect(LocalEndpoint endpoint) {
@@ -198,19 +261,19 @@ public final class CliRelay {
    * reach it). Without a safe socket directory there is no daemon and every command runs
    * in-process.
    */
-  private static void startDaemon(LocalEndpoint endpoint, Map<String, String> environment) {
+  private static Process startDaemon(LocalEndpoint endpoint, Map<String, String> environment) {
     try {
       if (!endpoint.prepareDirectory()) {
         System.err.println(
             "kueue: warning: not starting the CLI daemon: "
                 + endpoint.directory()
                 + " must be a directory of yours that only you can enter (mode 700)");
-        return;
+        return null;
       }
-      daemonProcess(endpoint, environment).start();
-      trace("daemon started");
+      return daemonProcess(endpoint, environment).start();
     } catch (IOException | RuntimeException e) {
       System.err.println("kueue: warning: could not start the CLI daemon: " + e.getMessage());
+      return null;
     }
   }
 
@@ -221,13 +284,13 @@ public final class CliRelay {
       command.add("/usr/bin/setsid");
     }
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(CliDaemon.JVM_OPTIONS);
+    command.addAll(DAEMON_JVM_OPTIONS);
     List<String> classPath = new ArrayList<>();
-    for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+    for (String entry : cliClassPath().split(java.io.File.pathSeparator)) {
       classPath.add(Path.of(entry).toAbsolutePath().toString());
     }
     command.addAll(
-        List.of("-cp", String.join(java.io.File.pathSeparator, classPath), CliDaemon.class.getName()));
+        List.of("-cp", String.join(java.io.File.pathSeparator, classPath), "kueue.client.daemon.CliDaemon"));
     // In "/", so that it keeps no directory of the user's busy (an unmount would fail).
     ProcessBuilder builder =
         new ProcessBuilder(command)

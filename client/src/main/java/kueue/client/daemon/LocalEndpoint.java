@@ -42,14 +42,9 @@ final class LocalEndpoint {
     this.name = name;
   }
 
-  /** The endpoint for the code on this JVM's class path, in the given directory. */
-  static LocalEndpoint in(Path directory) {
-    return new LocalEndpoint(directory, "cli-" + buildId(System.getProperty("java.class.path")));
-  }
-
-  /** The endpoint for the code on this JVM's class path. */
+  /** The endpoint for the whole CLI's class path (see {@link CliRelay#cliClassPath}). */
   static LocalEndpoint forThisInstallation(Map<String, String> environment) {
-    return new LocalEndpoint(directory(environment), "cli-" + buildId(System.getProperty("java.class.path")));
+    return new LocalEndpoint(directory(environment), "cli-" + buildId(CliRelay.cliClassPath()));
   }
 
   Path directory() {

@@ -16,14 +16,26 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * The relay's training run for the JDK's ahead-of-time cache (see kueue.client.AotTraining): runs
- * commands through a daemon of its own, in another process so that the cache holds only what
- * a relay loads.
+ * The relay's training run for the JDK's ahead-of-time cache (install.sh, through
+ * kueue.dist.LauncherTraining): runs commands through a daemon of its own, in another process so
+ * that the cache holds only what a relay loads. It is in kueue-relay.jar, so that it runs with
+ * the relay's class path, which the cache must be made with.
+ *
+ * <p>Arguments: the -c/--config options to pass on, if any.
  */
 public final class RelayTraining {
   private static final Duration START_LIMIT = Duration.ofSeconds(30);
 
   private RelayTraining() {}
+
+  public static void main(String[] args) throws IOException, InterruptedException {
+    List<String> config = List.of(args);
+    run(
+        Stream.of(List.of("cmd", "true"), List.of("cmd", "--wait", "true"), List.of("list-jobs"))
+            .map(command -> Stream.concat(config.stream(), command.stream()).toList())
+            .toList(),
+        System.getenv());
+  }
 
   public static void run(List<List<String>> commands, Map<String, String> environment)
       throws IOException, InterruptedException {
