@@ -40,6 +40,7 @@ public final class KueueCli {
             System.getenv(),
             Path.of("").toAbsolutePath(),
             terminal,
+            TerminalInfo.CONTROLLING_TERMINAL,
             Clock.systemUTC(),
             System.in);
     out.flush();
@@ -57,19 +58,7 @@ public final class KueueCli {
    */
   public static int run(
       String[] args, PrintWriter out, PrintWriter err, Map<String, String> env, Path cwd) {
-    return run(args, out, err, env, cwd, false, Clock.systemUTC(), System.in);
-  }
-
-  static int run(
-      String[] args,
-      PrintWriter out,
-      PrintWriter err,
-      Map<String, String> env,
-      Path cwd,
-      boolean stdoutIsTerminal,
-      Clock clock,
-      InputStream stdin) {
-    return run(args, out, err, env, cwd, stdoutIsTerminal, TerminalInfo.CONTROLLING_TERMINAL, clock, stdin);
+    return run(args, out, err, env, cwd, false, TerminalInfo.CONTROLLING_TERMINAL, Clock.systemUTC(), System.in);
   }
 
   /**
@@ -92,7 +81,7 @@ public final class KueueCli {
     return run(args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, Clock.systemUTC(), stdin);
   }
 
-  private static int run(
+  static int run(
       String[] args,
       PrintWriter out,
       PrintWriter err,

@@ -77,6 +77,7 @@ final class CliHarness {
             env,
             cwd,
             false,
+            TerminalInfo.CONTROLLING_TERMINAL,
             Clock.fixed(NOW, ZoneOffset.UTC),
             new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
     return new Result(exitCode, out.toString(), err.toString());
