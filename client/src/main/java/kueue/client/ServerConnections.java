@@ -94,9 +94,4 @@ public final class ServerConnections {
     }
     expired.forEach(PeerConnection::close);
   }
-
-  /** How many connections are open and unused, for tests and the daemon's log. */
-  public synchronized int idleCount() {
-    return idle.values().stream().mapToInt(ArrayDeque::size).sum();
-  }
 }
