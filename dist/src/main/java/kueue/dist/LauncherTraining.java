@@ -203,6 +203,13 @@ public final class LauncherTraining {
       training.destroyForcibly();
       training.waitFor(10, TimeUnit.SECONDS);
     }
+    if (training.exitValue() != 0) {
+      // A cache from a run that failed half-way lacks the classes of the steps it did not reach.
+      Files.deleteIfExists(share.resolve(cache + ".new"));
+      System.out.println("    training " + cache + " failed (exit " + training.exitValue() + "):");
+      List<String> lines = log("client-" + mode).lines().toList();
+      lines.subList(Math.max(0, lines.size() - 20), lines.size()).forEach(line -> System.out.println("      " + line));
+    }
     install(cache);
   }
 

@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -85,7 +86,10 @@ class CliDaemonTest {
     Fleet.Result relayed =
         relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
     assertThat(relayed.exitCode()).as(relayed.toString()).isEqualTo(7);
-    assertThat(relayed.err()).contains("kueue: trace: request sent").doesNotContain("command model");
+    assertThat(relayed.err())
+        .contains("kueue: trace: pipes opened")
+        .contains("kueue: trace: request sent")
+        .doesNotContain("command model");
     assertThat(relayed.err()).containsPattern("job \\d+ failed with exit code 7");
 
     Matcher failed = Pattern.compile("job (\\d+) failed").matcher(relayed.err());
@@ -129,7 +133,8 @@ class CliDaemonTest {
   void commandsStartedTogetherAreServedTogetherEachWithItsOwnAnswer() throws Exception {
     relay(Map.of(), home, null, "list-jobs");
     awaitDaemon();
-    int count = 6;
+    // More than the daemon keeps pairs of pipes for: the others come through the socket.
+    int count = 12;
     List<Process> processes = new ArrayList<>();
     List<Path> outputs = new ArrayList<>();
     for (int i = 0; i < count; i++) {
@@ -146,6 +151,28 @@ class CliDaemonTest {
       ids.add(Files.readString(outputs.get(i)).strip());
     }
     assertThat(ids).doesNotHaveDuplicates().allMatch(id -> id.matches("\\d+"));
+    assertThat(IntStream.range(0, count).mapToObj(i -> home.resolve("together-" + i + ".err")))
+        .anySatisfy(err -> assertThat(Files.readString(err)).contains("pipes opened"));
+  }
+
+  @Test
+  void aDaemonKilledWithPipesReadyDoesNotHoldUpTheNextCommand() throws Exception {
+    relay(Map.of(), home, null, "list-jobs");
+    long killed = awaitDaemon();
+    assertThat(spareTokens()).isNotEmpty();
+    ProcessHandle.of(killed).orElseThrow().destroyForcibly();
+    await().atMost(Duration.ofSeconds(30)).until(() -> ProcessHandle.of(killed).map(ph -> !ph.isAlive()).orElse(true));
+    // Its tokens are still there, but nothing will ever open their pipes.
+    assertThat(spareTokens()).isNotEmpty();
+
+    Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 3");
+
+    assertThat(next.exitCode()).as(next.toString()).isEqualTo(3);
+    assertThat(next.err()).contains("pipe pair claimed").contains("daemon started").doesNotContain("pipes opened");
+    await().atMost(Duration.ofSeconds(30)).until(() -> daemonPids().size() == 2);
+    Fleet.Result after = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-workers");
+    assertThat(after.exitCode()).as(after.toString()).isZero();
+    assertThat(after.err()).contains("pipes opened");
   }
 
   @Test
@@ -210,6 +237,7 @@ class CliDaemonTest {
     relay(Map.of(), home, null, "list-jobs");
     long before = awaitDaemon();
     Path oldSocket = socket().orElseThrow();
+    Path oldPipes = pipesDirectory().orElseThrow();
     long job = fleet.submit("sleep", "120");
     Path err = home.resolve("reinstall-wait-err.txt");
     Process waiting =
@@ -221,7 +249,7 @@ class CliDaemonTest {
 
     // The old daemon stops listening at once, but finishes the wait under way.
     await().atMost(Duration.ofSeconds(30)).until(() -> daemonLog().contains("Kueue was reinstalled, exiting"));
-    await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(oldSocket));
+    await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(oldSocket) && !Files.exists(oldPipes));
     assertThat(waiting.isAlive()).isTrue();
     assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive)).contains(true);
     assertThat(fleet.kueue("remove-job", "--kill", String.valueOf(job)).exitCode()).isZero();
@@ -296,6 +324,20 @@ class CliDaemonTest {
     }
     assertThat(daemonLog()).contains("refused a malformed request");
 
+    // The same through a pair of pipes, claimed and opened by hand as the relay does.
+    Path pipes = pipesDirectory().orElseThrow();
+    String pair = spareTokens().getFirst();
+    Files.delete(pipes.resolve("spare").resolve(pair));
+    try (var toDaemon = Files.newOutputStream(pipes.resolve(pair + ".in"))) {
+      try (var fromDaemon = Files.newInputStream(pipes.resolve(pair + ".out"))) {
+        toDaemon.write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        toDaemon.close();
+        assertThat(fromDaemon.read()).isEqualTo(-1);
+      }
+    }
+    await().atMost(Duration.ofSeconds(30))
+        .until(() -> daemonLog().split("refused a malformed request", -1).length - 1 == 3);
+
     Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-jobs");
     assertThat(next.exitCode()).as(next.toString()).isZero();
     assertThat(next.err()).contains("kueue: trace: request sent");
@@ -363,6 +405,27 @@ class CliDaemonTest {
     }
     try (Stream<Path> files = Files.list(directory)) {
       return files.filter(path -> path.getFileName().toString().endsWith(".sock")).findFirst();
+    }
+  }
+
+  private Optional<Path> pipesDirectory() throws IOException {
+    Path directory = runtime.resolve("kueue");
+    if (!Files.isDirectory(directory)) {
+      return Optional.empty();
+    }
+    try (Stream<Path> files = Files.list(directory)) {
+      return files.filter(path -> path.getFileName().toString().endsWith(".pipes")).findFirst();
+    }
+  }
+
+  /** The pairs of pipes the daemon has ready. */
+  private List<String> spareTokens() throws IOException {
+    Optional<Path> pipes = pipesDirectory();
+    if (pipes.isEmpty() || !Files.isDirectory(pipes.get().resolve("spare"))) {
+      return List.of();
+    }
+    try (Stream<Path> tokens = Files.list(pipes.get().resolve("spare"))) {
+      return tokens.map(path -> path.getFileName().toString()).sorted().toList();
     }
   }
 

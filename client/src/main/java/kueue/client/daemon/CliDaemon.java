@@ -16,6 +16,7 @@ import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.Pipe;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -61,6 +62,13 @@ public final class CliDaemon {
   private final AtomicLong lastActivityNanos = new AtomicLong(System.nanoTime());
   private ServerSocketChannel server;
   private ServerConnections connections;
+  private PipePool pipes;
+
+  /**
+   * Pairs of pipes kept ready for relays. More relays at once than this use the socket, which works
+   * as well but costs each some 30 ms more; new pairs are made as soon as old ones are taken.
+   */
+  private static final int PIPE_PAIRS = 8;
 
   CliDaemon(LocalEndpoint endpoint, Duration idleLimit) {
     this.endpoint = endpoint;
@@ -109,6 +117,11 @@ public final class CliDaemon {
       Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
       Runtime.getRuntime().addShutdownHook(new Thread(this::stopListening));
       connections = ServerConnections.keepOpen(CONNECTION_MAX_IDLE);
+      try {
+        pipes = PipePool.start(endpoint.pipes().toFile(), PIPE_PAIRS, this::acceptPipes);
+      } catch (IOException | RuntimeException e) {
+        log("no pipes for relays (" + e.getMessage() + "); they use the socket");
+      }
       log("listening on " + socket + " (pid " + ProcessHandle.current().pid() + ")");
       Thread.ofPlatform().daemon().name("idle-check").start(this::stopWhenIdle);
       Thread.ofVirtual().name("warm-up").start(CliDaemon::warmUp);
@@ -154,6 +167,9 @@ public final class CliDaemon {
         return;
       }
       connections.closeExpired(System.nanoTime());
+      if (pipes != null) {
+        pipes.sweep(System.nanoTime());
+      }
       boolean idle =
           running.get() == 0 && System.nanoTime() - lastActivityNanos.get() > idleLimit.toNanos();
       boolean replaced = !buildId.equals(LocalEndpoint.buildId(System.getProperty("java.class.path")));
@@ -170,6 +186,9 @@ public final class CliDaemon {
   }
 
   private synchronized void stopListening() {
+    if (pipes != null) {
+      pipes.stop();
+    }
     try {
       if (server != null && server.isOpen()) {
         server.close();
@@ -180,7 +199,7 @@ public final class CliDaemon {
     }
   }
 
-  /** One relay's command, from its request to its exit frame. */
+  /** A relay that came through the socket, once it is known to run as this user. */
   private void serve(SocketChannel channel) {
     try (channel) {
       if (!LocalEndpoint.peerIsThisUser(channel)) {
@@ -191,11 +210,8 @@ public final class CliDaemon {
           new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel), 1 << 16));
       DataOutputStream toRelay =
           new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
-      LocalProtocol.Request request;
-      try {
-        request = LocalProtocol.Request.readFrom(fromRelay);
-      } catch (IOException e) {
-        log("refused a malformed request: " + e.getMessage());
+      LocalProtocol.Request request = readRequest(fromRelay);
+      if (request == null) {
         return;
       }
       RelayedStdin stdin = new RelayedStdin(toRelay);
@@ -204,21 +220,116 @@ public final class CliDaemon {
       Thread.ofVirtual()
           .name("relay-input")
           .start(() -> readRelay(fromRelay, stdin, finished, commandThread));
-      int exitCode = runCommand(request, toRelay, stdin);
-      finished.set(true);
-      Thread.interrupted(); // an interrupt that came too late to matter
-      byte[] code = {
-        (byte) (exitCode >>> 24), (byte) (exitCode >>> 16), (byte) (exitCode >>> 8), (byte) exitCode
-      };
-      synchronized (toRelay) {
-        LocalProtocol.writeFrame(toRelay, LocalProtocol.EXIT, code, 0, 4);
-      }
+      runAndSendExit(request, toRelay, stdin, finished);
       // Closing the channel ends relay-input's read.
     } catch (IOException relayGone) {
       // Its command was interrupted in readRelay; nobody is left to tell.
     } finally {
       lastActivityNanos.set(System.nanoTime());
       running.decrementAndGet();
+    }
+  }
+
+  /**
+   * A relay that came through a pair of pipes; only this user can open them (they are in the
+   * private directory), so there is nobody else to refuse.
+   *
+   * <p>Reads and writes on pipes block the thread that makes them, and a virtual thread blocked
+   * so holds one of the few carrier threads all commands share: a relay whose user stopped
+   * reading (a pager, Ctrl-Z) would stall every other command. So platform threads do the pipes'
+   * I/O, and the command, on a virtual thread as for the socket (where an interrupt from a relay
+   * that went away closes its connection to the server), writes its frames into an in-process
+   * pipe whose blocking writes park virtual threads instead.
+   */
+  private void acceptPipes(InputStream fromRelayPipe, OutputStream toRelayPipe) {
+    lastActivityNanos.set(System.nanoTime());
+    running.incrementAndGet();
+    Thread.ofPlatform().daemon().name("relay-input").start(() -> servePipes(fromRelayPipe, toRelayPipe));
+  }
+
+  private void servePipes(InputStream fromRelayPipe, OutputStream toRelayPipe) {
+    boolean commandStarted = false;
+    try (fromRelayPipe) {
+      DataInputStream fromRelay = new DataInputStream(new BufferedInputStream(fromRelayPipe, 1 << 16));
+      LocalProtocol.Request request = readRequest(fromRelay);
+      if (request == null) {
+        return;
+      }
+      Pipe frames = Pipe.open();
+      Thread.ofPlatform().daemon().name("relay-output").start(() -> copyFrames(frames.source(), toRelayPipe));
+      DataOutputStream toRelay =
+          new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(frames.sink()), 1 << 16));
+      RelayedStdin stdin = new RelayedStdin(toRelay);
+      AtomicBoolean finished = new AtomicBoolean();
+      Thread command =
+          Thread.ofVirtual()
+              .name("relay")
+              .unstarted(
+                  () -> {
+                    try (toRelay) {
+                      runAndSendExit(request, toRelay, stdin, finished);
+                    } catch (IOException relayGone) {
+                      // Its command was interrupted by readRelay; nobody is left to tell.
+                    } finally {
+                      lastActivityNanos.set(System.nanoTime());
+                      running.decrementAndGet();
+                    }
+                  });
+      command.start();
+      commandStarted = true;
+      // Ends when the relay, having read the exit frame, exits, or when it goes away before.
+      readRelay(fromRelay, stdin, finished, command);
+    } catch (IOException e) {
+      log("a relay's pipes failed: " + e.getMessage());
+    } finally {
+      if (!commandStarted) {
+        closeQuietly(toRelayPipe);
+        lastActivityNanos.set(System.nanoTime());
+        running.decrementAndGet();
+      }
+    }
+  }
+
+  private static void closeQuietly(OutputStream stream) {
+    try {
+      stream.close();
+    } catch (IOException ignored) {
+      // Nothing was sent on it.
+    }
+  }
+
+  /** Carries the command's frames to the relay's pipe, until the command closes its end. */
+  private static void copyFrames(Pipe.SourceChannel frames, OutputStream toRelayPipe) {
+    try (frames;
+        toRelayPipe) {
+      Channels.newInputStream(frames).transferTo(toRelayPipe);
+    } catch (IOException relayGone) {
+      // Closing the source makes the command's next write fail, as a closed socket would.
+    }
+  }
+
+  /** The relay's request, or null (logged) when it sent something else. */
+  private static LocalProtocol.Request readRequest(DataInputStream fromRelay) {
+    try {
+      return LocalProtocol.Request.readFrom(fromRelay);
+    } catch (IOException e) {
+      log("refused a malformed request: " + e.getMessage());
+      return null;
+    }
+  }
+
+  /** Runs the relay's command on this thread, then sends its exit frame. */
+  private static void runAndSendExit(
+      LocalProtocol.Request request, DataOutputStream toRelay, RelayedStdin stdin, AtomicBoolean finished)
+      throws IOException {
+    int exitCode = runCommand(request, toRelay, stdin);
+    finished.set(true);
+    Thread.interrupted(); // an interrupt that came too late to matter
+    byte[] code = {
+      (byte) (exitCode >>> 24), (byte) (exitCode >>> 16), (byte) (exitCode >>> 8), (byte) exitCode
+    };
+    synchronized (toRelay) {
+      LocalProtocol.writeFrame(toRelay, LocalProtocol.EXIT, code, 0, 4);
     }
   }
 

@@ -4,6 +4,7 @@ import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.File;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -63,6 +64,9 @@ public final class CliRelay {
   /** How long the first command waits for the daemon it started to listen. */
   private static final long DAEMON_START_LIMIT_NANOS = 30_000_000_000L;
 
+  /** How long a relay waits for the daemon to open a claimed pair of pipes before it gives up on them. */
+  private static final long PIPE_OPEN_LIMIT_MILLIS = 2000;
+
   public static void main(String[] args) throws Exception {
     Map<String, String> environment = System.getenv();
     trace("relay main");
@@ -72,6 +76,96 @@ public final class CliRelay {
     }
     LocalEndpoint endpoint = LocalEndpoint.forThisInstallation(environment);
     trace("endpoint found");
+    if (endpoint.isPrivate()) {
+      trace("directory checked");
+      File pipes = endpoint.pipes().toFile();
+      String pair = PipeChannel.claim(pipes, System.nanoTime());
+      if (pair != null) {
+        trace("pipe pair claimed");
+        relayThroughPipes(pipes, pair, args, environment, endpoint);
+        return;
+      }
+    }
+    relayThroughSocket(args, environment, endpoint);
+  }
+
+  /**
+   * The usual way: through a pair of pipes the daemon had ready. A daemon killed after it made the
+   * pair never opens it; after {@link #PIPE_OPEN_LIMIT_MILLIS} another thread takes the command
+   * over and relays it through the socket (which starts a new daemon when needed). The request is
+   * sent only by whichever thread wins {@link #pipeOutcome}, so the command runs once.
+   */
+  private static void relayThroughPipes(
+      File pipes, String pair, String[] args, Map<String, String> environment, LocalEndpoint endpoint)
+      throws Exception {
+    Thread fallback = new PipeOpenLimit(args, environment, endpoint);
+    fallback.setDaemon(true);
+    fallback.start();
+    PipeChannel channel;
+    try {
+      channel = PipeChannel.open(pipes, pair);
+    } catch (IOException goneMeanwhile) {
+      channel = null; // the daemon stopped and deleted the pair
+    }
+    if (!settlePipeOutcome(channel == null ? PIPES_FAILED : PIPES_OPEN)) {
+      Thread.sleep(Long.MAX_VALUE); // the other thread runs the command and ends the process
+    }
+    if (channel == null) {
+      relayThroughSocket(args, environment, endpoint);
+      return;
+    }
+    trace("pipes opened");
+    finish(relay(channel.fromDaemon, channel.toDaemon, args, environment));
+  }
+
+  private static final int PIPES_OPENING = 0;
+  private static final int PIPES_OPEN = 1;
+  private static final int PIPES_FAILED = 2;
+  private static int pipeOutcome = PIPES_OPENING;
+
+  /** Sets the outcome if it is still open; whether this call set it. */
+  private static synchronized boolean settlePipeOutcome(int outcome) {
+    if (pipeOutcome != PIPES_OPENING) {
+      return false;
+    }
+    pipeOutcome = outcome;
+    return true;
+  }
+
+  /** Takes the command over when the daemon does not open a claimed pair in time. */
+  private static final class PipeOpenLimit extends Thread {
+    private final String[] args;
+    private final Map<String, String> environment;
+    private final LocalEndpoint endpoint;
+
+    PipeOpenLimit(String[] args, Map<String, String> environment, LocalEndpoint endpoint) {
+      super("pipe-open-limit");
+      this.args = args;
+      this.environment = environment;
+      this.endpoint = endpoint;
+    }
+
+    @Override
+    public void run() {
+      try {
+        Thread.sleep(PIPE_OPEN_LIMIT_MILLIS);
+        if (settlePipeOutcome(PIPES_FAILED)) {
+          relayThroughSocket(args, environment, endpoint);
+          Runtime.getRuntime().halt(0); // ran in-process, whose exit code ended the process already
+        }
+      } catch (Exception e) {
+        System.err.println("kueue: " + e);
+        Runtime.getRuntime().halt(1);
+      }
+    }
+  }
+
+  /**
+   * Through the daemon's socket, starting the daemon when none answers (the first command); without
+   * a daemon, in-process. Returns only after running the command in-process.
+   */
+  private static void relayThroughSocket(String[] args, Map<String, String> environment, LocalEndpoint endpoint)
+      throws Exception {
     SocketChannel channel = connect(endpoint);
     trace("daemon connected");
     if (channel == null) {
@@ -87,7 +181,10 @@ public final class CliRelay {
       }
     }
     // The channel closes with the process.
-    int exitCode = relay(channel, args, environment);
+    finish(relay(Channels.newInputStream(channel), Channels.newOutputStream(channel), args, environment));
+  }
+
+  private static void finish(int exitCode) {
     trace("relay finished");
     printTrace();
     // Its output went straight to the file descriptors, so there is nothing to flush, and no
@@ -95,7 +192,7 @@ public final class CliRelay {
     Runtime.getRuntime().halt(exitCode);
   }
 
-  private static SocketChannel awaitDaemon(LocalEndpoint endpoint, Process daemon) throws InterruptedException {
+  static SocketChannel awaitDaemon(LocalEndpoint endpoint, Process daemon) throws InterruptedException {
     long deadline = System.nanoTime() + DAEMON_START_LIMIT_NANOS;
     while (daemon.isAlive() && System.nanoTime() < deadline) {
       if (Files.exists(endpoint.socket())) {
@@ -136,9 +233,7 @@ public final class CliRelay {
     }
     SocketChannel channel = null;
     try {
-      trace("directory checked");
       channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-      trace("socket opened");
       channel.connect(UnixDomainSocketAddress.of(endpoint.socket()));
       return channel;
     } catch (IOException | RuntimeException noDaemon) {
@@ -154,11 +249,9 @@ public final class CliRelay {
     }
   }
 
-  static int relay(SocketChannel channel, String[] args, Map<String, String> environment) {
-    DataOutputStream toDaemon =
-        new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
-    DataInputStream fromDaemon =
-        new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel), 1 << 16));
+  static int relay(InputStream in, OutputStream out, String[] args, Map<String, String> environment) {
+    DataOutputStream toDaemon = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
+    DataInputStream fromDaemon = new DataInputStream(new BufferedInputStream(in, 1 << 16));
     String terminalDevice = stdoutTerminalDevice();
     var request =
         new LocalProtocol.Request(
@@ -305,8 +398,8 @@ public final class CliRelay {
   }
 
   private static final boolean TRACE = System.getenv("KUEUE_TRACE_STARTUP") != null;
-  private static final long[] traceTimes = new long[8];
-  private static final String[] traceSteps = new String[8];
+  private static final long[] traceTimes = new long[16];
+  private static final String[] traceSteps = new String[16];
   private static int traceCount;
 
   /**

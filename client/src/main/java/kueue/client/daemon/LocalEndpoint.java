@@ -55,6 +55,11 @@ final class LocalEndpoint {
     return directory.resolve(name + ".sock");
   }
 
+  /** The daemon's pairs of named pipes ({@link PipeChannel}), the way most commands come in. */
+  Path pipes() {
+    return directory.resolve(name + ".pipes");
+  }
+
   /** Held by the running daemon, so that two starting at once do not both listen. */
   Path lockFile() {
     return directory.resolve(name + ".lock");

@@ -3,6 +3,7 @@ package kueue.client.daemon;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,16 +53,37 @@ public final class RelayTraining {
       }
       daemon = CliRelay.daemonProcess(endpoint, daemonEnvironment).start();
       long deadline = System.nanoTime() + START_LIMIT.toNanos();
-      while (!Files.exists(endpoint.socket()) && daemon.isAlive() && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
+      // The first command as the socket carries it (the first command on a machine, or more relays
+      // at once than the daemon has pipes), the others as pipes do.
+      boolean first = true;
       for (List<String> command : commands) {
         if (!endpoint.isPrivate()) {
           throw new IOException(endpoint.directory() + " is not private");
         }
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-          channel.connect(UnixDomainSocketAddress.of(endpoint.socket()));
-          CliRelay.relay(channel, command.toArray(String[]::new), environment);
+        String[] arguments = command.toArray(String[]::new);
+        if (first) {
+          SocketChannel connected = CliRelay.awaitDaemon(endpoint, daemon);
+          if (connected == null) {
+            throw new IOException("the daemon did not start (see " + endpoint.logFile() + ")");
+          }
+          try (SocketChannel channel = connected) {
+            CliRelay.relay(Channels.newInputStream(channel), Channels.newOutputStream(channel), arguments, environment);
+          }
+          first = false;
+          continue;
+        }
+        java.io.File pipes = endpoint.pipes().toFile();
+        String pair;
+        while ((pair = PipeChannel.claim(pipes, System.nanoTime())) == null) {
+          if (!daemon.isAlive() || System.nanoTime() > deadline) {
+            throw new IOException("the daemon made no pipes (see " + endpoint.logFile() + ")");
+          }
+          Thread.sleep(10);
+        }
+        PipeChannel channel = PipeChannel.open(pipes, pair);
+        try (var in = channel.fromDaemon;
+            var out = channel.toDaemon) {
+          CliRelay.relay(in, out, arguments, environment);
         }
       }
     } finally {
