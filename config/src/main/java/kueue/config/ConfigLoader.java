@@ -75,7 +75,7 @@ public final class ConfigLoader {
     }
     warnIfReadableByOthers(file, warnings);
     String text = read(file);
-    TomlParseResult toml = Toml.parse(text);
+    TomlParseResult toml = parse(text);
     if (toml.hasErrors()) {
       TomlParseError error = toml.errors().getFirst();
       throw new ConfigException(
@@ -89,6 +89,26 @@ public final class ConfigLoader {
               + ")");
     }
     return new SettingsReader(file, toml, warnings, environment).read();
+  }
+
+  /** A file's text and what it parsed to. */
+  private record ParsedText(String text, TomlParseResult toml) {}
+
+  /**
+   * The last text parsed. The CLI daemon loads the configuration for every command, and parsing
+   * is most of that; the text is still read every time, so an edit takes effect at once. Nothing
+   * changes a parse result after parsing, so threads can share it.
+   */
+  private static volatile ParsedText lastParsed;
+
+  private static TomlParseResult parse(String text) {
+    ParsedText last = lastParsed;
+    if (last != null && last.text().equals(text)) {
+      return last.toml();
+    }
+    TomlParseResult toml = Toml.parse(text);
+    lastParsed = new ParsedText(text, toml);
+    return toml;
   }
 
   /** The file {@link #load} reads: the explicit path, else the XDG location, else ~/.config. */
