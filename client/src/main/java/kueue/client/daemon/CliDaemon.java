@@ -312,6 +312,10 @@ public final class CliDaemon {
   private static LocalProtocol.Request readRequest(DataInputStream fromRelay) {
     try {
       return LocalProtocol.Request.readFrom(fromRelay);
+    } catch (java.io.EOFException e) {
+      // A relay that gave up on its pipes after opening them, or was killed before sending.
+      log("a relay closed its connection before sending a whole command");
+      return null;
     } catch (IOException e) {
       log("refused a malformed request: " + e.getMessage());
       return null;
