@@ -94,7 +94,9 @@ final class PipePool {
   }
 
   private void addPair() throws IOException {
-    String name = Long.toString(nextName.incrementAndGet());
+    // With this process's id, so that not even a relay that stalled across a daemon's restart
+    // can open a pair of the next daemon, which starts counting anew.
+    String name = ProcessHandle.current().pid() + "-" + nextName.incrementAndGet();
     makePipe(PipeChannel.toDaemonPipe(directory, name));
     makePipe(PipeChannel.fromDaemonPipe(directory, name));
     Waiting pair = new Waiting();
