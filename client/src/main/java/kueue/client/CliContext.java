@@ -15,12 +15,12 @@ import kueue.config.KueueConfig;
  * without one).
  */
 final class CliContext {
-  private final Map<String, String> environment;
-  private final Path workingDirectory;
-  private final PrintWriter err;
-  private final boolean stdoutIsTerminal;
-  private final Path terminalDevice;
-  private final Clock clock;
+  private Map<String, String> environment;
+  private Path workingDirectory;
+  private PrintWriter err;
+  private boolean stdoutIsTerminal;
+  private Path terminalDevice;
+  private Clock clock;
   private Path configFile;
   private KueueConfig config;
   private TerminalInfo terminal;
@@ -36,6 +36,22 @@ final class CliContext {
   }
 
   CliContext(
+      Map<String, String> environment,
+      Path workingDirectory,
+      PrintWriter err,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      Clock clock) {
+    bind(environment, workingDirectory, err, stdoutIsTerminal, terminalDevice, clock);
+  }
+
+  /**
+   * A context for a command tree built before its run is known ({@link KueueCli#prepare}); {@link
+   * #bind} fills it in. The commands read their context only when they run.
+   */
+  CliContext() {}
+
+  void bind(
       Map<String, String> environment,
       Path workingDirectory,
       PrintWriter err,

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
 import kueue.config.ConfigException;
@@ -69,6 +70,7 @@ public final class KueueCli {
    *     stdoutIsTerminal}
    */
   public static int runFor(
+      Prepared prepared,
       String[] args,
       PrintWriter out,
       PrintWriter err,
@@ -78,7 +80,7 @@ public final class KueueCli {
       Path terminalDevice,
       InputStream stdin) {
     StartupTrace.restart();
-    return run(args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, Clock.systemUTC(), stdin);
+    return run(prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, Clock.systemUTC(), stdin);
   }
 
   static int run(
@@ -91,9 +93,31 @@ public final class KueueCli {
       Path terminalDevice,
       Clock clock,
       InputStream stdin) {
-    CliContext context = new CliContext(env, cwd, err, stdoutIsTerminal, terminalDevice, clock);
+    return run(null, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, clock, stdin);
+  }
+
+  private static int run(
+      Prepared prepared,
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
+      Map<String, String> env,
+      Path cwd,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      Clock clock,
+      InputStream stdin) {
+    CliContext context;
+    CommandLine commandLine;
+    if (prepared != null && prepared.commandName.equals(commandName(args))) {
+      context = prepared.context;
+      context.bind(env, cwd, err, stdoutIsTerminal, terminalDevice, clock);
+      commandLine = prepared.commandLine;
+    } else {
+      context = new CliContext(env, cwd, err, stdoutIsTerminal, terminalDevice, clock);
+      commandLine = commandLine(context, args);
+    }
     context.useStdin(stdin);
-    CommandLine commandLine = commandLine(context, args);
     StartupTrace.mark("command model");
     commandLine.setOut(out);
     commandLine.setErr(err);
@@ -120,6 +144,40 @@ public final class KueueCli {
     SERVER_COMMANDS.put("list-workers", ListWorkersCommand::new);
     SERVER_COMMANDS.put("show-worker", ShowWorkerCommand::new);
     SERVER_COMMANDS.put("list-resources", ListResourcesCommand::new);
+  }
+
+  /**
+   * The command tree for one run of a server command, built before that run is known so that the
+   * CLI daemon builds it while idle rather than while a user waits (picocli reads every option's
+   * annotations each time). Used once: a run changes its options' values.
+   */
+  public static final class Prepared {
+    private final String commandName;
+    private final CliContext context;
+    private final CommandLine commandLine;
+
+    private Prepared(String commandName, CliContext context, CommandLine commandLine) {
+      this.commandName = commandName;
+      this.context = context;
+      this.commandLine = commandLine;
+    }
+
+    public String commandName() {
+      return commandName;
+    }
+  }
+
+  /** The commands worth preparing: the ones that talk to the server. */
+  public static Set<String> serverCommandNames() {
+    return SERVER_COMMANDS.keySet();
+  }
+
+  public static Prepared prepare(String serverCommandName) {
+    if (!SERVER_COMMANDS.containsKey(serverCommandName)) {
+      throw new IllegalArgumentException("not a server command: " + serverCommandName);
+    }
+    CliContext context = new CliContext();
+    return new Prepared(serverCommandName, context, commandLine(context, new String[] {serverCommandName}));
   }
 
   /** Every command, as --help, help, complete and the "did you mean" suggestions need. */
@@ -157,7 +215,7 @@ public final class KueueCli {
   }
 
   /** The first argument that is not kueue's own -c/--config option, or null. */
-  static String commandName(String[] args) {
+  public static String commandName(String[] args) {
     for (int i = 0; i < args.length; i++) {
       String arg = args[i];
       if (arg.equals("-c") || arg.equals("--config")) {

@@ -120,6 +120,70 @@ class ReadingCommandsTest {
     return node.properties().stream().map(Map.Entry::getKey).toList();
   }
 
+  /** The CLI daemon runs commands on trees built before their run ({@link KueueCli#prepare}). */
+  @Nested
+  class PreparedTrees {
+    private CliHarness.Result runPrepared(KueueCli.Prepared prepared, Map<String, String> env, String... args) {
+      java.io.StringWriter out = new java.io.StringWriter();
+      java.io.StringWriter err = new java.io.StringWriter();
+      List<String> all = new java.util.ArrayList<>(List.of("-c", cli.config.toString()));
+      all.addAll(List.of(args));
+      int exitCode =
+          KueueCli.runFor(
+              prepared,
+              all.toArray(String[]::new),
+              new java.io.PrintWriter(out),
+              new java.io.PrintWriter(err),
+              env,
+              home,
+              false,
+              Path.of("/dev/null"),
+              java.io.InputStream.nullInputStream());
+      return new CliHarness.Result(exitCode, out.toString(), err.toString());
+    }
+
+    @Test
+    void runWithTheEnvironmentAndOptionsOfTheirOwnRunAndPrintWhatAFreshTreePrints() {
+      Map<String, String> env = new java.util.HashMap<>(cli.env);
+      env.put("LINES", "20");
+      CliHarness.Result prepared = runPrepared(KueueCli.prepare("list-jobs"), env, "list-jobs");
+      CliHarness.Result withOptions = runPrepared(KueueCli.prepare("list-jobs"), env, "list-jobs", "-n", "3", "-f");
+      CliHarness.Result afterwards = runPrepared(KueueCli.prepare("list-jobs"), env, "list-jobs");
+      CliHarness.Result fresh = runPrepared(null, env, "list-jobs");
+
+      assertThat(server.requests())
+          .containsExactly(
+              new Message.ListJobs(16, List.of()),
+              new Message.ListJobs(3, List.of(JobFilter.FAILED)),
+              new Message.ListJobs(16, List.of()),
+              new Message.ListJobs(16, List.of()));
+      assertThat(prepared.exitCode()).isZero();
+      // The running job's runtime is by the wall clock, which may pass a minute between runs.
+      assertThat(withoutRuntimes(prepared.out())).contains("pending 3").isEqualTo(withoutRuntimes(fresh.out()));
+      assertThat(withoutRuntimes(afterwards.out())).isEqualTo(withoutRuntimes(fresh.out()));
+    }
+
+    private static String withoutRuntimes(String listing) {
+      return listing.replaceAll("running( +)\\S+( +)\\S+( +)\\S+", "running$1-$2-$3-");
+    }
+
+    @Test
+    void aTreePreparedForAnotherCommandIsNotUsed() {
+      CliHarness.Result result = runPrepared(KueueCli.prepare("list-jobs"), cli.env, "list-workers");
+
+      assertThat(result.exitCode()).isZero();
+      assertThat(result.out()).contains("ralab04");
+      assertThat(server.requests()).containsExactly(new Message.ListWorkers());
+    }
+
+    @Test
+    void onlyServerCommandsArePrepared() {
+      assertThat(KueueCli.serverCommandNames()).contains("cmd", "list-jobs", "wait-job").doesNotContain("help");
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> KueueCli.prepare("help"))
+          .isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   @Nested
   class ListJobs {
     @Test

@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -332,8 +333,12 @@ public final class CliDaemon {
     byte[] code = {
       (byte) (exitCode >>> 24), (byte) (exitCode >>> 16), (byte) (exitCode >>> 8), (byte) exitCode
     };
-    synchronized (toRelay) {
-      LocalProtocol.writeFrame(toRelay, LocalProtocol.EXIT, code, 0, 4);
+    try {
+      synchronized (toRelay) {
+        LocalProtocol.writeFrame(toRelay, LocalProtocol.EXIT, code, 0, 4);
+      }
+    } finally {
+      prepareAgain(request);
     }
   }
 
@@ -367,9 +372,12 @@ public final class CliDaemon {
   private static int runCommand(LocalProtocol.Request request, DataOutputStream toRelay, RelayedStdin stdin) {
     PrintWriter out = writer(toRelay, LocalProtocol.STDOUT, false);
     PrintWriter err = writer(toRelay, LocalProtocol.STDERR, true);
+    String[] arguments = request.arguments().toArray(String[]::new);
+    String commandName = KueueCli.commandName(arguments);
     try {
       return KueueCli.runFor(
-          request.arguments().toArray(String[]::new),
+          commandName == null ? null : preparedCommands.remove(commandName),
+          arguments,
           out,
           err,
           request.environment(),
@@ -385,6 +393,23 @@ public final class CliDaemon {
       err.flush();
     }
   }
+
+  /**
+   * Builds the next tree for the command a relay ran, after its exit frame went out: the relay
+   * has its answer, and one started next is still starting its JVM.
+   */
+  private static void prepareAgain(LocalProtocol.Request request) {
+    String commandName = KueueCli.commandName(request.arguments().toArray(String[]::new));
+    if (commandName != null && KueueCli.serverCommandNames().contains(commandName)) {
+      preparedCommands.put(commandName, KueueCli.prepare(commandName));
+    }
+  }
+
+  /**
+   * A command tree built ahead for each server command, taken by the next run of that command and
+   * then built anew: building one is a few milliseconds of reflection that a user would wait for.
+   */
+  private static final Map<String, KueueCli.Prepared> preparedCommands = new ConcurrentHashMap<>();
 
   private static PrintWriter writer(DataOutputStream toRelay, byte stream, boolean autoFlush) {
     OutputStream frames =
@@ -477,6 +502,7 @@ public final class CliDaemon {
         List.of(List.of("--help"), List.of("cmd", "--help"), List.of("list-jobs", "--help"))) {
       StringWriter sink = new StringWriter();
       KueueCli.runFor(
+          null,
           arguments.toArray(String[]::new),
           new PrintWriter(sink),
           new PrintWriter(sink),
@@ -485,6 +511,9 @@ public final class CliDaemon {
           false,
           Path.of("/dev/null"),
           InputStream.nullInputStream());
+    }
+    for (String name : KueueCli.serverCommandNames()) {
+      preparedCommands.put(name, KueueCli.prepare(name));
     }
   }
 

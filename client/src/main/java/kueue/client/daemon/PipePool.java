@@ -14,6 +14,8 @@ import java.lang.invoke.MethodHandle;
 import java.nio.channels.FileChannel;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -52,6 +54,36 @@ final class PipePool {
 
     /** When {@link #sweep} first saw its token gone; only the sweeping thread uses it. */
     long claimSeenNanos = -1;
+
+    /** Set when its thread no longer opens anything; guarded by this. */
+    private boolean done;
+
+    /**
+     * Both pipes held open for reading and writing once cancelled, so that the thread's open
+     * returns even if it comes only after the cancel; closed when the thread is done. Guarded by
+     * this.
+     */
+    private final List<FileChannel> wakers = new ArrayList<>();
+
+    synchronized void keepAwake(FileChannel waker) throws IOException {
+      if (done) {
+        waker.close();
+      } else {
+        wakers.add(waker);
+      }
+    }
+
+    synchronized void finish() {
+      done = true;
+      for (FileChannel waker : wakers) {
+        try {
+          waker.close();
+        } catch (IOException ignored) {
+          // Only ever opened to wake the thread.
+        }
+      }
+      wakers.clear();
+    }
   }
 
   private PipePool(File directory, int size, Connections connections, MethodHandle mkfifo) {
@@ -138,6 +170,7 @@ final class PipePool {
       }
     } finally {
       waiting.remove(name);
+      pair.finish();
       toDaemon.delete();
       fromDaemon.delete();
     }
@@ -187,16 +220,17 @@ final class PipePool {
   }
 
   /**
-   * Wakes the pair's thread wherever it blocks: opening a pipe for reading and writing at once
-   * never blocks on Linux and completes the thread's open from either side.
+   * Wakes the pair's thread wherever it blocks, now or later: opening a pipe for reading and
+   * writing at once never blocks on Linux, and while it is open the thread's opens complete from
+   * either side.
    */
   private void cancel(String name, Waiting pair) {
     pair.cancelled = true;
     for (File pipe :
         new File[] {PipeChannel.toDaemonPipe(directory, name), PipeChannel.fromDaemonPipe(directory, name)}) {
-      // Without CREATE: a pipe deleted meanwhile must not come back as a plain file.
-      try (FileChannel ignored = FileChannel.open(pipe.toPath(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-        // Opened and closed: that was all.
+      try {
+        // Without CREATE: a pipe deleted meanwhile must not come back as a plain file.
+        pair.keepAwake(FileChannel.open(pipe.toPath(), StandardOpenOption.READ, StandardOpenOption.WRITE));
       } catch (IOException goneMeanwhile) {
         // Its thread has the pipe open and deleted it already.
       }
