@@ -74,8 +74,20 @@ final class BenchFleet implements AutoCloseable {
     awaitServer();
   }
 
-  Process startWorker(String name) throws Exception {
-    return start("worker-" + name, "kueue.worker.WorkerMain", WORKER_JVM_OPTIONS);
+  /** extraOptions come after the launcher's, e.g. -XX:AOTCache=... as the launcher adds it. */
+  Process startWorker(String name, String... extraOptions) throws Exception {
+    List<String> options = new ArrayList<>(List.of(WORKER_JVM_OPTIONS));
+    options.addAll(List.of(extraOptions));
+    return start("worker-" + name, "kueue.worker.WorkerMain", options.toArray(String[]::new));
+  }
+
+  /** Stops a process started here with SIGTERM and waits for it, e.g. so that it writes its AOT cache. */
+  static void stop(Process process) throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(120, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
   }
 
   Process start(String log, String mainClass, String... jvmOptions) throws IOException {
@@ -110,17 +122,26 @@ final class BenchFleet implements AutoCloseable {
   }
 
   void awaitWorkers(int count) throws Exception {
+    awaitWorkerCount(n -> n >= count, "workers did not connect");
+  }
+
+  /** Waits until the server lists no worker, e.g. after one was stopped and before the next starts. */
+  void awaitNoWorkers() throws Exception {
+    awaitWorkerCount(n -> n == 0, "the server still lists a stopped worker");
+  }
+
+  private void awaitWorkerCount(java.util.function.IntPredicate done, String failure) throws Exception {
     Instant deadline = Instant.now().plusSeconds(60);
     try (KueueClient client = client()) {
       while (Instant.now().isBefore(deadline)) {
         var reply = (Message.WorkerList) client.request(new Message.ListWorkers());
-        if (reply.workers().size() >= count) {
+        if (done.test(reply.workers().size())) {
           return;
         }
         Thread.sleep(20);
       }
     }
-    throw new IllegalStateException("workers did not connect");
+    throw new IllegalStateException(failure);
   }
 
   KueueClient client() throws Exception {

@@ -25,16 +25,38 @@ public final class Throughput {
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
     List<String> command = args.length > 3 ? List.of(args).subList(3, args.length) : List.of("true");
 
-    Path cache = System.getenv("KUEUE_BENCH_PLAIN_SERVER") == null ? trainServerCache(jobs, slots, command) : null;
+    boolean serverCache = System.getenv("KUEUE_BENCH_PLAIN_SERVER") == null;
+    String plainWorker = System.getenv().getOrDefault("KUEUE_BENCH_PLAIN_WORKER", "");
+    boolean alternate = plainWorker.equals("alternate");
+    boolean workerCache = plainWorker.isEmpty() || alternate;
+    Caches caches = serverCache || workerCache
+        ? trainCaches(jobs, slots, command, serverCache, workerCache)
+        : new Caches(null, null);
     try (BenchFleet fleet = new BenchFleet("", "worker_max_parallel_jobs = " + slots)) {
-      if (cache != null) {
+      if (caches.server != null) {
         System.out.println("server started from an AOT cache trained by a first pass, as install.sh's"
             + " launcher runs it (KUEUE_BENCH_PLAIN_SERVER=1: without one)");
-        fleet.startServer("-Xmx1g", "-XX:AOTCache=" + cache);
+        fleet.startServer("-Xmx1g", "-XX:AOTCache=" + caches.server);
       } else {
+        System.out.println("server started without an AOT cache");
         fleet.startServer("-Xmx1g");
       }
-      Process worker = fleet.startWorker("bench");
+      if (alternate) {
+        if (caches.worker == null) {
+          throw new IllegalStateException("the first pass wrote no AOT cache for the worker");
+        }
+        compareWorkers(fleet, caches.worker, jobs, slots, rounds, command);
+        return;
+      }
+      Process worker;
+      if (caches.worker != null) {
+        System.out.println("worker started from an AOT cache trained by the same first pass, with its launcher's"
+            + " options (KUEUE_BENCH_PLAIN_WORKER=1: without one; =alternate: with and without, side by side)");
+        worker = fleet.startWorker("bench", "-XX:AOTCache=" + caches.worker);
+      } else {
+        System.out.println("worker started with its launcher's options, without an AOT cache");
+        worker = fleet.startWorker("bench");
+      }
       fleet.awaitWorkers(1);
       // One unmeasured round warms up both JVMs.
       runKueue(fleet, Math.min(jobs, 500), command);
@@ -64,10 +86,7 @@ public final class Throughput {
       System.out.printf("  ratio          %.2fx   (limit 1.5x, goal 1.25x)%n", k / x);
       System.out.printf("  submit->start  p50 %.1f ms, p99 %.1f ms (server timestamps, batch queued at once)%n",
           Stats.percentile(latencies, 50), Stats.percentile(latencies, 99));
-      System.out.printf("  hand-off       a job's end to the next start on the freed slot: p50 %.1f ms, mean %.2f ms,"
-          + " p90 %.1f ms (worker timestamps, 1 ms resolution)%n",
-          Stats.percentile(handoffs, 50), handoffs.stream().mapToDouble(d -> d).average().orElse(0),
-          Stats.percentile(handoffs, 90));
+      printHandoffs(handoffs);
       List<Double> idle = idleLatencies(fleet, 100);
       System.out.printf("  idle fleet     submit->start p50 %.1f ms, p99 %.1f ms (%d jobs of 'true' submitted one at a time)%n",
           Stats.percentile(idle, 50), Stats.percentile(idle, 99), idle.size());
@@ -77,6 +96,97 @@ public final class Throughput {
           + " rounds: server %s, worker %s)%n", Stats.median(serverCpu), Stats.median(workerCpu),
           rounded(serverCpu), rounded(workerCpu));
     }
+  }
+
+  private static void printHandoffs(List<Double> handoffs) {
+    System.out.printf("  hand-off       a job's end to the next start on the freed slot: p50 %.1f ms, mean %.2f ms,"
+        + " p90 %.1f ms (worker timestamps, 1 ms resolution)%n",
+        Stats.percentile(handoffs, 50), handoffs.stream().mapToDouble(d -> d).average().orElse(0),
+        Stats.percentile(handoffs, 90));
+  }
+
+  /** What one worker JVM did in compareWorkers: its start, its first (cold) batch, the measured batch. */
+  private static final class Series {
+    final List<Double> registered = new ArrayList<>();
+    final List<Double> startCpu = new ArrayList<>();
+    final List<Double> cold = new ArrayList<>();
+    final List<Double> coldWorkerCpu = new ArrayList<>();
+    final List<Double> xargs = new ArrayList<>();
+    final List<Double> kueue = new ArrayList<>();
+    final List<Double> ratios = new ArrayList<>();
+    final List<Double> serverCpu = new ArrayList<>();
+    final List<Double> workerCpu = new ArrayList<>();
+    final List<Double> handoffs = new ArrayList<>();
+  }
+
+  /**
+   * A fresh worker per round and way, with and without the cache, alternating (the order swaps
+   * every round so that neither way always follows the other), all against the one server. Each
+   * worker runs an unmeasured batch of up to 500 jobs first, as the single worker does, so the
+   * measured batch compares warm workers; the start and the cold batch are printed as well,
+   * since that is where a cache of loaded classes shows most.
+   */
+  private static void compareWorkers(BenchFleet fleet, Path cache, int jobs, int slots, int rounds,
+      List<String> command) throws Exception {
+    System.out.println("workers with their launcher's options, a fresh one per round, alternately from an AOT cache"
+        + " trained by the first pass and without one");
+    Series withCache = new Series();
+    Series without = new Series();
+    int warmUp = Math.min(jobs, 500);
+    for (int round = 0; round < rounds; round++) {
+      for (boolean cached : round % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
+        Series series = cached ? withCache : without;
+        long begin = System.nanoTime();
+        Process worker = cached
+            ? fleet.startWorker("cache-" + round, "-XX:AOTCache=" + cache)
+            : fleet.startWorker("plain-" + round);
+        fleet.awaitWorkers(1);
+        series.registered.add((System.nanoTime() - begin) / 1e9);
+        Duration started = BenchFleet.cpuTime(worker);
+        series.startCpu.add(started.toNanos() / 1e9);
+        series.cold.add(runKueue(fleet, warmUp, command).seconds);
+        series.coldWorkerCpu.add(BenchFleet.cpuTime(worker).minus(started).toNanos() / 1e6 / warmUp);
+
+        double x = runXargs(jobs, slots, command);
+        Duration serverBefore = BenchFleet.cpuTime(fleet.server);
+        Duration workerBefore = BenchFleet.cpuTime(worker);
+        Result result = runKueue(fleet, jobs, command);
+        series.serverCpu.add(BenchFleet.cpuTime(fleet.server).minus(serverBefore).toNanos() / 1e6 / jobs);
+        series.workerCpu.add(BenchFleet.cpuTime(worker).minus(workerBefore).toNanos() / 1e6 / jobs);
+        series.xargs.add(x);
+        series.kueue.add(result.seconds);
+        series.ratios.add(result.seconds / x);
+        series.handoffs.addAll(handoffs(result.jobs, slots));
+        BenchFleet.stop(worker);
+        fleet.awaitNoWorkers();
+      }
+    }
+    System.out.printf("%d jobs of '%s', %d at a time, %d rounds each way%n", jobs, String.join(" ", command), slots,
+        rounds);
+    printSeries("worker with its AOT cache", withCache, warmUp);
+    printSeries("worker without a cache", without, warmUp);
+    System.out.printf("  kueue with / without the worker's cache, medians: %.3f%n",
+        Stats.median(withCache.kueue) / Stats.median(without.kueue));
+  }
+
+  private static void printSeries(String title, Series series, int warmUp) {
+    System.out.println(title);
+    System.out.printf("  start          %.2f s to registered, %.2f s CPU (rounds: %s; CPU %s)%n",
+        Stats.median(series.registered), Stats.median(series.startCpu), rounded(series.registered),
+        rounded(series.startCpu));
+    System.out.printf("  first %d jobs  %s, worker CPU per job %.2f ms (rounds: %s; CPU %s)%n", warmUp,
+        Stats.seconds(Stats.median(series.cold)), Stats.median(series.coldWorkerCpu), rounded(series.cold),
+        rounded(series.coldWorkerCpu));
+    System.out.printf("  xargs -P       %s   (rounds: %s)%n", Stats.seconds(Stats.median(series.xargs)),
+        rounded(series.xargs));
+    System.out.printf("  kueue          %s   (rounds: %s)%n", Stats.seconds(Stats.median(series.kueue)),
+        rounded(series.kueue));
+    System.out.printf("  ratio          %.2fx median of the rounds' ratios (rounds: %s; limit 1.5x, goal 1.25x)%n",
+        Stats.median(series.ratios), rounded(series.ratios));
+    printHandoffs(series.handoffs);
+    System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms, medians (rounds: server %s, worker %s)%n",
+        Stats.median(series.serverCpu), Stats.median(series.workerCpu), rounded(series.serverCpu),
+        rounded(series.workerCpu));
   }
 
   private static List<String> rounded(List<Double> values) {
@@ -130,23 +240,43 @@ public final class Throughput {
     return gaps;
   }
 
+  record Caches(Path server, Path worker) {}
+
   /**
-   * Runs the batch twice through a server that writes an AOT cache as it stops, like the training
-   * install.sh does for kueue_server; returns the cache, or null when none was written.
+   * Runs the batch twice through a server and a worker that write AOT caches as they stop, like
+   * the training install.sh does for kueue_server and kueue_worker; a cache not asked for, or not
+   * written, is null.
    */
-  private static Path trainServerCache(int jobs, int slots, List<String> command) throws Exception {
-    Path cache = Files.createTempFile("kueue-bench-server", ".aot");
-    Files.delete(cache);
+  private static Caches trainCaches(int jobs, int slots, List<String> command, boolean server, boolean worker)
+      throws Exception {
+    Path serverCache = server ? newCacheFile("kueue-bench-server") : null;
+    Path workerCache = worker ? newCacheFile("kueue-bench-worker") : null;
     try (BenchFleet fleet = new BenchFleet("", "worker_max_parallel_jobs = " + slots)) {
-      fleet.startServer("-Xmx1g", "-XX:AOTCacheOutput=" + cache);
-      fleet.startWorker("training");
+      if (serverCache != null) {
+        fleet.startServer("-Xmx1g", "-XX:AOTCacheOutput=" + serverCache);
+      } else {
+        fleet.startServer("-Xmx1g");
+      }
+      Process training = workerCache != null
+          ? fleet.startWorker("training", "-XX:AOTCacheOutput=" + workerCache)
+          : fleet.startWorker("training");
       fleet.awaitWorkers(1);
       runKueue(fleet, jobs, command);
       runKueue(fleet, jobs, command);
-      fleet.server.destroy();
-      fleet.server.waitFor(120, java.util.concurrent.TimeUnit.SECONDS);
+      BenchFleet.stop(training);
+      BenchFleet.stop(fleet.server);
     }
-    if (Files.isRegularFile(cache)) {
+    return new Caches(written(serverCache), written(workerCache));
+  }
+
+  private static Path newCacheFile(String prefix) throws java.io.IOException {
+    Path cache = Files.createTempFile(prefix, ".aot");
+    Files.delete(cache);
+    return cache;
+  }
+
+  private static Path written(Path cache) {
+    if (cache != null && Files.isRegularFile(cache)) {
       cache.toFile().deleteOnExit();
       return cache;
     }
