@@ -78,6 +78,11 @@ final class BenchFleet implements AutoCloseable {
   Process startWorker(String name, String... extraOptions) throws Exception {
     List<String> options = new ArrayList<>(List.of(WORKER_JVM_OPTIONS));
     options.addAll(List.of(extraOptions));
+    // The worker's alone, e.g. a JFR recording of it.
+    String extra = System.getenv("KUEUE_BENCH_WORKER_OPTIONS");
+    if (extra != null && !extra.isBlank()) {
+      options.addAll(List.of(extra.strip().split("\\s+")));
+    }
     return start("worker-" + name, "kueue.worker.WorkerMain", options.toArray(String[]::new));
   }
 
@@ -151,7 +156,46 @@ final class BenchFleet implements AutoCloseable {
 
   /** CPU time (user + system) the process has used, from /proc. */
   static Duration cpuTime(Process process) throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+    return cpuTime(Files.readString(Path.of("/proc/" + process.pid() + "/stat")));
+  }
+
+  /**
+   * CPU time of the process's threads, summed by thread name (as the kernel keeps it: at most 15
+   * characters; pooled threads share a name). Threads that ended are missing.
+   */
+  static java.util.Map<String, Duration> cpuByThread(Process process) throws IOException {
+    java.util.Map<String, Duration> byName = new java.util.TreeMap<>();
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/" + process.pid() + "/task"))) {
+      for (Path task : tasks.toList()) {
+        String stat;
+        try {
+          stat = Files.readString(task.resolve("stat"));
+        } catch (IOException gone) {
+          continue;
+        }
+        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        byName.merge(name, cpuTime(stat), Duration::plus);
+      }
+    }
+    return byName;
+  }
+
+  /** CPU time of the worker's reaper shell (a long-lived child: the jobs' CPU is not in it), or zero. */
+  static Duration reaperCpu(Process worker) throws IOException {
+    for (ProcessHandle child : worker.toHandle().children().toList()) {
+      boolean reaper = child.info().arguments().map(a -> List.of(a).contains("kueue-reaper")).orElse(false);
+      if (reaper) {
+        try {
+          return cpuTime(Files.readString(Path.of("/proc/" + child.pid() + "/stat")));
+        } catch (IOException gone) {
+          return Duration.ZERO;
+        }
+      }
+    }
+    return Duration.ZERO;
+  }
+
+  private static Duration cpuTime(String stat) {
     String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
     return Duration.ofMillis(ticks * 10); // USER_HZ is 100 on Linux

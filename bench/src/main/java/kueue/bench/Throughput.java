@@ -67,17 +67,22 @@ public final class Throughput {
       List<Double> handoffs = new ArrayList<>();
       List<Double> serverCpu = new ArrayList<>();
       List<Double> workerCpu = new ArrayList<>();
+      List<Double> reaperCpu = new ArrayList<>();
+      Map<String, Duration> threadsBefore = BenchFleet.cpuByThread(worker);
       for (int round = 0; round < rounds; round++) {
         xargs.add(runXargs(jobs, slots, command));
         Duration serverBefore = BenchFleet.cpuTime(fleet.server);
         Duration workerBefore = BenchFleet.cpuTime(worker);
+        Duration reaperBefore = BenchFleet.reaperCpu(worker);
         Result result = runKueue(fleet, jobs, command);
         serverCpu.add(BenchFleet.cpuTime(fleet.server).minus(serverBefore).toNanos() / 1e6 / jobs);
         workerCpu.add(BenchFleet.cpuTime(worker).minus(workerBefore).toNanos() / 1e6 / jobs);
+        reaperCpu.add(BenchFleet.reaperCpu(worker).minus(reaperBefore).toNanos() / 1e6 / jobs);
         kueue.add(result.seconds);
         latencies.addAll(result.startLatenciesMs);
         handoffs.addAll(handoffs(result.jobs, slots));
       }
+      Map<String, Duration> threadsAfter = BenchFleet.cpuByThread(worker);
       double x = Stats.median(xargs);
       double k = Stats.median(kueue);
       System.out.printf("%d jobs of '%s', %d at a time, median of %d rounds%n", jobs, String.join(" ", command), slots, rounds);
@@ -95,7 +100,21 @@ public final class Throughput {
       System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms, median of the rounds (its jobs not counted;"
           + " rounds: server %s, worker %s)%n", Stats.median(serverCpu), Stats.median(workerCpu),
           rounded(serverCpu), rounded(workerCpu));
+      System.out.printf("  worker's reaper shell %.3f ms per job (rounds: %s)%n", Stats.median(reaperCpu),
+          rounded(reaperCpu));
+      System.out.printf("  worker CPU per job by thread, all rounds: %s%n", perJob(threadsBefore, threadsAfter,
+          (long) jobs * rounds));
     }
+  }
+
+  /** Each thread name's CPU time between the two snapshots per job, largest first, in ms. */
+  private static String perJob(Map<String, Duration> before, Map<String, Duration> after, long jobs) {
+    return after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue().minus(before.getOrDefault(e.getKey(), Duration.ZERO))))
+        .filter(e -> !e.getValue().isZero())
+        .sorted(Map.Entry.<String, Duration>comparingByValue().reversed())
+        .map(e -> String.format("%s %.3f", e.getKey(), e.getValue().toNanos() / 1e6 / jobs))
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   private static void printHandoffs(List<Double> handoffs) {
