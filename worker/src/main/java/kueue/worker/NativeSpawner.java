@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -51,7 +50,6 @@ final class NativeSpawner {
 
   private final MethodHandle spawn;
   private final MethodHandle attrInit;
-  private final MethodHandle attrDestroy;
   private final MethodHandle attrSetFlags;
   private final MethodHandle attrSetSigMask;
   private final MethodHandle attrSetSigDefault;
@@ -68,11 +66,22 @@ final class NativeSpawner {
   private final MethodHandle waitpid;
   private final MethodHandle kill;
   private final MethodHandle strerror;
+  private final MethodHandle read;
+
+  /**
+   * The spawn attributes, the same for every job: prepared once. posix_spawn only reads them, so
+   * launcher threads share them.
+   */
+  private final MemorySegment attributes;
+
+  private static final long EINTR = 4;
+  private static final java.lang.foreign.StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+  private static final java.lang.invoke.VarHandle ERRNO =
+      CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
   private NativeSpawner(SymbolLookup libc, Linker linker) {
     spawn = find(libc, linker, "posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
     attrInit = find(libc, linker, "posix_spawnattr_init", JAVA_INT, ADDRESS);
-    attrDestroy = find(libc, linker, "posix_spawnattr_destroy", JAVA_INT, ADDRESS);
     attrSetFlags = find(libc, linker, "posix_spawnattr_setflags", JAVA_INT, ADDRESS, JAVA_SHORT);
     attrSetSigMask = find(libc, linker, "posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
     attrSetSigDefault = find(libc, linker, "posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
@@ -89,6 +98,28 @@ final class NativeSpawner {
     waitpid = find(libc, linker, "waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     kill = find(libc, linker, "kill", JAVA_INT, JAVA_INT, JAVA_INT);
     strerror = find(libc, linker, "strerror", ADDRESS, JAVA_INT);
+    read = linker.downcallHandle(
+        libc.find("read").orElseThrow(() -> new UnsupportedOperationException("no read in libc")),
+        FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT, ADDRESS,
+            java.lang.foreign.ValueLayout.JAVA_LONG),
+        Linker.Option.captureCallState("errno"));
+    attributes = Arena.ofAuto().allocate(ATTR_BYTES, 16);
+    try (Arena arena = Arena.ofConfined()) {
+      check((int) attrInit.invokeExact(attributes), "posix_spawnattr_init");
+      // The worker's threads may block or ignore signals; a job starts with the defaults.
+      MemorySegment empty = arena.allocate(SIGSET_BYTES, 16);
+      MemorySegment all = arena.allocate(SIGSET_BYTES, 16);
+      check((int) sigEmptySet.invokeExact(empty), "sigemptyset");
+      check((int) sigFillSet.invokeExact(all), "sigfillset");
+      check((int) attrSetSigMask.invokeExact(attributes, empty), "posix_spawnattr_setsigmask");
+      check((int) attrSetSigDefault.invokeExact(attributes, all), "posix_spawnattr_setsigdefault");
+      check((int) attrSetFlags.invokeExact(attributes,
+          (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)), "posix_spawnattr_setflags");
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static MethodHandle find(SymbolLookup libc, Linker linker, String name, java.lang.foreign.MemoryLayout result,
@@ -140,45 +171,77 @@ final class NativeSpawner {
   /** Like the above, with the environment as "NAME=value" lines. */
   SpawnedProcess spawn(Path executable, List<String> argv, List<String> environment, Path cwd,
       Output stdout, Output stderr) throws IOException {
-    int[] outPipe = stdout instanceof Output.Pipe ? newPipe() : null;
-    int[] errPipe = stderr instanceof Output.Pipe ? newPipe() : null;
+    return spawn(executable, argv, Environment.EMPTY, environment, cwd, stdout, stderr);
+  }
+
+  /**
+   * "NAME=value" lines as the C strings and pointer array posix_spawn takes, made once for the
+   * jobs that share them (encoding a few dozen variables for every job cost more than the rest
+   * of preparing its spawn). Freed by the garbage collector once unreachable.
+   */
+  static final class Environment {
+    static final Environment EMPTY = new Environment(MemorySegment.NULL, 0);
+
+    private final MemorySegment pointers;
+    private final int count;
+
+    private Environment(MemorySegment pointers, int count) {
+      this.pointers = pointers;
+      this.count = count;
+    }
+
+    static Environment of(List<String> lines) {
+      Arena arena = Arena.ofAuto();
+      MemorySegment pointers = arena.allocate(ADDRESS, Math.max(1, lines.size()));
+      for (int i = 0; i < lines.size(); i++) {
+        pointers.setAtIndex(ADDRESS, i, arena.allocateFrom(lines.get(i)));
+      }
+      return new Environment(pointers, lines.size());
+    }
+  }
+
+  /** Like the above, with the environment as the shared part and the job's own lines. */
+  SpawnedProcess spawn(Path executable, List<String> argv, Environment shared, List<String> own, Path cwd,
+      Output stdout, Output stderr) throws IOException {
+    int[] outPipe = null;
+    int[] errPipe = null;
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment attributes = arena.allocate(ATTR_BYTES, 16);
-      MemorySegment actions = arena.allocate(ACTIONS_BYTES, 16);
-      check((int) attrInit.invokeExact(attributes), "posix_spawnattr_init");
-      check((int) actionsInit.invokeExact(actions), "posix_spawn_file_actions_init");
       try {
-        // The worker's threads may block or ignore signals; a job starts with the defaults.
-        MemorySegment empty = arena.allocate(SIGSET_BYTES, 16);
-        MemorySegment all = arena.allocate(SIGSET_BYTES, 16);
-        check((int) sigEmptySet.invokeExact(empty), "sigemptyset");
-        check((int) sigFillSet.invokeExact(all), "sigfillset");
-        check((int) attrSetSigMask.invokeExact(attributes, empty), "posix_spawnattr_setsigmask");
-        check((int) attrSetSigDefault.invokeExact(attributes, all), "posix_spawnattr_setsigdefault");
-        check((int) attrSetFlags.invokeExact(attributes,
-            (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)), "posix_spawnattr_setflags");
+        outPipe = stdout instanceof Output.Pipe ? newPipe(arena) : null;
+        errPipe = stderr instanceof Output.Pipe ? newPipe(arena) : null;
+        MemorySegment actions = arena.allocate(ACTIONS_BYTES, 16);
+        check((int) actionsInit.invokeExact(actions), "posix_spawn_file_actions_init");
+        try {
+          check((int) actionsOpen.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), O_RDONLY, 0),
+              "addopen stdin");
+          addOutput(arena, actions, 1, stdout, outPipe);
+          addOutput(arena, actions, 2, stderr, errPipe);
+          // Nothing of the worker (sockets, database, pipes of other jobs) leaks into the job.
+          check((int) actionsCloseFrom.invokeExact(actions, 3), "addclosefrom");
+          check((int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())), "addchdir");
 
-        check((int) actionsOpen.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), O_RDONLY, 0), "addopen stdin");
-        addOutput(arena, actions, 1, stdout, outPipe);
-        addOutput(arena, actions, 2, stderr, errPipe);
-        // Nothing of the worker (sockets, database, pipes of other jobs) leaks into the job.
-        check((int) actionsCloseFrom.invokeExact(actions, 3), "addclosefrom");
-        check((int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())), "addchdir");
-
-        MemorySegment argvArray = stringArray(arena, argv);
-        MemorySegment envArray = stringArray(arena, environment);
-        MemorySegment pid = arena.allocate(JAVA_INT);
-        int error = (int) spawn.invokeExact(pid, arena.allocateFrom(executable.toString()), actions, attributes,
-            argvArray, envArray);
-        if (error != 0) {
-          throw new IOException(describe(error));
+          MemorySegment argvArray = stringArray(arena, argv);
+          MemorySegment envArray = arena.allocate(ADDRESS, shared.count + own.size() + 1L);
+          MemorySegment.copy(shared.pointers, 0, envArray, 0, shared.count * ADDRESS.byteSize());
+          for (int i = 0; i < own.size(); i++) {
+            envArray.setAtIndex(ADDRESS, shared.count + i, arena.allocateFrom(own.get(i)));
+          }
+          envArray.setAtIndex(ADDRESS, shared.count + own.size(), MemorySegment.NULL);
+          MemorySegment pid = arena.allocate(JAVA_INT);
+          int error = (int) spawn.invokeExact(pid, arena.allocateFrom(executable.toString()), actions,
+              attributes, argvArray, envArray);
+          // The shared strings must outlive the call; only the array copied above points to them.
+          java.lang.ref.Reference.reachabilityFence(shared);
+          if (error != 0) {
+            throw new IOException(describe(error));
+          }
+          return new SpawnedProcess(this, pid.get(JAVA_INT, 0),
+              outPipe == null ? null : new PipeInputStream(this, outPipe[0]),
+              errPipe == null ? null : new PipeInputStream(this, errPipe[0]));
+        } finally {
+          int ignored = (int) actionsDestroy.invokeExact(actions);
         }
-        SpawnedProcess process = new SpawnedProcess(this, pid.get(JAVA_INT, 0),
-            outPipe == null ? null : inputStream(outPipe[0]), errPipe == null ? null : inputStream(errPipe[0]));
-        return process;
       } finally {
-        int ignored = (int) attrDestroy.invokeExact(attributes);
-        ignored = (int) actionsDestroy.invokeExact(actions);
         closeQuietly(outPipe == null ? -1 : outPipe[1]);
         closeQuietly(errPipe == null ? -1 : errPipe[1]);
       }
@@ -187,6 +250,8 @@ final class NativeSpawner {
       closeQuietly(errPipe == null ? -1 : errPipe[0]);
       throw e;
     } catch (Throwable e) {
+      closeQuietly(outPipe == null ? -1 : outPipe[0]);
+      closeQuietly(errPipe == null ? -1 : errPipe[0]);
       throw new IllegalStateException(e);
     }
   }
@@ -211,27 +276,79 @@ final class NativeSpawner {
     return array;
   }
 
-  private int[] newPipe() throws IOException {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment fds = arena.allocate(JAVA_INT, 2);
-      if ((int) pipe2.invokeExact(fds, O_CLOEXEC) != 0) {
-        throw new IOException("cannot create a pipe");
-      }
-      return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
-    } catch (IOException e) {
-      throw e;
-    } catch (Throwable e) {
-      throw new IllegalStateException(e);
+  private int[] newPipe(Arena arena) throws Throwable {
+    MemorySegment fds = arena.allocate(JAVA_INT, 2);
+    if ((int) pipe2.invokeExact(fds, O_CLOEXEC) != 0) {
+      throw new IOException("cannot create a pipe");
     }
+    return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
   }
 
-  /** A Java stream over a pipe's read end; the original descriptor is closed. */
-  private InputStream inputStream(int fd) throws IOException {
-    // The JDK offers no public way to wrap a raw descriptor; /proc/self/fd opens the same pipe.
-    try {
-      return new FileInputStream("/proc/self/fd/" + fd);
-    } finally {
-      closeQuietly(fd);
+  /** Native read buffers of the threads that read pipes (pooled threads, one stream at a time). */
+  private static final ThreadLocal<MemorySegment> READ_BUFFER =
+      ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(8192));
+
+  private static final ThreadLocal<MemorySegment> READ_STATE =
+      ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
+
+  /**
+   * The read end of a pipe, read with read(2) itself. The JDK offers no public way to wrap a raw
+   * descriptor; opening /proc/self/fd/N for a FileInputStream instead cost a path lookup in
+   * procfs and two more descriptors' open and close for every job.
+   */
+  private static final class PipeInputStream extends InputStream {
+    private final NativeSpawner spawner;
+    private final int fd;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    PipeInputStream(NativeSpawner spawner, int fd) {
+      this.spawner = spawner;
+      this.fd = fd;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] bytes, int offset, int length) throws IOException {
+      java.util.Objects.checkFromIndexSize(offset, length, bytes.length);
+      if (length == 0) {
+        return 0;
+      }
+      if (closed.get()) {
+        throw new IOException("stream closed");
+      }
+      MemorySegment buffer = READ_BUFFER.get();
+      MemorySegment state = READ_STATE.get();
+      while (true) {
+        long count;
+        try {
+          count = (long) spawner.read.invokeExact(state, fd, buffer, Math.min((long) length, buffer.byteSize()));
+        } catch (Throwable e) {
+          throw new IllegalStateException(e);
+        }
+        if (count > 0) {
+          MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes, offset, (int) count);
+          return (int) count;
+        }
+        if (count == 0) {
+          return -1;
+        }
+        int errno = (int) ERRNO.get(state, 0L);
+        if (errno != EINTR) {
+          throw new IOException("reading the job's output failed: " + spawner.describe(errno));
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      if (closed.compareAndSet(false, true)) {
+        spawner.closeQuietly(fd);
+      }
     }
   }
 
