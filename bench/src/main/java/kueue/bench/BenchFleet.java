@@ -23,7 +23,7 @@ import kueue.protocol.Message;
  */
 final class BenchFleet implements AutoCloseable {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final String CLASSPATH = System.getProperty("java.class.path");
+  static final String CLASSPATH = System.getProperty("java.class.path");
 
   final Path dir;
   final Path config;
@@ -76,6 +76,11 @@ final class BenchFleet implements AutoCloseable {
 
   /** extraOptions come after the launcher's, e.g. -XX:AOTCache=... as the launcher adds it. */
   Process startWorker(String name, String... extraOptions) throws Exception {
+    return startWorkerFrom(CLASSPATH, name, extraOptions);
+  }
+
+  /** A worker from another class path, e.g. the jar of an earlier build to compare with. */
+  Process startWorkerFrom(String classPath, String name, String... extraOptions) throws Exception {
     List<String> options = new ArrayList<>(List.of(WORKER_JVM_OPTIONS));
     options.addAll(List.of(extraOptions));
     // The worker's alone, e.g. a JFR recording of it.
@@ -83,7 +88,7 @@ final class BenchFleet implements AutoCloseable {
     if (extra != null && !extra.isBlank()) {
       options.addAll(List.of(extra.strip().split("\\s+")));
     }
-    return start("worker-" + name, "kueue.worker.WorkerMain", options.toArray(String[]::new));
+    return start(classPath, "worker-" + name, "kueue.worker.WorkerMain", options.toArray(String[]::new));
   }
 
   /** Stops a process started here with SIGTERM and waits for it, e.g. so that it writes its AOT cache. */
@@ -96,6 +101,10 @@ final class BenchFleet implements AutoCloseable {
   }
 
   Process start(String log, String mainClass, String... jvmOptions) throws IOException {
+    return start(CLASSPATH, log, mainClass, jvmOptions);
+  }
+
+  private Process start(String classPath, String log, String mainClass, String... jvmOptions) throws IOException {
     List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED"));
     command.addAll(List.of(jvmOptions));
     // Lets a profiler be attached without editing the benchmark, e.g. a JFR recording.
@@ -103,7 +112,7 @@ final class BenchFleet implements AutoCloseable {
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.strip().split("\\s+")));
     }
-    command.addAll(List.of("-cp", CLASSPATH, mainClass, "-c", config.toString()));
+    command.addAll(List.of("-cp", classPath, mainClass, "-c", config.toString()));
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile())).start();
     processes.add(process);

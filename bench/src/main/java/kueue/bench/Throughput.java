@@ -27,8 +27,11 @@ public final class Throughput {
 
     boolean serverCache = System.getenv("KUEUE_BENCH_PLAIN_SERVER") == null;
     String plainWorker = System.getenv().getOrDefault("KUEUE_BENCH_PLAIN_WORKER", "");
-    boolean alternate = plainWorker.equals("alternate");
-    boolean workerCache = plainWorker.isEmpty() || alternate;
+    // Another build's jar (e.g. bench/target/kueue-bench.jar of an earlier commit): its worker
+    // and this one's alternate, both without a cache, which would be trained for one of them only.
+    String baseline = System.getenv("KUEUE_BENCH_BASELINE_WORKER_JAR");
+    boolean alternate = plainWorker.equals("alternate") || baseline != null;
+    boolean workerCache = baseline == null && (plainWorker.isEmpty() || plainWorker.equals("alternate"));
     Caches caches = serverCache || workerCache
         ? trainCaches(jobs, slots, command, serverCache, workerCache)
         : new Caches(null, null);
@@ -41,11 +44,22 @@ public final class Throughput {
         System.out.println("server started without an AOT cache");
         fleet.startServer("-Xmx1g");
       }
+      if (baseline != null) {
+        System.out.println("workers with their launcher's options and no AOT cache, a fresh one per round, alternately"
+            + " from this build and from " + baseline);
+        compareWorkers(fleet, new Way("worker of this build", BenchFleet.CLASSPATH, List.of()),
+            new Way("worker of " + baseline, baseline, List.of()), jobs, slots, rounds, command);
+        return;
+      }
       if (alternate) {
         if (caches.worker == null) {
           throw new IllegalStateException("the first pass wrote no AOT cache for the worker");
         }
-        compareWorkers(fleet, caches.worker, jobs, slots, rounds, command);
+        System.out.println("workers with their launcher's options, a fresh one per round, alternately from an AOT"
+            + " cache trained by the first pass and without one");
+        compareWorkers(fleet, new Way("worker with its AOT cache", BenchFleet.CLASSPATH,
+                List.of("-XX:AOTCache=" + caches.worker)),
+            new Way("worker without a cache", BenchFleet.CLASSPATH, List.of()), jobs, slots, rounds, command);
         return;
       }
       Process worker;
@@ -135,30 +149,29 @@ public final class Throughput {
     final List<Double> ratios = new ArrayList<>();
     final List<Double> serverCpu = new ArrayList<>();
     final List<Double> workerCpu = new ArrayList<>();
+    final List<Double> reaperCpu = new ArrayList<>();
     final List<Double> handoffs = new ArrayList<>();
   }
 
   /**
-   * A fresh worker per round and way, with and without the cache, alternating (the order swaps
+   * A fresh worker per round and way (e.g. with and without the cache), alternating (the order swaps
    * every round so that neither way always follows the other), all against the one server. Each
    * worker runs an unmeasured batch of up to 500 jobs first, as the single worker does, so the
    * measured batch compares warm workers; the start and the cold batch are printed as well,
    * since that is where a cache of loaded classes shows most.
    */
-  private static void compareWorkers(BenchFleet fleet, Path cache, int jobs, int slots, int rounds,
+  private static void compareWorkers(BenchFleet fleet, Way first, Way second, int jobs, int slots, int rounds,
       List<String> command) throws Exception {
-    System.out.println("workers with their launcher's options, a fresh one per round, alternately from an AOT cache"
-        + " trained by the first pass and without one");
-    Series withCache = new Series();
-    Series without = new Series();
+    Series firstSeries = new Series();
+    Series secondSeries = new Series();
     int warmUp = Math.min(jobs, 500);
     for (int round = 0; round < rounds; round++) {
-      for (boolean cached : round % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
-        Series series = cached ? withCache : without;
+      for (boolean isFirst : round % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
+        Series series = isFirst ? firstSeries : secondSeries;
+        Way way = isFirst ? first : second;
         long begin = System.nanoTime();
-        Process worker = cached
-            ? fleet.startWorker("cache-" + round, "-XX:AOTCache=" + cache)
-            : fleet.startWorker("plain-" + round);
+        Process worker = fleet.startWorkerFrom(way.classPath, (isFirst ? "a-" : "b-") + round,
+            way.options.toArray(String[]::new));
         fleet.awaitWorkers(1);
         series.registered.add((System.nanoTime() - begin) / 1e9);
         Duration started = BenchFleet.cpuTime(worker);
@@ -169,9 +182,11 @@ public final class Throughput {
         double x = runXargs(jobs, slots, command);
         Duration serverBefore = BenchFleet.cpuTime(fleet.server);
         Duration workerBefore = BenchFleet.cpuTime(worker);
+        Duration reaperBefore = BenchFleet.reaperCpu(worker);
         Result result = runKueue(fleet, jobs, command);
         series.serverCpu.add(BenchFleet.cpuTime(fleet.server).minus(serverBefore).toNanos() / 1e6 / jobs);
         series.workerCpu.add(BenchFleet.cpuTime(worker).minus(workerBefore).toNanos() / 1e6 / jobs);
+        series.reaperCpu.add(BenchFleet.reaperCpu(worker).minus(reaperBefore).toNanos() / 1e6 / jobs);
         series.xargs.add(x);
         series.kueue.add(result.seconds);
         series.ratios.add(result.seconds / x);
@@ -182,11 +197,15 @@ public final class Throughput {
     }
     System.out.printf("%d jobs of '%s', %d at a time, %d rounds each way%n", jobs, String.join(" ", command), slots,
         rounds);
-    printSeries("worker with its AOT cache", withCache, warmUp);
-    printSeries("worker without a cache", without, warmUp);
-    System.out.printf("  kueue with / without the worker's cache, medians: %.3f%n",
-        Stats.median(withCache.kueue) / Stats.median(without.kueue));
+    printSeries(first.label, firstSeries, warmUp);
+    printSeries(second.label, secondSeries, warmUp);
+    System.out.printf("  kueue, first / second, medians: %.3f; worker CPU per job: %.3f%n",
+        Stats.median(firstSeries.kueue) / Stats.median(secondSeries.kueue),
+        Stats.median(firstSeries.workerCpu) / Stats.median(secondSeries.workerCpu));
   }
+
+  /** One way to run the worker in compareWorkers. */
+  private record Way(String label, String classPath, List<String> options) {}
 
   private static void printSeries(String title, Series series, int warmUp) {
     System.out.println(title);
@@ -206,6 +225,8 @@ public final class Throughput {
     System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms, medians (rounds: server %s, worker %s)%n",
         Stats.median(series.serverCpu), Stats.median(series.workerCpu), rounded(series.serverCpu),
         rounded(series.workerCpu));
+    System.out.printf("  worker's reaper shell %.3f ms per job (rounds: %s)%n", Stats.median(series.reaperCpu),
+        rounded(series.reaperCpu));
   }
 
   private static List<String> rounded(List<Double> values) {

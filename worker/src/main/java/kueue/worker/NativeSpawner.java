@@ -67,6 +67,9 @@ final class NativeSpawner {
   private final MethodHandle kill;
   private final MethodHandle strerror;
   private final MethodHandle read;
+  private final MethodHandle poll;
+  /** Null where glibc lacks it (before 2.36): jobs are then watched by a thread per stream. */
+  private final MethodHandle pidfdOpen;
 
   /**
    * The spawn attributes, the same for every job: prepared once. posix_spawn only reads them, so
@@ -103,6 +106,13 @@ final class NativeSpawner {
         FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT, ADDRESS,
             java.lang.foreign.ValueLayout.JAVA_LONG),
         Linker.Option.captureCallState("errno"));
+    poll = linker.downcallHandle(
+        libc.find("poll").orElseThrow(() -> new UnsupportedOperationException("no poll in libc")),
+        FunctionDescriptor.of(JAVA_INT, ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT),
+        Linker.Option.captureCallState("errno"));
+    pidfdOpen = libc.find("pidfd_open")
+        .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT)))
+        .orElse(null);
     attributes = Arena.ofAuto().allocate(ATTR_BYTES, 16);
     try (Arena arena = Arena.ofConfined()) {
       check((int) attrInit.invokeExact(attributes), "posix_spawnattr_init");
@@ -235,9 +245,8 @@ final class NativeSpawner {
           if (error != 0) {
             throw new IOException(describe(error));
           }
-          return new SpawnedProcess(this, pid.get(JAVA_INT, 0),
-              outPipe == null ? null : new PipeInputStream(this, outPipe[0]),
-              errPipe == null ? null : new PipeInputStream(this, errPipe[0]));
+          return new SpawnedProcess(this, pid.get(JAVA_INT, 0), outPipe == null ? -1 : outPipe[0],
+              errPipe == null ? -1 : errPipe[0]);
         } finally {
           int ignored = (int) actionsDestroy.invokeExact(actions);
         }
@@ -377,6 +386,134 @@ final class NativeSpawner {
     }
   }
 
+  /** A process descriptor of the child, which poll(2) reports readable once it ended; -1 if none. */
+  int openPidfd(int pid) {
+    if (pidfdOpen == null) {
+      return -1;
+    }
+    try {
+      return (int) pidfdOpen.invokeExact(pid, 0);
+    } catch (Throwable e) {
+      return -1;
+    }
+  }
+
+  private static final short POLLIN = 0x1;
+  private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[8192]);
+
+  /** Where watch puts what a captured stream delivers. */
+  interface Sink {
+    void write(byte[] bytes, int offset, int length);
+  }
+
+  /**
+   * Reads the child's captured streams into their sinks and reaps it, all on the calling thread:
+   * one poll(2) over both pipes and the pidfd instead of a thread blocked on each (handing three
+   * tasks to pooled threads for every job cost more than the reading). onExit runs as soon as the
+   * child has ended; the pipes are then read for at most drain more, since a background child may
+   * hold them open, and are left to a reader of their own if still open after that. Takes over
+   * pidfd and the pipes' read ends.
+   *
+   * @return the raw wait status
+   */
+  int watch(SpawnedProcess process, int pidfd, Sink stdout, Sink stderr, java.time.Duration drain,
+      Runnable onExit, java.util.concurrent.Executor leftovers) {
+    int[] fds = {process.stdoutFd(), process.stderrFd(), pidfd};
+    Sink[] sinks = {stdout, stderr, null};
+    int raw = -1;
+    boolean exited = false;
+    long deadline = 0;
+    MemorySegment state = READ_STATE.get();
+    MemorySegment buffer = READ_BUFFER.get();
+    byte[] chunk = CHUNK.get();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment pollFds = arena.allocate(8L * fds.length, 4);
+      int[] polled = new int[fds.length];
+      while (true) {
+        int count = 0;
+        for (int i = 0; i < fds.length; i++) {
+          if (fds[i] >= 0) {
+            pollFds.set(JAVA_INT, 8L * count, fds[i]);
+            pollFds.set(JAVA_SHORT, 8L * count + 4, POLLIN);
+            pollFds.set(JAVA_SHORT, 8L * count + 6, (short) 0);
+            polled[count++] = i;
+          }
+        }
+        if (count == 0) {
+          break;
+        }
+        int timeout = -1;
+        if (exited) {
+          long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+          if (left <= 0) {
+            break;
+          }
+          timeout = (int) Math.min(left, Integer.MAX_VALUE);
+        }
+        int ready = (int) poll.invokeExact(state, pollFds, (long) count, timeout);
+        if (ready < 0) {
+          if ((int) ERRNO.get(state, 0L) == EINTR) {
+            continue;
+          }
+          throw new IllegalStateException("poll failed: " + describe((int) ERRNO.get(state, 0L)));
+        }
+        for (int n = 0; n < count; n++) {
+          if (pollFds.get(JAVA_SHORT, 8L * n + 6) == 0) {
+            continue;
+          }
+          int i = polled[n];
+          if (i == 2) {
+            raw = waitFor(process.pid);
+            exited = true;
+            deadline = System.nanoTime() + drain.toNanos();
+            closeQuietly(fds[2]);
+            fds[2] = -1;
+            onExit.run();
+            continue;
+          }
+          long read = (long) this.read.invokeExact(state, fds[i], buffer, buffer.byteSize());
+          if (read > 0) {
+            MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) read);
+            if (sinks[i] != null) {
+              sinks[i].write(chunk, 0, (int) read);
+            }
+          } else if (read == 0 || (int) ERRNO.get(state, 0L) != EINTR) {
+            closeQuietly(fds[i]);
+            fds[i] = -1;
+          }
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    } finally {
+      if (fds[2] >= 0) {
+        closeQuietly(fds[2]);
+      }
+      for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0) {
+          // Still held open by a background child: read on (and drop) until it closes, so that
+          // it does not die of SIGPIPE for writing to a pipe nobody reads.
+          InputStream open = new PipeInputStream(this, fds[i]);
+          leftovers.execute(() -> {
+            try (open) {
+              open.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException ignored) {
+              // the stream is closed either way
+            }
+          });
+        }
+      }
+    }
+    if (!exited) {
+      raw = waitFor(process.pid);
+      onExit.run();
+    }
+    process.reaped(raw);
+    return raw;
+  }
+
   /** Blocks until the child ends; returns the raw wait status. */
   int waitFor(int pid) {
     try (Arena arena = Arena.ofConfined()) {
@@ -412,13 +549,44 @@ final class NativeSpawner {
     private final int pid;
     private final InputStream stdout;
     private final InputStream stderr;
+    private final int stdoutFd;
+    private final int stderrFd;
     private final CompletableFuture<Integer> status = new CompletableFuture<>();
 
-    SpawnedProcess(NativeSpawner spawner, int pid, InputStream stdout, InputStream stderr) {
+    SpawnedProcess(NativeSpawner spawner, int pid, int stdoutFd, int stderrFd) {
       this.spawner = spawner;
       this.pid = pid;
-      this.stdout = stdout == null ? InputStream.nullInputStream() : stdout;
-      this.stderr = stderr == null ? InputStream.nullInputStream() : stderr;
+      this.stdoutFd = stdoutFd;
+      this.stderrFd = stderrFd;
+      this.stdout = stdoutFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stdoutFd);
+      this.stderr = stderrFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stderrFd);
+    }
+
+    /**
+     * The read end of the stdout pipe, -1 when not captured. Read either through
+     * {@link #getInputStream()} or by {@link NativeSpawner#watch}, never both.
+     */
+    int stdoutFd() {
+      return stdoutFd;
+    }
+
+    /** Like {@link #stdoutFd()}, for stderr. */
+    int stderrFd() {
+      return stderrFd;
+    }
+
+    NativeSpawner spawner() {
+      return spawner;
+    }
+
+    /** A pidfd of the process for {@link NativeSpawner#watch}, or -1 where the system has none. */
+    int openPidfd() {
+      return spawner.openPidfd(pid);
+    }
+
+    /** Reaped by {@link NativeSpawner#watch} with this raw wait status. */
+    void reaped(int raw) {
+      status.complete(raw);
     }
 
     @Override

@@ -90,8 +90,15 @@ public final class RunningJob {
       Duration killGrace,
       Clock clock) {
     RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace);
-    List<Future<?>> readers = new ArrayList<>();
     String name = "job-" + attempt.jobId() + "." + attempt.attempt();
+    if (process instanceof NativeSpawner.SpawnedProcess spawned) {
+      int pidfd = spawned.openPidfd();
+      if (pidfd >= 0) {
+        THREADS.execute(named(name, () -> job.awaitEndNative(spawned, pidfd, stdout, stderr, clock)));
+        return job;
+      }
+    }
+    List<Future<?>> readers = new ArrayList<>();
     if (stdout != null) {
       readers.add(startReader(name + "-stdout", process.getInputStream(), stdout));
     }
@@ -188,6 +195,25 @@ public final class RunningJob {
         break;
       }
     }
+    finish(code, ended, stdout, stderr);
+  }
+
+  /** One thread reads both streams and reaps the process: see {@link NativeSpawner#watch}. */
+  private void awaitEndNative(
+      NativeSpawner.SpawnedProcess spawned, int pidfd, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+    Instant[] ended = new Instant[1];
+    try {
+      spawned.spawner().watch(spawned, pidfd, stdout == null ? null : stdout::write,
+          stderr == null ? null : stderr::write, OUTPUT_DRAIN_TIMEOUT, () -> ended[0] = clock.instant(),
+          THREADS);
+    } catch (RuntimeException e) {
+      log.warn("{}: watching the process failed; waiting for its end alone", this, e);
+      waitForExit();
+    }
+    finish(process.exitValue(), ended[0] != null ? ended[0] : clock.instant(), stdout, stderr);
+  }
+
+  private void finish(int code, Instant ended, TailBuffer stdout, TailBuffer stderr) {
     JobOutcome outcome;
     int signal = code - 128;
     if (process instanceof NativeSpawner.SpawnedProcess spawned && spawned.terminatingSignal() != null) {
