@@ -29,7 +29,14 @@ public final class Throughput {
     String plainWorker = System.getenv().getOrDefault("KUEUE_BENCH_PLAIN_WORKER", "");
     // Another build's jar (e.g. bench/target/kueue-bench.jar of an earlier commit): its worker
     // and this one's alternate, both without a cache, which would be trained for one of them only.
-    String baseline = System.getenv("KUEUE_BENCH_BASELINE_WORKER_JAR");
+    String baselineJar = System.getenv("KUEUE_BENCH_BASELINE_WORKER_JAR");
+    // Or this build's worker with other JVM options after the launcher's (a later option wins),
+    // e.g. -XX:TieredStopAtLevel=4 to compare C2 with the launcher's C1.
+    String baselineOptions = System.getenv("KUEUE_BENCH_BASELINE_WORKER_OPTIONS");
+    String baseline = baselineJar != null || baselineOptions != null
+        ? (baselineJar != null ? baselineJar : BenchFleet.CLASSPATH) : null;
+    List<String> baselineExtra = baselineOptions == null || baselineOptions.isBlank()
+        ? List.of() : List.of(baselineOptions.strip().split("\\s+"));
     boolean alternate = plainWorker.equals("alternate") || baseline != null;
     boolean workerCache = baseline == null && (plainWorker.isEmpty() || plainWorker.equals("alternate"));
     Caches caches = serverCache || workerCache
@@ -45,10 +52,12 @@ public final class Throughput {
         fleet.startServer("-Xmx1g");
       }
       if (baseline != null) {
+        String other = (baselineJar != null ? "worker of " + baselineJar : "worker of this build")
+            + (baselineExtra.isEmpty() ? "" : " with " + String.join(" ", baselineExtra));
         System.out.println("workers with their launcher's options and no AOT cache, a fresh one per round, alternately"
-            + " from this build and from " + baseline);
+            + " the worker of this build and the " + other);
         compareWorkers(fleet, new Way("worker of this build", BenchFleet.CLASSPATH, List.of()),
-            new Way("worker of " + baseline, baseline, List.of()), jobs, slots, rounds, command);
+            new Way(other, baseline, baselineExtra), jobs, slots, rounds, command);
         return;
       }
       if (alternate) {
