@@ -44,9 +44,11 @@ public final class RunningJob {
   private static final Duration OUTPUT_DRAIN_TIMEOUT = Duration.ofSeconds(2);
 
   /**
-   * Every job needs a thread waiting for its end and one per captured stream, all blocked in
-   * system calls (so not virtual threads). Reusing them saves starting three threads per job, which
-   * took longer than starting the job's process.
+   * Every job needs a thread blocked in system calls (so not a virtual thread) until it ends: one
+   * that polls its pipes and its pidfd (see {@link NativeSpawner#watch}), or, for processes from
+   * ProcessBuilder or without pidfd_open, one waiting for its end and one per captured stream.
+   * Reusing them saves starting threads for every job, which took longer than starting the job's
+   * process.
    */
   private static final ExecutorService THREADS =
       Executors.newCachedThreadPool(task -> Thread.ofPlatform().daemon().name("job").unstarted(task));

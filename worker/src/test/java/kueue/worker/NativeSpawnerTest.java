@@ -99,4 +99,17 @@ class NativeSpawnerTest {
       return fds.count();
     }
   }
+
+  @Test
+  void theProcessStreamsReadThePipesWhereNoPidfdWatchesThem() throws Exception {
+    NativeSpawner spawner = NativeSpawner.load().orElseThrow();
+    Process process = spawner.spawn(Path.of("/bin/sh"), List.of("sh", "-c", "echo out; echo err >&2; exit 3"),
+        List.of("PATH=/usr/bin:/bin"), dir, new NativeSpawner.Output.Pipe(), new NativeSpawner.Output.Pipe());
+
+    try (var out = process.getInputStream(); var err = process.getErrorStream()) {
+      assertThat(new String(out.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("out\n");
+      assertThat(new String(err.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("err\n");
+    }
+    assertThat(process.waitFor()).isEqualTo(3);
+  }
 }
