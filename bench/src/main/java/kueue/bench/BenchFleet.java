@@ -23,7 +23,7 @@ import kueue.protocol.Message;
  */
 final class BenchFleet implements AutoCloseable {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
-  private static final String CLASSPATH = System.getProperty("java.class.path");
+  static final String CLASSPATH = System.getProperty("java.class.path");
 
   final Path dir;
   final Path config;
@@ -74,11 +74,37 @@ final class BenchFleet implements AutoCloseable {
     awaitServer();
   }
 
-  Process startWorker(String name) throws Exception {
-    return start("worker-" + name, "kueue.worker.WorkerMain", WORKER_JVM_OPTIONS);
+  /** extraOptions come after the launcher's, e.g. -XX:AOTCache=... as the launcher adds it. */
+  Process startWorker(String name, String... extraOptions) throws Exception {
+    return startWorkerFrom(CLASSPATH, name, extraOptions);
+  }
+
+  /** A worker from another class path, e.g. the jar of an earlier build to compare with. */
+  Process startWorkerFrom(String classPath, String name, String... extraOptions) throws Exception {
+    List<String> options = new ArrayList<>(List.of(WORKER_JVM_OPTIONS));
+    options.addAll(List.of(extraOptions));
+    // The worker's alone, e.g. a JFR recording of it.
+    String extra = System.getenv("KUEUE_BENCH_WORKER_OPTIONS");
+    if (extra != null && !extra.isBlank()) {
+      options.addAll(List.of(extra.strip().split("\\s+")));
+    }
+    return start(classPath, "worker-" + name, "kueue.worker.WorkerMain", options.toArray(String[]::new));
+  }
+
+  /** Stops a process started here with SIGTERM and waits for it, e.g. so that it writes its AOT cache. */
+  static void stop(Process process) throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(120, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
   }
 
   Process start(String log, String mainClass, String... jvmOptions) throws IOException {
+    return start(CLASSPATH, log, mainClass, jvmOptions);
+  }
+
+  private Process start(String classPath, String log, String mainClass, String... jvmOptions) throws IOException {
     List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED"));
     command.addAll(List.of(jvmOptions));
     // Lets a profiler be attached without editing the benchmark, e.g. a JFR recording.
@@ -86,7 +112,7 @@ final class BenchFleet implements AutoCloseable {
     if (extra != null && !extra.isBlank()) {
       command.addAll(List.of(extra.strip().split("\\s+")));
     }
-    command.addAll(List.of("-cp", CLASSPATH, mainClass, "-c", config.toString()));
+    command.addAll(List.of("-cp", classPath, mainClass, "-c", config.toString()));
     Process process = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile())).start();
     processes.add(process);
@@ -110,17 +136,26 @@ final class BenchFleet implements AutoCloseable {
   }
 
   void awaitWorkers(int count) throws Exception {
+    awaitWorkerCount(n -> n >= count, "workers did not connect");
+  }
+
+  /** Waits until the server lists no worker, e.g. after one was stopped and before the next starts. */
+  void awaitNoWorkers() throws Exception {
+    awaitWorkerCount(n -> n == 0, "the server still lists a stopped worker");
+  }
+
+  private void awaitWorkerCount(java.util.function.IntPredicate done, String failure) throws Exception {
     Instant deadline = Instant.now().plusSeconds(60);
     try (KueueClient client = client()) {
       while (Instant.now().isBefore(deadline)) {
         var reply = (Message.WorkerList) client.request(new Message.ListWorkers());
-        if (reply.workers().size() >= count) {
+        if (done.test(reply.workers().size())) {
           return;
         }
         Thread.sleep(20);
       }
     }
-    throw new IllegalStateException("workers did not connect");
+    throw new IllegalStateException(failure);
   }
 
   KueueClient client() throws Exception {
@@ -130,7 +165,46 @@ final class BenchFleet implements AutoCloseable {
 
   /** CPU time (user + system) the process has used, from /proc. */
   static Duration cpuTime(Process process) throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + process.pid() + "/stat"));
+    return cpuTime(Files.readString(Path.of("/proc/" + process.pid() + "/stat")));
+  }
+
+  /**
+   * CPU time of the process's threads, summed by thread name (as the kernel keeps it: at most 15
+   * characters; pooled threads share a name). Threads that ended are missing.
+   */
+  static java.util.Map<String, Duration> cpuByThread(Process process) throws IOException {
+    java.util.Map<String, Duration> byName = new java.util.TreeMap<>();
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/" + process.pid() + "/task"))) {
+      for (Path task : tasks.toList()) {
+        String stat;
+        try {
+          stat = Files.readString(task.resolve("stat"));
+        } catch (IOException gone) {
+          continue;
+        }
+        String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        byName.merge(name, cpuTime(stat), Duration::plus);
+      }
+    }
+    return byName;
+  }
+
+  /** CPU time of the worker's reaper shell (a long-lived child: the jobs' CPU is not in it), or zero. */
+  static Duration reaperCpu(Process worker) throws IOException {
+    for (ProcessHandle child : worker.toHandle().children().toList()) {
+      boolean reaper = child.info().arguments().map(a -> List.of(a).contains("kueue-reaper")).orElse(false);
+      if (reaper) {
+        try {
+          return cpuTime(Files.readString(Path.of("/proc/" + child.pid() + "/stat")));
+        } catch (IOException gone) {
+          return Duration.ZERO;
+        }
+      }
+    }
+    return Duration.ZERO;
+  }
+
+  private static Duration cpuTime(String stat) {
     String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
     return Duration.ofMillis(ticks * 10); // USER_HZ is 100 on Linux

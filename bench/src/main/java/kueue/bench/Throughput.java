@@ -25,16 +25,61 @@ public final class Throughput {
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 3;
     List<String> command = args.length > 3 ? List.of(args).subList(3, args.length) : List.of("true");
 
-    Path cache = System.getenv("KUEUE_BENCH_PLAIN_SERVER") == null ? trainServerCache(jobs, slots, command) : null;
+    boolean serverCache = System.getenv("KUEUE_BENCH_PLAIN_SERVER") == null;
+    String plainWorker = System.getenv().getOrDefault("KUEUE_BENCH_PLAIN_WORKER", "");
+    // Another build's jar (e.g. bench/target/kueue-bench.jar of an earlier commit): its worker
+    // and this one's alternate, both without a cache, which would be trained for one of them only.
+    String baselineJar = System.getenv("KUEUE_BENCH_BASELINE_WORKER_JAR");
+    // Or this build's worker with other JVM options after the launcher's (a later option wins),
+    // e.g. -XX:TieredStopAtLevel=4 to compare C2 with the launcher's C1.
+    String baselineOptions = System.getenv("KUEUE_BENCH_BASELINE_WORKER_OPTIONS");
+    String baseline = baselineJar != null || baselineOptions != null
+        ? (baselineJar != null ? baselineJar : BenchFleet.CLASSPATH) : null;
+    List<String> baselineExtra = baselineOptions == null || baselineOptions.isBlank()
+        ? List.of() : List.of(baselineOptions.strip().split("\\s+"));
+    boolean alternate = plainWorker.equals("alternate") || baseline != null;
+    boolean workerCache = baseline == null && (plainWorker.isEmpty() || plainWorker.equals("alternate"));
+    Caches caches = serverCache || workerCache
+        ? trainCaches(jobs, slots, command, serverCache, workerCache)
+        : new Caches(null, null);
     try (BenchFleet fleet = new BenchFleet("", "worker_max_parallel_jobs = " + slots)) {
-      if (cache != null) {
+      if (caches.server != null) {
         System.out.println("server started from an AOT cache trained by a first pass, as install.sh's"
             + " launcher runs it (KUEUE_BENCH_PLAIN_SERVER=1: without one)");
-        fleet.startServer("-Xmx1g", "-XX:AOTCache=" + cache);
+        fleet.startServer("-Xmx1g", "-XX:AOTCache=" + caches.server);
       } else {
+        System.out.println("server started without an AOT cache");
         fleet.startServer("-Xmx1g");
       }
-      Process worker = fleet.startWorker("bench");
+      if (baseline != null) {
+        String other = (baselineJar != null ? "worker of " + baselineJar : "worker of this build")
+            + (baselineExtra.isEmpty() ? "" : " with " + String.join(" ", baselineExtra));
+        System.out.println("workers with their launcher's options and no AOT cache, a fresh one per round, alternately"
+            + " the worker of this build and the " + other);
+        compareWorkers(fleet, new Way("worker of this build", BenchFleet.CLASSPATH, List.of()),
+            new Way(other, baseline, baselineExtra), jobs, slots, rounds, command);
+        return;
+      }
+      if (alternate) {
+        if (caches.worker == null) {
+          throw new IllegalStateException("the first pass wrote no AOT cache for the worker");
+        }
+        System.out.println("workers with their launcher's options, a fresh one per round, alternately from an AOT"
+            + " cache trained by the first pass and without one");
+        compareWorkers(fleet, new Way("worker with its AOT cache", BenchFleet.CLASSPATH,
+                List.of("-XX:AOTCache=" + caches.worker)),
+            new Way("worker without a cache", BenchFleet.CLASSPATH, List.of()), jobs, slots, rounds, command);
+        return;
+      }
+      Process worker;
+      if (caches.worker != null) {
+        System.out.println("worker started from an AOT cache trained by the same first pass, with its launcher's"
+            + " options (KUEUE_BENCH_PLAIN_WORKER=1: without one; =alternate: with and without, side by side)");
+        worker = fleet.startWorker("bench", "-XX:AOTCache=" + caches.worker);
+      } else {
+        System.out.println("worker started with its launcher's options, without an AOT cache");
+        worker = fleet.startWorker("bench");
+      }
       fleet.awaitWorkers(1);
       // One unmeasured round warms up both JVMs.
       runKueue(fleet, Math.min(jobs, 500), command);
@@ -45,17 +90,22 @@ public final class Throughput {
       List<Double> handoffs = new ArrayList<>();
       List<Double> serverCpu = new ArrayList<>();
       List<Double> workerCpu = new ArrayList<>();
+      List<Double> reaperCpu = new ArrayList<>();
+      Map<String, Duration> threadsBefore = BenchFleet.cpuByThread(worker);
       for (int round = 0; round < rounds; round++) {
         xargs.add(runXargs(jobs, slots, command));
         Duration serverBefore = BenchFleet.cpuTime(fleet.server);
         Duration workerBefore = BenchFleet.cpuTime(worker);
+        Duration reaperBefore = BenchFleet.reaperCpu(worker);
         Result result = runKueue(fleet, jobs, command);
         serverCpu.add(BenchFleet.cpuTime(fleet.server).minus(serverBefore).toNanos() / 1e6 / jobs);
         workerCpu.add(BenchFleet.cpuTime(worker).minus(workerBefore).toNanos() / 1e6 / jobs);
+        reaperCpu.add(BenchFleet.reaperCpu(worker).minus(reaperBefore).toNanos() / 1e6 / jobs);
         kueue.add(result.seconds);
         latencies.addAll(result.startLatenciesMs);
         handoffs.addAll(handoffs(result.jobs, slots));
       }
+      Map<String, Duration> threadsAfter = BenchFleet.cpuByThread(worker);
       double x = Stats.median(xargs);
       double k = Stats.median(kueue);
       System.out.printf("%d jobs of '%s', %d at a time, median of %d rounds%n", jobs, String.join(" ", command), slots, rounds);
@@ -64,10 +114,7 @@ public final class Throughput {
       System.out.printf("  ratio          %.2fx   (limit 1.5x, goal 1.25x)%n", k / x);
       System.out.printf("  submit->start  p50 %.1f ms, p99 %.1f ms (server timestamps, batch queued at once)%n",
           Stats.percentile(latencies, 50), Stats.percentile(latencies, 99));
-      System.out.printf("  hand-off       a job's end to the next start on the freed slot: p50 %.1f ms, mean %.2f ms,"
-          + " p90 %.1f ms (worker timestamps, 1 ms resolution)%n",
-          Stats.percentile(handoffs, 50), handoffs.stream().mapToDouble(d -> d).average().orElse(0),
-          Stats.percentile(handoffs, 90));
+      printHandoffs(handoffs);
       List<Double> idle = idleLatencies(fleet, 100);
       System.out.printf("  idle fleet     submit->start p50 %.1f ms, p99 %.1f ms (%d jobs of 'true' submitted one at a time)%n",
           Stats.percentile(idle, 50), Stats.percentile(idle, 99), idle.size());
@@ -76,7 +123,119 @@ public final class Throughput {
       System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms, median of the rounds (its jobs not counted;"
           + " rounds: server %s, worker %s)%n", Stats.median(serverCpu), Stats.median(workerCpu),
           rounded(serverCpu), rounded(workerCpu));
+      System.out.printf("  worker's reaper shell %.3f ms per job (rounds: %s)%n", Stats.median(reaperCpu),
+          rounded(reaperCpu));
+      System.out.printf("  worker CPU per job by thread, all rounds: %s%n", perJob(threadsBefore, threadsAfter,
+          (long) jobs * rounds));
     }
+  }
+
+  /** Each thread name's CPU time between the two snapshots per job, largest first, in ms. */
+  private static String perJob(Map<String, Duration> before, Map<String, Duration> after, long jobs) {
+    return after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue().minus(before.getOrDefault(e.getKey(), Duration.ZERO))))
+        .filter(e -> !e.getValue().isZero())
+        .sorted(Map.Entry.<String, Duration>comparingByValue().reversed())
+        .map(e -> String.format("%s %.3f", e.getKey(), e.getValue().toNanos() / 1e6 / jobs))
+        .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  private static void printHandoffs(List<Double> handoffs) {
+    System.out.printf("  hand-off       a job's end to the next start on the freed slot: p50 %.1f ms, mean %.2f ms,"
+        + " p90 %.1f ms (worker timestamps, 1 ms resolution)%n",
+        Stats.percentile(handoffs, 50), handoffs.stream().mapToDouble(d -> d).average().orElse(0),
+        Stats.percentile(handoffs, 90));
+  }
+
+  /** What one worker JVM did in compareWorkers: its start, its first (cold) batch, the measured batch. */
+  private static final class Series {
+    final List<Double> registered = new ArrayList<>();
+    final List<Double> startCpu = new ArrayList<>();
+    final List<Double> cold = new ArrayList<>();
+    final List<Double> coldWorkerCpu = new ArrayList<>();
+    final List<Double> xargs = new ArrayList<>();
+    final List<Double> kueue = new ArrayList<>();
+    final List<Double> ratios = new ArrayList<>();
+    final List<Double> serverCpu = new ArrayList<>();
+    final List<Double> workerCpu = new ArrayList<>();
+    final List<Double> reaperCpu = new ArrayList<>();
+    final List<Double> handoffs = new ArrayList<>();
+  }
+
+  /**
+   * A fresh worker per round and way (e.g. with and without the cache), alternating (the order swaps
+   * every round so that neither way always follows the other), all against the one server. Each
+   * worker runs an unmeasured batch of up to 500 jobs first, as the single worker does, so the
+   * measured batch compares warm workers; the start and the cold batch are printed as well,
+   * since that is where a cache of loaded classes shows most.
+   */
+  private static void compareWorkers(BenchFleet fleet, Way first, Way second, int jobs, int slots, int rounds,
+      List<String> command) throws Exception {
+    Series firstSeries = new Series();
+    Series secondSeries = new Series();
+    int warmUp = Math.min(jobs, 500);
+    for (int round = 0; round < rounds; round++) {
+      for (boolean isFirst : round % 2 == 0 ? new boolean[] {true, false} : new boolean[] {false, true}) {
+        Series series = isFirst ? firstSeries : secondSeries;
+        Way way = isFirst ? first : second;
+        long begin = System.nanoTime();
+        Process worker = fleet.startWorkerFrom(way.classPath, (isFirst ? "a-" : "b-") + round,
+            way.options.toArray(String[]::new));
+        fleet.awaitWorkers(1);
+        series.registered.add((System.nanoTime() - begin) / 1e9);
+        Duration started = BenchFleet.cpuTime(worker);
+        series.startCpu.add(started.toNanos() / 1e9);
+        series.cold.add(runKueue(fleet, warmUp, command).seconds);
+        series.coldWorkerCpu.add(BenchFleet.cpuTime(worker).minus(started).toNanos() / 1e6 / warmUp);
+
+        double x = runXargs(jobs, slots, command);
+        Duration serverBefore = BenchFleet.cpuTime(fleet.server);
+        Duration workerBefore = BenchFleet.cpuTime(worker);
+        Duration reaperBefore = BenchFleet.reaperCpu(worker);
+        Result result = runKueue(fleet, jobs, command);
+        series.serverCpu.add(BenchFleet.cpuTime(fleet.server).minus(serverBefore).toNanos() / 1e6 / jobs);
+        series.workerCpu.add(BenchFleet.cpuTime(worker).minus(workerBefore).toNanos() / 1e6 / jobs);
+        series.reaperCpu.add(BenchFleet.reaperCpu(worker).minus(reaperBefore).toNanos() / 1e6 / jobs);
+        series.xargs.add(x);
+        series.kueue.add(result.seconds);
+        series.ratios.add(result.seconds / x);
+        series.handoffs.addAll(handoffs(result.jobs, slots));
+        BenchFleet.stop(worker);
+        fleet.awaitNoWorkers();
+      }
+    }
+    System.out.printf("%d jobs of '%s', %d at a time, %d rounds each way%n", jobs, String.join(" ", command), slots,
+        rounds);
+    printSeries(first.label, firstSeries, warmUp);
+    printSeries(second.label, secondSeries, warmUp);
+    System.out.printf("  kueue, first / second, medians: %.3f; worker CPU per job: %.3f%n",
+        Stats.median(firstSeries.kueue) / Stats.median(secondSeries.kueue),
+        Stats.median(firstSeries.workerCpu) / Stats.median(secondSeries.workerCpu));
+  }
+
+  /** One way to run the worker in compareWorkers. */
+  private record Way(String label, String classPath, List<String> options) {}
+
+  private static void printSeries(String title, Series series, int warmUp) {
+    System.out.println(title);
+    System.out.printf("  start          %.2f s to registered, %.2f s CPU (rounds: %s; CPU %s)%n",
+        Stats.median(series.registered), Stats.median(series.startCpu), rounded(series.registered),
+        rounded(series.startCpu));
+    System.out.printf("  first %d jobs  %s, worker CPU per job %.2f ms (rounds: %s; CPU %s)%n", warmUp,
+        Stats.seconds(Stats.median(series.cold)), Stats.median(series.coldWorkerCpu), rounded(series.cold),
+        rounded(series.coldWorkerCpu));
+    System.out.printf("  xargs -P       %s   (rounds: %s)%n", Stats.seconds(Stats.median(series.xargs)),
+        rounded(series.xargs));
+    System.out.printf("  kueue          %s   (rounds: %s)%n", Stats.seconds(Stats.median(series.kueue)),
+        rounded(series.kueue));
+    System.out.printf("  ratio          %.2fx median of the rounds' ratios (rounds: %s; limit 1.5x, goal 1.25x)%n",
+        Stats.median(series.ratios), rounded(series.ratios));
+    printHandoffs(series.handoffs);
+    System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms, medians (rounds: server %s, worker %s)%n",
+        Stats.median(series.serverCpu), Stats.median(series.workerCpu), rounded(series.serverCpu),
+        rounded(series.workerCpu));
+    System.out.printf("  worker's reaper shell %.3f ms per job (rounds: %s)%n", Stats.median(series.reaperCpu),
+        rounded(series.reaperCpu));
   }
 
   private static List<String> rounded(List<Double> values) {
@@ -130,23 +289,43 @@ public final class Throughput {
     return gaps;
   }
 
+  record Caches(Path server, Path worker) {}
+
   /**
-   * Runs the batch twice through a server that writes an AOT cache as it stops, like the training
-   * install.sh does for kueue_server; returns the cache, or null when none was written.
+   * Runs the batch twice through a server and a worker that write AOT caches as they stop, like
+   * the training install.sh does for kueue_server and kueue_worker; a cache not asked for, or not
+   * written, is null.
    */
-  private static Path trainServerCache(int jobs, int slots, List<String> command) throws Exception {
-    Path cache = Files.createTempFile("kueue-bench-server", ".aot");
-    Files.delete(cache);
+  private static Caches trainCaches(int jobs, int slots, List<String> command, boolean server, boolean worker)
+      throws Exception {
+    Path serverCache = server ? newCacheFile("kueue-bench-server") : null;
+    Path workerCache = worker ? newCacheFile("kueue-bench-worker") : null;
     try (BenchFleet fleet = new BenchFleet("", "worker_max_parallel_jobs = " + slots)) {
-      fleet.startServer("-Xmx1g", "-XX:AOTCacheOutput=" + cache);
-      fleet.startWorker("training");
+      if (serverCache != null) {
+        fleet.startServer("-Xmx1g", "-XX:AOTCacheOutput=" + serverCache);
+      } else {
+        fleet.startServer("-Xmx1g");
+      }
+      Process training = workerCache != null
+          ? fleet.startWorker("training", "-XX:AOTCacheOutput=" + workerCache)
+          : fleet.startWorker("training");
       fleet.awaitWorkers(1);
       runKueue(fleet, jobs, command);
       runKueue(fleet, jobs, command);
-      fleet.server.destroy();
-      fleet.server.waitFor(120, java.util.concurrent.TimeUnit.SECONDS);
+      BenchFleet.stop(training);
+      BenchFleet.stop(fleet.server);
     }
-    if (Files.isRegularFile(cache)) {
+    return new Caches(written(serverCache), written(workerCache));
+  }
+
+  private static Path newCacheFile(String prefix) throws java.io.IOException {
+    Path cache = Files.createTempFile(prefix, ".aot");
+    Files.delete(cache);
+    return cache;
+  }
+
+  private static Path written(Path cache) {
+    if (cache != null && Files.isRegularFile(cache)) {
       cache.toFile().deleteOnExit();
       return cache;
     }

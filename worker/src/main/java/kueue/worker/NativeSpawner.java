@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
-import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -51,7 +50,6 @@ final class NativeSpawner {
 
   private final MethodHandle spawn;
   private final MethodHandle attrInit;
-  private final MethodHandle attrDestroy;
   private final MethodHandle attrSetFlags;
   private final MethodHandle attrSetSigMask;
   private final MethodHandle attrSetSigDefault;
@@ -68,11 +66,25 @@ final class NativeSpawner {
   private final MethodHandle waitpid;
   private final MethodHandle kill;
   private final MethodHandle strerror;
+  private final MethodHandle read;
+  private final MethodHandle poll;
+  /** Null where glibc lacks it (before 2.36): jobs are then watched by a thread per stream. */
+  private final MethodHandle pidfdOpen;
+
+  /**
+   * The spawn attributes, the same for every job: prepared once. posix_spawn only reads them, so
+   * launcher threads share them.
+   */
+  private final MemorySegment attributes;
+
+  private static final long EINTR = 4;
+  private static final java.lang.foreign.StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+  private static final java.lang.invoke.VarHandle ERRNO =
+      CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
   private NativeSpawner(SymbolLookup libc, Linker linker) {
     spawn = find(libc, linker, "posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
     attrInit = find(libc, linker, "posix_spawnattr_init", JAVA_INT, ADDRESS);
-    attrDestroy = find(libc, linker, "posix_spawnattr_destroy", JAVA_INT, ADDRESS);
     attrSetFlags = find(libc, linker, "posix_spawnattr_setflags", JAVA_INT, ADDRESS, JAVA_SHORT);
     attrSetSigMask = find(libc, linker, "posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
     attrSetSigDefault = find(libc, linker, "posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
@@ -89,6 +101,35 @@ final class NativeSpawner {
     waitpid = find(libc, linker, "waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     kill = find(libc, linker, "kill", JAVA_INT, JAVA_INT, JAVA_INT);
     strerror = find(libc, linker, "strerror", ADDRESS, JAVA_INT);
+    read = linker.downcallHandle(
+        libc.find("read").orElseThrow(() -> new UnsupportedOperationException("no read in libc")),
+        FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT, ADDRESS,
+            java.lang.foreign.ValueLayout.JAVA_LONG),
+        Linker.Option.captureCallState("errno"));
+    poll = linker.downcallHandle(
+        libc.find("poll").orElseThrow(() -> new UnsupportedOperationException("no poll in libc")),
+        FunctionDescriptor.of(JAVA_INT, ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT),
+        Linker.Option.captureCallState("errno"));
+    pidfdOpen = libc.find("pidfd_open")
+        .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT)))
+        .orElse(null);
+    attributes = Arena.ofAuto().allocate(ATTR_BYTES, 16);
+    try (Arena arena = Arena.ofConfined()) {
+      check((int) attrInit.invokeExact(attributes), "posix_spawnattr_init");
+      // The worker's threads may block or ignore signals; a job starts with the defaults.
+      MemorySegment empty = arena.allocate(SIGSET_BYTES, 16);
+      MemorySegment all = arena.allocate(SIGSET_BYTES, 16);
+      check((int) sigEmptySet.invokeExact(empty), "sigemptyset");
+      check((int) sigFillSet.invokeExact(all), "sigfillset");
+      check((int) attrSetSigMask.invokeExact(attributes, empty), "posix_spawnattr_setsigmask");
+      check((int) attrSetSigDefault.invokeExact(attributes, all), "posix_spawnattr_setsigdefault");
+      check((int) attrSetFlags.invokeExact(attributes,
+          (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)), "posix_spawnattr_setflags");
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static MethodHandle find(SymbolLookup libc, Linker linker, String name, java.lang.foreign.MemoryLayout result,
@@ -140,45 +181,76 @@ final class NativeSpawner {
   /** Like the above, with the environment as "NAME=value" lines. */
   SpawnedProcess spawn(Path executable, List<String> argv, List<String> environment, Path cwd,
       Output stdout, Output stderr) throws IOException {
-    int[] outPipe = stdout instanceof Output.Pipe ? newPipe() : null;
-    int[] errPipe = stderr instanceof Output.Pipe ? newPipe() : null;
+    return spawn(executable, argv, Environment.EMPTY, environment, cwd, stdout, stderr);
+  }
+
+  /**
+   * "NAME=value" lines as the C strings and pointer array posix_spawn takes, made once for the
+   * jobs that share them (encoding a few dozen variables for every job cost more than the rest
+   * of preparing its spawn). Freed by the garbage collector once unreachable.
+   */
+  static final class Environment {
+    static final Environment EMPTY = new Environment(MemorySegment.NULL, 0);
+
+    private final MemorySegment pointers;
+    private final int count;
+
+    private Environment(MemorySegment pointers, int count) {
+      this.pointers = pointers;
+      this.count = count;
+    }
+
+    static Environment of(List<String> lines) {
+      Arena arena = Arena.ofAuto();
+      MemorySegment pointers = arena.allocate(ADDRESS, Math.max(1, lines.size()));
+      for (int i = 0; i < lines.size(); i++) {
+        pointers.setAtIndex(ADDRESS, i, arena.allocateFrom(lines.get(i)));
+      }
+      return new Environment(pointers, lines.size());
+    }
+  }
+
+  /** Like the above, with the environment as the shared part and the job's own lines. */
+  SpawnedProcess spawn(Path executable, List<String> argv, Environment shared, List<String> own, Path cwd,
+      Output stdout, Output stderr) throws IOException {
+    int[] outPipe = null;
+    int[] errPipe = null;
     try (Arena arena = Arena.ofConfined()) {
-      MemorySegment attributes = arena.allocate(ATTR_BYTES, 16);
-      MemorySegment actions = arena.allocate(ACTIONS_BYTES, 16);
-      check((int) attrInit.invokeExact(attributes), "posix_spawnattr_init");
-      check((int) actionsInit.invokeExact(actions), "posix_spawn_file_actions_init");
       try {
-        // The worker's threads may block or ignore signals; a job starts with the defaults.
-        MemorySegment empty = arena.allocate(SIGSET_BYTES, 16);
-        MemorySegment all = arena.allocate(SIGSET_BYTES, 16);
-        check((int) sigEmptySet.invokeExact(empty), "sigemptyset");
-        check((int) sigFillSet.invokeExact(all), "sigfillset");
-        check((int) attrSetSigMask.invokeExact(attributes, empty), "posix_spawnattr_setsigmask");
-        check((int) attrSetSigDefault.invokeExact(attributes, all), "posix_spawnattr_setsigdefault");
-        check((int) attrSetFlags.invokeExact(attributes,
-            (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)), "posix_spawnattr_setflags");
+        outPipe = stdout instanceof Output.Pipe ? newPipe(arena) : null;
+        errPipe = stderr instanceof Output.Pipe ? newPipe(arena) : null;
+        MemorySegment actions = arena.allocate(ACTIONS_BYTES, 16);
+        check((int) actionsInit.invokeExact(actions), "posix_spawn_file_actions_init");
+        try {
+          check((int) actionsOpen.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), O_RDONLY, 0),
+              "addopen stdin");
+          addOutput(arena, actions, 1, stdout, outPipe);
+          addOutput(arena, actions, 2, stderr, errPipe);
+          // Nothing of the worker (sockets, database, pipes of other jobs) leaks into the job.
+          check((int) actionsCloseFrom.invokeExact(actions, 3), "addclosefrom");
+          check((int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())), "addchdir");
 
-        check((int) actionsOpen.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), O_RDONLY, 0), "addopen stdin");
-        addOutput(arena, actions, 1, stdout, outPipe);
-        addOutput(arena, actions, 2, stderr, errPipe);
-        // Nothing of the worker (sockets, database, pipes of other jobs) leaks into the job.
-        check((int) actionsCloseFrom.invokeExact(actions, 3), "addclosefrom");
-        check((int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())), "addchdir");
-
-        MemorySegment argvArray = stringArray(arena, argv);
-        MemorySegment envArray = stringArray(arena, environment);
-        MemorySegment pid = arena.allocate(JAVA_INT);
-        int error = (int) spawn.invokeExact(pid, arena.allocateFrom(executable.toString()), actions, attributes,
-            argvArray, envArray);
-        if (error != 0) {
-          throw new IOException(describe(error));
+          MemorySegment argvArray = stringArray(arena, argv);
+          MemorySegment envArray = arena.allocate(ADDRESS, shared.count + own.size() + 1L);
+          MemorySegment.copy(shared.pointers, 0, envArray, 0, shared.count * ADDRESS.byteSize());
+          for (int i = 0; i < own.size(); i++) {
+            envArray.setAtIndex(ADDRESS, shared.count + i, arena.allocateFrom(own.get(i)));
+          }
+          envArray.setAtIndex(ADDRESS, shared.count + own.size(), MemorySegment.NULL);
+          MemorySegment pid = arena.allocate(JAVA_INT);
+          int error = (int) spawn.invokeExact(pid, arena.allocateFrom(executable.toString()), actions,
+              attributes, argvArray, envArray);
+          // The shared strings must outlive the call; only the array copied above points to them.
+          java.lang.ref.Reference.reachabilityFence(shared);
+          if (error != 0) {
+            throw new IOException(describe(error));
+          }
+          return new SpawnedProcess(this, pid.get(JAVA_INT, 0), outPipe == null ? -1 : outPipe[0],
+              errPipe == null ? -1 : errPipe[0]);
+        } finally {
+          int ignored = (int) actionsDestroy.invokeExact(actions);
         }
-        SpawnedProcess process = new SpawnedProcess(this, pid.get(JAVA_INT, 0),
-            outPipe == null ? null : inputStream(outPipe[0]), errPipe == null ? null : inputStream(errPipe[0]));
-        return process;
       } finally {
-        int ignored = (int) attrDestroy.invokeExact(attributes);
-        ignored = (int) actionsDestroy.invokeExact(actions);
         closeQuietly(outPipe == null ? -1 : outPipe[1]);
         closeQuietly(errPipe == null ? -1 : errPipe[1]);
       }
@@ -187,6 +259,8 @@ final class NativeSpawner {
       closeQuietly(errPipe == null ? -1 : errPipe[0]);
       throw e;
     } catch (Throwable e) {
+      closeQuietly(outPipe == null ? -1 : outPipe[0]);
+      closeQuietly(errPipe == null ? -1 : errPipe[0]);
       throw new IllegalStateException(e);
     }
   }
@@ -211,27 +285,79 @@ final class NativeSpawner {
     return array;
   }
 
-  private int[] newPipe() throws IOException {
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment fds = arena.allocate(JAVA_INT, 2);
-      if ((int) pipe2.invokeExact(fds, O_CLOEXEC) != 0) {
-        throw new IOException("cannot create a pipe");
-      }
-      return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
-    } catch (IOException e) {
-      throw e;
-    } catch (Throwable e) {
-      throw new IllegalStateException(e);
+  private int[] newPipe(Arena arena) throws Throwable {
+    MemorySegment fds = arena.allocate(JAVA_INT, 2);
+    if ((int) pipe2.invokeExact(fds, O_CLOEXEC) != 0) {
+      throw new IOException("cannot create a pipe");
     }
+    return new int[] {fds.getAtIndex(JAVA_INT, 0), fds.getAtIndex(JAVA_INT, 1)};
   }
 
-  /** A Java stream over a pipe's read end; the original descriptor is closed. */
-  private InputStream inputStream(int fd) throws IOException {
-    // The JDK offers no public way to wrap a raw descriptor; /proc/self/fd opens the same pipe.
-    try {
-      return new FileInputStream("/proc/self/fd/" + fd);
-    } finally {
-      closeQuietly(fd);
+  /** Native read buffers of the threads that read pipes (pooled threads, one stream at a time). */
+  private static final ThreadLocal<MemorySegment> READ_BUFFER =
+      ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(8192));
+
+  private static final ThreadLocal<MemorySegment> READ_STATE =
+      ThreadLocal.withInitial(() -> Arena.ofAuto().allocate(CALL_STATE));
+
+  /**
+   * The read end of a pipe, read with read(2) itself. The JDK offers no public way to wrap a raw
+   * descriptor; opening /proc/self/fd/N for a FileInputStream instead cost a path lookup in
+   * procfs and two more descriptors' open and close for every job.
+   */
+  private static final class PipeInputStream extends InputStream {
+    private final NativeSpawner spawner;
+    private final int fd;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+
+    PipeInputStream(NativeSpawner spawner, int fd) {
+      this.spawner = spawner;
+      this.fd = fd;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] bytes, int offset, int length) throws IOException {
+      java.util.Objects.checkFromIndexSize(offset, length, bytes.length);
+      if (length == 0) {
+        return 0;
+      }
+      if (closed.get()) {
+        throw new IOException("stream closed");
+      }
+      MemorySegment buffer = READ_BUFFER.get();
+      MemorySegment state = READ_STATE.get();
+      while (true) {
+        long count;
+        try {
+          count = (long) spawner.read.invokeExact(state, fd, buffer, Math.min((long) length, buffer.byteSize()));
+        } catch (Throwable e) {
+          throw new IllegalStateException(e);
+        }
+        if (count > 0) {
+          MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes, offset, (int) count);
+          return (int) count;
+        }
+        if (count == 0) {
+          return -1;
+        }
+        int errno = (int) ERRNO.get(state, 0L);
+        if (errno != EINTR) {
+          throw new IOException("reading the job's output failed: " + spawner.describe(errno));
+        }
+      }
+    }
+
+    @Override
+    public void close() {
+      if (closed.compareAndSet(false, true)) {
+        spawner.closeQuietly(fd);
+      }
     }
   }
 
@@ -258,6 +384,134 @@ final class NativeSpawner {
     } catch (Throwable e) {
       return "error " + errno;
     }
+  }
+
+  /** A process descriptor of the child, which poll(2) reports readable once it ended; -1 if none. */
+  int openPidfd(int pid) {
+    if (pidfdOpen == null) {
+      return -1;
+    }
+    try {
+      return (int) pidfdOpen.invokeExact(pid, 0);
+    } catch (Throwable e) {
+      return -1;
+    }
+  }
+
+  private static final short POLLIN = 0x1;
+  private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[8192]);
+
+  /** Where watch puts what a captured stream delivers. */
+  interface Sink {
+    void write(byte[] bytes, int offset, int length);
+  }
+
+  /**
+   * Reads the child's captured streams into their sinks and reaps it, all on the calling thread:
+   * one poll(2) over both pipes and the pidfd instead of a thread blocked on each (handing three
+   * tasks to pooled threads for every job cost more than the reading). onExit runs as soon as the
+   * child has ended; the pipes are then read for at most drain more, since a background child may
+   * hold them open, and are left to a reader of their own if still open after that. Takes over
+   * pidfd and the pipes' read ends.
+   *
+   * @return the raw wait status
+   */
+  int watch(SpawnedProcess process, int pidfd, Sink stdout, Sink stderr, java.time.Duration drain,
+      Runnable onExit, java.util.concurrent.Executor leftovers) {
+    int[] fds = {process.stdoutFd(), process.stderrFd(), pidfd};
+    Sink[] sinks = {stdout, stderr, null};
+    int raw = -1;
+    boolean exited = false;
+    long deadline = 0;
+    MemorySegment state = READ_STATE.get();
+    MemorySegment buffer = READ_BUFFER.get();
+    byte[] chunk = CHUNK.get();
+    try (Arena arena = Arena.ofConfined()) {
+      MemorySegment pollFds = arena.allocate(8L * fds.length, 4);
+      int[] polled = new int[fds.length];
+      while (true) {
+        int count = 0;
+        for (int i = 0; i < fds.length; i++) {
+          if (fds[i] >= 0) {
+            pollFds.set(JAVA_INT, 8L * count, fds[i]);
+            pollFds.set(JAVA_SHORT, 8L * count + 4, POLLIN);
+            pollFds.set(JAVA_SHORT, 8L * count + 6, (short) 0);
+            polled[count++] = i;
+          }
+        }
+        if (count == 0) {
+          break;
+        }
+        int timeout = -1;
+        if (exited) {
+          long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+          if (left <= 0) {
+            break;
+          }
+          timeout = (int) Math.min(left, Integer.MAX_VALUE);
+        }
+        int ready = (int) poll.invokeExact(state, pollFds, (long) count, timeout);
+        if (ready < 0) {
+          if ((int) ERRNO.get(state, 0L) == EINTR) {
+            continue;
+          }
+          throw new IllegalStateException("poll failed: " + describe((int) ERRNO.get(state, 0L)));
+        }
+        for (int n = 0; n < count; n++) {
+          if (pollFds.get(JAVA_SHORT, 8L * n + 6) == 0) {
+            continue;
+          }
+          int i = polled[n];
+          if (i == 2) {
+            raw = waitFor(process.pid);
+            exited = true;
+            deadline = System.nanoTime() + drain.toNanos();
+            closeQuietly(fds[2]);
+            fds[2] = -1;
+            onExit.run();
+            continue;
+          }
+          long read = (long) this.read.invokeExact(state, fds[i], buffer, buffer.byteSize());
+          if (read > 0) {
+            MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) read);
+            if (sinks[i] != null) {
+              sinks[i].write(chunk, 0, (int) read);
+            }
+          } else if (read == 0 || (int) ERRNO.get(state, 0L) != EINTR) {
+            closeQuietly(fds[i]);
+            fds[i] = -1;
+          }
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      throw e;
+    } catch (Throwable e) {
+      throw new IllegalStateException(e);
+    } finally {
+      if (fds[2] >= 0) {
+        closeQuietly(fds[2]);
+      }
+      for (int i = 0; i < 2; i++) {
+        if (fds[i] >= 0) {
+          // Still held open by a background child: read on (and drop) until it closes, so that
+          // it does not die of SIGPIPE for writing to a pipe nobody reads.
+          InputStream open = new PipeInputStream(this, fds[i]);
+          leftovers.execute(() -> {
+            try (open) {
+              open.transferTo(OutputStream.nullOutputStream());
+            } catch (IOException ignored) {
+              // the stream is closed either way
+            }
+          });
+        }
+      }
+    }
+    if (!exited) {
+      raw = waitFor(process.pid);
+      onExit.run();
+    }
+    process.reaped(raw);
+    return raw;
   }
 
   /** Blocks until the child ends; returns the raw wait status. */
@@ -295,13 +549,44 @@ final class NativeSpawner {
     private final int pid;
     private final InputStream stdout;
     private final InputStream stderr;
+    private final int stdoutFd;
+    private final int stderrFd;
     private final CompletableFuture<Integer> status = new CompletableFuture<>();
 
-    SpawnedProcess(NativeSpawner spawner, int pid, InputStream stdout, InputStream stderr) {
+    SpawnedProcess(NativeSpawner spawner, int pid, int stdoutFd, int stderrFd) {
       this.spawner = spawner;
       this.pid = pid;
-      this.stdout = stdout == null ? InputStream.nullInputStream() : stdout;
-      this.stderr = stderr == null ? InputStream.nullInputStream() : stderr;
+      this.stdoutFd = stdoutFd;
+      this.stderrFd = stderrFd;
+      this.stdout = stdoutFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stdoutFd);
+      this.stderr = stderrFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stderrFd);
+    }
+
+    /**
+     * The read end of the stdout pipe, -1 when not captured. Read either through
+     * {@link #getInputStream()} or by {@link NativeSpawner#watch}, never both.
+     */
+    int stdoutFd() {
+      return stdoutFd;
+    }
+
+    /** Like {@link #stdoutFd()}, for stderr. */
+    int stderrFd() {
+      return stderrFd;
+    }
+
+    NativeSpawner spawner() {
+      return spawner;
+    }
+
+    /** A pidfd of the process for {@link NativeSpawner#watch}, or -1 where the system has none. */
+    int openPidfd() {
+      return spawner.openPidfd(pid);
+    }
+
+    /** Reaped by {@link NativeSpawner#watch} with this raw wait status. */
+    void reaped(int raw) {
+      status.complete(raw);
     }
 
     @Override

@@ -102,10 +102,7 @@ public final class ProcessRunner {
         String problem = ExecutableLookup.problem(program, cwd, shared.path());
         throw new CannotStart(problem != null ? problem : "command not found: " + program);
       }
-      List<String> lines = new ArrayList<>(shared.lines().size() + ownVariables.size());
-      lines.addAll(shared.lines());
-      lines.addAll(ownVariables);
-      return launchNative(attempt, spec, cwd, lines, executable, program);
+      return launchNative(attempt, spec, cwd, shared.nativeLines(), ownVariables, executable, program);
     }
     String problem = ExecutableLookup.problem(program, cwd, shared.path());
     if (problem != null) {
@@ -156,10 +153,11 @@ public final class ProcessRunner {
 
   /**
    * A job's environment without the variables the worker sets for each job, and as the
-   * "NAME=value" lines posix_spawn takes. Jobs of one submitter share one environment (the
+   * "NAME=value" C strings posix_spawn takes. Jobs of one submitter share one environment (the
    * worker keeps each once per connection), so it is prepared once for all of them.
    */
-  record SharedEnvironment(Map<String, String> source, Map<String, String> variables, List<String> lines) {
+  record SharedEnvironment(Map<String, String> source, Map<String, String> variables,
+      NativeSpawner.Environment nativeLines) {
     String path() {
       return variables.get("PATH");
     }
@@ -180,14 +178,15 @@ public final class ProcessRunner {
     OWN_VARIABLES.forEach(variables::remove);
     List<String> lines = new ArrayList<>(variables.size());
     variables.forEach((name, value) -> lines.add(name + "=" + value));
-    SharedEnvironment prepared = new SharedEnvironment(source, Map.copyOf(variables), List.copyOf(lines));
+    SharedEnvironment prepared = new SharedEnvironment(source, Map.copyOf(variables),
+        nativeSpawner.isPresent() ? NativeSpawner.Environment.of(lines) : null);
     lastShared = prepared;
     return prepared;
   }
 
   private RunningJob launchNative(
-      AttemptRef attempt, JobSpec spec, Path cwd, List<String> environment, Path executable, String program)
-      throws CannotStart {
+      AttemptRef attempt, JobSpec spec, Path cwd, NativeSpawner.Environment shared, List<String> own,
+      Path executable, String program) throws CannotStart {
     NativeSpawner.Output stdoutTarget = nativeOutput("stdout", spec.stdout(), cwd, null);
     Path stdoutFile = stdoutTarget instanceof NativeSpawner.Output.File file ? file.path() : null;
     NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);
@@ -196,7 +195,7 @@ public final class ProcessRunner {
     Instant started = clock.instant();
     Process process;
     try {
-      process = nativeSpawner.get().spawn(executable.toAbsolutePath(), spec.argv(), environment, cwd,
+      process = nativeSpawner.get().spawn(executable.toAbsolutePath(), spec.argv(), shared, own, cwd,
           stdoutTarget, stderrTarget);
     } catch (IOException e) {
       throw new CannotStart("cannot start " + program + ": " + e.getMessage());

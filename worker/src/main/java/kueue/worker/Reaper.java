@@ -66,6 +66,13 @@ final class Reaper implements AutoCloseable {
   private final String grace;
   private final Set<Long> groups = new LinkedHashSet<>();
   private final StringBuilder pendingEnds = new StringBuilder();
+
+  /**
+   * A flush of pendingEnds is due within {@link #UNTRACK_DELAY}. One at a time: jobs end and
+   * start in pairs, so scheduling one per end woke two threads of the common pool for almost
+   * every job only to find the end told already.
+   */
+  private boolean flushScheduled;
   private Process process;
   private OutputStream pipe;
   private boolean closed;
@@ -107,7 +114,8 @@ final class Reaper implements AutoCloseable {
     if (!groups.remove(processGroup) || closed) {
       return;
     }
-    if (pendingEnds.isEmpty()) {
+    if (!flushScheduled) {
+      flushScheduled = true;
       CompletableFuture.delayedExecutor(UNTRACK_DELAY.toMillis(), TimeUnit.MILLISECONDS)
           .execute(this::flushEnds);
     }
@@ -115,6 +123,7 @@ final class Reaper implements AutoCloseable {
   }
 
   private synchronized void flushEnds() {
+    flushScheduled = false;
     if (!pendingEnds.isEmpty() && !closed) {
       write(pendingEnds.toString());
     }

@@ -44,9 +44,11 @@ public final class RunningJob {
   private static final Duration OUTPUT_DRAIN_TIMEOUT = Duration.ofSeconds(2);
 
   /**
-   * Every job needs a thread waiting for its end and one per captured stream, all blocked in
-   * system calls (so not virtual threads). Reusing them saves starting three threads per job, which
-   * took longer than starting the job's process.
+   * Every job needs a thread blocked in system calls (so not a virtual thread) until it ends: one
+   * that polls its pipes and its pidfd (see {@link NativeSpawner#watch}), or, for processes from
+   * ProcessBuilder or without pidfd_open, one waiting for its end and one per captured stream.
+   * Reusing them saves starting threads for every job, which took longer than starting the job's
+   * process.
    */
   private static final ExecutorService THREADS =
       Executors.newCachedThreadPool(task -> Thread.ofPlatform().daemon().name("job").unstarted(task));
@@ -90,8 +92,15 @@ public final class RunningJob {
       Duration killGrace,
       Clock clock) {
     RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace);
-    List<Future<?>> readers = new ArrayList<>();
     String name = "job-" + attempt.jobId() + "." + attempt.attempt();
+    if (process instanceof NativeSpawner.SpawnedProcess spawned) {
+      int pidfd = spawned.openPidfd();
+      if (pidfd >= 0) {
+        THREADS.execute(named(name, () -> job.awaitEndNative(spawned, pidfd, stdout, stderr, clock)));
+        return job;
+      }
+    }
+    List<Future<?>> readers = new ArrayList<>();
     if (stdout != null) {
       readers.add(startReader(name + "-stdout", process.getInputStream(), stdout));
     }
@@ -188,6 +197,25 @@ public final class RunningJob {
         break;
       }
     }
+    finish(code, ended, stdout, stderr);
+  }
+
+  /** One thread reads both streams and reaps the process: see {@link NativeSpawner#watch}. */
+  private void awaitEndNative(
+      NativeSpawner.SpawnedProcess spawned, int pidfd, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+    Instant[] ended = new Instant[1];
+    try {
+      spawned.spawner().watch(spawned, pidfd, stdout == null ? null : stdout::write,
+          stderr == null ? null : stderr::write, OUTPUT_DRAIN_TIMEOUT, () -> ended[0] = clock.instant(),
+          THREADS);
+    } catch (RuntimeException e) {
+      log.warn("{}: watching the process failed; waiting for its end alone", this, e);
+      waitForExit();
+    }
+    finish(process.exitValue(), ended[0] != null ? ended[0] : clock.instant(), stdout, stderr);
+  }
+
+  private void finish(int code, Instant ended, TailBuffer stdout, TailBuffer stderr) {
     JobOutcome outcome;
     int signal = code - 128;
     if (process instanceof NativeSpawner.SpawnedProcess spawned && spawned.terminatingSignal() != null) {

@@ -69,4 +69,47 @@ class NativeSpawnerTest {
 
     assertThat(result.stdout().text()).isEqualTo("SigBlk:\t0000000000000000\n");
   }
+
+  @Test
+  void outputOfManyReadsArrivesWholeOnBothStreams() throws Exception {
+    JobResult result =
+        run("sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done");
+
+    List<String> out = result.stdout().text().lines().toList();
+    List<String> err = result.stderr().text().lines().toList();
+    assertThat(out).hasSize(3000).startsWith("out0").endsWith("out2999");
+    assertThat(err).hasSize(3000).startsWith("err0").endsWith("err2999");
+    assertThat(result.stdout().droppedBytes()).isZero();
+  }
+
+  @Test
+  void endedJobsLeaveNoDescriptorOpenInTheWorker() throws Exception {
+    run("true");
+    long before = openDescriptors();
+    for (int i = 0; i < 30; i++) {
+      run("sh", "-c", "echo out; echo err >&2");
+    }
+
+    // Each job had two pipes: a leak would leave at least 30 more.
+    assertThat(openDescriptors()).isLessThan(before + 10);
+  }
+
+  private static long openDescriptors() throws Exception {
+    try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+      return fds.count();
+    }
+  }
+
+  @Test
+  void theProcessStreamsReadThePipesWhereNoPidfdWatchesThem() throws Exception {
+    NativeSpawner spawner = NativeSpawner.load().orElseThrow();
+    Process process = spawner.spawn(Path.of("/bin/sh"), List.of("sh", "-c", "echo out; echo err >&2; exit 3"),
+        List.of("PATH=/usr/bin:/bin"), dir, new NativeSpawner.Output.Pipe(), new NativeSpawner.Output.Pipe());
+
+    try (var out = process.getInputStream(); var err = process.getErrorStream()) {
+      assertThat(new String(out.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("out\n");
+      assertThat(new String(err.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("err\n");
+    }
+    assertThat(process.waitFor()).isEqualTo(3);
+  }
 }
