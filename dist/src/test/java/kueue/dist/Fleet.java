@@ -110,9 +110,16 @@ final class Fleet implements AutoCloseable {
     Process worker = start("worker-" + name, "kueue.worker.WorkerMain", "-c", config.toString());
     workerCount++;
     int expected = workerCount;
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(() -> kueue("list-workers", "--json").out().split("\"name\"", -1).length - 1 >= expected);
+    try {
+      // Generous: on a loaded 2-core machine a cold worker JVM has taken over 30 s to register.
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .until(() -> kueue("list-workers", "--json").out().split("\"name\"", -1).length - 1 >= expected);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      Path log = home.resolve("worker-" + name + ".log");
+      throw new AssertionError("worker " + name + " did not register; its log:\n"
+          + (Files.exists(log) ? Files.readString(log) : "(none)"), e);
+    }
     return worker;
   }
 
