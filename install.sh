@@ -82,7 +82,7 @@ worker_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m"
 server_opts="-Xmx2g"
 for dir in "$bindir" "$here/bin"; do
   mkdir -p "$dir"
-  write_launcher "$dir" kueue '$main' "$client_opts \$cache -Dkueue.cli.classpath=$share/lib/kueue.jar" "$choose_cli" '$class_path'
+  write_launcher "$dir" kueue '$main' "$client_opts \$cache -Dkueue.cli.classpath=$share/lib/kueue.jar -Dkueue.cli.daemon.aotcache=$share/kueue-in-process.aot" "$choose_cli" '$class_path'
   write_launcher "$dir" kueue_server kueue.server.ServerMain "$server_opts \$cache" "$(use_cache kueue-server.aot)"
   write_launcher "$dir" kueue_worker kueue.worker.WorkerMain "$worker_opts \$cache" "$(use_cache kueue-worker.aot)"
   write_launcher "$dir" kueue_restart_workers kueue.worker.RestartWorkersMain "$client_opts"
