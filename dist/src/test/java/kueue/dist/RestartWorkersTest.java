@@ -211,11 +211,31 @@ class RestartWorkersTest {
     assertThat(connectedWorkers()).hasSize(1);
     assertThat(Long.parseLong(Files.readString(dir.resolve("home-good/worker.pid")).strip()))
         .isEqualTo(pid);
+
+    // Without --once, it checks again after the pause until it is stopped.
+    Path log = dir.resolve("loop.log");
+    Process loop = startRestartWorkers(log, List.of(), machine);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> Files.readString(log).contains("next check in 60 min"));
+    assertThat(Files.readString(log)).contains(machine + ": already running (worker ");
+    assertThat(loop.isAlive()).isTrue();
   }
 
   private record Result(int exitCode, String output) {}
 
   private Result restartWorkers(String... hostnames) throws Exception {
+    Path log = Files.createTempFile(dir, "restart", ".log");
+    Process process = startRestartWorkers(log, List.of("--once"), hostnames);
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      throw new AssertionError(
+          "kueue_restart_workers --once did not finish within 60 s:\n" + Files.readString(log));
+    }
+    return new Result(process.exitValue(), Files.readString(log));
+  }
+
+  private Process startRestartWorkers(Path log, List<String> options, String... hostnames)
+      throws IOException {
     Path config = fleet.config("restart", Fleet.SECRET, Map.of());
     Files.writeString(
         config,
@@ -226,9 +246,9 @@ class RestartWorkersTest {
             hostnames = "%s"
             """
                 .formatted(System.getProperty("user.name"), String.join(" ", hostnames)));
-    Path log = Files.createTempFile(dir, "restart", ".log");
-    ProcessBuilder builder =
-        new ProcessBuilder(
+    List<String> command =
+        new ArrayList<>(
+            List.of(
                 JAVA,
                 "--enable-native-access=ALL-UNNAMED",
                 "-Duser.home=" + userHome,
@@ -236,19 +256,15 @@ class RestartWorkersTest {
                 CLASSPATH,
                 "kueue.worker.RestartWorkersMain",
                 "-c",
-                config.toString(),
-                "--once")
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile());
+                config.toString()));
+    command.addAll(options);
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().put("SSH_AUTH_SOCK", agentSocket.toString());
     builder.environment().put("HOME", userHome.toString());
     Process process = builder.start();
     processes.add(process);
-    if (!process.waitFor(60, TimeUnit.SECONDS)) {
-      throw new AssertionError(
-          "kueue_restart_workers --once did not finish within 60 s:\n" + Files.readString(log));
-    }
-    return new Result(process.exitValue(), Files.readString(log));
+    return process;
   }
 
   private JsonNode connectedWorkers() throws Exception {
