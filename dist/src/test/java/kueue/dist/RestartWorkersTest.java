@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -198,9 +199,19 @@ class RestartWorkersTest {
     JsonNode workers = connectedWorkers();
     assertThat(workers).hasSize(1);
     String machine = workers.get(0).path("system").path("hostname").asText();
-    assertThat(first.output()).contains("started a worker on " + machine);
+    // In screen where the host has it, else in a session of its own with a log file.
+    assertThat(first.output())
+        .containsPattern(
+            "started a worker on "
+                + Pattern.quote(machine)
+                + " \\((in screen session kueue_worker|process "
+                + pid
+                + ", log .*/home-good/\\.local/state/kueue/worker-"
+                + Pattern.quote(machine)
+                + "\\.log)\\)");
 
-    // The machine's own name needs no SSH at all: nothing listens on its port 22 here.
+    // A host listed by the name its worker reports is recognised without logging in to it (the
+    // line then lacks the "on HOST" that a login adds).
     Result second = restartWorkers("127.0.0.1:" + good, machine);
 
     assertThat(second.exitCode()).as(second.output()).isZero();
