@@ -41,7 +41,8 @@ final class RemoteShell implements AutoCloseable {
   }
 
   /**
-   * @param jsch configured with the agent's identities and the known_hosts file named in messages
+   * @param jsch configured with the agent's identities and the user's known_hosts
+   * @param knownHosts that known_hosts file, named in messages about host keys
    */
   static RemoteShell connect(
       JSch jsch, Path knownHosts, String user, HostAddress host, Duration timeout)

@@ -243,6 +243,10 @@ public final class RestartWorkersMain implements Callable<Integer> {
       } catch (RemoteShell.RemoteException e) {
         log.warn("{}: failed: {}", host, e.getMessage());
         allRunning = false;
+      } catch (RuntimeException e) {
+        // One host must not stop the others, whatever the SSH library throws for it.
+        log.warn("{}: failed: {}", host, e.toString(), e);
+        allRunning = false;
       }
     }
     if (!awaitConnected(new ArrayList<>(started.values()))) {
