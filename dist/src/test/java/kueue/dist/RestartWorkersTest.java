@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code kueue_restart_workers} against a real OpenSSH server on loopback that lets the test's
  * user in with a key held by an ssh-agent the test starts. One sshd listens on several ports, and
  * each port plays a different host: the worker command exists in the home directory sshd gives
- * one port and not in another's, known_hosts has the right key for some ports, a wrong one for
+ * one port, is missing from another's and exits at once in a third, known_hosts has the right key for some ports, a wrong one for
  * another and none for a third, and one port has nothing listening.
  */
 class RestartWorkersTest {
@@ -45,6 +45,7 @@ class RestartWorkersTest {
   private Path userHome;
   private int good;
   private int broken;
+  private int exitsAtOnce;
   private int changedKey;
   private int unknownKey;
   private int nothingListening;
@@ -62,20 +63,26 @@ class RestartWorkersTest {
     run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", ssh.resolve("user_key").toString());
     Files.copy(ssh.resolve("user_key.pub"), ssh.resolve("authorized_keys"));
 
-    int[] ports = freePorts(5);
+    int[] ports = freePorts(6);
     good = ports[0];
     broken = ports[1];
     changedKey = ports[2];
     unknownKey = ports[3];
     nothingListening = ports[4];
+    exitsAtOnce = ports[5];
     Path goodHome = Files.createDirectories(dir.resolve("home-good"));
     Path brokenHome = Files.createDirectories(dir.resolve("home-broken"));
+    Path exitingHome = Files.createDirectories(dir.resolve("home-exiting"));
     installWorkerCommand(goodHome);
+    Path exiting = Files.createDirectories(exitingHome.resolve(".local/bin")).resolve("kueue_worker");
+    Files.writeString(exiting, "#!/bin/sh\necho 'kueue_worker: no Java here' >&2\nexit 2\n");
+    Files.setPosixFilePermissions(exiting, PosixFilePermissions.fromString("rwx------"));
     Path sshdConfig = ssh.resolve("sshd_config");
     Files.writeString(
         sshdConfig,
         """
         ListenAddress 127.0.0.1
+        Port %d
         Port %d
         Port %d
         Port %d
@@ -92,18 +99,23 @@ class RestartWorkersTest {
           SetEnv HOME=%s
         Match LocalPort %d
           SetEnv HOME=%s
+        Match LocalPort %d
+          SetEnv HOME=%s
         """
             .formatted(
                 good,
                 broken,
                 changedKey,
                 unknownKey,
+                exitsAtOnce,
                 ssh.resolve("host_key"),
                 ssh.resolve("authorized_keys"),
                 good,
                 goodHome,
                 broken,
-                brokenHome));
+                brokenHome,
+                exitsAtOnce,
+                exitingHome));
     // sshd started by root insists on its privilege separation directory, which the package's
     // service script creates at boot and a container without services lacks.
     if ("root".equals(System.getProperty("user.name"))) {
@@ -122,8 +134,8 @@ class RestartWorkersTest {
     String otherKey = Files.readString(ssh.resolve("other_key.pub")).strip();
     Files.writeString(
         userHome.resolve(".ssh/known_hosts"),
-        "[127.0.0.1]:%d %s\n[127.0.0.1]:%d %s\n[127.0.0.1]:%d %s\n"
-            .formatted(good, hostKey, broken, hostKey, changedKey, otherKey));
+        "[127.0.0.1]:%d %s\n[127.0.0.1]:%d %s\n[127.0.0.1]:%d %s\n[127.0.0.1]:%d %s\n"
+            .formatted(good, hostKey, broken, hostKey, exitsAtOnce, hostKey, changedKey, otherKey));
   }
 
   /**
@@ -176,6 +188,7 @@ class RestartWorkersTest {
             "127.0.0.1:" + changedKey,
             "127.0.0.1:" + nothingListening,
             "127.0.0.1:" + broken,
+            "127.0.0.1:" + exitsAtOnce,
             "127.0.0.1:" + good);
 
     assertThat(first.exitCode()).as(first.output()).isEqualTo(1);
@@ -191,8 +204,14 @@ class RestartWorkersTest {
             "127.0.0.1:" + broken + ": failed: could not start a worker (exit status 127): "
                 + dir.resolve("home-broken/.local/bin/kueue_worker")
                 + " not found")
+        .contains(
+            "127.0.0.1:" + exitsAtOnce + ": failed: could not start a worker (exit status 1): the worker")
         .contains("127.0.0.1:" + good + ": started a worker on ")
         .contains("127.0.0.1:" + good + ": connected (worker ");
+    if (!Files.exists(Path.of("/usr/bin/screen"))) {
+      // Without screen the worker's output is in a log, whose end tells why it stopped.
+      assertThat(first.output()).contains("kueue_worker: no Java here");
+    }
     // The worker outlived the SSH session that started it and is connected.
     long pid = Long.parseLong(Files.readString(dir.resolve("home-good/worker.pid")).strip());
     assertThat(ProcessHandle.of(pid).map(ProcessHandle::isAlive)).contains(true);
