@@ -422,7 +422,8 @@ public final class ConfigLoader {
 
     private KueueConfig.RestartWorkers readRestartWorkers() throws ConfigException {
       if (!toml.contains("restart_workers")) {
-        return new KueueConfig.RestartWorkers(null, List.of(), 60);
+        return new KueueConfig.RestartWorkers(
+            null, List.of(), 60, KueueConfig.RestartWorkers.DEFAULT_WORKER_COMMAND);
       }
       Section s = section("restart_workers");
       String sshUser = s.string("ssh_user", null);
@@ -431,9 +432,14 @@ public final class ConfigLoader {
       }
       List<String> hostnames = s.words("hostnames", "");
       int sleepMinutes = s.integer("sleep_minutes_before_recheck", 60, 1, Integer.MAX_VALUE);
+      String workerCommand =
+          s.string("worker_command", KueueConfig.RestartWorkers.DEFAULT_WORKER_COMMAND);
+      if (workerCommand.isBlank()) {
+        throw s.invalid("worker_command", "a command line, not an empty string");
+      }
       s.warnAboutUnknownKeys();
       return new KueueConfig.RestartWorkers(
-          sshUser == null ? null : sshUser.strip(), hostnames, sleepMinutes);
+          sshUser == null ? null : sshUser.strip(), hostnames, sleepMinutes, workerCommand.strip());
     }
 
     private Map<String, Integer> readGlobalResources() throws ConfigException {

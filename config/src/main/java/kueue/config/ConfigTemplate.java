@@ -79,14 +79,19 @@ final class ConfigTemplate {
     # RAM in MB a job reserves when `kueue cmd` is given no --ram-mb.
     job_default_ram_mb = 1024
 
-    # kueue_restart_workers starts a worker over SSH on every listed host where none is running.
+    # kueue_restart_workers starts a worker over SSH on every listed host where none is connected
+    # to the server. It logs in with your ssh-agent's keys and accepts only host keys already in
+    # ~/.ssh/known_hosts. Write host:port for an SSH server on another port than 22.
     # [restart_workers]
+    # # SSH login name (default: your user name here).
     # ssh_user = "me"
     # hostnames = \"""
     # host01 host02 host03
-    # host04 host05
+    # host04 host05:2222
     # \"""
     # sleep_minutes_before_recheck = 60
+    # # Started on the host by sh, detached (in screen when the host has it); ~ is the home there.
+    # worker_command = "~/.local/bin/kueue_worker"
 
     # Resources counted across all workers, such as licenses: NAME = how many exist.
     # A job asks for them with `kueue cmd --resource NAME[=N]`.

@@ -73,6 +73,12 @@ public record KueueConfig(
   /** [client] */
   public record Client(int jobDefaultCpus, long jobDefaultRamMb) {}
 
-  /** [restart_workers]; sshUser is null when the section is missing. */
-  public record RestartWorkers(String sshUser, List<String> hostnames, int sleepMinutesBeforeRecheck) {}
+  /**
+   * [restart_workers]; sshUser is null when not set. workerCommand is a command line for sh on
+   * the remote host.
+   */
+  public record RestartWorkers(
+      String sshUser, List<String> hostnames, int sleepMinutesBeforeRecheck, String workerCommand) {
+    public static final String DEFAULT_WORKER_COMMAND = "~/.local/bin/kueue_worker";
+  }
 }

@@ -63,7 +63,8 @@ class ConfigLoaderTest {
         new KueueConfig.Worker(
             ConfigLoader.hostName(), 10, true, 1.0, Duration.ofSeconds(2), 1_048_576L),
         new KueueConfig.Client(1, 1024),
-        new KueueConfig.RestartWorkers(null, List.of(), 60),
+        new KueueConfig.RestartWorkers(
+            null, List.of(), 60, KueueConfig.RestartWorkers.DEFAULT_WORKER_COMMAND),
         Map.of());
   }
 
@@ -188,6 +189,8 @@ class ConfigLoaderTest {
       assertThat(config.restartWorkers().sshUser()).isNotBlank();
       assertThat(config.restartWorkers().hostnames()).hasSizeGreaterThan(1);
       assertThat(config.restartWorkers().sleepMinutesBeforeRecheck()).isEqualTo(60);
+      assertThat(config.restartWorkers().workerCommand())
+          .isEqualTo(KueueConfig.RestartWorkers.DEFAULT_WORKER_COMMAND);
       assertThat(config.globalResources()).containsEntry("genus", 3);
     }
   }
@@ -357,12 +360,16 @@ class ConfigLoaderTest {
                   ralab04\tralab06
                   \"""
                   sleep_minutes_before_recheck = 15
+                  worker_command = "/opt/kueue/bin/kueue_worker -c ~/kueue.toml"
                   """));
 
       assertThat(config.restartWorkers())
           .isEqualTo(
               new KueueConfig.RestartWorkers(
-                  "klemmefn", List.of("rax11", "rax17", "ralab04", "ralab06"), 15));
+                  "klemmefn",
+                  List.of("rax11", "rax17", "ralab04", "ralab06"),
+                  15,
+                  "/opt/kueue/bin/kueue_worker -c ~/kueue.toml"));
     }
 
     @Test

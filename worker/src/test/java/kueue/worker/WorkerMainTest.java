@@ -68,13 +68,63 @@ class WorkerMainTest {
   }
 
   @Test
-  void restartWorkersIsAStubThatSaysSo() {
+  void restartWorkersWithoutHostsSaysWhereToListThem() throws Exception {
+    Path config = writeConfig("[common]\nshared_secret = \"" + SECRET + "\"\n");
+
     int code =
         RestartWorkersMain.execute(
-            new PrintWriter(out, true), new PrintWriter(err, true), "--once");
+            new PrintWriter(out, true), new PrintWriter(err, true), "-c", config.toString(), "--once");
 
-    assertThat(code).isEqualTo(1);
-    assertThat(err.toString().strip()).isEqualTo("kueue_restart_workers: not implemented yet");
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "kueue_restart_workers: no hosts to check: set hostnames in [restart_workers] of "
+                + config);
+  }
+
+  @Test
+  void restartWorkersRejectsAHostWithABadPort() throws Exception {
+    Path config =
+        writeConfig(
+            "[common]\nshared_secret = \""
+                + SECRET
+                + "\"\n[restart_workers]\nhostnames = \"ralab04 ralab05:ssh\"\n");
+
+    int code =
+        RestartWorkersMain.execute(
+            new PrintWriter(out, true), new PrintWriter(err, true), "-c", config.toString(), "--once");
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .startsWith("kueue_restart_workers: " + config + ": [restart_workers] hostnames: ")
+        .contains("\"ralab05:ssh\" has an invalid port");
+  }
+
+  @Test
+  void restartWorkersWithoutAnSshAgentSaysHowToStartOne() throws Exception {
+    Path config =
+        writeConfig(
+            "[common]\nshared_secret = \"" + SECRET + "\"\n[restart_workers]\nhostnames = \"ralab04\"\n");
+    ProcessBuilder builder =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                RestartWorkersMain.class.getName(),
+                "-c",
+                config.toString(),
+                "--once")
+            .redirectErrorStream(true);
+    builder.environment().remove("SSH_AUTH_SOCK");
+    child = builder.start();
+    String output = new String(child.getInputStream().readAllBytes());
+
+    assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(child.exitValue()).as(output).isEqualTo(2);
+    assertThat(output.strip())
+        .isEqualTo(
+            "kueue_restart_workers: no ssh-agent: SSH_AUTH_SOCK is not set; start one with eval"
+                + " \"$(ssh-agent)\" and add your key with ssh-add");
   }
 
   @Test
