@@ -26,28 +26,17 @@ final class CliContext {
   private TerminalInfo terminal;
   private InputStream stdin = System.in;
 
-  CliContext(
-      Map<String, String> environment,
-      Path workingDirectory,
-      PrintWriter err,
-      boolean stdoutIsTerminal,
-      Clock clock) {
-    this(environment, workingDirectory, err, stdoutIsTerminal, TerminalInfo.CONTROLLING_TERMINAL, clock);
-  }
-
-  CliContext(
-      Map<String, String> environment,
-      Path workingDirectory,
-      PrintWriter err,
-      boolean stdoutIsTerminal,
-      Path terminalDevice,
-      Clock clock) {
-    bind(environment, workingDirectory, err, stdoutIsTerminal, terminalDevice, clock);
+  /** A context for a test of the command model, with the controlling terminal. */
+  static CliContext of(
+      Map<String, String> environment, Path workingDirectory, PrintWriter err, boolean stdoutIsTerminal, Clock clock) {
+    CliContext context = new CliContext();
+    context.bind(environment, workingDirectory, err, stdoutIsTerminal, TerminalInfo.CONTROLLING_TERMINAL, clock);
+    return context;
   }
 
   /**
-   * A context for a command tree built before its run is known ({@link KueueCli#prepare}); {@link
-   * #bind} fills it in. The commands read their context only when they run.
+   * An empty context, which {@link #bind} fills in: for a command tree built before its run is
+   * known ({@link KueueCli#prepare}), too. The commands read their context only when they run.
    */
   CliContext() {}
 

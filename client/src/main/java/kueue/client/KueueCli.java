@@ -35,6 +35,7 @@ public final class KueueCli {
         new PrintWriter(new OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
     int exitCode =
         run(
+            null,
             args,
             out,
             err,
@@ -59,7 +60,7 @@ public final class KueueCli {
    */
   public static int run(
       String[] args, PrintWriter out, PrintWriter err, Map<String, String> env, Path cwd) {
-    return run(args, out, err, env, cwd, false, TerminalInfo.CONTROLLING_TERMINAL, Clock.systemUTC(), System.in);
+    return run(null, args, out, err, env, cwd, false, TerminalInfo.CONTROLLING_TERMINAL, Clock.systemUTC(), System.in);
   }
 
   /**
@@ -83,20 +84,8 @@ public final class KueueCli {
     return run(prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, Clock.systemUTC(), stdin);
   }
 
+  /** Runs one command; {@code prepared} is a tree built for it ahead, or null to build one. */
   static int run(
-      String[] args,
-      PrintWriter out,
-      PrintWriter err,
-      Map<String, String> env,
-      Path cwd,
-      boolean stdoutIsTerminal,
-      Path terminalDevice,
-      Clock clock,
-      InputStream stdin) {
-    return run(null, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, clock, stdin);
-  }
-
-  private static int run(
       Prepared prepared,
       String[] args,
       PrintWriter out,
@@ -114,7 +103,8 @@ public final class KueueCli {
       context.bind(env, cwd, err, stdoutIsTerminal, terminalDevice, clock);
       commandLine = prepared.commandLine;
     } else {
-      context = new CliContext(env, cwd, err, stdoutIsTerminal, terminalDevice, clock);
+      context = new CliContext();
+      context.bind(env, cwd, err, stdoutIsTerminal, terminalDevice, clock);
       commandLine = commandLine(context, args);
     }
     context.useStdin(stdin);

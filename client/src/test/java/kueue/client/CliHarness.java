@@ -71,6 +71,7 @@ final class CliHarness {
     StringWriter err = new StringWriter();
     int exitCode =
         KueueCli.run(
+            null,
             all.toArray(String[]::new),
             new PrintWriter(out),
             new PrintWriter(err),

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class CommandModelTest {
   private static CliContext context() {
-    return new CliContext(
+    return CliContext.of(
         Map.of("HOME", "/nonexistent"),
         Path.of("/"),
         new PrintWriter(new StringWriter()),
