@@ -8,6 +8,7 @@ import static kueue.store.Jobs.queued;
 import static kueue.store.Jobs.ranToCompletion;
 import static kueue.store.Jobs.started;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.RandomAccessFile;
@@ -84,6 +85,20 @@ class SqliteJobStoreTest extends JobStoreContract {
                   Files.getPosixFilePermissions(nested.resolve("kueue.db"))))
           .isEqualTo("rw-------");
     }
+  }
+
+  @Test
+  void committedPagesReachTheDatabaseFileInTheBackgroundWhileTheStoreIsOpen() throws Exception {
+    long emptySize = Files.size(databaseFile());
+    long logBefore = Files.exists(Path.of(databaseFile() + "-wal")) ? Files.size(Path.of(databaseFile() + "-wal")) : 0;
+    // Far fewer pages than SQLite's own automatic checkpoint would wait for (1,000).
+    for (long id = 1; id <= 20; id++) {
+      persist(ranToCompletion(id, 0, 1, 2));
+    }
+    assertThat(Files.size(Path.of(databaseFile() + "-wal"))).isGreaterThan(logBefore);
+
+    await().atMost(java.time.Duration.ofSeconds(30)).until(() -> Files.size(databaseFile()) > emptySize);
+    assertThat(countRows("jobs")).isEqualTo(20);
   }
 
   @Test
@@ -309,11 +324,14 @@ class SqliteJobStoreTest extends JobStoreContract {
                 CapturedOutput.EMPTY,
                 at(batch + 1)));
       }
+      long checkpoints = sqlite().checkpointsCompleted();
       persist(events);
       store.list(40, List.of());
       store.detail(id);
       store.stats(at(batch));
       store.spec(id);
+      // Checkpoints run on their own thread, a moment after commits.
+      await().atMost(java.time.Duration.ofSeconds(30)).until(() -> sqlite().checkpointsCompleted() > checkpoints);
     }
 
     long written = 40L * 10 * bulkyOutput.length();
