@@ -25,7 +25,8 @@ import java.util.Map;
  * most of a second before it sends its first byte; so the command is handed, with the
  * environment, directory and terminal it was started with, to the user's CLI daemon on this
  * machine, which has all of that loaded and warm, and this process only relays the daemon's output
- * and exit code. It loads little beyond a Unix socket.
+ * and exit code. It reaches the daemon through a pair of named pipes ({@link PipeChannel}), two
+ * file opens, and loads little else.
  *
  * <p>When no daemon answers, this process starts one in the background and, once it listens, hands
  * it this command as well. Without a daemon (no private directory for its socket, or it did not

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What {@code kueue} and the CLI daemon say to each other over their Unix socket
+ * What {@code kueue} and the CLI daemon say to each other over a pair of pipes or the Unix socket
  * (docs/CLI-DAEMON.md). The relay sends one {@link Request}; then both sides send frames, a type
  * byte and a length-prefixed payload, until the daemon's {@link #EXIT}.
  */
