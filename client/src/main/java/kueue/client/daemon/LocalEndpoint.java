@@ -19,13 +19,14 @@ import jdk.net.UnixDomainPrincipal;
 /**
  * Where the CLI daemon of this user and this installation listens, and who may talk to it.
  *
- * <p>The socket lives in a directory only its owner can enter: {@code $XDG_RUNTIME_DIR/kueue}
- * when the session has one, else {@code $TMPDIR/kueue-USER} (a local directory even when the
- * home is shared between machines, so each machine has its own daemon). Its name is derived from
- * the class path's files and their sizes and times, so that a reinstalled or different build never
- * talks to a daemon running older code. Both ends also check the other's user id on the
- * connected socket (SO_PEERCRED): the daemon runs commands with the user's secret, and the relay
- * sends it the user's environment.
+ * <p>Its socket and pipes live in a directory only its owner can enter: {@code
+ * $XDG_RUNTIME_DIR/kueue} when the session has one, else {@code $TMPDIR/kueue-USER} (a local
+ * directory even when the home is shared between machines, so each machine has its own daemon).
+ * Their names are derived from the class path's files and their sizes and times, so that a
+ * reinstalled or different build never talks to a daemon running older code. The relay checks the
+ * directory before using either; the daemon also checks the user id of each socket peer
+ * (SO_PEERCRED): it runs commands with the user's secret, and the relay sends it the user's
+ * environment.
  */
 final class LocalEndpoint {
   private static final Set<PosixFilePermission> OWNER_ONLY =
