@@ -399,22 +399,21 @@ class CliDaemonTest {
   }
 
   private Optional<Path> socket() throws IOException {
-    Path directory = runtime.resolve("kueue");
-    if (!Files.isDirectory(directory)) {
-      return Optional.empty();
-    }
-    try (Stream<Path> files = Files.list(directory)) {
-      return files.filter(path -> path.getFileName().toString().endsWith(".sock")).findFirst();
-    }
+    return daemonFile(".sock");
   }
 
   private Optional<Path> pipesDirectory() throws IOException {
+    return daemonFile(".pipes");
+  }
+
+  /** The first file of the daemon's directory whose name ends so. */
+  private Optional<Path> daemonFile(String suffix) throws IOException {
     Path directory = runtime.resolve("kueue");
     if (!Files.isDirectory(directory)) {
       return Optional.empty();
     }
     try (Stream<Path> files = Files.list(directory)) {
-      return files.filter(path -> path.getFileName().toString().endsWith(".pipes")).findFirst();
+      return files.filter(path -> path.getFileName().toString().endsWith(suffix)).findFirst();
     }
   }
 

@@ -284,18 +284,10 @@ public final class CliDaemon {
       log("a relay's pipes failed: " + e.getMessage());
     } finally {
       if (!commandStarted) {
-        closeQuietly(toRelayPipe);
+        PipePool.closeQuietly(toRelayPipe);
         lastActivityNanos.set(System.nanoTime());
         running.decrementAndGet();
       }
-    }
-  }
-
-  private static void closeQuietly(OutputStream stream) {
-    try {
-      stream.close();
-    } catch (IOException ignored) {
-      // Nothing was sent on it.
     }
   }
 
@@ -517,7 +509,7 @@ public final class CliDaemon {
     }
   }
 
-  private static void log(String message) {
+  static void log(String message) {
     System.err.println(Instant.now() + " kueue cli daemon: " + message);
   }
 }

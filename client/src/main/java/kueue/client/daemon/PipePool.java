@@ -166,7 +166,7 @@ final class PipePool {
       }
     } catch (IOException e) {
       if (!stopped && !pair.cancelled) {
-        log("relay pipe " + name + ": " + e.getMessage());
+        CliDaemon.log("relay pipe " + name + ": " + e.getMessage());
       }
     } finally {
       waiting.remove(name);
@@ -184,7 +184,7 @@ final class PipePool {
       try {
         addPair();
       } catch (IOException e) {
-        log("cannot make a new relay pipe: " + e.getMessage());
+        CliDaemon.log("cannot make a new relay pipe: " + e.getMessage());
       }
     }
   }
@@ -247,7 +247,7 @@ final class PipePool {
     file.delete();
   }
 
-  private static void closeQuietly(java.io.Closeable closeable) {
+  static void closeQuietly(java.io.Closeable closeable) {
     if (closeable != null) {
       try {
         closeable.close();
@@ -255,9 +255,5 @@ final class PipePool {
         // Nothing was sent on it.
       }
     }
-  }
-
-  private static void log(String message) {
-    System.err.println(java.time.Instant.now() + " kueue cli daemon: " + message);
   }
 }
