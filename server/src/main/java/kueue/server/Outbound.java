@@ -3,8 +3,10 @@ package kueue.server;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import kueue.model.JobSpec;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
@@ -22,14 +24,21 @@ final class Outbound {
   /** Generous for a worker taking thousands of offers per second, small against a heap. */
   static final int MAX_QUEUED_MESSAGES = 100_000;
 
-  private static final Message CLOSE = new Message.Failure("internal", "closing");
+  private static final List<Message> CLOSE = List.of(new Message.Failure("internal", "closing"));
 
   /** The most environment slots the server keeps per worker connection, whatever it asks for. */
   static final int MAX_ENVIRONMENT_SLOTS = 64;
 
   private final Socket socket;
   private final String peer;
-  private final LinkedBlockingQueue<Message> queue = new LinkedBlockingQueue<>();
+  /**
+   * Messages queued together (e.g. a result's confirmation and the next offer, from one turn of
+   * the scheduler loop) are taken by the writer together: one TLS record, one system call and one
+   * wake-up of the peer instead of one each.
+   */
+  private final LinkedBlockingQueue<List<Message>> queue = new LinkedBlockingQueue<>();
+
+  private final AtomicInteger queuedMessages = new AtomicInteger();
   private volatile boolean closed;
 
   /**
@@ -58,15 +67,22 @@ final class Outbound {
 
   /** Queues a message; never blocks. Messages to a closed peer are dropped. */
   void send(Message message) {
-    if (closed) {
+    sendAll(List.of(message));
+  }
+
+  /** Queues messages to be written together, in this order; never blocks. */
+  void sendAll(List<Message> messages) {
+    if (closed || messages.isEmpty()) {
       return;
     }
-    if (queue.size() >= MAX_QUEUED_MESSAGES) {
-      log.warn("closing {}: it does not read its messages ({} queued)", peer, queue.size());
+    int queued = queuedMessages.get();
+    if (queued >= MAX_QUEUED_MESSAGES) {
+      log.warn("closing {}: it does not read its messages ({} queued)", peer, queued);
       close();
       return;
     }
-    queue.add(message);
+    queuedMessages.addAndGet(messages.size());
+    queue.add(messages);
   }
 
   /**
@@ -135,30 +151,32 @@ final class Outbound {
       OutputStream out = socket.getOutputStream();
       byte[] buffer = new byte[16 * 1024];
       while (true) {
-        Message message = queue.take();
-        if (message == CLOSE) {
-          return;
-        }
+        List<Message> messages = queue.take();
         // Coalesce whatever is already queued into few writes: thousands of offers per second
         // would otherwise cost a system call each.
         int used = 0;
-        while (message != null && message != CLOSE) {
-          byte[] line = MessageCodec.encode(withEnvironmentSlot(message));
-          if (used + line.length > buffer.length) {
-            out.write(buffer, 0, used);
-            used = 0;
+        while (messages != null && messages != CLOSE) {
+          queuedMessages.addAndGet(-messages.size());
+          for (Message message : messages) {
+            byte[] line = MessageCodec.encode(withEnvironmentSlot(message));
+            if (used + line.length > buffer.length) {
+              out.write(buffer, 0, used);
+              used = 0;
+            }
+            if (line.length > buffer.length) {
+              out.write(line);
+            } else {
+              System.arraycopy(line, 0, buffer, used, line.length);
+              used += line.length;
+            }
           }
-          if (line.length > buffer.length) {
-            out.write(line);
-          } else {
-            System.arraycopy(line, 0, buffer, used, line.length);
-            used += line.length;
-          }
-          message = queue.poll();
+          messages = queue.poll();
         }
-        out.write(buffer, 0, used);
+        if (used > 0) {
+          out.write(buffer, 0, used);
+        }
         out.flush();
-        if (message == CLOSE) {
+        if (messages == CLOSE) {
           return;
         }
       }

@@ -6,6 +6,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -63,6 +64,12 @@ final class SchedulerLoop {
   private final Map<Long, JobSpec> queuedSpecs = new HashMap<>();
 
   private Map<String, String> lastEnv;
+
+  /**
+   * Messages to workers from the effects being carried out, by link in order of first use: a
+   * result's confirmation and the next offer then reach the worker in one write.
+   */
+  private final Map<Outbound, List<Message>> heldMessages = new LinkedHashMap<>();
 
   /** Run once the current batch is stored and its effects carried out. */
   private final List<Runnable> afterBatch = new ArrayList<>();
@@ -285,6 +292,7 @@ final class SchedulerLoop {
             carryOut(effect);
           }
           decisions.clear();
+          sendHeldMessages();
         }
         if (!afterBatch.isEmpty()) {
           afterBatch.forEach(Runnable::run);
@@ -395,14 +403,27 @@ final class SchedulerLoop {
       }
       spec = stored.get();
     }
-    link.send(new Message.Offer(offer.jobId(), offer.attempt(), spec));
+    hold(link, new Message.Offer(offer.jobId(), offer.attempt(), spec));
   }
 
   private void toWorker(long workerId, Message message) {
     Outbound link = workerLinks.get(workerId);
     if (link != null) {
-      link.send(message);
+      hold(link, message);
     }
+  }
+
+  /** Messages of this turn's effects go out together per worker once all effects are carried out. */
+  private void hold(Outbound link, Message message) {
+    heldMessages.computeIfAbsent(link, k -> new ArrayList<>()).add(message);
+  }
+
+  private void sendHeldMessages() {
+    if (heldMessages.isEmpty()) {
+      return;
+    }
+    heldMessages.forEach(Outbound::sendAll);
+    heldMessages.clear();
   }
 
   private void wakeWaiters(List<Long> jobIds) {

@@ -741,27 +741,28 @@ public final class WorkerAgent {
         reported = true;
       }
     }
-    if (reported) {
-      log.info("job {} attempt {} ended: {}", ref.jobId(), ref.attempt(), describe(result.outcome()));
-    }
+    // The log line is written after the result is on its way: the server offers the freed slot
+    // as soon as the result arrives, and formatting and writing the line takes a while.
     if (started != null && target == startedOn) {
       send(target, List.of(started, ended), ref);
-      return;
-    }
-    if (started != null) {
-      send(startedOn, List.of(started), ref);
+    } else {
+      if (started != null) {
+        send(startedOn, List.of(started), ref);
+      }
+      if (reported && target != null) {
+        send(target, List.of(ended), ref);
+      }
     }
     if (!reported) {
       return;
     }
+    log.info("job {} attempt {} ended: {}", ref.jobId(), ref.attempt(), describe(result.outcome()));
     if (target == null) {
       log.info(
           "job {} attempt {}: result will be reported after reconnecting",
           ref.jobId(),
           ref.attempt());
-      return;
     }
-    send(target, List.of(ended), ref);
   }
 
   private void send(PeerConnection target, List<Message> messages, AttemptRef ref) {
