@@ -95,6 +95,7 @@ public final class Throughput {
       List<Double> workerCpu = new ArrayList<>();
       List<Double> reaperCpu = new ArrayList<>();
       Map<String, Duration> threadsBefore = BenchFleet.cpuByThread(worker);
+      Map<String, Duration> serverThreadsBefore = BenchFleet.cpuByThread(fleet.server);
       for (int round = 0; round < rounds; round++) {
         xargs.add(runXargs(jobs, slots, command));
         Duration serverBefore = BenchFleet.cpuTime(fleet.server);
@@ -109,6 +110,7 @@ public final class Throughput {
         handoffs.addAll(handoffs(result.jobs, slots));
       }
       Map<String, Duration> threadsAfter = BenchFleet.cpuByThread(worker);
+      Map<String, Duration> serverThreadsAfter = BenchFleet.cpuByThread(fleet.server);
       double x = Stats.median(xargs);
       double k = Stats.median(kueue);
       System.out.printf("%d jobs of '%s', %d at a time, median of %d rounds%n", jobs, String.join(" ", command), slots, rounds);
@@ -131,6 +133,9 @@ public final class Throughput {
           rounded(reaperCpu));
       System.out.printf("  worker CPU per job by thread, all rounds: %s%n", perJob(threadsBefore, threadsAfter,
           (long) jobs * rounds));
+      // ForkJoinPool-1-* carry the connections' virtual threads (reading, decoding, writing).
+      System.out.printf("  server CPU per job by thread, all rounds: %s%n", perJob(serverThreadsBefore,
+          serverThreadsAfter, (long) jobs * rounds));
     }
   }
 
