@@ -385,7 +385,8 @@ final class EventWriter implements AutoCloseable {
       insert.setString(column, offered.workerName());
     }
     insert.executeUpdate();
-    history(queued.jobId(), queued.at(), 0, "submitted", null, null);
+    // No history row: a job's "submitted" line is read from its row (SqliteJobStore#detail),
+    // which spares a row and an index entry per job.
   }
 
   private String argvJson(List<String> argv) {

@@ -743,12 +743,15 @@ public final class SqliteJobStore implements JobStore {
             int variables = row.getInt("variables");
             envVariables = row.wasNull() ? -1 : variables;
           }
+          // The submission is not stored as a history row but comes from the job's own; rows
+          // stored as "submitted" by earlier versions are left out so that it is not listed twice.
           PreparedStatement historyQuery =
               loan.prepare(
                   "SELECT time, attempt, what, worker, detail FROM job_events"
-                      + " WHERE job_id = ? ORDER BY id");
+                      + " WHERE job_id = ? AND what <> 'submitted' ORDER BY id");
           historyQuery.setLong(1, jobId);
           List<JobEvent> history = new ArrayList<>();
+          history.add(new JobEvent(summary.submitted(), 0, "submitted", null, null));
           try (ResultSet row = historyQuery.executeQuery()) {
             while (row.next()) {
               history.add(

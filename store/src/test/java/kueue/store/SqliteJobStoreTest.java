@@ -2,6 +2,7 @@ package kueue.store;
 
 import static kueue.store.Jobs.ENV;
 import static kueue.store.Jobs.aSpecWith;
+import static kueue.store.Jobs.exited;
 import static kueue.store.Jobs.at;
 import static kueue.store.Jobs.offered;
 import static kueue.store.Jobs.queued;
@@ -30,6 +31,7 @@ import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
+import kueue.model.JobEvent;
 import kueue.model.JobFilter;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
@@ -241,12 +243,12 @@ class SqliteJobStoreTest extends JobStoreContract {
             new CapturedOutput("err", 0),
             at(3)));
     persist(queued(2, 0), new Event.JobFailed(2, "gave up", at(1)));
-    persist(queued(3, 0));
+    persist(queued(3, 0), offered(3, 1, "w1", 1));
     assertThat(countRows("outputs")).isEqualTo(2);
 
     persist(new Event.FinishedJobsExpired(at(10)));
     assertThat(countRows("outputs")).isZero();
-    assertThat(countRows("job_events")).as("only job 3's submitted line").isEqualTo(1);
+    assertThat(countRows("job_events")).as("only job 3's offered line").isEqualTo(1);
     assertThat(countRows("jobs")).isEqualTo(1);
   }
 
@@ -340,6 +342,27 @@ class SqliteJobStoreTest extends JobStoreContract {
     assertThat(walSize)
         .as("a read that kept its snapshot open would stop the log from being reused")
         .isLessThan(written / 2);
+  }
+
+  @Test
+  void theSubmissionIsReadFromTheJobRowAndListedOnceEvenWhereAnOlderVersionStoredIt()
+      throws Exception {
+    store.persist(List.of(queued(1, 5), queued(2, 6)));
+    store.persist(List.of(offered(1, 1, "w1", 7), started(1, 1, 7), exited(1, 1, 0, 7, 8)));
+    assertThat(countRows("job_events"))
+        .as("offered, started and ended of job 1; nothing for the submissions")
+        .isEqualTo(3);
+    // A database written by an earlier version has a history row for each submission.
+    execute(databaseFile(), "INSERT INTO job_events (job_id, time, attempt, what)"
+        + " VALUES (2, " + at(6).toEpochMilli() + ", 0, 'submitted')");
+
+    assertThat(store.detail(1).orElseThrow().history())
+        .extracting(JobEvent::what)
+        .containsExactly("submitted", "offered", "started", "ended");
+    assertThat(store.detail(1).orElseThrow().history().getFirst())
+        .isEqualTo(new JobEvent(at(5), 0, "submitted", null, null));
+    assertThat(store.detail(2).orElseThrow().history())
+        .containsExactly(new JobEvent(at(6), 0, "submitted", null, null));
   }
 
   @Test
