@@ -150,35 +150,8 @@ final class Outbound {
     try (socket) {
       OutputStream out = socket.getOutputStream();
       byte[] buffer = new byte[16 * 1024];
-      while (true) {
-        List<Message> messages = queue.take();
-        // Coalesce whatever is already queued into few writes: thousands of offers per second
-        // would otherwise cost a system call each.
-        int used = 0;
-        while (messages != null && messages != CLOSE) {
-          queuedMessages.addAndGet(-messages.size());
-          for (Message message : messages) {
-            byte[] line = MessageCodec.encode(withEnvironmentSlot(message));
-            if (used + line.length > buffer.length) {
-              out.write(buffer, 0, used);
-              used = 0;
-            }
-            if (line.length > buffer.length) {
-              out.write(line);
-            } else {
-              System.arraycopy(line, 0, buffer, used, line.length);
-              used += line.length;
-            }
-          }
-          messages = queue.poll();
-        }
-        if (used > 0) {
-          out.write(buffer, 0, used);
-        }
-        out.flush();
-        if (messages == CLOSE) {
-          return;
-        }
+      while (writeQueued(out, buffer)) {
+        // Until CLOSE is taken from the queue.
       }
     } catch (IOException e) {
       log.debug("writing to {} failed: {}", peer, e.toString());
@@ -188,4 +161,39 @@ final class Outbound {
       closed = true;
     }
   }
+
+  /**
+   * Waits for messages and writes all that are queued; false once CLOSE was taken. Its own method
+   * so that the JIT compiles it: the loop around it runs once per connection and would stay
+   * interpreted.
+   */
+  private boolean writeQueued(OutputStream out, byte[] buffer) throws IOException, InterruptedException {
+    List<Message> messages = queue.take();
+    // Coalesce whatever is already queued into few writes: thousands of offers per second
+    // would otherwise cost a system call each.
+    int used = 0;
+    while (messages != null && messages != CLOSE) {
+      queuedMessages.addAndGet(-messages.size());
+      for (Message message : messages) {
+        byte[] line = MessageCodec.encode(withEnvironmentSlot(message));
+        if (used + line.length > buffer.length) {
+          out.write(buffer, 0, used);
+          used = 0;
+        }
+        if (line.length > buffer.length) {
+          out.write(line);
+        } else {
+          System.arraycopy(line, 0, buffer, used, line.length);
+          used += line.length;
+        }
+      }
+      messages = queue.poll();
+    }
+    if (used > 0) {
+      out.write(buffer, 0, used);
+    }
+    out.flush();
+    return messages != CLOSE;
+  }
+
 }

@@ -260,47 +260,7 @@ final class SchedulerLoop {
     List<Consumer<Instant>> batch = new ArrayList<>(MAX_BATCH);
     while (running) {
       try {
-        long waitMillis =
-            expiringBefore != null
-                ? 0
-                : Math.max(0, Duration.between(clock.instant(), nextTick).toMillis());
-        Consumer<Instant> first = inbox.poll(waitMillis, TimeUnit.MILLISECONDS);
-        Instant now = clock.instant();
-        if (first != null) {
-          batch.add(first);
-          inbox.drainTo(batch, MAX_BATCH - 1);
-        }
-        for (Consumer<Instant> work : batch) {
-          try {
-            work.accept(now);
-          } catch (RuntimeException e) {
-            // The scheduler validates before it changes anything, so one bad command is refused
-            // alone instead of stopping everybody's work.
-            log.error("refused a command: {}", e.toString(), e);
-          }
-        }
-        batch.clear();
-        if (!now.isBefore(nextTick)) {
-          scheduler.handle(new Command.Tick(), now, decisions);
-          nextTick = now.plus(TICK_INTERVAL);
-        }
-        scheduler.place(now, decisions);
-        if (!decisions.isEmpty()) {
-          store.persist(decisions.events());
-          rememberSpecs(decisions.events());
-          for (Effect effect : decisions.effects()) {
-            carryOut(effect);
-          }
-          decisions.clear();
-          sendHeldMessages();
-        }
-        if (!afterBatch.isEmpty()) {
-          afterBatch.forEach(Runnable::run);
-          afterBatch.clear();
-        }
-        if (expiringBefore != null) {
-          expireChunk();
-        }
+        turn(batch);
       } catch (InterruptedException e) {
         if (!running) {
           break;
@@ -316,6 +276,56 @@ final class SchedulerLoop {
       }
     }
   }
+
+  /**
+   * One turn: the work that arrived, then placement, persistence and effects. A method of its own
+   * because the JIT compiles methods by their calls: a loop entered once and run for the server's
+   * life would stay interpreted, and this is the scheduler's hottest code.
+   */
+  private void turn(List<Consumer<Instant>> batch) throws InterruptedException {
+    long waitMillis =
+        expiringBefore != null
+            ? 0
+            : Math.max(0, Duration.between(clock.instant(), nextTick).toMillis());
+    Consumer<Instant> first = inbox.poll(waitMillis, TimeUnit.MILLISECONDS);
+    Instant now = clock.instant();
+    if (first != null) {
+      batch.add(first);
+      inbox.drainTo(batch, MAX_BATCH - 1);
+    }
+    for (Consumer<Instant> work : batch) {
+      try {
+        work.accept(now);
+      } catch (RuntimeException e) {
+        // The scheduler validates before it changes anything, so one bad command is refused
+        // alone instead of stopping everybody's work.
+        log.error("refused a command: {}", e.toString(), e);
+      }
+    }
+    batch.clear();
+    if (!now.isBefore(nextTick)) {
+      scheduler.handle(new Command.Tick(), now, decisions);
+      nextTick = now.plus(TICK_INTERVAL);
+    }
+    scheduler.place(now, decisions);
+    if (!decisions.isEmpty()) {
+      store.persist(decisions.events());
+      rememberSpecs(decisions.events());
+      for (Effect effect : decisions.effects()) {
+        carryOut(effect);
+      }
+      decisions.clear();
+      sendHeldMessages();
+    }
+    if (!afterBatch.isEmpty()) {
+      afterBatch.forEach(Runnable::run);
+      afterBatch.clear();
+    }
+    if (expiringBefore != null) {
+      expireChunk();
+    }
+  }
+
 
   private void rememberSpecs(List<Event> events) {
     for (Event event : events) {

@@ -66,20 +66,8 @@ final class WorkerSession {
         workerId, register.name(), peer, register.running().size(), register.ended().size());
     String reason = "connection closed";
     try {
-      while (true) {
-        byte[] line = reader.next();
-        if (line == null) {
-          return;
-        }
-        Message message = MessageCodec.decode(line);
-        if (!(message instanceof Message.FromWorker report)) {
-          throw new ProtocolException("a worker may not send " + Connection.typeOf(message));
-        }
-        handle(workerId, report);
-        // Reports that arrived together go to the scheduler together.
-        if (!reader.hasBuffered() || pending.size() >= MAX_PENDING) {
-          tellPending();
-        }
+      while (readReport(workerId)) {
+        // Until the worker closes the connection.
       }
     } catch (IOException | ProtocolException e) {
       reason = e.getMessage();
@@ -90,6 +78,27 @@ final class WorkerSession {
       context.systemInfo().remove(workerId);
       context.loop().disconnectWorker(workerId, reason);
     }
+  }
+
+  /**
+   * Reads and handles one message; false at the end of the stream. Its own method so that the JIT
+   * compiles it: the loop around it runs once per connection and would stay interpreted.
+   */
+  private boolean readReport(long workerId) throws IOException, ProtocolException {
+    byte[] line = reader.next();
+    if (line == null) {
+      return false;
+    }
+    Message message = MessageCodec.decode(line);
+    if (!(message instanceof Message.FromWorker report)) {
+      throw new ProtocolException("a worker may not send " + Connection.typeOf(message));
+    }
+    handle(workerId, report);
+    // Reports that arrived together go to the scheduler together.
+    if (!reader.hasBuffered() || pending.size() >= MAX_PENDING) {
+      tellPending();
+    }
+    return true;
   }
 
   private void tell(Command command) {

@@ -485,16 +485,25 @@ public final class WorkerAgent {
     Map<String, String>[] environments = new Map[ENVIRONMENT_SLOTS];
     try {
       while (true) {
-        Message message = server.receive();
-        lastContact = System.nanoTime();
-        if (message instanceof Message.Offer offer && offer.envSlot() != null) {
-          message = withEnvironment(offer, environments);
-        }
-        handle(server, message);
+        receiveOne(server, environments);
       }
     } finally {
       heartbeat.cancel(false);
     }
+  }
+
+  /**
+   * Its own method so that the JIT compiles it: the loop around it runs once per connection and
+   * would stay interpreted.
+   */
+  private void receiveOne(PeerConnection server, Map<String, String>[] environments)
+      throws IOException, ProtocolException {
+    Message message = server.receive();
+    lastContact = System.nanoTime();
+    if (message instanceof Message.Offer offer && offer.envSlot() != null) {
+      message = withEnvironment(offer, environments);
+    }
+    handle(server, message);
   }
 
   /**
