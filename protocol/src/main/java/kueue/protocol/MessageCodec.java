@@ -45,6 +45,12 @@ public final class MessageCodec {
 
   /** The message as one line, newline included. */
   public static byte[] encode(Message message) {
+    byte[] line = HotMessages.encode(message);
+    return line != null ? line : encodeWithDatabind(message);
+  }
+
+  /** What {@link #encode} gives for every message; the per-job ones go through HotMessages. */
+  static byte[] encodeWithDatabind(Message message) {
     try {
       byte[] json = MAPPER.writerFor(Message.class).writeValueAsBytes(message);
       byte[] line = new byte[json.length + 1];
@@ -57,6 +63,12 @@ public final class MessageCodec {
   }
 
   public static Message decode(byte[] line) throws ProtocolException {
+    Message message = HotMessages.decode(line);
+    return message != null ? message : decodeWithDatabind(line);
+  }
+
+  /** What {@link #decode} gives for every line; the per-job messages go through HotMessages. */
+  static Message decodeWithDatabind(byte[] line) throws ProtocolException {
     try {
       Message message = MAPPER.readValue(line, Message.class);
       if (message == null) {
