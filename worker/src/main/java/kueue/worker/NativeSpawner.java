@@ -418,84 +418,149 @@ final class NativeSpawner {
    */
   int watch(SpawnedProcess process, int pidfd, Sink stdout, Sink stderr, java.time.Duration drain,
       Runnable onExit, java.util.concurrent.Executor leftovers) {
-    int[] fds = {process.stdoutFd(), process.stderrFd(), pidfd};
-    Sink[] sinks = {stdout, stderr, null};
-    int raw = -1;
-    boolean exited = false;
-    long deadline = 0;
-    MemorySegment state = READ_STATE.get();
-    MemorySegment buffer = READ_BUFFER.get();
-    byte[] chunk = CHUNK.get();
-    try (Arena arena = Arena.ofConfined()) {
-      MemorySegment pollFds = arena.allocate(8L * fds.length, 4);
-      int[] polled = new int[fds.length];
-      while (true) {
-        int count = 0;
-        for (int i = 0; i < fds.length; i++) {
-          if (fds[i] >= 0) {
-            pollFds.set(JAVA_INT, 8L * count, fds[i]);
-            pollFds.set(JAVA_SHORT, 8L * count + 4, POLLIN);
-            pollFds.set(JAVA_SHORT, 8L * count + 6, (short) 0);
-            polled[count++] = i;
+    Watch watch = new Watch(process, pidfd, stdout, stderr, drain, onExit, leftovers);
+    watch.runUntil(Watch.NEVER);
+    return watch.rawStatus();
+  }
+
+  /**
+   * A {@link #watch} that can stop waiting before the child ends and be carried on later, on
+   * another thread: the thread that started a job watches it for a few milliseconds, which is the
+   * whole life of a quick job, and hands a longer job to a pooled thread. A hand-over for every
+   * job cost two thread wake-ups, as much as the rest of watching.
+   */
+  final class Watch {
+    static final long NEVER = Long.MAX_VALUE;
+
+    private final SpawnedProcess process;
+    private final int[] fds;
+    private final Sink[] sinks;
+    private final java.time.Duration drain;
+    private final Runnable onExit;
+    private final java.util.concurrent.Executor leftovers;
+    private int raw = -1;
+    private boolean exited;
+    private long drainDeadline;
+
+    Watch(SpawnedProcess process, int pidfd, Sink stdout, Sink stderr, java.time.Duration drain,
+        Runnable onExit, java.util.concurrent.Executor leftovers) {
+      this.process = process;
+      this.fds = new int[] {process.stdoutFd(), process.stderrFd(), pidfd};
+      this.sinks = new Sink[] {stdout, stderr, null};
+      this.drain = drain;
+      this.onExit = onExit;
+      this.leftovers = leftovers;
+    }
+
+    /** The raw wait status, once {@link #runUntil} returned true. */
+    int rawStatus() {
+      return raw;
+    }
+
+    /**
+     * Watches until the child is reaped (true), or until System.nanoTime() passes giveUpAt while
+     * the child still runs (false: nothing is closed, and a later call carries on).
+     */
+    boolean runUntil(long giveUpAt) {
+      MemorySegment state = READ_STATE.get();
+      MemorySegment buffer = READ_BUFFER.get();
+      byte[] chunk = CHUNK.get();
+      boolean finished = false;
+      try (Arena arena = Arena.ofConfined()) {
+        MemorySegment pollFds = arena.allocate(8L * fds.length, 4);
+        int[] polled = new int[fds.length];
+        while (true) {
+          int count = 0;
+          for (int i = 0; i < fds.length; i++) {
+            if (fds[i] >= 0) {
+              pollFds.set(JAVA_INT, 8L * count, fds[i]);
+              pollFds.set(JAVA_SHORT, 8L * count + 4, POLLIN);
+              pollFds.set(JAVA_SHORT, 8L * count + 6, (short) 0);
+              polled[count++] = i;
+            }
           }
-        }
-        if (count == 0) {
-          break;
-        }
-        int timeout = -1;
-        if (exited) {
-          long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-          if (left <= 0) {
+          if (count == 0) {
             break;
           }
-          timeout = (int) Math.min(left, Integer.MAX_VALUE);
-        }
-        int ready = (int) poll.invokeExact(state, pollFds, (long) count, timeout);
-        if (ready < 0) {
-          if ((int) ERRNO.get(state, 0L) == EINTR) {
-            continue;
-          }
-          throw new IllegalStateException("poll failed: " + describe((int) ERRNO.get(state, 0L)));
-        }
-        for (int n = 0; n < count; n++) {
-          if (pollFds.get(JAVA_SHORT, 8L * n + 6) == 0) {
-            continue;
-          }
-          int i = polled[n];
-          if (i == 2) {
-            raw = waitFor(process.pid);
-            exited = true;
-            deadline = System.nanoTime() + drain.toNanos();
-            closeQuietly(fds[2]);
-            fds[2] = -1;
-            onExit.run();
-            continue;
-          }
-          long read = (long) this.read.invokeExact(state, fds[i], buffer, buffer.byteSize());
-          if (read > 0) {
-            MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) read);
-            if (sinks[i] != null) {
-              sinks[i].write(chunk, 0, (int) read);
+          int timeout = -1;
+          if (exited) {
+            long left = TimeUnit.NANOSECONDS.toMillis(drainDeadline - System.nanoTime());
+            if (left <= 0) {
+              break;
             }
-          } else if (read == 0 || (int) ERRNO.get(state, 0L) != EINTR) {
-            closeQuietly(fds[i]);
-            fds[i] = -1;
+            timeout = (int) Math.min(left, Integer.MAX_VALUE);
+          } else if (giveUpAt != NEVER) {
+            long left = giveUpAt - System.nanoTime();
+            if (left <= 0) {
+              return false;
+            }
+            // Rounded up: poll would otherwise return at once for the last part of a millisecond.
+            timeout = (int) Math.min((left + 999_999) / 1_000_000, Integer.MAX_VALUE);
           }
+          int ready = (int) poll.invokeExact(state, pollFds, (long) count, timeout);
+          if (ready < 0) {
+            if ((int) ERRNO.get(state, 0L) == EINTR) {
+              continue;
+            }
+            throw new IllegalStateException("poll failed: " + describe((int) ERRNO.get(state, 0L)));
+          }
+          for (int n = 0; n < count; n++) {
+            if (pollFds.get(JAVA_SHORT, 8L * n + 6) == 0) {
+              continue;
+            }
+            int i = polled[n];
+            if (i == 2) {
+              raw = waitFor(process.pid);
+              exited = true;
+              drainDeadline = System.nanoTime() + drain.toNanos();
+              closeQuietly(fds[2]);
+              fds[2] = -1;
+              onExit.run();
+              continue;
+            }
+            long read = (long) NativeSpawner.this.read.invokeExact(state, fds[i], buffer, buffer.byteSize());
+            if (read > 0) {
+              MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) read);
+              if (sinks[i] != null) {
+                sinks[i].write(chunk, 0, (int) read);
+              }
+            } else if (read == 0 || (int) ERRNO.get(state, 0L) != EINTR) {
+              closeQuietly(fds[i]);
+              fds[i] = -1;
+            }
+          }
+        }
+        finished = true;
+      } catch (RuntimeException | Error e) {
+        finished = true;
+        throw e;
+      } catch (Throwable e) {
+        finished = true;
+        throw new IllegalStateException(e);
+      } finally {
+        if (finished) {
+          closeLeftovers();
         }
       }
-    } catch (RuntimeException | Error e) {
-      throw e;
-    } catch (Throwable e) {
-      throw new IllegalStateException(e);
-    } finally {
+      if (!exited) {
+        raw = waitFor(process.pid);
+        onExit.run();
+      }
+      process.reaped(raw);
+      return true;
+    }
+
+    private void closeLeftovers() {
       if (fds[2] >= 0) {
         closeQuietly(fds[2]);
+        fds[2] = -1;
       }
       for (int i = 0; i < 2; i++) {
         if (fds[i] >= 0) {
           // Still held open by a background child: read on (and drop) until it closes, so that
           // it does not die of SIGPIPE for writing to a pipe nobody reads.
-          InputStream open = new PipeInputStream(this, fds[i]);
+          InputStream open = new PipeInputStream(NativeSpawner.this, fds[i]);
+          fds[i] = -1;
           leftovers.execute(() -> {
             try (open) {
               open.transferTo(OutputStream.nullOutputStream());
@@ -506,12 +571,6 @@ final class NativeSpawner {
         }
       }
     }
-    if (!exited) {
-      raw = waitFor(process.pid);
-      onExit.run();
-    }
-    process.reaped(raw);
-    return raw;
   }
 
   /** Blocks until the child ends; returns the raw wait status. */

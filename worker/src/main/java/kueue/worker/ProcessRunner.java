@@ -69,8 +69,20 @@ public final class ProcessRunner {
    * ended with {@link JobOutcome#failure()} saying why.
    */
   public RunningJob start(AttemptRef attempt, JobSpec spec) {
+    return start(attempt, spec, false);
+  }
+
+  /**
+   * Like {@link #start}, for a caller that calls {@link RunningJob#watchFor} next, on the same
+   * thread: until then nothing watches the process.
+   */
+  public RunningJob startToWatch(AttemptRef attempt, JobSpec spec) {
+    return start(attempt, spec, true);
+  }
+
+  private RunningJob start(AttemptRef attempt, JobSpec spec, boolean watchedByCaller) {
     try {
-      return launch(attempt, spec);
+      return launch(attempt, spec, watchedByCaller);
     } catch (CannotStart e) {
       log.info(
           "job {} attempt {} cannot start: {}", attempt.jobId(), attempt.attempt(), e.getMessage());
@@ -79,7 +91,8 @@ public final class ProcessRunner {
     }
   }
 
-  private RunningJob launch(AttemptRef attempt, JobSpec spec) throws CannotStart {
+  private RunningJob launch(AttemptRef attempt, JobSpec spec, boolean watchedByCaller)
+      throws CannotStart {
     if (spec.argv().isEmpty()) {
       throw new CannotStart("command not found: (empty command)");
     }
@@ -102,7 +115,8 @@ public final class ProcessRunner {
         String problem = ExecutableLookup.problem(program, cwd, shared.path());
         throw new CannotStart(problem != null ? problem : "command not found: " + program);
       }
-      return launchNative(attempt, spec, cwd, shared.nativeLines(), ownVariables, executable, program);
+      return launchNative(attempt, spec, cwd, shared.nativeLines(), ownVariables, executable, program,
+          watchedByCaller);
     }
     String problem = ExecutableLookup.problem(program, cwd, shared.path());
     if (problem != null) {
@@ -148,7 +162,7 @@ public final class ProcessRunner {
         process.pid(),
         spec.commandLine());
     return RunningJob.watch(
-        attempt, process, setsid != null, started, stdout, stderr, killGrace, clock);
+        attempt, process, setsid != null, started, stdout, stderr, killGrace, clock, false);
   }
 
   /**
@@ -186,7 +200,7 @@ public final class ProcessRunner {
 
   private RunningJob launchNative(
       AttemptRef attempt, JobSpec spec, Path cwd, NativeSpawner.Environment shared, List<String> own,
-      Path executable, String program) throws CannotStart {
+      Path executable, String program, boolean watchedByCaller) throws CannotStart {
     NativeSpawner.Output stdoutTarget = nativeOutput("stdout", spec.stdout(), cwd, null);
     Path stdoutFile = stdoutTarget instanceof NativeSpawner.Output.File file ? file.path() : null;
     NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);
@@ -202,7 +216,8 @@ public final class ProcessRunner {
     }
     log.debug("job {} attempt {} started as pid {}: {}", attempt.jobId(), attempt.attempt(),
         process.pid(), spec.commandLine());
-    return RunningJob.watch(attempt, process, true, started, stdout, stderr, killGrace, clock);
+    return RunningJob.watch(attempt, process, true, started, stdout, stderr, killGrace, clock,
+        watchedByCaller);
   }
 
   /** Like {@link #redirect}, for the native spawner; files are checked here for a clear error. */

@@ -64,6 +64,12 @@ public final class RunningJob {
   private final CompletableFuture<JobResult> result = new CompletableFuture<>();
   private final AtomicBoolean killRequested = new AtomicBoolean();
 
+  /**
+   * The watch of a process whose starter watches it first, until {@link #watchFor} takes it. Only
+   * the starting thread touches it.
+   */
+  private NativeWatch callersWatch;
+
   private RunningJob(
       AttemptRef attempt, Process process, boolean ownGroup, Instant started, Duration killGrace) {
     this.attempt = attempt;
@@ -90,13 +96,19 @@ public final class RunningJob {
       TailBuffer stdout,
       TailBuffer stderr,
       Duration killGrace,
-      Clock clock) {
+      Clock clock,
+      boolean watchedByCaller) {
     RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace);
     String name = "job-" + attempt.jobId() + "." + attempt.attempt();
     if (process instanceof NativeSpawner.SpawnedProcess spawned) {
       int pidfd = spawned.openPidfd();
       if (pidfd >= 0) {
-        THREADS.execute(named(name, () -> job.awaitEndNative(spawned, pidfd, stdout, stderr, clock)));
+        NativeWatch watch = job.new NativeWatch(spawned, pidfd, stdout, stderr, clock);
+        if (watchedByCaller) {
+          job.callersWatch = watch;
+        } else {
+          THREADS.execute(named(name, () -> watch.carryOn(NativeSpawner.Watch.NEVER)));
+        }
         return job;
       }
     }
@@ -200,19 +212,63 @@ public final class RunningJob {
     finish(code, ended, stdout, stderr);
   }
 
-  /** One thread reads both streams and reaps the process: see {@link NativeSpawner#watch}. */
-  private void awaitEndNative(
-      NativeSpawner.SpawnedProcess spawned, int pidfd, TailBuffer stdout, TailBuffer stderr, Clock clock) {
-    Instant[] ended = new Instant[1];
-    try {
-      spawned.spawner().watch(spawned, pidfd, stdout == null ? null : stdout::write,
-          stderr == null ? null : stderr::write, OUTPUT_DRAIN_TIMEOUT, () -> ended[0] = clock.instant(),
-          THREADS);
-    } catch (RuntimeException e) {
-      log.warn("{}: watching the process failed; waiting for its end alone", this, e);
-      waitForExit();
+  /**
+   * For a job started by {@link ProcessRunner#startToWatch}: watches its process on the calling
+   * thread for at most quick (a job that ends within it needs no other thread), then leaves the
+   * rest to a pooled thread. Returns the result if the job has ended by then, else null. For other
+   * jobs it only waits up to quick for the result.
+   */
+  public JobResult watchFor(Duration quick) {
+    NativeWatch watch = callersWatch;
+    callersWatch = null;
+    if (watch == null) {
+      try {
+        return quick.isZero() ? result.getNow(null) : result.get(quick.toNanos(), TimeUnit.NANOSECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        return null;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      }
     }
-    finish(process.exitValue(), ended[0] != null ? ended[0] : clock.instant(), stdout, stderr);
+    if (watch.carryOn(System.nanoTime() + quick.toNanos())) {
+      return result.getNow(null);
+    }
+    THREADS.execute(named("job-" + attempt.jobId() + "." + attempt.attempt(),
+        () -> watch.carryOn(NativeSpawner.Watch.NEVER)));
+    return null;
+  }
+
+  /** One thread reads both streams and reaps the process: see {@link NativeSpawner.Watch}. */
+  private final class NativeWatch {
+    private final NativeSpawner.Watch watch;
+    private final TailBuffer stdout;
+    private final TailBuffer stderr;
+    private final Clock clock;
+    private Instant ended;
+
+    NativeWatch(
+        NativeSpawner.SpawnedProcess spawned, int pidfd, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+      this.stdout = stdout;
+      this.stderr = stderr;
+      this.clock = clock;
+      this.watch = spawned.spawner().new Watch(spawned, pidfd, stdout == null ? null : stdout::write,
+          stderr == null ? null : stderr::write, OUTPUT_DRAIN_TIMEOUT, () -> ended = clock.instant(), THREADS);
+    }
+
+    /** Watches until giveUpAt (see {@link NativeSpawner.Watch#runUntil}); true once finished. */
+    boolean carryOn(long giveUpAt) {
+      try {
+        if (!watch.runUntil(giveUpAt)) {
+          return false;
+        }
+      } catch (RuntimeException e) {
+        log.warn("{}: watching the process failed; waiting for its end alone", RunningJob.this, e);
+        waitForExit();
+      }
+      finish(process.exitValue(), ended != null ? ended : clock.instant(), stdout, stderr);
+      return true;
+    }
   }
 
   private void finish(int code, Instant ended, TailBuffer stdout, TailBuffer stderr) {

@@ -56,7 +56,12 @@ public final class WorkerAgent {
   private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
   private static final Duration REGISTER_TIMEOUT = Duration.ofSeconds(30);
 
-  /** See {@link #awaitQuickEnd}. */
+  /**
+   * A job that ends within this long of its start is watched by its launcher thread alone, and
+   * its start and end are reported in one write, which the server stores in one transaction
+   * instead of two; a longer job's start is reported that much later, which changes nothing for
+   * it.
+   */
   static final Duration QUICK_END = Duration.ofMillis(10);
 
   /** A single result must stay well below the server's message limit, whatever the output cap. */
@@ -635,7 +640,7 @@ public final class WorkerAgent {
   private void launch(PeerConnection server, AttemptRef ref, JobSpec spec, Running entry) {
     RunningJob job;
     try {
-      job = runner.start(ref, spec);
+      job = runner.startToWatch(ref, spec);
     } catch (RuntimeException e) {
       log.error("job {} attempt {} cannot start", ref.jobId(), ref.attempt(), e);
       job = RunningJob.notStarted(
@@ -657,7 +662,9 @@ public final class WorkerAgent {
     }
     Message.Started started =
         job.started() == null ? null : new Message.Started(ref.jobId(), ref.attempt(), job.started());
-    JobResult quick = killAtOnce || started == null ? null : awaitQuickEnd(job);
+    // Also hands the job to a thread of its own if it runs longer.
+    JobResult quickEnd = job.watchFor(killAtOnce || started == null ? Duration.ZERO : QUICK_END);
+    JobResult quick = killAtOnce || started == null ? null : quickEnd;
     if (quick != null) {
       report(ref, quick, started, server);
       return;
@@ -695,21 +702,7 @@ public final class WorkerAgent {
     }
   }
 
-  /**
-   * The result of a job that ends within {@link #QUICK_END} of its start, else null. Such a job's
-   * start and end are reported in one write, which the server stores in one transaction instead
-   * of two; a longer job's start is reported that much later, which changes nothing for it.
-   */
-  private static JobResult awaitQuickEnd(RunningJob job) {
-    try {
-      return job.result().get(QUICK_END.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
-  }
+
 
   private void onEnded(AttemptRef ref, JobResult result) {
     report(ref, result, null, null);

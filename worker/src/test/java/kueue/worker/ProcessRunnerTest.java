@@ -333,6 +333,46 @@ class ProcessRunnerTest {
     assertThat(outcome.signal()).isNull();
   }
 
+  @Test
+  void aJobThatEndsWhileItsStarterWatchesIsReportedToTheStarter() throws Exception {
+    RunningJob job = runner.startToWatch(ATTEMPT, Jobs.command(dir, "sh", "-c", "echo out; echo err >&2; exit 4"));
+
+    JobResult result = job.watchFor(Duration.ofSeconds(20));
+
+    assertThat(result).isNotNull();
+    assertThat(job.hasEnded()).isTrue();
+    assertThat(result.outcome().exitCode()).isEqualTo(4);
+    assertThat(result.stdout().text()).isEqualTo("out\n");
+    assertThat(result.stderr().text()).isEqualTo("err\n");
+    assertThat(resultOf(job)).isEqualTo(result);
+  }
+
+  @Test
+  void aJobStillRunningAfterItsStartersWatchIsWatchedToItsEnd() throws Exception {
+    Path gate = dir.resolve("gate");
+    assertThat(new ProcessBuilder("mkfifo", gate.toString()).start().waitFor()).isZero();
+    RunningJob job = runner.startToWatch(ATTEMPT,
+        Jobs.command(dir, "sh", "-c", "echo before; read line < gate; echo \"after $line\"; echo err >&2; exit 3"));
+
+    assertThat(job.watchFor(Duration.ofMillis(50))).isNull();
+    assertThat(job.hasEnded()).isFalse();
+    Files.writeString(gate, "opened\n");
+    JobResult result = resultOf(job);
+
+    assertThat(result.outcome().exitCode()).isEqualTo(3);
+    assertThat(result.stdout().text()).isEqualTo("before\nafter opened\n");
+    assertThat(result.stderr().text()).isEqualTo("err\n");
+  }
+
+  @Test
+  void noWatchByTheStarterHandsTheJobOverAtOnce() throws Exception {
+    RunningJob job = runner.startToWatch(ATTEMPT, Jobs.command(dir, "sh", "-c", "echo done"));
+
+    assertThat(job.watchFor(Duration.ZERO)).isNull();
+
+    assertThat(resultOf(job).stdout().text()).isEqualTo("done\n");
+  }
+
   private static List<ProcessHandle> awaitChildren(long pid, int count) {
     ProcessHandle parent = ProcessHandle.of(pid).orElseThrow();
     await().atMost(Duration.ofSeconds(10)).until(() -> parent.children().count() >= count);
