@@ -407,27 +407,17 @@ final class NativeSpawner {
   }
 
   /**
-   * Reads the child's captured streams into their sinks and reaps it, all on the calling thread:
+   * Reads the child's captured streams into their sinks and reaps it, all on one thread at a time:
    * one poll(2) over both pipes and the pidfd instead of a thread blocked on each (handing three
    * tasks to pooled threads for every job cost more than the reading). onExit runs as soon as the
    * child has ended; the pipes are then read for at most drain more, since a background child may
    * hold them open, and are left to a reader of their own if still open after that. Takes over
    * pidfd and the pipes' read ends.
    *
-   * @return the raw wait status
-   */
-  int watch(SpawnedProcess process, int pidfd, Sink stdout, Sink stderr, java.time.Duration drain,
-      Runnable onExit, java.util.concurrent.Executor leftovers) {
-    Watch watch = new Watch(process, pidfd, stdout, stderr, drain, onExit, leftovers);
-    watch.runUntil(Watch.NEVER);
-    return watch.rawStatus();
-  }
-
-  /**
-   * A {@link #watch} that can stop waiting before the child ends and be carried on later, on
-   * another thread: the thread that started a job watches it for a few milliseconds, which is the
-   * whole life of a quick job, and hands a longer job to a pooled thread. A hand-over for every
-   * job cost two thread wake-ups, as much as the rest of watching.
+   * <p>It can stop waiting before the child ends and be carried on later, on another thread: the
+   * thread that started a job watches it for a few milliseconds, which is the whole life of a
+   * quick job, and hands a longer job to a pooled thread. A hand-over for every job cost two
+   * thread wake-ups, as much as the rest of watching.
    */
   final class Watch {
     static final long NEVER = Long.MAX_VALUE;

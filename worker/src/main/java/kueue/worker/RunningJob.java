@@ -99,7 +99,6 @@ public final class RunningJob {
       Clock clock,
       boolean watchedByCaller) {
     RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace);
-    String name = "job-" + attempt.jobId() + "." + attempt.attempt();
     if (process instanceof NativeSpawner.SpawnedProcess spawned) {
       int pidfd = spawned.openPidfd();
       if (pidfd >= 0) {
@@ -107,11 +106,12 @@ public final class RunningJob {
         if (watchedByCaller) {
           job.callersWatch = watch;
         } else {
-          THREADS.execute(named(name, () -> watch.carryOn(NativeSpawner.Watch.NEVER)));
+          watch.handOver();
         }
         return job;
       }
     }
+    String name = job.threadName();
     List<Future<?>> readers = new ArrayList<>();
     if (stdout != null) {
       readers.add(startReader(name + "-stdout", process.getInputStream(), stdout));
@@ -234,12 +234,15 @@ public final class RunningJob {
     if (watch.carryOn(System.nanoTime() + quick.toNanos())) {
       return result.getNow(null);
     }
-    THREADS.execute(named("job-" + attempt.jobId() + "." + attempt.attempt(),
-        () -> watch.carryOn(NativeSpawner.Watch.NEVER)));
+    watch.handOver();
     return null;
   }
 
-  /** One thread reads both streams and reaps the process: see {@link NativeSpawner.Watch}. */
+  private String threadName() {
+    return "job-" + attempt.jobId() + "." + attempt.attempt();
+  }
+
+  /** One thread at a time reads both streams and reaps the process: see {@link NativeSpawner.Watch}. */
   private final class NativeWatch {
     private final NativeSpawner.Watch watch;
     private final TailBuffer stdout;
@@ -254,6 +257,11 @@ public final class RunningJob {
       this.clock = clock;
       this.watch = spawned.spawner().new Watch(spawned, pidfd, stdout == null ? null : stdout::write,
           stderr == null ? null : stderr::write, OUTPUT_DRAIN_TIMEOUT, () -> ended = clock.instant(), THREADS);
+    }
+
+    /** Leaves the rest of the watch to a pooled thread. */
+    void handOver() {
+      THREADS.execute(named(threadName(), () -> carryOn(NativeSpawner.Watch.NEVER)));
     }
 
     /** Watches until giveUpAt (see {@link NativeSpawner.Watch#runUntil}); true once finished. */
