@@ -189,6 +189,30 @@ final class BenchFleet implements AutoCloseable {
     return byName;
   }
 
+  /**
+   * Context switches of the process's threads so far, voluntary (the thread waited: a queue, a
+   * socket, a lock) and not, summed; threads that ended are missing.
+   */
+  static long contextSwitches(Process process) throws IOException {
+    long switches = 0;
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/" + process.pid() + "/task"))) {
+      for (Path task : tasks.toList()) {
+        List<String> status;
+        try {
+          status = Files.readAllLines(task.resolve("status"));
+        } catch (IOException gone) {
+          continue;
+        }
+        for (String line : status) {
+          if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+            switches += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+          }
+        }
+      }
+    }
+    return switches;
+  }
+
   /** CPU time of the worker's reaper shell (a long-lived child: the jobs' CPU is not in it), or zero. */
   static Duration reaperCpu(Process worker) throws IOException {
     for (ProcessHandle child : worker.toHandle().children().toList()) {
@@ -208,6 +232,22 @@ final class BenchFleet implements AutoCloseable {
     String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
     return Duration.ofMillis(ticks * 10); // USER_HZ is 100 on Linux
+  }
+
+  /**
+   * The machine's busy and total CPU time so far, summed over its cores, from /proc/stat's first
+   * line (idle and iowait count as not busy), in USER_HZ ticks.
+   */
+  static long[] machineTicks() throws IOException {
+    String line = Files.readAllLines(Path.of("/proc/stat")).getFirst();
+    String[] fields = line.trim().split("\\s+");
+    long total = 0;
+    // user nice system idle iowait irq softirq steal; guest time is already in user.
+    for (int i = 1; i <= 8 && i < fields.length; i++) {
+      total += Long.parseLong(fields[i]);
+    }
+    long idle = Long.parseLong(fields[4]) + Long.parseLong(fields[5]);
+    return new long[] {total - idle, total};
   }
 
   /** Resident memory of the process in MiB, from /proc. */

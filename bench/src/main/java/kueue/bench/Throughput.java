@@ -84,11 +84,12 @@ public final class Throughput {
       }
       fleet.awaitWorkers(1);
       // Unmeasured batches of the full size warm up both JVMs, as a server and worker that have
-      // been running for a while are: until the server's JIT compilers spent less than
-      // SETTLED_COMPILE_MS per job in each of two batches in a row, at most MAX_WARM_UP batches.
-      // One batch left C2 compiling for about a third of the server's CPU in the measured rounds,
-      // and a quiet batch can be followed by recompilations (code that meets a type or branch it
-      // had not seen yet). The first batch's time is printed as the figure for a fresh fleet.
+      // been running for a while are: after the first, rounds like the measured ones (xargs, then
+      // Kueue) until the server's JIT compilers spent less than SETTLED_COMPILE_MS per job in each
+      // of two rounds in a row, at most MAX_WARM_UP batches. C2 has about 20 s of CPU to compile
+      // on this kind of machine; 12 batches back to back left it compiling for a third of the
+      // server's CPU in the measured rounds. The first batch's time is printed as the figure for a
+      // fresh fleet.
       List<Double> warmUps = new ArrayList<>();
       List<Double> warmUpCompiling = new ArrayList<>();
       List<Double> idle = null;
@@ -100,6 +101,12 @@ public final class Throughput {
           idle = idleLatencies(fleet, 100);
         }
         Duration compilingBefore = compilerCpu(fleet.server);
+        if (!warmUps.isEmpty()) {
+          // The same round as a measured one: while xargs runs the server idles, and C2 works off
+          // its queue then; batches back to back alone left a wave of compiling for the measured
+          // rounds.
+          runXargs(jobs, slots, command);
+        }
         warmUps.add(runKueue(fleet, jobs, command).seconds);
         warmUpCompiling.add(compilerCpu(fleet.server).minus(compilingBefore).toNanos() / 1e6 / jobs);
       } while (warmUps.size() < MAX_WARM_UP && !settled(warmUpCompiling));
@@ -116,12 +123,24 @@ public final class Throughput {
       List<Double> reaperCpu = new ArrayList<>();
       Map<String, Duration> threadsBefore = BenchFleet.cpuByThread(worker);
       Map<String, Duration> serverThreadsBefore = BenchFleet.cpuByThread(fleet.server);
+      List<Double> xargsBusy = new ArrayList<>();
+      List<Double> kueueBusy = new ArrayList<>();
+      List<Double> serverSwitches = new ArrayList<>();
+      List<Double> workerSwitches = new ArrayList<>();
       for (int round = 0; round < rounds; round++) {
+        long[] machineBefore = BenchFleet.machineTicks();
         xargs.add(runXargs(jobs, slots, command));
+        xargsBusy.add(busyCores(machineBefore));
+        machineBefore = BenchFleet.machineTicks();
+        long serverSwitchesBefore = BenchFleet.contextSwitches(fleet.server);
+        long workerSwitchesBefore = BenchFleet.contextSwitches(worker);
         Duration serverBefore = BenchFleet.cpuTime(fleet.server);
         Duration workerBefore = BenchFleet.cpuTime(worker);
         Duration reaperBefore = BenchFleet.reaperCpu(worker);
         Result result = runKueue(fleet, jobs, command);
+        kueueBusy.add(busyCores(machineBefore));
+        serverSwitches.add((double) (BenchFleet.contextSwitches(fleet.server) - serverSwitchesBefore) / jobs);
+        workerSwitches.add((double) (BenchFleet.contextSwitches(worker) - workerSwitchesBefore) / jobs);
         serverCpu.add(BenchFleet.cpuTime(fleet.server).minus(serverBefore).toNanos() / 1e6 / jobs);
         workerCpu.add(BenchFleet.cpuTime(worker).minus(workerBefore).toNanos() / 1e6 / jobs);
         reaperCpu.add(BenchFleet.reaperCpu(worker).minus(reaperBefore).toNanos() / 1e6 / jobs);
@@ -139,7 +158,7 @@ public final class Throughput {
       System.out.printf("  xargs -P%d      %s   (rounds: %s)%n", slots, Stats.seconds(x), xargs);
       System.out.printf("  kueue          %s   (rounds: %s)%n", Stats.seconds(k), kueue);
       System.out.printf("  fresh fleet    %s   the first of %d unmeasured warm-up batches (%s s; the server's JIT"
-          + " compilers' CPU per job in each: %s ms)%n", Stats.seconds(warmUp), warmUps.size(), rounded(warmUps),
+          + " compilers' CPU per job in each, from the second on over the round with xargs: %s ms)%n", Stats.seconds(warmUp), warmUps.size(), rounded(warmUps),
           rounded(warmUpCompiling));
       System.out.printf("  ratio          %.2fx   (limit 1.5x, goal 1.25x)%n", k / x);
       System.out.printf("  submit->start  p50 %.1f ms, p99 %.1f ms (server timestamps, batch queued at once)%n",
@@ -155,6 +174,16 @@ public final class Throughput {
       System.out.printf("  CPU per job    server %.2f ms, worker %.2f ms, median of the rounds (its jobs not counted;"
           + " rounds: server %s, worker %s)%n", Stats.median(serverCpu), Stats.median(workerCpu),
           rounded(serverCpu), rounded(workerCpu));
+      // Whether a run was bound by CPU: a machine that had cores idle while the batch ran waited on
+      // something (a hand-off, a round trip), which less CPU per job would not shorten.
+      System.out.printf("  cores busy     xargs %.2f, kueue %.2f of %d, medians of the rounds, whole machine"
+          + " (rounds: xargs %s, kueue %s)%n", Stats.median(xargsBusy), Stats.median(kueueBusy),
+          Runtime.getRuntime().availableProcessors(), rounded(xargsBusy), rounded(kueueBusy));
+      // Each switch is a thread that waited and was woken (or was preempted): a cost of its own on
+      // a machine whose cores the jobs keep busy.
+      System.out.printf("  switches/job   server %.1f, worker %.1f context switches per job, medians of the rounds"
+          + " (rounds: server %s, worker %s)%n", Stats.median(serverSwitches), Stats.median(workerSwitches),
+          rounded(serverSwitches), rounded(workerSwitches));
       System.out.printf("  worker's reaper shell %.3f ms per job (rounds: %s)%n", Stats.median(reaperCpu),
           rounded(reaperCpu));
       System.out.printf("  worker CPU per job by thread, all rounds: %s%n", perJob(threadsBefore, threadsAfter,
@@ -163,6 +192,13 @@ public final class Throughput {
       System.out.printf("  server CPU per job by thread, all rounds: %s%n", perJob(serverThreadsBefore,
           serverThreadsAfter, (long) jobs * rounds));
     }
+  }
+
+  /** How many of the machine's cores were busy on average since the ticks were read. */
+  private static double busyCores(long[] before) throws java.io.IOException {
+    long[] after = BenchFleet.machineTicks();
+    long total = after[1] - before[1];
+    return total == 0 ? 0 : (double) (after[0] - before[0]) / total * Runtime.getRuntime().availableProcessors();
   }
 
   /** Each thread name's CPU time between the two snapshots per job, largest first, in ms. */
@@ -395,7 +431,7 @@ public final class Throughput {
   /** Server JIT compiler CPU per job below which a warm-up batch counts as steady. */
   private static final double SETTLED_COMPILE_MS = 0.05;
 
-  private static final int MAX_WARM_UP = 12;
+  private static final int MAX_WARM_UP = 20;
 
   private static boolean settled(List<Double> compilingPerJob) {
     int n = compilingPerJob.size();
