@@ -75,10 +75,12 @@ use_cache() { # cache file name: the launcher lines that set $cache to the JVM o
 # The relay's JVM gets only kueue-relay.jar on its class path, so that it never opens the big jar.
 choose_cli="if [ \"\${KUEUE_CLI_DAEMON:-}\" = off ]; then main=kueue.client.KueueCli; class_path=\"$share/lib/kueue.jar\"; $(use_cache kueue-in-process.aot)
 else main=kueue.client.daemon.CliRelay; class_path=\"$share/lib/kueue-relay.jar\"; $(use_cache kueue-relay.aot); fi"
-# The worker's code is light (starting processes, moving bytes): with C1 only, it used about half the
-# CPU per short job that C2's compilations cost it (bench/throughput, side by side). The server keeps
-# C2, which halves its steady-state cost per job (bench/zero-worker). BenchFleet uses these options.
-worker_opts="-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xmx256m"
+# The worker compiles with C2 like the server: once warm it used 0.31 to 0.37 ms of CPU per short
+# job against 0.45 to 0.47 ms with C1 only. C2 compiles only what runs thousands of times, so a
+# worker that runs a few long jobs never pays for it; one that runs thousands of short ones pays
+# about 3 s of CPU over its first 2,500 jobs and has it back after about 20,000 (bench/README.md).
+# BenchFleet uses these options.
+worker_opts="-XX:+UseSerialGC -Xmx256m"
 server_opts="-Xmx2g"
 for dir in "$bindir" "$here/bin"; do
   mkdir -p "$dir"

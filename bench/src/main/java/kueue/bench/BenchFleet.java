@@ -60,7 +60,7 @@ final class BenchFleet implements AutoCloseable {
   }
 
   /** The JVM options of install.sh's kueue_worker launcher: the benchmarks measure the worker as users run it. */
-  private static final String[] WORKER_JVM_OPTIONS = {"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m"};
+  private static final String[] WORKER_JVM_OPTIONS = {"-XX:+UseSerialGC", "-Xmx256m"};
 
   void startServer(String... jvmOptions) throws Exception {
     // The server's alone, e.g. -XX:AOTCache=... to measure it as install.sh's launcher runs it.

@@ -33,7 +33,7 @@ public final class Throughput {
     // and this one's alternate, both without a cache, which would be trained for one of them only.
     String baselineJar = System.getenv("KUEUE_BENCH_BASELINE_WORKER_JAR");
     // Or this build's worker with other JVM options after the launcher's (a later option wins),
-    // e.g. -XX:TieredStopAtLevel=4 to compare C2 with the launcher's C1.
+    // e.g. -XX:TieredStopAtLevel=1 to compare C1 alone with the launcher's C2.
     String baselineOptions = System.getenv("KUEUE_BENCH_BASELINE_WORKER_OPTIONS");
     String baseline = baselineJar != null || baselineOptions != null
         ? (baselineJar != null ? baselineJar : BenchFleet.CLASSPATH) : null;
