@@ -40,6 +40,7 @@ public final class ProcessRunner {
   private final Clock clock;
   private final String setsid;
   private final java.util.Optional<NativeSpawner> nativeSpawner;
+  private final ProgramLocations programs = new ProgramLocations();
 
   /**
    * @param workerName the value of KUEUE_WORKER in every job's environment
@@ -110,7 +111,7 @@ public final class ProcessRunner {
     String program = spec.argv().getFirst();
     if (nativeSpawner.isPresent()) {
       // One search of the PATH finds the program; only when it fails is it searched for why.
-      Path executable = ExecutableLookup.resolve(program, cwd, shared.path());
+      Path executable = programs.resolve(program, cwd, shared.path());
       if (executable == null) {
         String problem = ExecutableLookup.problem(program, cwd, shared.path());
         throw new CannotStart(problem != null ? problem : "command not found: " + program);
