@@ -62,7 +62,8 @@ final class Connection implements Runnable {
         watched.authenticatedAsClient();
       }
       if (role.equals("worker")) {
-        new WorkerSession(peer, reader, outbound, context).run();
+        outbound.writeFromPlatformThread();
+        runOnPlatformThread(new WorkerSession(peer, reader, outbound, context));
       } else {
         new ClientSession(peer, reader, outbound, context, watched).run();
       }
@@ -84,7 +85,51 @@ final class Connection implements Runnable {
       if (outbound != null) {
         outbound.close();
       }
-      timers.schedule(this::closeSocket, 5, TimeUnit.SECONDS);
+      try {
+        timers.schedule(this::closeSocket, 5, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        // The server is stopping and closes every socket itself.
+        closeSocket();
+      }
+    }
+  }
+
+  /**
+   * Reads a worker's reports on a platform thread of its own, while this virtual thread waits for
+   * it. A virtual thread's read that has to wait takes a trip through the JDK's poller and wakes a
+   * carrier thread, a worker's connection does that a few times per job (see
+   * {@link Outbound#writeFromPlatformThread}).
+   */
+  private void runOnPlatformThread(WorkerSession session) throws IOException, ProtocolException {
+    Throwable[] failure = new Throwable[1];
+    Thread reading = Thread.ofPlatform().daemon().name("read " + peer).start(() -> {
+      try {
+        session.run();
+      } catch (Throwable e) {
+        failure[0] = e;
+      }
+    });
+    boolean interrupted = false;
+    while (true) {
+      try {
+        reading.join();
+        break;
+      } catch (InterruptedException e) {
+        // The reader ends once its socket is closed.
+        interrupted = true;
+        closeSocket();
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    switch (failure[0]) {
+      case null -> {}
+      case IOException e -> throw e;
+      case ProtocolException e -> throw e;
+      case RuntimeException e -> throw e;
+      case Error e -> throw e;
+      default -> throw new IllegalStateException(failure[0]);
     }
   }
 
