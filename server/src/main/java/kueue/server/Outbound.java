@@ -169,7 +169,8 @@ final class Outbound {
         control = writeQueued(out, buffer);
       } while (control == null);
       if (control == TO_PLATFORM_THREAD) {
-        Thread.ofPlatform().daemon().name("write " + peer).start(this::writeLoop);
+        Thread.ofPlatform().daemon().stackSize(Connection.WORKER_THREAD_STACK_BYTES).name("write " + peer)
+            .start(this::writeLoop);
         handedOver = true;
       }
     } catch (IOException e) {
