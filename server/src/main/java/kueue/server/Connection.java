@@ -104,7 +104,7 @@ final class Connection implements Runnable {
   /**
    * Reads a worker's reports on a platform thread of its own, while this virtual thread waits for
    * it. A virtual thread's read that has to wait takes a trip through the JDK's poller and wakes a
-   * carrier thread, a worker's connection does that a few times per job (see
+   * carrier thread; a worker's connection waits a few times per job (see
    * {@link Outbound#writeFromPlatformThread}).
    */
   private void runOnPlatformThread(WorkerSession session) throws IOException, ProtocolException {
