@@ -633,8 +633,10 @@ public final class Chaos {
   private DatabaseView databaseView() throws Exception {
     Path database = home.resolve("data").resolve("kueue.db");
     String jobsQuery = "SELECT id, state, coalesce(exit_code, 'null'), attempt FROM jobs";
+    // A job's ended line is a history row, or kept in the job's row (schema version 3).
     String resultsQuery =
-        "SELECT job_id, count(*) FROM job_events WHERE what = 'ended' GROUP BY job_id";
+        "SELECT job_id, count(*) FROM (SELECT job_id FROM job_events WHERE what = 'ended'"
+            + " UNION ALL SELECT id FROM jobs WHERE history_ended IS NOT NULL) GROUP BY job_id";
     String failedQuery =
         "SELECT job_id, count(*) FROM job_events WHERE what = 'failed' GROUP BY job_id";
     boolean cli = onPath("sqlite3");

@@ -123,8 +123,8 @@ class DatabaseErrorsTest {
   }
 
   /**
-   * Closed cleanly, then damaged where the start does not read (the jobs' history): the whole-file
-   * check, which runs while the server already serves, finds it and stops the server.
+   * Closed cleanly, then damaged where the start does not read (the jobs' captured output): the
+   * whole-file check, which runs while the server already serves, finds it and stops the server.
    */
   @Test
   void damageTheStartDoesNotReadStopsTheServerOnceTheCheckFindsIt() throws Exception {
@@ -136,7 +136,7 @@ class DatabaseErrorsTest {
           Statement statement = connection.createStatement();
           java.sql.ResultSet rows =
               statement.executeQuery(
-                  "SELECT pageno FROM dbstat WHERE name = 'job_events' AND pagetype = 'leaf'")) {
+                  "SELECT pageno FROM dbstat WHERE name = 'outputs' AND pagetype = 'leaf'")) {
         while (rows.next()) {
           pages.add(rows.getLong(1));
         }

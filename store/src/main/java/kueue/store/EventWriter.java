@@ -54,6 +54,8 @@ final class EventWriter implements AutoCloseable {
   private final PreparedStatement insertEnv;
   private final PreparedStatement insertHistory;
   private final PreparedStatement insertHistoryFromJob;
+  private final PreparedStatement keepOfferedLine;
+  private final PreparedStatement keepStartedLine;
   private final PreparedStatement markOffered;
   private final PreparedStatement markPending;
   private final PreparedStatement markRunning;
@@ -109,8 +111,9 @@ final class EventWriter implements AutoCloseable {
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, worker)"
-                + " VALUES (?, 'OFFERED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, worker,"
+                + " history_offered)"
+                + " VALUES (?, 'OFFERED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -124,28 +127,49 @@ final class EventWriter implements AutoCloseable {
                 + " SELECT id, ?, coalesce(?, attempt), ?,"
                 + " CASE WHEN state IN ('OFFERED', 'RUNNING') THEN worker END, ?"
                 + " FROM jobs WHERE id = ?");
+    // The current attempt's lines kept in the row become rows before any other line is written
+    // (see Schema.MIGRATIONS, version 3); the statements that write such a line clear them.
+    keepOfferedLine =
+        prepare(
+            "INSERT INTO job_events (job_id, time, attempt, what, worker)"
+                + " SELECT id, history_offered, attempt, 'offered', worker"
+                + " FROM jobs WHERE id = ? AND history_offered IS NOT NULL");
+    keepStartedLine =
+        prepare(
+            "INSERT INTO job_events (job_id, time, attempt, what, worker)"
+                + " SELECT id, history_started, attempt, 'started', worker"
+                + " FROM jobs WHERE id = ? AND history_started IS NOT NULL");
+    String noRowLines = ", history_offered = NULL, history_started = NULL, history_ended = NULL";
     markOffered =
         prepare(
-            "UPDATE jobs SET state = 'OFFERED', attempt = ?, worker = ?, started = NULL"
+            "UPDATE jobs SET state = 'OFFERED', attempt = ?, worker = ?, started = NULL,"
+                + " history_offered = ?, history_started = NULL, history_ended = NULL"
                 + " WHERE id = ?"
                 + NOT_TERMINAL);
-    markPending = prepare("UPDATE jobs SET state = 'PENDING' WHERE id = ?" + NOT_TERMINAL);
+    markPending =
+        prepare("UPDATE jobs SET state = 'PENDING'" + noRowLines + " WHERE id = ?" + NOT_TERMINAL);
     markRunning =
-        prepare("UPDATE jobs SET state = 'RUNNING', started = ? WHERE id = ?" + NOT_TERMINAL);
+        prepare(
+            "UPDATE jobs SET state = 'RUNNING', started = ?, history_started = ? WHERE id = ?"
+                + NOT_TERMINAL);
     markEnded =
         prepare(
             "UPDATE jobs SET state = 'FINISHED', exit_code = ?, signal = ?, note = ?,"
-                + " started = coalesce(?, started), ended = ? WHERE id = ?"
+                + " started = coalesce(?, started), ended = ?,"
+                + " history_started = coalesce(?, history_started), history_ended = ? WHERE id = ?"
                 + NOT_TERMINAL);
     markRequeued =
-        prepare("UPDATE jobs SET state = 'PENDING', started = NULL WHERE id = ?" + NOT_TERMINAL);
+        prepare(
+            "UPDATE jobs SET state = 'PENDING', started = NULL" + noRowLines + " WHERE id = ?"
+                + NOT_TERMINAL);
     markCanceled =
         prepare(
-            "UPDATE jobs SET state = 'CANCELED', ended = ?, note = ? WHERE id = ?" + NOT_TERMINAL);
+            "UPDATE jobs SET state = 'CANCELED', ended = ?, note = ?" + noRowLines + " WHERE id = ?"
+                + NOT_TERMINAL);
     markFailed =
         prepare(
             "UPDATE jobs SET state = 'FINISHED', exit_code = NULL, signal = NULL, note = ?,"
-                + " ended = ? WHERE id = ?"
+                + " ended = ?" + noRowLines + " WHERE id = ?"
                 + NOT_TERMINAL);
     insertOutput =
         prepare(
@@ -290,22 +314,17 @@ final class EventWriter implements AutoCloseable {
         return Math.max(nextJobId, queued.jobId() + 1);
       }
       case JobOffered offered -> {
-        history(
-            offered.jobId(),
-            offered.at(),
-            offered.attempt(),
-            "offered",
-            offered.workerName(),
-            null);
         if (foldedAway.containsKey(offered)) {
           return nextJobId; // inserted as offered with its JobQueued
         }
         markOffered.setInt(1, offered.attempt());
         markOffered.setString(2, offered.workerName());
-        markOffered.setLong(3, offered.jobId());
+        markOffered.setLong(3, millis(offered.at()));
+        markOffered.setLong(4, offered.jobId());
         requireChanged(markOffered, offered.jobId());
       }
       case JobDeclined declined -> {
+        keepRowLines(declined.jobId());
         history(
             declined.jobId(),
             declined.at(),
@@ -317,22 +336,24 @@ final class EventWriter implements AutoCloseable {
         requireChanged(markPending, declined.jobId());
       }
       case JobStarted started -> {
-        historyFromJob(started.jobId(), started.at(), started.attempt(), "started", null);
         if (foldedAway.containsKey(started)) {
           return nextJobId; // its JobEnded writes the start time
         }
         markRunning.setLong(1, millis(started.at()));
-        markRunning.setLong(2, started.jobId());
+        markRunning.setLong(2, millis(started.at()));
+        markRunning.setLong(3, started.jobId());
         requireChanged(markRunning, started.jobId());
       }
       case JobEnded ended -> end(ended);
       case JobRequeued requeued -> {
+        keepRowLines(requeued.jobId());
         historyFromJob(
             requeued.jobId(), requeued.at(), requeued.lostAttempt(), "requeued", requeued.reason());
         markRequeued.setLong(1, requeued.jobId());
         requireChanged(markRequeued, requeued.jobId());
       }
       case JobCanceled canceled -> {
+        keepRowLines(canceled.jobId());
         historyFromJob(canceled.jobId(), canceled.at(), null, "canceled", canceled.reason());
         markCanceled.setLong(1, millis(canceled.at()));
         markCanceled.setString(2, canceled.reason());
@@ -340,6 +361,7 @@ final class EventWriter implements AutoCloseable {
         requireChanged(markCanceled, canceled.jobId());
       }
       case JobFailed failed -> {
+        keepRowLines(failed.jobId());
         historyFromJob(failed.jobId(), failed.at(), null, "failed", failed.reason());
         markFailed.setString(1, failed.reason());
         markFailed.setLong(2, millis(failed.at()));
@@ -382,7 +404,8 @@ final class EventWriter implements AutoCloseable {
     setNullable(insert, column++, spec.batch());
     setNullable(insert, column++, spec.arrayIndex());
     if (offered != null) {
-      insert.setString(column, offered.workerName());
+      insert.setString(column++, offered.workerName());
+      insert.setLong(column, millis(offered.at()));
     }
     insert.executeUpdate();
     // No history row: a job's "submitted" line is read from its row (SqliteJobStore#detail),
@@ -439,7 +462,6 @@ final class EventWriter implements AutoCloseable {
 
   private void end(JobEnded ended) throws SQLException {
     JobOutcome outcome = ended.outcome();
-    historyFromJob(ended.jobId(), ended.at(), ended.attempt(), "ended", endDetail(outcome));
     setNullable(markEnded, 1, outcome.exitCode());
     setNullable(markEnded, 2, outcome.signal());
     markEnded.setString(3, outcome.failure());
@@ -451,21 +473,28 @@ final class EventWriter implements AutoCloseable {
       markEnded.setLong(4, millis(started));
     }
     markEnded.setLong(5, millis(outcome.ended() != null ? outcome.ended() : ended.at()));
-    markEnded.setLong(6, ended.jobId());
+    if (folded == null) {
+      markEnded.setNull(6, Types.INTEGER);
+    } else {
+      markEnded.setLong(6, millis(folded.at()));
+    }
+    markEnded.setLong(7, millis(ended.at()));
+    markEnded.setLong(8, ended.jobId());
     requireChanged(markEnded, ended.jobId());
     output(ended.jobId(), "stdout", ended.stdout());
     output(ended.jobId(), "stderr", ended.stderr());
   }
 
-  private static String endDetail(JobOutcome outcome) {
-    if (outcome.failure() != null) {
-      return outcome.failure();
+  /** The detail of an "ended" history line: the failure, else the signal, else the exit code. */
+  static String endDetail(Integer exitCode, Integer signal, String failure) {
+    if (failure != null) {
+      return failure;
     }
-    if (outcome.signal() != null) {
-      return "signal " + outcome.signal();
+    if (signal != null) {
+      return "signal " + signal;
     }
-    if (outcome.exitCode() != null) {
-      return "exit " + outcome.exitCode();
+    if (exitCode != null) {
+      return "exit " + exitCode;
     }
     return null;
   }
@@ -491,6 +520,18 @@ final class EventWriter implements AutoCloseable {
     insertHistory.setString(5, worker);
     insertHistory.setString(6, detail);
     insertHistory.executeUpdate();
+  }
+
+  /**
+   * Writes the current attempt's offered and started lines, kept in the job's row until now, as
+   * rows, so that they stay before the line written next; the row change that follows clears them.
+   * A job's ended line needs no such care: nothing is written to the history of an ended job.
+   */
+  private void keepRowLines(long jobId) throws SQLException {
+    keepOfferedLine.setLong(1, jobId);
+    keepOfferedLine.executeUpdate();
+    keepStartedLine.setLong(1, jobId);
+    keepStartedLine.executeUpdate();
   }
 
   /** A history line whose worker (and attempt, when not given) comes from the job's row. */

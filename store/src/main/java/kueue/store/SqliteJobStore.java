@@ -728,12 +728,14 @@ public final class SqliteJobStore implements JobStore {
                   "SELECT "
                       + SUMMARY_COLUMNS
                       + ", global_resources, stdout_target, stderr_target,"
-                      + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables"
+                      + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
+                      + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
           jobQuery.setLong(1, jobId);
           JobSummary summary;
           JobSpec spec;
           int envVariables;
+          List<JobEvent> rowLines = new ArrayList<>(3);
           try (ResultSet row = jobQuery.executeQuery()) {
             if (!row.next()) {
               return Optional.empty();
@@ -742,6 +744,13 @@ public final class SqliteJobStore implements JobStore {
             spec = specFrom(row, null);
             int variables = row.getInt("variables");
             envVariables = row.wasNull() ? -1 : variables;
+            // The current attempt's lines kept in the row come after every stored line: the
+            // store writes them as rows before it writes any other line of the job.
+            String endDetail =
+                EventWriter.endDetail(summary.exitCode(), summary.signal(), summary.note());
+            addRowLine(rowLines, row, "history_offered", summary, "offered", null);
+            addRowLine(rowLines, row, "history_started", summary, "started", null);
+            addRowLine(rowLines, row, "history_ended", summary, "ended", endDetail);
           }
           // The submission is not stored as a history row but comes from the job's own; rows
           // stored as "submitted" by earlier versions are left out so that it is not listed twice.
@@ -763,6 +772,7 @@ public final class SqliteJobStore implements JobStore {
                       row.getString("detail")));
             }
           }
+          history.addAll(rowLines);
           PreparedStatement outputQuery =
               loan.prepare("SELECT stream, text, dropped_bytes FROM outputs WHERE job_id = ?");
           outputQuery.setLong(1, jobId);
@@ -782,6 +792,14 @@ public final class SqliteJobStore implements JobStore {
           return Optional.of(
               new JobDetail(summary, spec, envVariables, List.copyOf(history), stdout, stderr));
         });
+  }
+
+  private static void addRowLine(List<JobEvent> lines, ResultSet row, String column,
+      JobSummary job, String what, String detail) throws SQLException {
+    long time = row.getLong(column);
+    if (!row.wasNull()) {
+      lines.add(new JobEvent(Instant.ofEpochMilli(time), job.attempt(), what, job.worker(), detail));
+    }
   }
 
   /**

@@ -2,6 +2,7 @@ package kueue.store;
 
 import static kueue.store.Jobs.ENV;
 import static kueue.store.Jobs.at;
+import static kueue.store.Jobs.exited;
 import static kueue.store.Jobs.offered;
 import static kueue.store.Jobs.queued;
 import static kueue.store.Jobs.ranToCompletion;
@@ -137,6 +138,44 @@ abstract class JobStoreContract {
 
     assertThat(detail(1).envVariables()).isEqualTo(-1);
     assertThat(store.spec(1).orElseThrow().env()).isNull();
+  }
+
+  @Test
+  void theHistoryListsEveryAttemptInOrderThroughDeclinesRequeuesAndTheEnd() {
+    persist(queued(1, 0), offered(1, 1, "w1", 1));
+    persist(new Event.JobDeclined(1, 1, "w1", "busy", at(2)));
+    persist(offered(1, 2, "w2", 3));
+    persist(started(1, 2, 4));
+    persist(new Event.JobRequeued(1, 2, "worker w2 lost", at(5)));
+    persist(offered(1, 3, "w1", 6));
+    persist(started(1, 3, 7), exited(1, 3, 0, 7, 8));
+    persist(queued(2, 0), offered(2, 1, "w1", 1), started(2, 1, 2));
+    persist(new Event.JobCanceled(2, "killed by user", at(3)));
+    persist(queued(3, 0), offered(3, 1, "w1", 1));
+    persist(new Event.JobFailed(3, "lost 1 time", at(2)));
+
+    assertThat(detail(1).history())
+        .containsExactly(
+            new JobEvent(at(0), 0, "submitted", null, null),
+            new JobEvent(at(1), 1, "offered", "w1", null),
+            new JobEvent(at(2), 1, "declined", "w1", "busy"),
+            new JobEvent(at(3), 2, "offered", "w2", null),
+            new JobEvent(at(4), 2, "started", "w2", null),
+            new JobEvent(at(5), 2, "requeued", "w2", "worker w2 lost"),
+            new JobEvent(at(6), 3, "offered", "w1", null),
+            new JobEvent(at(7), 3, "started", "w1", null),
+            new JobEvent(at(8), 3, "ended", "w1", "exit 0"));
+    assertThat(detail(2).history())
+        .containsExactly(
+            new JobEvent(at(0), 0, "submitted", null, null),
+            new JobEvent(at(1), 1, "offered", "w1", null),
+            new JobEvent(at(2), 1, "started", "w1", null),
+            new JobEvent(at(3), 1, "canceled", "w1", "killed by user"));
+    assertThat(detail(3).history())
+        .containsExactly(
+            new JobEvent(at(0), 0, "submitted", null, null),
+            new JobEvent(at(1), 1, "offered", "w1", null),
+            new JobEvent(at(2), 1, "failed", "w1", "lost 1 time"));
   }
 
   @Test

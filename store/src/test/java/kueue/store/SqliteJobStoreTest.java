@@ -248,8 +248,13 @@ class SqliteJobStoreTest extends JobStoreContract {
 
     persist(new Event.FinishedJobsExpired(at(10)));
     assertThat(countRows("outputs")).isZero();
-    assertThat(countRows("job_events")).as("only job 3's offered line").isEqualTo(1);
+    assertThat(countRows("job_events"))
+        .as("job 2's failed line went with it; job 3's offered line is read from its row")
+        .isZero();
     assertThat(countRows("jobs")).isEqualTo(1);
+    assertThat(store.detail(3).orElseThrow().history())
+        .extracting(JobEvent::what)
+        .containsExactly("submitted", "offered");
   }
 
   @Test
@@ -345,13 +350,34 @@ class SqliteJobStoreTest extends JobStoreContract {
   }
 
   @Test
+  void aJobRunningWhenAnOlderVersionStoppedListsItsStoredLinesOnceAndTheEndAfterThem()
+      throws Exception {
+    persist(queued(1, 0));
+    // As a database from before version 3 has it: every line of the attempt is a row.
+    execute(databaseFile(), "UPDATE jobs SET state = 'RUNNING', attempt = 1, worker = 'w1',"
+        + " started = " + at(2).toEpochMilli() + " WHERE id = 1");
+    execute(databaseFile(), "INSERT INTO job_events (job_id, time, attempt, what, worker) VALUES"
+        + " (1, " + at(1).toEpochMilli() + ", 1, 'offered', 'w1'),"
+        + " (1, " + at(2).toEpochMilli() + ", 1, 'started', 'w1')");
+
+    persist(exited(1, 1, 4, 2, 3));
+
+    assertThat(store.detail(1).orElseThrow().history())
+        .containsExactly(
+            new JobEvent(at(0), 0, "submitted", null, null),
+            new JobEvent(at(1), 1, "offered", "w1", null),
+            new JobEvent(at(2), 1, "started", "w1", null),
+            new JobEvent(at(3), 1, "ended", "w1", "exit 4"));
+  }
+
+  @Test
   void theSubmissionIsReadFromTheJobRowAndListedOnceEvenWhereAnOlderVersionStoredIt()
       throws Exception {
     store.persist(List.of(queued(1, 5), queued(2, 6)));
     store.persist(List.of(offered(1, 1, "w1", 7), started(1, 1, 7), exited(1, 1, 0, 7, 8)));
     assertThat(countRows("job_events"))
-        .as("offered, started and ended of job 1; nothing for the submissions")
-        .isEqualTo(3);
+        .as("offered, started and ended of job 1 are read from its row, the submissions too")
+        .isZero();
     // A database written by an earlier version has a history row for each submission.
     execute(databaseFile(), "INSERT INTO job_events (job_id, time, attempt, what)"
         + " VALUES (2, " + at(6).toEpochMilli() + ", 0, 'submitted')");
@@ -473,14 +499,15 @@ class SqliteJobStoreTest extends JobStoreContract {
   void aDatabaseFromANewerKueueIsRefusedWithAClearMessage() throws Exception {
     persist(queued(1, 0));
     store.close();
-    execute(databaseFile(), "PRAGMA user_version = 3");
+    execute(databaseFile(), "PRAGMA user_version = " + (Schema.VERSION + 1));
 
     assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining(
-            "kueue.db was written by a newer Kueue (schema 3, this version knows 2)");
+            "kueue.db was written by a newer Kueue (schema " + (Schema.VERSION + 1)
+                + ", this version knows " + Schema.VERSION + ")");
 
-    execute(databaseFile(), "PRAGMA user_version = 2");
+    execute(databaseFile(), "PRAGMA user_version = " + Schema.VERSION);
     store = open(dataDirectory);
     assertThat(store.summary(1)).isPresent();
   }
