@@ -161,6 +161,7 @@ public final class Throughput {
           + " compilers' CPU per job in each, from the second on over the round with xargs: %s ms)%n", Stats.seconds(warmUp), warmUps.size(), rounded(warmUps),
           rounded(warmUpCompiling));
       System.out.printf("  ratio          %.2fx   (limit 1.5x, goal 1.25x)%n", k / x);
+      printIdeal(jobs, slots, command, x, k);
       System.out.printf("  submit->start  p50 %.1f ms, p99 %.1f ms (server timestamps, batch queued at once)%n",
           Stats.percentile(latencies, 50), Stats.percentile(latencies, 99));
       printHandoffs(handoffs);
@@ -209,6 +210,26 @@ public final class Throughput {
         .sorted(Map.Entry.<String, Duration>comparingByValue().reversed())
         .map(e -> String.format("%s %.3f", e.getKey(), e.getValue().toNanos() / 1e6 / jobs))
         .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  /**
+   * For a batch of {@code sleep S}, the time no scheduler can beat, and both runs against it: the
+   * limit for it is 5 % over, and xargs shows what the machine's own process starts leave of that.
+   */
+  static void printIdeal(int jobs, int slots, List<String> command, double xargsSeconds, double kueueSeconds) {
+    double seconds;
+    try {
+      if (command.size() != 2 || !command.getFirst().equals("sleep")) {
+        return;
+      }
+      seconds = Double.parseDouble(command.get(1));
+    } catch (NumberFormatException e) {
+      return;
+    }
+    double ideal = Math.ceil((double) jobs / slots) * seconds;
+    System.out.printf("  ideal          %.3f s (%d rounds of %s s): xargs %+.1f %%, kueue %+.1f %% (limit: within 5 %%)%n",
+        ideal, (int) Math.ceil((double) jobs / slots), command.get(1),
+        100 * (xargsSeconds / ideal - 1), 100 * (kueueSeconds / ideal - 1));
   }
 
   private static void printHandoffs(List<Double> handoffs) {
