@@ -10,6 +10,7 @@ import java.util.Map;
 import kueue.client.KueueClient;
 import kueue.config.KueueConfig;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 
 /**
@@ -36,7 +37,7 @@ public final class Scale {
         workers.add(new SimulatedWorker(config.common(), "idle-" + i, 0));
       }
       fleet.awaitWorkers(workerCount);
-      JobSpec one = new JobSpec(List.of("true"), "/tmp", Map.of("PATH", "/usr/bin:/bin"), 1, 1, 0, Map.of(), null, null);
+      JobSpec one = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(Map.of("PATH", "/usr/bin:/bin")).slots(1).cpus(1).ramMb(0).globalResources(Map.of()).build();
       try (KueueClient client = fleet.client()) {
         double emptyLatency = submitLatencyMs(client, one);
         long start = System.nanoTime();

@@ -10,6 +10,7 @@ import java.util.Map;
 import kueue.client.KueueClient;
 import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobSummary;
 import kueue.protocol.Message;
 
@@ -470,8 +471,7 @@ public final class Throughput {
   static Result runKueue(BenchFleet fleet, int jobs, List<String> command) throws Exception {
     // As `kueue cmd --wait --array 1-JOBS COMMAND` sends it: one spec with the environment, one
     // entry per job.
-    JobSpec shared = new JobSpec(command, Path.of("").toAbsolutePath().toString(), System.getenv(), 1, 0, 0,
-        Map.of(), null, null);
+    JobSpec shared = JobSpecBuilder.builder().argv(command).cwd(Path.of("").toAbsolutePath().toString()).env(System.getenv()).slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build();
     List<BatchEntry> entries = new ArrayList<>(jobs);
     for (int i = 1; i <= jobs; i++) {
       entries.add(new BatchEntry(i, null));

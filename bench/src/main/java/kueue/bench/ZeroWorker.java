@@ -7,6 +7,7 @@ import java.util.Map;
 import kueue.client.KueueClient;
 import kueue.config.KueueConfig;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 
 /**
@@ -48,7 +49,7 @@ public final class ZeroWorker {
   }
 
   private static void run(BenchFleet fleet, int jobs) throws Exception {
-    JobSpec spec = new JobSpec(List.of("true"), "/tmp", Map.of("PATH", "/usr/bin:/bin"), 1, 0, 0, Map.of(), null, null);
+    JobSpec spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(Map.of("PATH", "/usr/bin:/bin")).slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build();
     try (KueueClient client = fleet.client()) {
       for (int done = 0; done < jobs; done += 10_000) {
         List<JobSpec> specs = java.util.Collections.nCopies(Math.min(10_000, jobs - done), spec);

@@ -13,6 +13,7 @@ import java.util.stream.Collectors;
 import kueue.config.KueueConfig;
 import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.OutputTarget;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
@@ -280,16 +281,7 @@ final class CmdCommand extends ServerCommand {
       argv.addAll(arguments);
     }
     JobSpec job =
-        new JobSpec(
-            argv,
-            cwd.toString(),
-            noEnvironment ? null : EnvironmentFilter.forJob(context.environment()),
-            jobSlots,
-            cpus != null ? cpus : defaults.jobDefaultCpus(),
-            ramMb != null ? ramMb : defaults.jobDefaultRamMb(),
-            globalResources,
-            stdout,
-            stderr);
+        JobSpecBuilder.builder().argv(argv).cwd(cwd.toString()).env(noEnvironment ? null : EnvironmentFilter.forJob(context.environment())).slots(jobSlots).cpus(cpus != null ? cpus : defaults.jobDefaultCpus()).ramMb(ramMb != null ? ramMb : defaults.jobDefaultRamMb()).globalResources(globalResources).stdout(stdout).stderr(stderr).build();
     if (entries != null) {
       return submitBatch(client, job);
     }

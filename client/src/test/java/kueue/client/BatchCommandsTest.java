@@ -15,6 +15,7 @@ import kueue.model.JobDetail;
 import kueue.model.JobFilter;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.JobSummaryBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import org.junit.jupiter.api.AfterEach;
@@ -33,24 +34,7 @@ class BatchCommandsTest {
   private volatile Message.BatchRemoved removed;
 
   static JobSummary inBatch(JobSummary job, long batch, long index) {
-    return new JobSummary(
-        job.id(),
-        job.state(),
-        job.command(),
-        job.cwd(),
-        job.slots(),
-        job.cpus(),
-        job.ramMb(),
-        job.attempt(),
-        job.worker(),
-        job.submitted(),
-        job.started(),
-        job.ended(),
-        job.exitCode(),
-        job.signal(),
-        job.note(),
-        batch,
-        index);
+    return JobSummaryBuilder.builder().id(job.id()).state(job.state()).command(job.command()).cwd(job.cwd()).slots(job.slots()).cpus(job.cpus()).ramMb(job.ramMb()).attempt(job.attempt()).worker(job.worker()).submitted(job.submitted()).started(job.started()).ended(job.ended()).exitCode(job.exitCode()).signal(job.signal()).note(job.note()).batch(batch).arrayIndex(index).build();
   }
 
   static BatchSummary batch(

@@ -3,6 +3,7 @@ package kueue.client;
 import java.time.Instant;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
+import kueue.model.JobSummaryBuilder;
 
 /** Job summaries for tests, built from a few readable facts. */
 final class Jobs {
@@ -45,21 +46,6 @@ final class Jobs {
       Integer exitCode,
       Integer signal,
       String note) {
-    return new JobSummary(
-        id,
-        state,
-        "./train.py --lr 0.1",
-        "/home/ada/experiments/run" + id,
-        1,
-        2,
-        1024,
-        1,
-        worker,
-        SUBMITTED,
-        started,
-        ended,
-        exitCode,
-        signal,
-        note);
+    return JobSummaryBuilder.builder().id(id).state(state).command("./train.py --lr 0.1").cwd("/home/ada/experiments/run" + id).slots(1).cpus(2).ramMb(1024).attempt(1).worker(worker).submitted(SUBMITTED).started(started).ended(ended).exitCode(exitCode).signal(signal).note(note).build();
   }
 }

@@ -12,6 +12,7 @@ import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobStats;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
@@ -54,16 +55,7 @@ class ReadingCommandsTest {
   static final JobDetail DETAIL =
       new JobDetail(
           Jobs.finished(12, 1),
-          new JobSpec(
-              List.of("./train.py", "--lr", "0.1"),
-              "/home/ada/experiments/run12",
-              null,
-              1,
-              2,
-              1024,
-              Map.of("genus", 1),
-              null,
-              "null"),
+          JobSpecBuilder.builder().argv(List.of("./train.py", "--lr", "0.1")).cwd("/home/ada/experiments/run12").slots(1).cpus(2).ramMb(1024).globalResources(Map.of("genus", 1)).stderr("null").build(),
           42,
           List.of(
               new JobEvent(Jobs.SUBMITTED, 0, "submitted", null, null),

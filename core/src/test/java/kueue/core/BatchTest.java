@@ -10,22 +10,14 @@ import java.util.Map;
 import java.util.stream.LongStream;
 import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import org.junit.jupiter.api.Test;
 
 class BatchTest {
 
   private static JobSpec shared(String stdout, String stderr) {
-    return new JobSpec(
-        List.of("./sweep.sh"),
-        "/home/user/sweep",
-        Map.of("HOME", "/home/user"),
-        1,
-        1,
-        100,
-        Map.of(),
-        stdout,
-        stderr);
+    return JobSpecBuilder.builder().argv(List.of("./sweep.sh")).cwd("/home/user/sweep").env(Map.of("HOME", "/home/user")).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).stdout(stdout).stderr(stderr).build();
   }
 
   private static List<BatchEntry> array(long... indices) {
@@ -157,7 +149,7 @@ class BatchTest {
   void aSingleSubmitCannotJoinABatchByNamingOne() {
     SchedulerHarness harness = SchedulerHarness.create();
     JobSpec claimsBatch =
-        new JobSpec(List.of("./x"), "/w", Map.of(), 1, 1, 100, Map.of(), null, null, 1L, 3L);
+        JobSpecBuilder.builder().argv(List.of("./x")).cwd("/w").env(Map.of()).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).batch(1L).arrayIndex(3L).build();
 
     Decisions decisions = harness.submitSpecs(List.of(claimsBatch));
 

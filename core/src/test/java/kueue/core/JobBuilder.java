@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 
 /** A job spec with small defaults; tests only name what matters to them. */
 final class JobBuilder {
@@ -50,7 +51,6 @@ final class JobBuilder {
   }
 
   JobSpec build() {
-    return new JobSpec(
-        argv, cwd, Map.of("HOME", "/home/user"), slots, cpus, ramMb, globalResources, null, null);
+    return JobSpecBuilder.builder().argv(argv).cwd(cwd).env(Map.of("HOME", "/home/user")).slots(slots).cpus(cpus).ramMb(ramMb).globalResources(globalResources).build();
   }
 }

@@ -30,6 +30,7 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.PeerConnection;
@@ -526,16 +527,7 @@ public final class Chaos {
             String seconds =
                 String.format(java.util.Locale.ROOT, "%.2f", 0.05 + random.nextDouble() * 0.95);
             specs.add(
-                new JobSpec(
-                    List.of("sh", "-c", JOB_SCRIPT, "chaos-job", log.toString(), seconds),
-                    work.toString(),
-                    Map.of("PATH", "/usr/local/bin:/usr/bin:/bin"),
-                    1,
-                    1,
-                    10,
-                    Map.of(),
-                    "null",
-                    "null"));
+                JobSpecBuilder.builder().argv(List.of("sh", "-c", JOB_SCRIPT, "chaos-job", log.toString(), seconds)).cwd(work.toString()).env(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin")).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).stdout("null").stderr("null").build());
           }
           while (!submit(specs)) {
             retries++;

@@ -17,6 +17,7 @@ import kueue.core.Event;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.store.SqliteJobStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,16 +45,7 @@ class DatabaseErrorsTest {
         events.add(
             new Event.JobQueued(
                 id,
-                new JobSpec(
-                    List.of("echo", "x".repeat(200)),
-                    "/tmp",
-                    Map.of(),
-                    1,
-                    1,
-                    1,
-                    Map.of(),
-                    null,
-                    null),
+                JobSpecBuilder.builder().argv(List.of("echo", "x".repeat(200))).cwd("/tmp").env(Map.of()).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(),
                 now));
         events.add(
             new Event.JobEnded(

@@ -1,5 +1,6 @@
 package kueue.model;
 
+import io.soabase.recordbuilder.core.RecordBuilder;
 import java.util.List;
 import java.util.Map;
 
@@ -21,6 +22,7 @@ import java.util.Map;
  * @param arrayIndex the job's index within its batch ({@code --array} value or {@code --file} line
  *     number), or null outside a batch
  */
+@RecordBuilder
 public record JobSpec(
     List<String> argv,
     String cwd,
@@ -32,26 +34,13 @@ public record JobSpec(
     String stdout,
     String stderr,
     Long batch,
-    Long arrayIndex) {
+    Long arrayIndex)
+    implements JobSpecBuilder.With {
 
   public JobSpec {
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
-  }
-
-  /** A job outside any batch. */
-  public JobSpec(
-      List<String> argv,
-      String cwd,
-      Map<String, String> env,
-      int slots,
-      int cpus,
-      long ramMb,
-      Map<String, Integer> globalResources,
-      String stdout,
-      String stderr) {
-    this(argv, cwd, env, slots, cpus, ramMb, globalResources, stdout, stderr, null, null);
   }
 
   public Resources demand() {
@@ -65,17 +54,12 @@ public record JobSpec(
 
   /** This spec as job jobId will run it: output names expanded, batch and index set (or null). */
   public JobSpec forJob(long jobId, List<String> jobArgv, Long batchId, Long index) {
-    return new JobSpec(
-        jobArgv,
-        cwd,
-        env,
-        slots,
-        cpus,
-        ramMb,
-        globalResources,
-        OutputTarget.expand(stdout, jobId, batchId, index),
-        OutputTarget.expand(stderr, jobId, batchId, index),
-        batchId,
-        index);
+    return with(
+        job ->
+            job.argv(jobArgv)
+                .stdout(OutputTarget.expand(stdout, jobId, batchId, index))
+                .stderr(OutputTarget.expand(stderr, jobId, batchId, index))
+                .batch(batchId)
+                .arrayIndex(index));
   }
 }

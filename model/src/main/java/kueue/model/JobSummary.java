@@ -1,5 +1,6 @@
 package kueue.model;
 
+import io.soabase.recordbuilder.core.RecordBuilder;
 import java.time.Instant;
 
 /**
@@ -10,6 +11,7 @@ import java.time.Instant;
  * @param batch the batch the job belongs to, or null
  * @param arrayIndex the job's index within its batch, or null
  */
+@RecordBuilder
 public record JobSummary(
     long id,
     JobState state,
@@ -27,29 +29,8 @@ public record JobSummary(
     Integer signal,
     String note,
     Long batch,
-    Long arrayIndex) {
-
-  /** A job outside any batch. */
-  public JobSummary(
-      long id,
-      JobState state,
-      String command,
-      String cwd,
-      int slots,
-      int cpus,
-      long ramMb,
-      int attempt,
-      String worker,
-      Instant submitted,
-      Instant started,
-      Instant ended,
-      Integer exitCode,
-      Integer signal,
-      String note) {
-    this(
-        id, state, command, cwd, slots, cpus, ramMb, attempt, worker, submitted, started, ended,
-        exitCode, signal, note, null, null);
-  }
+    Long arrayIndex)
+    implements JobSummaryBuilder.With {
 
   public boolean succeeded() {
     return state == JobState.FINISHED && exitCode != null && exitCode == 0;
@@ -59,24 +40,4 @@ public record JobSummary(
     return state == JobState.FINISHED && !succeeded();
   }
 
-  public JobSummary withNote(String newNote) {
-    return new JobSummary(
-        id,
-        state,
-        command,
-        cwd,
-        slots,
-        cpus,
-        ramMb,
-        attempt,
-        worker,
-        submitted,
-        started,
-        ended,
-        exitCode,
-        signal,
-        newNote,
-        batch,
-        arrayIndex);
-  }
 }

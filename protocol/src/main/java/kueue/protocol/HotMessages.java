@@ -16,6 +16,7 @@ import java.util.Map;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message.Ended;
 import kueue.protocol.Message.Offer;
 import kueue.protocol.Message.ResultStored;
@@ -247,36 +248,26 @@ final class HotMessages {
     if (startsObjectOrIsNull(in)) {
       return null;
     }
-    List<String> argv = null;
-    String cwd = null;
-    Map<String, String> env = null;
-    int slots = 0;
-    int cpus = 0;
-    long ramMb = 0;
-    Map<String, Integer> globalResources = null;
-    String stdout = null;
-    String stderr = null;
-    Long batch = null;
-    Long arrayIndex = null;
+    JobSpecBuilder spec = JobSpecBuilder.builder();
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "argv" -> { seen = once(seen, 0); argv = readStrings(in); }
-        case "cwd" -> { seen = once(seen, 1); cwd = readString(in); }
-        case "env" -> { seen = once(seen, 2); env = readEnvironment(in); }
-        case "slots" -> { seen = once(seen, 3); slots = readInt(in); }
-        case "cpus" -> { seen = once(seen, 4); cpus = readInt(in); }
-        case "ramMb" -> { seen = once(seen, 5); ramMb = readLong(in); }
-        case "globalResources" -> { seen = once(seen, 6); globalResources = readResources(in); }
-        case "stdout" -> { seen = once(seen, 7); stdout = readString(in); }
-        case "stderr" -> { seen = once(seen, 8); stderr = readString(in); }
-        case "batch" -> { seen = once(seen, 9); batch = readLongOrNull(in); }
-        case "arrayIndex" -> { seen = once(seen, 10); arrayIndex = readLongOrNull(in); }
+        case "argv" -> { seen = once(seen, 0); spec.argv(readStrings(in)); }
+        case "cwd" -> { seen = once(seen, 1); spec.cwd(readString(in)); }
+        case "env" -> { seen = once(seen, 2); spec.env(readEnvironment(in)); }
+        case "slots" -> { seen = once(seen, 3); spec.slots(readInt(in)); }
+        case "cpus" -> { seen = once(seen, 4); spec.cpus(readInt(in)); }
+        case "ramMb" -> { seen = once(seen, 5); spec.ramMb(readLong(in)); }
+        case "globalResources" -> { seen = once(seen, 6); spec.globalResources(readResources(in)); }
+        case "stdout" -> { seen = once(seen, 7); spec.stdout(readString(in)); }
+        case "stderr" -> { seen = once(seen, 8); spec.stderr(readString(in)); }
+        case "batch" -> { seen = once(seen, 9); spec.batch(readLongOrNull(in)); }
+        case "arrayIndex" -> { seen = once(seen, 10); spec.arrayIndex(readLongOrNull(in)); }
         default -> skipValue(in);
       }
     }
     requirePrimitives(seen, 3, 4, 5);
-    return new JobSpec(argv, cwd, env, slots, cpus, ramMb, globalResources, stdout, stderr, batch, arrayIndex);
+    return spec.build();
   }
 
   private static ResultStored readResultStored(JsonParser in) throws IOException, NotHandled {

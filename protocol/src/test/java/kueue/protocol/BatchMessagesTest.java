@@ -13,9 +13,11 @@ import kueue.model.BatchEntry;
 import kueue.model.BatchSummary;
 import kueue.model.JobFilter;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.JobSummaryBuilder;
 import org.junit.jupiter.api.Test;
 
 class BatchMessagesTest {
@@ -32,8 +34,7 @@ class BatchMessagesTest {
   }
 
   private static JobSpec shared(List<String> argv) {
-    return new JobSpec(
-        argv, "/home/ada/sweep", largeEnvironment(), 1, 1, 1024, Map.of(), "out-%a.txt", null);
+    return JobSpecBuilder.builder().argv(argv).cwd("/home/ada/sweep").env(largeEnvironment()).slots(1).cpus(1).ramMb(1024).globalResources(Map.of()).stdout("out-%a.txt").build();
   }
 
   private static Message roundTrip(Message message) throws ProtocolException {
@@ -82,24 +83,7 @@ class BatchMessagesTest {
   void batchRepliesAndRequestsSurviveTheWire() throws Exception {
     JobStats stats = new JobStats(1, 0, 2, 3, 1, 0, 1.5, 4.0);
     JobSummary failure =
-        new JobSummary(
-            14,
-            JobState.FINISHED,
-            "./run",
-            "/w",
-            1,
-            1,
-            100,
-            1,
-            "alpha",
-            Instant.EPOCH,
-            Instant.EPOCH,
-            Instant.EPOCH,
-            3,
-            null,
-            null,
-            12L,
-            3L);
+        JobSummaryBuilder.builder().id(14).state(JobState.FINISHED).command("./run").cwd("/w").slots(1).cpus(1).ramMb(100).attempt(1).worker("alpha").submitted(Instant.EPOCH).started(Instant.EPOCH).ended(Instant.EPOCH).exitCode(3).batch(12L).arrayIndex(3L).build();
     BatchSummary summary =
         new BatchSummary(12, "./run", "/w", 12, 18, 7, Instant.EPOCH, null, stats, failure);
 

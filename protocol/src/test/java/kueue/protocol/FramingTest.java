@@ -11,14 +11,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import org.junit.jupiter.api.Test;
 
 class FramingTest {
 
   @Test
   void aMessageSurvivesEncodingAndDecodingEvenWithNewlinesInItsStrings() throws Exception {
-    JobSpec spec = new JobSpec(List.of("sh", "-c", "echo 'a\nb'"), "/tmp", Map.of("X", "1\n2"), 1, 2, 512,
-        Map.of("genus", 1), null, "null");
+    JobSpec spec = JobSpecBuilder.builder().argv(List.of("sh", "-c", "echo 'a\nb'")).cwd("/tmp").env(Map.of("X", "1\n2")).slots(1).cpus(2).ramMb(512).globalResources(Map.of("genus", 1)).stderr("null").build();
     byte[] line = MessageCodec.encode(new Message.Submit(List.of(spec)));
 
     assertThat(line).containsOnlyOnce('\n');

@@ -139,24 +139,19 @@ final class Outbound {
     // environments), so an identity match usually ends the search at once.
     for (int i = 0; i < slots.length; i++) {
       if (slots[i] == env) {
-        return new Message.Offer(offer.jobId(), offer.attempt(), withoutEnvironment(spec), i);
+        return new Message.Offer(offer.jobId(), offer.attempt(), spec.withEnv(null), i);
       }
     }
     for (int i = 0; i < slots.length; i++) {
       if (slots[i] != null && slots[i].size() == env.size() && slots[i].equals(env)) {
         slots[i] = env;
-        return new Message.Offer(offer.jobId(), offer.attempt(), withoutEnvironment(spec), i);
+        return new Message.Offer(offer.jobId(), offer.attempt(), spec.withEnv(null), i);
       }
     }
     int slot = nextSlot;
     nextSlot = (nextSlot + 1) % slots.length;
     slots[slot] = env;
     return new Message.Offer(offer.jobId(), offer.attempt(), spec, slot);
-  }
-
-  private static JobSpec withoutEnvironment(JobSpec spec) {
-    return new JobSpec(spec.argv(), spec.cwd(), null, spec.slots(), spec.cpus(), spec.ramMb(),
-        spec.globalResources(), spec.stdout(), spec.stderr(), spec.batch(), spec.arrayIndex());
   }
 
   private void writeLoop() {

@@ -352,8 +352,7 @@ final class SchedulerLoop {
       lastEnv = env;
       return spec;
     }
-    return new JobSpec(spec.argv(), spec.cwd(), lastEnv, spec.slots(), spec.cpus(), spec.ramMb(),
-        spec.globalResources(), spec.stdout(), spec.stderr(), spec.batch(), spec.arrayIndex());
+    return spec.withEnv(lastEnv);
   }
 
   /**

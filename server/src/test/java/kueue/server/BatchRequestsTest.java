@@ -18,6 +18,7 @@ import kueue.config.KueueConfig;
 import kueue.model.BatchEntry;
 import kueue.model.BatchSummary;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
 import org.junit.jupiter.api.AfterEach;
@@ -91,8 +92,7 @@ class BatchRequestsTest {
     for (int i = 0; i < 200; i++) {
       env.put("VARIABLE_" + i, "/opt/software/module-" + i + "/bin");
     }
-    return new JobSpec(
-        List.of("./sweep.sh"), "/home/ada/sweep", env, 1, 1, 100, Map.of(), "out-%a.txt", null);
+    return JobSpecBuilder.builder().argv(List.of("./sweep.sh")).cwd("/home/ada/sweep").env(env).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).stdout("out-%a.txt").build();
   }
 
   private static List<BatchEntry> array(int count) {

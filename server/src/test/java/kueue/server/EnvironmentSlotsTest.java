@@ -9,6 +9,7 @@ import java.util.Map;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
 import org.junit.jupiter.api.AfterEach;
@@ -46,7 +47,7 @@ class EnvironmentSlotsTest {
 
   private List<Long> submit(List<Map<String, String>> environments) throws Exception {
     List<JobSpec> specs = environments.stream()
-        .map(env -> new JobSpec(List.of("true"), "/tmp", env, 1, 1, 100, Map.of(), null, null))
+        .map(env -> JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(env).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).build())
         .toList();
     client.send(new Message.Submit(specs));
     return ((Message.Submitted) client.receive()).ids();

@@ -31,6 +31,7 @@ import kueue.model.CapturedOutput;
 import kueue.model.JobFilter;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.PeerConnection;
@@ -386,7 +387,7 @@ class FuzzTest {
   }
 
   private static JobSpec spec(String program) {
-    return new JobSpec(List.of(program), "/tmp", Map.of("A", "b"), 1, 1, 10, Map.of(), null, null);
+    return JobSpecBuilder.builder().argv(List.of(program)).cwd("/tmp").env(Map.of("A", "b")).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
   }
 
   @SafeVarargs

@@ -19,6 +19,7 @@ import java.util.Map;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.PeerConnection;
@@ -111,7 +112,7 @@ class HostileInputTest {
     try (PeerConnection client = fixture.client()) {
       client.send(
           new Message.Submit(
-              List.of(new JobSpec(List.of("true"), "/tmp", null, 1, 1, 1, Map.of(), null, null))));
+              List.of(JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build())));
       assertThat(client.receive()).isInstanceOf(Message.Submitted.class);
       client.send(new Message.ListJobs(10, List.of()));
       assertThat(client.receive()).isInstanceOf(Message.JobList.class);
@@ -296,7 +297,7 @@ class HostileInputTest {
     try (PeerConnection client = fixture.client()) {
       client.send(
           new Message.Submit(
-              List.of(new JobSpec(List.of("true"), "/tmp", null, 1, 1, 1, Map.of(), null, null))));
+              List.of(JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build())));
       return ((Message.Submitted) client.receive()).ids().getFirst();
     }
   }

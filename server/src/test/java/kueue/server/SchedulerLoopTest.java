@@ -18,6 +18,7 @@ import kueue.core.SchedulerSettings;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
@@ -56,7 +57,7 @@ class SchedulerLoopTest {
     WorkerCapacity capacity = new WorkerCapacity(new Resources(4, 4, 8000), 0, 8000);
     loop.tell(new Command.ConnectWorker(1, "w", capacity, List.of()));
     Effect submitted = loop.request(id -> new Command.Submit(id,
-        List.of(new JobSpec(List.of("true"), "/tmp", null, 1, 1, 100, Map.of(), null, null))))
+        List.of(JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(100).globalResources(Map.of()).build())))
         .get(WAIT.toSeconds(), TimeUnit.SECONDS);
     long job = ((Effect.SubmitAccepted) submitted).jobIds().getFirst();
     // Offered to worker 1 in the batch of the submission (the loop has no link to send it on).

@@ -25,6 +25,7 @@ import java.util.function.Predicate;
 import kueue.config.ConfigLoader;
 import kueue.config.KueueConfig;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.EncryptionMismatchException;
 import kueue.protocol.Handshakes;
 import kueue.protocol.Message;
@@ -289,9 +290,7 @@ class SecurityTest {
   void aRelayThatForwardsBytesWorksButSeesNothingAndCannotReplayWhatItSaw() throws Exception {
     String marker = "forwarded-" + System.nanoTime();
     JobSpec spec =
-        new JobSpec(
-            List.of("echo", marker), home.toString(), Map.of("MARKER", marker), 1, 1, 10, Map.of(),
-            null, null);
+        JobSpecBuilder.builder().argv(List.of("echo", marker)).cwd(home.toString()).env(Map.of("MARKER", marker)).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
     try (LoopbackRelay relay = LoopbackRelay.forwardingBytes(port)) {
       try (PeerConnection client = connect(relay.port(), SECRET)) {
         client.send(new Message.Submit(List.of(spec)));

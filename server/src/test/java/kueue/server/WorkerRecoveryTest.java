@@ -12,6 +12,7 @@ import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
@@ -48,7 +49,7 @@ class WorkerRecoveryTest {
   private long submit() throws Exception {
     client.send(
         new Message.Submit(
-            List.of(new JobSpec(List.of("true"), "/tmp", null, 1, 1, 100, Map.of(), null, null))));
+            List.of(JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(100).globalResources(Map.of()).build())));
     return ((Message.Submitted) client.receive()).ids().getFirst();
   }
 

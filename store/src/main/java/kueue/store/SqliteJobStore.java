@@ -36,9 +36,11 @@ import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.JobSummaryBuilder;
 import kueue.model.Resources;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteErrorCode;
@@ -964,39 +966,11 @@ public final class SqliteJobStore implements JobStore {
   }
 
   private static JobSummary summaryFrom(ResultSet row) throws SQLException {
-    return new JobSummary(
-        row.getLong("id"),
-        JobState.valueOf(row.getString("state")),
-        CommandLines.join(JsonColumns.argv(row.getString("argv"))),
-        row.getString("cwd"),
-        row.getInt("slots"),
-        row.getInt("cpus"),
-        row.getLong("ram_mb"),
-        row.getInt("attempt"),
-        row.getString("worker"),
-        instantOrNull(row, "submitted"),
-        instantOrNull(row, "started"),
-        instantOrNull(row, "ended"),
-        integerOrNull(row, "exit_code"),
-        integerOrNull(row, "signal"),
-        row.getString("note"),
-        longOrNull(row, "batch_id"),
-        longOrNull(row, "array_index"));
+    return JobSummaryBuilder.builder().id(row.getLong("id")).state(JobState.valueOf(row.getString("state"))).command(CommandLines.join(JsonColumns.argv(row.getString("argv")))).cwd(row.getString("cwd")).slots(row.getInt("slots")).cpus(row.getInt("cpus")).ramMb(row.getLong("ram_mb")).attempt(row.getInt("attempt")).worker(row.getString("worker")).submitted(instantOrNull(row, "submitted")).started(instantOrNull(row, "started")).ended(instantOrNull(row, "ended")).exitCode(integerOrNull(row, "exit_code")).signal(integerOrNull(row, "signal")).note(row.getString("note")).batch(longOrNull(row, "batch_id")).arrayIndex(longOrNull(row, "array_index")).build();
   }
 
   private static JobSpec specFrom(ResultSet row, Map<String, String> env) throws SQLException {
-    return new JobSpec(
-        JsonColumns.argv(row.getString("argv")),
-        row.getString("cwd"),
-        env,
-        row.getInt("slots"),
-        row.getInt("cpus"),
-        row.getLong("ram_mb"),
-        JsonColumns.resources(row.getString("global_resources")),
-        row.getString("stdout_target"),
-        row.getString("stderr_target"),
-        longOrNull(row, "batch_id"),
-        longOrNull(row, "array_index"));
+    return JobSpecBuilder.builder().argv(JsonColumns.argv(row.getString("argv"))).cwd(row.getString("cwd")).env(env).slots(row.getInt("slots")).cpus(row.getInt("cpus")).ramMb(row.getLong("ram_mb")).globalResources(JsonColumns.resources(row.getString("global_resources"))).stdout(row.getString("stdout_target")).stderr(row.getString("stderr_target")).batch(longOrNull(row, "batch_id")).arrayIndex(longOrNull(row, "array_index")).build();
   }
 
   private static Instant instantOrNull(ResultSet row, String column) throws SQLException {

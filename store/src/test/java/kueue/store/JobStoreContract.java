@@ -25,9 +25,12 @@ import kueue.model.JobEvent;
 import kueue.model.JobFilter;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.EveryField;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.JobSummaryBuilder;
 import kueue.model.Resources;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -86,37 +89,13 @@ abstract class JobStoreContract {
   @Test
   void aQueuedJobIsPendingWithItsSpecSubmitTimeAndSubmittedHistory() {
     JobSpec spec =
-        new JobSpec(
-            List.of("python3", "train.py", "--name", "it's mine"),
-            "/data/exp 1",
-            ENV,
-            2,
-            4,
-            8192,
-            Map.of("licence", 2, "gpu", 1),
-            "out.txt",
-            "null");
+        JobSpecBuilder.builder().argv(List.of("python3", "train.py", "--name", "it's mine")).cwd("/data/exp 1").env(ENV).slots(2).cpus(4).ramMb(8192).globalResources(Map.of("licence", 2, "gpu", 1)).stdout("out.txt").stderr("null").build();
     persist(new Event.JobQueued(1, spec, at(5)));
 
     JobSummary summary = summary(1);
     assertThat(summary)
         .isEqualTo(
-            new JobSummary(
-                1,
-                JobState.PENDING,
-                "python3 train.py --name 'it'\\''s mine'",
-                "/data/exp 1",
-                2,
-                4,
-                8192,
-                0,
-                null,
-                at(5),
-                null,
-                null,
-                null,
-                null,
-                null));
+            JobSummaryBuilder.builder().id(1).state(JobState.PENDING).command("python3 train.py --name 'it'\\''s mine'").cwd("/data/exp 1").slots(2).cpus(4).ramMb(8192).attempt(0).submitted(at(5)).build());
     assertThat(store.spec(1)).contains(spec);
     JobDetail detail = detail(1);
     assertThat(detail.summary()).isEqualTo(summary);
@@ -132,8 +111,21 @@ abstract class JobStoreContract {
   }
 
   @Test
+  void everyFieldOfASubmittedSpecIsStoredAndReadBack() {
+    JobSpec spec = EveryField.jobSpec();
+    persist(new Event.JobQueued(1, spec, at(0)));
+
+    assertThat(store.spec(1))
+        .as("a field of JobSpec that the store does not keep: add a column and a migration")
+        .contains(spec);
+    JobSummary summary = summary(1);
+    assertThat(summary.batch()).isEqualTo(spec.batch());
+    assertThat(summary.arrayIndex()).isEqualTo(spec.arrayIndex());
+  }
+
+  @Test
   void aJobSubmittedWithoutEnvironmentReportsMinusOneVariablesAndANullEnvironment() {
-    JobSpec spec = new JobSpec(List.of("true"), "/tmp", null, 1, 1, 1, Map.of(), null, null);
+    JobSpec spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build();
     persist(new Event.JobQueued(1, spec, at(0)));
 
     assertThat(detail(1).envVariables()).isEqualTo(-1);
@@ -492,7 +484,7 @@ abstract class JobStoreContract {
   @Test
   void activeJobsAreTheUnfinishedOnesInIdOrderWithTheirDemand() {
     JobSpec big =
-        new JobSpec(List.of("big"), "/x", ENV, 3, 16, 64_000, Map.of("licence", 1), null, null);
+        JobSpecBuilder.builder().argv(List.of("big")).cwd("/x").env(ENV).slots(3).cpus(16).ramMb(64_000).globalResources(Map.of("licence", 1)).build();
     persist(new Event.JobQueued(1, big, at(1)), offered(1, 1, "w1", 2));
     persist(ranToCompletion(2, 0, 0, 1));
     persist(queued(3, 3), offered(3, 1, "w1", 4), started(3, 1, 5));

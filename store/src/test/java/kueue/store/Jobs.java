@@ -7,6 +7,7 @@ import kueue.core.Event;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 
 /** Specs and events for store tests, at whole milliseconds (the stored precision). */
 final class Jobs {
@@ -21,12 +22,11 @@ final class Jobs {
   }
 
   static JobSpec aSpec() {
-    return new JobSpec(
-        List.of("./run.sh", "--seed", "1"), "/home/ada/exp", ENV, 1, 2, 1024, Map.of(), null, null);
+    return JobSpecBuilder.builder().argv(List.of("./run.sh", "--seed", "1")).cwd("/home/ada/exp").env(ENV).slots(1).cpus(2).ramMb(1024).globalResources(Map.of()).build();
   }
 
   static JobSpec aSpecWith(List<String> argv) {
-    return new JobSpec(argv, "/home/ada/exp", ENV, 1, 2, 1024, Map.of(), null, null);
+    return JobSpecBuilder.builder().argv(argv).cwd("/home/ada/exp").env(ENV).slots(1).cpus(2).ramMb(1024).globalResources(Map.of()).build();
   }
 
   static Event.JobQueued queued(long id, double atSeconds) {

@@ -35,6 +35,7 @@ import kueue.model.JobEvent;
 import kueue.model.JobFilter;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.model.JobStats;
 import org.junit.jupiter.api.Test;
@@ -139,8 +140,7 @@ class SqliteJobStoreTest extends JobStoreContract {
   @Test
   void everythingPersistedIsBackAfterReopening() {
     JobSpec spec =
-        new JobSpec(
-            List.of("sim", "--out", "a b"), "/w", ENV, 2, 3, 4096, Map.of("lic", 1), null, "e.txt");
+        JobSpecBuilder.builder().argv(List.of("sim", "--out", "a b")).cwd("/w").env(ENV).slots(2).cpus(3).ramMb(4096).globalResources(Map.of("lic", 1)).stderr("e.txt").build();
     persist(new Event.JobQueued(1, spec, at(0)));
     persist(ranToCompletion(2, 4, 1, 5));
     persist(
@@ -196,11 +196,11 @@ class SqliteJobStoreTest extends JobStoreContract {
     persist(sweep);
     persist(
         new Event.JobQueued(
-            101, new JobSpec(List.of("x"), "/", other, 1, 1, 1, Map.of(), null, null), at(0)));
+            101, JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(other).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(), at(0)));
     persist(
         new Event.JobQueued(
             102,
-            new JobSpec(List.of("x"), "/", new HashMap<>(other), 1, 1, 1, Map.of(), null, null),
+            JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(new HashMap<>(other)).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(),
             at(0)));
 
     assertThat(sqlite().storedEnvironments()).isEqualTo(2);
@@ -215,7 +215,7 @@ class SqliteJobStoreTest extends JobStoreContract {
     persist(queued(1, 0), new Event.JobCanceled(1, "x", at(1)));
     persist(
         new Event.JobQueued(
-            2, new JobSpec(List.of("x"), "/", other, 1, 1, 1, Map.of(), null, null), at(0)),
+            2, JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(other).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(), at(0)),
         new Event.JobCanceled(2, "x", at(1)));
     persist(queued(3, 0));
     assertThat(sqlite().storedEnvironments()).isEqualTo(2);
@@ -225,7 +225,7 @@ class SqliteJobStoreTest extends JobStoreContract {
     assertThat(sqlite().storedEnvironments()).isEqualTo(1);
     persist(
         new Event.JobQueued(
-            4, new JobSpec(List.of("x"), "/", other, 1, 1, 1, Map.of(), null, null), at(0)));
+            4, JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(other).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(), at(0)));
     assertThat(store.spec(4).orElseThrow().env()).isEqualTo(other);
   }
 
@@ -466,7 +466,7 @@ class SqliteJobStoreTest extends JobStoreContract {
       env.put("VARIABLE_" + i, "/opt/module-" + i + "/bin");
     }
     JobSpec shared =
-        new JobSpec(List.of("./sweep"), "/w", env, 1, 1, 100, Map.of(), "out-%a.txt", null);
+        JobSpecBuilder.builder().argv(List.of("./sweep")).cwd("/w").env(env).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).stdout("out-%a.txt").build();
     List<Event> batch = new ArrayList<>();
     for (long id = 1; id <= 100_000; id++) {
       batch.add(new Event.JobQueued(id, shared.forJob(id, shared.argv(), 1L, id - 1), at(0)));

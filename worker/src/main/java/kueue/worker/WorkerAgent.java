@@ -533,9 +533,7 @@ public final class WorkerAgent {
     if (env == null) {
       throw new ProtocolException("offer names environment slot " + slot + ", which holds none");
     }
-    return new Message.Offer(offer.jobId(), offer.attempt(), new JobSpec(spec.argv(), spec.cwd(), env,
-        spec.slots(), spec.cpus(), spec.ramMb(), spec.globalResources(), spec.stdout(), spec.stderr(),
-        spec.batch(), spec.arrayIndex()), null);
+    return new Message.Offer(offer.jobId(), offer.attempt(), spec.withEnv(env), null);
   }
 
   private void endSession(PeerConnection server) {

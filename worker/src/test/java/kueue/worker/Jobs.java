@@ -4,38 +4,21 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 
 /** Job specs for tests: one slot, one CPU, no RAM, the worker's environment, output captured. */
 final class Jobs {
   private Jobs() {}
 
   static JobSpec command(Path cwd, String... argv) {
-    return new JobSpec(List.of(argv), cwd.toString(), null, 1, 1, 0, Map.of(), null, null);
+    return JobSpecBuilder.builder().argv(List.of(argv)).cwd(cwd.toString()).slots(1).cpus(1).ramMb(0).globalResources(Map.of()).build();
   }
 
   static JobSpec withEnv(JobSpec spec, Map<String, String> env) {
-    return new JobSpec(
-        spec.argv(),
-        spec.cwd(),
-        env,
-        spec.slots(),
-        spec.cpus(),
-        spec.ramMb(),
-        spec.globalResources(),
-        spec.stdout(),
-        spec.stderr());
+    return JobSpecBuilder.builder().argv(spec.argv()).cwd(spec.cwd()).env(env).slots(spec.slots()).cpus(spec.cpus()).ramMb(spec.ramMb()).globalResources(spec.globalResources()).stdout(spec.stdout()).stderr(spec.stderr()).build();
   }
 
   static JobSpec withOutput(JobSpec spec, String stdout, String stderr) {
-    return new JobSpec(
-        spec.argv(),
-        spec.cwd(),
-        spec.env(),
-        spec.slots(),
-        spec.cpus(),
-        spec.ramMb(),
-        spec.globalResources(),
-        stdout,
-        stderr);
+    return JobSpecBuilder.builder().argv(spec.argv()).cwd(spec.cwd()).env(spec.env()).slots(spec.slots()).cpus(spec.cpus()).ramMb(spec.ramMb()).globalResources(spec.globalResources()).stdout(stdout).stderr(stderr).build();
   }
 }

@@ -14,6 +14,7 @@ import kueue.model.AttemptRef;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import org.junit.jupiter.api.AfterEach;
@@ -147,7 +148,7 @@ class WorkerAgentTest {
   void anOfferBeyondTheJobSlotsIsDeclinedForNow() throws Exception {
     startAgent(SECRET, Duration.ofSeconds(30));
     ScriptedServer.Peer peer = registeredPeer(1);
-    JobSpec big = new JobSpec(List.of("true"), dir.toString(), null, 5, 1, 0, Map.of(), null, null);
+    JobSpec big = JobSpecBuilder.builder().argv(List.of("true")).cwd(dir.toString()).slots(5).cpus(1).ramMb(0).globalResources(Map.of()).build();
 
     peer.send(offer(13, big));
 

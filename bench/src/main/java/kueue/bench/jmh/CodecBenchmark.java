@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.ProtocolException;
@@ -46,7 +47,7 @@ public class CodecBenchmark {
   private static final ObjectWriter WRITER = MAPPER.writerFor(Message.class);
 
   private final Message offer = new Message.Offer(123_456, 1,
-      new JobSpec(List.of("true"), "/home/user/work", null, 1, 0, 0, Map.of(), null, null), 3);
+      JobSpecBuilder.builder().argv(List.of("true")).cwd("/home/user/work").slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build(), 3);
   private final Message started =
       new Message.Started(123_456, 1, Instant.parse("2026-11-25T11:09:55.123456Z"));
   private final Message ended = new Message.Ended(123_456, 1,

@@ -14,6 +14,7 @@ import kueue.core.SchedulerSettings;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -63,8 +64,8 @@ public class SchedulerBenchmark {
       scheduler.handle(new Command.ConnectWorker(i, "w" + i,
           new WorkerCapacity(new Resources(8, 8, 16_000), 0, 16_000), List.of()), now, out);
     }
-    spec = new JobSpec(List.of("true"), "/tmp", Map.of("PATH", "/bin"), 1, 1, 10, Map.of(), null, null);
-    JobSpec tooBig = new JobSpec(List.of("big"), "/tmp", Map.of(), 1, 64, 10, Map.of(), null, null);
+    spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(Map.of("PATH", "/bin")).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
+    JobSpec tooBig = JobSpecBuilder.builder().argv(List.of("big")).cwd("/tmp").env(Map.of()).slots(1).cpus(64).ramMb(10).globalResources(Map.of()).build();
     List<JobSpec> batch = new ArrayList<>();
     for (int i = 0; i < waitingJobs; i++) {
       batch.add(tooBig);

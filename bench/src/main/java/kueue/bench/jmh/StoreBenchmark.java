@@ -14,6 +14,7 @@ import kueue.core.Event;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.store.SqliteJobStore;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -56,7 +57,7 @@ public class StoreBenchmark {
     directory = Files.createTempDirectory("kueue-store-bench");
     store = SqliteJobStore.open(directory);
     nextId = store.nextJobId();
-    spec = new JobSpec(List.of("true"), "/tmp", System.getenv(), 1, 1, 10, Map.of(), null, null);
+    spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(System.getenv()).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
   }
 
   @TearDown(Level.Trial)
