@@ -38,6 +38,11 @@ public record JobSpec(
     implements JobSpecBuilder.With {
 
   public JobSpec {
+    // Checked here rather than left to List.copyOf: a JVM that has thrown the same
+    // NullPointerException often enough drops its message, and peers get this text as the error.
+    if (argv == null) {
+      throw new IllegalArgumentException("a job spec needs argv");
+    }
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
