@@ -261,12 +261,17 @@ final class BenchFleet implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
+  public void close() throws IOException {
     for (Process process : processes) {
       process.destroy();
     }
     for (Process process : processes) {
-      if (!process.waitFor(10, TimeUnit.SECONDS)) {
+      try {
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+          process.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
         process.destroyForcibly();
       }
     }

@@ -1,5 +1,6 @@
 package kueue.dist;
 
+import java.io.OutputStream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -328,12 +329,14 @@ class CliDaemonTest {
     Path pipes = pipesDirectory().orElseThrow();
     String pair = spareTokens().getFirst();
     Files.delete(pipes.resolve("spare").resolve(pair));
-    try (var toDaemon = Files.newOutputStream(pipes.resolve(pair + ".in"))) {
-      try (var fromDaemon = Files.newInputStream(pipes.resolve(pair + ".out"))) {
-        toDaemon.write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-        toDaemon.close();
-        assertThat(fromDaemon.read()).isEqualTo(-1);
-      }
+    OutputStream toDaemon = Files.newOutputStream(pipes.resolve(pair + ".in"));
+    try (var fromDaemon = Files.newInputStream(pipes.resolve(pair + ".out"))) {
+      toDaemon.write("GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      // Closed before reading, so that the daemon sees the end of the request.
+      toDaemon.close();
+      assertThat(fromDaemon.read()).isEqualTo(-1);
+    } finally {
+      toDaemon.close();
     }
     await().atMost(Duration.ofSeconds(30))
         .until(() -> daemonLog().split("refused a malformed request", -1).length - 1 == 3);

@@ -1,5 +1,6 @@
 package kueue.dist;
 
+import java.io.IOException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -30,7 +31,7 @@ class EncryptionOnTheWireTest {
       Fleet fleet, RecordingProxy proxy, Path clientConfig, Path workerConfig, Process worker)
       implements AutoCloseable {
     @Override
-    public void close() throws Exception {
+    public void close() throws IOException {
       proxy.close();
       fleet.close();
     }

@@ -325,7 +325,7 @@ class RestartWorkersTest {
   }
 
   private static boolean listening(int port) {
-    try (Socket socket = new Socket(InetAddress.getLoopbackAddress(), port)) {
+    try (Socket _ = new Socket(InetAddress.getLoopbackAddress(), port)) {
       return true;
     } catch (IOException e) {
       return false;

@@ -30,7 +30,7 @@ final class FastInstants {
   static String format(Instant instant) {
     long seconds = instant.getEpochSecond();
     long days = Math.floorDiv(seconds, 86_400);
-    int secondOfDay = (int) Math.floorMod(seconds, 86_400);
+    int secondOfDay = Math.floorMod(seconds, 86_400);
     if (days < -719_528 || days > 2_932_896) { // outside years 0 to 9999
       return instant.toString();
     }

@@ -428,7 +428,7 @@ class HotMessagesTest {
       return node;
     }
     List<Map.Entry<String, JsonNode>> fields = new ArrayList<>();
-    node.fields().forEachRemaining(field -> fields.add(Map.entry(field.getKey(),
+    node.properties().forEach(field -> fields.add(Map.entry(field.getKey(),
         field.getKey().equals("env") || field.getKey().equals("globalResources")
             ? field.getValue() : shuffle(field.getValue(), junk, random))));
     int extra = random.nextInt(3);

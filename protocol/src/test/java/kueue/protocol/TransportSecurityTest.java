@@ -36,7 +36,7 @@ class TransportSecurityTest {
   void aClientWithTheSameSecretTalksOverTlsBoundToItsOwnConnection() throws Exception {
     try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
         PeerConnection first = open(server.port(), SECRET, TransportSecurity.tls(SECRET));
-        PeerConnection second = open(server.port(), SECRET, TransportSecurity.tls(SECRET))) {
+        PeerConnection _ = open(server.port(), SECRET, TransportSecurity.tls(SECRET))) {
       first.send(new Message.ShowJob(7));
 
       assertThat(first.encrypted()).isTrue();

@@ -123,7 +123,7 @@ public final class KueueServer implements AutoCloseable {
           log.debug("warm-up connection not accepted: {}", e.toString());
         }
       });
-      try (PeerConnection self = PeerConnection.open(
+      try (PeerConnection _ = PeerConnection.open(
           InetAddress.getLoopbackAddress().getHostAddress(), listener.getLocalPort(),
           context.secret(), "client", "kueue_server warm-up", WARM_UP_LIMIT, context.transport())) {
         log.debug("warm-up connection authenticated");

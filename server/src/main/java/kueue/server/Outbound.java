@@ -62,7 +62,7 @@ final class Outbound {
    * environment it holds already is sent without it. Must be called before the first offer is
    * queued.
    */
-  @SuppressWarnings("unchecked")
+  @SuppressWarnings({"unchecked", "rawtypes"}) // an array of a generic type cannot be created
   void keepEnvironments(int slots) {
     int count = Math.min(slots, MAX_ENVIRONMENT_SLOTS);
     environments = count > 0 ? new Map[count] : null;

@@ -75,7 +75,7 @@ class SecurityTest {
   /** A success clears the failure count of 127.0.0.1, so each test starts without a delay. */
   @BeforeEach
   void clearFailuresOfThisAddress() throws Exception {
-    try (PeerConnection ignored = connect(port, SECRET)) {
+    try (PeerConnection _ = connect(port, SECRET)) {
       // connected and authenticated
     }
   }
