@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -25,6 +26,8 @@ import kueue.core.Event.JobStarted;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobState;
+import kueue.model.JobTransition;
 import org.sqlite.SQLiteConnection;
 
 /**
@@ -32,8 +35,6 @@ import org.sqlite.SQLiteConnection;
  * statements prepared once. Not thread-safe; {@link SqliteJobStore} serialises calls.
  */
 final class EventWriter implements AutoCloseable {
-
-  private static final String NOT_TERMINAL = " AND state NOT IN " + Schema.TERMINAL_STATES;
 
   /**
    * Jobs deleted by one expiry: a million expired jobs deleted at once would hold up the scheduler
@@ -106,14 +107,18 @@ final class EventWriter implements AutoCloseable {
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index)"
-                + " VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+                + " VALUES (?, "
+                + to(JobTransition.QUEUED)
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, worker,"
                 + " history_offered)"
-                + " VALUES (?, 'OFFERED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + " VALUES (?, "
+                + to(JobTransition.OFFERED)
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -125,7 +130,9 @@ final class EventWriter implements AutoCloseable {
         prepare(
             "INSERT INTO job_events (job_id, time, attempt, what, worker, detail)"
                 + " SELECT id, ?, coalesce(?, attempt), ?,"
-                + " CASE WHEN state IN ('OFFERED', 'RUNNING') THEN worker END, ?"
+                + " CASE WHEN state IN "
+                + Schema.ON_WORKER_STATES
+                + " THEN worker END, ?"
                 + " FROM jobs WHERE id = ?");
     // The current attempt's lines kept in the row become rows before any other line is written
     // (see Schema.MIGRATIONS, version 3); the statements that write such a line clear them.
@@ -142,35 +149,56 @@ final class EventWriter implements AutoCloseable {
     String noRowLines = ", history_offered = NULL, history_started = NULL, history_ended = NULL";
     markOffered =
         prepare(
-            "UPDATE jobs SET state = 'OFFERED', attempt = ?, worker = ?, started = NULL,"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.OFFERED)
+                + ", attempt = ?, worker = ?, started = NULL,"
                 + " history_offered = ?, history_started = NULL, history_ended = NULL"
                 + " WHERE id = ?"
-                + NOT_TERMINAL);
+                + from(JobTransition.OFFERED));
     markPending =
-        prepare("UPDATE jobs SET state = 'PENDING'" + noRowLines + " WHERE id = ?" + NOT_TERMINAL);
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.DECLINED)
+                + noRowLines
+                + " WHERE id = ?"
+                + from(JobTransition.DECLINED));
     markRunning =
         prepare(
-            "UPDATE jobs SET state = 'RUNNING', started = ?, history_started = ? WHERE id = ?"
-                + NOT_TERMINAL);
+            "UPDATE jobs SET state = "
+                + to(JobTransition.STARTED)
+                + ", started = ?, history_started = ? WHERE id = ?"
+                + from(JobTransition.STARTED));
     markEnded =
         prepare(
-            "UPDATE jobs SET state = 'FINISHED', exit_code = ?, signal = ?, note = ?,"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.ENDED)
+                + ", exit_code = ?, signal = ?, note = ?,"
                 + " started = coalesce(?, started), ended = ?,"
                 + " history_started = coalesce(?, history_started), history_ended = ? WHERE id = ?"
-                + NOT_TERMINAL);
+                + from(JobTransition.ENDED));
     markRequeued =
         prepare(
-            "UPDATE jobs SET state = 'PENDING', started = NULL" + noRowLines + " WHERE id = ?"
-                + NOT_TERMINAL);
+            "UPDATE jobs SET state = "
+                + to(JobTransition.REQUEUED)
+                + ", started = NULL"
+                + noRowLines
+                + " WHERE id = ?"
+                + from(JobTransition.REQUEUED));
     markCanceled =
         prepare(
-            "UPDATE jobs SET state = 'CANCELED', ended = ?, note = ?" + noRowLines + " WHERE id = ?"
-                + NOT_TERMINAL);
+            "UPDATE jobs SET state = "
+                + to(JobTransition.CANCELED)
+                + ", ended = ?, note = ?"
+                + noRowLines
+                + " WHERE id = ?"
+                + from(JobTransition.CANCELED));
     markFailed =
         prepare(
-            "UPDATE jobs SET state = 'FINISHED', exit_code = NULL, signal = NULL, note = ?,"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.FAILED)
+                + ", exit_code = NULL, signal = NULL, note = ?,"
                 + " ended = ?" + noRowLines + " WHERE id = ?"
-                + NOT_TERMINAL);
+                + from(JobTransition.FAILED));
     insertOutput =
         prepare(
             "INSERT OR REPLACE INTO outputs (job_id, stream, text, dropped_bytes)"
@@ -321,7 +349,7 @@ final class EventWriter implements AutoCloseable {
         markOffered.setString(2, offered.workerName());
         markOffered.setLong(3, millis(offered.at()));
         markOffered.setLong(4, offered.jobId());
-        requireChanged(markOffered, offered.jobId());
+        requireChanged(JobTransition.OFFERED, markOffered, offered.jobId());
       }
       case JobDeclined declined -> {
         keepRowLines(declined.jobId());
@@ -333,7 +361,7 @@ final class EventWriter implements AutoCloseable {
             declined.workerName(),
             declined.reason());
         markPending.setLong(1, declined.jobId());
-        requireChanged(markPending, declined.jobId());
+        requireChanged(JobTransition.DECLINED, markPending, declined.jobId());
       }
       case JobStarted started -> {
         if (foldedAway.containsKey(started)) {
@@ -342,7 +370,7 @@ final class EventWriter implements AutoCloseable {
         markRunning.setLong(1, millis(started.at()));
         markRunning.setLong(2, millis(started.at()));
         markRunning.setLong(3, started.jobId());
-        requireChanged(markRunning, started.jobId());
+        requireChanged(JobTransition.STARTED, markRunning, started.jobId());
       }
       case JobEnded ended -> end(ended);
       case JobRequeued requeued -> {
@@ -350,7 +378,7 @@ final class EventWriter implements AutoCloseable {
         historyFromJob(
             requeued.jobId(), requeued.at(), requeued.lostAttempt(), "requeued", requeued.reason());
         markRequeued.setLong(1, requeued.jobId());
-        requireChanged(markRequeued, requeued.jobId());
+        requireChanged(JobTransition.REQUEUED, markRequeued, requeued.jobId());
       }
       case JobCanceled canceled -> {
         keepRowLines(canceled.jobId());
@@ -358,7 +386,7 @@ final class EventWriter implements AutoCloseable {
         markCanceled.setLong(1, millis(canceled.at()));
         markCanceled.setString(2, canceled.reason());
         markCanceled.setLong(3, canceled.jobId());
-        requireChanged(markCanceled, canceled.jobId());
+        requireChanged(JobTransition.CANCELED, markCanceled, canceled.jobId());
       }
       case JobFailed failed -> {
         keepRowLines(failed.jobId());
@@ -366,7 +394,7 @@ final class EventWriter implements AutoCloseable {
         markFailed.setString(1, failed.reason());
         markFailed.setLong(2, millis(failed.at()));
         markFailed.setLong(3, failed.jobId());
-        requireChanged(markFailed, failed.jobId());
+        requireChanged(JobTransition.FAILED, markFailed, failed.jobId());
       }
       case FinishedJobsExpired expired ->
           deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), EXPIRY_CHUNK);
@@ -480,7 +508,7 @@ final class EventWriter implements AutoCloseable {
     }
     markEnded.setLong(7, millis(ended.at()));
     markEnded.setLong(8, ended.jobId());
-    requireChanged(markEnded, ended.jobId());
+    requireChanged(JobTransition.ENDED, markEnded, ended.jobId());
     output(ended.jobId(), "stdout", ended.stdout());
     output(ended.jobId(), "stderr", ended.stderr());
   }
@@ -546,10 +574,12 @@ final class EventWriter implements AutoCloseable {
   }
 
   /**
-   * A state change must hit exactly one job that has not ended: anything else means the caller's
-   * view of the job differs from the stored one, and storing it would resurrect or invent a job.
+   * A state change must hit exactly one job, in a state the move starts from: anything else means
+   * the caller's view of the job differs from the stored one, and storing it would resurrect or
+   * invent a job.
    */
-  private void requireChanged(PreparedStatement update, long jobId) throws SQLException {
+  private void requireChanged(JobTransition transition, PreparedStatement update, long jobId)
+      throws SQLException {
     if (update.executeUpdate() == 1) {
       return;
     }
@@ -558,7 +588,13 @@ final class EventWriter implements AutoCloseable {
       if (!row.next()) {
         throw new StoreException("job " + jobId + " is not stored");
       }
-      throw new StoreException("job " + jobId + " has already ended (" + row.getString(1) + ")");
+      String state = row.getString(1);
+      if (Arrays.stream(JobState.values())
+          .anyMatch(ended -> ended.isTerminal() && ended.name().equals(state))) {
+        throw new StoreException("job " + jobId + " has already ended (" + state + ")");
+      }
+      throw new StoreException(
+          "job " + jobId + " is " + state + ", which " + transition + " does not start from");
     }
   }
 
@@ -578,6 +614,16 @@ final class EventWriter implements AutoCloseable {
     } else {
       statement.setLong(index, value);
     }
+  }
+
+  /** The condition that the job is in a state the move starts from. */
+  private static String from(JobTransition transition) {
+    return " AND state IN " + Schema.sqlList(List.copyOf(transition.from()));
+  }
+
+  /** The state a move leaves its job in, as an SQL literal. */
+  private static String to(JobTransition transition) {
+    return Schema.literal(transition.to());
   }
 
   private static long millis(Instant instant) {
