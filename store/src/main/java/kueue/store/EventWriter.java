@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -26,7 +25,6 @@ import kueue.core.Event.JobStarted;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
-import kueue.model.JobState;
 import kueue.model.JobTransition;
 import org.sqlite.SQLiteConnection;
 
@@ -35,6 +33,12 @@ import org.sqlite.SQLiteConnection;
  * statements prepared once. Not thread-safe; {@link SqliteJobStore} serialises calls.
  */
 final class EventWriter implements AutoCloseable {
+
+  /**
+   * Each update moves one job that has not ended; the scheduler checks that the move is one of
+   * {@link JobTransition} from the job's state, the store only that it does not revive a job.
+   */
+  private static final String NOT_TERMINAL = " AND state NOT IN " + Schema.TERMINAL_STATES;
 
   /**
    * Jobs deleted by one expiry: a million expired jobs deleted at once would hold up the scheduler
@@ -154,20 +158,20 @@ final class EventWriter implements AutoCloseable {
                 + ", attempt = ?, worker = ?, started = NULL,"
                 + " history_offered = ?, history_started = NULL, history_ended = NULL"
                 + " WHERE id = ?"
-                + from(JobTransition.OFFERED));
+                + NOT_TERMINAL);
     markPending =
         prepare(
             "UPDATE jobs SET state = "
                 + to(JobTransition.DECLINED)
                 + noRowLines
                 + " WHERE id = ?"
-                + from(JobTransition.DECLINED));
+                + NOT_TERMINAL);
     markRunning =
         prepare(
             "UPDATE jobs SET state = "
                 + to(JobTransition.STARTED)
                 + ", started = ?, history_started = ? WHERE id = ?"
-                + from(JobTransition.STARTED));
+                + NOT_TERMINAL);
     markEnded =
         prepare(
             "UPDATE jobs SET state = "
@@ -175,7 +179,7 @@ final class EventWriter implements AutoCloseable {
                 + ", exit_code = ?, signal = ?, note = ?,"
                 + " started = coalesce(?, started), ended = ?,"
                 + " history_started = coalesce(?, history_started), history_ended = ? WHERE id = ?"
-                + from(JobTransition.ENDED));
+                + NOT_TERMINAL);
     markRequeued =
         prepare(
             "UPDATE jobs SET state = "
@@ -183,7 +187,7 @@ final class EventWriter implements AutoCloseable {
                 + ", started = NULL"
                 + noRowLines
                 + " WHERE id = ?"
-                + from(JobTransition.REQUEUED));
+                + NOT_TERMINAL);
     markCanceled =
         prepare(
             "UPDATE jobs SET state = "
@@ -191,14 +195,14 @@ final class EventWriter implements AutoCloseable {
                 + ", ended = ?, note = ?"
                 + noRowLines
                 + " WHERE id = ?"
-                + from(JobTransition.CANCELED));
+                + NOT_TERMINAL);
     markFailed =
         prepare(
             "UPDATE jobs SET state = "
                 + to(JobTransition.FAILED)
                 + ", exit_code = NULL, signal = NULL, note = ?,"
                 + " ended = ?" + noRowLines + " WHERE id = ?"
-                + from(JobTransition.FAILED));
+                + NOT_TERMINAL);
     insertOutput =
         prepare(
             "INSERT OR REPLACE INTO outputs (job_id, stream, text, dropped_bytes)"
@@ -349,7 +353,7 @@ final class EventWriter implements AutoCloseable {
         markOffered.setString(2, offered.workerName());
         markOffered.setLong(3, millis(offered.at()));
         markOffered.setLong(4, offered.jobId());
-        requireChanged(JobTransition.OFFERED, markOffered, offered.jobId());
+        requireChanged(markOffered, offered.jobId());
       }
       case JobDeclined declined -> {
         keepRowLines(declined.jobId());
@@ -361,7 +365,7 @@ final class EventWriter implements AutoCloseable {
             declined.workerName(),
             declined.reason());
         markPending.setLong(1, declined.jobId());
-        requireChanged(JobTransition.DECLINED, markPending, declined.jobId());
+        requireChanged(markPending, declined.jobId());
       }
       case JobStarted started -> {
         if (foldedAway.containsKey(started)) {
@@ -370,7 +374,7 @@ final class EventWriter implements AutoCloseable {
         markRunning.setLong(1, millis(started.at()));
         markRunning.setLong(2, millis(started.at()));
         markRunning.setLong(3, started.jobId());
-        requireChanged(JobTransition.STARTED, markRunning, started.jobId());
+        requireChanged(markRunning, started.jobId());
       }
       case JobEnded ended -> end(ended);
       case JobRequeued requeued -> {
@@ -378,7 +382,7 @@ final class EventWriter implements AutoCloseable {
         historyFromJob(
             requeued.jobId(), requeued.at(), requeued.lostAttempt(), "requeued", requeued.reason());
         markRequeued.setLong(1, requeued.jobId());
-        requireChanged(JobTransition.REQUEUED, markRequeued, requeued.jobId());
+        requireChanged(markRequeued, requeued.jobId());
       }
       case JobCanceled canceled -> {
         keepRowLines(canceled.jobId());
@@ -386,7 +390,7 @@ final class EventWriter implements AutoCloseable {
         markCanceled.setLong(1, millis(canceled.at()));
         markCanceled.setString(2, canceled.reason());
         markCanceled.setLong(3, canceled.jobId());
-        requireChanged(JobTransition.CANCELED, markCanceled, canceled.jobId());
+        requireChanged(markCanceled, canceled.jobId());
       }
       case JobFailed failed -> {
         keepRowLines(failed.jobId());
@@ -394,7 +398,7 @@ final class EventWriter implements AutoCloseable {
         markFailed.setString(1, failed.reason());
         markFailed.setLong(2, millis(failed.at()));
         markFailed.setLong(3, failed.jobId());
-        requireChanged(JobTransition.FAILED, markFailed, failed.jobId());
+        requireChanged(markFailed, failed.jobId());
       }
       case FinishedJobsExpired expired ->
           deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), EXPIRY_CHUNK);
@@ -508,7 +512,7 @@ final class EventWriter implements AutoCloseable {
     }
     markEnded.setLong(7, millis(ended.at()));
     markEnded.setLong(8, ended.jobId());
-    requireChanged(JobTransition.ENDED, markEnded, ended.jobId());
+    requireChanged(markEnded, ended.jobId());
     output(ended.jobId(), "stdout", ended.stdout());
     output(ended.jobId(), "stderr", ended.stderr());
   }
@@ -574,12 +578,10 @@ final class EventWriter implements AutoCloseable {
   }
 
   /**
-   * A state change must hit exactly one job, in a state the move starts from: anything else means
-   * the caller's view of the job differs from the stored one, and storing it would resurrect or
-   * invent a job.
+   * A state change must hit exactly one job that has not ended: anything else means the caller's
+   * view of the job differs from the stored one, and storing it would resurrect or invent a job.
    */
-  private void requireChanged(JobTransition transition, PreparedStatement update, long jobId)
-      throws SQLException {
+  private void requireChanged(PreparedStatement update, long jobId) throws SQLException {
     if (update.executeUpdate() == 1) {
       return;
     }
@@ -588,13 +590,7 @@ final class EventWriter implements AutoCloseable {
       if (!row.next()) {
         throw new StoreException("job " + jobId + " is not stored");
       }
-      String state = row.getString(1);
-      if (Arrays.stream(JobState.values())
-          .anyMatch(ended -> ended.isTerminal() && ended.name().equals(state))) {
-        throw new StoreException("job " + jobId + " has already ended (" + state + ")");
-      }
-      throw new StoreException(
-          "job " + jobId + " is " + state + ", which " + transition + " does not start from");
+      throw new StoreException("job " + jobId + " has already ended (" + row.getString(1) + ")");
     }
   }
 
@@ -614,11 +610,6 @@ final class EventWriter implements AutoCloseable {
     } else {
       statement.setLong(index, value);
     }
-  }
-
-  /** The condition that the job is in a state the move starts from. */
-  private static String from(JobTransition transition) {
-    return " AND state IN " + Schema.sqlList(List.copyOf(transition.from()));
   }
 
   /** The state a move leaves its job in, as an SQL literal. */

@@ -128,7 +128,9 @@ class JobStateSchemaTest {
       }
     }
     assertThat(counts("SELECT category, jobs FROM job_counts WHERE jobs > 0"))
-        .as("job_counts against the rows of jobs")
+        .as(
+            "job_counts, kept by triggers, against the rows of jobs (a category the triggers"
+                + " cannot count needs its row in job_counts, inserted by a migration)")
         .isEqualTo(counts("SELECT category, count(*) FROM jobs GROUP BY category"));
   }
 
@@ -163,14 +165,15 @@ class JobStateSchemaTest {
     }
   }
 
+  /** Which moves are legal is the scheduler's to check; the store refuses to revive a job. */
   @Test
-  void aMoveFromAStateItDoesNotStartFromIsRefused() {
+  void noMoveOfAJobThatHasEndedIsStored() {
     for (JobTransition transition : JobTransition.values()) {
       if (transition.from().isEmpty()) {
         continue;
       }
       for (JobState from : JobState.values()) {
-        if (transition.startsFrom(from) || pathTo(from) == null) {
+        if (!from.isTerminal()) {
           continue;
         }
         long id = nextJobId++;
@@ -180,7 +183,7 @@ class JobStateSchemaTest {
         assertThatThrownBy(() -> store.persist(List.of(move)))
             .as("%s from %s", transition, from)
             .isInstanceOf(StoreException.class)
-            .hasMessageContaining("job " + id);
+            .hasMessageContaining("job " + id + " has already ended (" + from + ")");
       }
     }
   }
@@ -255,7 +258,7 @@ class JobStateSchemaTest {
                       + " Event.transitionOf), write it in EventWriter with the target state"
                       + " to(JobTransition."
                       + transition
-                      + ") and the condition from(...), and add it here");
+                      + "), and add it here");
         };
     assertThat(Event.transitionOf(event)).as("the event of %s", transition).isEqualTo(transition);
     return event;
@@ -282,9 +285,16 @@ class JobStateSchemaTest {
     }
   }
 
-  /** A row written directly, in a state the store may not know how to reach. */
+  /**
+   * A row written directly, in a state the store may not know how to reach. The CHECK on the state
+   * is ignored here, so that the category is checked even for a state the CHECK lacks (which
+   * {@link #theCheckOnJobStateAllowsExactlyTheStatesOfTheTable} reports).
+   */
   private long insertRow(JobState state, Integer exitCode) throws SQLException {
     long id = nextJobId++;
+    try (Statement statement = database.createStatement()) {
+      statement.execute("PRAGMA ignore_check_constraints = ON");
+    }
     try (PreparedStatement insert =
         database.prepareStatement(
             "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted,"
@@ -297,8 +307,10 @@ class JobStateSchemaTest {
         insert.setInt(3, exitCode);
       }
       insert.executeUpdate();
-    } catch (SQLException e) {
-      fail("kueue.db refuses a row in state %s: %s", state, e.getMessage());
+    } finally {
+      try (Statement statement = database.createStatement()) {
+        statement.execute("PRAGMA ignore_check_constraints = OFF");
+      }
     }
     return id;
   }
