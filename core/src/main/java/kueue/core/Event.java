@@ -4,6 +4,7 @@ import java.time.Instant;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobTransition;
 
 /**
  * A state change decided by the scheduler. The server persists events before it sends any effect
@@ -11,6 +12,36 @@ import kueue.model.JobSpec;
  * (except FinishedJobsExpired) and is also a line of that job's history.
  */
 public sealed interface Event {
+
+  /** The move of its job's state that the event records; null for an event that moves none. */
+  static JobTransition transitionOf(Event event) {
+    return switch (event) {
+      case JobQueued e -> JobTransition.QUEUED;
+      case JobOffered e -> JobTransition.OFFERED;
+      case JobDeclined e -> JobTransition.DECLINED;
+      case JobStarted e -> JobTransition.STARTED;
+      case JobEnded e -> JobTransition.ENDED;
+      case JobRequeued e -> JobTransition.REQUEUED;
+      case JobCanceled e -> JobTransition.CANCELED;
+      case JobFailed e -> JobTransition.FAILED;
+      case FinishedJobsExpired e -> null;
+    };
+  }
+
+  /** The job the event is about; -1 for an event about no single job. */
+  static long jobIdOf(Event event) {
+    return switch (event) {
+      case JobQueued e -> e.jobId();
+      case JobOffered e -> e.jobId();
+      case JobDeclined e -> e.jobId();
+      case JobStarted e -> e.jobId();
+      case JobEnded e -> e.jobId();
+      case JobRequeued e -> e.jobId();
+      case JobCanceled e -> e.jobId();
+      case JobFailed e -> e.jobId();
+      case FinishedJobsExpired e -> -1;
+    };
+  }
 
   /** New job with its id; the only event that carries the full spec. State PENDING, attempt 0. */
   record JobQueued(long jobId, JobSpec spec, Instant at) implements Event {}

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.HashSet;
 import java.util.Set;
 import kueue.model.JobState;
+import kueue.model.JobTransition;
 
 /**
  * A job that has not ended, as far as scheduling needs it. The spec itself stays in the store; the
@@ -15,7 +16,10 @@ final class Job {
   final long id;
   final Shape shape;
   final Instant submitted;
-  JobState state = JobState.PENDING;
+
+  /** Changed only by {@link #moveTo}, so that every change is one of {@link JobTransition}. */
+  private JobState state;
+
   int attempt;
 
   /** Attempts lost with their worker or offer; declines do not count. */
@@ -42,10 +46,38 @@ final class Job {
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
 
+  /** A job just submitted. */
   Job(long id, Shape shape, Instant submitted) {
+    this(id, shape, submitted, JobTransition.initial());
+  }
+
+  /** A job read back from the store, in the state it was stored in; it must not have ended. */
+  Job(long id, Shape shape, Instant submitted, JobState state) {
+    if (state == null || state.isTerminal()) {
+      throw new IllegalArgumentException("job " + id + " cannot be restored as " + state);
+    }
     this.id = id;
     this.shape = shape;
     this.submitted = submitted;
+    this.state = state;
+  }
+
+  JobState state() {
+    return state;
+  }
+
+  /**
+   * The one way to change the job's state.
+   *
+   * @throws IllegalStateException if {@link JobTransition} has no move from the current state to
+   *     target: the scheduler's logic is wrong, and the store would refuse or corrupt the change
+   */
+  void moveTo(JobState target) {
+    if (!JobTransition.isLegal(state, target)) {
+      throw new IllegalStateException(
+          "job " + id + " cannot move from " + state + " to " + target + " (see JobTransition)");
+    }
+    state = target;
   }
 
   boolean isOnWorker() {

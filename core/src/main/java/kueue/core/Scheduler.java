@@ -115,15 +115,17 @@ public final class Scheduler {
         shape = shapes.computeIfAbsent(shapeOf(lastDemand, lastResources), k -> k);
         queue = pending.computeIfAbsent(shape, k -> new ArrayList<>());
       }
-      Job job = new Job(entry.jobId(), shape, entry.submitted());
+      Job job = new Job(entry.jobId(), shape, entry.submitted(), entry.state());
       job.attempt = entry.attempt();
       if (entry.state() == JobState.PENDING) {
         queue.add(job);
-      } else {
+      } else if (entry.state().isOnWorker()) {
         jobs.put(job.id, job);
-        job.state = entry.state();
         limits.take(job.shape);
         leaveUnclaimed(job, now, NOT_RECLAIMED);
+      } else {
+        throw new IllegalArgumentException(
+            "cannot restore job " + entry.jobId() + " in state " + entry.state());
       }
       nextJobId = Math.max(nextJobId, entry.jobId() + 1);
     }
@@ -224,8 +226,8 @@ public final class Scheduler {
     if (job == null) {
       return Optional.empty();
     }
-    String reason = job.state == JobState.PENDING ? pendingReason(job) : null;
-    return Optional.of(new ActiveJobView(job.id, job.state, job.attempt, job.workerId, reason));
+    String reason = job.state() == JobState.PENDING ? pendingReason(job) : null;
+    return Optional.of(new ActiveJobView(job.id, job.state(), job.attempt, job.workerId, reason));
   }
 
   public List<WorkerView> workers() {
@@ -309,8 +311,9 @@ public final class Scheduler {
               command.requestId(), "job " + command.jobId() + " not found or already ended"));
       return;
     }
-    if (job.state != JobState.PENDING && !command.kill()) {
-      String where = job.state == JobState.RUNNING ? "is running" : "is being offered to a worker";
+    if (job.state() != JobState.PENDING && !command.kill()) {
+      String where =
+          job.state() == JobState.RUNNING ? "is running" : "is being offered to a worker";
       out.then(
           new Effect.RequestRejected(
               command.requestId(), "job " + job.id + " " + where + "; use --kill to stop it"));
@@ -333,7 +336,7 @@ public final class Scheduler {
       if (job == null) {
         continue;
       }
-      if (job.state != JobState.PENDING && !command.kill()) {
+      if (job.state() != JobState.PENDING && !command.kill()) {
         left.add(job.id);
         continue;
       }
@@ -358,7 +361,7 @@ public final class Scheduler {
    */
   private Effect cancelJob(Job job, Instant now, Decisions out) {
     Effect kill = null;
-    if (job.state == JobState.PENDING) {
+    if (job.state() == JobState.PENDING) {
       dequeue(job);
     } else {
       Worker holder = holderOf(job);
@@ -373,7 +376,7 @@ public final class Scheduler {
       }
     }
     jobs.remove(job.id);
-    job.state = JobState.CANCELED;
+    job.moveTo(JobState.CANCELED);
     out.record(new Event.JobCanceled(job.id, CANCELED_BY_USER, now));
     return kill;
   }
@@ -468,6 +471,7 @@ public final class Scheduler {
     out.record(
         new Event.JobRequeued(
             job.id, job.attempt, "worker " + worker.name + " released it: " + why, now));
+    job.moveTo(JobState.PENDING);
     enqueue(job);
   }
 
@@ -480,7 +484,7 @@ public final class Scheduler {
     Job job = jobs.get(command.jobId());
     boolean current =
         job != null
-            && job.state == JobState.OFFERED
+            && job.state() == JobState.OFFERED
             && job.attempt == command.attempt()
             && (job.workerId == worker.id || unclaimed.containsKey(job.id));
     if (!current) {
@@ -500,6 +504,7 @@ public final class Scheduler {
     } else {
       worker.deferred.add(job.id);
     }
+    job.moveTo(JobState.PENDING);
     enqueue(job);
   }
 
@@ -533,7 +538,7 @@ public final class Scheduler {
       detach(job);
       limits.release(job.shape);
       jobs.remove(job.id);
-      job.state = JobState.FINISHED;
+      job.moveTo(JobState.FINISHED);
       out.record(
           new Event.JobEnded(
               job.id, job.attempt, command.outcome(), command.stdout(), command.stderr(), now));
@@ -557,7 +562,7 @@ public final class Scheduler {
     String offerReason = "offer not answered in " + text(settings.offerTimeout());
     for (Worker worker : workers.values()) {
       for (Job job : List.copyOf(worker.held.values())) {
-        if (job.state == JobState.OFFERED
+        if (job.state() == JobState.OFFERED
             && job.offeredAt.plus(settings.offerTimeout()).isBefore(now)) {
           worker.release(job);
           requeue(job, offerReason, now, out, failed);
@@ -591,7 +596,7 @@ public final class Scheduler {
   private void offer(Job job, Worker worker, Instant now, Decisions out) {
     dequeue(job);
     job.attempt++;
-    job.state = JobState.OFFERED;
+    job.moveTo(JobState.OFFERED);
     job.offeredAt = now;
     worker.holdOffered(job);
     limits.take(job.shape);
@@ -609,8 +614,8 @@ public final class Scheduler {
       detach(job);
       worker.hold(job);
     }
-    if (job.state == JobState.OFFERED) {
-      job.state = JobState.RUNNING;
+    if (job.state() == JobState.OFFERED) {
+      job.moveTo(JobState.RUNNING);
       out.record(new Event.JobStarted(job.id, job.attempt, startedAt));
     }
   }
@@ -629,13 +634,14 @@ public final class Scheduler {
     job.losses++;
     if (settings.maxAttempts() > 0 && job.losses >= settings.maxAttempts()) {
       jobs.remove(job.id);
-      job.state = JobState.FINISHED;
+      job.moveTo(JobState.FINISHED);
       String times = job.losses == 1 ? " time" : " times";
       out.record(
           new Event.JobFailed(job.id, "lost " + job.losses + times + "; last: " + reason, now));
       failed.add(job.id);
     } else {
       out.record(new Event.JobRequeued(job.id, job.attempt, reason, now));
+      job.moveTo(JobState.PENDING);
       enqueue(job);
     }
   }
@@ -706,8 +712,8 @@ public final class Scheduler {
 
   // ---- pending queues
 
+  /** Queues a pending job: a new one, or one just moved back from a worker. */
   private void enqueue(Job job) {
-    job.state = JobState.PENDING;
     job.workerId = Job.NO_WORKER;
     job.offeredAt = null;
     job.claimDeadline = null;

@@ -80,7 +80,7 @@ final class Worker {
   void reported(WorkerCapacity capacity) {
     this.capacity = capacity;
     unreported.removeIf(
-        jobId -> held.get(jobId) == null || held.get(jobId).state != JobState.OFFERED);
+        jobId -> held.get(jobId) == null || held.get(jobId).state() != JobState.OFFERED);
     unreportedDemand = Resources.NONE;
     for (long jobId : unreported) {
       unreportedDemand = unreportedDemand.plus(held.get(jobId).shape.demand());
@@ -131,7 +131,7 @@ final class Worker {
     if (held.remove(job.id) != null) {
       dying.put(
           new AttemptRef(job.id, job.attempt),
-          new KilledAttempt(job.shape, now, job.state == JobState.RUNNING));
+          new KilledAttempt(job.shape, now, job.state() == JobState.RUNNING));
     }
     // A process being killed may still use what it was given: its unreported demand stays counted.
     unreported.remove(job.id);

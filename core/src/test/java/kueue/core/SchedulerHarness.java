@@ -20,6 +20,7 @@ import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
+import kueue.model.JobTransition;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
 
@@ -46,6 +47,9 @@ final class SchedulerHarness {
   private final Map<Long, Set<Long>> deferred = new HashMap<>();
   private final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
   private final Set<Long> stopping = new HashSet<>();
+
+  /** The state of each active job, replayed from the events through {@link JobTransition}. */
+  private final Map<Long, JobState> replayedState = new HashMap<>();
 
   private record KilledAttempt(long workerId, Shape shape, Instant killedAt, boolean started) {}
 
@@ -173,6 +177,7 @@ final class SchedulerHarness {
     for (RestoredJob job : jobs) {
       shapes.put(job.jobId(), new Shape(job.demand(), job.globalResources()));
       active.add(job.jobId());
+      replayedState.put(job.jobId(), job.state());
     }
     scheduler.restore(jobs, now);
     checkState();
@@ -279,6 +284,7 @@ final class SchedulerHarness {
 
   private void learn(Command command, Decisions decisions, Map<Long, JobState> canceledFrom) {
     for (Event event : decisions.events()) {
+      replay(event);
       switch (event) {
         case Event.JobQueued queued -> {
           active.add(queued.jobId());
@@ -348,6 +354,28 @@ final class SchedulerHarness {
     }
   }
 
+  /** Every state change is recorded by an event, and each event's move is legal. */
+  private void replay(Event event) {
+    JobTransition transition = Event.transitionOf(event);
+    if (transition == null) {
+      return;
+    }
+    long jobId = Event.jobIdOf(event);
+    JobState before = replayedState.get(jobId);
+    if (transition.from().isEmpty()) {
+      assertThat(before).as("%s of job %d, which exists already", transition, jobId).isNull();
+    } else {
+      assertThat(before)
+          .as("%s of job %d in state %s", transition, jobId, before)
+          .isIn(transition.from());
+    }
+    if (transition.to().isTerminal()) {
+      replayedState.remove(jobId);
+    } else {
+      replayedState.put(jobId, transition.to());
+    }
+  }
+
   private void forgetWorker(long workerId) {
     deferred.remove(workerId);
     dying.values().removeIf(killed -> killed.workerId() == workerId);
@@ -356,6 +384,12 @@ final class SchedulerHarness {
   // ---- the promises
 
   private void checkState() {
+    assertThat(replayedState.keySet()).as("jobs that have not ended").isEqualTo(active);
+    for (long jobId : active) {
+      assertThat(view(jobId).state())
+          .as("state of job %d after the moves its events record", jobId)
+          .isEqualTo(replayedState.get(jobId));
+    }
     Map<Long, Long> holder = new HashMap<>();
     for (WorkerView worker : scheduler.workers()) {
       Resources expected = Resources.NONE;

@@ -9,14 +9,8 @@ public enum JobFilter {
   FAILED,
   CANCELED;
 
+  /** The category of the job's state and exit code (see {@link JobState#category}). */
   public boolean matches(JobSummary job) {
-    return switch (this) {
-      case PENDING -> job.state() == JobState.PENDING;
-      case OFFERED -> job.state() == JobState.OFFERED;
-      case RUNNING -> job.state() == JobState.RUNNING;
-      case SUCCEEDED -> job.succeeded();
-      case FAILED -> job.failed();
-      case CANCELED -> job.state() == JobState.CANCELED;
-    };
+    return job.state().category(job.exitCode()) == this;
   }
 }

@@ -1,22 +1,60 @@
 package kueue.model;
 
 /**
- * The life of a job: PENDING -> OFFERED -> RUNNING -> FINISHED, or CANCELED from any state before
- * FINISHED. A lost worker sends OFFERED and RUNNING jobs back to PENDING as a new attempt.
+ * The states of a job, with what each means to the rest of the system. The moves between them are
+ * in {@link JobTransition}; together the two are the one definition of a job's life, which the
+ * scheduler enforces and the store's SQL is checked against (see the checklist "adding a job
+ * state" in ARCHITECTURE.md).
  */
 public enum JobState {
-  PENDING,
-  OFFERED,
-  RUNNING,
-  FINISHED,
-  CANCELED;
+  //       terminal  on a worker  list category (FINISHED: by exit code)
+  PENDING(false, false, JobFilter.PENDING),
+  OFFERED(false, true, JobFilter.OFFERED),
+  RUNNING(false, true, JobFilter.RUNNING),
+  FINISHED(true, false, JobFilter.SUCCEEDED, JobFilter.FAILED),
+  CANCELED(true, false, JobFilter.CANCELED);
 
+  private final boolean terminal;
+  private final boolean onWorker;
+  private final JobFilter category;
+  private final JobFilter categoryUnlessExitZero;
+
+  JobState(boolean terminal, boolean onWorker, JobFilter category) {
+    this(terminal, onWorker, category, category);
+  }
+
+  /**
+   * A state whose list category depends on the exit code: category when the job exited with 0,
+   * categoryUnlessExitZero otherwise (another code, a signal, or no result at all).
+   */
+  JobState(
+      boolean terminal, boolean onWorker, JobFilter category, JobFilter categoryUnlessExitZero) {
+    this.terminal = terminal;
+    this.onWorker = onWorker;
+    this.category = category;
+    this.categoryUnlessExitZero = categoryUnlessExitZero;
+  }
+
+  /** Nothing happens to the job any more; the scheduler forgets it and the store keeps its row. */
   public boolean isTerminal() {
-    return this == FINISHED || this == CANCELED;
+    return terminal;
   }
 
   /** True while a worker holds (or is being asked to hold) the job. */
   public boolean isOnWorker() {
-    return this == OFFERED || this == RUNNING;
+    return onWorker;
+  }
+
+  /**
+   * The {@code list-jobs} filter that shows a job in this state with this exit code (null when it
+   * has none); the store's {@code category} column and its counts per category hold the same.
+   */
+  public JobFilter category(Integer exitCode) {
+    return exitCode != null && exitCode == 0 ? category : categoryUnlessExitZero;
+  }
+
+  /** Whether {@link #category} depends on the exit code. */
+  public boolean categoryDependsOnExitCode() {
+    return category != categoryUnlessExitZero;
   }
 }

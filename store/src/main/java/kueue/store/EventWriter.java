@@ -25,6 +25,7 @@ import kueue.core.Event.JobStarted;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobTransition;
 import org.sqlite.SQLiteConnection;
 
 /**
@@ -33,6 +34,10 @@ import org.sqlite.SQLiteConnection;
  */
 final class EventWriter implements AutoCloseable {
 
+  /**
+   * Each update moves one job that has not ended; the scheduler checks that the move is one of
+   * {@link JobTransition} from the job's state, the store only that it does not revive a job.
+   */
   private static final String NOT_TERMINAL = " AND state NOT IN " + Schema.TERMINAL_STATES;
 
   /**
@@ -106,14 +111,18 @@ final class EventWriter implements AutoCloseable {
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index)"
-                + " VALUES (?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+                + " VALUES (?, "
+                + to(JobTransition.QUEUED)
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, worker,"
                 + " history_offered)"
-                + " VALUES (?, 'OFFERED', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + " VALUES (?, "
+                + to(JobTransition.OFFERED)
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -125,7 +134,9 @@ final class EventWriter implements AutoCloseable {
         prepare(
             "INSERT INTO job_events (job_id, time, attempt, what, worker, detail)"
                 + " SELECT id, ?, coalesce(?, attempt), ?,"
-                + " CASE WHEN state IN ('OFFERED', 'RUNNING') THEN worker END, ?"
+                + " CASE WHEN state IN "
+                + Schema.ON_WORKER_STATES
+                + " THEN worker END, ?"
                 + " FROM jobs WHERE id = ?");
     // The current attempt's lines kept in the row become rows before any other line is written
     // (see Schema.MIGRATIONS, version 3); the statements that write such a line clear them.
@@ -142,33 +153,54 @@ final class EventWriter implements AutoCloseable {
     String noRowLines = ", history_offered = NULL, history_started = NULL, history_ended = NULL";
     markOffered =
         prepare(
-            "UPDATE jobs SET state = 'OFFERED', attempt = ?, worker = ?, started = NULL,"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.OFFERED)
+                + ", attempt = ?, worker = ?, started = NULL,"
                 + " history_offered = ?, history_started = NULL, history_ended = NULL"
                 + " WHERE id = ?"
                 + NOT_TERMINAL);
     markPending =
-        prepare("UPDATE jobs SET state = 'PENDING'" + noRowLines + " WHERE id = ?" + NOT_TERMINAL);
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.DECLINED)
+                + noRowLines
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
     markRunning =
         prepare(
-            "UPDATE jobs SET state = 'RUNNING', started = ?, history_started = ? WHERE id = ?"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.STARTED)
+                + ", started = ?, history_started = ? WHERE id = ?"
                 + NOT_TERMINAL);
     markEnded =
         prepare(
-            "UPDATE jobs SET state = 'FINISHED', exit_code = ?, signal = ?, note = ?,"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.ENDED)
+                + ", exit_code = ?, signal = ?, note = ?,"
                 + " started = coalesce(?, started), ended = ?,"
                 + " history_started = coalesce(?, history_started), history_ended = ? WHERE id = ?"
                 + NOT_TERMINAL);
     markRequeued =
         prepare(
-            "UPDATE jobs SET state = 'PENDING', started = NULL" + noRowLines + " WHERE id = ?"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.REQUEUED)
+                + ", started = NULL"
+                + noRowLines
+                + " WHERE id = ?"
                 + NOT_TERMINAL);
     markCanceled =
         prepare(
-            "UPDATE jobs SET state = 'CANCELED', ended = ?, note = ?" + noRowLines + " WHERE id = ?"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.CANCELED)
+                + ", ended = ?, note = ?"
+                + noRowLines
+                + " WHERE id = ?"
                 + NOT_TERMINAL);
     markFailed =
         prepare(
-            "UPDATE jobs SET state = 'FINISHED', exit_code = NULL, signal = NULL, note = ?,"
+            "UPDATE jobs SET state = "
+                + to(JobTransition.FAILED)
+                + ", exit_code = NULL, signal = NULL, note = ?,"
                 + " ended = ?" + noRowLines + " WHERE id = ?"
                 + NOT_TERMINAL);
     insertOutput =
@@ -578,6 +610,11 @@ final class EventWriter implements AutoCloseable {
     } else {
       statement.setLong(index, value);
     }
+  }
+
+  /** The state a move leaves its job in, as an SQL literal. */
+  private static String to(JobTransition transition) {
+    return Schema.literal(transition.to());
   }
 
   private static long millis(Instant instant) {

@@ -1,11 +1,21 @@
 package kueue.store;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import kueue.model.JobFilter;
+import kueue.model.JobState;
 
 /**
  * The tables of {@code kueue.db}, version {@link #VERSION}. A job's list category (the filters of
  * {@code list-jobs}) is a generated column so that listing by filter and counting per filter use
  * one index and can never disagree with the state and exit code they are derived from.
+ *
+ * <p>The job states and categories written literally below (the CHECK on {@code jobs.state}, the
+ * {@code category} column, the rows of {@code job_counts}) are the text of existing databases and
+ * stay as they are; JobStateSchemaTest checks them against {@link JobState} in a real database.
+ * Everything else takes its states from {@link JobState} and {@link kueue.model.JobTransition}.
  */
 final class Schema {
 
@@ -22,7 +32,18 @@ final class Schema {
   static final List<String> TABLES =
       List.of("meta", "envs", "jobs", "outputs", "job_events", "job_counts");
 
-  static final String TERMINAL_STATES = "('FINISHED', 'CANCELED')";
+  static final String TERMINAL_STATES = states(JobState::isTerminal);
+
+  static final String ON_WORKER_STATES = states(JobState::isOnWorker);
+
+  /** The categories of the jobs that have not ended. */
+  static final String ACTIVE_CATEGORIES =
+      sqlList(
+          Arrays.stream(JobState.values())
+              .filter(state -> !state.isTerminal())
+              .flatMap(state -> categories(state).stream())
+              .distinct()
+              .toList());
 
   private static final String COUNT_CHANGE =
       "UPDATE job_counts SET jobs = jobs %1$s 1,"
@@ -140,6 +161,29 @@ final class Schema {
               "ALTER TABLE jobs ADD COLUMN history_offered INTEGER",
               "ALTER TABLE jobs ADD COLUMN history_started INTEGER",
               "ALTER TABLE jobs ADD COLUMN history_ended INTEGER"));
+
+  /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
+  static String states(Predicate<JobState> which) {
+    return sqlList(Arrays.stream(JobState.values()).filter(which).toList());
+  }
+
+  /** The literal that stores state in {@code jobs.state}. */
+  static String literal(JobState state) {
+    return "'" + state.name() + "'";
+  }
+
+  /** The categories a job in this state can have, whatever its exit code. */
+  static List<JobFilter> categories(JobState state) {
+    return state.categoryDependsOnExitCode()
+        ? List.of(state.category(0), state.category(null))
+        : List.of(state.category(null));
+  }
+
+  static String sqlList(List<? extends Enum<?>> values) {
+    return values.stream()
+        .map(value -> "'" + value.name() + "'")
+        .collect(Collectors.joining(", ", "(", ")"));
+  }
 
   private Schema() {}
 }

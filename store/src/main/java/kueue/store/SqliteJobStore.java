@@ -76,7 +76,12 @@ public final class SqliteJobStore implements JobStore {
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
           + " array_index";
-  private static final String ACTIVE_CATEGORIES = "('PENDING', 'OFFERED', 'RUNNING')";
+  private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
+
+  /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
+  private static final String ENDED_CATEGORIES = endedCategories(true);
+
+  private static final String ENDED_CATEGORIES_BUT_FAILED = endedCategories(false);
 
   private final Path databaseFile;
   private final FileChannel lockChannel;
@@ -562,8 +567,7 @@ public final class SqliteJobStore implements JobStore {
 
   @Override
   public long clean(boolean includeFailed, int limit) {
-    String categories =
-        includeFailed ? "('SUCCEEDED', 'CANCELED', 'FAILED')" : "('SUCCEEDED', 'CANCELED')";
+    String categories = includeFailed ? ENDED_CATEGORIES : ENDED_CATEGORIES_BUT_FAILED;
     try {
       synchronized (writeLock) {
         requireOpen();
@@ -622,10 +626,13 @@ public final class SqliteJobStore implements JobStore {
             PreparedStatement query =
                 loan.prepare(
                     "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted"
-                        + " FROM jobs WHERE category = ?");
-            for (JobState state : List.of(JobState.PENDING, JobState.OFFERED, JobState.RUNNING)) {
-              query.setString(1, state.name());
-              readActive(query, state, each);
+                        + " FROM jobs WHERE category = ? AND state = ?");
+            for (JobState state : JobState.values()) {
+              if (!state.isTerminal()) {
+                query.setString(1, state.category(null).name());
+                query.setString(2, state.name());
+                readActive(query, state, each);
+              }
             }
             return null;
           });
@@ -1150,6 +1157,19 @@ public final class SqliteJobStore implements JobStore {
     PreparedStatement query = loan.prepare("SELECT " + SUMMARY_COLUMNS + " FROM jobs WHERE id = ?");
     query.setLong(1, id);
     return summariesFrom(query).getFirst();
+  }
+
+  private static String endedCategories(boolean includeFailed) {
+    Set<JobFilter> categories = EnumSet.noneOf(JobFilter.class);
+    for (JobState state : JobState.values()) {
+      if (state.isTerminal()) {
+        categories.addAll(Schema.categories(state));
+      }
+    }
+    if (!includeFailed) {
+      categories.remove(JobFilter.FAILED);
+    }
+    return sqlList(categories);
   }
 
   private static String sqlList(Set<JobFilter> filters) {
