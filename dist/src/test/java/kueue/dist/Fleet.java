@@ -29,12 +29,41 @@ final class Fleet implements AutoCloseable {
   final int port;
   private final List<Process> processes = new ArrayList<>();
   private Process server;
+  private String classPath = CLASSPATH;
   private int workerCount;
 
   Fleet(Path home) throws IOException {
     this.home = home;
     this.port = freePort();
     Files.createDirectories(home.resolve("data"));
+  }
+
+  /**
+   * From now on, programs load their classes from jars, as an installed Kueue does, instead of
+   * the build's class directories: a jar is opened once, while a directory needs a file opened
+   * for every class loaded, which fails in a process that has run out of file descriptors.
+   */
+  void runFromJars() throws IOException {
+    List<String> entries = new ArrayList<>();
+    int packed = 0;
+    for (String entry : CLASSPATH.split(java.io.File.pathSeparator)) {
+      Path path = Path.of(entry);
+      if (!Files.isDirectory(path)) {
+        entries.add(entry);
+        continue;
+      }
+      Path jar = home.resolve("classes-" + packed++ + ".jar");
+      try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+          var files = Files.walk(path)) {
+        for (Path file : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+          out.putNextEntry(new java.util.jar.JarEntry(path.relativize(file).toString()));
+          Files.copy(file, out);
+          out.closeEntry();
+        }
+      }
+      entries.add(jar.toString());
+    }
+    classPath = String.join(java.io.File.pathSeparator, entries);
   }
 
   /** Writes a config for one program; extra lines are appended per section name. */
@@ -92,9 +121,14 @@ final class Fleet implements AutoCloseable {
   }
 
   void startServer(Map<String, String> extra) throws IOException {
+    startServer(List.of(), extra);
+  }
+
+  /** Starts the server with a command in front of java, e.g. prlimit's. */
+  void startServer(List<String> prefix, Map<String, String> extra) throws IOException {
     Path config = config("server", SECRET, extra);
     int startsBefore = log("server").split("listening on", -1).length;
-    server = start("server", "kueue.server.ServerMain", "-c", config.toString());
+    server = start(prefix, "server", "kueue.server.ServerMain", "-c", config.toString());
     await().atMost(Duration.ofSeconds(30)).until(() -> log("server").split("listening on", -1).length > startsBefore);
   }
 
@@ -124,8 +158,14 @@ final class Fleet implements AutoCloseable {
   }
 
   Process start(String name, String mainClass, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", CLASSPATH, mainClass));
+    return start(List.of(), name, mainClass, args);
+  }
+
+  Process start(List<String> prefix, String name, String mainClass, String... args)
+      throws IOException {
+    List<String> command = new ArrayList<>(prefix);
+    command.addAll(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classPath, mainClass));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(name + ".log").toFile()));

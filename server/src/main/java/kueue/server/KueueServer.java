@@ -7,6 +7,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,6 +40,7 @@ public final class KueueServer implements AutoCloseable {
   private final ScheduledExecutorService timers;
   private final ServerContext context;
   private final java.util.Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
+  private final Clock clock;
   private volatile boolean closed;
 
   private KueueServer(
@@ -59,6 +61,7 @@ public final class KueueServer implements AutoCloseable {
                   settings.jobMaxAttempts()),
               store.nextJobId());
       this.loop = new SchedulerLoop(scheduler, store, clock, onFatalError);
+      this.clock = clock;
       this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("timers").unstarted(r));
       KueueConfig.Common common = config.common();
       TransportSecurity transport = TransportSecurity.of(common.encrypted(), common.sharedSecret());
@@ -239,9 +242,14 @@ public final class KueueServer implements AutoCloseable {
   }
 
   private void accept(ServerSocket listener) {
+    AcceptFailures failures = new AcceptFailures();
     while (!closed) {
       try {
         Socket socket = listener.accept();
+        String recovered = failures.succeeded();
+        if (recovered != null) {
+          log.warn(recovered);
+        }
         InetAddress address = socket.getInetAddress();
         if (!context.guard().admit(address)) {
           socket.close();
@@ -266,9 +274,21 @@ public final class KueueServer implements AutoCloseable {
         }
         return;
       } catch (IOException e) {
-        // e.g. too many open files: keep serving the connections we have.
-        log.warn("accept failed: {}", e.getMessage());
+        // e.g. too many open files: keep serving the connections we have, and try again later.
+        AcceptFailures.Decision decision = failures.failed(e.getMessage(), clock.instant());
+        if (decision.logLine() != null) {
+          log.warn(decision.logLine());
+        }
+        pause(decision.pause());
       }
+    }
+  }
+
+  private void pause(Duration pause) {
+    try {
+      Thread.sleep(pause);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
