@@ -67,6 +67,15 @@ public final class ConfigLoader {
       throws ConfigException {
     Path file = resolvePath(explicitPathOrNull, environment);
     if (!Files.exists(file)) {
+      if (explicitPathOrNull != null) {
+        // A named file that is missing is most likely a typo; a template there would come with a
+        // secret of its own, and the program would go on talking to nobody.
+        throw new ConfigException(
+            file
+                + ": no such configuration file (only the default one, "
+                + resolvePath(null, environment)
+                + ", is created when missing)");
+      }
       createTemplate(file);
       warnings.accept(
           "created a configuration file with a new shared_secret at "

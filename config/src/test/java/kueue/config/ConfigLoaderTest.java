@@ -96,12 +96,28 @@ class ConfigLoaderTest {
 
     @Test
     void getsAFreshSecretOfAtLeast256BitsEachTime() throws Exception {
-      String first = load(home.resolve("a/config.toml")).common().sharedSecret();
-      String second = load(home.resolve("b/config.toml")).common().sharedSecret();
+      String first = load(null).common().sharedSecret();
+      Files.delete(home.resolve(".config/kueue/config.toml"));
+      String second = load(null).common().sharedSecret();
 
       assertThat(first).matches("[A-Za-z0-9_-]{43,}");
       assertThat(second).matches("[A-Za-z0-9_-]{43,}");
       assertThat(first).isNotEqualTo(second);
+    }
+
+    @Test
+    void aNamedFileThatDoesNotExistIsAnErrorAndIsNotCreated() {
+      Path typo = home.resolve("typo.toml");
+
+      assertThatThrownBy(() -> load(typo))
+          .isInstanceOf(ConfigException.class)
+          .hasMessage(
+              typo
+                  + ": no such configuration file (only the default one, "
+                  + home.resolve(".config/kueue/config.toml")
+                  + ", is created when missing)");
+      assertThat(typo).doesNotExist();
+      assertThat(home.resolve(".config/kueue/config.toml")).doesNotExist();
     }
 
     @Test
@@ -500,9 +516,10 @@ class ConfigLoaderTest {
 
     @Test
     void aTemplateThatCannotBeCreatedIsAnError() throws Exception {
-      Path blocker = Files.writeString(home.resolve("not-a-directory"), "");
+      // The default file's directory is taken by a file.
+      Files.writeString(home.resolve(".config"), "");
 
-      assertThatThrownBy(() -> load(blocker.resolve("config.toml")))
+      assertThatThrownBy(() -> load(null))
           .isInstanceOf(ConfigException.class)
           .hasMessageContaining("cannot create the configuration file");
     }
