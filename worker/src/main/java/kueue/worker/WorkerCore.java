@@ -255,8 +255,9 @@ final class WorkerCore {
       return;
     }
     if (current != null) {
-      // Still starting: the start is reported once the process runs.
-      if (current.phase == Phase.RUNNING) {
+      // Still starting: the start is reported once the process runs. Given up for lost contact:
+      // neither claimed nor reported any more.
+      if (current.phase == Phase.RUNNING && !current.contactLost) {
         actions.add(new Send(session, new Message.Started(ref.jobId(), ref.attempt(), current.startedAt)));
       }
       return;
