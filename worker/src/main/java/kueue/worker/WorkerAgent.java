@@ -638,14 +638,6 @@ public final class WorkerAgent {
     }
   }
 
-  /**
-   * Shortens captured output until the message is safely below the server's size limit (see
-   * {@link WorkerCore#fitForWire}).
-   */
-  static Message.Ended fitForWire(Message.Ended ended) {
-    return WorkerCore.fitForWire(ended);
-  }
-
   private String address() {
     return common.serverName() + ":" + common.serverPort();
   }

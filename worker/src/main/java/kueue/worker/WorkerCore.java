@@ -1,8 +1,10 @@
 package kueue.worker;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -135,7 +137,7 @@ final class WorkerCore {
    * @param now the time the worker starts, which counts as contact
    */
   WorkerCore(
-      String name, int maxSlots, java.time.Duration killJobsAfter, String serverAddress, long now) {
+      String name, int maxSlots, Duration killJobsAfter, String serverAddress, long now) {
     this.name = name;
     this.maxSlots = maxSlots;
     this.killJobsAfterNanos = killJobsAfter.toNanos();
@@ -209,7 +211,7 @@ final class WorkerCore {
 
   /** Attempts holding slots (starting or running), in the order they were accepted. */
   Map<AttemptRef, Attempt> attempts() {
-    return java.util.Collections.unmodifiableMap(attempts);
+    return Collections.unmodifiableMap(attempts);
   }
 
   Set<AttemptRef> runningAttempts() {
@@ -217,7 +219,7 @@ final class WorkerCore {
   }
 
   Map<AttemptRef, Message.Ended> unconfirmed() {
-    return java.util.Collections.unmodifiableMap(unconfirmed);
+    return Collections.unmodifiableMap(unconfirmed);
   }
 
   List<AttemptRef> released() {
