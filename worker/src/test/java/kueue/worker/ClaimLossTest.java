@@ -6,7 +6,9 @@ import static org.awaitility.Awaitility.await;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import kueue.config.KueueConfig;
 import kueue.model.AttemptRef;
 import kueue.protocol.Message;
@@ -17,6 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A worker must not run a job the server may already run elsewhere: it kills its jobs once it has
  * heard nothing from the server for half the worker timeout, unless the server is known to be down.
+ * The rules and their timing are tested on the core ({@link ContactLossTest}); these tests check
+ * end to end, over TLS with real processes, that the shell feeds the core what it needs: silence
+ * does kill the job, answered heartbeats and refused connections do not.
  */
 class ClaimLossTest {
   private static final String SECRET = "the-shared-secret-of-this-test";
@@ -29,11 +34,12 @@ class ClaimLossTest {
   private ScriptedServer server;
   private WorkerAgent agent;
   private Thread agentThread;
-  private final AtomicBoolean answering = new AtomicBoolean(true);
+  private final ScheduledExecutorService answering =
+      Executors.newSingleThreadScheduledExecutor();
 
   @AfterEach
   void tearDown() throws Exception {
-    answering.set(false);
+    answering.shutdownNow();
     if (agent != null) {
       agent.stop();
       agentThread.join(WAIT);
@@ -68,20 +74,19 @@ class ClaimLossTest {
     return peer;
   }
 
-  /** Acknowledges the worker's heartbeats like the real server, until told to stop. */
+  /** Acknowledges the worker's heartbeats like the real server, until the test ends. */
   private void keepAnswering(ScriptedServer.Peer peer) {
-    Thread.ofVirtual()
-        .start(
-            () -> {
-              try {
-                while (answering.get()) {
-                  peer.send(new Message.HeartbeatAck());
-                  Thread.sleep(100);
-                }
-              } catch (Exception e) {
-                // the connection is gone: nothing left to answer
-              }
-            });
+    answering.scheduleAtFixedRate(
+        () -> {
+          try {
+            peer.send(new Message.HeartbeatAck());
+          } catch (Exception e) {
+            // the connection is gone: nothing left to answer
+          }
+        },
+        0,
+        100,
+        TimeUnit.MILLISECONDS);
   }
 
   private ProcessHandle startSleepingJob(ScriptedServer.Peer peer, long jobId) throws Exception {
@@ -113,33 +118,26 @@ class ClaimLossTest {
     keepAnswering(peer);
     ProcessHandle job = startSleepingJob(peer, 1);
 
-    long deadline = System.nanoTime() + WORKER_TIMEOUT.multipliedBy(2).toNanos();
-    while (System.nanoTime() < deadline) {
-      assertThat(job.isAlive()).as("job alive while the server answers").isTrue();
-      Thread.sleep(50);
-    }
+    await()
+        .during(WORKER_TIMEOUT.multipliedBy(2))
+        .atMost(WORKER_TIMEOUT.multipliedBy(3))
+        .until(job::isAlive);
 
     assertThat(agent.lostAttempts()).isEmpty();
     assertThat(server.connections()).as("the connection was never replaced").isEqualTo(1);
   }
 
   @Test
-  void aWorkerThatHearsNothingKillsItsJobsAfterHalfTheTimeoutAndDoesNotClaimOrReportThem()
-      throws Exception {
+  void aWorkerThatHearsNothingKillsItsJobsAndDoesNotClaimOrReportThem() throws Exception {
     startAgent();
     ScriptedServer.Peer silent = registeredPeer(1);
-    long registeredAt = System.nanoTime();
     ProcessHandle job = startSleepingJob(silent, 7);
     // New connections get through the handshake but are not answered: a server that is up but
     // does not (or cannot) take the worker back.
     server.holdHandshakes();
 
     await().atMost(WAIT).until(() -> !job.isAlive());
-    long killedAfterMillis = (System.nanoTime() - registeredAt) / 1_000_000;
 
-    assertThat(killedAfterMillis)
-        .as("killed after half the timeout, and well before the server gives up")
-        .isBetween(WORKER_TIMEOUT.toMillis() / 2, WORKER_TIMEOUT.toMillis() * 7 / 8);
     assertThat(silent.awaitClosedByWorker(WAIT)).as("the silent connection was given up").isTrue();
     await().atMost(WAIT).until(() -> agent.runningAttempts().isEmpty());
     server.openHandshakes();
@@ -161,11 +159,10 @@ class ClaimLossTest {
 
     server.close(); // nothing listens on the port any more: every connect is refused
 
-    long deadline = System.nanoTime() + WORKER_TIMEOUT.multipliedBy(2).toNanos();
-    while (System.nanoTime() < deadline) {
-      assertThat(job.isAlive()).as("job alive while the server is down").isTrue();
-      Thread.sleep(50);
-    }
+    await()
+        .during(WORKER_TIMEOUT.multipliedBy(2))
+        .atMost(WORKER_TIMEOUT.multipliedBy(3))
+        .until(job::isAlive);
     assertThat(agent.runningAttempts()).containsExactly(new AttemptRef(8, 1));
     assertThat(agent.lostAttempts()).isEmpty();
   }

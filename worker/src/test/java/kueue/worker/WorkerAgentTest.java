@@ -290,7 +290,7 @@ class WorkerAgentTest {
             new CapturedOutput(big, 10),
             new CapturedOutput(big + "tail", 0));
 
-    Message.Ended fitted = WorkerAgent.fitForWire(ended);
+    Message.Ended fitted = WorkerCore.fitForWire(ended);
 
     assertThat(MessageCodec.encode(fitted).length)
         .isLessThanOrEqualTo(MessageCodec.MAX_MESSAGE_BYTES / 2);

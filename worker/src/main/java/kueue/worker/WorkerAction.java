@@ -1,0 +1,36 @@
+package kueue.worker;
+
+import java.util.List;
+import kueue.model.AttemptRef;
+import kueue.model.JobSpec;
+import kueue.protocol.Message;
+
+/** What {@link WorkerCore} asks its shell to carry out, in the order it returns them. */
+sealed interface WorkerAction {
+
+  /** Writes the messages to the connection of the session, in one write. */
+  record Send(long session, List<Message> messages) implements WorkerAction {
+    Send(long session, Message message) {
+      this(session, List.of(message));
+    }
+  }
+
+  /** Starts the attempt's process; its start and end come back as inputs. */
+  record StartProcess(AttemptRef ref, JobSpec spec) implements WorkerAction {}
+
+  /**
+   * Kills the attempt's process (TERM, then KILL after the grace period); nothing when it has no
+   * process yet, since the core asks again once it has one.
+   */
+  record KillProcess(AttemptRef ref) implements WorkerAction {}
+
+  record CloseConnection(long session) implements WorkerAction {}
+
+  record Log(Level level, String text) implements WorkerAction {}
+
+  enum Level {
+    DEBUG,
+    INFO,
+    WARN
+  }
+}
