@@ -27,6 +27,7 @@ import kueue.config.KueueConfig;
 import kueue.model.JobSpec;
 import kueue.protocol.EncryptionMismatchException;
 import kueue.protocol.Handshakes;
+import kueue.protocol.LoopbackRelay;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
 import kueue.protocol.TransportSecurity;
