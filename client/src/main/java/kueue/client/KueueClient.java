@@ -84,30 +84,20 @@ public final class KueueClient implements AutoCloseable {
 
   /** Sends one request and returns its reply; a {@link Message.Failure} becomes an exception. */
   public Message.Reply request(Message.Request request) throws CliException {
-    try {
-      Message.Reply reply = connection.request(request);
-      StartupTrace.mark("request answered");
-      return reply;
-    } catch (RequestConnection.Failure e) {
-      if (connection.answeredCompletely()) {
-        StartupTrace.mark("request answered");
-      }
-      throw asCliException(e);
-    }
+    return request(request, Message.Reply.class);
   }
 
   /** Like {@link #request(Message.Request)}, checking the kind of reply. */
   public <T extends Message.Reply> T request(Message.Request request, Class<T> expected)
       throws CliException {
     try {
-      T reply = connection.request(request, expected);
-      StartupTrace.mark("request answered");
-      return reply;
+      return connection.request(request, expected);
     } catch (RequestConnection.Failure e) {
+      throw asCliException(e);
+    } finally {
       if (connection.answeredCompletely()) {
         StartupTrace.mark("request answered");
       }
-      throw asCliException(e);
     }
   }
 
