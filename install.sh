@@ -93,8 +93,10 @@ echo "    programs: $bindir/{kueue,kueue_server,kueue_worker,kueue_restart_worke
 
 echo "==> training the start-up caches of kueue, kueue_server and kueue_worker (a private server and worker on 127.0.0.1)"
 rm -f "$share/kueue.aot" # the single cache of earlier versions
-"$share/runtime/bin/java" --enable-native-access=ALL-UNNAMED -cp "$share/lib/kueue.jar" kueue.dist.LauncherTraining \
-  "$share" "$server_opts" "$worker_opts" "$client_opts" "$share/lib/kueue-relay.jar" \
+# The fleet that trains them is in kueue-training.jar, used from the build and not installed.
+"$share/runtime/bin/java" --enable-native-access=ALL-UNNAMED \
+  -cp "$share/lib/kueue.jar:$here/training/target/kueue-training.jar" kueue.training.LauncherTraining \
+  "$share" "$server_opts" "$worker_opts" "$client_opts" "$share/lib/kueue.jar" "$share/lib/kueue-relay.jar" \
   || echo "    (training failed: the programs run without start-up caches, only slower)"
 
 # The first start of any program writes the config template with a fresh secret.

@@ -9,5 +9,6 @@ run_bench() {
   fi
   local main=$1
   shift
-  exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" "$main" "$@"
+  # shellcheck disable=SC2086 # bench_jvm_options: JVM options a script may set, split on spaces
+  exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED ${bench_jvm_options:-} -cp "$jar" "$main" "$@"
 }

@@ -1,16 +1,19 @@
 package kueue.client;
 
+import kueue.protocol.RequestConnection;
+
 /**
  * Exit codes of {@code kueue} itself. Commands that wait for jobs exit with the job's own code
  * instead, so a job can produce any of these too.
  */
 final class ExitCodes {
   static final int OK = 0;
-  static final int UNEXPECTED = 1;
-  static final int USAGE_OR_CONFIG = 2;
-  static final int SERVER_UNREACHABLE = 3;
-  static final int AUTHENTICATION_FAILED = 4;
-  static final int REQUEST_FAILED = 5;
+  // kueue_restart_workers gives the same codes for a server it cannot ask.
+  static final int UNEXPECTED = RequestConnection.Kind.UNEXPECTED.exitCode();
+  static final int USAGE_OR_CONFIG = RequestConnection.Kind.SETTINGS.exitCode();
+  static final int SERVER_UNREACHABLE = RequestConnection.Kind.UNREACHABLE.exitCode();
+  static final int AUTHENTICATION_FAILED = RequestConnection.Kind.AUTHENTICATION.exitCode();
+  static final int REQUEST_FAILED = RequestConnection.Kind.REFUSED.exitCode();
 
   /** What a shell reports for a command that could not be started. */
   static final int JOB_NOT_STARTED = 127;

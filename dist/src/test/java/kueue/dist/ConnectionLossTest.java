@@ -13,13 +13,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import kueue.protocol.LoopbackRelay;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Workers that lose the server, or are lost, as real processes on loopback, with the network
- * between a worker and the server in the test's hands ({@link CuttableProxy}). The rule under test:
+ * between a worker and the server in the test's hands ({@link LoopbackRelay}). The rule under test:
  * nothing is lost, and no job ever runs twice at the same time. Jobs log their own runs ("start",
  * then "end" or "killed", with the time in nanoseconds), independently of Kueue.
  */
@@ -32,7 +33,7 @@ class ConnectionLossTest {
 
   @TempDir Path home;
   private Fleet fleet;
-  private CuttableProxy proxy;
+  private LoopbackRelay proxy;
   private final Map<String, Process> workers = new LinkedHashMap<>();
 
   @AfterEach
@@ -48,7 +49,7 @@ class ConnectionLossTest {
   private void startServer(String serverSettings) throws Exception {
     fleet = new Fleet(home);
     fleet.startServer(Map.of("server", serverSettings));
-    proxy = new CuttableProxy(fleet.port);
+    proxy = LoopbackRelay.forwardingBytes(fleet.port);
   }
 
   /** Starts a worker, through the proxy or straight to the server, and waits until it is there. */

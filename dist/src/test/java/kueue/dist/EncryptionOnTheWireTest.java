@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import kueue.protocol.LoopbackRelay;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,7 +29,7 @@ class EncryptionOnTheWireTest {
 
   /** One fleet whose client and worker reach the server only through the recording relay. */
   private record Captured(
-      Fleet fleet, RecordingProxy proxy, Path clientConfig, Path workerConfig, Process worker)
+      Fleet fleet, LoopbackRelay proxy, Path clientConfig, Path workerConfig, Process worker)
       implements AutoCloseable {
     @Override
     public void close() throws IOException {
@@ -54,7 +55,7 @@ class EncryptionOnTheWireTest {
     } else {
       fleet.startServer(Map.of("common", common));
     }
-    RecordingProxy proxy = new RecordingProxy(fleet.port);
+    LoopbackRelay proxy = LoopbackRelay.forwardingBytes(fleet.port);
     Path clientConfig = fleet.config("client", Fleet.SECRET, proxy.port(), Map.of("common", common));
     Path workerConfig =
         fleet.config(
@@ -112,7 +113,7 @@ class EncryptionOnTheWireTest {
     try (Captured captured = startFleet("tls", false)) {
       List<Fleet.Result> results = runJob(captured, markers);
 
-      String wire = new String(captured.proxy().captured(), StandardCharsets.ISO_8859_1);
+      String wire = new String(captured.proxy().seen(), StandardCharsets.ISO_8859_1);
       assertThat(wire.length()).as("traffic was captured").isGreaterThan(1000);
       assertThat(wire)
           .doesNotContain(markers.commandLine())
@@ -148,7 +149,7 @@ class EncryptionOnTheWireTest {
     try (Captured captured = startFleet("none", true)) {
       List<Fleet.Result> results = runJob(captured, markers);
 
-      String wire = new String(captured.proxy().captured(), StandardCharsets.ISO_8859_1);
+      String wire = new String(captured.proxy().seen(), StandardCharsets.ISO_8859_1);
       assertThat(wire)
           .contains(markers.commandLine())
           .contains(markers.environment())

@@ -24,6 +24,7 @@ import kueue.protocol.FrameReader;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.protocol.ProtocolException;
+import kueue.store.JobStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -132,9 +133,9 @@ final class ClientSession {
     long chunk;
     do {
       chunk =
-          await(context.loop().withStore(store -> store.clean(all, SchedulerLoop.EXPIRY_CHUNK)));
+          await(context.loop().withStore(store -> store.clean(all, JobStore.EXPIRY_CHUNK)));
       removed += chunk;
-    } while (chunk == SchedulerLoop.EXPIRY_CHUNK);
+    } while (chunk == JobStore.EXPIRY_CHUNK);
     return removed;
   }
 

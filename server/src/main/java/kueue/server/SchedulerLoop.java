@@ -45,8 +45,6 @@ final class SchedulerLoop {
    * takes no new ones while full: evicting the oldest would drop exactly the next ones offered.
    */
   private static final int SPEC_CACHE_SIZE = 65_536;
-  /** Jobs deleted per turn of the loop, by expiry or clean-jobs: each turn stays short. */
-  static final int EXPIRY_CHUNK = 5_000;
 
   private final Scheduler scheduler;
   private final JobStore store;
@@ -360,8 +358,8 @@ final class SchedulerLoop {
    * loop, so that requests queued meanwhile are answered in between.
    */
   private void expireChunk() {
-    long deleted = store.expire(expiringBefore, EXPIRY_CHUNK);
-    if (deleted < EXPIRY_CHUNK) {
+    long deleted = store.expire(expiringBefore, JobStore.EXPIRY_CHUNK);
+    if (deleted < JobStore.EXPIRY_CHUNK) {
       expiringBefore = null;
     }
     if (deleted > 0) {

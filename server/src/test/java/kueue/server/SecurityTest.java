@@ -28,6 +28,7 @@ import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.protocol.EncryptionMismatchException;
 import kueue.protocol.Handshakes;
+import kueue.protocol.LoopbackRelay;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
 import kueue.protocol.TransportSecurity;

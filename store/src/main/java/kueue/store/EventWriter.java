@@ -40,13 +40,6 @@ final class EventWriter implements AutoCloseable {
    */
   private static final String NOT_TERMINAL = " AND state NOT IN " + Schema.TERMINAL_STATES;
 
-  /**
-   * Jobs deleted by one expiry: a million expired jobs deleted at once would hold up the scheduler
-   * loop (and everybody waiting for it) for many seconds, so they go in chunks of this many, each
-   * a short transaction of its own (see {@link JobStore#expire}).
-   */
-  static final int EXPIRY_CHUNK = 5_000;
-
   static final String EXPIRED = "ended < ? AND state IN " + Schema.TERMINAL_STATES;
   static final String BY_END = "ended";
   private static final int CACHED_ENVIRONMENTS = 64;
@@ -401,7 +394,7 @@ final class EventWriter implements AutoCloseable {
         requireChanged(markFailed, failed.jobId());
       }
       case FinishedJobsExpired expired ->
-          deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), EXPIRY_CHUNK);
+          deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), JobStore.EXPIRY_CHUNK);
     }
     return nextJobId;
   }

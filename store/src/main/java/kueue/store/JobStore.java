@@ -21,6 +21,12 @@ import kueue.model.JobSummary;
  * committed state.
  */
 public interface JobStore extends AutoCloseable {
+  /**
+   * Jobs deleted by one expiry or one chunk of a cleanup: a million expired jobs deleted at once
+   * would hold up the scheduler loop (and everybody waiting for it) for many seconds, so they go
+   * in chunks of this many, each a short transaction of its own (see {@link #expire}).
+   */
+  int EXPIRY_CHUNK = 5_000;
 
   /** The smallest job id never handed out, also across restarts and after cleanups. */
   long nextJobId();

@@ -559,9 +559,9 @@ public final class SqliteJobStore implements JobStore {
     long removed = 0;
     long chunk;
     do {
-      chunk = clean(includeFailed, EventWriter.EXPIRY_CHUNK);
+      chunk = clean(includeFailed, EXPIRY_CHUNK);
       removed += chunk;
-    } while (chunk == EventWriter.EXPIRY_CHUNK);
+    } while (chunk == EXPIRY_CHUNK);
     return removed;
   }
 

@@ -52,11 +52,24 @@ public final class ProcessRunner {
   }
 
   ProcessRunner(String workerName, long capturedOutputMaxBytes, Duration killGrace, Clock clock) {
+    this(workerName, capturedOutputMaxBytes, killGrace, clock, NativeSpawner.load());
+  }
+
+  /**
+   * With {@code nativeSpawner} empty, jobs start through ProcessBuilder, as on machines without
+   * what {@link NativeSpawner} needs (glibc before 2.34, other libcs, other systems).
+   */
+  ProcessRunner(
+      String workerName,
+      long capturedOutputMaxBytes,
+      Duration killGrace,
+      Clock clock,
+      java.util.Optional<NativeSpawner> nativeSpawner) {
     this.workerName = workerName;
     this.capturedOutputMaxBytes = Math.max(0, capturedOutputMaxBytes);
     this.killGrace = killGrace;
     this.clock = clock;
-    this.nativeSpawner = NativeSpawner.load();
+    this.nativeSpawner = nativeSpawner;
     this.setsid = ProcessSignals.setsidProgram();
     if (setsid == null) {
       log.warn(

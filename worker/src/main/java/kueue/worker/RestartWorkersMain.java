@@ -15,14 +15,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import kueue.client.CliException;
-import kueue.client.KueueClient;
 import kueue.config.ConfigException;
 import kueue.config.ConfigLoader;
 import kueue.config.KueueConfig;
 import kueue.config.KueueVersion;
 import kueue.model.WorkerSummary;
 import kueue.protocol.Message;
+import kueue.protocol.RequestConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -211,9 +210,9 @@ public final class RestartWorkersMain implements Callable<Integer> {
     List<WorkerSummary> workers;
     try {
       workers = connectedWorkers();
-    } catch (CliException e) {
+    } catch (RequestConnection.Failure e) {
       log.warn("cannot tell which workers are connected, so starting none: {}", e.getMessage());
-      return e.exitCode();
+      return e.kind().exitCode();
     }
     boolean allRunning = true;
     Map<String, Started> started = new HashMap<>();
@@ -304,7 +303,7 @@ public final class RestartWorkersMain implements Callable<Integer> {
               worker.ifPresent(w -> log.info("{}: connected ({})", started.host(), describe(w)));
               return worker.isPresent();
             });
-      } catch (CliException e) {
+      } catch (RequestConnection.Failure e) {
         log.warn("cannot ask the server whether the new workers connected: {}", e.getMessage());
       }
       if (pending.isEmpty() || System.nanoTime() - deadline > 0) {
@@ -324,10 +323,18 @@ public final class RestartWorkersMain implements Callable<Integer> {
   }
 
   /** The same request as `kueue list-workers`. */
-  private List<WorkerSummary> connectedWorkers() throws CliException {
-    try (KueueClient client =
-        KueueClient.connect(
-            settings.common(), settings.file(), ConfigLoader.cacheDirectory(System.getenv()))) {
+  private List<WorkerSummary> connectedWorkers() throws RequestConnection.Failure {
+    KueueConfig.Common common = settings.common();
+    try (RequestConnection client =
+        RequestConnection.connect(
+            new RequestConnection.Settings(
+                common.serverName(),
+                common.serverPort(),
+                common.sharedSecret(),
+                common.encrypted(),
+                settings.file()),
+            "kueue " + KueueVersion.VERSION,
+            ConfigLoader.cacheDirectory(System.getenv()))) {
       return client.request(new Message.ListWorkers(), Message.WorkerList.class).workers();
     }
   }

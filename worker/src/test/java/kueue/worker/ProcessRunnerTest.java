@@ -22,13 +22,18 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class ProcessRunnerTest {
-  private static final AttemptRef ATTEMPT = new AttemptRef(42, 1);
+  static final AttemptRef ATTEMPT = new AttemptRef(42, 1);
   private static final Duration SHORT_GRACE = Duration.ofMillis(300);
 
   @TempDir Path dir;
 
-  private final ProcessRunner runner = new ProcessRunner("test-worker", 64 * 1024, SHORT_GRACE);
-  private final List<Long> leftoverPids = new ArrayList<>();
+  final ProcessRunner runner = newRunner(SHORT_GRACE);
+  final List<Long> leftoverPids = new ArrayList<>();
+
+  /** The runner under test; {@link ProcessBuilderRunnerTest} runs every test without posix_spawn. */
+  ProcessRunner newRunner(Duration killGrace) {
+    return new ProcessRunner("test-worker", 64 * 1024, killGrace);
+  }
 
   @AfterEach
   void killLeftovers() {
@@ -37,7 +42,7 @@ class ProcessRunnerTest {
     }
   }
 
-  private static JobResult resultOf(RunningJob job) throws Exception {
+  static JobResult resultOf(RunningJob job) throws Exception {
     return job.result().get(20, TimeUnit.SECONDS);
   }
 
@@ -379,7 +384,7 @@ class ProcessRunnerTest {
     return parent.children().toList();
   }
 
-  private static long processGroupOf(long pid) throws IOException {
+  static long processGroupOf(long pid) throws IOException {
     String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
     String[] afterName = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
     return Long.parseLong(afterName[2]);

@@ -1,4 +1,4 @@
-package kueue.server;
+package kueue.protocol;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -9,16 +9,22 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import kueue.protocol.TransportSecurity;
 
 /**
- * A man in the middle on 127.0.0.1: accepts connections meant for the server, opens its own to the
- * server and copies everything both ways, keeping a copy of what it saw. Either it just forwards
- * the bytes, or it ends TLS on each side with keys of the test's choosing and so sees plain text.
+ * A man in the middle on 127.0.0.1, for the tests of every module that need one: accepts
+ * connections meant for the server, opens its own to the server and copies everything both ways,
+ * keeping a copy of what it saw. Either it just forwards the bytes, or it ends TLS on each side
+ * with keys of the test's choosing and so sees plain text.
+ *
+ * <p>The test also controls the network in between: {@link #freeze()} stops every byte in both
+ * directions while the connections stay open (a cable pulled somewhere in between: nobody is told
+ * anything), {@link #cut()} closes the connections (both ends notice at once), {@link #resume()}
+ * lets traffic flow again. While frozen, new connections are accepted but not forwarded either,
+ * and a side that hangs up is not heard by the other one until the network is back.
  */
-final class LoopbackRelay implements AutoCloseable {
+public final class LoopbackRelay implements AutoCloseable {
   /** How the relay sets up each of its two connections. */
-  interface Ends {
+  public interface Ends {
     TransportSecurity.Channel towardClient(Socket accepted) throws Exception;
 
     TransportSecurity.Channel towardServer(Socket connected, int port) throws Exception;
@@ -30,7 +36,11 @@ final class LoopbackRelay implements AutoCloseable {
   private final ByteArrayOutputStream fromClients = new ByteArrayOutputStream();
   private final ByteArrayOutputStream fromServer = new ByteArrayOutputStream();
   private final List<Socket> sockets = new CopyOnWriteArrayList<>();
-  final List<Exception> failures = new CopyOnWriteArrayList<>();
+  private final Object gate = new Object();
+  private volatile boolean frozen;
+
+  /** What went wrong while setting up a relayed connection (a failed TLS handshake). */
+  public final List<Exception> failures = new CopyOnWriteArrayList<>();
 
   private LoopbackRelay(int serverPort, Ends ends) throws IOException {
     this.serverPort = serverPort;
@@ -40,7 +50,7 @@ final class LoopbackRelay implements AutoCloseable {
   }
 
   /** Copies bytes without understanding them, as anyone on the network path can. */
-  static LoopbackRelay forwardingBytes(int serverPort) throws IOException {
+  public static LoopbackRelay forwardingBytes(int serverPort) throws IOException {
     return new LoopbackRelay(
         serverPort,
         new Ends() {
@@ -61,8 +71,9 @@ final class LoopbackRelay implements AutoCloseable {
    * Ends TLS toward the client as a server with {@code towardClient}'s key, and toward the server
    * as a client with {@code towardServer}.
    */
-  static LoopbackRelay terminatingTls(TransportSecurity towardClient, TransportSecurity towardServer,
-      int serverPort) throws IOException {
+  public static LoopbackRelay terminatingTls(
+      TransportSecurity towardClient, TransportSecurity towardServer, int serverPort)
+      throws IOException {
     return new LoopbackRelay(
         serverPort,
         new Ends() {
@@ -79,19 +90,19 @@ final class LoopbackRelay implements AutoCloseable {
         });
   }
 
-  int port() {
+  public int port() {
     return listener.getLocalPort();
   }
 
   /** Everything clients sent, as the relay saw it, over all connections so far. */
-  byte[] fromClients() {
+  public byte[] fromClients() {
     synchronized (fromClients) {
       return fromClients.toByteArray();
     }
   }
 
   /** Everything both directions carried, as the relay saw it. */
-  byte[] seen() {
+  public byte[] seen() {
     ByteArrayOutputStream all = new ByteArrayOutputStream();
     synchronized (fromClients) {
       all.writeBytes(fromClients.toByteArray());
@@ -102,20 +113,52 @@ final class LoopbackRelay implements AutoCloseable {
     return all.toByteArray();
   }
 
+  /** Stops all traffic, keeping the connections open. */
+  public void freeze() {
+    frozen = true;
+  }
+
+  /** Lets traffic flow again after {@link #freeze()}. */
+  public void resume() {
+    synchronized (gate) {
+      frozen = false;
+      gate.notifyAll();
+    }
+  }
+
+  /** Closes every connection now; new ones are relayed as before. */
+  public void cut() {
+    for (Socket socket : sockets) {
+      closeQuietly(socket);
+    }
+    sockets.clear();
+  }
+
+  private void awaitOpen() throws InterruptedException {
+    synchronized (gate) {
+      while (frozen) {
+        gate.wait();
+      }
+    }
+  }
+
   private void acceptLoop() {
     while (!listener.isClosed()) {
       try {
         Socket client = listener.accept();
         sockets.add(client);
         Thread.ofVirtual().start(() -> relay(client));
-      } catch (IOException closed) {
-        return;
+      } catch (IOException e) {
+        if (listener.isClosed()) {
+          return;
+        }
       }
     }
   }
 
   private void relay(Socket client) {
     try {
+      awaitOpen();
       TransportSecurity.Channel clientSide = ends.towardClient(client);
       Socket server = new Socket(InetAddress.getLoopbackAddress(), serverPort);
       sockets.add(server);
@@ -129,7 +172,7 @@ final class LoopbackRelay implements AutoCloseable {
     }
   }
 
-  private static void copy(
+  private void copy(
       InputStream in, OutputStream out, ByteArrayOutputStream record, Socket a, Socket b) {
     byte[] buffer = new byte[8192];
     try {
@@ -138,15 +181,21 @@ final class LoopbackRelay implements AutoCloseable {
         synchronized (record) {
           record.write(buffer, 0, read);
         }
+        awaitOpen();
         out.write(buffer, 0, read);
         out.flush();
       }
-    } catch (IOException connectionEnded) {
-      // one side hung up: the relay hangs up the other
-    } finally {
-      closeQuietly(a);
-      closeQuietly(b);
+    } catch (IOException | InterruptedException connectionEnded) {
+      // one side hung up, or the test cut the connection
     }
+    try {
+      // Across a broken network a hang-up does not reach the other side either.
+      awaitOpen();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    closeQuietly(a);
+    closeQuietly(b);
   }
 
   private static void closeQuietly(Socket socket) {
@@ -159,9 +208,8 @@ final class LoopbackRelay implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    resume();
     listener.close();
-    for (Socket socket : sockets) {
-      closeQuietly(socket);
-    }
+    cut();
   }
 }

@@ -1,4 +1,4 @@
-package kueue.dist;
+package kueue.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;

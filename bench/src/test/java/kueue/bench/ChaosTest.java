@@ -1,4 +1,4 @@
-package kueue.dist;
+package kueue.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package kueue.dist;
+package kueue.training;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -30,14 +30,20 @@ import kueue.client.KueueCli;
  * a server runs. A server started from its cache listened in half the time and CPU of one without
  * (bench/README.md), which is most of a restart.
  *
+ * <p>It is in kueue-training.jar, which install.sh uses from the build and does not install. The
+ * training runs themselves (kueue.client.AotTraining, kueue.client.daemon.RelayTraining) are in
+ * the installed jars: a cache is refused by a JVM whose class path is shorter than the training
+ * run's ("app classpath has fewer elements than expected"), so they run on exactly the
+ * launchers' class paths, PROGRAM_JAR or RELAY_JAR alone.
+ *
  * <p>The server and the worker are trained by running them with {@code -XX:AOTCacheOutput} while
  * jobs go through them; the JVM writes the cache when they stop. The CLI's two caches are trained
- * by kueue.client.AotTraining against the same fleet.
+ * by kueue.client.AotTraining and kueue.client.daemon.RelayTraining against the same fleet.
  *
- * <p>Arguments: {@code SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS RELAY_JAR},
- * each options argument one string of JVM options, the same as the launchers', which the cache
- * requires, as it requires the same class path: this JVM's for all but the relay, which has
- * RELAY_JAR alone.
+ * <p>Arguments: {@code SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS PROGRAM_JAR
+ * RELAY_JAR}, each options argument one string of JVM options, the same as the launchers', which
+ * the cache requires, as it requires the same class path: PROGRAM_JAR (kueue.jar) for all but the
+ * relay, which has RELAY_JAR alone.
  */
 public final class LauncherTraining {
   private static final Duration STEP_LIMIT = Duration.ofSeconds(120);
@@ -46,13 +52,15 @@ public final class LauncherTraining {
   private final Path home;
   private final Path config;
   private final String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-  private final String classPath = System.getProperty("java.class.path");
   private final Map<String, String> environment;
 
+  private final String programJar;
   private final String relayJar;
 
-  private LauncherTraining(Path share, Path home, String relayJar) throws IOException {
+  private LauncherTraining(Path share, Path home, String programJar, String relayJar)
+      throws IOException {
     this.share = share;
+    this.programJar = programJar;
     this.relayJar = relayJar;
     this.home = home;
     this.config = home.resolve("config.toml");
@@ -65,16 +73,17 @@ public final class LauncherTraining {
   }
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 5) {
+    if (args.length != 6) {
       System.err.println(
-          "usage: LauncherTraining SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS RELAY_JAR");
+          "usage: LauncherTraining SHARE_DIRECTORY SERVER_OPTIONS WORKER_OPTIONS CLIENT_OPTIONS"
+              + " PROGRAM_JAR RELAY_JAR");
       System.exit(2);
     }
     Path home =
         Files.createTempDirectory(
             "kueue-training", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     try {
-      new LauncherTraining(Path.of(args[0]), home, args[4])
+      new LauncherTraining(Path.of(args[0]), home, args[4], args[5])
           .train(options(args[1]), options(args[2]), options(args[3]));
     } finally {
       try (Stream<Path> files = Files.walk(home)) {
@@ -153,7 +162,7 @@ public final class LauncherTraining {
 
   private Process start(String name, List<String> options, String cache, String mainClass) throws IOException {
     ProcessBuilder builder =
-        java(options, cache, classPath, mainClass)
+        java(options, cache, programJar, mainClass)
             .redirectErrorStream(true)
             .redirectOutput(home.resolve(name + ".log").toFile());
     return builder.start();
@@ -191,10 +200,10 @@ public final class LauncherTraining {
     ProcessBuilder builder;
     if (mode.equals("relay")) {
       List<String> relayOptions = new ArrayList<>(options);
-      relayOptions.add("-Dkueue.cli.classpath=" + classPath);
+      relayOptions.add("-Dkueue.cli.classpath=" + programJar);
       builder = java(relayOptions, cache, relayJar, "kueue.client.daemon.RelayTraining");
     } else {
-      builder = java(options, cache, classPath, "kueue.client.AotTraining", mode);
+      builder = java(options, cache, programJar, "kueue.client.AotTraining", mode);
     }
     builder.redirectErrorStream(true).redirectOutput(home.resolve("client-" + mode + ".log").toFile());
     builder.environment().remove("KUEUE_CLI_DAEMON");
