@@ -16,6 +16,7 @@ import kueue.model.AttemptRef;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobSpecBuilder;
 import kueue.model.Resources;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
@@ -449,16 +450,7 @@ final class WorkerCoreHarness {
       JobSpec spec =
           noJob
               ? null
-              : new JobSpec(
-                  List.of("true"),
-                  missingDirectory ? "/not/here" : EXISTING_DIR,
-                  null,
-                  slots,
-                  1,
-                  0,
-                  Map.of(),
-                  null,
-                  null);
+              : JobSpecBuilder.builder().argv(List.of("true")).cwd(missingDirectory ? "/not/here" : EXISTING_DIR).slots(slots).cpus(1).ramMb(0).globalResources(Map.of()).build();
       return new Message.Offer(jobId, attempt, spec);
     }
 
