@@ -526,7 +526,7 @@ public final class WorkerAgent {
     ScheduledFuture<?> heartbeat =
         heartbeats.scheduleWithFixedDelay(
             () -> sendHeartbeat(server), period, period, TimeUnit.MILLISECONDS);
-    @SuppressWarnings("unchecked")
+    @SuppressWarnings({"unchecked", "rawtypes"}) // an array of a generic type cannot be created
     Map<String, String>[] environments = new Map[ENVIRONMENT_SLOTS];
     try {
       while (true) {
