@@ -38,7 +38,9 @@ final class BenchFleet implements AutoCloseable {
       port = socket.getLocalPort();
     }
     config = dir.resolve("config.toml");
-    Files.writeString(config, """
+    Files.writeString(
+        config,
+        """
         [common]
         shared_secret = "bench-secret-0123456789abcdefghijklmnopqrstuv"
         server_name = "127.0.0.1"
@@ -51,7 +53,8 @@ final class BenchFleet implements AutoCloseable {
         [worker]
         dynamic_check_free_resources = false
         %s
-        """.formatted(port, dir.resolve("data"), extraServer, extraWorker));
+        """
+            .formatted(port, dir.resolve("data"), extraServer, extraWorker));
     Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
   }
 
@@ -59,7 +62,10 @@ final class BenchFleet implements AutoCloseable {
     return ConfigLoader.load(config, warning -> {}, System.getenv());
   }
 
-  /** The JVM options of install.sh's kueue_worker launcher: the benchmarks measure the worker as users run it. */
+  /**
+   * The JVM options of install.sh's kueue_worker launcher: the benchmarks measure the worker as
+   * users run it.
+   */
   private static final String[] WORKER_JVM_OPTIONS = {"-XX:+UseSerialGC", "-Xmx256m"};
 
   void startServer(String... jvmOptions) throws Exception {
@@ -88,10 +94,14 @@ final class BenchFleet implements AutoCloseable {
     if (extra != null && !extra.isBlank()) {
       options.addAll(List.of(extra.strip().split("\\s+")));
     }
-    return start(classPath, "worker-" + name, "kueue.worker.WorkerMain", options.toArray(String[]::new));
+    return start(
+        classPath, "worker-" + name, "kueue.worker.WorkerMain", options.toArray(String[]::new));
   }
 
-  /** Stops a process started here with SIGTERM and waits for it, e.g. so that it writes its AOT cache. */
+  /**
+   * Stops a process started here with SIGTERM and waits for it, e.g. so that it writes its AOT
+   * cache.
+   */
   static void stop(Process process) throws InterruptedException {
     process.destroy();
     if (!process.waitFor(120, TimeUnit.SECONDS)) {
@@ -104,7 +114,8 @@ final class BenchFleet implements AutoCloseable {
     return start(CLASSPATH, log, mainClass, jvmOptions);
   }
 
-  private Process start(String classPath, String log, String mainClass, String... jvmOptions) throws IOException {
+  private Process start(String classPath, String log, String mainClass, String... jvmOptions)
+      throws IOException {
     List<String> command = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED"));
     command.addAll(List.of(jvmOptions));
     // Lets a profiler be attached without editing the benchmark, e.g. a JFR recording.
@@ -113,8 +124,11 @@ final class BenchFleet implements AutoCloseable {
       command.addAll(List.of(extra.strip().split("\\s+")));
     }
     command.addAll(List.of("-cp", classPath, mainClass, "-c", config.toString()));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile())).start();
+    Process process =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(log + ".log").toFile()))
+            .start();
     processes.add(process);
     return process;
   }
@@ -139,12 +153,15 @@ final class BenchFleet implements AutoCloseable {
     awaitWorkerCount(n -> n >= count, "workers did not connect");
   }
 
-  /** Waits until the server lists no worker, e.g. after one was stopped and before the next starts. */
+  /**
+   * Waits until the server lists no worker, e.g. after one was stopped and before the next starts.
+   */
   void awaitNoWorkers() throws Exception {
     awaitWorkerCount(n -> n == 0, "the server still lists a stopped worker");
   }
 
-  private void awaitWorkerCount(java.util.function.IntPredicate done, String failure) throws Exception {
+  private void awaitWorkerCount(java.util.function.IntPredicate done, String failure)
+      throws Exception {
     Instant deadline = Instant.now().plusSeconds(60);
     try (KueueClient client = client()) {
       while (Instant.now().isBefore(deadline)) {
@@ -204,7 +221,8 @@ final class BenchFleet implements AutoCloseable {
           continue;
         }
         for (String line : status) {
-          if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+          if (line.startsWith("voluntary_ctxt_switches:")
+              || line.startsWith("nonvoluntary_ctxt_switches:")) {
             switches += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
           }
         }
@@ -213,10 +231,14 @@ final class BenchFleet implements AutoCloseable {
     return switches;
   }
 
-  /** CPU time of the worker's reaper shell (a long-lived child: the jobs' CPU is not in it), or zero. */
+  /**
+   * CPU time of the worker's reaper shell (a long-lived child: the jobs' CPU is not in it), or
+   * zero.
+   */
   static Duration reaperCpu(Process worker) throws IOException {
     for (ProcessHandle child : worker.toHandle().children().toList()) {
-      boolean reaper = child.info().arguments().map(a -> List.of(a).contains("kueue-reaper")).orElse(false);
+      boolean reaper =
+          child.info().arguments().map(a -> List.of(a).contains("kueue-reaper")).orElse(false);
       if (reaper) {
         try {
           return cpuTime(Files.readString(Path.of("/proc/" + child.pid() + "/stat")));

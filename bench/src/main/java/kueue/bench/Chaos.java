@@ -527,7 +527,17 @@ public final class Chaos {
             String seconds =
                 String.format(java.util.Locale.ROOT, "%.2f", 0.05 + random.nextDouble() * 0.95);
             specs.add(
-                JobSpecBuilder.builder().argv(List.of("sh", "-c", JOB_SCRIPT, "chaos-job", log.toString(), seconds)).cwd(work.toString()).env(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin")).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).stdout("null").stderr("null").build());
+                JobSpecBuilder.builder()
+                    .argv(List.of("sh", "-c", JOB_SCRIPT, "chaos-job", log.toString(), seconds))
+                    .cwd(work.toString())
+                    .env(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin"))
+                    .slots(1)
+                    .cpus(1)
+                    .ramMb(10)
+                    .globalResources(Map.of())
+                    .stdout("null")
+                    .stderr("null")
+                    .build());
           }
           while (!submit(specs)) {
             retries++;

@@ -37,12 +37,22 @@ public final class Scale {
         workers.add(new SimulatedWorker(config.common(), "idle-" + i, 0));
       }
       fleet.awaitWorkers(workerCount);
-      JobSpec one = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(Map.of("PATH", "/usr/bin:/bin")).slots(1).cpus(1).ramMb(0).globalResources(Map.of()).build();
+      JobSpec one =
+          JobSpecBuilder.builder()
+              .argv(List.of("true"))
+              .cwd("/tmp")
+              .env(Map.of("PATH", "/usr/bin:/bin"))
+              .slots(1)
+              .cpus(1)
+              .ramMb(0)
+              .globalResources(Map.of())
+              .build();
       try (KueueClient client = fleet.client()) {
         double emptyLatency = submitLatencyMs(client, one);
         long start = System.nanoTime();
         for (int queued = 0; queued < jobs; queued += 10_000) {
-          client.request(new Message.Submit(Collections.nCopies(Math.min(10_000, jobs - queued), one)));
+          client.request(
+              new Message.Submit(Collections.nCopies(Math.min(10_000, jobs - queued), one)));
         }
         double fillSeconds = (System.nanoTime() - start) / 1e9;
         double fullLatency = submitLatencyMs(client, one);
@@ -54,12 +64,20 @@ public final class Scale {
         }
         long rss = BenchFleet.rssMib(fleet.server);
         String heapUsed = heapAfterGc(fleet.server);
-        System.out.printf("%d queued jobs, %d connected workers, server -Xmx%s%n", jobs, workerCount, heap);
-        System.out.printf("  filling the queue        %s (%.0f jobs/s)%n", Stats.seconds(fillSeconds), jobs / fillSeconds);
+        System.out.printf(
+            "%d queued jobs, %d connected workers, server -Xmx%s%n", jobs, workerCount, heap);
+        System.out.printf(
+            "  filling the queue        %s (%.0f jobs/s)%n",
+            Stats.seconds(fillSeconds), jobs / fillSeconds);
         System.out.printf("  submit latency, empty    %.2f ms (median)%n", emptyLatency);
-        System.out.printf("  submit latency, full     %.2f ms (median), ratio %.2fx (limit 1.5x)%n", fullLatency, fullLatency / emptyLatency);
-        System.out.printf("  list-jobs default view   %.1f ms (median of 20; limit 200 ms)%n", Stats.median(listTimes));
-        System.out.printf("  server heap after GC     %s; RSS %d MiB (goal: heap <= 1 GiB)%n", heapUsed, rss);
+        System.out.printf(
+            "  submit latency, full     %.2f ms (median), ratio %.2fx (limit 1.5x)%n",
+            fullLatency, fullLatency / emptyLatency);
+        System.out.printf(
+            "  list-jobs default view   %.1f ms (median of 20; limit 200 ms)%n",
+            Stats.median(listTimes));
+        System.out.printf(
+            "  server heap after GC     %s; RSS %d MiB (goal: heap <= 1 GiB)%n", heapUsed, rss);
       }
       workers.forEach(SimulatedWorker::close);
       // SIGTERM: the server closes the database cleanly (and writes its cache).
@@ -86,27 +104,33 @@ public final class Scale {
   }
 
   /**
-   * Starts the server again over the full database: seconds until it answers a request and until
-   * it has accepted (stored) a submission, both from the start of the process, and the CPU time
-   * the server used until it answered (less dependent on other load than the wall times).
+   * Starts the server again over the full database: seconds until it answers a request and until it
+   * has accepted (stored) a submission, both from the start of the process, and the CPU time the
+   * server used until it answered (less dependent on other load than the wall times).
    */
   private static void print(String what, double[] restart, String note) {
-    System.out.printf("  %-24s %.2f s until serving (%s; server CPU time by then %.2f s);"
-        + " a submission accepted after %.2f s%n", what, restart[0], note, restart[2], restart[1]);
+    System.out.printf(
+        "  %-24s %.2f s until serving (%s; server CPU time by then %.2f s);"
+            + " a submission accepted after %.2f s%n",
+        what, restart[0], note, restart[2], restart[1]);
   }
 
-  private static double[] restart(BenchFleet fleet, String heap, String log, JobSpec spec, String cacheOption)
+  private static double[] restart(
+      BenchFleet fleet, String heap, String log, JobSpec spec, String cacheOption)
       throws Exception {
     long start = System.nanoTime();
-    fleet.server = cacheOption == null
-        ? fleet.start(log, "kueue.server.ServerMain", "-Xmx" + heap)
-        : fleet.start(log, "kueue.server.ServerMain", "-Xmx" + heap, cacheOption);
+    fleet.server =
+        cacheOption == null
+            ? fleet.start(log, "kueue.server.ServerMain", "-Xmx" + heap)
+            : fleet.start(log, "kueue.server.ServerMain", "-Xmx" + heap, cacheOption);
     Duration serving = fleet.awaitServer();
     Duration cpu = BenchFleet.cpuTime(fleet.server);
     try (KueueClient client = fleet.client()) {
       client.request(new Message.Submit(List.of(spec)));
     }
-    return new double[] {serving.toNanos() / 1e9, (System.nanoTime() - start) / 1e9, cpu.toMillis() / 1e3};
+    return new double[] {
+      serving.toNanos() / 1e9, (System.nanoTime() - start) / 1e9, cpu.toMillis() / 1e3
+    };
   }
 
   private static double submitLatencyMs(KueueClient client, JobSpec spec) throws Exception {
@@ -121,7 +145,8 @@ public final class Scale {
 
   /** Heap in use after a full GC, as jcmd reports it. */
   private static String heapAfterGc(Process server) throws Exception {
-    String jcmd = ProcessHandle.current().info().command().orElseThrow().replaceAll("java$", "jcmd");
+    String jcmd =
+        ProcessHandle.current().info().command().orElseThrow().replaceAll("java$", "jcmd");
     run(jcmd, String.valueOf(server.pid()), "GC.run");
     String info = run(jcmd, String.valueOf(server.pid()), "GC.heap_info");
     var matcher = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);

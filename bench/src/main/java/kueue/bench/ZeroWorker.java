@@ -12,8 +12,8 @@ import kueue.protocol.Message;
 
 /**
  * The server's CPU time per scheduled job, measured with simulated workers that complete every job
- * instantly (HyperQueue's "zero worker" idea). Reads the server process's CPU time from /proc before
- * and after the batch.
+ * instantly (HyperQueue's "zero worker" idea). Reads the server process's CPU time from /proc
+ * before and after the batch.
  *
  * <p>The first rounds include the JIT compiling the server's code (a fresh JVM spends more CPU
  * compiling than scheduling); the last round is the steady state a long-running server is in.
@@ -41,7 +41,8 @@ public final class ZeroWorker {
         run(fleet, jobs);
         double seconds = (System.nanoTime() - start) / 1e9;
         Duration cpu = BenchFleet.cpuTime(fleet.server).minus(cpuBefore);
-        System.out.printf("  round %d: wall time %s (%.0f jobs/s), server CPU per job %.3f ms   (goal 0.1 ms)%n",
+        System.out.printf(
+            "  round %d: wall time %s (%.0f jobs/s), server CPU per job %.3f ms   (goal 0.1 ms)%n",
             round, Stats.seconds(seconds), jobs / seconds, cpu.toNanos() / 1e6 / jobs);
       }
       workers.forEach(SimulatedWorker::close);
@@ -49,7 +50,16 @@ public final class ZeroWorker {
   }
 
   private static void run(BenchFleet fleet, int jobs) throws Exception {
-    JobSpec spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(Map.of("PATH", "/usr/bin:/bin")).slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build();
+    JobSpec spec =
+        JobSpecBuilder.builder()
+            .argv(List.of("true"))
+            .cwd("/tmp")
+            .env(Map.of("PATH", "/usr/bin:/bin"))
+            .slots(1)
+            .cpus(0)
+            .ramMb(0)
+            .globalResources(Map.of())
+            .build();
     try (KueueClient client = fleet.client()) {
       for (int done = 0; done < jobs; done += 10_000) {
         List<JobSpec> specs = java.util.Collections.nCopies(Math.min(10_000, jobs - done), spec);

@@ -12,9 +12,9 @@ import java.util.stream.Stream;
  * listing, help) so that their classes are loaded and linked from the cache on later starts. Its
  * jobs are real jobs on the local server; when none runs, the error paths are trained instead.
  *
- * <p>Arguments: optionally {@code in-process}, then the -c/--config options to pass on, if any.
- * The relay's cache is trained by kueue.client.daemon.RelayTraining: a cache holding every class
- * the CLI can load made the relay, which needs few, start slower than no cache at all
+ * <p>Arguments: optionally {@code in-process}, then the -c/--config options to pass on, if any. The
+ * relay's cache is trained by kueue.client.daemon.RelayTraining: a cache holding every class the
+ * CLI can load made the relay, which needs few, start slower than no cache at all
  * (bench/README.md).
  */
 public final class AotTraining {
@@ -23,18 +23,19 @@ public final class AotTraining {
   public static void main(String[] args) {
     int skip = args.length > 0 && args[0].equals("in-process") ? 1 : 0;
     List<String> config = List.of(args).subList(skip, args.length);
-    List<List<String>> commands = List.of(
-        List.of("--help"),
-        List.of("cmd", "--help"),
-        List.of("cmd", "true"),
-        List.of("cmd", "--wait", "true"),
-        List.of("list-jobs"),
-        List.of("list-jobs", "-n", "5", "--json"),
-        List.of("show-job", "1"),
-        List.of("list-workers"),
-        List.of("list-resources"),
-        List.of("wait-job", "1"),
-        List.of("complete", "bash"));
+    List<List<String>> commands =
+        List.of(
+            List.of("--help"),
+            List.of("cmd", "--help"),
+            List.of("cmd", "true"),
+            List.of("cmd", "--wait", "true"),
+            List.of("list-jobs"),
+            List.of("list-jobs", "-n", "5", "--json"),
+            List.of("show-job", "1"),
+            List.of("list-workers"),
+            List.of("list-resources"),
+            List.of("wait-job", "1"),
+            List.of("complete", "bash"));
     Path cwd = Path.of("").toAbsolutePath();
     for (List<String> command : commands) {
       StringWriter sink = new StringWriter();

@@ -28,9 +28,19 @@ final class CliContext {
 
   /** A context for a test of the command model, with the controlling terminal. */
   static CliContext of(
-      Map<String, String> environment, Path workingDirectory, PrintWriter err, boolean stdoutIsTerminal, Clock clock) {
+      Map<String, String> environment,
+      Path workingDirectory,
+      PrintWriter err,
+      boolean stdoutIsTerminal,
+      Clock clock) {
     CliContext context = new CliContext();
-    context.bind(environment, workingDirectory, err, stdoutIsTerminal, TerminalInfo.CONTROLLING_TERMINAL, clock);
+    context.bind(
+        environment,
+        workingDirectory,
+        err,
+        stdoutIsTerminal,
+        TerminalInfo.CONTROLLING_TERMINAL,
+        clock);
     return context;
   }
 
@@ -95,7 +105,8 @@ final class CliContext {
 
   KueueClient connect() throws ConfigException, CliException {
     KueueConfig loaded = config();
-    KueueClient client = KueueClient.connect(
+    KueueClient client =
+        KueueClient.connect(
             loaded.common(), loaded.file(), ConfigLoader.cacheDirectory(environment));
     StartupTrace.mark("connected");
     if (!loaded.common().encrypted()) {

@@ -281,7 +281,17 @@ final class CmdCommand extends ServerCommand {
       argv.addAll(arguments);
     }
     JobSpec job =
-        JobSpecBuilder.builder().argv(argv).cwd(cwd.toString()).env(noEnvironment ? null : EnvironmentFilter.forJob(context.environment())).slots(jobSlots).cpus(cpus != null ? cpus : defaults.jobDefaultCpus()).ramMb(ramMb != null ? ramMb : defaults.jobDefaultRamMb()).globalResources(globalResources).stdout(stdout).stderr(stderr).build();
+        JobSpecBuilder.builder()
+            .argv(argv)
+            .cwd(cwd.toString())
+            .env(noEnvironment ? null : EnvironmentFilter.forJob(context.environment()))
+            .slots(jobSlots)
+            .cpus(cpus != null ? cpus : defaults.jobDefaultCpus())
+            .ramMb(ramMb != null ? ramMb : defaults.jobDefaultRamMb())
+            .globalResources(globalResources)
+            .stdout(stdout)
+            .stderr(stderr)
+            .build();
     if (entries != null) {
       return submitBatch(client, job);
     }

@@ -15,9 +15,8 @@ import java.util.TreeMap;
  *   <li>host and shell state: HOSTNAME, HOST, PWD, OLDPWD, SHLVL, _ (the last command);
  *   <li>the terminal, which a job never has (stdin is /dev/null, output goes to files): TERM,
  *       TERM_*, COLORTERM, COLUMNS, LINES, WINDOWID, VTE_VERSION, TMUX, TMUX_PANE, STY, WINDOW;
- *   <li>KUEUE_JOB_ID, KUEUE_WORKER, KUEUE_ARRAY_ID and KUEUE_ARRAY_INDEX, which the worker sets
- *       for each job itself (a job submitted from inside another job must not inherit its
- *       parent's).
+ *   <li>KUEUE_JOB_ID, KUEUE_WORKER, KUEUE_ARRAY_ID and KUEUE_ARRAY_INDEX, which the worker sets for
+ *       each job itself (a job submitted from inside another job must not inherit its parent's).
  * </ul>
  */
 final class EnvironmentFilter {

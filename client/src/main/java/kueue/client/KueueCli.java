@@ -60,12 +60,22 @@ public final class KueueCli {
    */
   public static int run(
       String[] args, PrintWriter out, PrintWriter err, Map<String, String> env, Path cwd) {
-    return run(null, args, out, err, env, cwd, false, TerminalInfo.CONTROLLING_TERMINAL, Clock.systemUTC(), System.in);
+    return run(
+        null,
+        args,
+        out,
+        err,
+        env,
+        cwd,
+        false,
+        TerminalInfo.CONTROLLING_TERMINAL,
+        Clock.systemUTC(),
+        System.in);
   }
 
   /**
-   * Runs one command for a {@code kueue} process other than this one (the CLI daemon): its
-   * streams, environment, directory and terminal are passed in.
+   * Runs one command for a {@code kueue} process other than this one (the CLI daemon): its streams,
+   * environment, directory and terminal are passed in.
    *
    * @param terminalDevice the terminal its stdout is on, for its size; ignored unless {@code
    *     stdoutIsTerminal}
@@ -81,7 +91,17 @@ public final class KueueCli {
       Path terminalDevice,
       InputStream stdin) {
     StartupTrace.restart();
-    return run(prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, Clock.systemUTC(), stdin);
+    return run(
+        prepared,
+        args,
+        out,
+        err,
+        env,
+        cwd,
+        stdoutIsTerminal,
+        terminalDevice,
+        Clock.systemUTC(),
+        stdin);
   }
 
   /** Runs one command; {@code prepared} is a tree built for it ahead, or null to build one. */
@@ -167,7 +187,8 @@ public final class KueueCli {
       throw new IllegalArgumentException("not a server command: " + serverCommandName);
     }
     CliContext context = new CliContext();
-    return new Prepared(serverCommandName, context, commandLine(context, new String[] {serverCommandName}));
+    return new Prepared(
+        serverCommandName, context, commandLine(context, new String[] {serverCommandName}));
   }
 
   /** Every command, as --help, help, complete and the "did you mean" suggestions need. */
@@ -178,8 +199,8 @@ public final class KueueCli {
   /**
    * The command tree for {@code args}. picocli builds each command's model by reflection, and its
    * classes (compiled for Java 5) cannot be kept in the JDK's ahead-of-time cache, so a run that
-   * names a server command gets only that one: building all of them took a cold start longer
-   * than running the command.
+   * names a server command gets only that one: building all of them took a cold start longer than
+   * running the command.
    */
   static CommandLine commandLine(CliContext context, String[] args) {
     CommandLine root = new CommandLine(new KueueCommand(context));

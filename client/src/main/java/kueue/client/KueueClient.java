@@ -9,8 +9,8 @@ import kueue.protocol.RequestConnection;
 
 /**
  * A blocking connection to the server: one request, one reply. Every failure becomes a {@link
- * CliException} whose message says what went wrong and which setting to check. In the CLI
- * daemon, connections that answered completely are kept open for the next command ({@link
+ * CliException} whose message says what went wrong and which setting to check. In the CLI daemon,
+ * connections that answered completely are kept open for the next command ({@link
  * ServerConnections}).
  */
 public final class KueueClient implements AutoCloseable {

@@ -1,9 +1,9 @@
 package kueue.client;
 
 /**
- * With KUEUE_TRACE_STARTUP set, prints to stderr how long each step of a command took, from
- * {@code main} on (the JVM's own start is the rest of the wall time). Profilers cost more than a
- * whole command, so this is how a slow start is taken apart (bench/README.md).
+ * With KUEUE_TRACE_STARTUP set, prints to stderr how long each step of a command took, from {@code
+ * main} on (the JVM's own start is the rest of the wall time). Profilers cost more than a whole
+ * command, so this is how a slow start is taken apart (bench/README.md).
  */
 final class StartupTrace {
   private static final boolean ENABLED = System.getenv("KUEUE_TRACE_STARTUP") != null;

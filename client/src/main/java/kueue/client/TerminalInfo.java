@@ -25,7 +25,9 @@ record TerminalInfo(int width, int height, boolean colors) {
     return detect(env, stdoutIsTerminal, CONTROLLING_TERMINAL);
   }
 
-  /** @param device the terminal stdout is on, asked for its size when COLUMNS or LINES is unset */
+  /**
+   * @param device the terminal stdout is on, asked for its size when COLUMNS or LINES is unset
+   */
   static TerminalInfo detect(Map<String, String> env, boolean stdoutIsTerminal, Path device) {
     Integer width = positive(env.get("COLUMNS"));
     Integer height = positive(env.get("LINES"));

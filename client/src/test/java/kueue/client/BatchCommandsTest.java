@@ -34,7 +34,25 @@ class BatchCommandsTest {
   private volatile Message.BatchRemoved removed;
 
   static JobSummary inBatch(JobSummary job, long batch, long index) {
-    return JobSummaryBuilder.builder().id(job.id()).state(job.state()).command(job.command()).cwd(job.cwd()).slots(job.slots()).cpus(job.cpus()).ramMb(job.ramMb()).attempt(job.attempt()).worker(job.worker()).submitted(job.submitted()).started(job.started()).ended(job.ended()).exitCode(job.exitCode()).signal(job.signal()).note(job.note()).batch(batch).arrayIndex(index).build();
+    return JobSummaryBuilder.builder()
+        .id(job.id())
+        .state(job.state())
+        .command(job.command())
+        .cwd(job.cwd())
+        .slots(job.slots())
+        .cpus(job.cpus())
+        .ramMb(job.ramMb())
+        .attempt(job.attempt())
+        .worker(job.worker())
+        .submitted(job.submitted())
+        .started(job.started())
+        .ended(job.ended())
+        .exitCode(job.exitCode())
+        .signal(job.signal())
+        .note(job.note())
+        .batch(batch)
+        .arrayIndex(index)
+        .build();
   }
 
   static BatchSummary batch(

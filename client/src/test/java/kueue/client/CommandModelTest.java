@@ -59,8 +59,11 @@ class CommandModelTest {
 
     assertThat(result.exitCode()).isEqualTo(ExitCodes.USAGE_OR_CONFIG);
     assertThat(result.err()).contains("kueue cmd: Unknown option: '--bogus-option-of-kueue'");
-    assertThat(KueueCli.commandLine(context(), new String[] {"cmd", "x"})
-            .getSubcommands().get("cmd").isStopAtPositional())
+    assertThat(
+            KueueCli.commandLine(context(), new String[] {"cmd", "x"})
+                .getSubcommands()
+                .get("cmd")
+                .isStopAtPositional())
         .isTrue();
   }
 }

@@ -22,7 +22,8 @@ class EncryptionSettingTest {
   @Test
   void anEncryptedConnectionNeedsNoWarning() throws Exception {
     try (ScriptedServer server = server(TransportSecurity.tls(CliHarness.SECRET))) {
-      CliHarness.Result result = new CliHarness(home).pointingAt(server.port()).run("list-resources");
+      CliHarness.Result result =
+          new CliHarness(home).pointingAt(server.port()).run("list-resources");
 
       assertThat(result.exitCode()).as(result.err()).isZero();
       assertThat(result.err()).isEmpty();

@@ -46,6 +46,22 @@ final class Jobs {
       Integer exitCode,
       Integer signal,
       String note) {
-    return JobSummaryBuilder.builder().id(id).state(state).command("./train.py --lr 0.1").cwd("/home/ada/experiments/run" + id).slots(1).cpus(2).ramMb(1024).attempt(1).worker(worker).submitted(SUBMITTED).started(started).ended(ended).exitCode(exitCode).signal(signal).note(note).build();
+    return JobSummaryBuilder.builder()
+        .id(id)
+        .state(state)
+        .command("./train.py --lr 0.1")
+        .cwd("/home/ada/experiments/run" + id)
+        .slots(1)
+        .cpus(2)
+        .ramMb(1024)
+        .attempt(1)
+        .worker(worker)
+        .submitted(SUBMITTED)
+        .started(started)
+        .ended(ended)
+        .exitCode(exitCode)
+        .signal(signal)
+        .note(note)
+        .build();
   }
 }

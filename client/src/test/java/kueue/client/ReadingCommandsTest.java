@@ -11,7 +11,6 @@ import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
-import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.model.JobStats;
 import kueue.model.ResourceUsage;
@@ -55,7 +54,15 @@ class ReadingCommandsTest {
   static final JobDetail DETAIL =
       new JobDetail(
           Jobs.finished(12, 1),
-          JobSpecBuilder.builder().argv(List.of("./train.py", "--lr", "0.1")).cwd("/home/ada/experiments/run12").slots(1).cpus(2).ramMb(1024).globalResources(Map.of("genus", 1)).stderr("null").build(),
+          JobSpecBuilder.builder()
+              .argv(List.of("./train.py", "--lr", "0.1"))
+              .cwd("/home/ada/experiments/run12")
+              .slots(1)
+              .cpus(2)
+              .ramMb(1024)
+              .globalResources(Map.of("genus", 1))
+              .stderr("null")
+              .build(),
           42,
           List.of(
               new JobEvent(Jobs.SUBMITTED, 0, "submitted", null, null),
@@ -115,7 +122,8 @@ class ReadingCommandsTest {
   /** The CLI daemon runs commands on trees built before their run ({@link KueueCli#prepare}). */
   @Nested
   class PreparedTrees {
-    private CliHarness.Result runPrepared(KueueCli.Prepared prepared, Map<String, String> env, String... args) {
+    private CliHarness.Result runPrepared(
+        KueueCli.Prepared prepared, Map<String, String> env, String... args) {
       java.io.StringWriter out = new java.io.StringWriter();
       java.io.StringWriter err = new java.io.StringWriter();
       List<String> all = new java.util.ArrayList<>(List.of("-c", cli.config.toString()));
@@ -139,7 +147,8 @@ class ReadingCommandsTest {
       Map<String, String> env = new java.util.HashMap<>(cli.env);
       env.put("LINES", "20");
       CliHarness.Result prepared = runPrepared(KueueCli.prepare("list-jobs"), env, "list-jobs");
-      CliHarness.Result withOptions = runPrepared(KueueCli.prepare("list-jobs"), env, "list-jobs", "-n", "3", "-f");
+      CliHarness.Result withOptions =
+          runPrepared(KueueCli.prepare("list-jobs"), env, "list-jobs", "-n", "3", "-f");
       CliHarness.Result afterwards = runPrepared(KueueCli.prepare("list-jobs"), env, "list-jobs");
       CliHarness.Result fresh = runPrepared(null, env, "list-jobs");
 
@@ -151,7 +160,9 @@ class ReadingCommandsTest {
               new Message.ListJobs(16, List.of()));
       assertThat(prepared.exitCode()).isZero();
       // The running job's runtime is by the wall clock, which may pass a minute between runs.
-      assertThat(withoutRuntimes(prepared.out())).contains("pending 3").isEqualTo(withoutRuntimes(fresh.out()));
+      assertThat(withoutRuntimes(prepared.out()))
+          .contains("pending 3")
+          .isEqualTo(withoutRuntimes(fresh.out()));
       assertThat(withoutRuntimes(afterwards.out())).isEqualTo(withoutRuntimes(fresh.out()));
     }
 
@@ -161,7 +172,8 @@ class ReadingCommandsTest {
 
     @Test
     void aTreePreparedForAnotherCommandIsNotUsed() {
-      CliHarness.Result result = runPrepared(KueueCli.prepare("list-jobs"), cli.env, "list-workers");
+      CliHarness.Result result =
+          runPrepared(KueueCli.prepare("list-jobs"), cli.env, "list-workers");
 
       assertThat(result.exitCode()).isZero();
       assertThat(result.out()).contains("ralab04");
@@ -170,7 +182,9 @@ class ReadingCommandsTest {
 
     @Test
     void onlyServerCommandsArePrepared() {
-      assertThat(KueueCli.serverCommandNames()).contains("cmd", "list-jobs", "wait-job").doesNotContain("help");
+      assertThat(KueueCli.serverCommandNames())
+          .contains("cmd", "list-jobs", "wait-job")
+          .doesNotContain("help");
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> KueueCli.prepare("help"))
           .isInstanceOf(IllegalArgumentException.class);
     }

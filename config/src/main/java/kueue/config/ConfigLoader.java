@@ -104,8 +104,8 @@ public final class ConfigLoader {
   private record ParsedText(String text, TomlParseResult toml) {}
 
   /**
-   * The last text parsed. The CLI daemon loads the configuration for every command, and parsing
-   * is most of that; the text is still read every time, so an edit takes effect at once. Nothing
+   * The last text parsed. The CLI daemon loads the configuration for every command, and parsing is
+   * most of that; the text is still read every time, so an edit takes effect at once. Nothing
    * changes a parse result after parsing, so threads can share it.
    */
   private static volatile ParsedText lastParsed;

@@ -38,8 +38,15 @@ public record KueueConfig(
     @Override
     public String toString() {
       // The secret must never reach a log line by accident.
-      return "Common[serverName=" + serverName + ", serverPort=" + serverPort + ", logLevel="
-          + logLevel + ", encryption=" + encryption + "]";
+      return "Common[serverName="
+          + serverName
+          + ", serverPort="
+          + serverPort
+          + ", logLevel="
+          + logLevel
+          + ", encryption="
+          + encryption
+          + "]";
     }
   }
 
@@ -74,8 +81,8 @@ public record KueueConfig(
   public record Client(int jobDefaultCpus, long jobDefaultRamMb) {}
 
   /**
-   * [restart_workers]; sshUser is null when not set. workerCommand is a command line for sh on
-   * the remote host.
+   * [restart_workers]; sshUser is null when not set. workerCommand is a command line for sh on the
+   * remote host.
    */
   public record RestartWorkers(
       String sshUser, List<String> hostnames, int sleepMinutesBeforeRecheck, String workerCommand) {

@@ -8,4 +8,5 @@ import kueue.model.JobState;
  * @param workerId the worker holding the current attempt, or -1
  * @param pendingReason for pending jobs, why they are not placed right now; otherwise null
  */
-public record ActiveJobView(long jobId, JobState state, int attempt, long workerId, String pendingReason) {}
+public record ActiveJobView(
+    long jobId, JobState state, int attempt, long workerId, String pendingReason) {}

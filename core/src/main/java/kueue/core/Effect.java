@@ -3,8 +3,8 @@ package kueue.core;
 import java.util.List;
 
 /**
- * Something the server must do after the events of the same batch are stored: answer a client,
- * talk to a worker, wake waiters.
+ * Something the server must do after the events of the same batch are stored: answer a client, talk
+ * to a worker, wake waiters.
  */
 public sealed interface Effect {
 

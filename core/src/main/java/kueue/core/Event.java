@@ -7,8 +7,8 @@ import kueue.model.JobSpec;
 import kueue.model.JobTransition;
 
 /**
- * A state change decided by the scheduler. The server persists events before it sends any effect
- * of the same batch, so nothing is acknowledged that a crash could lose. Each event names one job
+ * A state change decided by the scheduler. The server persists events before it sends any effect of
+ * the same batch, so nothing is acknowledged that a crash could lose. Each event names one job
  * (except FinishedJobsExpired) and is also a line of that job's history.
  */
 public sealed interface Event {

@@ -29,9 +29,9 @@ final class PendingQueue {
 
   /**
    * Adds restored jobs and puts each into index as well, under the same boxed id (a million ids
-   * boxed twice would cost 16 MB more). Jobs in ascending id order go into an empty queue in
-   * linear time: a TreeMap filled from a sorted map builds its tree directly instead of
-   * rebalancing after each of a million inserts.
+   * boxed twice would cost 16 MB more). Jobs in ascending id order go into an empty queue in linear
+   * time: a TreeMap filled from a sorted map builds its tree directly instead of rebalancing after
+   * each of a million inserts.
    */
   void addAll(List<Job> restored, Map<Long, Job> index) {
     boolean ascending = true;

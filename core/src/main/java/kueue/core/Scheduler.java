@@ -90,8 +90,10 @@ public final class Scheduler {
   /** See {@link #restoring}. */
   public final class Restoration implements Consumer<RestoredJob> {
     private final Instant now;
+
     /** Pending jobs per shape, queued in bulk by finish(). */
     private final Map<Shape, List<Job>> pending = new HashMap<>();
+
     private final Map<Shape, Shape> shapes = new HashMap<>();
     private Resources lastDemand;
     private Map<String, Integer> lastResources;

@@ -17,7 +17,17 @@ import org.junit.jupiter.api.Test;
 class BatchTest {
 
   private static JobSpec shared(String stdout, String stderr) {
-    return JobSpecBuilder.builder().argv(List.of("./sweep.sh")).cwd("/home/user/sweep").env(Map.of("HOME", "/home/user")).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).stdout(stdout).stderr(stderr).build();
+    return JobSpecBuilder.builder()
+        .argv(List.of("./sweep.sh"))
+        .cwd("/home/user/sweep")
+        .env(Map.of("HOME", "/home/user"))
+        .slots(1)
+        .cpus(1)
+        .ramMb(100)
+        .globalResources(Map.of())
+        .stdout(stdout)
+        .stderr(stderr)
+        .build();
   }
 
   private static List<BatchEntry> array(long... indices) {
@@ -149,7 +159,17 @@ class BatchTest {
   void aSingleSubmitCannotJoinABatchByNamingOne() {
     SchedulerHarness harness = SchedulerHarness.create();
     JobSpec claimsBatch =
-        JobSpecBuilder.builder().argv(List.of("./x")).cwd("/w").env(Map.of()).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).batch(1L).arrayIndex(3L).build();
+        JobSpecBuilder.builder()
+            .argv(List.of("./x"))
+            .cwd("/w")
+            .env(Map.of())
+            .slots(1)
+            .cpus(1)
+            .ramMb(100)
+            .globalResources(Map.of())
+            .batch(1L)
+            .arrayIndex(3L)
+            .build();
 
     Decisions decisions = harness.submitSpecs(List.of(claimsBatch));
 

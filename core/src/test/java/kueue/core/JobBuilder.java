@@ -51,6 +51,14 @@ final class JobBuilder {
   }
 
   JobSpec build() {
-    return JobSpecBuilder.builder().argv(argv).cwd(cwd).env(Map.of("HOME", "/home/user")).slots(slots).cpus(cpus).ramMb(ramMb).globalResources(globalResources).build();
+    return JobSpecBuilder.builder()
+        .argv(argv)
+        .cwd(cwd)
+        .env(Map.of("HOME", "/home/user"))
+        .slots(slots)
+        .cpus(cpus)
+        .ramMb(ramMb)
+        .globalResources(globalResources)
+        .build();
   }
 }

@@ -152,7 +152,8 @@ class PlacementTest {
     List<Long> jobs = harness.submit(aJob().cpus(1), aJob().cpus(2));
 
     assertThat(harness.offers()).containsOnlyKeys(jobs.getFirst());
-    assertThat(harness.pendingReason(jobs.get(1))).isEqualTo("waiting for free resources on a worker");
+    assertThat(harness.pendingReason(jobs.get(1)))
+        .isEqualTo("waiting for free resources on a worker");
   }
 
   @Test

@@ -1,11 +1,11 @@
 package kueue.dist;
 
-import java.io.OutputStream;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
@@ -85,7 +85,8 @@ class CliDaemonTest {
     awaitDaemon();
 
     Fleet.Result relayed =
-        relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
+        relay(
+            Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
     assertThat(relayed.exitCode()).as(relayed.toString()).isEqualTo(7);
     assertThat(relayed.err())
         .contains("kueue: trace: pipes opened")
@@ -97,7 +98,9 @@ class CliDaemonTest {
     assertThat(failed.find()).isTrue();
     Fleet.Result shown = relay(Map.of(), home, null, "show-job", failed.group(1), "--json");
     assertThat(shown.exitCode()).as(shown.toString()).isZero();
-    assertThat(shown.out()).contains("\"exitCode\" : 7").isEqualTo(inProcessRun("show-job", failed.group(1), "--json").out());
+    assertThat(shown.out())
+        .contains("\"exitCode\" : 7")
+        .isEqualTo(inProcessRun("show-job", failed.group(1), "--json").out());
 
     Fleet.Result usage = relay(Map.of(), home, null, "cmd", "--no-such-option", "true");
     assertThat(usage.exitCode()).isEqualTo(2);
@@ -116,10 +119,15 @@ class CliDaemonTest {
             Map.of("KUEUE_TEST_VALUE", "from the caller"),
             directory,
             null,
-            "cmd", "--wait", "sh", "-c", "pwd > where; printf %s \"$KUEUE_TEST_VALUE\" > what");
+            "cmd",
+            "--wait",
+            "sh",
+            "-c",
+            "pwd > where; printf %s \"$KUEUE_TEST_VALUE\" > what");
 
     assertThat(run.exitCode()).as(run.toString()).isZero();
-    assertThat(Files.readString(directory.resolve("where")).strip()).isEqualTo(directory.toString());
+    assertThat(Files.readString(directory.resolve("where")).strip())
+        .isEqualTo(directory.toString());
     assertThat(Files.readString(directory.resolve("what"))).isEqualTo("from the caller");
 
     Path lines = home.resolve("lines.txt");
@@ -141,8 +149,15 @@ class CliDaemonTest {
     for (int i = 0; i < count; i++) {
       Path out = home.resolve("together-" + i + ".out");
       outputs.add(out);
-      processes.add(start(fleet.clientConfig(), Map.of("KUEUE_TRACE_STARTUP", "1"), home, null,
-          new String[] {"cmd", "--wait", "sh", "-c", "exit " + i}, out, home.resolve("together-" + i + ".err")));
+      processes.add(
+          start(
+              fleet.clientConfig(),
+              Map.of("KUEUE_TRACE_STARTUP", "1"),
+              home,
+              null,
+              new String[] {"cmd", "--wait", "sh", "-c", "exit " + i},
+              out,
+              home.resolve("together-" + i + ".err")));
     }
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < count; i++) {
@@ -162,14 +177,21 @@ class CliDaemonTest {
     long killed = awaitDaemon();
     assertThat(spareTokens()).isNotEmpty();
     ProcessHandle.of(killed).orElseThrow().destroyForcibly();
-    await().atMost(Duration.ofSeconds(30)).until(() -> ProcessHandle.of(killed).map(ph -> !ph.isAlive()).orElse(true));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> ProcessHandle.of(killed).map(ph -> !ph.isAlive()).orElse(true));
     // Its tokens are still there, but nothing will ever open their pipes.
     assertThat(spareTokens()).isNotEmpty();
 
-    Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 3");
+    Fleet.Result next =
+        relay(
+            Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 3");
 
     assertThat(next.exitCode()).as(next.toString()).isEqualTo(3);
-    assertThat(next.err()).contains("pipe pair claimed").contains("daemon started").doesNotContain("pipes opened");
+    assertThat(next.err())
+        .contains("pipe pair claimed")
+        .contains("daemon started")
+        .doesNotContain("pipes opened");
     await().atMost(Duration.ofSeconds(30)).until(() -> daemonPids().size() == 2);
     Fleet.Result after = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-workers");
     assertThat(after.exitCode()).as(after.toString()).isZero();
@@ -182,7 +204,8 @@ class CliDaemonTest {
     awaitDaemon();
     assertThat(relay(Map.of(), home, null, "list-workers").exitCode()).isZero();
 
-    Path wrongSecret = fleet.config("wrong-secret", "another-secret-0123456789abcdefghijklmnopqrs", Map.of());
+    Path wrongSecret =
+        fleet.config("wrong-secret", "another-secret-0123456789abcdefghijklmnopqrs", Map.of());
     Fleet.Result refused = relayWith(wrongSecret, Map.of(), home, null, "list-workers");
     assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(4);
     assertThat(refused.err()).contains("shared_secret");
@@ -212,18 +235,32 @@ class CliDaemonTest {
 
     Path err = home.resolve("wait-err.txt");
     Process waiting =
-        start(fleet.clientConfig(), Map.of("KUEUE_TRACE_STARTUP", "1"), home, null,
-            new String[] {"wait-job", String.valueOf(job)}, home.resolve("wait-out.txt"), err);
-    await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(err).contains("request sent"));
+        start(
+            fleet.clientConfig(),
+            Map.of("KUEUE_TRACE_STARTUP", "1"),
+            home,
+            null,
+            new String[] {"wait-job", String.valueOf(job)},
+            home.resolve("wait-out.txt"),
+            err);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> Files.readString(err).contains("request sent"));
     // Busy with the wait, the daemon outlives its idle limit.
-    await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(10))
-        .until(() -> ProcessHandle.of(daemon).map(ProcessHandle::isAlive).orElse(false) && waiting.isAlive());
+    await()
+        .during(Duration.ofSeconds(5))
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                ProcessHandle.of(daemon).map(ProcessHandle::isAlive).orElse(false)
+                    && waiting.isAlive());
 
     waiting.destroyForcibly();
     waiting.waitFor(10, TimeUnit.SECONDS);
 
     // Cancelled, the wait no longer holds the daemon, which then exits for being idle.
-    await().atMost(Duration.ofSeconds(30))
+    await()
+        .atMost(Duration.ofSeconds(30))
         .until(() -> ProcessHandle.of(daemon).map(ph -> !ph.isAlive()).orElse(true));
     assertThat(socket()).isEmpty();
     assertThat(daemonLog()).contains("idle for 3 s, exiting");
@@ -242,61 +279,96 @@ class CliDaemonTest {
     long job = fleet.submit("sleep", "120");
     Path err = home.resolve("reinstall-wait-err.txt");
     Process waiting =
-        start(fleet.clientConfig(), Map.of("KUEUE_TRACE_STARTUP", "1"), home, null,
-            new String[] {"wait-job", String.valueOf(job)}, home.resolve("reinstall-wait-out.txt"), err);
-    await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(err).contains("request sent"));
+        start(
+            fleet.clientConfig(),
+            Map.of("KUEUE_TRACE_STARTUP", "1"),
+            home,
+            null,
+            new String[] {"wait-job", String.valueOf(job)},
+            home.resolve("reinstall-wait-out.txt"),
+            err);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> Files.readString(err).contains("request sent"));
 
     Files.setLastModifiedTime(marker, FileTime.from(Instant.now().plusSeconds(60)));
 
     // The old daemon stops listening at once, but finishes the wait under way.
-    await().atMost(Duration.ofSeconds(30)).until(() -> daemonLog().contains("Kueue was reinstalled, exiting"));
-    await().atMost(Duration.ofSeconds(10)).until(() -> !Files.exists(oldSocket) && !Files.exists(oldPipes));
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> daemonLog().contains("Kueue was reinstalled, exiting"));
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> !Files.exists(oldSocket) && !Files.exists(oldPipes));
     assertThat(waiting.isAlive()).isTrue();
     assertThat(ProcessHandle.of(before).map(ProcessHandle::isAlive)).contains(true);
     assertThat(fleet.kueue("remove-job", "--kill", String.valueOf(job)).exitCode()).isZero();
     assertThat(waiting.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(Files.readString(err)).doesNotContain("lost the local CLI daemon");
     assertThat(waiting.exitValue()).isEqualTo(130);
-    await().atMost(Duration.ofSeconds(30))
+    await()
+        .atMost(Duration.ofSeconds(30))
         .until(() -> ProcessHandle.of(before).map(ph -> !ph.isAlive()).orElse(true));
     Fleet.Result next = relay(Map.of(), home, null, "list-jobs");
     assertThat(next.exitCode()).as(next.toString()).isZero();
-    await().atMost(Duration.ofSeconds(30))
+    await()
+        .atMost(Duration.ofSeconds(30))
         .until(() -> socket().filter(path -> !path.equals(oldSocket)).isPresent());
   }
 
   @Test
   void withOnlyTheRelayJarOnItsClassPathCommandsAreRelayedOrRunInProcess() throws Exception {
     String fullClassPath = System.getProperty("java.class.path");
-    Path clientJar = Stream.of(fullClassPath.split(File.pathSeparator)).map(Path::of)
-        .filter(path -> path.getFileName().toString().matches("kueue-client-[0-9.]+(-SNAPSHOT)?\\.jar"))
-        .findFirst().orElseThrow(() -> new AssertionError("no kueue-client jar on " + fullClassPath));
-    Path relayJar = clientJar.resolveSibling(clientJar.getFileName().toString().replace(".jar", "-relay.jar"));
+    Path clientJar =
+        Stream.of(fullClassPath.split(File.pathSeparator))
+            .map(Path::of)
+            .filter(
+                path ->
+                    path.getFileName().toString().matches("kueue-client-[0-9.]+(-SNAPSHOT)?\\.jar"))
+            .findFirst()
+            .orElseThrow(() -> new AssertionError("no kueue-client jar on " + fullClassPath));
+    Path relayJar =
+        clientJar.resolveSibling(clientJar.getFileName().toString().replace(".jar", "-relay.jar"));
     assertThat(relayJar).exists();
     classPath = relayJar.toString();
     jvmOptions = List.of("-Dkueue.cli.classpath=" + fullClassPath);
 
-    Fleet.Result first = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
+    Fleet.Result first =
+        relay(
+            Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "exit 7");
     assertThat(first.exitCode()).as(first.toString()).isEqualTo(7);
     assertThat(first.err()).contains("daemon started").contains("request sent");
     Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-workers");
     assertThat(next.exitCode()).as(next.toString()).isZero();
     assertThat(next.err()).contains("request sent").doesNotContain("daemon started");
 
-    Path shared = Files.createDirectory(runtime.resolve("shared"),
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-    Files.createDirectory(shared.resolve("kueue"),
+    Path shared =
+        Files.createDirectory(
+            runtime.resolve("shared"),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Files.createDirectory(
+        shared.resolve("kueue"),
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
     Fleet.Result inProcess =
-        relay(Map.of("XDG_RUNTIME_DIR", shared.toString()), home, null, "cmd", "--wait", "sh", "-c", "exit 5");
+        relay(
+            Map.of("XDG_RUNTIME_DIR", shared.toString()),
+            home,
+            null,
+            "cmd",
+            "--wait",
+            "sh",
+            "-c",
+            "exit 5");
     assertThat(inProcess.exitCode()).as(inProcess.toString()).isEqualTo(5);
     assertThat(inProcess.err()).contains("not starting the CLI daemon");
   }
 
   @Test
   void withoutAPrivateDirectoryThereIsNoDaemonAndCommandsStillWork() throws Exception {
-    Path shared = Files.createDirectory(runtime.resolve("kueue"),
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Path shared =
+        Files.createDirectory(
+            runtime.resolve("kueue"),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
 
     Fleet.Result run = relay(Map.of(), home, null, "cmd", "--wait", "true");
 
@@ -338,7 +410,8 @@ class CliDaemonTest {
     } finally {
       toDaemon.close();
     }
-    await().atMost(Duration.ofSeconds(30))
+    await()
+        .atMost(Duration.ofSeconds(30))
         .until(() -> daemonLog().split("refused a malformed request", -1).length - 1 == 3);
 
     Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-jobs");
@@ -356,8 +429,8 @@ class CliDaemonTest {
     return relayWith(fleet.clientConfig(), env, cwd, stdin, args);
   }
 
-  private Fleet.Result relayWith(Path config, Map<String, String> env, Path cwd, Path stdin, String... args)
-      throws Exception {
+  private Fleet.Result relayWith(
+      Path config, Map<String, String> env, Path cwd, Path stdin, String... args) throws Exception {
     Path out = Files.createTempFile(home, "out", ".txt");
     Path err = Files.createTempFile(home, "err", ".txt");
     Process process = start(config, env, cwd, stdin, args, out, err);
@@ -366,21 +439,37 @@ class CliDaemonTest {
       throw new AssertionError("kueue " + String.join(" ", args) + " did not finish within 60 s");
     }
     return new Fleet.Result(
-        process.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        process.exitValue(),
+        Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(err, StandardCharsets.UTF_8));
   }
 
   private Process start(Path config, Map<String, String> env, Path cwd, Path stdin, String... args)
       throws IOException {
-    return start(config, env, cwd, stdin, args, home.resolve("discarded-out.txt"), home.resolve("discarded-err.txt"));
+    return start(
+        config,
+        env,
+        cwd,
+        stdin,
+        args,
+        home.resolve("discarded-out.txt"),
+        home.resolve("discarded-err.txt"));
   }
 
-  private Process start(Path config, Map<String, String> env, Path cwd, Path stdin, String[] args, Path out, Path err)
+  private Process start(
+      Path config, Map<String, String> env, Path cwd, Path stdin, String[] args, Path out, Path err)
       throws IOException {
     List<String> command =
-        new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1"));
+        new ArrayList<>(
+            List.of(
+                JAVA,
+                "--enable-native-access=ALL-UNNAMED",
+                "-Xmx128m",
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1"));
     command.addAll(jvmOptions);
-    command.addAll(List.of("-cp", classPath, "kueue.client.daemon.CliRelay", "-c", config.toString()));
+    command.addAll(
+        List.of("-cp", classPath, "kueue.client.daemon.CliRelay", "-c", config.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
     Map<String, String> environment = new HashMap<>();
@@ -389,14 +478,21 @@ class CliDaemonTest {
     builder.environment().remove("KUEUE_CLI_DAEMON");
     builder.environment().putAll(environment);
     builder.environment().putAll(env);
-    builder.redirectOutput(out.toFile()).redirectError(err.toFile())
-        .redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.from(stdin.toFile()));
+    builder
+        .redirectOutput(out.toFile())
+        .redirectError(err.toFile())
+        .redirectInput(
+            stdin == null
+                ? ProcessBuilder.Redirect.from(new File("/dev/null"))
+                : ProcessBuilder.Redirect.from(stdin.toFile()));
     return builder.start();
   }
 
   /** Waits until the daemon listens; returns its pid. */
   private long awaitDaemon() throws IOException {
-    await().atMost(Duration.ofSeconds(60)).until(() -> socket().isPresent() && !daemonPids().isEmpty());
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> socket().isPresent() && !daemonPids().isEmpty());
     List<Long> pids = daemonPids();
     return pids.getLast();
   }
@@ -438,7 +534,8 @@ class CliDaemonTest {
     }
     StringBuilder all = new StringBuilder();
     try (Stream<Path> files = Files.list(directory)) {
-      for (Path log : files.filter(path -> path.getFileName().toString().endsWith(".log")).sorted().toList()) {
+      for (Path log :
+          files.filter(path -> path.getFileName().toString().endsWith(".log")).sorted().toList()) {
         all.append(Files.readString(log));
       }
     }

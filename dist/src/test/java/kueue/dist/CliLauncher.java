@@ -19,14 +19,20 @@ import java.util.stream.Stream;
  * and the cache path gets exercised as users run it.
  *
  * <p>The cache needs a class path of jar files only (the JVM does not cache classes from
- * directories). {@code -Dkueue.test.noCliCache=true} turns the cache off. When the tests run on classes not yet packaged, or training fails, the CLI runs
- * without a cache; only its speed differs.
+ * directories). {@code -Dkueue.test.noCliCache=true} turns the cache off. When the tests run on
+ * classes not yet packaged, or training fails, the CLI runs without a cache; only its speed
+ * differs.
  */
 final class CliLauncher {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
   private static final List<String> OPTIONS =
-      List.of("--enable-native-access=ALL-UNNAMED", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-          "-Xlog:disable", "-Xlog:all=error:stderr");
+      List.of(
+          "--enable-native-access=ALL-UNNAMED",
+          "-Xmx128m",
+          "-XX:+UseSerialGC",
+          "-XX:TieredStopAtLevel=1",
+          "-Xlog:disable",
+          "-Xlog:all=error:stderr");
   private static final long TRAINING_LIMIT_SECONDS = 120;
 
   private static List<String> prefix;
@@ -51,11 +57,15 @@ final class CliLauncher {
   private static List<String> withCacheIfPossible() {
     String fullClassPath = System.getProperty("java.class.path");
     List<String> jars =
-        Arrays.stream(fullClassPath.split(File.pathSeparator)).filter(entry -> entry.endsWith(".jar")).toList();
+        Arrays.stream(fullClassPath.split(File.pathSeparator))
+            .filter(entry -> entry.endsWith(".jar"))
+            .toList();
     if (Boolean.getBoolean("kueue.test.noCliCache")) {
       return plain(fullClassPath);
     }
-    boolean clientPackaged = jars.stream().anyMatch(jar -> Path.of(jar).getFileName().toString().startsWith("kueue-client"));
+    boolean clientPackaged =
+        jars.stream()
+            .anyMatch(jar -> Path.of(jar).getFileName().toString().startsWith("kueue-client"));
     if (!clientPackaged) {
       return plain(fullClassPath);
     }
@@ -80,17 +90,33 @@ final class CliLauncher {
   }
 
   /** Runs the CLI's own training (kueue.client.AotTraining) against a fleet of its own. */
-  private static boolean train(Path home, String classPath, Path cache) throws IOException, InterruptedException {
+  private static boolean train(Path home, String classPath, Path cache)
+      throws IOException, InterruptedException {
     try (Fleet fleet = new Fleet(home)) {
       fleet.startServer(Map.of());
-      fleet.start("worker-training", "kueue.worker.WorkerMain", "-c",
-          fleet.config("worker-training", Fleet.SECRET, Map.of("worker", "worker_name = \"training\"")).toString());
+      fleet.start(
+          "worker-training",
+          "kueue.worker.WorkerMain",
+          "-c",
+          fleet
+              .config(
+                  "worker-training", Fleet.SECRET, Map.of("worker", "worker_name = \"training\""))
+              .toString());
       List<String> command = new ArrayList<>(List.of(JAVA));
       command.addAll(OPTIONS);
-      command.addAll(List.of("-XX:AOTCacheOutput=" + cache, "-cp", classPath,
-          "kueue.client.AotTraining", "-c", fleet.clientConfig().toString()));
-      ProcessBuilder builder = new ProcessBuilder(command).directory(home.toFile())
-          .redirectErrorStream(true).redirectOutput(home.resolve("training.log").toFile());
+      command.addAll(
+          List.of(
+              "-XX:AOTCacheOutput=" + cache,
+              "-cp",
+              classPath,
+              "kueue.client.AotTraining",
+              "-c",
+              fleet.clientConfig().toString()));
+      ProcessBuilder builder =
+          new ProcessBuilder(command)
+              .directory(home.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(home.resolve("training.log").toFile());
       builder.environment().put("HOME", home.toString());
       Process training = builder.start();
       if (!training.waitFor(TRAINING_LIMIT_SECONDS, TimeUnit.SECONDS)) {
@@ -100,8 +126,11 @@ final class CliLauncher {
         return false;
       }
       if (training.exitValue() != 0) {
-        System.err.println("CLI AOT training exited with " + training.exitValue() + ":\n"
-            + Files.readString(home.resolve("training.log")));
+        System.err.println(
+            "CLI AOT training exited with "
+                + training.exitValue()
+                + ":\n"
+                + Files.readString(home.resolve("training.log")));
         return false;
       }
       return true;

@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import kueue.core.Event;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
-import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.store.SqliteJobStore;
 import org.junit.jupiter.api.Test;
@@ -45,7 +44,15 @@ class DatabaseErrorsTest {
         events.add(
             new Event.JobQueued(
                 id,
-                JobSpecBuilder.builder().argv(List.of("echo", "x".repeat(200))).cwd("/tmp").env(Map.of()).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(),
+                JobSpecBuilder.builder()
+                    .argv(List.of("echo", "x".repeat(200)))
+                    .cwd("/tmp")
+                    .env(Map.of())
+                    .slots(1)
+                    .cpus(1)
+                    .ramMb(1)
+                    .globalResources(Map.of())
+                    .build(),
                 now));
         events.add(
             new Event.JobEnded(
@@ -75,10 +82,7 @@ class DatabaseErrorsTest {
     assertThat(result.exitCode()).as(result.out()).isNotZero();
     List<String> errors = result.out().lines().filter(line -> line.contains("ERROR")).toList();
     assertThat(errors).as(result.out()).hasSize(1);
-    assertThat(errors.getFirst())
-        .contains(prefix)
-        .contains("kueue.db")
-        .contains(expected);
+    assertThat(errors.getFirst()).contains(prefix).contains("kueue.db").contains(expected);
     assertThat(result.out()).doesNotContain("\tat ").doesNotContain("Exception");
   }
 

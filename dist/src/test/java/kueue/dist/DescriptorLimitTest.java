@@ -54,9 +54,7 @@ class DescriptorLimitTest {
         }
       }
       // The server closes the idle connections as they end; then a command gets through.
-      await()
-          .atMost(Duration.ofSeconds(60))
-          .until(() -> fleet.kueue("list-jobs").exitCode() == 0);
+      await().atMost(Duration.ofSeconds(60)).until(() -> fleet.kueue("list-jobs").exitCode() == 0);
       assertThat(fleet.log("server")).contains("accepting connections again after");
       // Each run of failures logs its first and its end; connections closing as the idle ones
       // time out may start a few more runs, never a line per failure.

@@ -1,9 +1,9 @@
 package kueue.dist;
 
-import java.io.IOException;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,12 +17,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * What someone capturing the network traffic of a real fleet sees during {@code kueue cmd}: a
- * relay in front of the server records every byte the client and the worker exchange with it.
- * With the default TLS nothing of the command, its environment, its output or the secret shows;
- * with {@code encryption = "none"} command and output are there to read, which proves the capture
- * works, and the secret still is not. The plain fleet also runs with config files readable by
- * everybody, to check that every program warns about that.
+ * What someone capturing the network traffic of a real fleet sees during {@code kueue cmd}: a relay
+ * in front of the server records every byte the client and the worker exchange with it. With the
+ * default TLS nothing of the command, its environment, its output or the secret shows; with {@code
+ * encryption = "none"} command and output are there to read, which proves the capture works, and
+ * the secret still is not. The plain fleet also runs with config files readable by everybody, to
+ * check that every program warns about that.
  */
 class EncryptionOnTheWireTest {
   @TempDir Path home;
@@ -46,7 +46,8 @@ class EncryptionOnTheWireTest {
     Fleet fleet = new Fleet(home);
     String common = "encryption = \"" + encryption + "\"";
     if (readableConfigs) {
-      Path server = readableByOthers(fleet.config("server", Fleet.SECRET, Map.of("common", common)));
+      Path server =
+          readableByOthers(fleet.config("server", Fleet.SECRET, Map.of("common", common)));
       int startsBefore = fleet.log("server").split("listening on", -1).length;
       fleet.start("server", "kueue.server.ServerMain", "-c", server.toString());
       await()
@@ -56,7 +57,8 @@ class EncryptionOnTheWireTest {
       fleet.startServer(Map.of("common", common));
     }
     LoopbackRelay proxy = LoopbackRelay.forwardingBytes(fleet.port);
-    Path clientConfig = fleet.config("client", Fleet.SECRET, proxy.port(), Map.of("common", common));
+    Path clientConfig =
+        fleet.config("client", Fleet.SECRET, proxy.port(), Map.of("common", common));
     Path workerConfig =
         fleet.config(
             "worker-captured",
@@ -94,9 +96,17 @@ class EncryptionOnTheWireTest {
     Map<String, String> environment = Map.of("KUEUE_TEST_MARKER", markers.environment());
     List<Fleet.Result> results = new ArrayList<>();
     Fleet.Result submitted =
-        fleet.fleet().kueueWith(
-            fleet.clientConfig(), home, environment, "cmd", "--wait", "sh", "-c",
-            "echo " + markers.commandLine());
+        fleet
+            .fleet()
+            .kueueWith(
+                fleet.clientConfig(),
+                home,
+                environment,
+                "cmd",
+                "--wait",
+                "sh",
+                "-c",
+                "echo " + markers.commandLine());
     assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
     results.add(submitted);
     String id = submitted.out().strip();
@@ -159,13 +169,16 @@ class EncryptionOnTheWireTest {
           .allSatisfy(
               r ->
                   assertThat(r.err())
-                      .contains("kueue: warning: the connection to 127.0.0.1:"
-                          + captured.proxy().port() + " is not encrypted"));
+                      .contains(
+                          "kueue: warning: the connection to 127.0.0.1:"
+                              + captured.proxy().port()
+                              + " is not encrypted"));
       assertThat(captured.fleet().log("server")).contains("encryption = \"none\"");
       assertThat(captured.fleet().log("worker-captured")).contains("encryption = \"none\"");
       assertSecretNowhere(captured, results);
 
-      // This fleet's config files are readable by everybody: each program says so and how to fix it.
+      // This fleet's config files are readable by everybody: each program says so and how to fix
+      // it.
       assertThat(results)
           .allSatisfy(
               r ->
@@ -188,7 +201,8 @@ class EncryptionOnTheWireTest {
 
   private void assertSecretNowhere(Captured captured, List<Fleet.Result> results) throws Exception {
     Fleet fleet = captured.fleet();
-    Fleet.Result json = fleet.kueueWith(captured.clientConfig(), home, Map.of(), "list-workers", "--json");
+    Fleet.Result json =
+        fleet.kueueWith(captured.clientConfig(), home, Map.of(), "list-workers", "--json");
     assertThat(json.out()).doesNotContain(Fleet.SECRET);
     assertThat(fleet.log("server")).isNotEmpty().doesNotContain(Fleet.SECRET);
     assertThat(fleet.log("worker-captured")).isNotEmpty().doesNotContain(Fleet.SECRET);

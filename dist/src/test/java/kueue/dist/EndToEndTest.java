@@ -82,19 +82,27 @@ class EndToEndTest {
   }
 
   @Test
-  void aJobRunsWithoutAShellInTheSubmittersDirectoryWithTheSubmittersEnvironment() throws Exception {
+  void aJobRunsWithoutAShellInTheSubmittersDirectoryWithTheSubmittersEnvironment()
+      throws Exception {
     Path dir = Files.createDirectories(home.resolve("project dir"));
     Fleet.Result submitted =
-        fleet.kueueIn(dir, Map.of("MY_SETTING", "forty two", "DISPLAY", ":0"),
-            "cmd", "sh", "-c", "pwd; echo \"$MY_SETTING\"; echo \"display=$DISPLAY\"; echo $KUEUE_JOB_ID; echo \"$0 $1\"",
-            "-c", "$HOME");
+        fleet.kueueIn(
+            dir,
+            Map.of("MY_SETTING", "forty two", "DISPLAY", ":0"),
+            "cmd",
+            "sh",
+            "-c",
+            "pwd; echo \"$MY_SETTING\"; echo \"display=$DISPLAY\"; echo $KUEUE_JOB_ID; echo \"$0 $1\"",
+            "-c",
+            "$HOME");
     assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
     long id = Long.parseLong(submitted.out().trim());
 
     waitFor(id);
     String out = job(id).at("/stdout/text").asText();
     assertThat(out.lines().toList())
-        .containsExactly(dir.toRealPath().toString(), "forty two", "display=", String.valueOf(id), "-c $HOME");
+        .containsExactly(
+            dir.toRealPath().toString(), "forty two", "display=", String.valueOf(id), "-c $HOME");
   }
 
   @Test
@@ -161,9 +169,13 @@ class EndToEndTest {
   void aRunningJobIsOnlyRemovedWithKillWhichEndsItsWholeProcessTree() throws Exception {
     Path pids = home.resolve("tree-pids");
     long id = fleet.submit("sh", "-c", "sleep 1000 & echo $! > " + pids + "; sleep 1000");
-    await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(pids) && !Files.readString(pids).isBlank());
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> Files.exists(pids) && !Files.readString(pids).isBlank());
     long grandchild = Long.parseLong(Files.readString(pids).trim());
-    await().atMost(Duration.ofSeconds(20)).until(() -> job(id).at("/summary/state").asText().equals("RUNNING"));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> job(id).at("/summary/state").asText().equals("RUNNING"));
 
     Fleet.Result refused = fleet.kueue("remove-job", String.valueOf(id));
     assertThat(refused.exitCode()).isEqualTo(5);
@@ -171,7 +183,9 @@ class EndToEndTest {
 
     Fleet.Result killed = fleet.kueue("remove-job", String.valueOf(id), "--kill");
     assertThat(killed.exitCode()).as(killed.toString()).isZero();
-    await().atMost(Duration.ofSeconds(20)).until(() -> ProcessHandle.of(grandchild).map(p -> !p.isAlive()).orElse(true));
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> ProcessHandle.of(grandchild).map(p -> !p.isAlive()).orElse(true));
     assertThat(job(id).at("/summary/state").asText()).isEqualTo("CANCELED");
   }
 
@@ -192,8 +206,12 @@ class EndToEndTest {
     waitFor(ok);
     waitFor(bad);
 
-    assertThat(ids(json("list-jobs", "-s", "--json", "-n", "1000"))).contains(ok).doesNotContain(bad);
-    assertThat(ids(json("list-jobs", "-f", "--json", "-n", "1000"))).contains(bad).doesNotContain(ok);
+    assertThat(ids(json("list-jobs", "-s", "--json", "-n", "1000")))
+        .contains(ok)
+        .doesNotContain(bad);
+    assertThat(ids(json("list-jobs", "-f", "--json", "-n", "1000")))
+        .contains(bad)
+        .doesNotContain(ok);
     assertThat(ids(json("list-jobs", "-r", "-p", "--json"))).doesNotContain(ok, bad);
     JsonNode all = json("list-jobs", "--json", "-n", "1000");
     assertThat(ids(all)).contains(ok, bad);
@@ -282,7 +300,9 @@ class EndToEndTest {
     Map<String, List<long[]>> byWorker = new java.util.HashMap<>();
     for (long id : ids) {
       JsonNode job = job(id);
-      byWorker.computeIfAbsent(job.at("/summary/worker").asText(), w -> new ArrayList<>()).add(interval(job));
+      byWorker
+          .computeIfAbsent(job.at("/summary/worker").asText(), w -> new ArrayList<>())
+          .add(interval(job));
     }
     byWorker.values().forEach(EndToEndTest::assertDisjoint);
   }
@@ -290,7 +310,8 @@ class EndToEndTest {
   private static void assertDisjoint(List<long[]> intervals) {
     intervals.sort((a, b) -> Long.compare(a[0], b[0]));
     for (int i = 1; i < intervals.size(); i++) {
-      assertThat(intervals.get(i)[0]).as("start of run %d vs end of the previous", i)
+      assertThat(intervals.get(i)[0])
+          .as("start of run %d vs end of the previous", i)
           .isGreaterThanOrEqualTo(intervals.get(i - 1)[1]);
     }
   }

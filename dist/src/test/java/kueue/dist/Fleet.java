@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A real Kueue fleet on loopback for end-to-end tests: a server and workers as separate JVM
- * processes with their own config files under a fresh home directory, and the {@code kueue} CLI
- * run as a process like a user would. Everything it started is ended by PID in {@link #close()}.
+ * processes with their own config files under a fresh home directory, and the {@code kueue} CLI run
+ * as a process like a user would. Everything it started is ended by PID in {@link #close()}.
  */
 final class Fleet implements AutoCloseable {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
@@ -39,9 +39,9 @@ final class Fleet implements AutoCloseable {
   }
 
   /**
-   * From now on, programs load their classes from jars, as an installed Kueue does, instead of
-   * the build's class directories: a jar is opened once, while a directory needs a file opened
-   * for every class loaded, which fails in a process that has run out of file descriptors.
+   * From now on, programs load their classes from jars, as an installed Kueue does, instead of the
+   * build's class directories: a jar is opened once, while a directory needs a file opened for
+   * every class loaded, which fails in a process that has run out of file descriptors.
    */
   void runFromJars() throws IOException {
     List<String> entries = new ArrayList<>();
@@ -111,7 +111,8 @@ final class Fleet implements AutoCloseable {
                 sections.getOrDefault("global_resources", ""));
     Path file = home.resolve(name + ".toml");
     Files.writeString(file, text);
-    Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(
+        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     return file;
   }
 
@@ -129,7 +130,9 @@ final class Fleet implements AutoCloseable {
     Path config = config("server", SECRET, extra);
     int startsBefore = log("server").split("listening on", -1).length;
     server = start(prefix, "server", "kueue.server.ServerMain", "-c", config.toString());
-    await().atMost(Duration.ofSeconds(30)).until(() -> log("server").split("listening on", -1).length > startsBefore);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> log("server").split("listening on", -1).length > startsBefore);
   }
 
   void killServer() throws InterruptedException {
@@ -140,7 +143,10 @@ final class Fleet implements AutoCloseable {
   /** Starts a worker with the given [worker] lines, e.g. "worker_max_parallel_jobs = 2". */
   Process startWorker(String name, String workerSettings) throws IOException {
     Path config =
-        config("worker-" + name, SECRET, Map.of("worker", "worker_name = \"" + name + "\"\n" + workerSettings));
+        config(
+            "worker-" + name,
+            SECRET,
+            Map.of("worker", "worker_name = \"" + name + "\"\n" + workerSettings));
     Process worker = start("worker-" + name, "kueue.worker.WorkerMain", "-c", config.toString());
     workerCount++;
     int expected = workerCount;
@@ -148,11 +154,18 @@ final class Fleet implements AutoCloseable {
       // Generous: on a loaded 2-core machine a cold worker JVM has taken over 30 s to register.
       await()
           .atMost(Duration.ofSeconds(90))
-          .until(() -> kueue("list-workers", "--json").out().split("\"name\"", -1).length - 1 >= expected);
+          .until(
+              () ->
+                  kueue("list-workers", "--json").out().split("\"name\"", -1).length - 1
+                      >= expected);
     } catch (org.awaitility.core.ConditionTimeoutException e) {
       Path log = home.resolve("worker-" + name + ".log");
-      throw new AssertionError("worker " + name + " did not register; its log:\n"
-          + (Files.exists(log) ? Files.readString(log) : "(none)"), e);
+      throw new AssertionError(
+          "worker "
+              + name
+              + " did not register; its log:\n"
+              + (Files.exists(log) ? Files.readString(log) : "(none)"),
+          e);
     }
     return worker;
   }
@@ -164,11 +177,21 @@ final class Fleet implements AutoCloseable {
   Process start(List<String> prefix, String name, String mainClass, String... args)
       throws IOException {
     List<String> command = new ArrayList<>(prefix);
-    command.addAll(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
-        "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", classPath, mainClass));
+    command.addAll(
+        List.of(
+            JAVA,
+            "--enable-native-access=ALL-UNNAMED",
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-cp",
+            classPath,
+            mainClass));
     command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(name + ".log").toFile()));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(name + ".log").toFile()));
     builder.environment().put("HOME", home.toString());
     Process process = builder.start();
     processes.add(process);
@@ -196,7 +219,8 @@ final class Fleet implements AutoCloseable {
     return kueueIn(home, Map.of(), args);
   }
 
-  Result kueueIn(Path cwd, Map<String, String> env, String... args) throws IOException, InterruptedException {
+  Result kueueIn(Path cwd, Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
     return kueueWith(clientConfig(), cwd, env, args);
   }
 
@@ -210,7 +234,10 @@ final class Fleet implements AutoCloseable {
     builder.environment().putAll(env);
     Path out = Files.createTempFile(home, "out", ".txt");
     Path err = Files.createTempFile(home, "err", ".txt");
-    builder.redirectOutput(out.toFile()).redirectError(err.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    builder
+        .redirectOutput(out.toFile())
+        .redirectError(err.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process process = builder.start();
     processes.add(process);
     if (!process.waitFor(60, TimeUnit.SECONDS)) {
@@ -218,8 +245,11 @@ final class Fleet implements AutoCloseable {
       throw new AssertionError("kueue " + String.join(" ", args) + " did not finish within 60 s");
     }
     processes.remove(process);
-    Result result = new Result(process.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-        Files.readString(err, StandardCharsets.UTF_8));
+    Result result =
+        new Result(
+            process.exitValue(),
+            Files.readString(out, StandardCharsets.UTF_8),
+            Files.readString(err, StandardCharsets.UTF_8));
     Files.delete(out);
     Files.delete(err);
     return result;

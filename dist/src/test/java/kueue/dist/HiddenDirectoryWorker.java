@@ -13,9 +13,21 @@ public final class HiddenDirectoryWorker {
     String hidden = args[0];
     String config = args[1];
     String java = ProcessHandle.current().info().command().orElseThrow();
-    List<String> command = new ArrayList<>(List.of("unshare", "-m", "--propagation", "private", "sh", "-c",
-        "mount -t tmpfs none \"$1\" && exec \"$2\" --enable-native-access=ALL-UNNAMED -Xmx128m -cp \"$3\" kueue.worker.WorkerMain -c \"$4\"",
-        "sh", hidden, java, System.getProperty("java.class.path"), config));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                "mount -t tmpfs none \"$1\" && exec \"$2\" --enable-native-access=ALL-UNNAMED -Xmx128m -cp \"$3\" kueue.worker.WorkerMain -c \"$4\"",
+                "sh",
+                hidden,
+                java,
+                System.getProperty("java.class.path"),
+                config));
     Process worker = new ProcessBuilder(command).inheritIO().start();
     System.exit(worker.waitFor());
   }

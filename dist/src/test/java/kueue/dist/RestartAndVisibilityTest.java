@@ -34,13 +34,17 @@ class RestartAndVisibilityTest {
       assertThat(fleet.kueue("list-jobs").exitCode()).isEqualTo(3);
       fleet.startServer(Map.of());
 
-      JsonNode before = JSON.readTree(fleet.kueue("show-job", String.valueOf(done), "--json").out());
+      JsonNode before =
+          JSON.readTree(fleet.kueue("show-job", String.valueOf(done), "--json").out());
       assertThat(before.at("/stdout/text").asText()).isEqualTo("before restart\n");
       Fleet.Result waited = fleet.kueue("wait-job", String.valueOf(running));
       assertThat(waited.exitCode()).as(waited.toString()).isZero();
-      JsonNode survivor = JSON.readTree(fleet.kueue("show-job", String.valueOf(running), "--json").out());
+      JsonNode survivor =
+          JSON.readTree(fleet.kueue("show-job", String.valueOf(running), "--json").out());
       assertThat(survivor.at("/stdout/text").asText()).isEqualTo("survived\n");
-      assertThat(survivor.at("/summary/attempt").asInt()).as("the job was not run again").isEqualTo(1);
+      assertThat(survivor.at("/summary/attempt").asInt())
+          .as("the job was not run again")
+          .isEqualTo(1);
       long after = fleet.submit("true");
       assertThat(after).isGreaterThan(running);
     }
@@ -53,19 +57,30 @@ class RestartAndVisibilityTest {
     try (Fleet fleet = new Fleet(home)) {
       fleet.startServer(Map.of());
       // beta runs in a mount namespace where a fresh tmpfs hides only-on-alpha.
-      Path config = fleet.config("worker-beta", Fleet.SECRET, Map.of("worker", "worker_name = \"beta\""));
+      Path config =
+          fleet.config("worker-beta", Fleet.SECRET, Map.of("worker", "worker_name = \"beta\""));
       Process probe = new ProcessBuilder("unshare", "-m", "true").start();
       assumeThat(probe.waitFor()).as("mount namespaces are available").isZero();
-      fleet.start("worker-beta", "kueue.dist.HiddenDirectoryWorker",
-          home.resolve("only-on-alpha").toString(), config.toString());
-      await().atMost(Duration.ofSeconds(30)).until(() -> fleet.kueue("list-workers", "--json").out().contains("beta"));
+      fleet.start(
+          "worker-beta",
+          "kueue.dist.HiddenDirectoryWorker",
+          home.resolve("only-on-alpha").toString(),
+          config.toString());
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> fleet.kueue("list-workers", "--json").out().contains("beta"));
 
       long declinedEverywhere = fleet.submit("true");
       Fleet.Result inHidden = fleet.kueueIn(shared, Map.of(), "cmd", "pwd");
       long id = Long.parseLong(inHidden.out().trim());
-      await().atMost(Duration.ofSeconds(20)).until(() ->
-          JSON.readTree(fleet.kueue("show-job", String.valueOf(id), "--json").out()).at("/summary/note").asText()
-              .contains("declined"));
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  JSON.readTree(fleet.kueue("show-job", String.valueOf(id), "--json").out())
+                      .at("/summary/note")
+                      .asText()
+                      .contains("declined"));
 
       fleet.startWorker("alpha", "");
       assertThat(fleet.kueue("wait-job", String.valueOf(id)).exitCode()).isZero();

@@ -26,11 +26,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code kueue_restart_workers} against a real OpenSSH server on loopback that lets the test's
- * user in with a key held by an ssh-agent the test starts. One sshd listens on several ports, and
- * each port plays a different host: the worker command exists in the home directory sshd gives
- * one port, is missing from another's and exits at once in a third, known_hosts has the right key for some ports, a wrong one for
- * another and none for a third, and one port has nothing listening.
+ * {@code kueue_restart_workers} against a real OpenSSH server on loopback that lets the test's user
+ * in with a key held by an ssh-agent the test starts. One sshd listens on several ports, and each
+ * port plays a different host: the worker command exists in the home directory sshd gives one port,
+ * is missing from another's and exits at once in a third, known_hosts has the right key for some
+ * ports, a wrong one for another and none for a third, and one port has nothing listening.
  */
 class RestartWorkersTest {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
@@ -74,7 +74,8 @@ class RestartWorkersTest {
     Path brokenHome = Files.createDirectories(dir.resolve("home-broken"));
     Path exitingHome = Files.createDirectories(dir.resolve("home-exiting"));
     installWorkerCommand(goodHome);
-    Path exiting = Files.createDirectories(exitingHome.resolve(".local/bin")).resolve("kueue_worker");
+    Path exiting =
+        Files.createDirectories(exitingHome.resolve(".local/bin")).resolve("kueue_worker");
     Files.writeString(exiting, "#!/bin/sh\necho 'kueue_worker: no Java here' >&2\nexit 2\n");
     Files.setPosixFilePermissions(exiting, PosixFilePermissions.fromString("rwx------"));
     Path sshdConfig = ssh.resolve("sshd_config");
@@ -139,8 +140,8 @@ class RestartWorkersTest {
   }
 
   /**
-   * ~/.local/bin/kueue_worker, the default worker_command: the test's worker, with a config for
-   * the test's server, that notes its PID so that the test can stop it.
+   * ~/.local/bin/kueue_worker, the default worker_command: the test's worker, with a config for the
+   * test's server, that notes its PID so that the test can stop it.
    */
   private void installWorkerCommand(Path home) throws IOException {
     Path config = fleet.config("remote-worker", Fleet.SECRET, Map.of());
@@ -201,11 +202,15 @@ class RestartWorkersTest {
             "refusing to connect")
         .contains("127.0.0.1:" + nothingListening + ": failed: connection refused")
         .contains(
-            "127.0.0.1:" + broken + ": failed: could not start a worker (exit status 127): "
+            "127.0.0.1:"
+                + broken
+                + ": failed: could not start a worker (exit status 127): "
                 + dir.resolve("home-broken/.local/bin/kueue_worker")
                 + " not found")
         .contains(
-            "127.0.0.1:" + exitsAtOnce + ": failed: could not start a worker (exit status 1): the worker")
+            "127.0.0.1:"
+                + exitsAtOnce
+                + ": failed: could not start a worker (exit status 1): the worker")
         .contains("127.0.0.1:" + good + ": started a worker on ")
         .contains("127.0.0.1:" + good + ": connected (worker ");
     if (!Files.exists(Path.of("/usr/bin/screen"))) {
@@ -306,10 +311,7 @@ class RestartWorkersTest {
 
   private void start(Path log, String... command) throws IOException {
     processes.add(
-        new ProcessBuilder(command)
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start());
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start());
   }
 
   /** Runs a short command with the test's agent and fails the test if it fails. */

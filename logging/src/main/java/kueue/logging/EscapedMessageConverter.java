@@ -5,8 +5,8 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 
 /**
  * The log message with its control characters escaped. Log lines carry text that peers chose (a
- * worker's name, a client's role, a path, an error from the network); a newline in it would start
- * a line of the peer's making, and a terminal escape sequence would act on the terminal of whoever
+ * worker's name, a client's role, a path, an error from the network); a newline in it would start a
+ * line of the peer's making, and a terminal escape sequence would act on the terminal of whoever
  * reads the log. Every such character is written as a visible escape instead, so one event is
  * always one line.
  */
@@ -55,9 +55,6 @@ public final class EscapedMessageConverter extends MessageConverter {
 
   /** Tabs stay: they cannot start a line or move the cursor anywhere but along it. */
   private static boolean mustEscape(char c) {
-    return (c < 0x20 && c != '\t')
-        || (c >= 0x7f && c <= 0x9f)
-        || c == '\u2028'
-        || c == '\u2029';
+    return (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029';
   }
 }

@@ -11,7 +11,8 @@ import java.time.Instant;
  * @param started when the process started, null if it never did
  * @param ended when the worker saw it end
  */
-public record JobOutcome(Integer exitCode, Integer signal, String failure, Instant started, Instant ended) {
+public record JobOutcome(
+    Integer exitCode, Integer signal, String failure, Instant started, Instant ended) {
 
   public boolean succeeded() {
     return exitCode != null && exitCode == 0 && failure == null;

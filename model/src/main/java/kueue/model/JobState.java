@@ -3,8 +3,8 @@ package kueue.model;
 /**
  * The states of a job, with what each means to the rest of the system. The moves between them are
  * in {@link JobTransition}; together the two are the one definition of a job's life, which the
- * scheduler enforces and the store's SQL is checked against (see the checklist "adding a job
- * state" in ARCHITECTURE.md).
+ * scheduler enforces and the store's SQL is checked against (see the checklist "adding a job state"
+ * in ARCHITECTURE.md).
  */
 public enum JobState {
   //       terminal  on a worker  list category (FINISHED: by exit code)

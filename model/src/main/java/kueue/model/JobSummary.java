@@ -39,5 +39,4 @@ public record JobSummary(
   public boolean failed() {
     return state == JobState.FINISHED && !succeeded();
   }
-
 }

@@ -6,9 +6,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * Every legal move of a job between {@link JobState}s, named after the scheduler event that
- * records it (kueue.core.Event.JobQueued, JobOffered, ...). The scheduler refuses any other move,
- * and the store writes each move's target state; a test checks both against this table.
+ * Every legal move of a job between {@link JobState}s, named after the scheduler event that records
+ * it (kueue.core.Event.JobQueued, JobOffered, ...). The scheduler refuses any other move, and the
+ * store writes each move's target state; a test checks both against this table.
  */
 public enum JobTransition {
   /** A submitted job enters the queue: the only move from no state. */

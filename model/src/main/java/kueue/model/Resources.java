@@ -9,7 +9,8 @@ public record Resources(int slots, int cpus, long ramMb) {
 
   public Resources {
     if (slots < 0 || cpus < 0 || ramMb < 0) {
-      throw new IllegalArgumentException("resources cannot be negative: " + slots + "/" + cpus + "/" + ramMb);
+      throw new IllegalArgumentException(
+          "resources cannot be negative: " + slots + "/" + cpus + "/" + ramMb);
     }
   }
 
@@ -21,7 +22,9 @@ public record Resources(int slots, int cpus, long ramMb) {
     return new Resources(slots + other.slots, cpus + other.cpus, ramMb + other.ramMb);
   }
 
-  /** Subtraction that stops at zero: a worker that reports less than is reserved has nothing free. */
+  /**
+   * Subtraction that stops at zero: a worker that reports less than is reserved has nothing free.
+   */
   public Resources minusFloorZero(Resources other) {
     return new Resources(
         Math.max(0, slots - other.slots),

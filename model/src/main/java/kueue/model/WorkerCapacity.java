@@ -24,7 +24,8 @@ public record WorkerCapacity(Resources total, int loadCpus, long availableRamMb)
 
   /** 0 for idle, 1 for fully used; used to give work to the least busy worker first. */
   public double busyness(Resources reserved) {
-    double cpu = total.cpus() == 0 ? 1 : Math.max(reserved.cpus(), loadCpus) / (double) total.cpus();
+    double cpu =
+        total.cpus() == 0 ? 1 : Math.max(reserved.cpus(), loadCpus) / (double) total.cpus();
     double slots = total.slots() == 0 ? 1 : reserved.slots() / (double) total.slots();
     return Math.max(cpu, slots);
   }

@@ -12,8 +12,8 @@ import java.util.Map;
 /**
  * Builds a record with every component set to a value that no codec or store would produce by
  * accident (not null, not zero, not empty, and different for each component). A codec or store
- * mapping that forgets a field then reads back something else, so a round trip of this sample
- * fails as soon as a field is added to the record and not to the mapping.
+ * mapping that forgets a field then reads back something else, so a round trip of this sample fails
+ * as soon as a field is added to the record and not to the mapping.
  */
 public final class EveryField {
   private EveryField() {}

@@ -45,7 +45,17 @@ class OutputTargetTest {
   @Test
   void aSpecForOneJobOfABatchHasItsOwnArgvIndexAndFileNames() {
     JobSpec shared =
-        JobSpecBuilder.builder().argv(List.of("./run")).cwd("/w").env(Map.of()).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).stdout("out-%a.txt").stderr("err-%j.txt").build();
+        JobSpecBuilder.builder()
+            .argv(List.of("./run"))
+            .cwd("/w")
+            .env(Map.of())
+            .slots(1)
+            .cpus(1)
+            .ramMb(10)
+            .globalResources(Map.of())
+            .stdout("out-%a.txt")
+            .stderr("err-%j.txt")
+            .build();
 
     JobSpec job = shared.forJob(40, List.of("/bin/sh", "-c", "echo 3"), 38L, 3L);
 

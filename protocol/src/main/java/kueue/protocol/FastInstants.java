@@ -15,14 +15,15 @@ import java.time.LocalDate;
 
 /**
  * Instants in the same ISO-8601 text as {@link Instant#toString()} (what the JavaTimeModule writes
- * too), read and written without java.time's general formatter: every job's start and end cross
- * the wire as such strings, and the formatter cost more than the rest of decoding a worker's
- * report. Anything but the plain UTC form (years 0 to 9999, "Z") goes to the general code.
+ * too), read and written without java.time's general formatter: every job's start and end cross the
+ * wire as such strings, and the formatter cost more than the rest of decoding a worker's report.
+ * Anything but the plain UTC form (years 0 to 9999, "Z") goes to the general code.
  */
 final class FastInstants {
-  static final SimpleModule MODULE = new SimpleModule("kueue-instants")
-      .addSerializer(Instant.class, new Writer())
-      .addDeserializer(Instant.class, new Reader());
+  static final SimpleModule MODULE =
+      new SimpleModule("kueue-instants")
+          .addSerializer(Instant.class, new Writer())
+          .addDeserializer(Instant.class, new Reader());
 
   private FastInstants() {}
 
@@ -74,8 +75,13 @@ final class FastInstants {
   /** Parses the plain form; null when the text is anything else (the caller falls back). */
   static Instant parse(String text) {
     int length = text.length();
-    if (length < 20 || length > 30 || text.charAt(4) != '-' || text.charAt(7) != '-'
-        || text.charAt(10) != 'T' || text.charAt(13) != ':' || text.charAt(16) != ':'
+    if (length < 20
+        || length > 30
+        || text.charAt(4) != '-'
+        || text.charAt(7) != '-'
+        || text.charAt(10) != 'T'
+        || text.charAt(13) != ':'
+        || text.charAt(16) != ':'
         || text.charAt(length - 1) != 'Z') {
       return null;
     }
@@ -85,8 +91,16 @@ final class FastInstants {
     int hour = number(text, 11, 2);
     int minute = number(text, 14, 2);
     int second = number(text, 17, 2);
-    if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0
-        || minute > 59 || second < 0 || second > 59) {
+    if (year < 0
+        || month < 1
+        || month > 12
+        || day < 1
+        || hour < 0
+        || hour > 23
+        || minute < 0
+        || minute > 59
+        || second < 0
+        || second > 59) {
       return null;
     }
     int nanos = 0;

@@ -52,8 +52,8 @@ public final class FrameReader {
   }
 
   /**
-   * True when bytes of a further message have been read already, so that {@link #next()} would
-   * not have to wait for the peer first (unless the message is incomplete).
+   * True when bytes of a further message have been read already, so that {@link #next()} would not
+   * have to wait for the peer first (unless the message is incomplete).
    */
   public boolean hasBuffered() {
     return bufferStart < bufferEnd;

@@ -9,11 +9,11 @@ import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
- * The proofs of the mutual challenge-response handshake. Each side proves it knows the shared secret
- * by an HMAC-SHA256 over both fresh nonces and the connection's channel binding, with a different
- * label per direction, so a proof can neither be replayed on a later connection (new nonces), nor
- * relayed into another TLS connection (other channel binding), nor reflected back (different
- * label). The secret itself never leaves the process.
+ * The proofs of the mutual challenge-response handshake. Each side proves it knows the shared
+ * secret by an HMAC-SHA256 over both fresh nonces and the connection's channel binding, with a
+ * different label per direction, so a proof can neither be replayed on a later connection (new
+ * nonces), nor relayed into another TLS connection (other channel binding), nor reflected back
+ * (different label). The secret itself never leaves the process.
  */
 public final class Handshakes {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -34,7 +34,8 @@ public final class Handshakes {
    */
   public static String serverProof(
       String secret, String role, String peerNonce, String serverNonce, String channelBinding) {
-    return hmac(secret, proofInput("kueue-server-proof", role, peerNonce, serverNonce, channelBinding));
+    return hmac(
+        secret, proofInput("kueue-server-proof", role, peerNonce, serverNonce, channelBinding));
   }
 
   /**
@@ -44,11 +45,13 @@ public final class Handshakes {
    */
   public static String peerProof(
       String secret, String role, String peerNonce, String serverNonce, String channelBinding) {
-    return hmac(secret, proofInput("kueue-peer-proof", role, peerNonce, serverNonce, channelBinding));
+    return hmac(
+        secret, proofInput("kueue-peer-proof", role, peerNonce, serverNonce, channelBinding));
   }
 
   /** The server's proof on an unencrypted connection, whose channel binding is "none". */
-  public static String serverProof(String secret, String role, String peerNonce, String serverNonce) {
+  public static String serverProof(
+      String secret, String role, String peerNonce, String serverNonce) {
     return serverProof(secret, role, peerNonce, serverNonce, TransportSecurity.PLAIN_BINDING);
   }
 

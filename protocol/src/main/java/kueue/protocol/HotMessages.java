@@ -25,13 +25,13 @@ import kueue.protocol.Message.Started;
 /**
  * Offer, ResultStored, Started and Ended written and read with Jackson's streaming API. Every job
  * sends each of them once; with databind (reflection on the records' accessors, polymorphic type
- * handling, construction through the records' creators) writing and reading them took about a
- * third of the server's Java CPU in a throughput benchmark of thousands of tiny jobs.
+ * handling, construction through the records' creators) writing and reading them took about a third
+ * of the server's Java CPU in a throughput benchmark of thousands of tiny jobs.
  *
- * <p>The bytes written are exactly databind's. Reading gives exactly databind's record, or
- * nothing: anything that databind might read differently (a duplicate field, a missing int or
- * long, a number or string that databind would coerce, the type not first, ...) is left to
- * databind, which then accepts or rejects it as it always did.
+ * <p>The bytes written are exactly databind's. Reading gives exactly databind's record, or nothing:
+ * anything that databind might read differently (a duplicate field, a missing int or long, a number
+ * or string that databind would coerce, the type not first, ...) is left to databind, which then
+ * accepts or rejects it as it always did.
  */
 final class HotMessages {
   private static final JsonFactory JSON = MessageCodec.mapper().getFactory();
@@ -49,7 +49,9 @@ final class HotMessages {
 
   /** The message as one line, newline included, or null when databind must write it. */
   static byte[] encode(Message message) {
-    if (!(message instanceof Offer || message instanceof ResultStored || message instanceof Started
+    if (!(message instanceof Offer
+        || message instanceof ResultStored
+        || message instanceof Started
         || message instanceof Ended)) {
       return null;
     }
@@ -73,8 +75,10 @@ final class HotMessages {
   static Message decode(byte[] line) {
     try (JsonParser in = JSON.createParser(line)) {
       // databind reads the type id in place only when it comes first; otherwise it buffers.
-      if (in.nextToken() != JsonToken.START_OBJECT || in.nextToken() != JsonToken.FIELD_NAME
-          || !in.currentName().equals("type") || in.nextToken() != JsonToken.VALUE_STRING) {
+      if (in.nextToken() != JsonToken.START_OBJECT
+          || in.nextToken() != JsonToken.FIELD_NAME
+          || !in.currentName().equals("type")
+          || in.nextToken() != JsonToken.VALUE_STRING) {
         return null;
       }
       // Like databind, nothing after the object's end is read.
@@ -196,7 +200,8 @@ final class HotMessages {
     out.writeEndObject();
   }
 
-  private static void writeNumberField(JsonGenerator out, String name, Integer value) throws IOException {
+  private static void writeNumberField(JsonGenerator out, String name, Integer value)
+      throws IOException {
     out.writeFieldName(name);
     if (value == null) {
       out.writeNull();
@@ -205,7 +210,8 @@ final class HotMessages {
     }
   }
 
-  private static void writeNumberField(JsonGenerator out, String name, Long value) throws IOException {
+  private static void writeNumberField(JsonGenerator out, String name, Long value)
+      throws IOException {
     out.writeFieldName(name);
     if (value == null) {
       out.writeNull();
@@ -214,7 +220,8 @@ final class HotMessages {
     }
   }
 
-  private static void writeInstantField(JsonGenerator out, String name, Instant value) throws IOException {
+  private static void writeInstantField(JsonGenerator out, String name, Instant value)
+      throws IOException {
     out.writeFieldName(name);
     if (value == null) {
       out.writeNull();
@@ -233,10 +240,22 @@ final class HotMessages {
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "jobId" -> { seen = once(seen, 0); jobId = readLong(in); }
-        case "attempt" -> { seen = once(seen, 1); attempt = readInt(in); }
-        case "spec" -> { seen = once(seen, 2); spec = readSpec(in); }
-        case "envSlot" -> { seen = once(seen, 3); envSlot = readInteger(in); }
+        case "jobId" -> {
+          seen = once(seen, 0);
+          jobId = readLong(in);
+        }
+        case "attempt" -> {
+          seen = once(seen, 1);
+          attempt = readInt(in);
+        }
+        case "spec" -> {
+          seen = once(seen, 2);
+          spec = readSpec(in);
+        }
+        case "envSlot" -> {
+          seen = once(seen, 3);
+          envSlot = readInteger(in);
+        }
         default -> skipValue(in);
       }
     }
@@ -252,17 +271,50 @@ final class HotMessages {
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "argv" -> { seen = once(seen, 0); spec.argv(readStrings(in)); }
-        case "cwd" -> { seen = once(seen, 1); spec.cwd(readString(in)); }
-        case "env" -> { seen = once(seen, 2); spec.env(readEnvironment(in)); }
-        case "slots" -> { seen = once(seen, 3); spec.slots(readInt(in)); }
-        case "cpus" -> { seen = once(seen, 4); spec.cpus(readInt(in)); }
-        case "ramMb" -> { seen = once(seen, 5); spec.ramMb(readLong(in)); }
-        case "globalResources" -> { seen = once(seen, 6); spec.globalResources(readResources(in)); }
-        case "stdout" -> { seen = once(seen, 7); spec.stdout(readString(in)); }
-        case "stderr" -> { seen = once(seen, 8); spec.stderr(readString(in)); }
-        case "batch" -> { seen = once(seen, 9); spec.batch(readLongOrNull(in)); }
-        case "arrayIndex" -> { seen = once(seen, 10); spec.arrayIndex(readLongOrNull(in)); }
+        case "argv" -> {
+          seen = once(seen, 0);
+          spec.argv(readStrings(in));
+        }
+        case "cwd" -> {
+          seen = once(seen, 1);
+          spec.cwd(readString(in));
+        }
+        case "env" -> {
+          seen = once(seen, 2);
+          spec.env(readEnvironment(in));
+        }
+        case "slots" -> {
+          seen = once(seen, 3);
+          spec.slots(readInt(in));
+        }
+        case "cpus" -> {
+          seen = once(seen, 4);
+          spec.cpus(readInt(in));
+        }
+        case "ramMb" -> {
+          seen = once(seen, 5);
+          spec.ramMb(readLong(in));
+        }
+        case "globalResources" -> {
+          seen = once(seen, 6);
+          spec.globalResources(readResources(in));
+        }
+        case "stdout" -> {
+          seen = once(seen, 7);
+          spec.stdout(readString(in));
+        }
+        case "stderr" -> {
+          seen = once(seen, 8);
+          spec.stderr(readString(in));
+        }
+        case "batch" -> {
+          seen = once(seen, 9);
+          spec.batch(readLongOrNull(in));
+        }
+        case "arrayIndex" -> {
+          seen = once(seen, 10);
+          spec.arrayIndex(readLongOrNull(in));
+        }
         default -> skipValue(in);
       }
     }
@@ -276,8 +328,14 @@ final class HotMessages {
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "jobId" -> { seen = once(seen, 0); jobId = readLong(in); }
-        case "attempt" -> { seen = once(seen, 1); attempt = readInt(in); }
+        case "jobId" -> {
+          seen = once(seen, 0);
+          jobId = readLong(in);
+        }
+        case "attempt" -> {
+          seen = once(seen, 1);
+          attempt = readInt(in);
+        }
         default -> skipValue(in);
       }
     }
@@ -292,9 +350,18 @@ final class HotMessages {
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "jobId" -> { seen = once(seen, 0); jobId = readLong(in); }
-        case "attempt" -> { seen = once(seen, 1); attempt = readInt(in); }
-        case "at" -> { seen = once(seen, 2); at = readInstant(in); }
+        case "jobId" -> {
+          seen = once(seen, 0);
+          jobId = readLong(in);
+        }
+        case "attempt" -> {
+          seen = once(seen, 1);
+          attempt = readInt(in);
+        }
+        case "at" -> {
+          seen = once(seen, 2);
+          at = readInstant(in);
+        }
         default -> skipValue(in);
       }
     }
@@ -311,11 +378,26 @@ final class HotMessages {
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "jobId" -> { seen = once(seen, 0); jobId = readLong(in); }
-        case "attempt" -> { seen = once(seen, 1); attempt = readInt(in); }
-        case "outcome" -> { seen = once(seen, 2); outcome = readOutcome(in); }
-        case "stdout" -> { seen = once(seen, 3); stdout = readOutput(in); }
-        case "stderr" -> { seen = once(seen, 4); stderr = readOutput(in); }
+        case "jobId" -> {
+          seen = once(seen, 0);
+          jobId = readLong(in);
+        }
+        case "attempt" -> {
+          seen = once(seen, 1);
+          attempt = readInt(in);
+        }
+        case "outcome" -> {
+          seen = once(seen, 2);
+          outcome = readOutcome(in);
+        }
+        case "stdout" -> {
+          seen = once(seen, 3);
+          stdout = readOutput(in);
+        }
+        case "stderr" -> {
+          seen = once(seen, 4);
+          stderr = readOutput(in);
+        }
         default -> skipValue(in);
       }
     }
@@ -335,11 +417,26 @@ final class HotMessages {
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "exitCode" -> { seen = once(seen, 0); exitCode = readInteger(in); }
-        case "signal" -> { seen = once(seen, 1); signal = readInteger(in); }
-        case "failure" -> { seen = once(seen, 2); failure = readString(in); }
-        case "started" -> { seen = once(seen, 3); started = readInstant(in); }
-        case "ended" -> { seen = once(seen, 4); ended = readInstant(in); }
+        case "exitCode" -> {
+          seen = once(seen, 0);
+          exitCode = readInteger(in);
+        }
+        case "signal" -> {
+          seen = once(seen, 1);
+          signal = readInteger(in);
+        }
+        case "failure" -> {
+          seen = once(seen, 2);
+          failure = readString(in);
+        }
+        case "started" -> {
+          seen = once(seen, 3);
+          started = readInstant(in);
+        }
+        case "ended" -> {
+          seen = once(seen, 4);
+          ended = readInstant(in);
+        }
         default -> skipValue(in);
       }
     }
@@ -355,8 +452,14 @@ final class HotMessages {
     int seen = 0;
     for (String field = nextField(in); field != null; field = nextField(in)) {
       switch (field) {
-        case "text" -> { seen = once(seen, 0); text = readString(in); }
-        case "droppedBytes" -> { seen = once(seen, 1); droppedBytes = readLong(in); }
+        case "text" -> {
+          seen = once(seen, 0);
+          text = readString(in);
+        }
+        case "droppedBytes" -> {
+          seen = once(seen, 1);
+          droppedBytes = readLong(in);
+        }
         default -> skipValue(in);
       }
     }
@@ -415,7 +518,8 @@ final class HotMessages {
   }
 
   private static long readLong(JsonParser in) throws IOException, NotHandled {
-    if (in.currentToken() != JsonToken.VALUE_NUMBER_INT || in.getNumberType() == NumberType.BIG_INTEGER) {
+    if (in.currentToken() != JsonToken.VALUE_NUMBER_INT
+        || in.getNumberType() == NumberType.BIG_INTEGER) {
       throw NOT_HANDLED;
     }
     return in.getLongValue();
@@ -488,8 +592,8 @@ final class HotMessages {
 
   /**
    * Passes over a value no record has a place for. Its strings and numbers are read, not just
-   * skipped, because databind buffers such a value, reading it, until the record is complete:
-   * what fails there must not pass here.
+   * skipped, because databind buffers such a value, reading it, until the record is complete: what
+   * fails there must not pass here.
    */
   private static void skipValue(JsonParser in) throws IOException {
     int depth = 0;

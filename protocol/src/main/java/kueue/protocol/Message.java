@@ -172,8 +172,8 @@ public sealed interface Message {
   record BatchSubmitted(long batch, List<Long> ids) implements Reply {}
 
   /**
-   * The newest limit batches (0: all) that have a job matching any of the filters (all batches
-   * when empty), newest last; stats as in {@link JobList}.
+   * The newest limit batches (0: all) that have a job matching any of the filters (all batches when
+   * empty), newest last; stats as in {@link JobList}.
    */
   record ListBatches(int limit, List<JobFilter> filters) implements Request {}
 
@@ -193,8 +193,8 @@ public sealed interface Message {
   // ---- worker ----
 
   /**
-   * First message after the handshake. running: attempts the worker still runs (after a
-   * reconnect); ended: results the server has not yet confirmed with {@link ResultStored}.
+   * First message after the handshake. running: attempts the worker still runs (after a reconnect);
+   * ended: results the server has not yet confirmed with {@link ResultStored}.
    */
   record Register(
       String name,
@@ -209,7 +209,11 @@ public sealed interface Message {
      * environment.
      */
     public Register(
-        String name, SystemInfo system, WorkerCapacity capacity, List<AttemptRef> running, List<Ended> ended) {
+        String name,
+        SystemInfo system,
+        WorkerCapacity capacity,
+        List<AttemptRef> running,
+        List<Ended> ended) {
       this(name, system, capacity, running, ended, null);
     }
   }
@@ -234,11 +238,13 @@ public sealed interface Message {
   }
 
   /** permanent: this worker will never be able to run the job (e.g. cannot see its directory). */
-  record Declined(long jobId, int attempt, boolean permanent, String reason) implements FromWorker {}
+  record Declined(long jobId, int attempt, boolean permanent, String reason)
+      implements FromWorker {}
 
   record Started(long jobId, int attempt, Instant at) implements FromWorker {}
 
-  record Ended(long jobId, int attempt, JobOutcome outcome, CapturedOutput stdout, CapturedOutput stderr)
+  record Ended(
+      long jobId, int attempt, JobOutcome outcome, CapturedOutput stdout, CapturedOutput stderr)
       implements FromWorker {}
 
   /** The result of this attempt is stored (or no longer wanted); the worker may forget it. */
@@ -254,8 +260,8 @@ public sealed interface Message {
   record Released(long jobId, int attempt, String reason) implements FromWorker {}
 
   /**
-   * The server's answer to every heartbeat. A worker that hears nothing from the server for a
-   * while knows the connection (or the server) is gone, even when TCP does not tell it.
+   * The server's answer to every heartbeat. A worker that hears nothing from the server for a while
+   * knows the connection (or the server) is gone, even when TCP does not tell it.
    */
   record HeartbeatAck() implements ToWorker {}
 }

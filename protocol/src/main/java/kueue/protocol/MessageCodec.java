@@ -11,8 +11,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * Turns messages into single-line UTF-8 JSON and back. Jackson escapes newlines inside strings, so a
- * newline byte always ends a message.
+ * Turns messages into single-line UTF-8 JSON and back. Jackson escapes newlines inside strings, so
+ * a newline byte always ends a message.
  */
 public final class MessageCodec {
   /** Largest message accepted from a peer, newline excluded. Bounds memory per connection. */
@@ -39,7 +39,10 @@ public final class MessageCodec {
     mapper
         .getFactory()
         .setStreamReadConstraints(
-            StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(MAX_MESSAGE_BYTES).build());
+            StreamReadConstraints.builder()
+                .maxNestingDepth(64)
+                .maxStringLength(MAX_MESSAGE_BYTES)
+                .build());
     return mapper;
   }
 

@@ -10,15 +10,17 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 
 /**
- * The client's or worker's end of one connection: connects (over TLS unless the configuration turned
- * encryption off), proves the secret and checks the server's proof before anything else is
+ * The client's or worker's end of one connection: connects (over TLS unless the configuration
+ * turned encryption off), proves the secret and checks the server's proof before anything else is
  * exchanged, then sends and receives messages. Sending is thread-safe; receiving is meant for one
  * reader thread.
  */
 public final class PeerConnection implements Closeable {
   private final Socket socket;
+
   /** The TCP socket under {@link #socket}, which is the TLS socket when encrypted. */
   private Socket tcpSocket;
+
   private final FrameReader reader;
   private final OutputStream out;
   private final String channelBinding;
@@ -129,7 +131,10 @@ public final class PeerConnection implements Closeable {
     }
     if (challenge.protocol() != Message.PROTOCOL_VERSION) {
       throw new ProtocolException(
-          "server speaks protocol " + challenge.protocol() + ", this program " + Message.PROTOCOL_VERSION);
+          "server speaks protocol "
+              + challenge.protocol()
+              + ", this program "
+              + Message.PROTOCOL_VERSION);
     }
     if (!Handshakes.isWellFormedNonce(challenge.nonce())
         || !Handshakes.matches(

@@ -67,6 +67,7 @@ public final class RequestConnection implements AutoCloseable {
 
   private final PeerConnection connection;
   private final String address;
+
   /** Set once a request went through completely; the connection can then serve another. */
   private boolean answeredCompletely;
 
@@ -211,8 +212,8 @@ public final class RequestConnection implements AutoCloseable {
   }
 
   /**
-   * Whether the last request got its whole answer, so that the connection is in step and may
-   * serve another request.
+   * Whether the last request got its whole answer, so that the connection is in step and may serve
+   * another request.
    */
   public boolean answeredCompletely() {
     return answeredCompletely;

@@ -29,11 +29,11 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The server's TLS key pair and certificate, computed from the shared secret alone, so that nobody
  * has to create, copy or renew certificate files: whoever knows the secret can compute the same
- * public key and check that the server holds the matching private key, and whoever does not know
- * it can neither impersonate the server nor predict its key.
+ * public key and check that the server holds the matching private key, and whoever does not know it
+ * can neither impersonate the server nor predict its key.
  *
- * <p>The Ed25519 private key is the 32 bytes of HKDF-SHA256 (RFC 5869) with input keying material
- * = the UTF-8 bytes of shared_secret, salt = {@value #SALT_TEXT}, info = {@value #INFO_TEXT}. The
+ * <p>The Ed25519 private key is the 32 bytes of HKDF-SHA256 (RFC 5869) with input keying material =
+ * the UTF-8 bytes of shared_secret, salt = {@value #SALT_TEXT}, info = {@value #INFO_TEXT}. The
  * certificate is self-signed with that key, with fixed fields (serial 1, CN=kueue, valid from
  * 2000-01-01 to 9999-12-31) and Ed25519 signatures are deterministic, so the same secret always
  * gives byte-for-byte the same certificate.
@@ -48,6 +48,7 @@ public final class ServerIdentity {
   private static final byte[] ED25519_ALGORITHM = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
   private static final byte[] COMMON_NAME_OID = {0x06, 0x03, 0x55, 0x04, 0x03};
   static final String CACHE_LABEL = "kueue server public key cache v1";
+
   /** The SubjectPublicKeyInfo of an Ed25519 key: the algorithm header and 32 key bytes. */
   private static final int PUBLIC_KEY_INFO_BYTES = 44;
 
@@ -88,10 +89,10 @@ public final class ServerIdentity {
 
   /**
    * The SubjectPublicKeyInfo of the server's public key, as {@link #publicKey()} would give it,
-   * taken from {@code cacheDirectory} when an earlier run stored it there, else derived and
-   * stored. The cache only saves time: a missing, unreadable or unwritable cache means deriving.
-   * A caller that finds the server's key different from a cached one asks again with {@code
-   * cacheDirectory} null, which derives without trusting the file.
+   * taken from {@code cacheDirectory} when an earlier run stored it there, else derived and stored.
+   * The cache only saves time: a missing, unreadable or unwritable cache means deriving. A caller
+   * that finds the server's key different from a cached one asks again with {@code cacheDirectory}
+   * null, which derives without trusting the file.
    */
   public static byte[] expectedKey(String secret, Path cacheDirectory) {
     if (cacheDirectory == null) {
@@ -112,8 +113,8 @@ public final class ServerIdentity {
   }
 
   /**
-   * Derives the key without trusting the cache and, when it equals {@code presented}, replaces
-   * the cached one, which was therefore damaged.
+   * Derives the key without trusting the cache and, when it equals {@code presented}, replaces the
+   * cached one, which was therefore damaged.
    *
    * @return whether {@code presented} is the key derived from the secret
    */
@@ -156,7 +157,8 @@ public final class ServerIdentity {
               ".tmp",
               PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       Files.write(temporary, key);
-      Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(
+          temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       temporary = null;
     } catch (IOException | RuntimeException e) {
       // Without a cache the next start derives the key again; nothing else depends on it.
@@ -197,10 +199,7 @@ public final class ServerIdentity {
    */
   private static X509Certificate selfSignedCertificate(KeyPair keyPair)
       throws GeneralSecurityException {
-    byte[] name =
-        der(
-            0x30,
-            der(0x31, der(0x30, COMMON_NAME_OID, der(0x0c, ascii("kueue")))));
+    byte[] name = der(0x30, der(0x31, der(0x30, COMMON_NAME_OID, der(0x0c, ascii("kueue")))));
     byte[] validity =
         der(0x30, der(0x17, ascii("000101000000Z")), der(0x18, ascii("99991231235959Z")));
     byte[] version = der(0xa0, new byte[] {0x02, 0x01, 0x02});

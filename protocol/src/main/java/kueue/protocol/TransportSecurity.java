@@ -29,10 +29,10 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * How a connection is protected: TLS 1.3 with the server identity derived from the shared secret
  * (the default), or nothing (only when the configuration says {@code encryption = "none"}).
  *
- * <p>Both sides end up with a {@link Channel} whose {@link Channel#binding()} names the
- * connection. Over TLS it is the RFC 9266 "tls-exporter" value, which both ends of one TLS
- * connection compute alike and which differs on every other connection, so the handshake proofs
- * that include it cannot be reused elsewhere.
+ * <p>Both sides end up with a {@link Channel} whose {@link Channel#binding()} names the connection.
+ * Over TLS it is the RFC 9266 "tls-exporter" value, which both ends of one TLS connection compute
+ * alike and which differs on every other connection, so the handshake proofs that include it cannot
+ * be reused elsewhere.
  */
 public final class TransportSecurity {
   /** Written by a server that requires TLS to a peer that sent plain text. */
@@ -41,6 +41,7 @@ public final class TransportSecurity {
   static final String EXPORTER_LABEL = "EXPORTER-Channel-Binding";
   static final String PLAIN_BINDING = "none";
   private static final String[] PROTOCOLS = {"TLSv1.3"};
+
   /**
    * The server's certificate is Ed25519, so no other signature scheme can be used, and X25519 is
    * the key exchange every JDK since 11 has. Naming them keeps the JDK from preparing and offering
@@ -48,10 +49,14 @@ public final class TransportSecurity {
    * client more than the handshake itself.
    */
   private static final String[] SIGNATURE_SCHEMES = {"ed25519"};
+
   private static final String[] CLIENT_GROUPS = {"x25519"};
+
   /** The server also accepts secp256r1, so that a JDK without X25519 could still connect. */
   private static final String[] SERVER_GROUPS = {"x25519", "secp256r1"};
+
   private static final int TLS_HANDSHAKE_RECORD = 0x16;
+
   /** A TLS 1.2-framed fatal handshake_failure alert, the answer of a plain server to TLS. */
   private static final byte[] HANDSHAKE_FAILURE_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
 
@@ -70,8 +75,7 @@ public final class TransportSecurity {
   private synchronized SSLContext serverContext() {
     if (serverContext == null) {
       serverContext =
-          newContext(
-              new KeyManager[] {new DerivedKeyManager(ServerIdentity.derive(secret))}, null);
+          newContext(new KeyManager[] {new DerivedKeyManager(ServerIdentity.derive(secret))}, null);
     }
     return serverContext;
   }
@@ -79,8 +83,7 @@ public final class TransportSecurity {
   private synchronized SSLContext clientContext() {
     if (clientContext == null) {
       clientContext =
-          newContext(
-              null, new TrustManager[] {new DerivedTrustManager(secret, keyCacheDirectory)});
+          newContext(null, new TrustManager[] {new DerivedTrustManager(secret, keyCacheDirectory)});
     }
     return clientContext;
   }
@@ -109,8 +112,8 @@ public final class TransportSecurity {
   }
 
   /**
-   * TLS with the identity derived from {@code secret}; as a client, the server's public key is
-   * kept in {@code keyCacheDirectory} (see {@link ServerIdentity#expectedKey}), null for none.
+   * TLS with the identity derived from {@code secret}; as a client, the server's public key is kept
+   * in {@code keyCacheDirectory} (see {@link ServerIdentity#expectedKey}), null for none.
    */
   public static TransportSecurity tls(String secret, Path keyCacheDirectory) {
     if (secret == null) {
@@ -192,15 +195,14 @@ public final class TransportSecurity {
    * The client's or worker's side of a connected socket: over TLS, the handshake, which only
    * succeeds with a server that holds the private key derived from the same secret.
    *
-   * @throws PeerConnection.AuthenticationException when the server's certificate is not the
-   *     derived one
+   * @throws PeerConnection.AuthenticationException when the server's certificate is not the derived
+   *     one
    * @throws EncryptionMismatchException when the server does not speak TLS
    */
   public Channel connect(Socket socket, String host, int port)
       throws IOException, ProtocolException {
     if (!encrypted()) {
-      return new Channel(
-          socket, socket.getInputStream(), socket.getOutputStream(), PLAIN_BINDING);
+      return new Channel(socket, socket.getInputStream(), socket.getOutputStream(), PLAIN_BINDING);
     }
     SSLSocket tls =
         (SSLSocket) clientContext().getSocketFactory().createSocket(socket, host, port, true);

@@ -34,7 +34,16 @@ class BatchMessagesTest {
   }
 
   private static JobSpec shared(List<String> argv) {
-    return JobSpecBuilder.builder().argv(argv).cwd("/home/ada/sweep").env(largeEnvironment()).slots(1).cpus(1).ramMb(1024).globalResources(Map.of()).stdout("out-%a.txt").build();
+    return JobSpecBuilder.builder()
+        .argv(argv)
+        .cwd("/home/ada/sweep")
+        .env(largeEnvironment())
+        .slots(1)
+        .cpus(1)
+        .ramMb(1024)
+        .globalResources(Map.of())
+        .stdout("out-%a.txt")
+        .build();
   }
 
   private static Message roundTrip(Message message) throws ProtocolException {
@@ -83,7 +92,23 @@ class BatchMessagesTest {
   void batchRepliesAndRequestsSurviveTheWire() throws Exception {
     JobStats stats = new JobStats(1, 0, 2, 3, 1, 0, 1.5, 4.0);
     JobSummary failure =
-        JobSummaryBuilder.builder().id(14).state(JobState.FINISHED).command("./run").cwd("/w").slots(1).cpus(1).ramMb(100).attempt(1).worker("alpha").submitted(Instant.EPOCH).started(Instant.EPOCH).ended(Instant.EPOCH).exitCode(3).batch(12L).arrayIndex(3L).build();
+        JobSummaryBuilder.builder()
+            .id(14)
+            .state(JobState.FINISHED)
+            .command("./run")
+            .cwd("/w")
+            .slots(1)
+            .cpus(1)
+            .ramMb(100)
+            .attempt(1)
+            .worker("alpha")
+            .submitted(Instant.EPOCH)
+            .started(Instant.EPOCH)
+            .ended(Instant.EPOCH)
+            .exitCode(3)
+            .batch(12L)
+            .arrayIndex(3L)
+            .build();
     BatchSummary summary =
         new BatchSummary(12, "./run", "/w", 12, 18, 7, Instant.EPOCH, null, stats, failure);
 

@@ -18,7 +18,17 @@ class FramingTest {
 
   @Test
   void aMessageSurvivesEncodingAndDecodingEvenWithNewlinesInItsStrings() throws Exception {
-    JobSpec spec = JobSpecBuilder.builder().argv(List.of("sh", "-c", "echo 'a\nb'")).cwd("/tmp").env(Map.of("X", "1\n2")).slots(1).cpus(2).ramMb(512).globalResources(Map.of("genus", 1)).stderr("null").build();
+    JobSpec spec =
+        JobSpecBuilder.builder()
+            .argv(List.of("sh", "-c", "echo 'a\nb'"))
+            .cwd("/tmp")
+            .env(Map.of("X", "1\n2"))
+            .slots(1)
+            .cpus(2)
+            .ramMb(512)
+            .globalResources(Map.of("genus", 1))
+            .stderr("null")
+            .build();
     byte[] line = MessageCodec.encode(new Message.Submit(List.of(spec)));
 
     assertThat(line).containsOnlyOnce('\n');
@@ -42,34 +52,45 @@ class FramingTest {
   @Test
   void aMessageLongerThanTheLimitIsRefusedWithoutReadingItAll() {
     // An endless stream without a newline: the reader must give up at the limit.
-    InputStream endless = new InputStream() {
-      @Override
-      public int read() {
-        return 'x';
-      }
+    InputStream endless =
+        new InputStream() {
+          @Override
+          public int read() {
+            return 'x';
+          }
 
-      @Override
-      public int read(byte[] b, int off, int len) {
-        java.util.Arrays.fill(b, off, off + len, (byte) 'x');
-        return len;
-      }
-    };
+          @Override
+          public int read(byte[] b, int off, int len) {
+            java.util.Arrays.fill(b, off, off + len, (byte) 'x');
+            return len;
+          }
+        };
     FrameReader reader = new FrameReader(endless, 1024);
 
-    assertThatThrownBy(reader::next).isInstanceOf(ProtocolException.class).hasMessageContaining("longer than 1024");
+    assertThatThrownBy(reader::next)
+        .isInstanceOf(ProtocolException.class)
+        .hasMessageContaining("longer than 1024");
   }
 
   @Test
   void aConnectionCutInTheMiddleOfAMessageIsAnError() {
-    FrameReader reader = new FrameReader(new ByteArrayInputStream("{\"type\":".getBytes(StandardCharsets.UTF_8)));
+    FrameReader reader =
+        new FrameReader(new ByteArrayInputStream("{\"type\":".getBytes(StandardCharsets.UTF_8)));
 
     assertThatThrownBy(reader::next).isInstanceOf(ProtocolException.class);
   }
 
   @Test
   void garbageUnknownTypesAndWrongShapesAreProtocolErrors() {
-    for (String bad : List.of("\u0000\u0001garbage", "[1,2]", "{\"type\":\"nope\"}", "{\"no_type\":1}",
-        "{\"type\":\"show_job\",\"id\":\"x\"}", "null", "")) {
+    for (String bad :
+        List.of(
+            "\u0000\u0001garbage",
+            "[1,2]",
+            "{\"type\":\"nope\"}",
+            "{\"no_type\":1}",
+            "{\"type\":\"show_job\",\"id\":\"x\"}",
+            "null",
+            "")) {
       assertThatThrownBy(() -> MessageCodec.decode(bad.getBytes(StandardCharsets.UTF_8)))
           .as(bad)
           .isInstanceOf(ProtocolException.class);
@@ -78,7 +99,8 @@ class FramingTest {
 
   @Test
   void deeplyNestedJsonIsRefused() {
-    String nested = "{\"type\":\"submit\",\"jobs\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}";
+    String nested =
+        "{\"type\":\"submit\",\"jobs\":" + "[".repeat(10_000) + "]".repeat(10_000) + "}";
     assertThatThrownBy(() -> MessageCodec.decode(nested.getBytes(StandardCharsets.UTF_8)))
         .isInstanceOf(ProtocolException.class);
   }
@@ -89,11 +111,18 @@ class FramingTest {
     String server = Handshakes.newNonce();
     String proof = Handshakes.peerProof("s3cret", "client", peer, server);
 
-    assertThat(Handshakes.matches(proof, Handshakes.peerProof("s3cret", "client", peer, server))).isTrue();
-    assertThat(Handshakes.matches(proof, Handshakes.peerProof("other", "client", peer, server))).isFalse();
-    assertThat(Handshakes.matches(proof, Handshakes.peerProof("s3cret", "client", Handshakes.newNonce(), server))).isFalse();
-    assertThat(Handshakes.matches(proof, Handshakes.peerProof("s3cret", "worker", peer, server))).isFalse();
-    assertThat(Handshakes.matches(proof, Handshakes.serverProof("s3cret", "client", peer, server))).isFalse();
+    assertThat(Handshakes.matches(proof, Handshakes.peerProof("s3cret", "client", peer, server)))
+        .isTrue();
+    assertThat(Handshakes.matches(proof, Handshakes.peerProof("other", "client", peer, server)))
+        .isFalse();
+    assertThat(
+            Handshakes.matches(
+                proof, Handshakes.peerProof("s3cret", "client", Handshakes.newNonce(), server)))
+        .isFalse();
+    assertThat(Handshakes.matches(proof, Handshakes.peerProof("s3cret", "worker", peer, server)))
+        .isFalse();
+    assertThat(Handshakes.matches(proof, Handshakes.serverProof("s3cret", "client", peer, server)))
+        .isFalse();
     assertThat(Handshakes.matches(proof, null)).isFalse();
   }
 

@@ -18,9 +18,9 @@ import java.util.Objects;
 import java.util.Random;
 import java.util.stream.Stream;
 import kueue.model.CapturedOutput;
+import kueue.model.EveryField;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
-import kueue.model.EveryField;
 import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message.Ended;
 import kueue.protocol.Message.Offer;
@@ -36,8 +36,9 @@ class HotMessagesTest {
   private static final Instant T0 = Instant.parse("2026-11-25T11:09:55Z");
   private static final List<String> LONE_SURROGATES =
       List.of("lone \uD800 high", "lone \uDC00 low", "\uDFFF\uD800", "at the end \uDBFF");
-  private static final String WEIRD = "q\"uo\\te/ \u0000\u0001\u001f\t\n\r\u007f é ü \u2028\u2029 \uFFFF"
-      + " 日本 \uD83D\uDE00 \uDBFF\uDFFF end";
+  private static final String WEIRD =
+      "q\"uo\\te/ \u0000\u0001\u001f\t\n\r\u007f é ü \u2028\u2029 \uFFFF"
+          + " 日本 \uD83D\uDE00 \uDBFF\uDFFF end";
 
   // ---- writing ----
 
@@ -71,13 +72,25 @@ class HotMessagesTest {
   @Test
   void aTypicalOfferIsTheLineDatabindWrote() {
     // Written out once so that a change on both paths at once does not go unnoticed.
-    Offer offer = new Offer(41, 1,
-        JobSpecBuilder.builder().argv(List.of("true")).cwd("/home/user/work").slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build(), 3);
-    assertThat(new String(MessageCodec.encode(offer), StandardCharsets.UTF_8)).isEqualTo(
-        "{\"type\":\"offer\",\"jobId\":41,\"attempt\":1,\"spec\":{\"argv\":[\"true\"],"
-            + "\"cwd\":\"/home/user/work\",\"env\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0,"
-            + "\"globalResources\":{},\"stdout\":null,\"stderr\":null,\"batch\":null,"
-            + "\"arrayIndex\":null},\"envSlot\":3}\n");
+    Offer offer =
+        new Offer(
+            41,
+            1,
+            JobSpecBuilder.builder()
+                .argv(List.of("true"))
+                .cwd("/home/user/work")
+                .slots(1)
+                .cpus(0)
+                .ramMb(0)
+                .globalResources(Map.of())
+                .build(),
+            3);
+    assertThat(new String(MessageCodec.encode(offer), StandardCharsets.UTF_8))
+        .isEqualTo(
+            "{\"type\":\"offer\",\"jobId\":41,\"attempt\":1,\"spec\":{\"argv\":[\"true\"],"
+                + "\"cwd\":\"/home/user/work\",\"env\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0,"
+                + "\"globalResources\":{},\"stdout\":null,\"stderr\":null,\"batch\":null,"
+                + "\"arrayIndex\":null},\"envSlot\":3}\n");
   }
 
   // ---- reading what was written ----
@@ -109,11 +122,19 @@ class HotMessagesTest {
   @Test
   void readsFieldsInAnyOrderAndPassesOverUnknownOnes() throws Exception {
     Random random = new Random(42);
-    List<JsonNode> junk = Stream.of(
-            "null", "true", "-1.5e300", "123456789012345678901234567890", "\"x\\\"y\"", "[]", "{}",
-            "[1,[2,[3,{\"a\":[{},{\"b\":null}]}]]]", "{\"type\":\"offer\",\"jobId\":{\"x\":[1,2]}}")
-        .map(HotMessagesTest::tree)
-        .toList();
+    List<JsonNode> junk =
+        Stream.of(
+                "null",
+                "true",
+                "-1.5e300",
+                "123456789012345678901234567890",
+                "\"x\\\"y\"",
+                "[]",
+                "{}",
+                "[1,[2,[3,{\"a\":[{},{\"b\":null}]}]]]",
+                "{\"type\":\"offer\",\"jobId\":{\"x\":[1,2]}}")
+            .map(HotMessagesTest::tree)
+            .toList();
     for (int i = 0; i < 2000; i++) {
       Message message = randomMessage(random);
       if (!withinFastInstants(message)) {
@@ -136,46 +157,52 @@ class HotMessagesTest {
   @Test
   void readsValidVariationsWithoutDatabind() throws Exception {
     String spec = "\"spec\":{\"argv\":[\"a\"],\"slots\":1,\"cpus\":0,\"ramMb\":0}";
-    List<String> inputs = List.of(
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"attempt\":2,\"jobId\":1}",
-        "  {\"type\" : \"result_stored\" ,\n\"attempt\":2,\t\"jobId\":-0}  ",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2} trailing garbage {[",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2}}",
-        "{\"type\":\"result_stored\",\"jobId\":9223372036854775807,\"attempt\":-2147483648}",
-        "{\"type\":\"result_stored\",\"jobId\":-9223372036854775808,\"attempt\":2147483647}",
-        "{\"type\":\"result_stored\",\"x\":{\"jobId\":5},\"jobId\":1,\"y\":[\"attempt\",7],\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"type\":\"offer\"}",
-        "{\"type\":\"result_stored\",\"type\":{\"a\":1},\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"x\":" + "[".repeat(62) + "{}" + "]".repeat(62)
-            + ",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"x\":1e999999,\"z\":" + "9".repeat(1000) + ",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":null,\"envSlot\":null}",
-        "{\"type\":\"offer\",\"envSlot\":7,\"attempt\":2," + spec + ",\"jobId\":1}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"ramMb\":5,\"env\":{},\"cpus\":2,"
-            + "\"argv\":[],\"slots\":1,\"globalResources\":null,\"cwd\":null,\"batch\":null,\"arrayIndex\":3}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\",\"\\u0000\\ud83d\\ude00\\\"\"],"
-            + "\"slots\":1,\"cpus\":0,\"ramMb\":0,\"env\":{\"A\":\"1\",\"B\":\"\",\"A\":\"2\"},"
-            + "\"globalResources\":{\"lic\":-3,\"lic\":4},\"unknown\":{\"argv\":null}}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,"
-            + "\"ramMb\":0,\"env\":{\"A\":null,\"A\":\"2\"}}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,"
-            + "\"ramMb\":0,\"type\":\"x\"}}",
-        // names of the records' other methods are no properties either
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"demand\":{\"slots\":9},\"argv\":[],"
-            + "\"commandLine\":\"x\",\"forJob\":1,\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"succeeded\":true,\"shellExitCode\":3},"
-            + "\"stdout\":{\"truncated\":true,\"EMPTY\":null,\"droppedBytes\":0}}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":null}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"started\",\"at\":\"0000-01-01T00:00:00.000000001Z\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"9999-12-31T23:59:59.123Z\"}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{},\"stdout\":{\"droppedBytes\":3},"
-            + "\"stderr\":{\"text\":null,\"droppedBytes\":-1}}",
-        "{\"type\":\"ended\",\"stderr\":null,\"stdout\":null,\"outcome\":{\"ended\":\"2026-11-25T11:09:55.5Z\","
-            + "\"failure\":\"\",\"signal\":9,\"exitCode\":null,\"x\":[]},\"attempt\":2,\"jobId\":1}");
+    List<String> inputs =
+        List.of(
+            "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"result_stored\",\"attempt\":2,\"jobId\":1}",
+            "  {\"type\" : \"result_stored\" ,\n\"attempt\":2,\t\"jobId\":-0}  ",
+            "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2} trailing garbage {[",
+            "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2}}",
+            "{\"type\":\"result_stored\",\"jobId\":9223372036854775807,\"attempt\":-2147483648}",
+            "{\"type\":\"result_stored\",\"jobId\":-9223372036854775808,\"attempt\":2147483647}",
+            "{\"type\":\"result_stored\",\"x\":{\"jobId\":5},\"jobId\":1,\"y\":[\"attempt\",7],\"attempt\":2}",
+            "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"type\":\"offer\"}",
+            "{\"type\":\"result_stored\",\"type\":{\"a\":1},\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"result_stored\",\"x\":"
+                + "[".repeat(62)
+                + "{}"
+                + "]".repeat(62)
+                + ",\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"result_stored\",\"x\":1e999999,\"z\":"
+                + "9".repeat(1000)
+                + ",\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":null,\"envSlot\":null}",
+            "{\"type\":\"offer\",\"envSlot\":7,\"attempt\":2," + spec + ",\"jobId\":1}",
+            "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"ramMb\":5,\"env\":{},\"cpus\":2,"
+                + "\"argv\":[],\"slots\":1,\"globalResources\":null,\"cwd\":null,\"batch\":null,\"arrayIndex\":3}}",
+            "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\",\"\\u0000\\ud83d\\ude00\\\"\"],"
+                + "\"slots\":1,\"cpus\":0,\"ramMb\":0,\"env\":{\"A\":\"1\",\"B\":\"\",\"A\":\"2\"},"
+                + "\"globalResources\":{\"lic\":-3,\"lic\":4},\"unknown\":{\"argv\":null}}}",
+            "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,"
+                + "\"ramMb\":0,\"env\":{\"A\":null,\"A\":\"2\"}}}",
+            "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,"
+                + "\"ramMb\":0,\"type\":\"x\"}}",
+            // names of the records' other methods are no properties either
+            "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"demand\":{\"slots\":9},\"argv\":[],"
+                + "\"commandLine\":\"x\",\"forJob\":1,\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+            "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"succeeded\":true,\"shellExitCode\":3},"
+                + "\"stdout\":{\"truncated\":true,\"EMPTY\":null,\"droppedBytes\":0}}",
+            "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":null}",
+            "{\"type\":\"started\",\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"started\",\"at\":\"0000-01-01T00:00:00.000000001Z\",\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"9999-12-31T23:59:59.123Z\"}",
+            "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2}",
+            "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{},\"stdout\":{\"droppedBytes\":3},"
+                + "\"stderr\":{\"text\":null,\"droppedBytes\":-1}}",
+            "{\"type\":\"ended\",\"stderr\":null,\"stdout\":null,\"outcome\":{\"ended\":\"2026-11-25T11:09:55.5Z\","
+                + "\"failure\":\"\",\"signal\":9,\"exitCode\":null,\"x\":[]},\"attempt\":2,\"jobId\":1}");
     for (String input : inputs) {
       byte[] bytes = input.getBytes(StandardCharsets.UTF_8);
       Message fast = HotMessages.decode(bytes);
@@ -186,118 +213,141 @@ class HotMessagesTest {
 
   @Test
   void everyOtherInputGetsDatabindsAnswer() {
-    List<String> inputs = new ArrayList<>(List.of(
-        // missing or null int and long components: databind fails
-        "{\"type\":\"result_stored\"}",
-        "{\"type\":\"result_stored\",\"jobId\":1}",
-        "{\"type\":\"result_stored\",\"jobId\":null,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":null}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[]}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":null,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"x\"}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stderr\":{\"text\":\"x\",\"droppedBytes\":null}}",
-        // the constructors' own checks
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\",null],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
-            + "\"env\":{\"A\":null}}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
-            + "\"globalResources\":{\"lic\":null}}}",
-        // tokens databind coerces, or not
-        "{\"type\":\"result_stored\",\"jobId\":\"12\",\"attempt\":\"3\"}",
-        "{\"type\":\"result_stored\",\"jobId\":\"\",\"attempt\":\" 3\"}",
-        "{\"type\":\"result_stored\",\"jobId\":12.7,\"attempt\":1}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2.0}",
-        "{\"type\":\"result_stored\",\"jobId\":1e3,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":true,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":[1],\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":{},\"attempt\":2}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"envSlot\":\"4\"}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"envSlot\":4.5}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":\"\"}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":[]}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":\"a\",\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[1,true,2.5],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[[]],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"cwd\":5,\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"env\":{\"A\":1},\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"env\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
-            + "\"globalResources\":{\"lic\":\"2\"}}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
-            + "\"globalResources\":{\"lic\":3000000000}}}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
-            + "\"batch\":\"5\"}}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"\"}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":12345}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":12345.5}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"2026-11-25T12:09:55+01:00\"}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"+12026-11-25T11:09:55Z\"}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"2026-02-30T00:00:00Z\"}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"2026-11-25\"}",
-        "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"nonsense\"}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":[]}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":\"\"}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":\"0\"}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":true}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":7,\"droppedBytes\":0}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":\"x\"}",
-        // numbers out of range
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2147483648}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":-2147483649}",
-        "{\"type\":\"result_stored\",\"jobId\":9223372036854775808,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":-9223372036854775809,\"attempt\":2}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"signal\":2147483648}}",
-        // duplicate fields: databind keeps the last before the record is complete, fails after
-        "{\"type\":\"result_stored\",\"jobId\":1,\"jobId\":5,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"jobId\":5}",
-        "{\"type\":\"started\",\"jobId\":1,\"at\":null,\"at\":\"2026-11-25T11:09:55Z\",\"attempt\":2}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":null,\"spec\":null}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\"],\"argv\":[\"b\"],\"slots\":1,"
-            + "\"cpus\":0,\"ramMb\":0}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":0,\"exitCode\":1}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":0,\"signal\":null,"
-            + "\"failure\":null,\"started\":null,\"ended\":null,\"exitCode\":1}}",
-        // the type not first, not a known name, not a string, not there
-        "{\"jobId\":1,\"type\":\"result_stored\",\"attempt\":2}",
-        "{\"jobId\":1,\"attempt\":2,\"type\":\"started\",\"at\":null}",
-        "{\"type\":\"Result_stored\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"kill\",\"jobId\":1,\"attempt\":2,\"reason\":\"x\"}",
-        "{\"type\":\"nonsense\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":null,\"jobId\":1,\"attempt\":2}",
-        "{\"type\":null,\"jobId\":1,\"attempt\":2,\"type\":\"result_stored\"}",
-        "{\"type\":5,\"jobId\":1,\"attempt\":2}",
-        "{\"type\":[\"result_stored\"],\"jobId\":1,\"attempt\":2}",
-        "{\"jobId\":1,\"attempt\":2}",
-        "{}",
-        // not an object, or not JSON
-        "", " ", "null", "[]", "[{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2}]", "\"offer\"", "5",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\"",
-        "{\"type\":\"result_stored\",\"jobId\":01,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":+1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":NaN}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":\"\\q\"}",
-        "{\"type\":\"result_stored\",\"x\":\"\\q\",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",'jobId':1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",jobId:1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2 /* comment */}",
-        "{\"type\":\"result_stored\",\"x\":[1,2,\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"x\":{\"a\":1]},\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\"",
-        "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\"],\"slots\":1,\"cpus\":0,\"ramMb\":0}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"unterminated}}",
-        "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"raw\u0001control\",\"droppedBytes\":0}}",
-        // nesting beyond the limit of 64
-        "{\"type\":\"result_stored\",\"x\":" + "[".repeat(63) + "]".repeat(63) + ",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":" + "[".repeat(63) + "]".repeat(63) + "}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":" + "{\"a\":".repeat(70) + "1" + "}".repeat(70) + "}",
-        // numbers longer than the limit of 1000 digits
-        "{\"type\":\"result_stored\",\"x\":" + "9".repeat(1001) + ",\"jobId\":1,\"attempt\":2}",
-        "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":" + "1".repeat(1001) + ".5}"));
+    List<String> inputs =
+        new ArrayList<>(
+            List.of(
+                // missing or null int and long components: databind fails
+                "{\"type\":\"result_stored\"}",
+                "{\"type\":\"result_stored\",\"jobId\":1}",
+                "{\"type\":\"result_stored\",\"jobId\":null,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":null}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[]}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":null,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"x\"}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stderr\":{\"text\":\"x\",\"droppedBytes\":null}}",
+                // the constructors' own checks
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\",null],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
+                    + "\"env\":{\"A\":null}}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
+                    + "\"globalResources\":{\"lic\":null}}}",
+                // tokens databind coerces, or not
+                "{\"type\":\"result_stored\",\"jobId\":\"12\",\"attempt\":\"3\"}",
+                "{\"type\":\"result_stored\",\"jobId\":\"\",\"attempt\":\" 3\"}",
+                "{\"type\":\"result_stored\",\"jobId\":12.7,\"attempt\":1}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2.0}",
+                "{\"type\":\"result_stored\",\"jobId\":1e3,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":true,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":[1],\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":{},\"attempt\":2}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"envSlot\":\"4\"}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"envSlot\":4.5}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":\"\"}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":[]}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":\"a\",\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[1,true,2.5],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[[]],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"cwd\":5,\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"env\":{\"A\":1},\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"env\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
+                    + "\"globalResources\":{\"lic\":\"2\"}}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
+                    + "\"globalResources\":{\"lic\":3000000000}}}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[],\"slots\":1,\"cpus\":0,\"ramMb\":0,"
+                    + "\"batch\":\"5\"}}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"\"}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":12345}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":12345.5}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"2026-11-25T12:09:55+01:00\"}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"+12026-11-25T11:09:55Z\"}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"2026-02-30T00:00:00Z\"}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"2026-11-25\"}",
+                "{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"at\":\"nonsense\"}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":[]}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":\"\"}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":\"0\"}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":true}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":7,\"droppedBytes\":0}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":\"x\"}",
+                // numbers out of range
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2147483648}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":-2147483649}",
+                "{\"type\":\"result_stored\",\"jobId\":9223372036854775808,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":-9223372036854775809,\"attempt\":2}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"signal\":2147483648}}",
+                // duplicate fields: databind keeps the last before the record is complete, fails
+                // after
+                "{\"type\":\"result_stored\",\"jobId\":1,\"jobId\":5,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"jobId\":5}",
+                "{\"type\":\"started\",\"jobId\":1,\"at\":null,\"at\":\"2026-11-25T11:09:55Z\",\"attempt\":2}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":null,\"spec\":null}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\"],\"argv\":[\"b\"],\"slots\":1,"
+                    + "\"cpus\":0,\"ramMb\":0}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":0,\"exitCode\":1}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"outcome\":{\"exitCode\":0,\"signal\":null,"
+                    + "\"failure\":null,\"started\":null,\"ended\":null,\"exitCode\":1}}",
+                // the type not first, not a known name, not a string, not there
+                "{\"jobId\":1,\"type\":\"result_stored\",\"attempt\":2}",
+                "{\"jobId\":1,\"attempt\":2,\"type\":\"started\",\"at\":null}",
+                "{\"type\":\"Result_stored\",\"jobId\":1,\"attempt\":2}",
+                "{\"type\":\"kill\",\"jobId\":1,\"attempt\":2,\"reason\":\"x\"}",
+                "{\"type\":\"nonsense\",\"jobId\":1,\"attempt\":2}",
+                "{\"type\":null,\"jobId\":1,\"attempt\":2}",
+                "{\"type\":null,\"jobId\":1,\"attempt\":2,\"type\":\"result_stored\"}",
+                "{\"type\":5,\"jobId\":1,\"attempt\":2}",
+                "{\"type\":[\"result_stored\"],\"jobId\":1,\"attempt\":2}",
+                "{\"jobId\":1,\"attempt\":2}",
+                "{}",
+                // not an object, or not JSON
+                "",
+                " ",
+                "null",
+                "[]",
+                "[{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2}]",
+                "\"offer\"",
+                "5",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\"",
+                "{\"type\":\"result_stored\",\"jobId\":01,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":+1,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":NaN}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":\"\\q\"}",
+                "{\"type\":\"result_stored\",\"x\":\"\\q\",\"jobId\":1,\"attempt\":2}",
+                "{\"type\":\"result_stored\",'jobId':1,\"attempt\":2}",
+                "{\"type\":\"result_stored\",jobId:1,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2 /* comment */}",
+                "{\"type\":\"result_stored\",\"x\":[1,2,\"jobId\":1,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"x\":{\"a\":1]},\"jobId\":1,\"attempt\":2}",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\"",
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"a\"],\"slots\":1,\"cpus\":0,\"ramMb\":0}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"unterminated}}",
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"raw\u0001control\",\"droppedBytes\":0}}",
+                // nesting beyond the limit of 64
+                "{\"type\":\"result_stored\",\"x\":"
+                    + "[".repeat(63)
+                    + "]".repeat(63)
+                    + ",\"jobId\":1,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":"
+                    + "[".repeat(63)
+                    + "]".repeat(63)
+                    + "}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":"
+                    + "{\"a\":".repeat(70)
+                    + "1"
+                    + "}".repeat(70)
+                    + "}",
+                // numbers longer than the limit of 1000 digits
+                "{\"type\":\"result_stored\",\"x\":"
+                    + "9".repeat(1001)
+                    + ",\"jobId\":1,\"attempt\":2}",
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":"
+                    + "1".repeat(1001)
+                    + ".5}"));
     for (String input : inputs) {
       assertSameAnswerAsDatabind(input.getBytes(StandardCharsets.UTF_8), input);
     }
@@ -306,19 +356,30 @@ class HotMessagesTest {
   @Test
   void invalidUtf8IsRejectedWhereverItIs() {
     byte[] invalid = {(byte) 0xC3, (byte) 0x28};
-    List<byte[]> inputs = List.of(
-        bytes("{\"type\":\"result_stored\",\"x\":\"", invalid, "\",\"jobId\":1,\"attempt\":2}"),
-        bytes("{\"type\":\"result_stored\",\"x\":[\"", invalid, "\"],\"jobId\":1,\"attempt\":2}"),
-        bytes("{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":{\"a\":\"", invalid, "\"}}"),
-        bytes("{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"", invalid,
-            "\"],\"slots\":1,\"cpus\":0,\"ramMb\":0}}"),
-        bytes("{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"", invalid, "\":1}"),
-        bytes("{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"", invalid,
-            "\",\"droppedBytes\":0}}"));
+    List<byte[]> inputs =
+        List.of(
+            bytes("{\"type\":\"result_stored\",\"x\":\"", invalid, "\",\"jobId\":1,\"attempt\":2}"),
+            bytes(
+                "{\"type\":\"result_stored\",\"x\":[\"", invalid, "\"],\"jobId\":1,\"attempt\":2}"),
+            bytes(
+                "{\"type\":\"result_stored\",\"jobId\":1,\"attempt\":2,\"x\":{\"a\":\"",
+                invalid,
+                "\"}}"),
+            bytes(
+                "{\"type\":\"offer\",\"jobId\":1,\"attempt\":2,\"spec\":{\"argv\":[\"",
+                invalid,
+                "\"],\"slots\":1,\"cpus\":0,\"ramMb\":0}}"),
+            bytes("{\"type\":\"started\",\"jobId\":1,\"attempt\":2,\"", invalid, "\":1}"),
+            bytes(
+                "{\"type\":\"ended\",\"jobId\":1,\"attempt\":2,\"stdout\":{\"text\":\"",
+                invalid,
+                "\",\"droppedBytes\":0}}"));
     for (byte[] input : inputs) {
       String shown = new String(input, StandardCharsets.ISO_8859_1);
       assertThat(HotMessages.decode(input)).as(shown).isNull();
-      assertThatThrownBy(() -> MessageCodec.decode(input)).as(shown).isInstanceOf(ProtocolException.class);
+      assertThatThrownBy(() -> MessageCodec.decode(input))
+          .as(shown)
+          .isInstanceOf(ProtocolException.class);
       assertSameAnswerAsDatabind(input, shown);
     }
   }
@@ -333,11 +394,12 @@ class HotMessagesTest {
       for (int e = 0; e < edits; e++) {
         int at = random.nextInt(line.length);
         byte b = (byte) alphabet.charAt(random.nextInt(alphabet.length()));
-        line = switch (random.nextInt(3)) {
-          case 0 -> remove(line, at);
-          case 1 -> insert(line, at, b);
-          default -> replace(line, at, b);
-        };
+        line =
+            switch (random.nextInt(3)) {
+              case 0 -> remove(line, at);
+              case 1 -> insert(line, at, b);
+              default -> replace(line, at, b);
+            };
       }
       assertSameAnswerAsDatabind(line, new String(line, StandardCharsets.UTF_8));
     }
@@ -349,7 +411,8 @@ class HotMessagesTest {
     byte[] expected = MessageCodec.encodeWithDatabind(message);
     byte[] fast = HotMessages.encode(message);
     assertThat(fast).as("%s", message).isNotNull();
-    assertThat(new String(fast, StandardCharsets.UTF_8)).isEqualTo(new String(expected, StandardCharsets.UTF_8));
+    assertThat(new String(fast, StandardCharsets.UTF_8))
+        .isEqualTo(new String(expected, StandardCharsets.UTF_8));
     assertThat(fast).isEqualTo(expected);
     assertThat(MessageCodec.encode(message)).isEqualTo(expected);
   }
@@ -400,13 +463,15 @@ class HotMessagesTest {
   }
 
   private static boolean withinFastInstants(Message message) {
-    List<Instant> instants = switch (message) {
-      case Started started -> Collections.singletonList(started.at());
-      case Ended ended when ended.outcome() != null ->
-          Arrays.asList(ended.outcome().started(), ended.outcome().ended());
-      default -> List.of();
-    };
-    return instants.stream().filter(Objects::nonNull)
+    List<Instant> instants =
+        switch (message) {
+          case Started started -> Collections.singletonList(started.at());
+          case Ended ended when ended.outcome() != null ->
+              Arrays.asList(ended.outcome().started(), ended.outcome().ended());
+          default -> List.of();
+        };
+    return instants.stream()
+        .filter(Objects::nonNull)
         .allMatch(instant -> FastInstants.parse(instant.toString()) != null);
   }
 
@@ -428,9 +493,15 @@ class HotMessagesTest {
       return node;
     }
     List<Map.Entry<String, JsonNode>> fields = new ArrayList<>();
-    node.properties().forEach(field -> fields.add(Map.entry(field.getKey(),
-        field.getKey().equals("env") || field.getKey().equals("globalResources")
-            ? field.getValue() : shuffle(field.getValue(), junk, random))));
+    node.properties()
+        .forEach(
+            field ->
+                fields.add(
+                    Map.entry(
+                        field.getKey(),
+                        field.getKey().equals("env") || field.getKey().equals("globalResources")
+                            ? field.getValue()
+                            : shuffle(field.getValue(), junk, random))));
     int extra = random.nextInt(3);
     for (int i = 0; i < extra; i++) {
       fields.add(Map.entry("unknown" + i, junk.get(random.nextInt(junk.size()))));
@@ -482,24 +553,117 @@ class HotMessagesTest {
       manyResources.put("license-" + i, i % 7 == 0 ? Integer.MAX_VALUE : i - 250);
       longArgv.add(i % 10 == 0 ? "" : "arg" + i);
     }
-    JobSpec typical = JobSpecBuilder.builder().argv(List.of("true")).cwd("/home/user/work").slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build();
-    JobSpec full = JobSpecBuilder.builder().argv(List.of("sh", "-c", "echo \"$HOME\" \\ done")).cwd("/home/ada/sweep").env(Map.of("PATH", "/usr/bin:/bin", "EMPTY", "", WEIRD, WEIRD)).slots(4).cpus(2).ramMb(1024).globalResources(Map.of("gpu", 1, "license", 3)).stdout("out-%j.txt").stderr("err-%a.txt").batch(17L).arrayIndex(3L).build();
-    JobSpec extremes = JobSpecBuilder.builder().argv(List.of(WEIRD, "x".repeat(100_000))).cwd(WEIRD).env(Map.of()).slots(Integer.MIN_VALUE).cpus(Integer.MAX_VALUE).ramMb(Long.MIN_VALUE).globalResources(Map.of(WEIRD, -1)).stdout(WEIRD).stderr("").batch(Long.MAX_VALUE).arrayIndex(Long.MIN_VALUE).build();
-    JobSpec large = JobSpecBuilder.builder().argv(longArgv).cwd("/").env(largeEnv).slots(1).cpus(1).ramMb(Long.MAX_VALUE).globalResources(manyResources).batch(0L).arrayIndex(-1L).build();
-    JobSpec empty = JobSpecBuilder.builder().argv(List.of()).cwd("").env(Map.of()).slots(0).cpus(0).ramMb(0).build();
-    JobSpec noCwd = JobSpecBuilder.builder().argv(List.of("")).slots(-1).cpus(-2).ramMb(-3).globalResources(Map.of()).arrayIndex(0L).build();
+    JobSpec typical =
+        JobSpecBuilder.builder()
+            .argv(List.of("true"))
+            .cwd("/home/user/work")
+            .slots(1)
+            .cpus(0)
+            .ramMb(0)
+            .globalResources(Map.of())
+            .build();
+    JobSpec full =
+        JobSpecBuilder.builder()
+            .argv(List.of("sh", "-c", "echo \"$HOME\" \\ done"))
+            .cwd("/home/ada/sweep")
+            .env(Map.of("PATH", "/usr/bin:/bin", "EMPTY", "", WEIRD, WEIRD))
+            .slots(4)
+            .cpus(2)
+            .ramMb(1024)
+            .globalResources(Map.of("gpu", 1, "license", 3))
+            .stdout("out-%j.txt")
+            .stderr("err-%a.txt")
+            .batch(17L)
+            .arrayIndex(3L)
+            .build();
+    JobSpec extremes =
+        JobSpecBuilder.builder()
+            .argv(List.of(WEIRD, "x".repeat(100_000)))
+            .cwd(WEIRD)
+            .env(Map.of())
+            .slots(Integer.MIN_VALUE)
+            .cpus(Integer.MAX_VALUE)
+            .ramMb(Long.MIN_VALUE)
+            .globalResources(Map.of(WEIRD, -1))
+            .stdout(WEIRD)
+            .stderr("")
+            .batch(Long.MAX_VALUE)
+            .arrayIndex(Long.MIN_VALUE)
+            .build();
+    JobSpec large =
+        JobSpecBuilder.builder()
+            .argv(longArgv)
+            .cwd("/")
+            .env(largeEnv)
+            .slots(1)
+            .cpus(1)
+            .ramMb(Long.MAX_VALUE)
+            .globalResources(manyResources)
+            .batch(0L)
+            .arrayIndex(-1L)
+            .build();
+    JobSpec empty =
+        JobSpecBuilder.builder()
+            .argv(List.of())
+            .cwd("")
+            .env(Map.of())
+            .slots(0)
+            .cpus(0)
+            .ramMb(0)
+            .build();
+    JobSpec noCwd =
+        JobSpecBuilder.builder()
+            .argv(List.of(""))
+            .slots(-1)
+            .cpus(-2)
+            .ramMb(-3)
+            .globalResources(Map.of())
+            .arrayIndex(0L)
+            .build();
 
-    List<Instant> instants = List.of(
-        T0, Instant.EPOCH, T0.plusMillis(123), T0.plusNanos(123_000), T0.plusNanos(123_456_789),
-        T0.plusNanos(1), T0.plusMillis(100), Instant.parse("0000-01-01T00:00:00Z"),
-        Instant.parse("9999-12-31T23:59:59.999999999Z"), Instant.parse("1969-12-31T23:59:59.5Z"),
-        Instant.parse("+10000-01-01T00:00:00Z"), Instant.parse("-0001-12-31T23:59:59.000001Z"),
-        Instant.parse("+12026-11-25T11:09:55.123Z"), Instant.MIN, Instant.MAX);
+    List<Instant> instants =
+        List.of(
+            T0,
+            Instant.EPOCH,
+            T0.plusMillis(123),
+            T0.plusNanos(123_000),
+            T0.plusNanos(123_456_789),
+            T0.plusNanos(1),
+            T0.plusMillis(100),
+            Instant.parse("0000-01-01T00:00:00Z"),
+            Instant.parse("9999-12-31T23:59:59.999999999Z"),
+            Instant.parse("1969-12-31T23:59:59.5Z"),
+            Instant.parse("+10000-01-01T00:00:00Z"),
+            Instant.parse("-0001-12-31T23:59:59.000001Z"),
+            Instant.parse("+12026-11-25T11:09:55.123Z"),
+            Instant.MIN,
+            Instant.MAX);
 
     List<Message> samples = new ArrayList<>();
     for (String lone : LONE_SURROGATES) {
-      samples.add(new Offer(1, 1, JobSpecBuilder.builder().argv(List.of(lone)).cwd(lone).env(Map.of("A", lone)).slots(1).cpus(0).ramMb(0).globalResources(Map.of()).stdout(lone).stderr(lone).build(), null));
-      samples.add(new Ended(1, 1, new JobOutcome(null, null, lone, null, null), new CapturedOutput(lone, 0), null));
+      samples.add(
+          new Offer(
+              1,
+              1,
+              JobSpecBuilder.builder()
+                  .argv(List.of(lone))
+                  .cwd(lone)
+                  .env(Map.of("A", lone))
+                  .slots(1)
+                  .cpus(0)
+                  .ramMb(0)
+                  .globalResources(Map.of())
+                  .stdout(lone)
+                  .stderr(lone)
+                  .build(),
+              null));
+      samples.add(
+          new Ended(
+              1,
+              1,
+              new JobOutcome(null, null, lone, null, null),
+              new CapturedOutput(lone, 0),
+              null));
     }
     for (JobSpec spec : Arrays.asList(typical, full, extremes, large, empty, noCwd, null)) {
       samples.add(new Offer(41, 1, spec, 3));
@@ -515,19 +679,30 @@ class HotMessagesTest {
     samples.add(new Started(1, 1, null));
     for (Instant at : instants) {
       samples.add(new Started(7, 2, at));
-      samples.add(new Ended(7, 2, new JobOutcome(0, null, null, at, at), CapturedOutput.EMPTY,
-          CapturedOutput.EMPTY));
+      samples.add(
+          new Ended(
+              7,
+              2,
+              new JobOutcome(0, null, null, at, at),
+              CapturedOutput.EMPTY,
+              CapturedOutput.EMPTY));
     }
-    List<JobOutcome> outcomes = Arrays.asList(
-        new JobOutcome(0, null, null, T0, T0.plusMillis(5)),
-        new JobOutcome(null, 9, null, T0, T0.plusNanos(1)),
-        new JobOutcome(null, null, "command not found: " + WEIRD, null, T0),
-        new JobOutcome(Integer.MIN_VALUE, Integer.MAX_VALUE, "", null, null),
-        new JobOutcome(-1, -15, null, Instant.MIN, Instant.MAX),
-        null);
-    List<CapturedOutput> outputs = Arrays.asList(
-        CapturedOutput.EMPTY, new CapturedOutput("hello\n", 0), new CapturedOutput(WEIRD, Long.MAX_VALUE),
-        new CapturedOutput(null, -1), new CapturedOutput("y".repeat(70_000), Long.MIN_VALUE), null);
+    List<JobOutcome> outcomes =
+        Arrays.asList(
+            new JobOutcome(0, null, null, T0, T0.plusMillis(5)),
+            new JobOutcome(null, 9, null, T0, T0.plusNanos(1)),
+            new JobOutcome(null, null, "command not found: " + WEIRD, null, T0),
+            new JobOutcome(Integer.MIN_VALUE, Integer.MAX_VALUE, "", null, null),
+            new JobOutcome(-1, -15, null, Instant.MIN, Instant.MAX),
+            null);
+    List<CapturedOutput> outputs =
+        Arrays.asList(
+            CapturedOutput.EMPTY,
+            new CapturedOutput("hello\n", 0),
+            new CapturedOutput(WEIRD, Long.MAX_VALUE),
+            new CapturedOutput(null, -1),
+            new CapturedOutput("y".repeat(70_000), Long.MIN_VALUE),
+            null);
     for (JobOutcome outcome : outcomes) {
       for (int i = 0; i < outputs.size(); i++) {
         samples.add(new Ended(5, 1, outcome, outputs.get(i), outputs.get(outputs.size() - 1 - i)));
@@ -543,8 +718,33 @@ class HotMessagesTest {
   private static List<Message> unreadableSamples() {
     List<Message> samples = new ArrayList<>();
     for (String lone : LONE_SURROGATES) {
-      samples.add(new Offer(1, 1, JobSpecBuilder.builder().argv(List.of()).cwd("/").env(Map.of(lone, "x")).slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build(), 2));
-      samples.add(new Offer(1, 1, JobSpecBuilder.builder().argv(List.of()).cwd("/").slots(1).cpus(0).ramMb(0).globalResources(Map.of(lone, 1)).build(), 2));
+      samples.add(
+          new Offer(
+              1,
+              1,
+              JobSpecBuilder.builder()
+                  .argv(List.of())
+                  .cwd("/")
+                  .env(Map.of(lone, "x"))
+                  .slots(1)
+                  .cpus(0)
+                  .ramMb(0)
+                  .globalResources(Map.of())
+                  .build(),
+              2));
+      samples.add(
+          new Offer(
+              1,
+              1,
+              JobSpecBuilder.builder()
+                  .argv(List.of())
+                  .cwd("/")
+                  .slots(1)
+                  .cpus(0)
+                  .ramMb(0)
+                  .globalResources(Map.of(lone, 1))
+                  .build(),
+              2));
     }
     return samples;
   }
@@ -553,14 +753,28 @@ class HotMessagesTest {
 
   private static Message randomMessage(Random random) {
     return switch (random.nextInt(4)) {
-      case 0 -> new Offer(randomLong(random), randomInt(random), random.nextInt(8) == 0 ? null : randomSpec(random),
-          random.nextBoolean() ? null : randomInt(random));
+      case 0 ->
+          new Offer(
+              randomLong(random),
+              randomInt(random),
+              random.nextInt(8) == 0 ? null : randomSpec(random),
+              random.nextBoolean() ? null : randomInt(random));
       case 1 -> new ResultStored(randomLong(random), randomInt(random));
       case 2 -> new Started(randomLong(random), randomInt(random), randomInstant(random));
-      default -> new Ended(randomLong(random), randomInt(random),
-          random.nextInt(8) == 0 ? null : new JobOutcome(randomInteger(random), randomInteger(random),
-              randomText(random), randomInstant(random), randomInstant(random)),
-          randomOutput(random), randomOutput(random));
+      default ->
+          new Ended(
+              randomLong(random),
+              randomInt(random),
+              random.nextInt(8) == 0
+                  ? null
+                  : new JobOutcome(
+                      randomInteger(random),
+                      randomInteger(random),
+                      randomText(random),
+                      randomInstant(random),
+                      randomInstant(random)),
+              randomOutput(random),
+              randomOutput(random));
     };
   }
 
@@ -584,11 +798,25 @@ class HotMessagesTest {
         resources.put(randomName(random), randomInt(random));
       }
     }
-    return JobSpecBuilder.builder().argv(argv).cwd(randomText(random)).env(env).slots(randomInt(random)).cpus(randomInt(random)).ramMb(randomLong(random)).globalResources(resources).stdout(randomText(random)).stderr(randomText(random)).batch(randomNullableLong(random)).arrayIndex(randomNullableLong(random)).build();
+    return JobSpecBuilder.builder()
+        .argv(argv)
+        .cwd(randomText(random))
+        .env(env)
+        .slots(randomInt(random))
+        .cpus(randomInt(random))
+        .ramMb(randomLong(random))
+        .globalResources(resources)
+        .stdout(randomText(random))
+        .stderr(randomText(random))
+        .batch(randomNullableLong(random))
+        .arrayIndex(randomNullableLong(random))
+        .build();
   }
 
   private static CapturedOutput randomOutput(Random random) {
-    return random.nextInt(4) == 0 ? null : new CapturedOutput(randomText(random), randomLong(random));
+    return random.nextInt(4) == 0
+        ? null
+        : new CapturedOutput(randomText(random), randomLong(random));
   }
 
   private static long randomLong(Random random) {
@@ -627,7 +855,8 @@ class HotMessagesTest {
     StringBuilder name = new StringBuilder(randomString(random));
     for (int i = 0; i < name.length(); i++) {
       if (Character.isSurrogate(name.charAt(i))
-          && !(Character.isSurrogatePair(name.charAt(i), i + 1 < name.length() ? name.charAt(i + 1) : ' '))) {
+          && !(Character.isSurrogatePair(
+              name.charAt(i), i + 1 < name.length() ? name.charAt(i + 1) : ' '))) {
         name.setCharAt(i, '?');
       } else if (Character.isHighSurrogate(name.charAt(i))) {
         i++;
@@ -658,17 +887,19 @@ class HotMessagesTest {
   }
 
   private static Instant randomInstant(Random random) {
-    long seconds = switch (random.nextInt(8)) {
-      case 0 -> -1;
-      case 1 -> random.nextLong(Instant.MIN.getEpochSecond(), Instant.MAX.getEpochSecond());
-      default -> random.nextLong(-62_167_219_200L, 253_402_300_800L); // years 0 to 9999
-    };
-    int nanos = switch (random.nextInt(4)) {
-      case 0 -> 0;
-      case 1 -> random.nextInt(1000) * 1_000_000;
-      case 2 -> random.nextInt(1_000_000) * 1000;
-      default -> random.nextInt(1_000_000_000);
-    };
+    long seconds =
+        switch (random.nextInt(8)) {
+          case 0 -> -1;
+          case 1 -> random.nextLong(Instant.MIN.getEpochSecond(), Instant.MAX.getEpochSecond());
+          default -> random.nextLong(-62_167_219_200L, 253_402_300_800L); // years 0 to 9999
+        };
+    int nanos =
+        switch (random.nextInt(4)) {
+          case 0 -> 0;
+          case 1 -> random.nextInt(1000) * 1_000_000;
+          case 2 -> random.nextInt(1_000_000) * 1000;
+          default -> random.nextInt(1_000_000_000);
+        };
     return random.nextInt(6) == 0 ? null : Instant.ofEpochSecond(seconds, nanos);
   }
 }

@@ -19,8 +19,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <p>The test also controls the network in between: {@link #freeze()} stops every byte in both
  * directions while the connections stay open (a cable pulled somewhere in between: nobody is told
  * anything), {@link #cut()} closes the connections (both ends notice at once), {@link #resume()}
- * lets traffic flow again. While frozen, new connections are accepted but not forwarded either,
- * and a side that hangs up is not heard by the other one until the network is back.
+ * lets traffic flow again. While frozen, new connections are accepted but not forwarded either, and
+ * a side that hangs up is not heard by the other one until the network is back.
  */
 public final class LoopbackRelay implements AutoCloseable {
   /** How the relay sets up each of its two connections. */

@@ -35,7 +35,8 @@ class ServerIdentityTest {
 
   @Test
   void thePrivateKeyIsTheDocumentedHkdfOutput() throws Exception {
-    byte[] expected = hkdfSha256(VECTOR_SECRET, "kueue-server-identity", "kueue tls ed25519 private key v1");
+    byte[] expected =
+        hkdfSha256(VECTOR_SECRET, "kueue-server-identity", "kueue tls ed25519 private key v1");
 
     assertThat(ServerIdentity.privateKeyBytes(VECTOR_SECRET)).isEqualTo(expected);
     assertThat(HexFormat.of().formatHex(expected)).isEqualTo(VECTOR_PRIVATE_KEY);
@@ -45,7 +46,8 @@ class ServerIdentityTest {
 
   @Test
   void thePublicKeyMatchesTheOneOpenSslComputesFromTheSamePrivateKey() {
-    assertThat(HexFormat.of().formatHex(ServerIdentity.derive(VECTOR_SECRET).publicKey().getEncoded()))
+    assertThat(
+            HexFormat.of().formatHex(ServerIdentity.derive(VECTOR_SECRET).publicKey().getEncoded()))
         .isEqualTo(VECTOR_PUBLIC_KEY_INFO);
   }
 
@@ -59,8 +61,10 @@ class ServerIdentityTest {
     assertThat(certificate.getVersion()).isEqualTo(3);
     assertThat(certificate.getSigAlgOID()).isEqualTo("1.3.101.112");
     assertThat(certificate.getSubjectX500Principal().getName()).isEqualTo("CN=kueue");
-    assertThat(certificate.getIssuerX500Principal()).isEqualTo(certificate.getSubjectX500Principal());
-    assertThat(certificate.getPublicKey().getEncoded()).isEqualTo(identity.publicKey().getEncoded());
+    assertThat(certificate.getIssuerX500Principal())
+        .isEqualTo(certificate.getSubjectX500Principal());
+    assertThat(certificate.getPublicKey().getEncoded())
+        .isEqualTo(identity.publicKey().getEncoded());
   }
 
   /** RFC 5869 written out with HMAC, independent of the JDK's KDF class. */

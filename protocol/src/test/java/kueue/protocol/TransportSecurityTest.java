@@ -22,8 +22,7 @@ class TransportSecurityTest {
 
   private static PeerConnection open(int port, String secret, TransportSecurity transport)
       throws Exception {
-    return PeerConnection.open(
-        "127.0.0.1", port, secret, "client", "test", TIMEOUT, transport);
+    return PeerConnection.open("127.0.0.1", port, secret, "client", "test", TIMEOUT, transport);
   }
 
   private static Object outcome(HandshakeServer server) throws InterruptedException {
@@ -91,7 +90,8 @@ class TransportSecurityTest {
       throws Exception {
     Path cache = home.resolve("cache").resolve("kueue");
     try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
-        PeerConnection connection = open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
+        PeerConnection connection =
+            open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
       assertThat(connection.encrypted()).isTrue();
     }
 
@@ -115,7 +115,8 @@ class TransportSecurityTest {
     Files.write(file, wrongKey);
 
     try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
-        PeerConnection connection = open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
+        PeerConnection connection =
+            open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
       assertThat(connection.encrypted()).isTrue();
     }
 

@@ -34,7 +34,8 @@ final class AcceptFailures {
   Decision failed(String error, Instant now) {
     failuresInRun++;
     Duration pause = nextPause;
-    nextPause = pause.multipliedBy(2).compareTo(LONGEST_PAUSE) > 0 ? LONGEST_PAUSE : pause.multipliedBy(2);
+    nextPause =
+        pause.multipliedBy(2).compareTo(LONGEST_PAUSE) > 0 ? LONGEST_PAUSE : pause.multipliedBy(2);
     String line = null;
     if (failuresInRun == 1) {
       line = "accept failed: " + error + "; pausing accepts while this lasts";

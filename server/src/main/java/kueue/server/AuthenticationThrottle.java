@@ -12,7 +12,10 @@ import java.util.concurrent.ConcurrentHashMap;
 final class AuthenticationThrottle {
   private static final Duration FIRST_DELAY = Duration.ofMillis(200);
   private static final Duration MAX_DELAY = Duration.ofSeconds(10);
-  /** Forget addresses after this many entries: a flood of addresses must not grow the map forever. */
+
+  /**
+   * Forget addresses after this many entries: a flood of addresses must not grow the map forever.
+   */
   private static final int MAX_TRACKED = 10_000;
 
   private final ConcurrentHashMap<InetAddress, Integer> failures = new ConcurrentHashMap<>();

@@ -122,7 +122,8 @@ final class ClientSession {
     Effect effect = await(context.loop().request(id -> new Command.Submit(id, submit.jobs())));
     return switch (effect) {
       case Effect.SubmitAccepted accepted -> new Message.Submitted(accepted.jobIds());
-      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      case Effect.RequestRejected rejected ->
+          throw new RequestException("rejected", rejected.reason());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
   }
@@ -132,8 +133,7 @@ final class ClientSession {
     long removed = 0;
     long chunk;
     do {
-      chunk =
-          await(context.loop().withStore(store -> store.clean(all, JobStore.EXPIRY_CHUNK)));
+      chunk = await(context.loop().withStore(store -> store.clean(all, JobStore.EXPIRY_CHUNK)));
       removed += chunk;
     } while (chunk == JobStore.EXPIRY_CHUNK);
     return removed;
@@ -173,7 +173,8 @@ final class ClientSession {
     return switch (effect) {
       case Effect.SubmitAccepted accepted ->
           new Message.BatchSubmitted(accepted.jobIds().getFirst(), accepted.jobIds());
-      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      case Effect.RequestRejected rejected ->
+          throw new RequestException("rejected", rejected.reason());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
   }
@@ -216,7 +217,8 @@ final class ClientSession {
               context.store().batch(batch, Instant.now()).orElse(before),
               answered.canceled().size(),
               answered.left().size());
-      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      case Effect.RequestRejected rejected ->
+          throw new RequestException("rejected", rejected.reason());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
   }
@@ -236,8 +238,13 @@ final class ClientSession {
     JobDetail detail = context.store().detail(id).orElseThrow(() -> notFound(id));
     List<JobSummary> summary = withPendingReasons(List.of(detail.summary()));
     return new Message.JobDetails(
-        new JobDetail(summary.getFirst(), detail.spec(), detail.envVariables(), detail.history(),
-            detail.stdout(), detail.stderr()));
+        new JobDetail(
+            summary.getFirst(),
+            detail.spec(),
+            detail.envVariables(),
+            detail.history(),
+            detail.stdout(),
+            detail.stderr()));
   }
 
   private Message.Reply waitJobs(List<Long> ids) throws RequestException {
@@ -261,13 +268,21 @@ final class ClientSession {
     long id = remove.id();
     JobSummary before = context.store().summary(id).orElseThrow(() -> notFound(id));
     if (before.state().isTerminal()) {
-      throw new RequestException("rejected", "job " + id + " has already " + (before.state() == JobState.CANCELED ? "been canceled" : "finished"));
+      throw new RequestException(
+          "rejected",
+          "job "
+              + id
+              + " has already "
+              + (before.state() == JobState.CANCELED ? "been canceled" : "finished"));
     }
-    Effect effect = await(context.loop().request(requestId -> new Command.Cancel(requestId, id, remove.kill())));
+    Effect effect =
+        await(
+            context.loop().request(requestId -> new Command.Cancel(requestId, id, remove.kill())));
     return switch (effect) {
       case Effect.CancelAccepted accepted ->
           new Message.JobRemoved(context.store().summary(id).orElse(before));
-      case Effect.RequestRejected rejected -> throw new RequestException("rejected", rejected.reason());
+      case Effect.RequestRejected rejected ->
+          throw new RequestException("rejected", rejected.reason());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
   }
@@ -283,32 +298,53 @@ final class ClientSession {
 
   private Message.Reply showWorker(long id) throws RequestException {
     Optional<WorkerView> view =
-        await(context.loop().query(s -> s.workers().stream().filter(w -> w.workerId() == id).findFirst()));
+        await(
+            context
+                .loop()
+                .query(s -> s.workers().stream().filter(w -> w.workerId() == id).findFirst()));
     if (view.isEmpty()) {
       throw new RequestException("not_found", "worker " + id + " not found (see list-workers)");
     }
-    return new Message.WorkerDetails(summarize(view.get()), context.store().summaries(view.get().jobIds()));
+    return new Message.WorkerDetails(
+        summarize(view.get()), context.store().summaries(view.get().jobIds()));
   }
 
   private WorkerSummary summarize(WorkerView view) {
     SystemInfo system = context.systemInfo().get(view.workerId());
-    return new WorkerSummary(view.workerId(), view.name(), system, view.capacity(), view.reserved(),
-        view.free(), view.jobIds().size(), view.busyness(), view.connected(), view.lastSeen());
+    return new WorkerSummary(
+        view.workerId(),
+        view.name(),
+        system,
+        view.capacity(),
+        view.reserved(),
+        view.free(),
+        view.jobIds().size(),
+        view.busyness(),
+        view.connected(),
+        view.lastSeen());
   }
 
   /** Pending jobs get the scheduler's explanation of why they wait. */
   private List<JobSummary> withPendingReasons(List<JobSummary> jobs) throws RequestException {
-    List<Long> pending = jobs.stream().filter(j -> j.state() == JobState.PENDING).map(JobSummary::id).toList();
+    List<Long> pending =
+        jobs.stream().filter(j -> j.state() == JobState.PENDING).map(JobSummary::id).toList();
     if (pending.isEmpty()) {
       return jobs;
     }
-    Map<Long, String> reasons = await(context.loop().query(s -> {
-      Map<Long, String> found = new HashMap<>();
-      for (long id : pending) {
-        s.activeJob(id).map(ActiveJobView::pendingReason).ifPresent(r -> found.put(id, r));
-      }
-      return found;
-    }));
+    Map<Long, String> reasons =
+        await(
+            context
+                .loop()
+                .query(
+                    s -> {
+                      Map<Long, String> found = new HashMap<>();
+                      for (long id : pending) {
+                        s.activeJob(id)
+                            .map(ActiveJobView::pendingReason)
+                            .ifPresent(r -> found.put(id, r));
+                      }
+                      return found;
+                    }));
     List<JobSummary> result = new ArrayList<>(jobs.size());
     for (JobSummary job : jobs) {
       String reason = reasons.get(job.id());
@@ -351,8 +387,8 @@ final class ClientSession {
 
   /**
    * Waits for the answer to a wait request, which may take days, while watching the connection: a
-   * client that hangs up meanwhile ends the session, instead of holding a thread and a socket
-   * until its jobs end. A request the client sends meanwhile is kept for afterwards.
+   * client that hangs up meanwhile ends the session, instead of holding a thread and a socket until
+   * its jobs end. A request the client sends meanwhile is kept for afterwards.
    */
   private <T> T awaitWhileConnected(CompletableFuture<T> future) throws RequestException {
     if (readAhead == null) {

@@ -23,8 +23,10 @@ import org.slf4j.LoggerFactory;
  */
 final class Connection implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
+
   /** The whole handshake must finish within this time, so a silent or trickling peer is dropped. */
   static final Duration HANDSHAKE_DEADLINE = Duration.ofSeconds(10);
+
   /** Handshake messages are small: a peer that has not authenticated gets little memory. */
   static final int HANDSHAKE_MAX_BYTES = 16 * 1024;
 
@@ -104,19 +106,23 @@ final class Connection implements Runnable {
   /**
    * Reads a worker's reports on a platform thread of its own, while this virtual thread waits for
    * it. A virtual thread's read that has to wait takes a trip through the JDK's poller and wakes a
-   * carrier thread; a worker's connection waits a few times per job (see
-   * {@link Outbound#writeFromPlatformThread}).
+   * carrier thread; a worker's connection waits a few times per job (see {@link
+   * Outbound#writeFromPlatformThread}).
    */
   private void runOnPlatformThread(WorkerSession session) throws IOException, ProtocolException {
     Throwable[] failure = new Throwable[1];
     Thread.Builder builder = Thread.ofPlatform().daemon().stackSize(WORKER_THREAD_STACK_BYTES);
-    Thread reading = builder.name("read " + peer).start(() -> {
-      try {
-        session.run();
-      } catch (Throwable e) {
-        failure[0] = e;
-      }
-    });
+    Thread reading =
+        builder
+            .name("read " + peer)
+            .start(
+                () -> {
+                  try {
+                    session.run();
+                  } catch (Throwable e) {
+                    failure[0] = e;
+                  }
+                });
     boolean interrupted = false;
     while (true) {
       try {
@@ -149,7 +155,9 @@ final class Connection implements Runnable {
     }
   }
 
-  /** TLS unless the configuration says otherwise; a failed TLS handshake is logged with its cause. */
+  /**
+   * TLS unless the configuration says otherwise; a failed TLS handshake is logged with its cause.
+   */
   private TransportSecurity.Channel secure() throws IOException, ProtocolException {
     try {
       return context.transport().accept(socket);
@@ -169,8 +177,14 @@ final class Connection implements Runnable {
         throw new ProtocolException("expected hello, got " + typeOf(first));
       }
       if (hello.protocol() != Message.PROTOCOL_VERSION) {
-        refuse(outbound, "version", "this server speaks protocol " + Message.PROTOCOL_VERSION
-            + ", the peer " + hello.protocol() + ": install the same Kueue version everywhere");
+        refuse(
+            outbound,
+            "version",
+            "this server speaks protocol "
+                + Message.PROTOCOL_VERSION
+                + ", the peer "
+                + hello.protocol()
+                + ": install the same Kueue version everywhere");
         log.info("closed {}: protocol version {}", peer, hello.protocol());
         return null;
       }
@@ -196,11 +210,15 @@ final class Connection implements Runnable {
           Handshakes.peerProof(secret, role, hello.nonce(), serverNonce, channelBinding);
       if (!Handshakes.matches(expected, authenticate.proof())) {
         Duration delay = context.throttle().failed(socket.getInetAddress());
-        log.warn("authentication failed for {} ({}): wrong proof (another shared_secret, or a"
-            + " handshake replayed or relayed from another connection)", peer, role);
+        log.warn(
+            "authentication failed for {} ({}): wrong proof (another shared_secret, or a"
+                + " handshake replayed or relayed from another connection)",
+            peer,
+            role);
         deadline.cancel(false);
         sleep(delay);
-        refuse(outbound, "auth", "authentication failed: the shared_secret differs from the server's");
+        refuse(
+            outbound, "auth", "authentication failed: the shared_secret differs from the server's");
         return null;
       }
       context.throttle().succeeded(socket.getInetAddress());

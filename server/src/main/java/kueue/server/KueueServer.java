@@ -62,16 +62,28 @@ public final class KueueServer implements AutoCloseable {
               store.nextJobId());
       this.loop = new SchedulerLoop(scheduler, store, clock, onFatalError);
       this.clock = clock;
-      this.timers = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().daemon().name("timers").unstarted(r));
+      this.timers =
+          Executors.newSingleThreadScheduledExecutor(
+              r -> Thread.ofPlatform().daemon().name("timers").unstarted(r));
       KueueConfig.Common common = config.common();
       TransportSecurity transport = TransportSecurity.of(common.encrypted(), common.sharedSecret());
       if (!transport.encrypted()) {
-        log.warn("encryption = \"none\" in {}: commands, environments and output cross the network"
-            + " unencrypted", config.file());
+        log.warn(
+            "encryption = \"none\" in {}: commands, environments and output cross the network"
+                + " unencrypted",
+            config.file());
       }
-      this.context = new ServerContext(common.sharedSecret(), "kueue_server " + KueueVersion.VERSION,
-          transport, new AuthenticationThrottle(), loop, store, new ConcurrentHashMap<>(),
-          new ConnectionGuard(limits), config.worker().capturedOutputMaxBytes());
+      this.context =
+          new ServerContext(
+              common.sharedSecret(),
+              "kueue_server " + KueueVersion.VERSION,
+              transport,
+              new AuthenticationThrottle(),
+              loop,
+              store,
+              new ConcurrentHashMap<>(),
+              new ConnectionGuard(limits),
+              config.worker().capturedOutputMaxBytes());
       // The scheduler thread is not started yet: nothing reaches the scheduler before the restore.
       Thread warmUp = Thread.ofPlatform().daemon().name("warm-up").start(this::warmUp);
       long restoreStart = System.nanoTime();
@@ -81,21 +93,27 @@ public final class KueueServer implements AutoCloseable {
       Scheduler.Restoration restoration =
           scheduler.restoring(now, (int) Math.min(expected, Integer.MAX_VALUE - 8));
       long[] restored = {0};
-      store.activeJobs(job -> {
-        restoration.accept(job);
-        restored[0]++;
-      });
+      store.activeJobs(
+          job -> {
+            restoration.accept(job);
+            restored[0]++;
+          });
       restoration.finish();
-      log.info("database {} opened: {} unfinished jobs restored in {} ms, next job id {}",
-          settings.dataDirectory().resolve("kueue.db"), restored[0],
-          (System.nanoTime() - restoreStart) / 1_000_000, store.nextJobId());
+      log.info(
+          "database {} opened: {} unfinished jobs restored in {} ms, next job id {}",
+          settings.dataDirectory().resolve("kueue.db"),
+          restored[0],
+          (System.nanoTime() - restoreStart) / 1_000_000,
+          store.nextJobId());
       if (opened.checksBeforeWriting()) {
         // The restore above only read; the check ran meanwhile on the other core.
-        log.info("the database was left open when its machine stopped: checking all of it before"
-            + " writing");
+        log.info(
+            "the database was left open when its machine stopped: checking all of it before"
+                + " writing");
         long checkStart = System.nanoTime();
         awaitIntegrity(opened);
-        log.info("database checked in {} ms more: ok", (System.nanoTime() - checkStart) / 1_000_000);
+        log.info(
+            "database checked in {} ms more: ok", (System.nanoTime() - checkStart) / 1_000_000);
       }
       try {
         warmUp.join(WARM_UP_LIMIT.toMillis());
@@ -119,16 +137,27 @@ public final class KueueServer implements AutoCloseable {
   private void warmUp() {
     try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       listener.setSoTimeout((int) WARM_UP_LIMIT.toMillis());
-      Thread accepted = Thread.ofPlatform().daemon().name("warm-up connection").start(() -> {
-        try (Socket socket = listener.accept()) {
-          new Connection(socket, context, timers).run();
-        } catch (IOException e) {
-          log.debug("warm-up connection not accepted: {}", e.toString());
-        }
-      });
-      try (PeerConnection _ = PeerConnection.open(
-          InetAddress.getLoopbackAddress().getHostAddress(), listener.getLocalPort(),
-          context.secret(), "client", "kueue_server warm-up", WARM_UP_LIMIT, context.transport())) {
+      Thread accepted =
+          Thread.ofPlatform()
+              .daemon()
+              .name("warm-up connection")
+              .start(
+                  () -> {
+                    try (Socket socket = listener.accept()) {
+                      new Connection(socket, context, timers).run();
+                    } catch (IOException e) {
+                      log.debug("warm-up connection not accepted: {}", e.toString());
+                    }
+                  });
+      try (PeerConnection _ =
+          PeerConnection.open(
+              InetAddress.getLoopbackAddress().getHostAddress(),
+              listener.getLocalPort(),
+              context.secret(),
+              "client",
+              "kueue_server warm-up",
+              WARM_UP_LIMIT,
+              context.transport())) {
         log.debug("warm-up connection authenticated");
       }
       accepted.join(WARM_UP_LIMIT.toMillis());
@@ -152,15 +181,22 @@ public final class KueueServer implements AutoCloseable {
    */
   private void watchIntegrity(SqliteJobStore sqlite, Runnable onFatalError) {
     long started = System.nanoTime();
-    sqlite.integrityCheck().whenComplete((ok, failure) -> {
-      if (failure == null) {
-        log.info("database checked in {} ms: ok", (System.nanoTime() - started) / 1_000_000);
-      } else if (!closed) {
-        Throwable cause = failure instanceof java.util.concurrent.CompletionException c ? c.getCause() : failure;
-        log.error("stopping: {}", cause.getMessage());
-        onFatalError.run();
-      }
-    });
+    sqlite
+        .integrityCheck()
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure == null) {
+                log.info(
+                    "database checked in {} ms: ok", (System.nanoTime() - started) / 1_000_000);
+              } else if (!closed) {
+                Throwable cause =
+                    failure instanceof java.util.concurrent.CompletionException c
+                        ? c.getCause()
+                        : failure;
+                log.error("stopping: {}", cause.getMessage());
+                onFatalError.run();
+              }
+            });
   }
 
   /**
@@ -169,7 +205,8 @@ public final class KueueServer implements AutoCloseable {
    *
    * @throws IOException if no address could be bound
    */
-  public static KueueServer start(KueueConfig config, Clock clock, Runnable onFatalError) throws IOException {
+  public static KueueServer start(KueueConfig config, Clock clock, Runnable onFatalError)
+      throws IOException {
     return start(config, clock, onFatalError, ConnectionGuard.Limits.standard());
   }
 
@@ -207,7 +244,8 @@ public final class KueueServer implements AutoCloseable {
       }
       boolean inUse = failures.stream().anyMatch(f -> f.contains("in use"));
       if (!inUse || System.nanoTime() > deadline) {
-        throw new IOException("could not listen on any of " + addresses + " port " + port + ": " + failures);
+        throw new IOException(
+            "could not listen on any of " + addresses + " port " + port + ": " + failures);
       }
       try {
         Thread.sleep(100);
@@ -221,7 +259,8 @@ public final class KueueServer implements AutoCloseable {
   private List<String> bindOnce(List<String> addresses, int port) throws IOException {
     List<String> failures = new ArrayList<>();
     for (String text : addresses) {
-      String host = text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
+      String host =
+          text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
       ServerSocket listener = new ServerSocket();
       try {
         listener.setReuseAddress(true);

@@ -14,10 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Messages to one peer, written by a thread of its own so that the scheduler loop never blocks on
- * a slow or stalled peer: a virtual thread, or for a worker a platform thread (see
- * {@link #writeFromPlatformThread}). A peer that lets too many messages pile up is disconnected
- * rather than allowed to grow the server's memory.
+ * Messages to one peer, written by a thread of its own so that the scheduler loop never blocks on a
+ * slow or stalled peer: a virtual thread, or for a worker a platform thread (see {@link
+ * #writeFromPlatformThread}). A peer that lets too many messages pile up is disconnected rather
+ * than allowed to grow the server's memory.
  */
 final class Outbound {
   private static final Logger log = LoggerFactory.getLogger(Outbound.class);
@@ -34,9 +34,10 @@ final class Outbound {
 
   private final Socket socket;
   private final String peer;
+
   /**
-   * Messages queued together (e.g. a result's confirmation and the next offer, from one turn of
-   * the scheduler loop) are taken by the writer together: one TLS record, one system call and one
+   * Messages queued together (e.g. a result's confirmation and the next offer, from one turn of the
+   * scheduler loop) are taken by the writer together: one TLS record, one system call and one
    * wake-up of the peer instead of one each.
    */
   private final LinkedBlockingQueue<List<Message>> queue = new LinkedBlockingQueue<>();
@@ -49,6 +50,7 @@ final class Outbound {
    * thread touches it once set. Null while the peer keeps none.
    */
   private volatile Map<String, String>[] environments;
+
   private int nextSlot;
 
   Outbound(Socket socket, String peer) {
@@ -58,9 +60,8 @@ final class Outbound {
   }
 
   /**
-   * The peer (a worker) keeps this many environments of offers, so that an offer whose
-   * environment it holds already is sent without it. Must be called before the first offer is
-   * queued.
+   * The peer (a worker) keeps this many environments of offers, so that an offer whose environment
+   * it holds already is sent without it. Must be called before the first offer is queued.
    */
   @SuppressWarnings({"unchecked", "rawtypes"}) // an array of a generic type cannot be created
   void keepEnvironments(int slots) {
@@ -122,8 +123,8 @@ final class Outbound {
 
   /**
    * An offer whose environment the peer holds in a slot is sent without it, naming the slot; any
-   * other offer's environment is sent and kept in the next slot in turn. Runs on the writer
-   * thread, in the order of sending, so both ends agree on what each slot holds.
+   * other offer's environment is sent and kept in the next slot in turn. Runs on the writer thread,
+   * in the order of sending, so both ends agree on what each slot holds.
    */
   private Message withEnvironmentSlot(Message message) {
     Map<String, String>[] slots = environments;
@@ -164,7 +165,10 @@ final class Outbound {
         control = writeQueued(out, buffer);
       } while (control == null);
       if (control == TO_PLATFORM_THREAD) {
-        Thread.ofPlatform().daemon().stackSize(Connection.WORKER_THREAD_STACK_BYTES).name("write " + peer)
+        Thread.ofPlatform()
+            .daemon()
+            .stackSize(Connection.WORKER_THREAD_STACK_BYTES)
+            .name("write " + peer)
             .start(this::writeLoop);
         handedOver = true;
       }
@@ -188,11 +192,12 @@ final class Outbound {
   }
 
   /**
-   * Waits for messages and writes all that are queued; returns CLOSE or TO_PLATFORM_THREAD once
-   * one of them was taken, else null. Its own method so that the JIT compiles it: the loop around
-   * it runs once per connection and would stay interpreted.
+   * Waits for messages and writes all that are queued; returns CLOSE or TO_PLATFORM_THREAD once one
+   * of them was taken, else null. Its own method so that the JIT compiles it: the loop around it
+   * runs once per connection and would stay interpreted.
    */
-  private List<Message> writeQueued(OutputStream out, byte[] buffer) throws IOException, InterruptedException {
+  private List<Message> writeQueued(OutputStream out, byte[] buffer)
+      throws IOException, InterruptedException {
     List<Message> messages = queue.take();
     // Coalesce whatever is already queued into few writes: thousands of offers per second
     // would otherwise cost a system call each.
@@ -220,5 +225,4 @@ final class Outbound {
     out.flush();
     return messages;
   }
-
 }

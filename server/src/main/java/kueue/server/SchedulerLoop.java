@@ -38,8 +38,10 @@ import org.slf4j.LoggerFactory;
 final class SchedulerLoop {
   private static final Logger log = LoggerFactory.getLogger(SchedulerLoop.class);
   private static final Duration TICK_INTERVAL = Duration.ofSeconds(1);
+
   /** Bounds one batch so that answers to early requests are not held back by a flood. */
   private static final int MAX_BATCH = 4096;
+
   /**
    * Jobs are mostly offered in the order they were queued, so the cache keeps the oldest specs and
    * takes no new ones while full: evicting the oldest would drop exactly the next ones offered.
@@ -54,6 +56,7 @@ final class SchedulerLoop {
   private final Map<Long, CompletableFuture<Effect>> openRequests = new HashMap<>();
   private final Map<Long, Outbound> workerLinks = new HashMap<>();
   private final Map<Long, List<Waiter>> waitersByJob = new HashMap<>();
+
   /**
    * Specs of queued jobs, so the usual submit-then-offer path needs no database read. Bounded: a
    * million queued jobs must not keep a million specs in memory; equal environments (one per
@@ -79,6 +82,7 @@ final class SchedulerLoop {
 
   /** Cutoff of an expiry still deleting jobs chunk by chunk between batches; null when none. */
   private Instant expiringBefore;
+
   private volatile boolean running = true;
   private volatile Throwable failure;
   private final Runnable onFatalError;
@@ -114,7 +118,9 @@ final class SchedulerLoop {
     inbox.add(work);
   }
 
-  /** A command whose answer (SubmitAccepted, CancelAccepted, RequestRejected) completes the future. */
+  /**
+   * A command whose answer (SubmitAccepted, CancelAccepted, RequestRejected) completes the future.
+   */
   CompletableFuture<Effect> request(LongFunction<Command> command) {
     CompletableFuture<Effect> answer = new CompletableFuture<>();
     submit(
@@ -138,8 +144,8 @@ final class SchedulerLoop {
 
   /**
    * Commands nobody waits for, handled in one turn of the loop: a worker's reports that arrived
-   * together (e.g. a job's start and end) are then stored in one transaction. Each is refused
-   * alone if it is bad, as if told one by one.
+   * together (e.g. a job's start and end) are then stored in one transaction. Each is refused alone
+   * if it is bad, as if told one by one.
    */
   void tellAll(List<Command> commands) {
     if (commands.size() == 1) {
@@ -193,7 +199,8 @@ final class SchedulerLoop {
         now -> {
           long workerId = nextWorkerId++;
           workerLinks.put(workerId, link);
-          // Registered must reach the worker before any offer for it; both go through the same queue.
+          // Registered must reach the worker before any offer for it; both go through the same
+          // queue.
           link.send(new Message.Registered(workerId));
           registered.accept(workerId);
           // Attempts that ended while the worker was away are claimed like running ones, so that
@@ -209,7 +216,12 @@ final class SchedulerLoop {
           for (Message.Ended ended : register.ended()) {
             scheduler.handle(
                 new Command.MarkEnded(
-                    workerId, ended.jobId(), ended.attempt(), ended.outcome(), ended.stdout(), ended.stderr()),
+                    workerId,
+                    ended.jobId(),
+                    ended.attempt(),
+                    ended.outcome(),
+                    ended.stdout(),
+                    ended.stderr()),
                 now,
                 decisions);
           }
@@ -324,7 +336,6 @@ final class SchedulerLoop {
     }
   }
 
-
   private void rememberSpecs(List<Event> events) {
     for (Event event : events) {
       if (event instanceof Event.JobQueued queued) {
@@ -377,7 +388,8 @@ final class SchedulerLoop {
       case Effect.SendKill kill ->
           toWorker(kill.workerId(), new Message.Kill(kill.jobId(), kill.attempt(), kill.reason()));
       case Effect.ConfirmResult confirm ->
-          toWorker(confirm.workerId(), new Message.ResultStored(confirm.jobId(), confirm.attempt()));
+          toWorker(
+              confirm.workerId(), new Message.ResultStored(confirm.jobId(), confirm.attempt()));
       case Effect.JobsTerminated terminated -> wakeWaiters(terminated.jobIds());
       case Effect.CloseWorker close -> {
         Outbound link = workerLinks.remove(close.workerId());
@@ -420,7 +432,9 @@ final class SchedulerLoop {
     }
   }
 
-  /** Messages of this turn's effects go out together per worker once all effects are carried out. */
+  /**
+   * Messages of this turn's effects go out together per worker once all effects are carried out.
+   */
   private void hold(Outbound link, Message message) {
     heldMessages.computeIfAbsent(link, k -> new ArrayList<>()).add(message);
   }

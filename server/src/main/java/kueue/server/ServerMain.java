@@ -3,8 +3,8 @@ package kueue.server;
 import ch.qos.logback.classic.Level;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import kueue.config.ConfigException;
 import kueue.config.ConfigLoader;
 import kueue.config.KueueConfig;
@@ -24,7 +24,10 @@ import picocli.CommandLine.Option;
 public final class ServerMain implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(ServerMain.class);
 
-  @Option(names = {"-c", "--config"}, paramLabel = "PATH", description = "config file (default ~/.config/kueue/config.toml)")
+  @Option(
+      names = {"-c", "--config"},
+      paramLabel = "PATH",
+      description = "config file (default ~/.config/kueue/config.toml)")
   Path config;
 
   public static void main(String[] args) {
@@ -45,25 +48,31 @@ public final class ServerMain implements Callable<Integer> {
     int[] exitCode = {0};
     KueueServer server;
     try {
-      server = KueueServer.start(loaded, Clock.systemUTC(), () -> {
-        exitCode[0] = 1;
-        stopped.countDown();
-      });
+      server =
+          KueueServer.start(
+              loaded,
+              Clock.systemUTC(),
+              () -> {
+                exitCode[0] = 1;
+                stopped.countDown();
+              });
     } catch (Exception e) {
       log.error("cannot start: {}", e.getMessage());
       return 1;
     }
     CountDownLatch closed = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
-      log.info("stopping");
-      stopped.countDown();
-      // The JVM halts when hooks return: wait until the database is closed cleanly.
-      try {
-        closed.await(10, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    });
+    Thread hook =
+        new Thread(
+            () -> {
+              log.info("stopping");
+              stopped.countDown();
+              // The JVM halts when hooks return: wait until the database is closed cleanly.
+              try {
+                closed.await(10, java.util.concurrent.TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
     Runtime.getRuntime().addShutdownHook(hook);
     stopped.await();
     server.close();

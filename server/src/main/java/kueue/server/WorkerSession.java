@@ -5,8 +5,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import kueue.model.CapturedOutput;
 import kueue.core.Command;
+import kueue.model.CapturedOutput;
 import kueue.protocol.FrameReader;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
@@ -24,6 +24,7 @@ final class WorkerSession {
   private final FrameReader reader;
   private final Outbound outbound;
   private final ServerContext context;
+
   /** Commands of reports read but not yet handed to the scheduler; see {@link #run}. */
   private final List<Command> pending = new ArrayList<>();
 
@@ -50,11 +51,16 @@ final class WorkerSession {
     }
     long[] id = {-1};
     java.util.concurrent.CountDownLatch registered = new java.util.concurrent.CountDownLatch(1);
-    context.loop().connectWorker(outbound, register, workerId -> {
-      id[0] = workerId;
-      context.systemInfo().put(workerId, register.system());
-      registered.countDown();
-    });
+    context
+        .loop()
+        .connectWorker(
+            outbound,
+            register,
+            workerId -> {
+              id[0] = workerId;
+              context.systemInfo().put(workerId, register.system());
+              registered.countDown();
+            });
     try {
       registered.await();
     } catch (InterruptedException e) {
@@ -62,8 +68,13 @@ final class WorkerSession {
       return;
     }
     long workerId = id[0];
-    log.info("worker {} '{}' connected from {} ({} running, {} results to deliver)",
-        workerId, register.name(), peer, register.running().size(), register.ended().size());
+    log.info(
+        "worker {} '{}' connected from {} ({} running, {} results to deliver)",
+        workerId,
+        register.name(),
+        peer,
+        register.running().size(),
+        register.ended().size());
     String reason = "connection closed";
     try {
       while (readReport(workerId)) {
@@ -126,11 +137,20 @@ final class WorkerSession {
         outbound.send(new Message.HeartbeatAck());
       }
       case Message.Released released ->
-          tell(new Command.Release(workerId, released.jobId(), released.attempt(),
-              released.reason() == null ? "stopping" : released.reason()));
+          tell(
+              new Command.Release(
+                  workerId,
+                  released.jobId(),
+                  released.attempt(),
+                  released.reason() == null ? "stopping" : released.reason()));
       case Message.Declined declined ->
-          tell(new Command.Decline(workerId, declined.jobId(), declined.attempt(),
-              declined.permanent(), declined.reason() == null ? "declined" : declined.reason()));
+          tell(
+              new Command.Decline(
+                  workerId,
+                  declined.jobId(),
+                  declined.attempt(),
+                  declined.permanent(),
+                  declined.reason() == null ? "declined" : declined.reason()));
       case Message.Started started -> {
         if (started.at() == null) {
           throw new ProtocolException("started without a time");
@@ -144,16 +164,25 @@ final class WorkerSession {
         }
         requireStorable(ended.outcome().started());
         requireStorable(ended.outcome().ended());
-        tell(new Command.MarkEnded(workerId, ended.jobId(), ended.attempt(),
-            ended.outcome(), cap(ended.stdout()), cap(ended.stderr())));
+        tell(
+            new Command.MarkEnded(
+                workerId,
+                ended.jobId(),
+                ended.attempt(),
+                ended.outcome(),
+                cap(ended.stdout()),
+                cap(ended.stderr())));
       }
     }
   }
 
   /** The registration, checked, with its results' output within the server's cap. */
   private Message.Register validated(Message.Register register) throws ProtocolException {
-    if (register.name() == null || register.capacity() == null || register.running() == null
-        || register.ended() == null || register.system() == null) {
+    if (register.name() == null
+        || register.capacity() == null
+        || register.running() == null
+        || register.ended() == null
+        || register.system() == null) {
       throw new ProtocolException("incomplete register message");
     }
     List<Message.Ended> ended = new ArrayList<>(register.ended().size());
@@ -163,11 +192,21 @@ final class WorkerSession {
       }
       requireStorable(result.outcome().started());
       requireStorable(result.outcome().ended());
-      ended.add(new Message.Ended(result.jobId(), result.attempt(), result.outcome(),
-          cap(result.stdout()), cap(result.stderr())));
+      ended.add(
+          new Message.Ended(
+              result.jobId(),
+              result.attempt(),
+              result.outcome(),
+              cap(result.stdout()),
+              cap(result.stderr())));
     }
-    return new Message.Register(register.name(), register.system(), register.capacity(),
-        register.running(), ended, register.environmentSlots());
+    return new Message.Register(
+        register.name(),
+        register.system(),
+        register.capacity(),
+        register.running(),
+        ended,
+        register.environmentSlots());
   }
 
   /**
@@ -201,8 +240,8 @@ final class WorkerSession {
   }
 
   /**
-   * The store keeps times as milliseconds since 1970: a time beyond that range would fail the
-   * whole batch it is stored with, so it is refused here as a broken message.
+   * The store keeps times as milliseconds since 1970: a time beyond that range would fail the whole
+   * batch it is stored with, so it is refused here as a broken message.
    */
   private static void requireStorable(Instant time) throws ProtocolException {
     if (time != null && (time.isBefore(EARLIEST) || time.isAfter(LATEST))) {

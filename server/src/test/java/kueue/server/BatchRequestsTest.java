@@ -92,7 +92,16 @@ class BatchRequestsTest {
     for (int i = 0; i < 200; i++) {
       env.put("VARIABLE_" + i, "/opt/software/module-" + i + "/bin");
     }
-    return JobSpecBuilder.builder().argv(List.of("./sweep.sh")).cwd("/home/ada/sweep").env(env).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).stdout("out-%a.txt").build();
+    return JobSpecBuilder.builder()
+        .argv(List.of("./sweep.sh"))
+        .cwd("/home/ada/sweep")
+        .env(env)
+        .slots(1)
+        .cpus(1)
+        .ramMb(100)
+        .globalResources(Map.of())
+        .stdout("out-%a.txt")
+        .build();
   }
 
   private static List<BatchEntry> array(int count) {

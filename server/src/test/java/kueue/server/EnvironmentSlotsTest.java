@@ -46,17 +46,29 @@ class EnvironmentSlotsTest {
   }
 
   private List<Long> submit(List<Map<String, String>> environments) throws Exception {
-    List<JobSpec> specs = environments.stream()
-        .map(env -> JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(env).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).build())
-        .toList();
+    List<JobSpec> specs =
+        environments.stream()
+            .map(
+                env ->
+                    JobSpecBuilder.builder()
+                        .argv(List.of("true"))
+                        .cwd("/tmp")
+                        .env(env)
+                        .slots(1)
+                        .cpus(1)
+                        .ramMb(100)
+                        .globalResources(Map.of())
+                        .build())
+            .toList();
     client.send(new Message.Submit(specs));
     return ((Message.Submitted) client.receive()).ids();
   }
 
   private RawPeer worker(Integer slots) throws Exception {
     RawPeer worker = fixture.authenticated("worker");
-    worker.send(new Message.Register("w", ServerFixture.system("w"), ServerFixture.capacity(),
-        List.of(), List.of(), slots));
+    worker.send(
+        new Message.Register(
+            "w", ServerFixture.system("w"), ServerFixture.capacity(), List.of(), List.of(), slots));
     assertThat(worker.receive()).isInstanceOf(Message.Registered.class);
     return ServerFixture.keepAlive(worker, "w");
   }
@@ -74,8 +86,13 @@ class EnvironmentSlotsTest {
   private static void finish(RawPeer worker, Message.Offer offer) throws Exception {
     Instant now = Instant.now();
     worker.send(new Message.Started(offer.jobId(), offer.attempt(), now));
-    worker.send(new Message.Ended(offer.jobId(), offer.attempt(),
-        new JobOutcome(0, null, null, now, now), CapturedOutput.EMPTY, CapturedOutput.EMPTY));
+    worker.send(
+        new Message.Ended(
+            offer.jobId(),
+            offer.attempt(),
+            new JobOutcome(0, null, null, now, now),
+            CapturedOutput.EMPTY,
+            CapturedOutput.EMPTY));
   }
 
   @Test

@@ -387,7 +387,15 @@ class FuzzTest {
   }
 
   private static JobSpec spec(String program) {
-    return JobSpecBuilder.builder().argv(List.of(program)).cwd("/tmp").env(Map.of("A", "b")).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
+    return JobSpecBuilder.builder()
+        .argv(List.of(program))
+        .cwd("/tmp")
+        .env(Map.of("A", "b"))
+        .slots(1)
+        .cpus(1)
+        .ramMb(10)
+        .globalResources(Map.of())
+        .build();
   }
 
   @SafeVarargs

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
-import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
@@ -112,7 +111,15 @@ class HostileInputTest {
     try (PeerConnection client = fixture.client()) {
       client.send(
           new Message.Submit(
-              List.of(JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build())));
+              List.of(
+                  JobSpecBuilder.builder()
+                      .argv(List.of("true"))
+                      .cwd("/tmp")
+                      .slots(1)
+                      .cpus(1)
+                      .ramMb(1)
+                      .globalResources(Map.of())
+                      .build())));
       assertThat(client.receive()).isInstanceOf(Message.Submitted.class);
       client.send(new Message.ListJobs(10, List.of()));
       assertThat(client.receive()).isInstanceOf(Message.JobList.class);
@@ -297,7 +304,15 @@ class HostileInputTest {
     try (PeerConnection client = fixture.client()) {
       client.send(
           new Message.Submit(
-              List.of(JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build())));
+              List.of(
+                  JobSpecBuilder.builder()
+                      .argv(List.of("true"))
+                      .cwd("/tmp")
+                      .slots(1)
+                      .cpus(1)
+                      .ramMb(1)
+                      .globalResources(Map.of())
+                      .build())));
       return ((Message.Submitted) client.receive()).ids().getFirst();
     }
   }

@@ -17,8 +17,8 @@ import kueue.protocol.ProtocolException;
 import kueue.protocol.TransportSecurity;
 
 /**
- * A connection that sends whatever the test says, message by message, without the checks of
- * {@link kueue.protocol.PeerConnection}: the tool of a test playing an attacker.
+ * A connection that sends whatever the test says, message by message, without the checks of {@link
+ * kueue.protocol.PeerConnection}: the tool of a test playing an attacker.
  */
 final class RawPeer implements AutoCloseable {
   final TransportSecurity.Channel channel;

@@ -136,10 +136,7 @@ class SecurityTest {
     await()
         .atMost(Duration.ofSeconds(10))
         .untilAsserted(
-            () ->
-                assertThat(logEvents())
-                    .map(ILoggingEvent::getFormattedMessage)
-                    .anyMatch(wanted));
+            () -> assertThat(logEvents()).map(ILoggingEvent::getFormattedMessage).anyMatch(wanted));
   }
 
   @Test
@@ -166,8 +163,10 @@ class SecurityTest {
       assertThat(intruder.receive()).isInstanceOf(Message.Challenge.class);
       intruder.send(new Message.Authenticate("Z3Vlc3NlZCBwcm9vZg=="));
 
-      assertThat(intruder.receive()).isInstanceOf(Message.Failure.class)
-          .extracting(m -> ((Message.Failure) m).code()).isEqualTo("auth");
+      assertThat(intruder.receive())
+          .isInstanceOf(Message.Failure.class)
+          .extracting(m -> ((Message.Failure) m).code())
+          .isEqualTo("auth");
       assertThat(intruder.receive()).as("closed after the refusal").isNull();
       String address = intruder.channel.socket().getLocalSocketAddress().toString();
       awaitLogLine(line -> line.startsWith("authentication failed for " + address));
@@ -236,8 +235,10 @@ class SecurityTest {
       assertThat(replay.receive()).isInstanceOf(Message.Challenge.class);
       replay.send(recordedProof);
 
-      assertThat(replay.receive()).isEqualTo(
-          new Message.Failure("auth", "authentication failed: the shared_secret differs from the server's"));
+      assertThat(replay.receive())
+          .isEqualTo(
+              new Message.Failure(
+                  "auth", "authentication failed: the shared_secret differs from the server's"));
       assertThat(replay.receive()).isNull();
     }
   }
@@ -274,7 +275,11 @@ class SecurityTest {
         careless.send(
             new Message.Authenticate(
                 Handshakes.peerProof(
-                    SECRET, "client", hello.nonce(), challenge.nonce(), careless.channel.binding())));
+                    SECRET,
+                    "client",
+                    hello.nonce(),
+                    challenge.nonce(),
+                    careless.channel.binding())));
 
         assertThat(careless.receive())
             .isInstanceOf(Message.Failure.class)
@@ -291,7 +296,15 @@ class SecurityTest {
   void aRelayThatForwardsBytesWorksButSeesNothingAndCannotReplayWhatItSaw() throws Exception {
     String marker = "forwarded-" + System.nanoTime();
     JobSpec spec =
-        JobSpecBuilder.builder().argv(List.of("echo", marker)).cwd(home.toString()).env(Map.of("MARKER", marker)).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
+        JobSpecBuilder.builder()
+            .argv(List.of("echo", marker))
+            .cwd(home.toString())
+            .env(Map.of("MARKER", marker))
+            .slots(1)
+            .cpus(1)
+            .ramMb(10)
+            .globalResources(Map.of())
+            .build();
     try (LoopbackRelay relay = LoopbackRelay.forwardingBytes(port)) {
       try (PeerConnection client = connect(relay.port(), SECRET)) {
         client.send(new Message.Submit(List.of(spec)));
@@ -307,7 +320,8 @@ class SecurityTest {
         OutputStream out = replay.getOutputStream();
         out.write(recorded);
         out.flush();
-        String answer = new String(readUntilClosed(replay.getInputStream()), StandardCharsets.ISO_8859_1);
+        String answer =
+            new String(readUntilClosed(replay.getInputStream()), StandardCharsets.ISO_8859_1);
         assertThat(answer).doesNotContain("welcome");
       }
     }
@@ -360,9 +374,11 @@ class SecurityTest {
     assertThat(events).isNotEmpty();
     assertThat(events)
         .noneMatch(event -> event.getFormattedMessage().contains(SECRET))
-        .noneMatch(event -> event.getThrowableProxy() != null
-            && event.getThrowableProxy().getMessage() != null
-            && event.getThrowableProxy().getMessage().contains(SECRET));
+        .noneMatch(
+            event ->
+                event.getThrowableProxy() != null
+                    && event.getThrowableProxy().getMessage() != null
+                    && event.getThrowableProxy().getMessage().contains(SECRET));
   }
 
   private static byte[] readUntilClosed(InputStream in) {

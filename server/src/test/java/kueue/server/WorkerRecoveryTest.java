@@ -11,7 +11,6 @@ import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobOutcome;
-import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.protocol.Message;
@@ -49,7 +48,15 @@ class WorkerRecoveryTest {
   private long submit() throws Exception {
     client.send(
         new Message.Submit(
-            List.of(JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(100).globalResources(Map.of()).build())));
+            List.of(
+                JobSpecBuilder.builder()
+                    .argv(List.of("true"))
+                    .cwd("/tmp")
+                    .slots(1)
+                    .cpus(1)
+                    .ramMb(100)
+                    .globalResources(Map.of())
+                    .build())));
     return ((Message.Submitted) client.receive()).ids().getFirst();
   }
 

@@ -82,11 +82,13 @@ final class EventWriter implements AutoCloseable {
 
   /** See {@link #findFolds}; filled per batch. Keyed by identity: events are records. */
   private final Map<JobQueued, JobOffered> offeredWithQueue = new IdentityHashMap<>();
+
   private final Map<JobEnded, JobStarted> startedWithEnd = new IdentityHashMap<>();
   private final Map<Event, Boolean> foldedAway = new IdentityHashMap<>();
 
   /** The argv of the last job written and its JSON: a sweep often repeats one command. */
   private List<String> lastArgv;
+
   private String lastArgvJson;
 
   private long lastEnvId;
@@ -194,7 +196,9 @@ final class EventWriter implements AutoCloseable {
             "UPDATE jobs SET state = "
                 + to(JobTransition.FAILED)
                 + ", exit_code = NULL, signal = NULL, note = ?,"
-                + " ended = ?" + noRowLines + " WHERE id = ?"
+                + " ended = ?"
+                + noRowLines
+                + " WHERE id = ?"
                 + NOT_TERMINAL);
     insertOutput =
         prepare(
@@ -295,8 +299,8 @@ final class EventWriter implements AutoCloseable {
 
   /**
    * Finds the events whose row change the next event of the same job in this batch overwrites, so
-   * that each job's row is written once per transaction where possible: a job queued and offered
-   * in one batch is inserted as offered, and a job that started and ended in one batch is updated
+   * that each job's row is written once per transaction where possible: a job queued and offered in
+   * one batch is inserted as offered, and a job that started and ended in one batch is updated
    * once. Their history lines are written all the same. Only directly consecutive events of a job
    * are folded, so that no other change of the job can come between.
    */
@@ -491,7 +495,8 @@ final class EventWriter implements AutoCloseable {
     setNullable(markEnded, 2, outcome.signal());
     markEnded.setString(3, outcome.failure());
     JobStarted folded = startedWithEnd.get(ended);
-    Instant started = outcome.started() != null ? outcome.started() : folded != null ? folded.at() : null;
+    Instant started =
+        outcome.started() != null ? outcome.started() : folded != null ? folded.at() : null;
     if (started == null) {
       markEnded.setNull(4, Types.INTEGER);
     } else {

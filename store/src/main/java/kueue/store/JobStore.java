@@ -23,8 +23,8 @@ import kueue.model.JobSummary;
 public interface JobStore extends AutoCloseable {
   /**
    * Jobs deleted by one expiry or one chunk of a cleanup: a million expired jobs deleted at once
-   * would hold up the scheduler loop (and everybody waiting for it) for many seconds, so they go
-   * in chunks of this many, each a short transaction of its own (see {@link #expire}).
+   * would hold up the scheduler loop (and everybody waiting for it) for many seconds, so they go in
+   * chunks of this many, each a short transaction of its own (see {@link #expire}).
    */
   int EXPIRY_CHUNK = 5_000;
 
@@ -40,8 +40,9 @@ public interface JobStore extends AutoCloseable {
   }
 
   /**
-   * Hands the jobs of {@link #activeJobs()} to each as they are read, pending ones first, each state
-   * in id order: a million restored jobs need not be held in a list on their way to the scheduler.
+   * Hands the jobs of {@link #activeJobs()} to each as they are read, pending ones first, each
+   * state in id order: a million restored jobs need not be held in a list on their way to the
+   * scheduler.
    */
   void activeJobs(Consumer<RestoredJob> each);
 

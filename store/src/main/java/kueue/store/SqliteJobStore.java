@@ -54,9 +54,10 @@ import org.sqlite.SQLiteException;
  * <p>Durability: WAL with {@code synchronous=NORMAL}. A commit is written to the WAL file before
  * {@link #persist} returns, only the fsync is deferred to checkpoints ({@link WalCheckpoints}, a
  * fraction of a second later); so a killed server process (SIGKILL, OOM kill, crash) loses no
- * committed batch, because the data is already in the operating system's page cache. Only an operating-system crash or power loss can lose the last transactions
- * before a checkpoint; the database stays consistent even then. This trades that rare loss for a
- * commit that does not wait for the disk, which the submission throughput needs.
+ * committed batch, because the data is already in the operating system's page cache. Only an
+ * operating-system crash or power loss can lose the last transactions before a checkpoint; the
+ * database stays consistent even then. This trades that rare loss for a commit that does not wait
+ * for the disk, which the submission throughput needs.
  */
 public final class SqliteJobStore implements JobStore {
 
@@ -179,10 +180,17 @@ public final class SqliteJobStore implements JobStore {
       ReadConnections readers = new ReadConnections(readConnections, databaseFile.toString());
       Connection checkpointConnection = connect(databaseFile, false);
       opened.add(checkpointConnection);
-      WalCheckpoints checkpoints = new WalCheckpoints(checkpointConnection, databaseFile.toString());
+      WalCheckpoints checkpoints =
+          new WalCheckpoints(checkpointConnection, databaseFile.toString());
       SqliteJobStore store =
           new SqliteJobStore(
-              databaseFile, lockChannel, lock, writer, readers, checkpoints, machineStopped && !checked);
+              databaseFile,
+              lockChannel,
+              lock,
+              writer,
+              readers,
+              checkpoints,
+              machineStopped && !checked);
       checkpoints.start();
       if (checked) {
         store.checkStarted.set(true);
@@ -267,7 +275,10 @@ public final class SqliteJobStore implements JobStore {
       } else if (!bootId.equals(recordedBootId(directory))) {
         Path written = directory.resolve(BOOT_FILE + ".new");
         Files.writeString(written, bootId + "\n");
-        Files.move(written, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        Files.move(
+            written,
+            file,
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING,
             java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       }
     } catch (IOException | RuntimeException e) {
@@ -384,8 +395,7 @@ public final class SqliteJobStore implements JobStore {
         tables.add(rows.getString(1));
       }
     }
-    List<String> missing =
-        Schema.TABLES.stream().filter(table -> !tables.contains(table)).toList();
+    List<String> missing = Schema.TABLES.stream().filter(table -> !tables.contains(table)).toList();
     if (!missing.isEmpty()) {
       throw new StoreException(
           databaseFile
@@ -463,10 +473,10 @@ public final class SqliteJobStore implements JobStore {
   }
 
   /**
-   * Starts {@code PRAGMA quick_check} over the whole file, on a thread of its own, unless it runs or
-   * ran already. The future completes when it found nothing wrong, and exceptionally with a {@link
-   * StoreException} naming the file when it found damage (from then on every write is refused) or
-   * could not run. Already complete for a new database.
+   * Starts {@code PRAGMA quick_check} over the whole file, on a thread of its own, unless it runs
+   * or ran already. The future completes when it found nothing wrong, and exceptionally with a
+   * {@link StoreException} naming the file when it found damage (from then on every write is
+   * refused) or could not run. Already complete for a new database.
    */
   public CompletableFuture<Void> integrityCheck() {
     startIntegrityCheck();
@@ -498,7 +508,6 @@ public final class SqliteJobStore implements JobStore {
     }
     return e;
   }
-
 
   private static String describeOpenFailure(Path databaseFile, SQLException e) {
     if (e instanceof SQLiteException sqlite) {
@@ -803,11 +812,18 @@ public final class SqliteJobStore implements JobStore {
         });
   }
 
-  private static void addRowLine(List<JobEvent> lines, ResultSet row, String column,
-      JobSummary job, String what, String detail) throws SQLException {
+  private static void addRowLine(
+      List<JobEvent> lines,
+      ResultSet row,
+      String column,
+      JobSummary job,
+      String what,
+      String detail)
+      throws SQLException {
     long time = row.getLong(column);
     if (!row.wasNull()) {
-      lines.add(new JobEvent(Instant.ofEpochMilli(time), job.attempt(), what, job.worker(), detail));
+      lines.add(
+          new JobEvent(Instant.ofEpochMilli(time), job.attempt(), what, job.worker(), detail));
     }
   }
 
@@ -973,11 +989,41 @@ public final class SqliteJobStore implements JobStore {
   }
 
   private static JobSummary summaryFrom(ResultSet row) throws SQLException {
-    return JobSummaryBuilder.builder().id(row.getLong("id")).state(JobState.valueOf(row.getString("state"))).command(CommandLines.join(JsonColumns.argv(row.getString("argv")))).cwd(row.getString("cwd")).slots(row.getInt("slots")).cpus(row.getInt("cpus")).ramMb(row.getLong("ram_mb")).attempt(row.getInt("attempt")).worker(row.getString("worker")).submitted(instantOrNull(row, "submitted")).started(instantOrNull(row, "started")).ended(instantOrNull(row, "ended")).exitCode(integerOrNull(row, "exit_code")).signal(integerOrNull(row, "signal")).note(row.getString("note")).batch(longOrNull(row, "batch_id")).arrayIndex(longOrNull(row, "array_index")).build();
+    return JobSummaryBuilder.builder()
+        .id(row.getLong("id"))
+        .state(JobState.valueOf(row.getString("state")))
+        .command(CommandLines.join(JsonColumns.argv(row.getString("argv"))))
+        .cwd(row.getString("cwd"))
+        .slots(row.getInt("slots"))
+        .cpus(row.getInt("cpus"))
+        .ramMb(row.getLong("ram_mb"))
+        .attempt(row.getInt("attempt"))
+        .worker(row.getString("worker"))
+        .submitted(instantOrNull(row, "submitted"))
+        .started(instantOrNull(row, "started"))
+        .ended(instantOrNull(row, "ended"))
+        .exitCode(integerOrNull(row, "exit_code"))
+        .signal(integerOrNull(row, "signal"))
+        .note(row.getString("note"))
+        .batch(longOrNull(row, "batch_id"))
+        .arrayIndex(longOrNull(row, "array_index"))
+        .build();
   }
 
   private static JobSpec specFrom(ResultSet row, Map<String, String> env) throws SQLException {
-    return JobSpecBuilder.builder().argv(JsonColumns.argv(row.getString("argv"))).cwd(row.getString("cwd")).env(env).slots(row.getInt("slots")).cpus(row.getInt("cpus")).ramMb(row.getLong("ram_mb")).globalResources(JsonColumns.resources(row.getString("global_resources"))).stdout(row.getString("stdout_target")).stderr(row.getString("stderr_target")).batch(longOrNull(row, "batch_id")).arrayIndex(longOrNull(row, "array_index")).build();
+    return JobSpecBuilder.builder()
+        .argv(JsonColumns.argv(row.getString("argv")))
+        .cwd(row.getString("cwd"))
+        .env(env)
+        .slots(row.getInt("slots"))
+        .cpus(row.getInt("cpus"))
+        .ramMb(row.getLong("ram_mb"))
+        .globalResources(JsonColumns.resources(row.getString("global_resources")))
+        .stdout(row.getString("stdout_target"))
+        .stderr(row.getString("stderr_target"))
+        .batch(longOrNull(row, "batch_id"))
+        .arrayIndex(longOrNull(row, "array_index"))
+        .build();
   }
 
   private static Instant instantOrNull(ResultSet row, String column) throws SQLException {

@@ -9,12 +9,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Copies the write-ahead log back into the database file on a thread of its own. SQLite's
- * automatic checkpoint runs inside the commit that crosses its threshold, on the writing thread,
- * which is the server's scheduler thread: every few thousand pages one commit took a whole
- * checkpoint and its fsyncs, and jobs waited. The writer has automatic checkpoints turned off, and
- * this thread checkpoints shortly after commits instead, with its own connection, PASSIVE (never
- * blocking the writer or the readers).
+ * Copies the write-ahead log back into the database file on a thread of its own. SQLite's automatic
+ * checkpoint runs inside the commit that crosses its threshold, on the writing thread, which is the
+ * server's scheduler thread: every few thousand pages one commit took a whole checkpoint and its
+ * fsyncs, and jobs waited. The writer has automatic checkpoints turned off, and this thread
+ * checkpoints shortly after commits instead, with its own connection, PASSIVE (never blocking the
+ * writer or the readers).
  *
  * <p>With {@code synchronous=NORMAL} the checkpoint is also when the log reaches the disk, so
  * checkpointing within {@link #INTERVAL} of a commit keeps the window that a power loss could take

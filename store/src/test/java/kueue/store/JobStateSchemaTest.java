@@ -36,10 +36,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The SQL that stays literal in a database (the CHECK on jobs.state, the generated category
- * column, the rows of job_counts) and the updates of EventWriter agree with {@link JobState} and
- * {@link JobTransition}, read from a real database file. A state or move added to the table
- * without the store fails here, saying what to change.
+ * The SQL that stays literal in a database (the CHECK on jobs.state, the generated category column,
+ * the rows of job_counts) and the updates of EventWriter agree with {@link JobState} and {@link
+ * JobTransition}, read from a real database file. A state or move added to the table without the
+ * store fails here, saying what to change.
  */
 class JobStateSchemaTest {
   private static final Pattern STATE_CHECK =
@@ -287,8 +287,8 @@ class JobStateSchemaTest {
 
   /**
    * A row written directly, in a state the store may not know how to reach. The CHECK on the state
-   * is ignored here, so that the category is checked even for a state the CHECK lacks (which
-   * {@link #theCheckOnJobStateAllowsExactlyTheStatesOfTheTable} reports).
+   * is ignored here, so that the category is checked even for a state the CHECK lacks (which {@link
+   * #theCheckOnJobStateAllowsExactlyTheStatesOfTheTable} reports).
    */
   private long insertRow(JobState state, Integer exitCode) throws SQLException {
     long id = nextJobId++;

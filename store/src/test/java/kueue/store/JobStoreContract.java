@@ -20,12 +20,12 @@ import kueue.core.Event;
 import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
+import kueue.model.EveryField;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
-import kueue.model.EveryField;
 import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.model.JobStats;
@@ -89,13 +89,33 @@ abstract class JobStoreContract {
   @Test
   void aQueuedJobIsPendingWithItsSpecSubmitTimeAndSubmittedHistory() {
     JobSpec spec =
-        JobSpecBuilder.builder().argv(List.of("python3", "train.py", "--name", "it's mine")).cwd("/data/exp 1").env(ENV).slots(2).cpus(4).ramMb(8192).globalResources(Map.of("licence", 2, "gpu", 1)).stdout("out.txt").stderr("null").build();
+        JobSpecBuilder.builder()
+            .argv(List.of("python3", "train.py", "--name", "it's mine"))
+            .cwd("/data/exp 1")
+            .env(ENV)
+            .slots(2)
+            .cpus(4)
+            .ramMb(8192)
+            .globalResources(Map.of("licence", 2, "gpu", 1))
+            .stdout("out.txt")
+            .stderr("null")
+            .build();
     persist(new Event.JobQueued(1, spec, at(5)));
 
     JobSummary summary = summary(1);
     assertThat(summary)
         .isEqualTo(
-            JobSummaryBuilder.builder().id(1).state(JobState.PENDING).command("python3 train.py --name 'it'\\''s mine'").cwd("/data/exp 1").slots(2).cpus(4).ramMb(8192).attempt(0).submitted(at(5)).build());
+            JobSummaryBuilder.builder()
+                .id(1)
+                .state(JobState.PENDING)
+                .command("python3 train.py --name 'it'\\''s mine'")
+                .cwd("/data/exp 1")
+                .slots(2)
+                .cpus(4)
+                .ramMb(8192)
+                .attempt(0)
+                .submitted(at(5))
+                .build());
     assertThat(store.spec(1)).contains(spec);
     JobDetail detail = detail(1);
     assertThat(detail.summary()).isEqualTo(summary);
@@ -125,7 +145,15 @@ abstract class JobStoreContract {
 
   @Test
   void aJobSubmittedWithoutEnvironmentReportsMinusOneVariablesAndANullEnvironment() {
-    JobSpec spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build();
+    JobSpec spec =
+        JobSpecBuilder.builder()
+            .argv(List.of("true"))
+            .cwd("/tmp")
+            .slots(1)
+            .cpus(1)
+            .ramMb(1)
+            .globalResources(Map.of())
+            .build();
     persist(new Event.JobQueued(1, spec, at(0)));
 
     assertThat(detail(1).envVariables()).isEqualTo(-1);
@@ -484,7 +512,15 @@ abstract class JobStoreContract {
   @Test
   void activeJobsAreTheUnfinishedOnesInIdOrderWithTheirDemand() {
     JobSpec big =
-        JobSpecBuilder.builder().argv(List.of("big")).cwd("/x").env(ENV).slots(3).cpus(16).ramMb(64_000).globalResources(Map.of("licence", 1)).build();
+        JobSpecBuilder.builder()
+            .argv(List.of("big"))
+            .cwd("/x")
+            .env(ENV)
+            .slots(3)
+            .cpus(16)
+            .ramMb(64_000)
+            .globalResources(Map.of("licence", 1))
+            .build();
     persist(new Event.JobQueued(1, big, at(1)), offered(1, 1, "w1", 2));
     persist(ranToCompletion(2, 0, 0, 1));
     persist(queued(3, 3), offered(3, 1, "w1", 4), started(3, 1, 5));

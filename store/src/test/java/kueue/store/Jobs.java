@@ -22,11 +22,27 @@ final class Jobs {
   }
 
   static JobSpec aSpec() {
-    return JobSpecBuilder.builder().argv(List.of("./run.sh", "--seed", "1")).cwd("/home/ada/exp").env(ENV).slots(1).cpus(2).ramMb(1024).globalResources(Map.of()).build();
+    return JobSpecBuilder.builder()
+        .argv(List.of("./run.sh", "--seed", "1"))
+        .cwd("/home/ada/exp")
+        .env(ENV)
+        .slots(1)
+        .cpus(2)
+        .ramMb(1024)
+        .globalResources(Map.of())
+        .build();
   }
 
   static JobSpec aSpecWith(List<String> argv) {
-    return JobSpecBuilder.builder().argv(argv).cwd("/home/ada/exp").env(ENV).slots(1).cpus(2).ramMb(1024).globalResources(Map.of()).build();
+    return JobSpecBuilder.builder()
+        .argv(argv)
+        .cwd("/home/ada/exp")
+        .env(ENV)
+        .slots(1)
+        .cpus(2)
+        .ramMb(1024)
+        .globalResources(Map.of())
+        .build();
   }
 
   static Event.JobQueued queued(long id, double atSeconds) {

@@ -2,15 +2,15 @@ package kueue.store;
 
 import static kueue.store.Jobs.ENV;
 import static kueue.store.Jobs.aSpecWith;
-import static kueue.store.Jobs.exited;
 import static kueue.store.Jobs.at;
+import static kueue.store.Jobs.exited;
 import static kueue.store.Jobs.offered;
 import static kueue.store.Jobs.queued;
 import static kueue.store.Jobs.ranToCompletion;
 import static kueue.store.Jobs.started;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -93,14 +93,19 @@ class SqliteJobStoreTest extends JobStoreContract {
   @Test
   void committedPagesReachTheDatabaseFileInTheBackgroundWhileTheStoreIsOpen() throws Exception {
     long emptySize = Files.size(databaseFile());
-    long logBefore = Files.exists(Path.of(databaseFile() + "-wal")) ? Files.size(Path.of(databaseFile() + "-wal")) : 0;
+    long logBefore =
+        Files.exists(Path.of(databaseFile() + "-wal"))
+            ? Files.size(Path.of(databaseFile() + "-wal"))
+            : 0;
     // Far fewer pages than SQLite's own automatic checkpoint would wait for (1,000).
     for (long id = 1; id <= 20; id++) {
       persist(ranToCompletion(id, 0, 1, 2));
     }
     assertThat(Files.size(Path.of(databaseFile() + "-wal"))).isGreaterThan(logBefore);
 
-    await().atMost(java.time.Duration.ofSeconds(30)).until(() -> Files.size(databaseFile()) > emptySize);
+    await()
+        .atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> Files.size(databaseFile()) > emptySize);
     assertThat(countRows("jobs")).isEqualTo(20);
   }
 
@@ -109,13 +114,31 @@ class SqliteJobStoreTest extends JobStoreContract {
     List<Event> events = new ArrayList<>();
     events.addAll(ranToCompletion(1, 0, 1, 2));
     // Ended without its own start time: the start comes from the started event.
-    events.addAll(List.of(queued(2, 1), offered(2, 1, "w1", 1), started(2, 1, 3),
-        new Event.JobEnded(2, 1, new JobOutcome(null, 9, null, null, at(4)), CapturedOutput.EMPTY,
-            new CapturedOutput("killed", 0), at(4))));
-    events.addAll(List.of(queued(3, 1), offered(3, 1, "w1", 1),
-        new Event.JobDeclined(3, 1, "w1", "busy", at(2)), offered(3, 2, "w2", 2), started(3, 2, 3)));
-    events.addAll(List.of(queued(4, 1), offered(4, 1, "w1", 1),
-        new Event.JobRequeued(4, 1, "worker lost", at(2)), offered(4, 2, "w2", 3)));
+    events.addAll(
+        List.of(
+            queued(2, 1),
+            offered(2, 1, "w1", 1),
+            started(2, 1, 3),
+            new Event.JobEnded(
+                2,
+                1,
+                new JobOutcome(null, 9, null, null, at(4)),
+                CapturedOutput.EMPTY,
+                new CapturedOutput("killed", 0),
+                at(4))));
+    events.addAll(
+        List.of(
+            queued(3, 1),
+            offered(3, 1, "w1", 1),
+            new Event.JobDeclined(3, 1, "w1", "busy", at(2)),
+            offered(3, 2, "w2", 2),
+            started(3, 2, 3)));
+    events.addAll(
+        List.of(
+            queued(4, 1),
+            offered(4, 1, "w1", 1),
+            new Event.JobRequeued(4, 1, "worker lost", at(2)),
+            offered(4, 2, "w2", 3)));
     events.addAll(List.of(queued(5, 1), offered(5, 1, "w1", 1)));
     events.addAll(List.of(queued(6, 1), new Event.JobCanceled(6, "removed", at(2))));
     // The same environment as another job's, in a map of its own.
@@ -140,7 +163,16 @@ class SqliteJobStoreTest extends JobStoreContract {
   @Test
   void everythingPersistedIsBackAfterReopening() {
     JobSpec spec =
-        JobSpecBuilder.builder().argv(List.of("sim", "--out", "a b")).cwd("/w").env(ENV).slots(2).cpus(3).ramMb(4096).globalResources(Map.of("lic", 1)).stderr("e.txt").build();
+        JobSpecBuilder.builder()
+            .argv(List.of("sim", "--out", "a b"))
+            .cwd("/w")
+            .env(ENV)
+            .slots(2)
+            .cpus(3)
+            .ramMb(4096)
+            .globalResources(Map.of("lic", 1))
+            .stderr("e.txt")
+            .build();
     persist(new Event.JobQueued(1, spec, at(0)));
     persist(ranToCompletion(2, 4, 1, 5));
     persist(
@@ -196,11 +228,29 @@ class SqliteJobStoreTest extends JobStoreContract {
     persist(sweep);
     persist(
         new Event.JobQueued(
-            101, JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(other).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(), at(0)));
+            101,
+            JobSpecBuilder.builder()
+                .argv(List.of("x"))
+                .cwd("/")
+                .env(other)
+                .slots(1)
+                .cpus(1)
+                .ramMb(1)
+                .globalResources(Map.of())
+                .build(),
+            at(0)));
     persist(
         new Event.JobQueued(
             102,
-            JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(new HashMap<>(other)).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(),
+            JobSpecBuilder.builder()
+                .argv(List.of("x"))
+                .cwd("/")
+                .env(new HashMap<>(other))
+                .slots(1)
+                .cpus(1)
+                .ramMb(1)
+                .globalResources(Map.of())
+                .build(),
             at(0)));
 
     assertThat(sqlite().storedEnvironments()).isEqualTo(2);
@@ -215,7 +265,17 @@ class SqliteJobStoreTest extends JobStoreContract {
     persist(queued(1, 0), new Event.JobCanceled(1, "x", at(1)));
     persist(
         new Event.JobQueued(
-            2, JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(other).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(), at(0)),
+            2,
+            JobSpecBuilder.builder()
+                .argv(List.of("x"))
+                .cwd("/")
+                .env(other)
+                .slots(1)
+                .cpus(1)
+                .ramMb(1)
+                .globalResources(Map.of())
+                .build(),
+            at(0)),
         new Event.JobCanceled(2, "x", at(1)));
     persist(queued(3, 0));
     assertThat(sqlite().storedEnvironments()).isEqualTo(2);
@@ -225,7 +285,17 @@ class SqliteJobStoreTest extends JobStoreContract {
     assertThat(sqlite().storedEnvironments()).isEqualTo(1);
     persist(
         new Event.JobQueued(
-            4, JobSpecBuilder.builder().argv(List.of("x")).cwd("/").env(other).slots(1).cpus(1).ramMb(1).globalResources(Map.of()).build(), at(0)));
+            4,
+            JobSpecBuilder.builder()
+                .argv(List.of("x"))
+                .cwd("/")
+                .env(other)
+                .slots(1)
+                .cpus(1)
+                .ramMb(1)
+                .globalResources(Map.of())
+                .build(),
+            at(0)));
     assertThat(store.spec(4).orElseThrow().env()).isEqualTo(other);
   }
 
@@ -338,7 +408,9 @@ class SqliteJobStoreTest extends JobStoreContract {
       store.stats(at(batch));
       store.spec(id);
       // Checkpoints run on their own thread, a moment after commits.
-      await().atMost(java.time.Duration.ofSeconds(30)).until(() -> sqlite().checkpointsCompleted() > checkpoints);
+      await()
+          .atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> sqlite().checkpointsCompleted() > checkpoints);
     }
 
     long written = 40L * 10 * bulkyOutput.length();
@@ -354,11 +426,21 @@ class SqliteJobStoreTest extends JobStoreContract {
       throws Exception {
     persist(queued(1, 0));
     // As a database from before version 3 has it: every line of the attempt is a row.
-    execute(databaseFile(), "UPDATE jobs SET state = 'RUNNING', attempt = 1, worker = 'w1',"
-        + " started = " + at(2).toEpochMilli() + " WHERE id = 1");
-    execute(databaseFile(), "INSERT INTO job_events (job_id, time, attempt, what, worker) VALUES"
-        + " (1, " + at(1).toEpochMilli() + ", 1, 'offered', 'w1'),"
-        + " (1, " + at(2).toEpochMilli() + ", 1, 'started', 'w1')");
+    execute(
+        databaseFile(),
+        "UPDATE jobs SET state = 'RUNNING', attempt = 1, worker = 'w1',"
+            + " started = "
+            + at(2).toEpochMilli()
+            + " WHERE id = 1");
+    execute(
+        databaseFile(),
+        "INSERT INTO job_events (job_id, time, attempt, what, worker) VALUES"
+            + " (1, "
+            + at(1).toEpochMilli()
+            + ", 1, 'offered', 'w1'),"
+            + " (1, "
+            + at(2).toEpochMilli()
+            + ", 1, 'started', 'w1')");
 
     persist(exited(1, 1, 4, 2, 3));
 
@@ -379,8 +461,12 @@ class SqliteJobStoreTest extends JobStoreContract {
         .as("offered, started and ended of job 1 are read from its row, the submissions too")
         .isZero();
     // A database written by an earlier version has a history row for each submission.
-    execute(databaseFile(), "INSERT INTO job_events (job_id, time, attempt, what)"
-        + " VALUES (2, " + at(6).toEpochMilli() + ", 0, 'submitted')");
+    execute(
+        databaseFile(),
+        "INSERT INTO job_events (job_id, time, attempt, what)"
+            + " VALUES (2, "
+            + at(6).toEpochMilli()
+            + ", 0, 'submitted')");
 
     assertThat(store.detail(1).orElseThrow().history())
         .extracting(JobEvent::what)
@@ -466,7 +552,16 @@ class SqliteJobStoreTest extends JobStoreContract {
       env.put("VARIABLE_" + i, "/opt/module-" + i + "/bin");
     }
     JobSpec shared =
-        JobSpecBuilder.builder().argv(List.of("./sweep")).cwd("/w").env(env).slots(1).cpus(1).ramMb(100).globalResources(Map.of()).stdout("out-%a.txt").build();
+        JobSpecBuilder.builder()
+            .argv(List.of("./sweep"))
+            .cwd("/w")
+            .env(env)
+            .slots(1)
+            .cpus(1)
+            .ramMb(100)
+            .globalResources(Map.of())
+            .stdout("out-%a.txt")
+            .build();
     List<Event> batch = new ArrayList<>();
     for (long id = 1; id <= 100_000; id++) {
       batch.add(new Event.JobQueued(id, shared.forJob(id, shared.argv(), 1L, id - 1), at(0)));
@@ -504,8 +599,11 @@ class SqliteJobStoreTest extends JobStoreContract {
     assertThatThrownBy(() -> SqliteJobStore.open(dataDirectory))
         .isInstanceOf(StoreException.class)
         .hasMessageContaining(
-            "kueue.db was written by a newer Kueue (schema " + (Schema.VERSION + 1)
-                + ", this version knows " + Schema.VERSION + ")");
+            "kueue.db was written by a newer Kueue (schema "
+                + (Schema.VERSION + 1)
+                + ", this version knows "
+                + Schema.VERSION
+                + ")");
 
     execute(databaseFile(), "PRAGMA user_version = " + Schema.VERSION);
     store = open(dataDirectory);

@@ -25,16 +25,16 @@ import kueue.client.KueueCli;
 
 /**
  * Trains the ahead-of-time caches of all four launchers for install.sh, against a private fleet of
- * its own (a server and a worker on 127.0.0.1 with a temporary home, config and database), so
- * that the caches hold the paths of real work whatever the user's config says and whether or not
- * a server runs. A server started from its cache listened in half the time and CPU of one without
+ * its own (a server and a worker on 127.0.0.1 with a temporary home, config and database), so that
+ * the caches hold the paths of real work whatever the user's config says and whether or not a
+ * server runs. A server started from its cache listened in half the time and CPU of one without
  * (bench/README.md), which is most of a restart.
  *
  * <p>It is in kueue-training.jar, which install.sh uses from the build and does not install. The
- * training runs themselves (kueue.client.AotTraining, kueue.client.daemon.RelayTraining) are in
- * the installed jars: a cache is refused by a JVM whose class path is shorter than the training
- * run's ("app classpath has fewer elements than expected"), so they run on exactly the
- * launchers' class paths, PROGRAM_JAR or RELAY_JAR alone.
+ * training runs themselves (kueue.client.AotTraining, kueue.client.daemon.RelayTraining) are in the
+ * installed jars: a cache is refused by a JVM whose class path is shorter than the training run's
+ * ("app classpath has fewer elements than expected"), so they run on exactly the launchers' class
+ * paths, PROGRAM_JAR or RELAY_JAR alone.
  *
  * <p>The server and the worker are trained by running them with {@code -XX:AOTCacheOutput} while
  * jobs go through them; the JVM writes the cache when they stop. The CLI's two caches are trained
@@ -81,7 +81,8 @@ public final class LauncherTraining {
     }
     Path home =
         Files.createTempDirectory(
-            "kueue-training", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            "kueue-training",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     try {
       new LauncherTraining(Path.of(args[0]), home, args[4], args[5])
           .train(options(args[1]), options(args[2]), options(args[3]));
@@ -96,7 +97,8 @@ public final class LauncherTraining {
     return Arrays.stream(joined.trim().split("\\s+")).filter(option -> !option.isEmpty()).toList();
   }
 
-  private void train(List<String> serverOptions, List<String> workerOptions, List<String> clientOptions)
+  private void train(
+      List<String> serverOptions, List<String> workerOptions, List<String> clientOptions)
       throws Exception {
     writeConfig();
     Process server = start("server", serverOptions, "kueue-server.aot", "kueue.server.ServerMain");
@@ -104,7 +106,9 @@ public final class LauncherTraining {
     try {
       awaitUntil("the training server listens", () -> log("server").contains("listening on"));
       worker = start("worker", workerOptions, "kueue-worker.aot", "kueue.worker.WorkerMain");
-      awaitUntil("the training worker registers", () -> cli("list-workers", "--json").contains("\"name\""));
+      awaitUntil(
+          "the training worker registers",
+          () -> cli("list-workers", "--json").contains("\"name\""));
 
       // The daily paths: single and batch submissions, waits, listings, removal. Batches of short
       // jobs give the server's compiler the profiles of its busiest code: with a cache trained
@@ -160,7 +164,8 @@ public final class LauncherTraining {
     Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
   }
 
-  private Process start(String name, List<String> options, String cache, String mainClass) throws IOException {
+  private Process start(String name, List<String> options, String cache, String mainClass)
+      throws IOException {
     ProcessBuilder builder =
         java(options, cache, programJar, mainClass)
             .redirectErrorStream(true)
@@ -169,7 +174,8 @@ public final class LauncherTraining {
   }
 
   /** A JVM with the launcher's options that writes the cache named when it exits. */
-  private ProcessBuilder java(List<String> options, String cache, String path, String mainClass, String... args) {
+  private ProcessBuilder java(
+      List<String> options, String cache, String path, String mainClass, String... args) {
     List<String> command = new ArrayList<>(List.of(java));
     command.addAll(options);
     command.addAll(
@@ -205,7 +211,9 @@ public final class LauncherTraining {
     } else {
       builder = java(options, cache, programJar, "kueue.client.AotTraining", mode);
     }
-    builder.redirectErrorStream(true).redirectOutput(home.resolve("client-" + mode + ".log").toFile());
+    builder
+        .redirectErrorStream(true)
+        .redirectOutput(home.resolve("client-" + mode + ".log").toFile());
     builder.environment().remove("KUEUE_CLI_DAEMON");
     Process training = builder.start();
     if (!training.waitFor(STEP_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
@@ -217,16 +225,24 @@ public final class LauncherTraining {
       Files.deleteIfExists(share.resolve(cache + ".new"));
       System.out.println("    training " + cache + " failed (exit " + training.exitValue() + "):");
       List<String> lines = log("client-" + mode).lines().toList();
-      lines.subList(Math.max(0, lines.size() - 20), lines.size()).forEach(line -> System.out.println("      " + line));
+      lines
+          .subList(Math.max(0, lines.size() - 20), lines.size())
+          .forEach(line -> System.out.println("      " + line));
     }
     install(cache);
   }
 
-  /** Puts a new cache in place, or removes the old one when training failed: a stale cache is worse. */
+  /**
+   * Puts a new cache in place, or removes the old one when training failed: a stale cache is worse.
+   */
   private void install(String cache) throws IOException {
     Path fresh = share.resolve(cache + ".new");
     if (Files.isRegularFile(fresh) && Files.size(fresh) > 0) {
-      Files.move(fresh, share.resolve(cache), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(
+          fresh,
+          share.resolve(cache),
+          StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
       System.out.println("    trained " + share.resolve(cache));
     } else {
       Files.deleteIfExists(fresh);
@@ -239,8 +255,12 @@ public final class LauncherTraining {
     List<String> arguments = new ArrayList<>(List.of("-c", config.toString()));
     arguments.addAll(List.of(args));
     StringWriter out = new StringWriter();
-    KueueCli.run(arguments.toArray(String[]::new), new PrintWriter(out), new PrintWriter(new StringWriter()),
-        environment, home);
+    KueueCli.run(
+        arguments.toArray(String[]::new),
+        new PrintWriter(out),
+        new PrintWriter(new StringWriter()),
+        environment,
+        home);
     return out.toString();
   }
 

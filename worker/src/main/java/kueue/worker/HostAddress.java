@@ -3,8 +3,8 @@ package kueue.worker;
 import java.util.Locale;
 
 /**
- * One entry of [restart_workers] hostnames: {@code host}, {@code host:port} or {@code
- * [ipv6]:port}. The port lets a host run its SSH server elsewhere than on 22.
+ * One entry of [restart_workers] hostnames: {@code host}, {@code host:port} or {@code [ipv6]:port}.
+ * The port lets a host run its SSH server elsewhere than on 22.
  */
 record HostAddress(String text, String host, int port) {
   static final int SSH_PORT = 22;

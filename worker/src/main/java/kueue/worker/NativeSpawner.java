@@ -43,8 +43,10 @@ final class NativeSpawner {
   private static final int O_CREAT = 0100;
   private static final int O_TRUNC = 01000;
   private static final int O_CLOEXEC = 02000000;
+
   /** Generous upper bounds of glibc's opaque structures (336, 80 and 128 bytes on x86-64). */
   private static final long ATTR_BYTES = 1024;
+
   private static final long ACTIONS_BYTES = 1024;
   private static final long SIGSET_BYTES = 256;
 
@@ -68,6 +70,7 @@ final class NativeSpawner {
   private final MethodHandle strerror;
   private final MethodHandle read;
   private final MethodHandle poll;
+
   /** Null where glibc lacks it (before 2.36): jobs are then watched by a thread per stream. */
   private final MethodHandle pidfdOpen;
 
@@ -78,22 +81,55 @@ final class NativeSpawner {
   private final MemorySegment attributes;
 
   private static final long EINTR = 4;
-  private static final java.lang.foreign.StructLayout CALL_STATE = Linker.Option.captureStateLayout();
+  private static final java.lang.foreign.StructLayout CALL_STATE =
+      Linker.Option.captureStateLayout();
   private static final java.lang.invoke.VarHandle ERRNO =
       CALL_STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
   private NativeSpawner(SymbolLookup libc, Linker linker) {
-    spawn = find(libc, linker, "posix_spawn", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS, ADDRESS);
+    spawn =
+        find(
+            libc,
+            linker,
+            "posix_spawn",
+            JAVA_INT,
+            ADDRESS,
+            ADDRESS,
+            ADDRESS,
+            ADDRESS,
+            ADDRESS,
+            ADDRESS);
     attrInit = find(libc, linker, "posix_spawnattr_init", JAVA_INT, ADDRESS);
     attrSetFlags = find(libc, linker, "posix_spawnattr_setflags", JAVA_INT, ADDRESS, JAVA_SHORT);
     attrSetSigMask = find(libc, linker, "posix_spawnattr_setsigmask", JAVA_INT, ADDRESS, ADDRESS);
-    attrSetSigDefault = find(libc, linker, "posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
+    attrSetSigDefault =
+        find(libc, linker, "posix_spawnattr_setsigdefault", JAVA_INT, ADDRESS, ADDRESS);
     actionsInit = find(libc, linker, "posix_spawn_file_actions_init", JAVA_INT, ADDRESS);
     actionsDestroy = find(libc, linker, "posix_spawn_file_actions_destroy", JAVA_INT, ADDRESS);
-    actionsOpen = find(libc, linker, "posix_spawn_file_actions_addopen", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-    actionsDup2 = find(libc, linker, "posix_spawn_file_actions_adddup2", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-    actionsChdir = find(libc, linker, "posix_spawn_file_actions_addchdir_np", JAVA_INT, ADDRESS, ADDRESS);
-    actionsCloseFrom = find(libc, linker, "posix_spawn_file_actions_addclosefrom_np", JAVA_INT, ADDRESS, JAVA_INT);
+    actionsOpen =
+        find(
+            libc,
+            linker,
+            "posix_spawn_file_actions_addopen",
+            JAVA_INT,
+            ADDRESS,
+            JAVA_INT,
+            ADDRESS,
+            JAVA_INT,
+            JAVA_INT);
+    actionsDup2 =
+        find(
+            libc,
+            linker,
+            "posix_spawn_file_actions_adddup2",
+            JAVA_INT,
+            ADDRESS,
+            JAVA_INT,
+            JAVA_INT);
+    actionsChdir =
+        find(libc, linker, "posix_spawn_file_actions_addchdir_np", JAVA_INT, ADDRESS, ADDRESS);
+    actionsCloseFrom =
+        find(libc, linker, "posix_spawn_file_actions_addclosefrom_np", JAVA_INT, ADDRESS, JAVA_INT);
     sigEmptySet = find(libc, linker, "sigemptyset", JAVA_INT, ADDRESS);
     sigFillSet = find(libc, linker, "sigfillset", JAVA_INT, ADDRESS);
     pipe2 = find(libc, linker, "pipe2", JAVA_INT, ADDRESS, JAVA_INT);
@@ -101,18 +137,30 @@ final class NativeSpawner {
     waitpid = find(libc, linker, "waitpid", JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT);
     kill = find(libc, linker, "kill", JAVA_INT, JAVA_INT, JAVA_INT);
     strerror = find(libc, linker, "strerror", ADDRESS, JAVA_INT);
-    read = linker.downcallHandle(
-        libc.find("read").orElseThrow(() -> new UnsupportedOperationException("no read in libc")),
-        FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT, ADDRESS,
-            java.lang.foreign.ValueLayout.JAVA_LONG),
-        Linker.Option.captureCallState("errno"));
-    poll = linker.downcallHandle(
-        libc.find("poll").orElseThrow(() -> new UnsupportedOperationException("no poll in libc")),
-        FunctionDescriptor.of(JAVA_INT, ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT),
-        Linker.Option.captureCallState("errno"));
-    pidfdOpen = libc.find("pidfd_open")
-        .map(symbol -> linker.downcallHandle(symbol, FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT)))
-        .orElse(null);
+    read =
+        linker.downcallHandle(
+            libc.find("read")
+                .orElseThrow(() -> new UnsupportedOperationException("no read in libc")),
+            FunctionDescriptor.of(
+                java.lang.foreign.ValueLayout.JAVA_LONG,
+                JAVA_INT,
+                ADDRESS,
+                java.lang.foreign.ValueLayout.JAVA_LONG),
+            Linker.Option.captureCallState("errno"));
+    poll =
+        linker.downcallHandle(
+            libc.find("poll")
+                .orElseThrow(() -> new UnsupportedOperationException("no poll in libc")),
+            FunctionDescriptor.of(
+                JAVA_INT, ADDRESS, java.lang.foreign.ValueLayout.JAVA_LONG, JAVA_INT),
+            Linker.Option.captureCallState("errno"));
+    pidfdOpen =
+        libc.find("pidfd_open")
+            .map(
+                symbol ->
+                    linker.downcallHandle(
+                        symbol, FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT)))
+            .orElse(null);
     attributes = Arena.ofAuto().allocate(ATTR_BYTES, 16);
     try (Arena arena = Arena.ofConfined()) {
       check((int) attrInit.invokeExact(attributes), "posix_spawnattr_init");
@@ -123,8 +171,12 @@ final class NativeSpawner {
       check((int) sigFillSet.invokeExact(all), "sigfillset");
       check((int) attrSetSigMask.invokeExact(attributes, empty), "posix_spawnattr_setsigmask");
       check((int) attrSetSigDefault.invokeExact(attributes, all), "posix_spawnattr_setsigdefault");
-      check((int) attrSetFlags.invokeExact(attributes,
-          (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)), "posix_spawnattr_setflags");
+      check(
+          (int)
+              attrSetFlags.invokeExact(
+                  attributes,
+                  (short) (POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)),
+          "posix_spawnattr_setflags");
     } catch (RuntimeException | Error e) {
       throw e;
     } catch (Throwable e) {
@@ -132,15 +184,22 @@ final class NativeSpawner {
     }
   }
 
-  private static MethodHandle find(SymbolLookup libc, Linker linker, String name, java.lang.foreign.MemoryLayout result,
+  private static MethodHandle find(
+      SymbolLookup libc,
+      Linker linker,
+      String name,
+      java.lang.foreign.MemoryLayout result,
       java.lang.foreign.MemoryLayout... arguments) {
-    MemorySegment symbol = libc.find(name).orElseThrow(() -> new UnsupportedOperationException("no " + name + " in libc"));
+    MemorySegment symbol =
+        libc.find(name)
+            .orElseThrow(() -> new UnsupportedOperationException("no " + name + " in libc"));
     return linker.downcallHandle(symbol, FunctionDescriptor.of(result, arguments));
   }
 
   /** The spawner, if this platform has everything it needs. */
   static Optional<NativeSpawner> load() {
-    if (!System.getProperty("os.name", "").equals("Linux") || Boolean.getBoolean("kueue.worker.noNativeSpawn")) {
+    if (!System.getProperty("os.name", "").equals("Linux")
+        || Boolean.getBoolean("kueue.worker.noNativeSpawn")) {
       return Optional.empty();
     }
     try {
@@ -172,22 +231,39 @@ final class NativeSpawner {
    *
    * @throws IOException with the system's reason when the program cannot be started
    */
-  SpawnedProcess spawn(Path executable, List<String> argv, Map<String, String> environment, Path cwd,
-      Output stdout, Output stderr) throws IOException {
-    return spawn(executable, argv, environment.entrySet().stream()
-        .map(e -> e.getKey() + "=" + e.getValue()).toList(), cwd, stdout, stderr);
+  SpawnedProcess spawn(
+      Path executable,
+      List<String> argv,
+      Map<String, String> environment,
+      Path cwd,
+      Output stdout,
+      Output stderr)
+      throws IOException {
+    return spawn(
+        executable,
+        argv,
+        environment.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList(),
+        cwd,
+        stdout,
+        stderr);
   }
 
   /** Like the above, with the environment as "NAME=value" lines. */
-  SpawnedProcess spawn(Path executable, List<String> argv, List<String> environment, Path cwd,
-      Output stdout, Output stderr) throws IOException {
+  SpawnedProcess spawn(
+      Path executable,
+      List<String> argv,
+      List<String> environment,
+      Path cwd,
+      Output stdout,
+      Output stderr)
+      throws IOException {
     return spawn(executable, argv, Environment.EMPTY, environment, cwd, stdout, stderr);
   }
 
   /**
-   * "NAME=value" lines as the C strings and pointer array posix_spawn takes, made once for the
-   * jobs that share them (encoding a few dozen variables for every job cost more than the rest
-   * of preparing its spawn). Freed by the garbage collector once unreachable.
+   * "NAME=value" lines as the C strings and pointer array posix_spawn takes, made once for the jobs
+   * that share them (encoding a few dozen variables for every job cost more than the rest of
+   * preparing its spawn). Freed by the garbage collector once unreachable.
    */
   static final class Environment {
     static final Environment EMPTY = new Environment(MemorySegment.NULL, 0);
@@ -211,8 +287,15 @@ final class NativeSpawner {
   }
 
   /** Like the above, with the environment as the shared part and the job's own lines. */
-  SpawnedProcess spawn(Path executable, List<String> argv, Environment shared, List<String> own, Path cwd,
-      Output stdout, Output stderr) throws IOException {
+  SpawnedProcess spawn(
+      Path executable,
+      List<String> argv,
+      Environment shared,
+      List<String> own,
+      Path cwd,
+      Output stdout,
+      Output stderr)
+      throws IOException {
     int[] outPipe = null;
     int[] errPipe = null;
     try (Arena arena = Arena.ofConfined()) {
@@ -222,13 +305,17 @@ final class NativeSpawner {
         MemorySegment actions = arena.allocate(ACTIONS_BYTES, 16);
         check((int) actionsInit.invokeExact(actions), "posix_spawn_file_actions_init");
         try {
-          check((int) actionsOpen.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), O_RDONLY, 0),
+          check(
+              (int)
+                  actionsOpen.invokeExact(actions, 0, arena.allocateFrom("/dev/null"), O_RDONLY, 0),
               "addopen stdin");
           addOutput(arena, actions, 1, stdout, outPipe);
           addOutput(arena, actions, 2, stderr, errPipe);
           // Nothing of the worker (sockets, database, pipes of other jobs) leaks into the job.
           check((int) actionsCloseFrom.invokeExact(actions, 3), "addclosefrom");
-          check((int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())), "addchdir");
+          check(
+              (int) actionsChdir.invokeExact(actions, arena.allocateFrom(cwd.toString())),
+              "addchdir");
 
           MemorySegment argvArray = stringArray(arena, argv);
           MemorySegment envArray = arena.allocate(ADDRESS, shared.count + own.size() + 1L);
@@ -238,14 +325,24 @@ final class NativeSpawner {
           }
           envArray.setAtIndex(ADDRESS, shared.count + own.size(), MemorySegment.NULL);
           MemorySegment pid = arena.allocate(JAVA_INT);
-          int error = (int) spawn.invokeExact(pid, arena.allocateFrom(executable.toString()), actions,
-              attributes, argvArray, envArray);
+          int error =
+              (int)
+                  spawn.invokeExact(
+                      pid,
+                      arena.allocateFrom(executable.toString()),
+                      actions,
+                      attributes,
+                      argvArray,
+                      envArray);
           // The shared strings must outlive the call; only the array copied above points to them.
           java.lang.ref.Reference.reachabilityFence(shared);
           if (error != 0) {
             throw new IOException(describe(error));
           }
-          return new SpawnedProcess(this, pid.get(JAVA_INT, 0), outPipe == null ? -1 : outPipe[0],
+          return new SpawnedProcess(
+              this,
+              pid.get(JAVA_INT, 0),
+              outPipe == null ? -1 : outPipe[0],
               errPipe == null ? -1 : errPipe[0]);
         } finally {
           int ignored = (int) actionsDestroy.invokeExact(actions);
@@ -265,13 +362,26 @@ final class NativeSpawner {
     }
   }
 
-  private void addOutput(Arena arena, MemorySegment actions, int fd, Output output, int[] pipe) throws Throwable {
+  private void addOutput(Arena arena, MemorySegment actions, int fd, Output output, int[] pipe)
+      throws Throwable {
     switch (output) {
       case Output.Pipe p -> check((int) actionsDup2.invokeExact(actions, pipe[1], fd), "adddup2");
       case Output.Discard d ->
-          check((int) actionsOpen.invokeExact(actions, fd, arena.allocateFrom("/dev/null"), O_WRONLY, 0), "addopen");
-      case Output.File f -> check((int) actionsOpen.invokeExact(actions, fd, arena.allocateFrom(f.path().toString()),
-          O_WRONLY | O_CREAT | O_TRUNC, 0666), "addopen");
+          check(
+              (int)
+                  actionsOpen.invokeExact(
+                      actions, fd, arena.allocateFrom("/dev/null"), O_WRONLY, 0),
+              "addopen");
+      case Output.File f ->
+          check(
+              (int)
+                  actionsOpen.invokeExact(
+                      actions,
+                      fd,
+                      arena.allocateFrom(f.path().toString()),
+                      O_WRONLY | O_CREAT | O_TRUNC,
+                      0666),
+              "addopen");
       case Output.SameAsStdout s -> check((int) actionsDup2.invokeExact(actions, 1, fd), "adddup2");
     }
   }
@@ -302,13 +412,14 @@ final class NativeSpawner {
 
   /**
    * The read end of a pipe, read with read(2) itself. The JDK offers no public way to wrap a raw
-   * descriptor; opening /proc/self/fd/N for a FileInputStream instead cost a path lookup in
-   * procfs and two more descriptors' open and close for every job.
+   * descriptor; opening /proc/self/fd/N for a FileInputStream instead cost a path lookup in procfs
+   * and two more descriptors' open and close for every job.
    */
   private static final class PipeInputStream extends InputStream {
     private final NativeSpawner spawner;
     private final int fd;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.concurrent.atomic.AtomicBoolean closed =
+        new java.util.concurrent.atomic.AtomicBoolean();
 
     PipeInputStream(NativeSpawner spawner, int fd) {
       this.spawner = spawner;
@@ -335,12 +446,16 @@ final class NativeSpawner {
       while (true) {
         long count;
         try {
-          count = (long) spawner.read.invokeExact(state, fd, buffer, Math.min((long) length, buffer.byteSize()));
+          count =
+              (long)
+                  spawner.read.invokeExact(
+                      state, fd, buffer, Math.min((long) length, buffer.byteSize()));
         } catch (Throwable e) {
           throw new IllegalStateException(e);
         }
         if (count > 0) {
-          MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes, offset, (int) count);
+          MemorySegment.copy(
+              buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, bytes, offset, (int) count);
           return (int) count;
         }
         if (count == 0) {
@@ -386,7 +501,9 @@ final class NativeSpawner {
     }
   }
 
-  /** A process descriptor of the child, which poll(2) reports readable once it ended; -1 if none. */
+  /**
+   * A process descriptor of the child, which poll(2) reports readable once it ended; -1 if none.
+   */
   int openPidfd(int pid) {
     if (pidfdOpen == null) {
       return -1;
@@ -415,9 +532,9 @@ final class NativeSpawner {
    * pidfd and the pipes' read ends.
    *
    * <p>It can stop waiting before the child ends and be carried on later, on another thread: the
-   * thread that started a job watches it for a few milliseconds, which is the whole life of a
-   * quick job, and hands a longer job to a pooled thread. A hand-over for every job cost two
-   * thread wake-ups, as much as the rest of watching.
+   * thread that started a job watches it for a few milliseconds, which is the whole life of a quick
+   * job, and hands a longer job to a pooled thread. A hand-over for every job cost two thread
+   * wake-ups, as much as the rest of watching.
    */
   final class Watch {
     static final long NEVER = Long.MAX_VALUE;
@@ -432,8 +549,14 @@ final class NativeSpawner {
     private boolean exited;
     private long drainDeadline;
 
-    Watch(SpawnedProcess process, int pidfd, Sink stdout, Sink stderr, java.time.Duration drain,
-        Runnable onExit, java.util.concurrent.Executor leftovers) {
+    Watch(
+        SpawnedProcess process,
+        int pidfd,
+        Sink stdout,
+        Sink stderr,
+        java.time.Duration drain,
+        Runnable onExit,
+        java.util.concurrent.Executor leftovers) {
       this.process = process;
       this.fds = new int[] {process.stdoutFd(), process.stderrFd(), pidfd};
       this.sinks = new Sink[] {stdout, stderr, null};
@@ -508,9 +631,12 @@ final class NativeSpawner {
               onExit.run();
               continue;
             }
-            long read = (long) NativeSpawner.this.read.invokeExact(state, fds[i], buffer, buffer.byteSize());
+            long read =
+                (long)
+                    NativeSpawner.this.read.invokeExact(state, fds[i], buffer, buffer.byteSize());
             if (read > 0) {
-              MemorySegment.copy(buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) read);
+              MemorySegment.copy(
+                  buffer, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, chunk, 0, (int) read);
               if (sinks[i] != null) {
                 sinks[i].write(chunk, 0, (int) read);
               }
@@ -551,13 +677,14 @@ final class NativeSpawner {
           // it does not die of SIGPIPE for writing to a pipe nobody reads.
           InputStream open = new PipeInputStream(NativeSpawner.this, fds[i]);
           fds[i] = -1;
-          leftovers.execute(() -> {
-            try (open) {
-              open.transferTo(OutputStream.nullOutputStream());
-            } catch (IOException ignored) {
-              // the stream is closed either way
-            }
-          });
+          leftovers.execute(
+              () -> {
+                try (open) {
+                  open.transferTo(OutputStream.nullOutputStream());
+                } catch (IOException ignored) {
+                  // the stream is closed either way
+                }
+              });
         }
       }
     }
@@ -607,13 +734,15 @@ final class NativeSpawner {
       this.pid = pid;
       this.stdoutFd = stdoutFd;
       this.stderrFd = stderrFd;
-      this.stdout = stdoutFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stdoutFd);
-      this.stderr = stderrFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stderrFd);
+      this.stdout =
+          stdoutFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stdoutFd);
+      this.stderr =
+          stderrFd < 0 ? InputStream.nullInputStream() : new PipeInputStream(spawner, stderrFd);
     }
 
     /**
-     * The read end of the stdout pipe, -1 when not captured. Read either through
-     * {@link #getInputStream()} or by {@link NativeSpawner#watch}, never both.
+     * The read end of the stdout pipe, -1 when not captured. Read either through {@link
+     * #getInputStream()} or by {@link NativeSpawner#watch}, never both.
      */
     int stdoutFd() {
       return stdoutFd;
@@ -723,15 +852,16 @@ final class NativeSpawner {
     void signalGroup(int signal) {
       // The group first: the kernel queues the signal for all its members at once, so the shell
       // of a job dies of it instead of seeing its child die and exiting with 128+signal.
-      List<ProcessHandle> descendants = ProcessHandle.of(pid)
-          .map(leader -> leader.descendants().toList()).orElse(List.of());
+      List<ProcessHandle> descendants =
+          ProcessHandle.of(pid).map(leader -> leader.descendants().toList()).orElse(List.of());
       spawner.signal(-pid, signal);
       descendants.forEach(child -> spawner.signal((int) child.pid(), signal));
     }
 
     @Override
     public ProcessHandle toHandle() {
-      return ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("process " + pid + " is gone"));
+      return ProcessHandle.of(pid)
+          .orElseThrow(() -> new IllegalStateException("process " + pid + " is gone"));
     }
   }
 }

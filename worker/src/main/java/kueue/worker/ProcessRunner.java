@@ -129,7 +129,14 @@ public final class ProcessRunner {
         String problem = ExecutableLookup.problem(program, cwd, shared.path());
         throw new CannotStart(problem != null ? problem : "command not found: " + program);
       }
-      return launchNative(attempt, spec, cwd, shared.nativeLines(), ownVariables, executable, program,
+      return launchNative(
+          attempt,
+          spec,
+          cwd,
+          shared.nativeLines(),
+          ownVariables,
+          executable,
+          program,
           watchedByCaller);
     }
     String problem = ExecutableLookup.problem(program, cwd, shared.path());
@@ -180,11 +187,13 @@ public final class ProcessRunner {
   }
 
   /**
-   * A job's environment without the variables the worker sets for each job, and as the
-   * "NAME=value" C strings posix_spawn takes. Jobs of one submitter share one environment (the
-   * worker keeps each once per connection), so it is prepared once for all of them.
+   * A job's environment without the variables the worker sets for each job, and as the "NAME=value"
+   * C strings posix_spawn takes. Jobs of one submitter share one environment (the worker keeps each
+   * once per connection), so it is prepared once for all of them.
    */
-  record SharedEnvironment(Map<String, String> source, Map<String, String> variables,
+  record SharedEnvironment(
+      Map<String, String> source,
+      Map<String, String> variables,
       NativeSpawner.Environment nativeLines) {
     String path() {
       return variables.get("PATH");
@@ -206,15 +215,25 @@ public final class ProcessRunner {
     OWN_VARIABLES.forEach(variables::remove);
     List<String> lines = new ArrayList<>(variables.size());
     variables.forEach((name, value) -> lines.add(name + "=" + value));
-    SharedEnvironment prepared = new SharedEnvironment(source, Map.copyOf(variables),
-        nativeSpawner.isPresent() ? NativeSpawner.Environment.of(lines) : null);
+    SharedEnvironment prepared =
+        new SharedEnvironment(
+            source,
+            Map.copyOf(variables),
+            nativeSpawner.isPresent() ? NativeSpawner.Environment.of(lines) : null);
     lastShared = prepared;
     return prepared;
   }
 
   private RunningJob launchNative(
-      AttemptRef attempt, JobSpec spec, Path cwd, NativeSpawner.Environment shared, List<String> own,
-      Path executable, String program, boolean watchedByCaller) throws CannotStart {
+      AttemptRef attempt,
+      JobSpec spec,
+      Path cwd,
+      NativeSpawner.Environment shared,
+      List<String> own,
+      Path executable,
+      String program,
+      boolean watchedByCaller)
+      throws CannotStart {
     NativeSpawner.Output stdoutTarget = nativeOutput("stdout", spec.stdout(), cwd, null);
     Path stdoutFile = stdoutTarget instanceof NativeSpawner.Output.File file ? file.path() : null;
     NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);
@@ -223,20 +242,33 @@ public final class ProcessRunner {
     Instant started = clock.instant();
     Process process;
     try {
-      process = nativeSpawner.get().spawn(executable.toAbsolutePath(), spec.argv(), shared, own, cwd,
-          stdoutTarget, stderrTarget);
+      process =
+          nativeSpawner
+              .get()
+              .spawn(
+                  executable.toAbsolutePath(),
+                  spec.argv(),
+                  shared,
+                  own,
+                  cwd,
+                  stdoutTarget,
+                  stderrTarget);
     } catch (IOException e) {
       throw new CannotStart("cannot start " + program + ": " + e.getMessage());
     }
-    log.debug("job {} attempt {} started as pid {}: {}", attempt.jobId(), attempt.attempt(),
-        process.pid(), spec.commandLine());
-    return RunningJob.watch(attempt, process, true, started, stdout, stderr, killGrace, clock,
-        watchedByCaller);
+    log.debug(
+        "job {} attempt {} started as pid {}: {}",
+        attempt.jobId(),
+        attempt.attempt(),
+        process.pid(),
+        spec.commandLine());
+    return RunningJob.watch(
+        attempt, process, true, started, stdout, stderr, killGrace, clock, watchedByCaller);
   }
 
   /** Like {@link #redirect}, for the native spawner; files are checked here for a clear error. */
-  private static NativeSpawner.Output nativeOutput(String stream, String target, Path cwd, Path stdoutFile)
-      throws CannotStart {
+  private static NativeSpawner.Output nativeOutput(
+      String stream, String target, Path cwd, Path stdoutFile) throws CannotStart {
     if (OutputTarget.isCaptured(target)) {
       return new NativeSpawner.Output.Pipe();
     }
@@ -253,8 +285,12 @@ public final class ProcessRunner {
       return new NativeSpawner.Output.SameAsStdout();
     }
     try {
-      Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-          StandardOpenOption.TRUNCATE_EXISTING).close();
+      Files.newOutputStream(
+              file,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.WRITE,
+              StandardOpenOption.TRUNCATE_EXISTING)
+          .close();
     } catch (IOException e) {
       throw new CannotStart("cannot open " + stream + " file " + file + ": " + reason(e));
     }

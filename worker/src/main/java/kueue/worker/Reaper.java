@@ -68,11 +68,12 @@ final class Reaper implements AutoCloseable {
   private final StringBuilder pendingEnds = new StringBuilder();
 
   /**
-   * A flush of pendingEnds is due within {@link #UNTRACK_DELAY}. One at a time: jobs end and
-   * start in pairs, so scheduling one per end woke two threads of the common pool for almost
-   * every job only to find the end told already.
+   * A flush of pendingEnds is due within {@link #UNTRACK_DELAY}. One at a time: jobs end and start
+   * in pairs, so scheduling one per end woke two threads of the common pool for almost every job
+   * only to find the end told already.
    */
   private boolean flushScheduled;
+
   private Process process;
   private OutputStream pipe;
   private boolean closed;
@@ -106,9 +107,9 @@ final class Reaper implements AutoCloseable {
   }
 
   /**
-   * The job of this process group ended: its id may be reused by someone else once the system
-   * has gone through every other process id. Told to the shell with the next start, or after
-   * {@link #UNTRACK_DELAY}.
+   * The job of this process group ended: its id may be reused by someone else once the system has
+   * gone through every other process id. Told to the shell with the next start, or after {@link
+   * #UNTRACK_DELAY}.
    */
   synchronized void untrack(long processGroup) {
     if (!groups.remove(processGroup) || closed) {

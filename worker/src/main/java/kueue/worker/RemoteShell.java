@@ -19,9 +19,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * An SSH connection to one host that logs in only with the keys of the user's ssh-agent and
- * trusts only host keys already in the user's known_hosts: a host it has never seen, or whose key
- * changed, is refused, never added.
+ * An SSH connection to one host that logs in only with the keys of the user's ssh-agent and trusts
+ * only host keys already in the user's known_hosts: a host it has never seen, or whose key changed,
+ * is refused, never added.
  */
 final class RemoteShell implements AutoCloseable {
   /** A command's exit status and output. */
@@ -151,8 +151,8 @@ final class RemoteShell implements AutoCloseable {
   }
 
   /**
-   * " (ED25519 SHA256:...)": the key the host showed, which JSch keeps even when it refused it,
-   * so that the user can compare it with the one the host's owner announced.
+   * " (ED25519 SHA256:...)": the key the host showed, which JSch keeps even when it refused it, so
+   * that the user can compare it with the one the host's owner announced.
    */
   private static String fingerprint(Session session, JSch jsch) {
     HostKey key = session.getHostKey();

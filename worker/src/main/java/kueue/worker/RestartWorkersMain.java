@@ -31,8 +31,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * The program {@code kueue_restart_workers} (SPEC §8): starts a worker over SSH on every
- * configured host from which no worker is connected to the server.
+ * The program {@code kueue_restart_workers} (SPEC §8): starts a worker over SSH on every configured
+ * host from which no worker is connected to the server.
  */
 @Command(
     name = "kueue_restart_workers",
@@ -52,14 +52,15 @@ public final class RestartWorkersMain implements Callable<Integer> {
 
   static final Duration SSH_CONNECT_TIMEOUT = Duration.ofSeconds(15);
   static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(30);
+
   /** A JVM that starts in a few seconds on an idle machine may take much longer on a busy one. */
   static final Duration CONNECT_WAIT = Duration.ofSeconds(60);
 
   /**
-   * Run by sh on the host, with the worker command line in place of %s: starts the worker
-   * detached from the SSH session, in screen when there is one (so that `screen -r` shows it),
-   * else in a session of its own with its output in a log file. A worker that exits within two
-   * seconds (no Java, a broken config) is reported with the reason instead of as started.
+   * Run by sh on the host, with the worker command line in place of %s: starts the worker detached
+   * from the SSH session, in screen when there is one (so that `screen -r` shows it), else in a
+   * session of its own with its output in a log file. A worker that exits within two seconds (no
+   * Java, a broken config) is reported with the reason instead of as started.
    */
   private static final String START_SCRIPT =
       """

@@ -12,8 +12,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import kueue.model.AttemptRef;
 import kueue.model.CapturedOutput;
@@ -28,9 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>Signals: processes started by {@link NativeSpawner} report the signal that ended them exactly.
  * Through ProcessBuilder (the fallback) the JDK reports a process killed by signal N as exit code
  * 128+N, which cannot be told apart from a program that exits with that code itself: only when this
- * worker sent the signal
- * (after {@link #kill()}) and the code is 128+TERM or 128+KILL is it reported as a signal; every
- * other code is reported as the JDK gives it.
+ * worker sent the signal (after {@link #kill()}) and the code is 128+TERM or 128+KILL is it
+ * reported as a signal; every other code is reported as the JDK gives it.
  */
 public final class RunningJob {
   private static final Logger log = LoggerFactory.getLogger(RunningJob.class);
@@ -51,9 +50,12 @@ public final class RunningJob {
    * process.
    */
   private static final ExecutorService THREADS =
-      Executors.newCachedThreadPool(task -> Thread.ofPlatform().daemon().name("job").unstarted(task));
+      Executors.newCachedThreadPool(
+          task -> Thread.ofPlatform().daemon().name("job").unstarted(task));
 
-  /** Read buffers of the pooled threads, which read one stream at a time, instead of one per job. */
+  /**
+   * Read buffers of the pooled threads, which read one stream at a time, instead of one per job.
+   */
   private static final ThreadLocal<byte[]> CHUNK = ThreadLocal.withInitial(() -> new byte[8192]);
 
   private final AttemptRef attempt;
@@ -189,7 +191,8 @@ public final class RunningJob {
     };
   }
 
-  private void awaitEnd(List<Future<?>> readers, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+  private void awaitEnd(
+      List<Future<?>> readers, TailBuffer stdout, TailBuffer stderr, Clock clock) {
     int code = waitForExit();
     Instant ended = clock.instant();
     long deadline = System.nanoTime() + OUTPUT_DRAIN_TIMEOUT.toNanos();
@@ -223,7 +226,9 @@ public final class RunningJob {
     callersWatch = null;
     if (watch == null) {
       try {
-        return quick.isZero() ? result.getNow(null) : result.get(quick.toNanos(), TimeUnit.NANOSECONDS);
+        return quick.isZero()
+            ? result.getNow(null)
+            : result.get(quick.toNanos(), TimeUnit.NANOSECONDS);
       } catch (TimeoutException | ExecutionException e) {
         return null;
       } catch (InterruptedException e) {
@@ -242,7 +247,9 @@ public final class RunningJob {
     return "job-" + attempt.jobId() + "." + attempt.attempt();
   }
 
-  /** One thread at a time reads both streams and reaps the process: see {@link NativeSpawner.Watch}. */
+  /**
+   * One thread at a time reads both streams and reaps the process: see {@link NativeSpawner.Watch}.
+   */
   private final class NativeWatch {
     private final NativeSpawner.Watch watch;
     private final TailBuffer stdout;
@@ -251,12 +258,24 @@ public final class RunningJob {
     private Instant ended;
 
     NativeWatch(
-        NativeSpawner.SpawnedProcess spawned, int pidfd, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+        NativeSpawner.SpawnedProcess spawned,
+        int pidfd,
+        TailBuffer stdout,
+        TailBuffer stderr,
+        Clock clock) {
       this.stdout = stdout;
       this.stderr = stderr;
       this.clock = clock;
-      this.watch = spawned.spawner().new Watch(spawned, pidfd, stdout == null ? null : stdout::write,
-          stderr == null ? null : stderr::write, OUTPUT_DRAIN_TIMEOUT, () -> ended = clock.instant(), THREADS);
+      this.watch =
+          spawned.spawner()
+          .new Watch(
+              spawned,
+              pidfd,
+              stdout == null ? null : stdout::write,
+              stderr == null ? null : stderr::write,
+              OUTPUT_DRAIN_TIMEOUT,
+              () -> ended = clock.instant(),
+              THREADS);
     }
 
     /** Leaves the rest of the watch to a pooled thread. */
@@ -282,7 +301,8 @@ public final class RunningJob {
   private void finish(int code, Instant ended, TailBuffer stdout, TailBuffer stderr) {
     JobOutcome outcome;
     int signal = code - 128;
-    if (process instanceof NativeSpawner.SpawnedProcess spawned && spawned.terminatingSignal() != null) {
+    if (process instanceof NativeSpawner.SpawnedProcess spawned
+        && spawned.terminatingSignal() != null) {
       outcome = new JobOutcome(null, spawned.terminatingSignal(), null, started, ended);
     } else if (killRequested.get() && (signal == SIGTERM || signal == SIGKILL)) {
       outcome = new JobOutcome(null, signal, null, started, ended);

@@ -40,8 +40,11 @@ final class TailBuffer {
       return;
     }
     if (size + length > data.length && data.length < capacity) {
-      growTo((int) Math.min(capacity,
-          Math.max(Math.max((long) size + length, 2L * data.length), INITIAL_SIZE)));
+      growTo(
+          (int)
+              Math.min(
+                  capacity,
+                  Math.max(Math.max((long) size + length, 2L * data.length), INITIAL_SIZE)));
     }
     int overflow = size + length - data.length;
     if (overflow > 0) {

@@ -35,10 +35,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The worker's side of the protocol: connects and registers, runs offered jobs, reports their
- * start and end, sends heartbeats, and reconnects with backoff when the connection is lost. What
- * the worker knows and decides about its jobs is in {@link WorkerCore}; this class is the I/O
- * around it (see docs/RECOVERY.md for the rules the core keeps).
+ * The worker's side of the protocol: connects and registers, runs offered jobs, reports their start
+ * and end, sends heartbeats, and reconnects with backoff when the connection is lost. What the
+ * worker knows and decides about its jobs is in {@link WorkerCore}; this class is the I/O around it
+ * (see docs/RECOVERY.md for the rules the core keeps).
  *
  * <p>Threads and what each owns:
  *
@@ -55,9 +55,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@link #stop()} posts the stop and waits for the core to see its jobs gone.
  * </ul>
  *
- * The processes (handles to kill) are in a concurrent map: a launcher adds one, its watcher
- * removes it, the core thread kills by it. A kill the core asks for before the process is in the
- * map is asked for again when the process's start is posted.
+ * The processes (handles to kill) are in a concurrent map: a launcher adds one, its watcher removes
+ * it, the core thread kills by it. A kill the core asks for before the process is in the map is
+ * asked for again when the process's start is posted.
  */
 public final class WorkerAgent {
   private static final Logger log = LoggerFactory.getLogger(WorkerAgent.class);
@@ -65,10 +65,9 @@ public final class WorkerAgent {
   private static final Duration REGISTER_TIMEOUT = Duration.ofSeconds(30);
 
   /**
-   * A job that ends within this long of its start is watched by its launcher thread alone, and
-   * its start and end are reported in one write, which the server stores in one transaction
-   * instead of two; a longer job's start is reported that much later, which changes nothing for
-   * it.
+   * A job that ends within this long of its start is watched by its launcher thread alone, and its
+   * start and end are reported in one write, which the server stores in one transaction instead of
+   * two; a longer job's start is reported that much later, which changes nothing for it.
    */
   static final Duration QUICK_END = Duration.ofMillis(10);
 
@@ -115,7 +114,8 @@ public final class WorkerAgent {
    * machine) and several jobs can start at once.
    */
   private static final ExecutorService LAUNCHERS =
-      Executors.newCachedThreadPool(task -> Thread.ofPlatform().daemon().name("launch").unstarted(task));
+      Executors.newCachedThreadPool(
+          task -> Thread.ofPlatform().daemon().name("launch").unstarted(task));
 
   /**
    * The agent as kueue_worker runs it: real machine probe, standard kill grace and backoff, both
@@ -375,10 +375,7 @@ public final class WorkerAgent {
     } catch (IOException | RuntimeException e) {
       // The reader finds the connection closed and reconnects; the registration lists the jobs
       // and carries the results.
-      log.warn(
-          "cannot send to server {} ({}); reconnecting",
-          address(),
-          e.getMessage());
+      log.warn("cannot send to server {} ({}); reconnecting", address(), e.getMessage());
       connection.close();
     }
   }
@@ -411,8 +408,9 @@ public final class WorkerAgent {
       job = runner.startToWatch(ref, spec);
     } catch (RuntimeException e) {
       log.error("job {} attempt {} cannot start", ref.jobId(), ref.attempt(), e);
-      job = RunningJob.notStarted(
-          ref, new JobOutcome(null, null, "cannot start: " + e, null, Instant.now()));
+      job =
+          RunningJob.notStarted(
+              ref, new JobOutcome(null, null, "cannot start: " + e, null, Instant.now()));
     }
     boolean tracked = job.pid() > 0 && !job.hasEnded();
     if (tracked) {
@@ -549,7 +547,8 @@ public final class WorkerAgent {
     }
     post(
         switch (message) {
-          case Message.Offer offer -> new WorkerInput.OfferReceived(session, offer, checkOffer(offer));
+          case Message.Offer offer ->
+              new WorkerInput.OfferReceived(session, offer, checkOffer(offer));
           case Message.Kill kill -> new WorkerInput.KillReceived(session, kill);
           case Message.ResultStored stored -> new WorkerInput.ResultStoredReceived(session, stored);
           default -> new WorkerInput.OtherReceived(session, message);
@@ -570,7 +569,8 @@ public final class WorkerAgent {
       throws ProtocolException {
     int slot = offer.envSlot();
     if (slot < 0 || slot >= environments.length) {
-      throw new ProtocolException("offer names environment slot " + slot + " of " + environments.length);
+      throw new ProtocolException(
+          "offer names environment slot " + slot + " of " + environments.length);
     }
     JobSpec spec = offer.spec();
     if (spec == null) {

@@ -57,11 +57,11 @@ import kueue.worker.WorkerInput.Tick;
  * </ul>
  *
  * and a starting or running attempt may carry the marks: kill wanted, killed by stop, or killed
- * because contact with the server was lost. An attempt killed for lost contact is never reported
- * or claimed again: the server may already run it elsewhere. Once ended it is forgotten.
+ * because contact with the server was lost. An attempt killed for lost contact is never reported or
+ * claimed again: the server may already run it elsewhere. Once ended it is forgotten.
  *
- * <p>Contact (see docs/RECOVERY.md): a registration or any message on a registered connection, or
- * a refused connection attempt (nothing listens: the server is down and cannot place our jobs
+ * <p>Contact (see docs/RECOVERY.md): a registration or any message on a registered connection, or a
+ * refused connection attempt (nothing listens: the server is down and cannot place our jobs
  * elsewhere). A handshake alone is none. After {@link ContactLimits#killJobsAfter()} without
  * contact every job is killed.
  */
@@ -70,8 +70,8 @@ final class WorkerCore {
   static final long NONE = -1;
 
   /**
-   * Environments of offers kept per connection, so that the server sends each only once while it
-   * is in use (an environment is often several kilobytes, against a hundred bytes for the rest).
+   * Environments of offers kept per connection, so that the server sends each only once while it is
+   * in use (an environment is often several kilobytes, against a hundred bytes for the rest).
    */
   static final int ENVIRONMENT_SLOTS = 32;
 
@@ -136,8 +136,7 @@ final class WorkerCore {
    * @param serverAddress for log lines only
    * @param now the time the worker starts, which counts as contact
    */
-  WorkerCore(
-      String name, int maxSlots, Duration killJobsAfter, String serverAddress, long now) {
+  WorkerCore(String name, int maxSlots, Duration killJobsAfter, String serverAddress, long now) {
     this.name = name;
     this.maxSlots = maxSlots;
     this.killJobsAfterNanos = killJobsAfter.toNanos();
@@ -229,11 +228,14 @@ final class WorkerCore {
   /** Attempts killed because the worker lost contact with the server, while they are dying. */
   Set<AttemptRef> lostAttempts() {
     Set<AttemptRef> lost = new HashSet<>();
-    attempts.values().forEach(a -> {
-      if (a.contactLost) {
-        lost.add(a.ref);
-      }
-    });
+    attempts
+        .values()
+        .forEach(
+            a -> {
+              if (a.contactLost) {
+                lost.add(a.ref);
+              }
+            });
     return lost;
   }
 
@@ -260,7 +262,8 @@ final class WorkerCore {
       // Still starting: the start is reported once the process runs. Given up for lost contact:
       // neither claimed nor reported any more.
       if (current.phase == Phase.RUNNING && !current.contactLost) {
-        actions.add(new Send(session, new Message.Started(ref.jobId(), ref.attempt(), current.startedAt)));
+        actions.add(
+            new Send(session, new Message.Started(ref.jobId(), ref.attempt(), current.startedAt)));
       }
       return;
     }
@@ -277,8 +280,13 @@ final class WorkerCore {
       log(
           actions,
           Level.INFO,
-          "job " + ref.jobId() + ": killing attempt " + older.ref.attempt() + " before attempt "
-              + ref.attempt() + " may run");
+          "job "
+              + ref.jobId()
+              + ": killing attempt "
+              + older.ref.attempt()
+              + " before attempt "
+              + ref.attempt()
+              + " may run");
       decline(
           session,
           ref,
@@ -323,7 +331,8 @@ final class WorkerCore {
   private void processStarted(ProcessStarted input, List<WorkerAction> actions) {
     Attempt attempt = attempts.get(input.ref());
     if (attempt == null || attempt.phase != Phase.STARTING) {
-      throw new IllegalStateException("process start of " + input.ref() + ", which is not starting");
+      throw new IllegalStateException(
+          "process start of " + input.ref() + ", which is not starting");
     }
     attempt.phase = Phase.RUNNING;
     attempt.startedAt = input.at();
@@ -355,7 +364,11 @@ final class WorkerCore {
       log(
           actions,
           Level.INFO,
-          "job " + ref.jobId() + " attempt " + ref.attempt() + " was killed after contact with the"
+          "job "
+              + ref.jobId()
+              + " attempt "
+              + ref.attempt()
+              + " was killed after contact with the"
               + " server was lost; the server runs it again");
       return;
     }
@@ -363,7 +376,10 @@ final class WorkerCore {
       if (started != null) {
         actions.add(new Send(registeredSession, started));
       }
-      log(actions, Level.INFO, "job " + ref.jobId() + " attempt " + ref.attempt() + " killed by shutdown");
+      log(
+          actions,
+          Level.INFO,
+          "job " + ref.jobId() + " attempt " + ref.attempt() + " killed by shutdown");
       released.add(ref);
       return;
     }
@@ -382,12 +398,20 @@ final class WorkerCore {
     log(
         actions,
         Level.INFO,
-        "job " + ref.jobId() + " attempt " + ref.attempt() + " ended: " + describe(result.outcome()));
+        "job "
+            + ref.jobId()
+            + " attempt "
+            + ref.attempt()
+            + " ended: "
+            + describe(result.outcome()));
     if (registeredSession == NONE) {
       log(
           actions,
           Level.INFO,
-          "job " + ref.jobId() + " attempt " + ref.attempt()
+          "job "
+              + ref.jobId()
+              + " attempt "
+              + ref.attempt()
               + ": result will be reported after reconnecting");
     }
   }
@@ -401,7 +425,11 @@ final class WorkerCore {
       log(
           actions,
           Level.DEBUG,
-          "ignoring kill for job " + ref.jobId() + " attempt " + ref.attempt() + ": not running here");
+          "ignoring kill for job "
+              + ref.jobId()
+              + " attempt "
+              + ref.attempt()
+              + ": not running here");
       return;
     }
     log(
@@ -427,7 +455,8 @@ final class WorkerCore {
           log(
               actions,
               Level.WARN,
-              "ignoring unexpected " + input.message().getClass().getSimpleName()
+              "ignoring unexpected "
+                  + input.message().getClass().getSimpleName()
                   + " from the server");
     }
   }
@@ -453,8 +482,13 @@ final class WorkerCore {
       log(
           actions,
           Level.WARN,
-          "no contact with server " + serverAddress + " for " + TimeUnit.NANOSECONDS.toMillis(silent)
-              + " ms: killing " + victims + " job(s), the server will run them again");
+          "no contact with server "
+              + serverAddress
+              + " for "
+              + TimeUnit.NANOSECONDS.toMillis(silent)
+              + " ms: killing "
+              + victims
+              + " job(s), the server will run them again");
     }
   }
 
@@ -507,8 +541,17 @@ final class WorkerCore {
     log(
         actions,
         Level.INFO,
-        "registered with server " + serverAddress + " as worker " + workerId + " \"" + name + "\" ("
-            + attempts.size() + " running, " + results + " results to confirm)");
+        "registered with server "
+            + serverAddress
+            + " as worker "
+            + workerId
+            + " \""
+            + name
+            + "\" ("
+            + attempts.size()
+            + " running, "
+            + results
+            + " results to confirm)");
     // A result that ended after the registration was written, or did not fit into it.
     for (Map.Entry<AttemptRef, Message.Ended> result : unconfirmed.entrySet()) {
       if (!sentInRegister.contains(result.getKey())) {
@@ -538,12 +581,16 @@ final class WorkerCore {
    */
   private void release(List<WorkerAction> actions) {
     if (!attempts.isEmpty()) {
-      log(actions, Level.WARN, attempts.size() + " job(s) still running after the kill grace period");
+      log(
+          actions,
+          Level.WARN,
+          attempts.size() + " job(s) still running after the kill grace period");
     }
     if (registeredSession != NONE && !released.isEmpty()) {
       List<Message> releases = new ArrayList<>(released.size());
       for (AttemptRef ref : released) {
-        releases.add(new Message.Released(ref.jobId(), ref.attempt(), "worker " + name + " stopped"));
+        releases.add(
+            new Message.Released(ref.jobId(), ref.attempt(), "worker " + name + " stopped"));
       }
       actions.add(new Send(registeredSession, releases));
     }

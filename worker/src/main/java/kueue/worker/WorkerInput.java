@@ -26,8 +26,8 @@ sealed interface WorkerInput {
   record ConnectionRefused() implements WorkerInput {}
 
   /**
-   * An offer, with the shell's check of its working directory (null when it is usable, or when
-   * the offer carries no job to check).
+   * An offer, with the shell's check of its working directory (null when it is usable, or when the
+   * offer carries no job to check).
    */
   record OfferReceived(long session, Message.Offer offer, String directoryProblem)
       implements WorkerInput {}

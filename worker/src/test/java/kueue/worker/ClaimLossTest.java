@@ -34,8 +34,7 @@ class ClaimLossTest {
   private ScriptedServer server;
   private WorkerAgent agent;
   private Thread agentThread;
-  private final ScheduledExecutorService answering =
-      Executors.newSingleThreadScheduledExecutor();
+  private final ScheduledExecutorService answering = Executors.newSingleThreadScheduledExecutor();
 
   @AfterEach
   void tearDown() throws Exception {

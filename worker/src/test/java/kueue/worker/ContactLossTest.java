@@ -27,7 +27,9 @@ class ContactLossTest {
 
   /** Moves the clock by d in steps of the contact check, checking at each. */
   private void passWithChecks(Duration d) {
-    for (Duration passed = Duration.ZERO; passed.compareTo(d) < 0; passed = passed.plus(checkPeriod)) {
+    for (Duration passed = Duration.ZERO;
+        passed.compareTo(d) < 0;
+        passed = passed.plus(checkPeriod)) {
       harness.advance(checkPeriod);
       harness.tick();
     }
@@ -115,7 +117,9 @@ class ContactLossTest {
       harness.lose(unanswered);
     }
     passWithChecks(WorkerCoreHarness.WORKER_TIMEOUT.dividedBy(8));
-    assertThat(harness.killed).as("handshakes at T/8 intervals keep nothing alive").containsExactly(job);
+    assertThat(harness.killed)
+        .as("handshakes at T/8 intervals keep nothing alive")
+        .containsExactly(job);
 
     WorkerCoreHarness other = WorkerCoreHarness.create();
     long first = other.connectAndRegister();

@@ -23,7 +23,8 @@ class HostAddressTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"ralab04:", "ralab04:ssh", "ralab04:0", "ralab04:65536", ":22", "[::1", "[::1]x"})
+  @ValueSource(
+      strings = {"ralab04:", "ralab04:ssh", "ralab04:0", "ralab04:65536", ":22", "[::1", "[::1]x"})
   void refusesWhatIsNotHostOrHostColonPort(String text) {
     assertThatThrownBy(() -> HostAddress.parse(text))
         .isInstanceOf(IllegalArgumentException.class)

@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A host that pretends to be the Kueue server must never get a worker to register, let alone run
- * a command: whatever it knows or lacks, the worker hangs up and retries.
+ * A host that pretends to be the Kueue server must never get a worker to register, let alone run a
+ * command: whatever it knows or lacks, the worker hangs up and retries.
  */
 class ImpostorServerTest {
   private static final String SECRET = "the-shared-secret-of-this-test";
@@ -76,7 +76,8 @@ class ImpostorServerTest {
   @Test
   void anImpostorWithItsOwnKeyAndSecretIsRefusedInTheTlsHandshake() throws Exception {
     startAgentAgainst(
-        new ScriptedServer("the impostor's secret", TransportSecurity.tls("the impostor's secret")));
+        new ScriptedServer(
+            "the impostor's secret", TransportSecurity.tls("the impostor's secret")));
 
     Path marker = offerAJobAndAwaitRetries();
 

@@ -12,11 +12,14 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Jobs started through posix_spawn: own session, exact signals, nothing of the worker inherited. */
+/**
+ * Jobs started through posix_spawn: own session, exact signals, nothing of the worker inherited.
+ */
 class NativeSpawnerTest {
   @TempDir Path dir;
 
-  private final ProcessRunner runner = new ProcessRunner("test-worker", 64 * 1024, Duration.ofMillis(300));
+  private final ProcessRunner runner =
+      new ProcessRunner("test-worker", 64 * 1024, Duration.ofMillis(300));
 
   @BeforeEach
   void onlyWhereTheNativeSpawnerWorks() {
@@ -24,7 +27,10 @@ class NativeSpawnerTest {
   }
 
   private JobResult run(String... argv) throws Exception {
-    return runner.start(new AttemptRef(1, 1), Jobs.command(dir, argv)).result().get(20, TimeUnit.SECONDS);
+    return runner
+        .start(new AttemptRef(1, 1), Jobs.command(dir, argv))
+        .result()
+        .get(20, TimeUnit.SECONDS);
   }
 
   @Test
@@ -48,7 +54,13 @@ class NativeSpawnerTest {
     // /proc/self/stat: pid (comm) state ppid pgrp session ...
     JobResult result = run("cat", "/proc/self/stat");
 
-    List<String> fields = List.of(result.stdout().text().substring(result.stdout().text().lastIndexOf(')') + 2).split(" "));
+    List<String> fields =
+        List.of(
+            result
+                .stdout()
+                .text()
+                .substring(result.stdout().text().lastIndexOf(')') + 2)
+                .split(" "));
     String pid = result.stdout().text().substring(0, result.stdout().text().indexOf(' '));
     assertThat(fields.get(2)).as("process group").isEqualTo(pid);
     assertThat(fields.get(3)).as("session").isEqualTo(pid);
@@ -73,7 +85,10 @@ class NativeSpawnerTest {
   @Test
   void outputOfManyReadsArrivesWholeOnBothStreams() throws Exception {
     JobResult result =
-        run("sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done");
+        run(
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 3000 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done");
 
     List<String> out = result.stdout().text().lines().toList();
     List<String> err = result.stderr().text().lines().toList();
@@ -103,12 +118,21 @@ class NativeSpawnerTest {
   @Test
   void theProcessStreamsReadThePipesWhereNoPidfdWatchesThem() throws Exception {
     NativeSpawner spawner = NativeSpawner.load().orElseThrow();
-    Process process = spawner.spawn(Path.of("/bin/sh"), List.of("sh", "-c", "echo out; echo err >&2; exit 3"),
-        List.of("PATH=/usr/bin:/bin"), dir, new NativeSpawner.Output.Pipe(), new NativeSpawner.Output.Pipe());
+    Process process =
+        spawner.spawn(
+            Path.of("/bin/sh"),
+            List.of("sh", "-c", "echo out; echo err >&2; exit 3"),
+            List.of("PATH=/usr/bin:/bin"),
+            dir,
+            new NativeSpawner.Output.Pipe(),
+            new NativeSpawner.Output.Pipe());
 
-    try (var out = process.getInputStream(); var err = process.getErrorStream()) {
-      assertThat(new String(out.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("out\n");
-      assertThat(new String(err.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("err\n");
+    try (var out = process.getInputStream();
+        var err = process.getErrorStream()) {
+      assertThat(new String(out.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+          .isEqualTo("out\n");
+      assertThat(new String(err.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8))
+          .isEqualTo("err\n");
     }
     assertThat(process.waitFor()).isEqualTo(3);
   }

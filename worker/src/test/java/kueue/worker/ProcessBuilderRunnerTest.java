@@ -21,8 +21,8 @@ class ProcessBuilderRunnerTest extends ProcessRunnerTest {
   }
 
   /**
-   * Here the job is the setsid program until it has made the new session and run the job's
-   * program, which may be just after the start returned; posix_spawn makes the session before.
+   * Here the job is the setsid program until it has made the new session and run the job's program,
+   * which may be just after the start returned; posix_spawn makes the session before.
    */
   @Override
   @Test

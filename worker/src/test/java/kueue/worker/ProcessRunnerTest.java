@@ -30,7 +30,9 @@ class ProcessRunnerTest {
   final ProcessRunner runner = newRunner(SHORT_GRACE);
   final List<Long> leftoverPids = new ArrayList<>();
 
-  /** The runner under test; {@link ProcessBuilderRunnerTest} runs every test without posix_spawn. */
+  /**
+   * The runner under test; {@link ProcessBuilderRunnerTest} runs every test without posix_spawn.
+   */
   ProcessRunner newRunner(Duration killGrace) {
     return new ProcessRunner("test-worker", 64 * 1024, killGrace);
   }
@@ -340,7 +342,9 @@ class ProcessRunnerTest {
 
   @Test
   void aJobThatEndsWhileItsStarterWatchesIsReportedToTheStarter() throws Exception {
-    RunningJob job = runner.startToWatch(ATTEMPT, Jobs.command(dir, "sh", "-c", "echo out; echo err >&2; exit 4"));
+    RunningJob job =
+        runner.startToWatch(
+            ATTEMPT, Jobs.command(dir, "sh", "-c", "echo out; echo err >&2; exit 4"));
 
     JobResult result = job.watchFor(Duration.ofSeconds(20));
 
@@ -356,8 +360,14 @@ class ProcessRunnerTest {
   void aJobStillRunningAfterItsStartersWatchIsWatchedToItsEnd() throws Exception {
     Path gate = dir.resolve("gate");
     assertThat(new ProcessBuilder("mkfifo", gate.toString()).start().waitFor()).isZero();
-    RunningJob job = runner.startToWatch(ATTEMPT,
-        Jobs.command(dir, "sh", "-c", "echo before; read line < gate; echo \"after $line\"; echo err >&2; exit 3"));
+    RunningJob job =
+        runner.startToWatch(
+            ATTEMPT,
+            Jobs.command(
+                dir,
+                "sh",
+                "-c",
+                "echo before; read line < gate; echo \"after $line\"; echo err >&2; exit 3"));
 
     assertThat(job.watchFor(Duration.ofMillis(50))).isNull();
     assertThat(job.hasEnded()).isFalse();

@@ -64,7 +64,8 @@ class ProgramLocationsTest {
     Files.createDirectories(other);
     String path = ":/nonexistent";
 
-    assertThat(programs.resolve("prog", one.getParent(), path)).isEqualTo(one.getParent().resolve(".").resolve("prog"));
+    assertThat(programs.resolve("prog", one.getParent(), path))
+        .isEqualTo(one.getParent().resolve(".").resolve("prog"));
     assertThat(programs.resolve("prog", other, path)).isNull();
   }
 

@@ -15,8 +15,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Thousands of random inputs in any order the shell can produce them (offers new, repeated and
  * superseding, processes starting and ending, kills, confirmations, connections lost, refused and
- * made again, silence long enough to give jobs up, and a stop at the end), with the harness checking
- * the worker's promises after every step.
+ * made again, silence long enough to give jobs up, and a stop at the end), with the harness
+ * checking the worker's promises after every step.
  */
 class RandomWorkerInputsTest {
   private static final int STEPS = 4000;

@@ -148,7 +148,15 @@ class WorkerAgentTest {
   void anOfferBeyondTheJobSlotsIsDeclinedForNow() throws Exception {
     startAgent(SECRET, Duration.ofSeconds(30));
     ScriptedServer.Peer peer = registeredPeer(1);
-    JobSpec big = JobSpecBuilder.builder().argv(List.of("true")).cwd(dir.toString()).slots(5).cpus(1).ramMb(0).globalResources(Map.of()).build();
+    JobSpec big =
+        JobSpecBuilder.builder()
+            .argv(List.of("true"))
+            .cwd(dir.toString())
+            .slots(5)
+            .cpus(1)
+            .ramMb(0)
+            .globalResources(Map.of())
+            .build();
 
     peer.send(offer(13, big));
 

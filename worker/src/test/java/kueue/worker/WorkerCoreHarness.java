@@ -170,7 +170,8 @@ final class WorkerCoreHarness {
     return step(
         new WorkerInput.ProcessEnded(
             ref,
-            new JobResult(outcome, new CapturedOutput("out " + ref + "\n", 0), CapturedOutput.EMPTY)));
+            new JobResult(
+                outcome, new CapturedOutput("out " + ref + "\n", 0), CapturedOutput.EMPTY)));
   }
 
   /** The process could not start (e.g. command not found). */
@@ -290,7 +291,9 @@ final class WorkerCoreHarness {
           starting.add(ref);
         }
         case WorkerAction.KillProcess kill -> {
-          assertThat(core.attempts()).as("a kill of an attempt the worker holds").containsKey(kill.ref());
+          assertThat(core.attempts())
+              .as("a kill of an attempt the worker holds")
+              .containsKey(kill.ref());
           killed.add(kill.ref());
         }
         case WorkerAction.Send send -> {
@@ -316,22 +319,34 @@ final class WorkerCoreHarness {
     switch (message) {
       case Message.Ended ended -> {
         AttemptRef ref = new AttemptRef(ended.jobId(), ended.attempt());
-        assertThat(lost).as("%s was given up for lost contact and is never reported", ref).doesNotContain(ref);
-        assertThat(session).as("results go to the registered connection").isEqualTo(core.registeredSession());
-        assertThat(core.unconfirmed()).as("a reported result is kept until confirmed").containsKey(ref);
+        assertThat(lost)
+            .as("%s was given up for lost contact and is never reported", ref)
+            .doesNotContain(ref);
+        assertThat(session)
+            .as("results go to the registered connection")
+            .isEqualTo(core.registeredSession());
+        assertThat(core.unconfirmed())
+            .as("a reported result is kept until confirmed")
+            .containsKey(ref);
       }
       case Message.Started started -> {
         AttemptRef ref = new AttemptRef(started.jobId(), started.attempt());
-        assertThat(lost).as("%s was given up for lost contact and is never reported", ref).doesNotContain(ref);
+        assertThat(lost)
+            .as("%s was given up for lost contact and is never reported", ref)
+            .doesNotContain(ref);
         assertThat(started.at()).isNotNull();
       }
       case Message.Register register -> {
         for (AttemptRef ref : register.running()) {
-          assertThat(lost).as("%s was given up for lost contact and is not claimed", ref).doesNotContain(ref);
+          assertThat(lost)
+              .as("%s was given up for lost contact and is not claimed", ref)
+              .doesNotContain(ref);
         }
         for (Message.Ended ended : register.ended()) {
           AttemptRef ref = new AttemptRef(ended.jobId(), ended.attempt());
-          assertThat(lost).as("%s was given up for lost contact and is not claimed", ref).doesNotContain(ref);
+          assertThat(lost)
+              .as("%s was given up for lost contact and is not claimed", ref)
+              .doesNotContain(ref);
         }
         Set<AttemptRef> claimed = new HashSet<>(register.running());
         register.ended().forEach(e -> claimed.add(new AttemptRef(e.jobId(), e.attempt())));
@@ -342,7 +357,9 @@ final class WorkerCoreHarness {
         assertThat(claimed).as("the registration claims every job and result").isEqualTo(expected);
       }
       case Message.Released released ->
-          assertThat(session).as("releases go to the registered connection").isEqualTo(core.registeredSession());
+          assertThat(session)
+              .as("releases go to the registered connection")
+              .isEqualTo(core.registeredSession());
       default -> {}
     }
   }
@@ -358,8 +375,12 @@ final class WorkerCoreHarness {
     int sum = 0;
     for (WorkerCore.Attempt attempt : core.attempts().values()) {
       sum += attempt.slots;
-      assertThat(core.unconfirmed()).as("%s holds slots and has a result", attempt.ref).doesNotContainKey(attempt.ref);
-      assertThat(core.released()).as("%s holds slots and is released", attempt.ref).doesNotContain(attempt.ref);
+      assertThat(core.unconfirmed())
+          .as("%s holds slots and has a result", attempt.ref)
+          .doesNotContainKey(attempt.ref);
+      assertThat(core.released())
+          .as("%s holds slots and is released", attempt.ref)
+          .doesNotContain(attempt.ref);
       assertThat(attempt.phase == WorkerCore.Phase.RUNNING)
           .as("%s is running in the core exactly when its process runs", attempt.ref)
           .isEqualTo(running.contains(attempt.ref));
@@ -378,10 +399,14 @@ final class WorkerCoreHarness {
       }
     }
     for (AttemptRef ref : resultsToKeep) {
-      assertThat(core.unconfirmed()).as("the result of %s is kept until result_stored", ref).containsKey(ref);
+      assertThat(core.unconfirmed())
+          .as("the result of %s is kept until result_stored", ref)
+          .containsKey(ref);
     }
     for (AttemptRef ref : lost) {
-      assertThat(core.unconfirmed()).as("%s was lost and has no result", ref).doesNotContainKey(ref);
+      assertThat(core.unconfirmed())
+          .as("%s was lost and has no result", ref)
+          .doesNotContainKey(ref);
     }
     if (core.workerId() != -1) {
       assertThat(openSessions).contains(core.registeredSession());
@@ -450,7 +475,14 @@ final class WorkerCoreHarness {
       JobSpec spec =
           noJob
               ? null
-              : JobSpecBuilder.builder().argv(List.of("true")).cwd(missingDirectory ? "/not/here" : EXISTING_DIR).slots(slots).cpus(1).ramMb(0).globalResources(Map.of()).build();
+              : JobSpecBuilder.builder()
+                  .argv(List.of("true"))
+                  .cwd(missingDirectory ? "/not/here" : EXISTING_DIR)
+                  .slots(slots)
+                  .cpus(1)
+                  .ramMb(0)
+                  .globalResources(Map.of())
+                  .build();
       return new Message.Offer(jobId, attempt, spec);
     }
 

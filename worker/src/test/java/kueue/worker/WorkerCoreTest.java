@@ -33,8 +33,7 @@ class WorkerCoreTest {
 
     harness.processRuns(new AttemptRef(1, 1));
 
-    assertThat(harness.lastSent())
-        .containsExactly(new Message.Started(1, 1, harness.instant()));
+    assertThat(harness.lastSent()).containsExactly(new Message.Started(1, 1, harness.instant()));
   }
 
   @Test
@@ -45,10 +44,7 @@ class WorkerCoreTest {
 
     List<WorkerAction.Send> sends = harness.lastActions(WorkerAction.Send.class);
     assertThat(sends).hasSize(1);
-    assertThat(sends.getFirst().messages())
-        .hasSize(2)
-        .first()
-        .isInstanceOf(Message.Started.class);
+    assertThat(sends.getFirst().messages()).hasSize(2).first().isInstanceOf(Message.Started.class);
     assertThat(sends.getFirst().messages().get(1)).isInstanceOf(Message.Ended.class);
     assertThat(harness.core.slotsUsed()).isZero();
   }
@@ -107,11 +103,11 @@ class WorkerCoreTest {
     harness.offer(session, anOffer(9).attempt(2));
 
     assertThat(harness.lastKills()).containsExactly(old);
-    Message.Declined declined =
-        (Message.Declined) harness.lastSent().getFirst();
+    Message.Declined declined = (Message.Declined) harness.lastSent().getFirst();
     assertThat(declined.attempt()).isEqualTo(2);
     assertThat(declined.permanent()).isFalse();
-    assertThat(declined.reason()).isEqualTo("attempt 1 of this job is still stopping on test-worker");
+    assertThat(declined.reason())
+        .isEqualTo("attempt 1 of this job is still stopping on test-worker");
     assertThat(harness.lastActions(WorkerAction.StartProcess.class)).isEmpty();
   }
 

@@ -73,7 +73,11 @@ class WorkerMainTest {
 
     int code =
         RestartWorkersMain.execute(
-            new PrintWriter(out, true), new PrintWriter(err, true), "-c", config.toString(), "--once");
+            new PrintWriter(out, true),
+            new PrintWriter(err, true),
+            "-c",
+            config.toString(),
+            "--once");
 
     assertThat(code).isEqualTo(2);
     assertThat(err.toString().strip())
@@ -92,7 +96,11 @@ class WorkerMainTest {
 
     int code =
         RestartWorkersMain.execute(
-            new PrintWriter(out, true), new PrintWriter(err, true), "-c", config.toString(), "--once");
+            new PrintWriter(out, true),
+            new PrintWriter(err, true),
+            "-c",
+            config.toString(),
+            "--once");
 
     assertThat(code).isEqualTo(2);
     assertThat(err.toString().strip())
@@ -104,7 +112,9 @@ class WorkerMainTest {
   void restartWorkersWithoutAnSshAgentSaysHowToStartOne() throws Exception {
     Path config =
         writeConfig(
-            "[common]\nshared_secret = \"" + SECRET + "\"\n[restart_workers]\nhostnames = \"ralab04\"\n");
+            "[common]\nshared_secret = \""
+                + SECRET
+                + "\"\n[restart_workers]\nhostnames = \"ralab04\"\n");
     ProcessBuilder builder =
         new ProcessBuilder(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),

@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
-import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
@@ -46,14 +45,33 @@ public class CodecBenchmark {
   private static final ObjectMapper MAPPER = MessageCodec.mapper();
   private static final ObjectWriter WRITER = MAPPER.writerFor(Message.class);
 
-  private final Message offer = new Message.Offer(123_456, 1,
-      JobSpecBuilder.builder().argv(List.of("true")).cwd("/home/user/work").slots(1).cpus(0).ramMb(0).globalResources(Map.of()).build(), 3);
+  private final Message offer =
+      new Message.Offer(
+          123_456,
+          1,
+          JobSpecBuilder.builder()
+              .argv(List.of("true"))
+              .cwd("/home/user/work")
+              .slots(1)
+              .cpus(0)
+              .ramMb(0)
+              .globalResources(Map.of())
+              .build(),
+          3);
   private final Message started =
       new Message.Started(123_456, 1, Instant.parse("2026-11-25T11:09:55.123456Z"));
-  private final Message ended = new Message.Ended(123_456, 1,
-      new JobOutcome(0, null, null, Instant.parse("2026-11-25T11:09:55.123456Z"),
-          Instant.parse("2026-11-25T11:09:55.125789Z")),
-      CapturedOutput.EMPTY, CapturedOutput.EMPTY);
+  private final Message ended =
+      new Message.Ended(
+          123_456,
+          1,
+          new JobOutcome(
+              0,
+              null,
+              null,
+              Instant.parse("2026-11-25T11:09:55.123456Z"),
+              Instant.parse("2026-11-25T11:09:55.125789Z")),
+          CapturedOutput.EMPTY,
+          CapturedOutput.EMPTY);
   private byte[] offerLine;
   private byte[] startedLine;
   private byte[] endedLine;

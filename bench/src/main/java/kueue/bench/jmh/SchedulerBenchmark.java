@@ -40,7 +40,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgs = {"-Xmx2g"})
+@Fork(
+    value = 1,
+    jvmArgs = {"-Xmx2g"})
 public class SchedulerBenchmark {
   @Param({"1", "1000"})
   int workers;
@@ -56,16 +58,43 @@ public class SchedulerBenchmark {
 
   @Setup(Level.Trial)
   public void setUp() {
-    scheduler = new Scheduler(
-        new SchedulerSettings(1_000_000, Map.of(), Duration.ofSeconds(20), Duration.ofSeconds(30),
-            Duration.ofDays(2), 5),
-        1);
+    scheduler =
+        new Scheduler(
+            new SchedulerSettings(
+                1_000_000,
+                Map.of(),
+                Duration.ofSeconds(20),
+                Duration.ofSeconds(30),
+                Duration.ofDays(2),
+                5),
+            1);
     for (int i = 1; i <= workers; i++) {
-      scheduler.handle(new Command.ConnectWorker(i, "w" + i,
-          new WorkerCapacity(new Resources(8, 8, 16_000), 0, 16_000), List.of()), now, out);
+      scheduler.handle(
+          new Command.ConnectWorker(
+              i, "w" + i, new WorkerCapacity(new Resources(8, 8, 16_000), 0, 16_000), List.of()),
+          now,
+          out);
     }
-    spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(Map.of("PATH", "/bin")).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
-    JobSpec tooBig = JobSpecBuilder.builder().argv(List.of("big")).cwd("/tmp").env(Map.of()).slots(1).cpus(64).ramMb(10).globalResources(Map.of()).build();
+    spec =
+        JobSpecBuilder.builder()
+            .argv(List.of("true"))
+            .cwd("/tmp")
+            .env(Map.of("PATH", "/bin"))
+            .slots(1)
+            .cpus(1)
+            .ramMb(10)
+            .globalResources(Map.of())
+            .build();
+    JobSpec tooBig =
+        JobSpecBuilder.builder()
+            .argv(List.of("big"))
+            .cwd("/tmp")
+            .env(Map.of())
+            .slots(1)
+            .cpus(64)
+            .ramMb(10)
+            .globalResources(Map.of())
+            .build();
     List<JobSpec> batch = new ArrayList<>();
     for (int i = 0; i < waitingJobs; i++) {
       batch.add(tooBig);
@@ -89,9 +118,20 @@ public class SchedulerBenchmark {
     int placed = 0;
     for (Effect effect : List.copyOf(out.effects())) {
       if (effect instanceof Effect.SendOffer offer) {
-        scheduler.handle(new Command.MarkStarted(offer.workerId(), offer.jobId(), offer.attempt(), now), now, out);
-        scheduler.handle(new Command.MarkEnded(offer.workerId(), offer.jobId(), offer.attempt(),
-            new JobOutcome(0, null, null, now, now), CapturedOutput.EMPTY, CapturedOutput.EMPTY), now, out);
+        scheduler.handle(
+            new Command.MarkStarted(offer.workerId(), offer.jobId(), offer.attempt(), now),
+            now,
+            out);
+        scheduler.handle(
+            new Command.MarkEnded(
+                offer.workerId(),
+                offer.jobId(),
+                offer.attempt(),
+                new JobOutcome(0, null, null, now, now),
+                CapturedOutput.EMPTY,
+                CapturedOutput.EMPTY),
+            now,
+            out);
         placed++;
       }
     }

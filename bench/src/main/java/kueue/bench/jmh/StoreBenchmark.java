@@ -57,7 +57,16 @@ public class StoreBenchmark {
     directory = Files.createTempDirectory("kueue-store-bench");
     store = SqliteJobStore.open(directory);
     nextId = store.nextJobId();
-    spec = JobSpecBuilder.builder().argv(List.of("true")).cwd("/tmp").env(System.getenv()).slots(1).cpus(1).ramMb(10).globalResources(Map.of()).build();
+    spec =
+        JobSpecBuilder.builder()
+            .argv(List.of("true"))
+            .cwd("/tmp")
+            .env(System.getenv())
+            .slots(1)
+            .cpus(1)
+            .ramMb(10)
+            .globalResources(Map.of())
+            .build();
   }
 
   @TearDown(Level.Trial)
@@ -82,7 +91,9 @@ public class StoreBenchmark {
       for (long id = first; id < nextId; id++) {
         events.add(new Event.JobOffered(id, 1, 1, "w1", now));
         events.add(new Event.JobStarted(id, 1, now));
-        events.add(new Event.JobEnded(id, 1, new JobOutcome(0, null, null, now, now), output, CapturedOutput.EMPTY, now));
+        events.add(
+            new Event.JobEnded(
+                id, 1, new JobOutcome(0, null, null, now, now), output, CapturedOutput.EMPTY, now));
       }
       store.persist(events);
     }

@@ -40,9 +40,9 @@ import kueue.client.ServerConnections;
  * The user's CLI daemon on one machine: runs the commands that {@link CliRelay} hands it, in this
  * long-lived JVM where the command-line parser, JSON and TLS are loaded and compiled once. Each
  * command runs on a thread of its own exactly as it would in-process, with the relay's arguments,
- * environment, directory and terminal; its configuration is read afresh every time, so edits to
- * the config file take effect at the next command. Connections to the server stay open between
- * commands ({@link ServerConnections}).
+ * environment, directory and terminal; its configuration is read afresh every time, so edits to the
+ * config file take effect at the next command. Connections to the server stay open between commands
+ * ({@link ServerConnections}).
  *
  * <p>It exits when it has been idle for {@code KUEUE_CLI_DAEMON_IDLE_SECONDS} (default one hour),
  * when its jar is replaced (a new install starts a new daemon under another socket name), or on
@@ -79,7 +79,8 @@ public final class CliDaemon {
 
   public static void main(String[] args) throws IOException {
     Map<String, String> environment = System.getenv();
-    var daemon = new CliDaemon(LocalEndpoint.forThisInstallation(environment), idleLimit(environment));
+    var daemon =
+        new CliDaemon(LocalEndpoint.forThisInstallation(environment), idleLimit(environment));
     System.exit(daemon.run());
   }
 
@@ -106,7 +107,8 @@ public final class CliDaemon {
       return 1;
     }
     try (FileChannel lockChannel =
-            FileChannel.open(endpoint.lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileChannel.open(
+                endpoint.lockFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock = lockChannel.tryLock()) {
       if (lock == null) {
         return 0; // Another daemon of this build got there first and serves.
@@ -173,9 +175,13 @@ public final class CliDaemon {
       }
       boolean idle =
           running.get() == 0 && System.nanoTime() - lastActivityNanos.get() > idleLimit.toNanos();
-      boolean replaced = !buildId.equals(LocalEndpoint.buildId(System.getProperty("java.class.path")));
+      boolean replaced =
+          !buildId.equals(LocalEndpoint.buildId(System.getProperty("java.class.path")));
       if (idle || replaced) {
-        log(idle ? "idle for " + idleLimit.toSeconds() + " s, exiting" : "Kueue was reinstalled, exiting");
+        log(
+            idle
+                ? "idle for " + idleLimit.toSeconds() + " s, exiting"
+                : "Kueue was reinstalled, exiting");
         stop();
       }
     }
@@ -210,7 +216,8 @@ public final class CliDaemon {
       DataInputStream fromRelay =
           new DataInputStream(new BufferedInputStream(Channels.newInputStream(channel), 1 << 16));
       DataOutputStream toRelay =
-          new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
+          new DataOutputStream(
+              new BufferedOutputStream(Channels.newOutputStream(channel), 1 << 16));
       LocalProtocol.Request request = readRequest(fromRelay);
       if (request == null) {
         return;
@@ -235,31 +242,39 @@ public final class CliDaemon {
    * A relay that came through a pair of pipes; only this user can open them (they are in the
    * private directory), so there is nobody else to refuse.
    *
-   * <p>Reads and writes on pipes block the thread that makes them, and a virtual thread blocked
-   * so holds one of the few carrier threads all commands share: a relay whose user stopped
-   * reading (a pager, Ctrl-Z) would stall every other command. So platform threads do the pipes'
-   * I/O, and the command, on a virtual thread as for the socket (where an interrupt from a relay
-   * that went away closes its connection to the server), writes its frames into an in-process
-   * pipe whose blocking writes park virtual threads instead.
+   * <p>Reads and writes on pipes block the thread that makes them, and a virtual thread blocked so
+   * holds one of the few carrier threads all commands share: a relay whose user stopped reading (a
+   * pager, Ctrl-Z) would stall every other command. So platform threads do the pipes' I/O, and the
+   * command, on a virtual thread as for the socket (where an interrupt from a relay that went away
+   * closes its connection to the server), writes its frames into an in-process pipe whose blocking
+   * writes park virtual threads instead.
    */
   private void acceptPipes(InputStream fromRelayPipe, OutputStream toRelayPipe) {
     lastActivityNanos.set(System.nanoTime());
     running.incrementAndGet();
-    Thread.ofPlatform().daemon().name("relay-input").start(() -> servePipes(fromRelayPipe, toRelayPipe));
+    Thread.ofPlatform()
+        .daemon()
+        .name("relay-input")
+        .start(() -> servePipes(fromRelayPipe, toRelayPipe));
   }
 
   private void servePipes(InputStream fromRelayPipe, OutputStream toRelayPipe) {
     boolean commandStarted = false;
     try (fromRelayPipe) {
-      DataInputStream fromRelay = new DataInputStream(new BufferedInputStream(fromRelayPipe, 1 << 16));
+      DataInputStream fromRelay =
+          new DataInputStream(new BufferedInputStream(fromRelayPipe, 1 << 16));
       LocalProtocol.Request request = readRequest(fromRelay);
       if (request == null) {
         return;
       }
       Pipe frames = Pipe.open();
-      Thread.ofPlatform().daemon().name("relay-output").start(() -> copyFrames(frames.source(), toRelayPipe));
+      Thread.ofPlatform()
+          .daemon()
+          .name("relay-output")
+          .start(() -> copyFrames(frames.source(), toRelayPipe));
       DataOutputStream toRelay =
-          new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(frames.sink()), 1 << 16));
+          new DataOutputStream(
+              new BufferedOutputStream(Channels.newOutputStream(frames.sink()), 1 << 16));
       RelayedStdin stdin = new RelayedStdin(toRelay);
       AtomicBoolean finished = new AtomicBoolean();
       Thread command =
@@ -317,7 +332,10 @@ public final class CliDaemon {
 
   /** Runs the relay's command on this thread, then sends its exit frame. */
   private static void runAndSendExit(
-      LocalProtocol.Request request, DataOutputStream toRelay, RelayedStdin stdin, AtomicBoolean finished)
+      LocalProtocol.Request request,
+      DataOutputStream toRelay,
+      RelayedStdin stdin,
+      AtomicBoolean finished)
       throws IOException {
     int exitCode = runCommand(request, toRelay, stdin);
     finished.set(true);
@@ -361,7 +379,8 @@ public final class CliDaemon {
     }
   }
 
-  private static int runCommand(LocalProtocol.Request request, DataOutputStream toRelay, RelayedStdin stdin) {
+  private static int runCommand(
+      LocalProtocol.Request request, DataOutputStream toRelay, RelayedStdin stdin) {
     PrintWriter out = writer(toRelay, LocalProtocol.STDOUT, false);
     PrintWriter err = writer(toRelay, LocalProtocol.STDERR, true);
     String[] arguments = request.arguments().toArray(String[]::new);
@@ -387,8 +406,8 @@ public final class CliDaemon {
   }
 
   /**
-   * Builds the next tree for the command a relay ran, after its exit frame went out: the relay
-   * has its answer, and one started next is still starting its JVM.
+   * Builds the next tree for the command a relay ran, after its exit frame went out: the relay has
+   * its answer, and one started next is still starting its JVM.
    */
   private static void prepareAgain(LocalProtocol.Request request) {
     String commandName = KueueCli.commandName(request.arguments().toArray(String[]::new));
@@ -486,8 +505,8 @@ public final class CliDaemon {
   }
 
   /**
-   * Runs the parsing and help paths once, with no server involved, so that the first command a
-   * user types is not the one that loads and compiles them.
+   * Runs the parsing and help paths once, with no server involved, so that the first command a user
+   * types is not the one that loads and compiles them.
    */
   private static void warmUp() {
     for (List<String> arguments :

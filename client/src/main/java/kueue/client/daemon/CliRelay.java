@@ -22,11 +22,11 @@ import java.util.Map;
 
 /**
  * {@code kueue}'s entry point. A JVM that loads picocli, Jackson and TLS for every command spends
- * most of a second before it sends its first byte; so the command is handed, with the
- * environment, directory and terminal it was started with, to the user's CLI daemon on this
- * machine, which has all of that loaded and warm, and this process only relays the daemon's output
- * and exit code. It reaches the daemon through a pair of named pipes ({@link PipeChannel}), two
- * file opens, and loads little else.
+ * most of a second before it sends its first byte; so the command is handed, with the environment,
+ * directory and terminal it was started with, to the user's CLI daemon on this machine, which has
+ * all of that loaded and warm, and this process only relays the daemon's output and exit code. It
+ * reaches the daemon through a pair of named pipes ({@link PipeChannel}), two file opens, and loads
+ * little else.
  *
  * <p>When no daemon answers, this process starts one in the background and, once it listens, hands
  * it this command as well. Without a daemon (no private directory for its socket, or it did not
@@ -68,7 +68,10 @@ public final class CliRelay {
   /** How long the first command waits for the daemon it started to listen. */
   private static final long DAEMON_START_LIMIT_NANOS = 30_000_000_000L;
 
-  /** How long a relay waits for the daemon to open a claimed pair of pipes before it gives up on them. */
+  /**
+   * How long a relay waits for the daemon to open a claimed pair of pipes before it gives up on
+   * them.
+   */
   private static final long PIPE_OPEN_LIMIT_MILLIS = 2000;
 
   public static void main(String[] args) throws Exception {
@@ -100,7 +103,11 @@ public final class CliRelay {
    * sent only by whichever thread wins {@link #pipeOutcome}, so the command runs once.
    */
   private static void relayThroughPipes(
-      File pipes, String pair, String[] args, Map<String, String> environment, LocalEndpoint endpoint)
+      File pipes,
+      String pair,
+      String[] args,
+      Map<String, String> environment,
+      LocalEndpoint endpoint)
       throws Exception {
     Thread fallback = new PipeOpenLimit(args, environment, endpoint);
     fallback.setDaemon(true);
@@ -168,8 +175,8 @@ public final class CliRelay {
    * Through the daemon's socket, starting the daemon when none answers (the first command); without
    * a daemon, in-process. Returns only after running the command in-process.
    */
-  private static void relayThroughSocket(String[] args, Map<String, String> environment, LocalEndpoint endpoint)
-      throws Exception {
+  private static void relayThroughSocket(
+      String[] args, Map<String, String> environment, LocalEndpoint endpoint) throws Exception {
     SocketChannel channel = connect(endpoint);
     trace("daemon connected");
     if (channel == null) {
@@ -185,7 +192,12 @@ public final class CliRelay {
       }
     }
     // The channel closes with the process.
-    finish(relay(Channels.newInputStream(channel), Channels.newOutputStream(channel), args, environment));
+    finish(
+        relay(
+            Channels.newInputStream(channel),
+            Channels.newOutputStream(channel),
+            args,
+            environment));
   }
 
   private static void finish(int exitCode) {
@@ -196,7 +208,8 @@ public final class CliRelay {
     Runtime.getRuntime().halt(exitCode);
   }
 
-  static SocketChannel awaitDaemon(LocalEndpoint endpoint, Process daemon) throws InterruptedException {
+  static SocketChannel awaitDaemon(LocalEndpoint endpoint, Process daemon)
+      throws InterruptedException {
     long deadline = System.nanoTime() + DAEMON_START_LIMIT_NANOS;
     while (daemon.isAlive() && System.nanoTime() < deadline) {
       if (Files.exists(endpoint.socket())) {
@@ -211,7 +224,9 @@ public final class CliRelay {
     return connect(endpoint);
   }
 
-  /** Runs the command in this JVM, loading the whole CLI when only the relay is on the class path. */
+  /**
+   * Runs the command in this JVM, loading the whole CLI when only the relay is on the class path.
+   */
   private static void runInProcess(String[] args) throws Exception {
     Class<?> cli;
     try {
@@ -221,8 +236,10 @@ public final class CliRelay {
       for (String entry : cliClassPath().split(java.io.File.pathSeparator)) {
         urls.add(Path.of(entry).toUri().toURL());
       }
-      cli = new java.net.URLClassLoader(urls.toArray(java.net.URL[]::new), CliRelay.class.getClassLoader())
-          .loadClass("kueue.client.KueueCli");
+      cli =
+          new java.net.URLClassLoader(
+                  urls.toArray(java.net.URL[]::new), CliRelay.class.getClassLoader())
+              .loadClass("kueue.client.KueueCli");
     }
     cli.getMethod("main", String[].class).invoke(null, (Object) args);
   }
@@ -253,7 +270,8 @@ public final class CliRelay {
     }
   }
 
-  static int relay(InputStream in, OutputStream out, String[] args, Map<String, String> environment) {
+  static int relay(
+      InputStream in, OutputStream out, String[] args, Map<String, String> environment) {
     DataOutputStream toDaemon = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
     DataInputStream fromDaemon = new DataInputStream(new BufferedInputStream(in, 1 << 16));
     String terminalDevice = stdoutTerminalDevice();
@@ -288,9 +306,13 @@ public final class CliRelay {
             if (code.length != 4) {
               throw new IOException("malformed exit frame");
             }
-            return ((code[0] & 0xff) << 24) | ((code[1] & 0xff) << 16) | ((code[2] & 0xff) << 8) | (code[3] & 0xff);
+            return ((code[0] & 0xff) << 24)
+                | ((code[1] & 0xff) << 16)
+                | ((code[2] & 0xff) << 8)
+                | (code[3] & 0xff);
           }
-          case -1 -> throw new IOException("the daemon closed the connection before the command ended");
+          case -1 ->
+              throw new IOException("the daemon closed the connection before the command ended");
           default -> throw new IOException("unknown frame type " + type);
         }
       }
@@ -393,7 +415,10 @@ public final class CliRelay {
       classPath.add(Path.of(entry).toAbsolutePath().toString());
     }
     command.addAll(
-        List.of("-cp", String.join(java.io.File.pathSeparator, classPath), "kueue.client.daemon.CliDaemon"));
+        List.of(
+            "-cp",
+            String.join(java.io.File.pathSeparator, classPath),
+            "kueue.client.daemon.CliDaemon"));
     // In "/", so that it keeps no directory of the user's busy (an unmount would fail).
     ProcessBuilder builder =
         new ProcessBuilder(command)
@@ -431,7 +456,11 @@ public final class CliRelay {
       for (; tracePrinted < traceCount; tracePrinted++) {
         int i = tracePrinted;
         System.err.println(
-            "kueue: trace: " + traceSteps[i] + " " + (traceTimes[i] - traceTimes[i - 1]) / 1000 / 1000.0 + " ms");
+            "kueue: trace: "
+                + traceSteps[i]
+                + " "
+                + (traceTimes[i] - traceTimes[i - 1]) / 1000 / 1000.0
+                + " ms");
       }
     }
   }

@@ -95,7 +95,10 @@ final class LocalEndpoint {
       identity.append(path).append('\0');
       try {
         BasicFileAttributes attributes = Files.readAttributes(path, BasicFileAttributes.class);
-        identity.append(attributes.size()).append('\0').append(attributes.lastModifiedTime().toMillis());
+        identity
+            .append(attributes.size())
+            .append('\0')
+            .append(attributes.lastModifiedTime().toMillis());
       } catch (IOException | RuntimeException missing) {
         identity.append('-');
       }
@@ -117,7 +120,8 @@ final class LocalEndpoint {
   boolean prepareDirectory() throws IOException {
     if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
       try {
-        Files.createDirectory(directory, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+        Files.createDirectory(
+            directory, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OWNER_ONLY));
       } catch (java.nio.file.FileAlreadyExistsException createdMeanwhile) {
         // Checked below like any existing directory.
       }
@@ -130,8 +134,8 @@ final class LocalEndpoint {
   }
 
   /**
-   * Whether the directory is this user's and closed to others, so that the socket in it can only
-   * be this user's daemon: nobody else can create or replace a file there. Two stat calls, cheaper
+   * Whether the directory is this user's and closed to others, so that the socket in it can only be
+   * this user's daemon: nobody else can create or replace a file there. Two stat calls, cheaper
    * than asking the connected socket for its peer's credentials on every command.
    */
   boolean isPrivate() {
@@ -140,7 +144,9 @@ final class LocalEndpoint {
       Map<String, Object> attributes =
           Files.readAttributes(directory, "unix:uid,mode", LinkOption.NOFOLLOW_LINKS);
       int mode = (Integer) attributes.get("mode");
-      return self.equals(attributes.get("uid")) && (mode & 0170000) == 0040000 && (mode & 0077) == 0;
+      return self.equals(attributes.get("uid"))
+          && (mode & 0170000) == 0040000
+          && (mode & 0077) == 0;
     } catch (IOException | RuntimeException e) {
       return false;
     }

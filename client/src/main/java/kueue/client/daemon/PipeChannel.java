@@ -9,15 +9,15 @@ import java.io.OutputStream;
 
 /**
  * The relay's end of a connection to the CLI daemon over a pair of named pipes from the daemon's
- * {@link PipePool}. Opening two files costs the relay well under a millisecond, where a Unix
- * socket first initialises the JDK's socket channels and a secure random generator (some 30 ms
- * in a JVM that has just started).
+ * {@link PipePool}. Opening two files costs the relay well under a millisecond, where a Unix socket
+ * first initialises the JDK's socket channels and a secure random generator (some 30 ms in a JVM
+ * that has just started).
  *
  * <p>The daemon keeps a few pairs ready, each with a token file in {@code spare/}; a relay claims
  * one by deleting its token (only one relay's delete succeeds), then opens the pipe it writes,
  * which the daemon is already waiting to read, and the pipe it reads, which the daemon opens for
- * writing as soon as the first opened. The request is sent only once both are open, so a relay
- * that gives up before that never runs its command twice.
+ * writing as soon as the first opened. The request is sent only once both are open, so a relay that
+ * gives up before that never runs its command twice.
  */
 final class PipeChannel {
   /** The directory of tokens, one per pair that no relay has claimed yet. */
@@ -42,9 +42,9 @@ final class PipeChannel {
   }
 
   /**
-   * Claims a spare pair: the name of the pair whose token this call deleted, or null when there
-   * is none (no daemon, or more relays at once than spare pairs). The search starts at a place
-   * that depends on {@code seed}, so that relays started together try different tokens.
+   * Claims a spare pair: the name of the pair whose token this call deleted, or null when there is
+   * none (no daemon, or more relays at once than spare pairs). The search starts at a place that
+   * depends on {@code seed}, so that relays started together try different tokens.
    */
   static String claim(File directory, long seed) {
     File spare = new File(directory, SPARE);

@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Pipes are made once per pair and deleted as soon as both ends are open, so a pair serves one
  * command and its names are never reused: a relay that claimed a pair and then stalled can never
  * write into another relay's command. A pair whose token was claimed but which no relay opened
- * within {@link #CLAIM_LIMIT} (the relay was killed in between) is given up and replaced
- * ({@link #sweep}).
+ * within {@link #CLAIM_LIMIT} (the relay was killed in between) is given up and replaced ({@link
+ * #sweep}).
  */
 final class PipePool {
   /** How long a claimed pair may wait for its relay to open it. */
@@ -104,8 +104,12 @@ final class PipePool {
       Linker linker = Linker.nativeLinker();
       mkfifo =
           linker.downcallHandle(
-              linker.defaultLookup().find("mkfifo").orElseThrow(() -> new IOException("no mkfifo in the C library")),
-              FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+              linker
+                  .defaultLookup()
+                  .find("mkfifo")
+                  .orElseThrow(() -> new IOException("no mkfifo in the C library")),
+              FunctionDescriptor.of(
+                  ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
     } catch (RuntimeException e) {
       throw new IOException("cannot call mkfifo: " + e.getMessage(), e);
     }
@@ -227,10 +231,13 @@ final class PipePool {
   private void cancel(String name, Waiting pair) {
     pair.cancelled = true;
     for (File pipe :
-        new File[] {PipeChannel.toDaemonPipe(directory, name), PipeChannel.fromDaemonPipe(directory, name)}) {
+        new File[] {
+          PipeChannel.toDaemonPipe(directory, name), PipeChannel.fromDaemonPipe(directory, name)
+        }) {
       try {
         // Without CREATE: a pipe deleted meanwhile must not come back as a plain file.
-        pair.keepAwake(FileChannel.open(pipe.toPath(), StandardOpenOption.READ, StandardOpenOption.WRITE));
+        pair.keepAwake(
+            FileChannel.open(pipe.toPath(), StandardOpenOption.READ, StandardOpenOption.WRITE));
       } catch (IOException goneMeanwhile) {
         // Its thread has the pipe open and deleted it already.
       }

@@ -1,8 +1,6 @@
 package kueue.client.daemon;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
@@ -19,8 +17,8 @@ import java.util.stream.Stream;
 /**
  * The relay's training run for the JDK's ahead-of-time cache (install.sh, through
  * kueue.dist.LauncherTraining): runs commands through a daemon of its own, in another process so
- * that the cache holds only what a relay loads. It is in kueue-relay.jar, so that it runs with
- * the relay's class path, which the cache must be made with.
+ * that the cache holds only what a relay loads. It is in kueue-relay.jar, so that it runs with the
+ * relay's class path, which the cache must be made with.
  *
  * <p>Arguments: the -c/--config options to pass on, if any.
  */
@@ -42,7 +40,8 @@ public final class RelayTraining {
       throws IOException, InterruptedException {
     Path directory =
         Files.createTempDirectory(
-            "kueue-training", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            "kueue-training",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
     Map<String, String> daemonEnvironment = new HashMap<>(environment);
     daemonEnvironment.put("XDG_RUNTIME_DIR", directory.toString());
     LocalEndpoint endpoint = LocalEndpoint.forThisInstallation(daemonEnvironment);
@@ -67,7 +66,11 @@ public final class RelayTraining {
             throw new IOException("the daemon did not start (see " + endpoint.logFile() + ")");
           }
           try (SocketChannel channel = connected) {
-            CliRelay.relay(Channels.newInputStream(channel), Channels.newOutputStream(channel), arguments, environment);
+            CliRelay.relay(
+                Channels.newInputStream(channel),
+                Channels.newOutputStream(channel),
+                arguments,
+                environment);
           }
           first = false;
           continue;

@@ -22,7 +22,11 @@ class LocalProtocolTest {
     environment.put("UNICODE", "é 日本 \u0000 end");
     var request =
         new LocalProtocol.Request(
-            "/home/ada/project", List.of("cmd", "--wait", "sh", "-c", "echo 'a b'\n"), environment, true, "/dev/pts/4");
+            "/home/ada/project",
+            List.of("cmd", "--wait", "sh", "-c", "echo 'a b'\n"),
+            environment,
+            true,
+            "/dev/pts/4");
 
     LocalProtocol.Request received = LocalProtocol.Request.readFrom(input(write(request)));
 

@@ -59,10 +59,12 @@ class PipePoolTest {
 
     relay.toDaemon.write("request".getBytes(StandardCharsets.UTF_8));
     relay.toDaemon.flush();
-    assertThat(new String(daemon.fromRelay().readNBytes(7), StandardCharsets.UTF_8)).isEqualTo("request");
+    assertThat(new String(daemon.fromRelay().readNBytes(7), StandardCharsets.UTF_8))
+        .isEqualTo("request");
     daemon.toRelay().write("answer".getBytes(StandardCharsets.UTF_8));
     daemon.toRelay().close();
-    assertThat(new String(relay.fromDaemon.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("answer");
+    assertThat(new String(relay.fromDaemon.readAllBytes(), StandardCharsets.UTF_8))
+        .isEqualTo("answer");
     relay.toDaemon.close();
     assertThat(daemon.fromRelay().read()).isEqualTo(-1);
 
@@ -79,7 +81,8 @@ class PipePoolTest {
     File directory = start();
     for (String token : spare(directory)) {
       Path pipe = PipeChannel.toDaemonPipe(directory, token).toPath();
-      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pipe))).isEqualTo("rw-------");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(pipe)))
+          .isEqualTo("rw-------");
       assertThat(Files.isRegularFile(pipe)).isFalse();
       assertThat(Files.isDirectory(pipe)).isFalse();
     }
@@ -116,7 +119,9 @@ class PipePoolTest {
     assertThat(spare(directory)).hasSize(SIZE - 1);
 
     pool.sweep(now + PipePool.CLAIM_LIMIT.toNanos() + 1);
-    await().atMost(Duration.ofSeconds(30)).until(() -> !PipeChannel.toDaemonPipe(directory, pair).exists());
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> !PipeChannel.toDaemonPipe(directory, pair).exists());
     await().atMost(Duration.ofSeconds(30)).until(() -> spare(directory).size() == SIZE);
     assertThat(PipeChannel.fromDaemonPipe(directory, pair)).doesNotExist();
     assertThat(pool.waitingCount()).isEqualTo(SIZE);
@@ -135,7 +140,9 @@ class PipePoolTest {
     pool.sweep(now);
     pool.sweep(now + PipePool.CLAIM_LIMIT.toNanos() + 1);
 
-    await().atMost(Duration.ofSeconds(30)).until(() -> !PipeChannel.fromDaemonPipe(directory, pair).exists());
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> !PipeChannel.fromDaemonPipe(directory, pair).exists());
     await().atMost(Duration.ofSeconds(30)).until(() -> spare(directory).size() == SIZE);
     assertThat(accepted).isEmpty();
     toDaemon.close();
