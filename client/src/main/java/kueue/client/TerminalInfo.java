@@ -11,8 +11,9 @@ import java.util.concurrent.TimeUnit;
  * Size of the user's terminal and whether to use colours, decided once per run.
  *
  * <p>Size: COLUMNS and LINES when set, else {@code stty size} on /dev/tty when stdout is a
- * terminal, else 120x40. Colours: only when stdout is a terminal and NO_COLOR is unset;
- * CLICOLOR_FORCE (not "0") forces them, e.g. for {@code watch --color kueue list-jobs}.
+ * terminal, else 120x40. Colours: when stdout is a terminal that is not "dumb" (TERM), or when
+ * CLICOLOR_FORCE (not "0") forces them, e.g. for {@code watch --color kueue list-jobs}; never when
+ * NO_COLOR is set.
  */
 record TerminalInfo(int width, int height, boolean colors) {
   static final int DEFAULT_WIDTH = 120;
@@ -39,12 +40,14 @@ record TerminalInfo(int width, int height, boolean colors) {
       }
     }
     boolean noColor = env.get("NO_COLOR") != null && !env.get("NO_COLOR").isEmpty();
+    // A dumb terminal (Emacs' shell, some CI logs) prints escape sequences as text.
+    boolean dumb = "dumb".equals(env.get("TERM"));
     String force = env.get("CLICOLOR_FORCE");
     boolean forced = force != null && !force.isEmpty() && !force.equals("0");
     return new TerminalInfo(
         width == null ? DEFAULT_WIDTH : width,
         height == null ? DEFAULT_HEIGHT : height,
-        !noColor && (stdoutIsTerminal || forced));
+        !noColor && (forced || (stdoutIsTerminal && !dumb)));
   }
 
   private static Integer positive(String value) {
