@@ -256,9 +256,30 @@ public final class KueueServer implements AutoCloseable {
     }
   }
 
+  /**
+   * The addresses in the order to bind them: IPv6 wildcards first. On a dual-stack host "[::]"
+   * accepts IPv4 too, so binding it first gives both families, and "0.0.0.0" after it fails
+   * harmlessly; the other way round, "0.0.0.0" takes the port and "[::]" cannot have it, which left
+   * the default "0.0.0.0 [::]" serving IPv4 only.
+   */
+  static List<String> bindingOrder(List<String> addresses) {
+    List<String> ordered = new ArrayList<>();
+    addresses.stream().filter(KueueServer::isIpv6Wildcard).forEach(ordered::add);
+    addresses.stream().filter(a -> !isIpv6Wildcard(a)).forEach(ordered::add);
+    return ordered;
+  }
+
+  private static boolean isIpv6Wildcard(String address) {
+    String host =
+        address.startsWith("[") && address.endsWith("]")
+            ? address.substring(1, address.length() - 1)
+            : address;
+    return host.equals("::") || host.equals("0:0:0:0:0:0:0:0");
+  }
+
   private List<String> bindOnce(List<String> addresses, int port) throws IOException {
     List<String> failures = new ArrayList<>();
-    for (String text : addresses) {
+    for (String text : bindingOrder(addresses)) {
       String host =
           text.startsWith("[") && text.endsWith("]") ? text.substring(1, text.length() - 1) : text;
       ServerSocket listener = new ServerSocket();
