@@ -59,8 +59,21 @@ final class JobTable {
         stats.averageRunSeconds() == null
             ? "-"
             : Durations.compactSeconds(stats.averageRunSeconds());
-    String eta = stats.etaSeconds() == null ? "-" : Durations.estimate(stats.etaSeconds());
-    return String.join(" · ", counts) + "   avg " + average + "  ETA " + eta;
+    return String.join(" · ", counts) + "   avg " + average + "  ETA " + eta(stats);
+  }
+
+  /** The estimate, or "-" and why there is none while jobs are left. */
+  private static String eta(JobStats stats) {
+    if (stats.etaSeconds() != null) {
+      return Durations.estimate(stats.etaSeconds());
+    }
+    if (stats.pending() + stats.offered() + stats.running() == 0) {
+      return "-";
+    }
+    if (stats.running() == 0) {
+      return "- (nothing runs)";
+    }
+    return "- (no job has run to its end yet)";
   }
 
   private static String count(String state, long count, Style style, boolean colors) {

@@ -27,7 +27,19 @@ class FormattingTest {
     assertThat(JobTable.footer(stats, false))
         .isEqualTo(
             "pending 0 · offered 2 · running 0 · succeeded 0 · failed 0 · canceled 0   avg -  ETA"
-                + " -");
+                + " - (nothing runs)");
+  }
+
+  @Test
+  void footerSaysWhyThereIsNoEta() {
+    JobStats neverRunning = new JobStats(100_000, 0, 0, 5, 0, 0, 0.2, null);
+    JobStats justStarted = new JobStats(10, 0, 2, 0, 0, 0, null, null);
+    JobStats allDone = new JobStats(0, 0, 0, 5, 1, 0, 3.0, null);
+
+    assertThat(JobTable.footer(neverRunning, false)).endsWith("avg 0s  ETA - (nothing runs)");
+    assertThat(JobTable.footer(justStarted, false))
+        .endsWith("avg -  ETA - (no job has run to its end yet)");
+    assertThat(JobTable.footer(allDone, false)).endsWith("avg 3s  ETA -");
   }
 
   @Test

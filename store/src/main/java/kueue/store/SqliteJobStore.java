@@ -879,16 +879,17 @@ public final class SqliteJobStore implements JobStore {
    * Counts per state, with FINISHED split into succeeded (exit code 0) and failed, read from
    * counters the database keeps up to date, plus the running jobs' start times.
    *
-   * <p>Average run time, as in the original Kueue: with F the run times (end - start) of finished
-   * jobs that started and R the elapsed times (now - start) of running jobs, the average is {@code
-   * max(mean(F), mean(F + R))}; with no finished job it is {@code max(R)}; with neither it is
-   * unknown (null).
+   * <p>Average run time: with F the run times (end - start) of finished jobs that started and R the
+   * elapsed times (now - start) of running jobs, the average is {@code max(mean(F), mean(F + R))};
+   * with no finished job it is unknown (null): running jobs only say how long jobs take at least,
+   * and an average made of them alone was far too short for long jobs.
    *
-   * <p>ETA of the remaining jobs, null when the average is unknown, with W the waiting (pending and
-   * offered) jobs and N the running ones: {@code max(0, avg - min(R))} for the running jobs (the
-   * newest running job is assumed to need the average), plus for the waiting ones {@code W * avg /
-   * N} when {@code W > N > 0}, {@code W * avg} when {@code N = 0}, and {@code avg} when {@code 0 <
-   * W <= N} (they all start in the next round).
+   * <p>ETA of the remaining jobs, null when there is no basis for one: no average, or nothing
+   * running (the jobs may never run at all, e.g. when no worker fits them). With W the waiting
+   * (pending and offered) jobs and N the running ones: {@code max(0, avg - min(R))} for the running
+   * jobs (the newest running job is assumed to need the average), plus for the waiting ones {@code
+   * W * avg / N} when {@code W > N > 0}, {@code W * avg} when {@code N = 0}, and {@code avg} when
+   * {@code 0 < W <= N} (they all start in the next round).
    */
   @Override
   public JobStats stats(Instant now) {
@@ -941,7 +942,10 @@ public final class SqliteJobStore implements JobStore {
       elapsed.add(Math.max(0, now.toEpochMilli() - started) / 1000.0);
     }
     Double average = averageRunSeconds(finishedTimed, finishedSeconds, elapsed);
-    Double eta = average == null ? null : etaSeconds(average, pending + offered, elapsed);
+    Double eta =
+        average == null || elapsed.isEmpty()
+            ? null
+            : etaSeconds(average, pending + offered, elapsed);
     return new JobStats(
         pending,
         offered,
@@ -962,16 +966,16 @@ public final class SqliteJobStore implements JobStore {
           (finishedSeconds + runningSeconds) / (finishedCount + runningElapsed.size());
       return Math.max(finishedMean, overallMean);
     }
-    return runningElapsed.stream().max(Double::compare).orElse(null);
+    return null;
   }
 
   private static double etaSeconds(double average, long waiting, List<Double> runningElapsed) {
     int running = runningElapsed.size();
     double newestElapsed = runningElapsed.stream().min(Double::compare).orElse(0.0);
-    double forRunning = running > 0 ? Math.max(0, average - newestElapsed) : 0;
+    double forRunning = Math.max(0, average - newestElapsed);
     double forWaiting;
     if (waiting > running) {
-      forWaiting = running > 0 ? waiting * average / running : waiting * average;
+      forWaiting = waiting * average / running;
     } else {
       forWaiting = waiting > 0 ? average : 0;
     }
