@@ -31,7 +31,6 @@ public final class MessageCodec {
     JsonMapper mapper =
         JsonMapper.builder()
             .addModule(new JavaTimeModule())
-            .addModule(FastInstants.MODULE)
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
@@ -48,12 +47,6 @@ public final class MessageCodec {
 
   /** The message as one line, newline included. */
   public static byte[] encode(Message message) {
-    byte[] line = HotMessages.encode(message);
-    return line != null ? line : encodeWithDatabind(message);
-  }
-
-  /** What {@link #encode} gives for every message; the per-job ones go through HotMessages. */
-  static byte[] encodeWithDatabind(Message message) {
     try {
       byte[] json = MAPPER.writerFor(Message.class).writeValueAsBytes(message);
       byte[] line = new byte[json.length + 1];
@@ -66,12 +59,6 @@ public final class MessageCodec {
   }
 
   public static Message decode(byte[] line) throws ProtocolException {
-    Message message = HotMessages.decode(line);
-    return message != null ? message : decodeWithDatabind(line);
-  }
-
-  /** What {@link #decode} gives for every line; the per-job messages go through HotMessages. */
-  static Message decodeWithDatabind(byte[] line) throws ProtocolException {
     try {
       Message message = MAPPER.readValue(line, Message.class);
       if (message == null) {

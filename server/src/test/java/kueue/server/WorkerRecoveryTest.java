@@ -158,7 +158,7 @@ class WorkerRecoveryTest {
   void aReleasedAttemptRunsAgainElsewhereAtOnce() throws Exception {
     long job = submit();
     RawPeer stopping = fixture.registeredWorker("stopping", List.of(), List.of());
-    nextOffer(stopping);
+    Message.Offer first = nextOffer(stopping);
     stopping.send(new Message.Started(job, 1, Instant.now()));
     awaitState(job, JobState.RUNNING);
     RawPeer other =
@@ -170,6 +170,9 @@ class WorkerRecoveryTest {
     Message.Offer offer = nextOffer(other);
 
     assertThat(offer.attempt()).isEqualTo(2);
+    // The first offer's spec came from the loop's cache of queued specs, this one from the store.
+    assertThat(offer.spec().argv()).isEqualTo(first.spec().argv()).isNotEmpty();
+    assertThat(offer.spec().cwd()).isEqualTo(first.spec().cwd()).isNotNull();
     assertThat((System.nanoTime() - released) / 1_000_000)
         .as("well before the 2 s worker timeout")
         .isLessThan(1_500);
