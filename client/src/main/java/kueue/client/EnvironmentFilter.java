@@ -5,8 +5,8 @@ import java.util.Set;
 import java.util.TreeMap;
 
 /**
- * Which of the submitter's environment variables a job gets (SPEC §6.3). Everything is kept except
- * what only makes sense on the submitting host or in its terminal session:
+ * Which of the submitter's environment variables a job gets. Everything is kept except what only
+ * makes sense on the submitting host or in its terminal session:
  *
  * <ul>
  *   <li>display and desktop session: DISPLAY, WAYLAND_DISPLAY, XAUTHORITY, SESSION_MANAGER,

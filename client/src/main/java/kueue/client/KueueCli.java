@@ -21,7 +21,7 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.UnmatchedArgumentException;
 
-/** {@code kueue}, the command-line client (SPEC §4). */
+/** {@code kueue}, the command-line client. */
 public final class KueueCli {
   private KueueCli() {}
 

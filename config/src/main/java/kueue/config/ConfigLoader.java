@@ -28,7 +28,7 @@ import org.tomlj.TomlParseResult;
 import org.tomlj.TomlTable;
 
 /**
- * Finds, creates on first start, reads and validates the configuration file (SPEC §3).
+ * Finds, creates on first start, reads and validates the configuration file.
  *
  * <p>The file is {@code $XDG_CONFIG_HOME/kueue/config.toml}, or {@code
  * $HOME/.config/kueue/config.toml} when XDG_CONFIG_HOME is unset, unless a path is given with

@@ -3,9 +3,9 @@ package kueue.config;
 import java.security.SecureRandom;
 import java.util.Base64;
 
-/** The commented file written on first start: every setting with its default (SPEC §3). */
+/** The commented file written on first start: every setting with its default. */
 final class ConfigTemplate {
-  /** 32 random bytes = 256 bits, the minimum SPEC §7 asks for. */
+  /** 32 random bytes = 256 bits: guessing it is out of reach (docs/SECURITY.md). */
   private static final int SECRET_BYTES = 32;
 
   private static final SecureRandom RANDOM = new SecureRandom();

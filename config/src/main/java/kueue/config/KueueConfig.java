@@ -6,8 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The whole configuration file, one record per section (SPEC §3). Loaded by {@link ConfigLoader};
- * every program gets the same record and reads the sections it needs.
+ * The whole configuration file, one record per section. Loaded by {@link ConfigLoader}; every
+ * program gets the same record and reads the sections it needs.
  */
 public record KueueConfig(
     Path file,

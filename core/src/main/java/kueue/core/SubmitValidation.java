@@ -10,7 +10,7 @@ import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
 import kueue.model.OutputTarget;
 
-/** The checks a submission must pass before any of its jobs is queued (SPEC §5.3). */
+/** The checks a submission must pass before any of its jobs is queued. */
 final class SubmitValidation {
   /**
    * Linux refuses to start a program with one argument of 128 KiB or more (MAX_ARG_STRLEN, the

@@ -10,12 +10,12 @@ package kueue.model;
  */
 public record WorkerCapacity(Resources total, int loadCpus, long availableRamMb) {
 
-  /** Free resources given what the server has reserved on this worker (SPEC §6.1). */
+  /** Free resources given what the server has reserved on this worker. */
   public Resources free(Resources reserved) {
     int slots = Math.max(0, total.slots() - reserved.slots());
     // Load from other programs takes CPUs away, but never all of them from a worker that runs no
-    // Kueue job: SPEC §5.2 promises that a job does not wait while a worker that fits it is idle,
-    // and a load average still high from a finished build would otherwise hold everything back.
+    // Kueue job: a job must not wait while a worker that fits it is idle, and a load average
+    // still high from a finished build would otherwise hold everything back.
     int busyCpus = reserved.slots() == 0 ? 0 : Math.max(reserved.cpus(), loadCpus);
     int cpus = Math.max(0, total.cpus() - busyCpus);
     long ram = Math.max(0, Math.min(total.ramMb() - reserved.ramMb(), availableRamMb));

@@ -201,7 +201,7 @@ public final class KueueServer implements AutoCloseable {
 
   /**
    * Opens the database, restores unfinished jobs and starts listening on every configured address
-   * that can be bound (SPEC §3: the server runs as long as one binds).
+   * that can be bound (the server runs as long as one binds).
    *
    * @throws IOException if no address could be bound
    */

@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * SPEC §7's hostile input against a real server: each kind of abuse gets its connection closed with
- * a logged reason, and an ordinary client is still served afterwards.
+ * Hostile input (docs/SECURITY.md) against a real server: each kind of abuse gets its connection
+ * closed with a logged reason, and an ordinary client is still served afterwards.
  */
 @Timeout(120)
 class HostileInputTest {

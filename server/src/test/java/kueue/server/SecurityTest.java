@@ -42,8 +42,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
- * SPEC §7 against a real server on 127.0.0.1: who gets in, what a sniffer, a replayer or a relay
- * can do, and what the server logs about it.
+ * The promises of docs/SECURITY.md against a real server on 127.0.0.1: who gets in, what a sniffer,
+ * a replayer or a relay can do, and what the server logs about it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(60)

@@ -24,9 +24,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Starts attempts of jobs (SPEC §6.2, §6.3): the argv is executed directly in the job's working
- * directory, in a process group of its own, with stdin from /dev/null and each output stream
- * captured, discarded or written to a file.
+ * Starts attempts of jobs: the argv is executed directly in the job's working directory, in a
+ * process group of its own, with stdin from /dev/null and each output stream captured, discarded or
+ * written to a file.
  */
 public final class ProcessRunner {
   public static final Duration DEFAULT_KILL_GRACE = Duration.ofSeconds(5);

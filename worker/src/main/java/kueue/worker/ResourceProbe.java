@@ -12,9 +12,9 @@ import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
 
 /**
- * Reads what this machine has and how busy it is (SPEC §6.1) from /proc and /etc/os-release. A file
- * that is missing or unreadable gives zeros or empty text, never an exception, so a worker on an
- * unusual system still runs and simply reports less.
+ * Reads what this machine has and how busy it is from /proc and /etc/os-release. A file that is
+ * missing or unreadable gives zeros or empty text, never an exception, so a worker on an unusual
+ * system still runs and simply reports less.
  */
 public final class ResourceProbe {
   private final KueueConfig.Worker settings;

@@ -31,8 +31,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * The program {@code kueue_restart_workers} (SPEC §8): starts a worker over SSH on every configured
- * host from which no worker is connected to the server.
+ * The program {@code kueue_restart_workers}: starts a worker over SSH on every configured host from
+ * which no worker is connected to the server.
  */
 @Command(
     name = "kueue_restart_workers",
