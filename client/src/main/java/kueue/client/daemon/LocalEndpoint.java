@@ -21,12 +21,13 @@ import jdk.net.UnixDomainPrincipal;
  *
  * <p>Its socket and pipes live in a directory only its owner can enter: {@code
  * $XDG_RUNTIME_DIR/kueue} when the session has one, else {@code $TMPDIR/kueue-USER} (a local
- * directory even when the home is shared between machines, so each machine has its own daemon).
- * Their names are derived from the class path's files and their sizes and times, so that a
- * reinstalled or different build never talks to a daemon running older code. The relay checks the
- * directory before using either; the daemon also checks the user id of each socket peer
- * (SO_PEERCRED): it runs commands with the user's secret, and the relay sends it the user's
- * environment.
+ * directory even when the home is shared between machines, so each machine has its own daemon), or,
+ * when that one exists but is not the user's own and closed to others, {@code
+ * ~/.cache/kueue/cli-daemon-HOST}. Their names are derived from the class path's files and their
+ * sizes and times, so that a reinstalled or different build never talks to a daemon running older
+ * code. The relay checks the directory before using either; the daemon also checks the user id of
+ * each socket peer (SO_PEERCRED): it runs commands with the user's secret, and the relay sends it
+ * the user's environment.
  */
 final class LocalEndpoint {
   private static final Set<PosixFilePermission> OWNER_ONLY =
@@ -79,7 +80,33 @@ final class LocalEndpoint {
     if (temporary == null || !temporary.startsWith("/")) {
       temporary = "/tmp";
     }
-    return Path.of(temporary, "kueue-" + System.getProperty("user.name"));
+    Path shared = Path.of(temporary, "kueue-" + System.getProperty("user.name"));
+    if (!Files.exists(shared, LinkOption.NOFOLLOW_LINKS) || isPrivate(shared)) {
+      return shared;
+    }
+    // Someone else made it first (anybody may create names in /tmp), or left it open: its socket
+    // could be theirs. The user's cache directory is the user's alone; a directory per machine,
+    // as the home may be shared.
+    return cacheDirectory(environment).resolve("cli-daemon-" + hostname());
+  }
+
+  private static Path cacheDirectory(Map<String, String> environment) {
+    String cache = environment.get("XDG_CACHE_HOME");
+    if (cache != null && cache.startsWith("/")) {
+      return Path.of(cache, "kueue");
+    }
+    String home = environment.getOrDefault("HOME", System.getProperty("user.home"));
+    return Path.of(home, ".cache", "kueue");
+  }
+
+  /** The kernel's host name, without a DNS lookup. */
+  private static String hostname() {
+    try {
+      String name = Files.readString(Path.of("/proc/sys/kernel/hostname")).strip();
+      return name.isEmpty() || name.contains("/") ? "localhost" : name;
+    } catch (IOException | RuntimeException e) {
+      return "localhost";
+    }
   }
 
   /**
@@ -119,6 +146,8 @@ final class LocalEndpoint {
    */
   boolean prepareDirectory() throws IOException {
     if (!Files.exists(directory, LinkOption.NOFOLLOW_LINKS)) {
+      // The user's cache directory may not exist yet; /tmp and the runtime directory do.
+      Files.createDirectories(directory.getParent());
       try {
         Files.createDirectory(
             directory, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(OWNER_ONLY));
@@ -139,6 +168,10 @@ final class LocalEndpoint {
    * than asking the connected socket for its peer's credentials on every command.
    */
   boolean isPrivate() {
+    return isPrivate(directory);
+  }
+
+  private static boolean isPrivate(Path directory) {
     try {
       Object self = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
       Map<String, Object> attributes =
