@@ -25,7 +25,9 @@ bindir=$prefix/bin
 state=${XDG_STATE_HOME:-$HOME/.local/state}/kueue
 
 echo "==> building with $JAVA_HOME"
-(cd "$here" && mvn -B -q -ntp -Dstyle.color=never -DskipTests package)
+# Maven 3.8 writes colour resets (ESC [0m) even with -B and style.color=never, on both streams;
+# with -q only errors are left to print, and they read better without them.
+(cd "$here" && mvn -B -q -ntp -Dstyle.color=never -DskipTests package) 2>&1 | sed 's/\x1b\[0m//g'
 
 echo "==> installing into $share"
 mkdir -p "$share/lib" "$bindir" "$state"
@@ -37,7 +39,7 @@ modules=java.base,java.sql,java.desktop,java.management,java.naming,java.logging
 if [ ! -f "$share/runtime/release" ] || [ "$(cat "$share/runtime/.modules" 2>/dev/null)" != "$JAVA_HOME $modules" ]; then
   rm -rf "$share/runtime.new"
   "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \
-    --generate-cds-archive --output "$share/runtime.new"
+    --generate-cds-archive --output "$share/runtime.new" >/dev/null
   echo "$JAVA_HOME $modules" > "$share/runtime.new/.modules"
   rm -rf "$share/runtime"
   mv "$share/runtime.new" "$share/runtime"
@@ -119,15 +121,32 @@ stop_pid "$state/worker.pid"
 stop_pid "$state/server.pid"
 
 
+config=${XDG_CONFIG_HOME:-$HOME/.config}/kueue/config.toml
+port=$(sed -n 's/^[[:space:]]*server_port[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p' "$config" 2>/dev/null | head -1)
 echo "==> starting server and worker (logs in $state)"
 nohup "$bindir/kueue_server" >>"$state/server.log" 2>&1 </dev/null &
 echo $! > "$state/server.pid"
+# The worker starts once the server answers, so that its log does not begin with refused
+# connections.
+for _ in $(seq 150); do
+  "$bindir/kueue" list-workers >/dev/null 2>&1 && break
+  kill -0 "$(cat "$state/server.pid")" 2>/dev/null || break
+  sleep 0.2
+done
 nohup "$bindir/kueue_worker" >>"$state/worker.log" 2>&1 </dev/null &
 echo $! > "$state/worker.pid"
 
 for _ in $(seq 150); do
   if "$bindir/kueue" list-workers --json 2>/dev/null | grep -q '"name"'; then
-    echo "==> Kueue is running. Try: kueue cmd echo hello && kueue list-jobs"
+    cat <<DONE
+==> Kueue is running: server on port ${port:-11236}, one worker on this machine.
+    Config: $config (server_port, worker slots, the shared secret);
+            after changing it, run ./install.sh again to restart both.
+    Try:    kueue cmd echo hello        (prints the job's id)
+            kueue list-jobs             (what is pending, running, done)
+            kueue show-job 1            (everything about job 1, its output too)
+    Stop:   kill "\$(cat $state/worker.pid)" "\$(cat $state/server.pid)"
+DONE
     case ":$PATH:" in *":$bindir:"*) ;; *) echo "    (add $bindir to your PATH)";; esac
     exit 0
   fi
