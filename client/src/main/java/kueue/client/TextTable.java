@@ -178,7 +178,10 @@ final class TextTable {
     return line.substring(0, end);
   }
 
-  /** Shortens {@code text} to {@code width} characters, marking the cut with an ellipsis. */
+  /**
+   * Shortens {@code text} to {@code width} terminal columns, marking the cut with an ellipsis. A
+   * wide character that would straddle the cut goes entirely.
+   */
   static String clip(String text, int width, Clip clip) {
     int length = length(text);
     if (length <= width || clip == Clip.NONE) {
@@ -190,15 +193,36 @@ final class TextTable {
     if (width == 1) {
       return ELLIPSIS;
     }
-    int keep = width - 1;
+    int budget = width - 1;
     if (clip == Clip.FRONT) {
-      return ELLIPSIS + text.substring(text.offsetByCodePoints(text.length(), -keep));
+      int start = text.length();
+      while (start > 0) {
+        int codePoint = text.codePointBefore(start);
+        int cost = DisplayWidth.of(codePoint);
+        if (cost > budget) {
+          break;
+        }
+        budget -= cost;
+        start -= Character.charCount(codePoint);
+      }
+      return ELLIPSIS + text.substring(start);
     }
-    return text.substring(0, text.offsetByCodePoints(0, keep)) + ELLIPSIS;
+    int end = 0;
+    while (end < text.length()) {
+      int codePoint = text.codePointAt(end);
+      int cost = DisplayWidth.of(codePoint);
+      if (cost > budget) {
+        break;
+      }
+      budget -= cost;
+      end += Character.charCount(codePoint);
+    }
+    return text.substring(0, end) + ELLIPSIS;
   }
 
+  /** Terminal columns, not characters: CJK text and emoji take two each. */
   static int length(String text) {
-    return text.codePointCount(0, text.length());
+    return DisplayWidth.of(text);
   }
 
   /** Control characters in a cell (a newline in a command, an escape) would break the table. */

@@ -95,4 +95,43 @@ class TextTableTest {
     assertThat(TextTable.clip("abc", 5, TextTable.Clip.BACK)).isEqualTo("abc");
     assertThat(TextTable.clip("abc", 1, TextTable.Clip.BACK)).isEqualTo("…");
   }
+
+  @Test
+  void measuresWideCharactersAsTwoColumnsAndMarksAsNone() {
+    assertThat(DisplayWidth.of("abc")).isEqualTo(3);
+    assertThat(DisplayWidth.of("日本語")).isEqualTo(6);
+    assertThat(DisplayWidth.of("한국어")).isEqualTo(6);
+    assertThat(DisplayWidth.of("\uD83D\uDE00 ok")).isEqualTo(5); // an emoji, a space, two letters
+    assertThat(DisplayWidth.of("e\u0301")).isEqualTo(1); // e and a combining acute accent
+    assertThat(DisplayWidth.of("ｋｕｅｕｅ")).isEqualTo(10); // full-width letters
+  }
+
+  @Test
+  void clipsWideCharactersWithoutSplittingThem() {
+    assertThat(TextTable.clip("日本語テキスト", 7, TextTable.Clip.BACK)).isEqualTo("日本語…");
+    assertThat(TextTable.clip("日本語", 4, TextTable.Clip.BACK)).isEqualTo("日…");
+    assertThat(TextTable.clip("/データ/実験", 6, TextTable.Clip.FRONT)).isEqualTo("…/実験");
+  }
+
+  @Test
+  void rowsWithWideCharactersStayAligned() {
+    List<String> lines =
+        new TextTable(
+                List.of(
+                    TextTable.Column.right("id"),
+                    TextTable.Column.clipBack("command", 8),
+                    TextTable.Column.left("worker")))
+            .row("1", "./学習 --名前 実験一", "w1")
+            .row("2", "./run --seed 1", "w2")
+            .row("3", "echo \uD83D\uDE00\uD83D\uDE00", "w3")
+            .render(30, false);
+
+    // The worker column starts at the same terminal column in every row, clipped or not.
+    List<Integer> starts =
+        lines.subList(1, lines.size()).stream()
+            .map(line -> DisplayWidth.of(line.substring(0, line.lastIndexOf(" w") + 1)))
+            .toList();
+    assertThat(starts).containsOnly(starts.getFirst());
+    assertThat(lines).allSatisfy(line -> assertThat(DisplayWidth.of(line)).isLessThanOrEqualTo(30));
+  }
 }
