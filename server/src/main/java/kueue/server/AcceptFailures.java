@@ -17,12 +17,6 @@ final class AcceptFailures {
   static final Duration LONGEST_PAUSE = Duration.ofSeconds(1);
   static final Duration LOG_INTERVAL = Duration.ofMinutes(1);
 
-  /**
-   * Made when the listener starts, so that the class is loaded while files can still be opened:
-   * from a class directory (as in tests) a class loaded during the failure cannot be read.
-   */
-  private static final Decision QUIET_FIRST_PAUSE = new Decision(FIRST_PAUSE, null);
-
   private long failuresInRun;
   private long failuresNotLogged;
   private Duration nextPause = FIRST_PAUSE;
@@ -50,7 +44,7 @@ final class AcceptFailures {
       lastLogged = now;
     } else {
       failuresNotLogged++;
-      return pause.equals(FIRST_PAUSE) ? QUIET_FIRST_PAUSE : new Decision(pause, null);
+      return new Decision(pause, null);
     }
     failuresNotLogged = 0;
     return new Decision(pause, line);
