@@ -31,12 +31,19 @@ final class Connection implements Runnable {
   static final int HANDSHAKE_MAX_BYTES = 16 * 1024;
 
   private final Socket socket;
+  private final ConnectionGuard.Admission admission;
   private final String peer;
   private final ServerContext context;
   private final ScheduledExecutorService timers;
+  private volatile boolean authenticated;
 
-  Connection(Socket socket, ServerContext context, ScheduledExecutorService timers) {
+  Connection(
+      Socket socket,
+      ConnectionGuard.Admission admission,
+      ServerContext context,
+      ScheduledExecutorService timers) {
     this.socket = socket;
+    this.admission = admission;
     this.peer = socket.getRemoteSocketAddress().toString();
     this.context = context;
     this.timers = timers;
@@ -59,6 +66,10 @@ final class Connection implements Runnable {
       if (role == null) {
         return;
       }
+      authenticated = true;
+      if (admission != null) {
+        admission.authenticated();
+      }
       reader.limit(MessageCodec.MAX_MESSAGE_BYTES);
       if (role.equals("client")) {
         watched.authenticatedAsClient();
@@ -70,11 +81,15 @@ final class Connection implements Runnable {
         new ClientSession(peer, reader, outbound, context, watched).run();
       }
     } catch (ProtocolException e) {
-      log.info("closed {}: {}", peer, e.getMessage());
+      closed(e.getMessage());
     } catch (SocketTimeoutException e) {
-      log.info("closed {}: timed out", peer);
+      closed("timed out");
     } catch (IOException e) {
-      log.debug("closed {}: {}", peer, e.toString());
+      if (authenticated) {
+        log.debug("closed {}: {}", peer, e.toString());
+      } else {
+        context.guard().closedUnauthenticated(peer, e.toString());
+      }
     } catch (RuntimeException e) {
       log.error("closed {} after an internal error", peer, e);
     } finally {
@@ -147,6 +162,18 @@ final class Connection implements Runnable {
     }
   }
 
+  /**
+   * Before authentication, anyone can make a connection fail; those closes go into the guard's
+   * summary lines instead of one log line each.
+   */
+  private void closed(String reason) {
+    if (authenticated) {
+      log.info("closed {}: {}", peer, reason);
+    } else {
+      context.guard().closedUnauthenticated(peer, reason);
+    }
+  }
+
   private void closeSocket() {
     try {
       socket.close();
@@ -185,7 +212,7 @@ final class Connection implements Runnable {
                 + ", the peer "
                 + hello.protocol()
                 + ": install the same Kueue version everywhere");
-        log.info("closed {}: protocol version {}", peer, hello.protocol());
+        closed("protocol version " + hello.protocol());
         return null;
       }
       String role = hello.role();
@@ -210,11 +237,14 @@ final class Connection implements Runnable {
           Handshakes.peerProof(secret, role, hello.nonce(), serverNonce, channelBinding);
       if (!Handshakes.matches(expected, authenticate.proof())) {
         Duration delay = context.throttle().failed(socket.getInetAddress());
-        log.warn(
-            "authentication failed for {} ({}): wrong proof (another shared_secret, or a"
-                + " handshake replayed or relayed from another connection)",
-            peer,
-            role);
+        context
+            .guard()
+            .failedAuthentication(
+                peer,
+                "wrong proof as "
+                    + role
+                    + " (another shared_secret, or a handshake replayed or relayed from another"
+                    + " connection)");
         deadline.cancel(false);
         sleep(delay);
         refuse(
@@ -244,7 +274,7 @@ final class Connection implements Runnable {
   }
 
   private void closeQuietly() {
-    log.info("closed {}: handshake not finished within {}s", peer, HANDSHAKE_DEADLINE.toSeconds());
+    closed("handshake not finished within " + HANDSHAKE_DEADLINE.toSeconds() + "s");
     closeSocket();
   }
 

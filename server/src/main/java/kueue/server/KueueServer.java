@@ -144,7 +144,7 @@ public final class KueueServer implements AutoCloseable {
               .start(
                   () -> {
                     try (Socket socket = listener.accept()) {
-                      new Connection(socket, context, timers).run();
+                      new Connection(socket, null, context, timers).run();
                     } catch (IOException e) {
                       log.debug("warm-up connection not accepted: {}", e.toString());
                     }
@@ -310,13 +310,13 @@ public final class KueueServer implements AutoCloseable {
         if (recovered != null) {
           log.warn(recovered);
         }
-        InetAddress address = socket.getInetAddress();
-        if (!context.guard().admit(address)) {
+        ConnectionGuard.Admission admission = context.guard().admit(socket);
+        if (admission == null) {
           socket.close();
           continue;
         }
         openSockets.add(socket);
-        Connection connection = new Connection(socket, context, timers);
+        Connection connection = new Connection(socket, admission, context, timers);
         Thread.ofVirtual()
             .name("connection")
             .start(
@@ -325,7 +325,7 @@ public final class KueueServer implements AutoCloseable {
                     connection.run();
                   } finally {
                     openSockets.remove(socket);
-                    context.guard().release(address);
+                    context.guard().release(admission);
                   }
                 });
       } catch (SocketException e) {
