@@ -42,7 +42,7 @@ final class BenchFleet implements AutoCloseable {
         config,
         """
         [common]
-        shared_secret = "bench-secret-0123456789abcdefghijklmnopqrstuv"
+        shared_secret = "q1NzzQXNOoRy40oGO_346nzJ45btNBXkOMyGnFQ8dqE"
         server_name = "127.0.0.1"
         server_port = %d
         log_level = "warn"

@@ -212,6 +212,7 @@ public final class KueueCli {
         root.addSubcommand(command.apply(context));
       }
       root.addSubcommand(new CompleteCommand());
+      root.addSubcommand(new GenerateSecretCommand());
       root.addSubcommand(new CommandLine.HelpCommand());
     }
     CommandLine cmd = root.getSubcommands().get("cmd");

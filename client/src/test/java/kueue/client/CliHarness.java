@@ -18,7 +18,7 @@ import java.util.Map;
 
 /** Runs kueue in-process against a config file in a temporary directory. */
 final class CliHarness {
-  static final String SECRET = "the-test-secret-0123456789abcdefghijklmnopqrstuv";
+  static final String SECRET = "dM4libhP2rL4MVsTD8JGvoLeqSbewLEL_U9jHvw2h6A";
   static final Instant NOW = Instant.parse("2026-11-25T10:00:00Z");
 
   record Result(int exitCode, String out, String err) {

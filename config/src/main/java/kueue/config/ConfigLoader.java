@@ -35,9 +35,6 @@ import org.tomlj.TomlTable;
  * -c/--config.
  */
 public final class ConfigLoader {
-  /** The generated secret has 43; a shorter one is probably typed by a person. */
-  static final int MIN_SECRET_LENGTH = 32;
-
   private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
   private static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY =
       PosixFilePermissions.fromString("rwx------");
@@ -47,6 +44,11 @@ public final class ConfigLoader {
       Set.of("common", "server", "worker", "client", "restart_workers", "global_resources");
 
   private ConfigLoader() {}
+
+  /** A new secret like the template's: 256 random bits, URL-safe base64. */
+  public static String newSharedSecret() {
+    return ConfigTemplate.newSharedSecret();
+  }
 
   /**
    * Loads the configuration of the running process; warnings go to stderr as "kueue: warning: ...".
@@ -82,7 +84,7 @@ public final class ConfigLoader {
               + file
               + "; use the same file on every machine that runs Kueue");
     }
-    warnIfReadableByOthers(file, warnings);
+    String looseAccess = readableByOthers(file);
     String text = read(file);
     TomlParseResult toml = parse(text);
     if (toml.hasErrors()) {
@@ -97,8 +99,28 @@ public final class ConfigLoader {
               + error.position().column()
               + ")");
     }
-    return new SettingsReader(file, toml, warnings, environment).read();
+    KueueConfig config = new SettingsReader(file, toml, warnings, environment).read();
+    if (looseAccess != null) {
+      String problem =
+          file
+              + " holds the shared secret but can be read by other users ("
+              + looseAccess
+              + "); fix with: chmod 600 "
+              + file;
+      if (!Boolean.TRUE.equals(toml.getBoolean("common." + ALLOW_READABLE_CONFIG))) {
+        throw new ConfigException(
+            problem + " (or set [common] " + ALLOW_READABLE_CONFIG + " = true to accept it)");
+      }
+      warnings.accept(problem);
+    }
+    return config;
   }
+
+  /**
+   * Accepts a configuration file that other users can read, for whoever shares the secret with the
+   * group on purpose; like ssh with a key file, the default is to refuse.
+   */
+  static final String ALLOW_READABLE_CONFIG = "allow_readable_config";
 
   /** A file's text and what it parsed to. */
   private record ParsedText(String text, TomlParseResult toml) {}
@@ -246,25 +268,22 @@ public final class ConfigLoader {
     return path.getFileSystem().supportedFileAttributeViews().contains("posix");
   }
 
-  private static void warnIfReadableByOthers(Path file, Consumer<String> warnings) {
+  /** The file's permissions when group or others may read it, otherwise null. */
+  private static String readableByOthers(Path file) {
     PosixFileAttributeView view = Files.getFileAttributeView(file, PosixFileAttributeView.class);
     if (view == null) {
-      return;
+      return null;
     }
     try {
       Set<PosixFilePermission> permissions = view.readAttributes().permissions();
       if (permissions.contains(PosixFilePermission.GROUP_READ)
           || permissions.contains(PosixFilePermission.OTHERS_READ)) {
-        warnings.accept(
-            file
-                + " holds the shared secret but can be read by other users ("
-                + PosixFilePermissions.toString(permissions)
-                + "); fix with: chmod 600 "
-                + file);
+        return PosixFilePermissions.toString(permissions);
       }
     } catch (IOException ignored) {
       // Reading the file will report the real problem.
     }
+    return null;
   }
 
   private static String read(Path file) throws ConfigException {
@@ -341,17 +360,21 @@ public final class ConfigLoader {
         throw new ConfigException(
             file + ": [common] shared_secret is empty; expected a long random string");
       }
-      if (secret.length() < MIN_SECRET_LENGTH) {
-        // Whoever can connect sees the server's proof and public key, both computed from the
-        // secret, and can test guesses against them offline as fast as they like.
-        warnings.accept(
-            "[common] shared_secret in "
-                + file
-                + " is only "
-                + secret.length()
-                + " characters: anyone who can reach the server can test guesses offline; use a"
-                + " long random one (e.g. from: openssl rand -base64 32)");
+      int bits = SecretStrength.roundedBits(secret);
+      if (bits < SecretStrength.MIN_BITS) {
+        // Whoever can reach the server, or sees a copy of its traffic, must not be able to find
+        // the secret by trying likely ones; what people type is found in minutes.
+        throw new ConfigException(
+            file
+                + ": [common] shared_secret is too easy to guess (about "
+                + bits
+                + " bits, at least "
+                + SecretStrength.MIN_BITS
+                + " are needed); put a generated one in its place, from: kueue generate-secret"
+                + " (or: openssl rand -base64 32), the same on every machine");
       }
+      // Read by load(), which needs it before the rest; named here so that it is a known key.
+      s.bool(ALLOW_READABLE_CONFIG, false);
       String serverName = s.string("server_name", "localhost").strip();
       if (serverName.isEmpty()) {
         throw s.invalid("server_name", "a host name or address, not an empty string");

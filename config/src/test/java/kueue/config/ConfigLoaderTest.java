@@ -20,7 +20,7 @@ import org.tomlj.Toml;
 import org.tomlj.TomlParseResult;
 
 class ConfigLoaderTest {
-  private static final String SECRET = "0123456789abcdef0123456789abcdef0123456789a";
+  private static final String SECRET = "NiTLllMGmOXb-IqY2bPPrTG7z1a--6bfYKTeifQHOJ8";
 
   @TempDir Path home;
   private final List<String> warnings = new ArrayList<>();
@@ -444,17 +444,14 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void aShortSecretGetsAWarningThatItCanBeGuessedOffline() throws Exception {
-      Path file = write("[common]\nshared_secret = \"correct horse battery\"\n");
+    void aSecretThatCanBeGuessedIsRefusedWithHowToGenerateOne() throws Exception {
+      Path file = write("[common]\nshared_secret = \"CorrectHorseBatteryStaple2024!\"\n");
 
-      load(file);
-
-      assertThat(warnings)
-          .singleElement()
-          .asString()
-          .contains("shared_secret in " + file + " is only 21 characters")
-          .contains("openssl rand -base64 32")
-          .doesNotContain("correct horse battery");
+      assertThatThrownBy(() -> load(file))
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining(file + ": [common] shared_secret is too easy to guess")
+          .hasMessageContaining("kueue generate-secret")
+          .hasMessageNotContaining("CorrectHorse");
     }
 
     @Test
@@ -541,8 +538,20 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void tellHowToFixAFileReadableByOthers() throws Exception {
+    void aFileReadableByOthersIsRefusedWithHowToFixIt() throws Exception {
       Path file = write(withSecret(""));
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r-----"));
+
+      assertThatThrownBy(() -> load(file))
+          .isInstanceOf(ConfigException.class)
+          .hasMessageContaining("can be read by other users (rw-r-----)")
+          .hasMessageContaining("chmod 600 " + file)
+          .hasMessageContaining("allow_readable_config = true");
+    }
+
+    @Test
+    void aFileReadableByOthersIsAcceptedWithAWarningWhenTheFileSaysSo() throws Exception {
+      Path file = write(withSecret("allow_readable_config = true\n"));
       Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
 
       load(file);

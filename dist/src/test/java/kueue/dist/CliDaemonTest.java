@@ -205,7 +205,7 @@ class CliDaemonTest {
     assertThat(relay(Map.of(), home, null, "list-workers").exitCode()).isZero();
 
     Path wrongSecret =
-        fleet.config("wrong-secret", "another-secret-0123456789abcdefghijklmnopqrs", Map.of());
+        fleet.config("wrong-secret", "ycvNgQmyhbr5JBHmZQGAcdpFobC3COr4AtWRtZGoY-M", Map.of());
     Fleet.Result refused = relayWith(wrongSecret, Map.of(), home, null, "list-workers");
     assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(4);
     assertThat(refused.err()).contains("shared_secret");

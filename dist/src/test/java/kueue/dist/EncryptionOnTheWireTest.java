@@ -40,11 +40,16 @@ class EncryptionOnTheWireTest {
 
   /**
    * Starts server and worker; with {@code readableConfigs} their config files (and the client's)
-   * are readable by everybody, as a careless copy would leave them.
+   * are readable by everybody, as a careless copy would leave them (which the files must then
+   * allow, or every program refuses them).
    */
   private Captured startFleet(String encryption, boolean readableConfigs) throws Exception {
     Fleet fleet = new Fleet(home);
-    String common = "encryption = \"" + encryption + "\"";
+    String common =
+        "encryption = \""
+            + encryption
+            + "\""
+            + (readableConfigs ? "\nallow_readable_config = true" : "");
     if (readableConfigs) {
       Path server =
           readableByOthers(fleet.config("server", Fleet.SECRET, Map.of("common", common)));

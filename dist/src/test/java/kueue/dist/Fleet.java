@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 final class Fleet implements AutoCloseable {
   private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
   private static final String CLASSPATH = System.getProperty("java.class.path");
-  static final String SECRET = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+  static final String SECRET = "qqrPRw3AONQrah2lbFSBYPacWgghbA-Tr9bafx-bzks";
 
   final Path home;
   final int port;

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(120)
 class BatchRequestsTest {
-  private static final String SECRET = "batch-test-secret-0123456789abcdefghijklmnopqrs";
+  private static final String SECRET = "hXHOjdx-6enadgDV3xCOXVBxcwLj4EOGo2-azk-xh-E";
 
   @TempDir Path home;
   private KueueConfig config;

@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(60)
 class SecurityTest {
-  private static final String SECRET = "security-test-secret-0123456789abcdefghijklmnop";
+  private static final String SECRET = "87oFg7tasakat94VNplGQ9E3P5V7QmhZc5-64ELh6Dc";
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   @TempDir static Path home;

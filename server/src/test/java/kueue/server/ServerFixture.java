@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * server logs.
  */
 final class ServerFixture implements AutoCloseable {
-  static final String SECRET = "server-fixture-secret-0123456789abcdefghijklmnop";
+  static final String SECRET = "NabQbGZvPFA01fI4m7HV_pL6IJ4PLjLGs-BRk3Ly2Uk";
   static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   final KueueServer server;

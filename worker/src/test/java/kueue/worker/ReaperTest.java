@@ -16,8 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ReaperTest {
-  private static final String SECRET =
-      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  private static final String SECRET = "fqAacC1tREsmDeYCzHiRivtYbKu8Q9ffv6tDFEyeFRE";
   private static final Duration WAIT = Duration.ofSeconds(20);
 
   @TempDir Path dir;

@@ -18,8 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class WorkerMainTest {
-  private static final String SECRET =
-      "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  private static final String SECRET = "67g-VN7QeZ32b_74W2GFY7SeER1yKmwPQ1iQSgmQ9XU";
 
   @TempDir Path dir;
 
