@@ -50,6 +50,12 @@ write_launcher() { # directory name main-class jvm-options [shell lines run firs
   cat > "$target.new" <<LAUNCHER
 #!/bin/sh
 # $2 launcher, written by Kueue's install.sh
+# The JVM cannot start in a deleted directory and would print a stack trace. \$PWD is checked
+# first because it costs nothing; /bin/pwd asks the kernel only when that check fails.
+if [ ! -d "\${PWD:-/-}" ] && ! /bin/pwd >/dev/null 2>&1; then
+  echo "$2: the current directory no longer exists (deleted or moved away): cd to an existing one; kueue cmd runs a job in the directory it is submitted from" >&2
+  exit 2
+fi
 ${5:-}
 exec "$share/runtime/bin/java" $4 --enable-native-access=ALL-UNNAMED \${KUEUE_JAVA_OPTIONS:-} -cp "${6:-$share/lib/kueue.jar}" $3 "\$@"
 LAUNCHER
