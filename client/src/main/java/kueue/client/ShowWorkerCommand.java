@@ -19,8 +19,8 @@ import picocli.CommandLine.Parameters;
     versionProvider = KueueCli.Version.class,
     description = "Show one worker: its machine, what it reserves and has free, and its jobs.")
 final class ShowWorkerCommand extends ServerCommand {
-  @Parameters(paramLabel = "ID", description = "Worker id (see list-workers).")
-  long id;
+  @Parameters(paramLabel = "WORKER", description = "Worker id or name (see list-workers).")
+  String worker;
 
   @Option(names = "--json", description = "Print JSON (see docs/JSON.md).")
   boolean json;
@@ -31,6 +31,7 @@ final class ShowWorkerCommand extends ServerCommand {
 
   @Override
   int run(KueueClient client) throws CliException {
+    long id = WorkerNames.resolve(worker, client);
     Message.WorkerDetails details =
         client.request(new Message.ShowWorker(id), Message.WorkerDetails.class);
     if (json) {

@@ -434,6 +434,23 @@ class ReadingCommandsTest {
     }
 
     @Test
+    void takesAWorkerByNameToo() {
+      CliHarness.Result result = cli.run("show-worker", "ralab04");
+
+      assertThat(server.requests())
+          .containsExactly(new Message.ListWorkers(), new Message.ShowWorker(3));
+      assertThat(result.out()).contains("worker 3 ralab04");
+    }
+
+    @Test
+    void anUnknownNameIsAnErrorThatSaysWhereTheNamesAre() {
+      CliHarness.Result result = cli.run("show-worker", "ralab99");
+
+      assertThat(result.exitCode()).isEqualTo(ExitCodes.REQUEST_FAILED);
+      assertThat(result.err()).contains("no connected worker is named ralab99");
+    }
+
+    @Test
     void printsOneWorkerAsJson() throws Exception {
       JsonNode root = json(cli.run("show-worker", "--json", "3").out());
 

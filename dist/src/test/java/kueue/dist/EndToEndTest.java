@@ -232,6 +232,7 @@ class EndToEndTest {
     assertThat(show.exitCode()).as(show.toString()).isZero();
     assertThat(fleet.kueue("list-workers").out()).contains("alpha", "beta");
     assertThat(fleet.kueue("show-worker", "99999").exitCode()).isEqualTo(5);
+    assertThat(fleet.kueue("show-worker", "beta").out()).contains("beta");
   }
 
   @Test
