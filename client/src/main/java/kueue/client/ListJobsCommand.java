@@ -118,6 +118,9 @@ final class ListJobsCommand extends ServerCommand {
     if (limit != null) {
       return limit;
     }
+    if (terminal().height() == TerminalInfo.UNLIMITED) {
+      return 0;
+    }
     return Math.max(MIN_DEFAULT_LIMIT, terminal().height() - LINES_AROUND_TABLE);
   }
 
@@ -127,9 +130,12 @@ final class ListJobsCommand extends ServerCommand {
     if (batches) {
       return listBatches(client, filters);
     }
+    int wanted = effectiveLimit();
     Message.JobList list =
-        client.request(
-            new Message.ListJobs(effectiveLimit(), filters, batch), Message.JobList.class);
+        client.request(new Message.ListJobs(wanted, filters, batch), Message.JobList.class);
+    if (list.nextAfterId() != null) {
+      return printPages(client, list, wanted, filters);
+    }
     if (json) {
       JsonOutput.print(out(), list);
       return ExitCodes.OK;
@@ -149,6 +155,46 @@ final class ListJobsCommand extends ServerCommand {
               "(the newest " + list.jobs().size() + " of " + matching + " shown; -n 0 shows all)");
     }
     out().println(JobTable.footer(list.stats(), terminal.colors()));
+    return ExitCodes.OK;
+  }
+
+  /**
+   * A listing longer than one page, printed as its pages arrive: neither side ever holds more than
+   * a page. The table's column widths are each page's own.
+   */
+  private int printPages(
+      KueueClient client, Message.JobList first, int wanted, List<JobFilter> filters)
+      throws CliException {
+    TerminalInfo terminal = terminal();
+    Instant now = context.clock().instant();
+    JsonOutput.JobListWriter jsonWriter = json ? JsonOutput.jobListWriter(out()) : null;
+    Message.JobList page = first;
+    long received = 0;
+    while (true) {
+      if (jsonWriter != null) {
+        jsonWriter.jobs(page.jobs());
+      } else if (!page.jobs().isEmpty()) {
+        List<String> lines = JobTable.render(page.jobs(), now, terminal.width(), terminal.colors());
+        (received == 0 ? lines : lines.subList(1, lines.size())).forEach(out()::println);
+      }
+      received += page.jobs().size();
+      if (page.nextAfterId() == null) {
+        break;
+      }
+      int remaining = wanted == 0 ? 0 : (int) Math.max(1, wanted - received);
+      page =
+          client.request(
+              new Message.ListJobs(remaining, filters, batch, page.nextAfterId()),
+              Message.JobList.class);
+    }
+    if (jsonWriter != null) {
+      jsonWriter.finish(first.stats());
+      return ExitCodes.OK;
+    }
+    if (received == 0) {
+      out().println(filters.isEmpty() ? "no jobs" : "no matching jobs");
+    }
+    out().println(JobTable.footer(first.stats(), terminal.colors()));
     return ExitCodes.OK;
   }
 

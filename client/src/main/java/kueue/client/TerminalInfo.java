@@ -10,14 +10,18 @@ import java.util.concurrent.TimeUnit;
 /**
  * Size of the user's terminal and whether to use colours, decided once per run.
  *
- * <p>Size: COLUMNS and LINES when set, else {@code stty size} on /dev/tty when stdout is a
- * terminal, else 120x40. Colours: when stdout is a terminal that is not "dumb" (TERM), or when
- * CLICOLOR_FORCE (not "0") forces them, e.g. for {@code watch --color kueue list-jobs}; never when
- * NO_COLOR is set.
+ * <p>Size: COLUMNS and LINES when set, else {@code stty size} on /dev/tty when stdout is a terminal
+ * (120x40 when that fails), else {@link #UNLIMITED}: what goes to a file or another program is
+ * neither clipped to a width nor cut to a height. Colours: when stdout is a terminal that is not
+ * "dumb" (TERM), or when CLICOLOR_FORCE (not "0") forces them, e.g. for {@code watch --color kueue
+ * list-jobs}; never when NO_COLOR is set.
  */
 record TerminalInfo(int width, int height, boolean colors) {
   static final int DEFAULT_WIDTH = 120;
   static final int DEFAULT_HEIGHT = 40;
+
+  /** No limit: the width or height of output that is not a terminal. */
+  static final int UNLIMITED = Integer.MAX_VALUE;
 
   /** The terminal of the process that reads it, whichever that is. */
   static final Path CONTROLLING_TERMINAL = Path.of("/dev/tty");
@@ -45,8 +49,8 @@ record TerminalInfo(int width, int height, boolean colors) {
     String force = env.get("CLICOLOR_FORCE");
     boolean forced = force != null && !force.isEmpty() && !force.equals("0");
     return new TerminalInfo(
-        width == null ? DEFAULT_WIDTH : width,
-        height == null ? DEFAULT_HEIGHT : height,
+        width != null ? width : stdoutIsTerminal ? DEFAULT_WIDTH : UNLIMITED,
+        height != null ? height : stdoutIsTerminal ? DEFAULT_HEIGHT : UNLIMITED,
         !noColor && (forced || (stdoutIsTerminal && !dumb)));
   }
 

@@ -36,8 +36,19 @@ class TerminalInfoTest {
         TerminalInfo.detect(Map.of("COLUMNS", "80", "LINES", "24"), true, NO_DEVICE);
     assertThat(sized.width()).isEqualTo(80);
     assertThat(sized.height()).isEqualTo(24);
-    TerminalInfo unsized = TerminalInfo.detect(Map.of("COLUMNS", "junk"), false, NO_DEVICE);
+    TerminalInfo unsized = TerminalInfo.detect(Map.of("COLUMNS", "junk"), true, NO_DEVICE);
     assertThat(unsized.width()).isEqualTo(TerminalInfo.DEFAULT_WIDTH);
     assertThat(unsized.height()).isEqualTo(TerminalInfo.DEFAULT_HEIGHT);
+  }
+
+  @Test
+  void outputThatIsNotATerminalIsNeitherClippedNorCutShortUnlessAskedTo() {
+    TerminalInfo piped = TerminalInfo.detect(Map.of(), false, NO_DEVICE);
+    assertThat(piped.width()).isEqualTo(TerminalInfo.UNLIMITED);
+    assertThat(piped.height()).isEqualTo(TerminalInfo.UNLIMITED);
+    TerminalInfo sized =
+        TerminalInfo.detect(Map.of("COLUMNS", "80", "LINES", "24"), false, NO_DEVICE);
+    assertThat(sized.width()).isEqualTo(80);
+    assertThat(sized.height()).isEqualTo(24);
   }
 }

@@ -1,5 +1,6 @@
 package kueue.protocol;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.time.Instant;
@@ -119,16 +120,33 @@ public sealed interface Message {
   record Submitted(List<Long> ids) implements Reply {}
 
   /**
-   * limit 0 means no limit; an empty filter list means all states. Newest jobs last. With a batch,
-   * only that batch's jobs are listed and the stats are the batch's.
+   * The newest {@code limit} jobs (0: all) matching any of the filters (all states when empty),
+   * newest last. With a batch, only that batch's jobs are listed and the stats are the batch's.
+   *
+   * <p>A listing longer than one page comes in pages: a reply with {@code nextAfterId} set is
+   * continued by asking again with that {@code afterId} and, unless the limit was 0, the limit
+   * reduced by the jobs received so far.
    */
-  record ListJobs(int limit, List<JobFilter> filters, Long batch) implements Request {
+  record ListJobs(int limit, List<JobFilter> filters, Long batch, Long afterId) implements Request {
     public ListJobs(int limit, List<JobFilter> filters) {
-      this(limit, filters, null);
+      this(limit, filters, null, null);
+    }
+
+    public ListJobs(int limit, List<JobFilter> filters, Long batch) {
+      this(limit, filters, batch, null);
     }
   }
 
-  record JobList(List<JobSummary> jobs, JobStats stats) implements Reply {}
+  /** nextAfterId: where the next page starts, or null when this reply ends the listing. */
+  record JobList(
+      List<JobSummary> jobs,
+      JobStats stats,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Long nextAfterId)
+      implements Reply {
+    public JobList(List<JobSummary> jobs, JobStats stats) {
+      this(jobs, stats, null);
+    }
+  }
 
   record ShowJob(long id) implements Request {}
 

@@ -17,6 +17,7 @@ import kueue.model.BatchSummary;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
 import kueue.model.JobState;
+import kueue.model.JobStats;
 import kueue.model.JobSummary;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerSummary;
@@ -144,14 +145,61 @@ final class ClientSession {
       throw new RequestException("bad_request", "limit must not be negative");
     }
     List<JobFilter> filters = filters(list.filters());
-    if (list.batch() != null) {
-      BatchSummary batch = batchOrNotFound(list.batch());
-      List<JobSummary> jobs = context.store().listBatch(list.batch(), list.limit(), filters);
-      return new Message.JobList(withPendingReasons(jobs), batch.stats());
+    JobStats stats =
+        list.batch() != null
+            ? batchOrNotFound(list.batch()).stats()
+            : context.store().stats(Instant.now());
+    boolean onePage = list.afterId() == null && list.limit() > 0 && list.limit() <= LIST_PAGE_JOBS;
+    if (onePage) {
+      List<JobSummary> jobs =
+          list.batch() != null
+              ? context.store().listBatch(list.batch(), list.limit(), filters)
+              : context.store().list(list.limit(), filters);
+      return new Message.JobList(withPendingReasons(jobs), stats);
     }
-    List<JobSummary> jobs = context.store().list(list.limit(), filters);
-    var stats = context.store().stats(java.time.Instant.now());
-    return new Message.JobList(withPendingReasons(jobs), stats);
+    long afterId;
+    if (list.afterId() != null) {
+      afterId = list.afterId();
+    } else if (list.limit() == 0) {
+      afterId = 0;
+    } else {
+      afterId = context.store().idBeforeNewest(list.batch(), filters, list.limit());
+    }
+    int wanted = list.limit() == 0 ? LIST_PAGE_JOBS : Math.min(list.limit(), LIST_PAGE_JOBS);
+    List<JobSummary> jobs = context.store().listAfter(list.batch(), filters, afterId, wanted);
+    int kept = jobsWithin(jobs, LIST_PAGE_BYTES);
+    boolean more = kept < jobs.size() || (jobs.size() == wanted && list.limit() != wanted);
+    List<JobSummary> page = jobs.subList(0, kept);
+    Long next = more && !page.isEmpty() ? page.getLast().id() : null;
+    return new Message.JobList(withPendingReasons(page), stats, next);
+  }
+
+  /**
+   * Jobs per page of a listing. A page is one message, which the peer decodes whole: pages keep the
+   * memory of both sides bounded however many jobs are listed.
+   */
+  static final int LIST_PAGE_JOBS = 5_000;
+
+  /** A page stops early when its jobs' text reaches this, well under the message limit. */
+  static final long LIST_PAGE_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 4;
+
+  /** How many of the jobs, from the first, fit in about maxBytes (at least one). */
+  private static int jobsWithin(List<JobSummary> jobs, long maxBytes) {
+    long bytes = 0;
+    for (int i = 0; i < jobs.size(); i++) {
+      JobSummary job = jobs.get(i);
+      // The command line, directory and note are the parts that can be long; the rest of a
+      // summary is a few hundred bytes of JSON.
+      bytes +=
+          400
+              + 2L * (job.command() == null ? 0 : job.command().length())
+              + 2L * (job.cwd() == null ? 0 : job.cwd().length())
+              + 2L * (job.note() == null ? 0 : job.note().length());
+      if (bytes > maxBytes && i > 0) {
+        return i;
+      }
+    }
+    return jobs.size();
   }
 
   private Message.Reply submitBatch(Message.SubmitBatch batch) throws RequestException {

@@ -55,6 +55,8 @@ class BatchRequestsTest {
         data_directory = "%s"
         """
             .formatted(SECRET, freePort(), home.resolve("data")));
+    Files.setPosixFilePermissions(
+        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     config = ConfigLoader.load(file, warning -> {}, Map.of("HOME", home.toString()));
     server = KueueServer.start(config, Clock.systemUTC(), () -> {});
     client = connect();

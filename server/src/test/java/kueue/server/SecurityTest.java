@@ -97,6 +97,8 @@ class SecurityTest {
         data_directory = "%s"
         """
             .formatted(SECRET, freePort(), encryption, directory.resolve("data")));
+    Files.setPosixFilePermissions(
+        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     KueueConfig config = ConfigLoader.load(file, warning -> {}, Map.of("HOME", home.toString()));
     KueueServer started = KueueServer.start(config, Clock.systemUTC(), () -> {});
     if (server != null) {

@@ -72,6 +72,8 @@ final class ServerFixture implements AutoCloseable {
         captured_output_max_bytes = 1000
         """
             .formatted(SECRET, freePort(), encryption, directory.resolve("data"), serverSettings));
+    Files.setPosixFilePermissions(
+        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     KueueConfig config = ConfigLoader.load(file, warning -> {}, Map.of("HOME", home.toString()));
     return new ServerFixture(
         KueueServer.start(config, Clock.systemUTC(), () -> {}, limits), encryption);

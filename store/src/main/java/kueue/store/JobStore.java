@@ -68,6 +68,20 @@ public interface JobStore extends AutoCloseable {
    */
   List<JobSummary> list(int limit, List<JobFilter> filters);
 
+  /**
+   * The id just before the {@code newest}-th newest job matching the filters (of the batch, when
+   * not null): listing from there lists the newest {@code newest} jobs. 0 when there are no more
+   * than that many.
+   */
+  long idBeforeNewest(Long batch, List<JobFilter> filters, int newest);
+
+  /**
+   * Up to {@code max} jobs with ids above {@code afterId} matching any of the filters (all jobs
+   * when filters is empty), of the batch when not null, oldest first: one page of a listing that
+   * may be longer than one message can carry.
+   */
+  List<JobSummary> listAfter(Long batch, List<JobFilter> filters, long afterId, int max);
+
   /** Counts over all stored jobs, average run time and ETA as of now. */
   JobStats stats(Instant now);
 

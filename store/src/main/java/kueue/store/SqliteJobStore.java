@@ -866,6 +866,64 @@ public final class SqliteJobStore implements JobStore {
     return oldestFirst;
   }
 
+  @Override
+  public long idBeforeNewest(Long batch, List<JobFilter> filters, int newest) {
+    if (newest < 1) {
+      throw new IllegalArgumentException("newest must be 1 or more: " + newest);
+    }
+    String where = pageConditions(batch, filters);
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT id FROM jobs WHERE 1" + where + " ORDER BY id DESC LIMIT 1 OFFSET ?");
+          int parameter = 1;
+          if (batch != null) {
+            query.setLong(parameter++, batch);
+          }
+          query.setLong(parameter, newest - 1L);
+          try (ResultSet row = query.executeQuery()) {
+            return row.next() ? row.getLong(1) - 1 : 0L;
+          }
+        });
+  }
+
+  @Override
+  public List<JobSummary> listAfter(Long batch, List<JobFilter> filters, long afterId, int max) {
+    if (max < 1) {
+      throw new IllegalArgumentException("max must be 1 or more: " + max);
+    }
+    String where = pageConditions(batch, filters);
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT "
+                      + SUMMARY_COLUMNS
+                      + " FROM jobs WHERE id > ?"
+                      + where
+                      + " ORDER BY id LIMIT ?");
+          int parameter = 1;
+          query.setLong(parameter++, afterId);
+          if (batch != null) {
+            query.setLong(parameter++, batch);
+          }
+          query.setLong(parameter, max);
+          return summariesFrom(query);
+        });
+  }
+
+  /** The batch and category conditions of a page, each starting with AND. */
+  private static String pageConditions(Long batch, List<JobFilter> filters) {
+    Objects.requireNonNull(filters, "filters");
+    Set<JobFilter> distinct =
+        filters.isEmpty() ? EnumSet.allOf(JobFilter.class) : EnumSet.copyOf(filters);
+    return (batch == null ? "" : " AND batch_id = ?")
+        + (distinct.size() == JobFilter.values().length
+            ? ""
+            : " AND category IN " + sqlList(distinct));
+  }
+
   /** The SQL that lists one filter (or all jobs when null), newest first; visible for tests. */
   static String listQuery(JobFilter filter) {
     return "SELECT "
