@@ -291,42 +291,62 @@ final class CmdCommand extends ServerCommand {
             .globalResources(globalResources)
             .stdout(stdout)
             .stderr(stderr)
+            .submissionKey(ServerRestarts.newSubmissionKey())
             .build();
-    if (entries != null) {
-      return submitBatch(client, job);
-    }
-    Message.Submitted submitted =
-        client.request(new Message.Submit(List.of(job)), Message.Submitted.class);
-    if (json) {
-      JsonOutput.print(out(), submitted);
-    } else {
-      for (long id : submitted.ids()) {
-        out().println(id);
+    try (ServerRestarts server = serverRestarts(client)) {
+      if (entries != null) {
+        return submitBatch(server, job);
       }
-    }
-    out().flush();
-    if (!await) {
-      return ExitCodes.OK;
-    }
-    try {
-      return WaitJobCommand.waitFor(client, submitted.ids(), err());
-    } catch (CliException e) {
-      if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE) {
-        throw e;
+      Message.Submitted submitted =
+          server.request(new Message.Submit(List.of(job)), Message.Submitted.class, SUBMITTING);
+      if (json) {
+        JsonOutput.print(out(), submitted);
+      } else {
+        for (long id : submitted.ids()) {
+          out().println(id);
+        }
       }
-      // The job was stored before the server went away, so it is not lost: say how to go on.
-      String ids = submitted.ids().stream().map(String::valueOf).collect(Collectors.joining(" "));
-      throw new CliException(
-          e.exitCode(),
-          e.getMessage() + "; the job is stored, wait again with: kueue wait-job " + ids,
-          e);
+      out().flush();
+      if (!await) {
+        return ExitCodes.OK;
+      }
+      try {
+        return WaitJobCommand.waitFor(server, submitted.ids(), err());
+      } catch (CliException e) {
+        if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE) {
+          throw e;
+        }
+        // The job was stored before the server went away, so it is not lost: say how to go on.
+        String ids = submitted.ids().stream().map(String::valueOf).collect(Collectors.joining(" "));
+        throw new CliException(
+            e.exitCode(),
+            e.getMessage()
+                + "; the job is stored and may still be running, wait again with: kueue wait-job "
+                + ids,
+            e);
+      }
     }
   }
 
-  private int submitBatch(KueueClient client, JobSpec shared) throws CliException {
+  /** What the line printed when the server goes away during the submission says. */
+  private static final String SUBMITTING =
+      "the submission is sent again when it is back, and creates its jobs only once";
+
+  @Override
+  KueueClient connectForRun() throws Exception {
+    return connectUnlessRestarting();
+  }
+
+  private ServerRestarts serverRestarts(KueueClient client) throws Exception {
+    return new ServerRestarts(
+        context, client, context.config().client().serverRestartWait(), err());
+  }
+
+  private int submitBatch(ServerRestarts server, JobSpec shared) throws CliException {
     Message.SubmitBatch request = new Message.SubmitBatch(shared, entries);
     checkSize(request);
-    Message.BatchSubmitted submitted = client.request(request, Message.BatchSubmitted.class);
+    Message.BatchSubmitted submitted =
+        server.request(request, Message.BatchSubmitted.class, SUBMITTING);
     if (json) {
       JsonOutput.print(out(), submitted);
     } else {
@@ -337,7 +357,7 @@ final class CmdCommand extends ServerCommand {
       return ExitCodes.OK;
     }
     try {
-      return WaitJobCommand.waitForBatch(client, submitted.batch(), err());
+      return WaitJobCommand.waitForBatch(server, submitted.batch(), err());
     } catch (CliException e) {
       if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE) {
         throw e;
@@ -345,7 +365,8 @@ final class CmdCommand extends ServerCommand {
       throw new CliException(
           e.exitCode(),
           e.getMessage()
-              + "; the batch is stored, wait again with: kueue wait-job --batch "
+              + "; the batch is stored and may still be running, wait again with: kueue wait-job"
+              + " --batch "
               + submitted.batch(),
           e);
     }

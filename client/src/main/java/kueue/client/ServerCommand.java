@@ -39,8 +39,29 @@ abstract class ServerCommand implements Callable<Integer> {
   public final Integer call() throws Exception {
     context.useConfigFile(config);
     prepare();
-    try (KueueClient client = context.connect()) {
+    try (KueueClient client = connectForRun()) {
       return run(client);
+    }
+  }
+
+  /** The connection run gets; a command that rides out server restarts may get null. */
+  KueueClient connectForRun() throws Exception {
+    return context.connect();
+  }
+
+  /**
+   * For commands that ride out server restarts ({@link ServerRestarts}): a server that cannot be
+   * reached now may be restarting, so run gets null and connects when it is back.
+   */
+  final KueueClient connectUnlessRestarting() throws Exception {
+    try {
+      return context.connect();
+    } catch (CliException e) {
+      if (e.exitCode() == ExitCodes.SERVER_UNREACHABLE
+          && !context.config().client().serverRestartWait().isZero()) {
+        return null;
+      }
+      throw e;
     }
   }
 

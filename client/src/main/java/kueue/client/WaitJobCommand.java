@@ -56,33 +56,46 @@ final class WaitJobCommand extends ServerCommand {
   }
 
   @Override
-  int run(KueueClient client) throws CliException {
-    if (batch != null) {
-      Message.BatchEnded ended =
-          client.request(new Message.WaitBatch(batch), Message.BatchEnded.class);
+  KueueClient connectForRun() throws Exception {
+    return connectUnlessRestarting();
+  }
+
+  @Override
+  int run(KueueClient client) throws Exception {
+    try (ServerRestarts server =
+        new ServerRestarts(context, client, context.config().client().serverRestartWait(), err())) {
+      if (batch != null) {
+        Message.BatchEnded ended =
+            server.request(new Message.WaitBatch(batch), Message.BatchEnded.class, JOBS_GO_ON);
+        if (json) {
+          JsonOutput.print(out(), ended);
+        }
+        err().println(BatchFormat.ending(ended.batch()));
+        return BatchFormat.exitCode(ended.batch());
+      }
+      Message.JobsEnded ended =
+          server.request(new Message.WaitJobs(ids), Message.JobsEnded.class, JOBS_GO_ON);
       if (json) {
         JsonOutput.print(out(), ended);
       }
-      err().println(BatchFormat.ending(ended.batch()));
-      return BatchFormat.exitCode(ended.batch());
+      return report(ids, ended.jobs(), err());
     }
-    Message.JobsEnded ended = client.request(new Message.WaitJobs(ids), Message.JobsEnded.class);
-    if (json) {
-      JsonOutput.print(out(), ended);
-    }
-    return report(ids, ended.jobs(), err());
   }
 
+  /** What the line printed when the server goes away while waiting says. */
+  static final String JOBS_GO_ON = "the jobs go on meanwhile";
+
   /** Used by {@code cmd --wait} too, so that both end the same way. */
-  static int waitFor(KueueClient client, List<Long> ids, PrintWriter err) throws CliException {
-    Message.JobsEnded ended = client.request(new Message.WaitJobs(ids), Message.JobsEnded.class);
+  static int waitFor(ServerRestarts server, List<Long> ids, PrintWriter err) throws CliException {
+    Message.JobsEnded ended =
+        server.request(new Message.WaitJobs(ids), Message.JobsEnded.class, JOBS_GO_ON);
     return report(ids, ended.jobs(), err);
   }
 
   /** Used by {@code cmd --wait} for a batch. */
-  static int waitForBatch(KueueClient client, long batch, PrintWriter err) throws CliException {
+  static int waitForBatch(ServerRestarts server, long batch, PrintWriter err) throws CliException {
     Message.BatchEnded ended =
-        client.request(new Message.WaitBatch(batch), Message.BatchEnded.class);
+        server.request(new Message.WaitBatch(batch), Message.BatchEnded.class, JOBS_GO_ON);
     err.println(BatchFormat.ending(ended.batch()));
     return BatchFormat.exitCode(ended.batch());
   }

@@ -237,8 +237,9 @@ class CmdCommandTest {
   }
 
   @Test
-  void withWaitTellsHowToWaitAgainWhenTheServerGoesAway() {
+  void withWaitAndNoPatienceTellsHowToWaitAgainWhenTheServerGoesAway() throws Exception {
     endedJob = null;
+    cli.pointingAt(server.port(), CliHarness.SECRET, "[client]\nserver_restart_wait_seconds = 0\n");
 
     CliHarness.Result result = cli.run("cmd", "--wait", "sleep", "100");
 
@@ -246,6 +247,39 @@ class CmdCommandTest {
     assertThat(result.exitCode()).isEqualTo(3);
     assertThat(result.err())
         .startsWith("kueue: lost the connection to the Kueue server")
-        .endsWith("; the job is stored, wait again with: kueue wait-job 7\n");
+        .endsWith(
+            "; the job is stored and may still be running, wait again with: kueue wait-job 7\n");
+  }
+
+  @Test
+  void withWaitTriesAgainWhileTheServerIsAwayThenSaysTheJobMayStillRun() throws Exception {
+    endedJob = null;
+    cli.pointingAt(server.port(), CliHarness.SECRET, "[client]\nserver_restart_wait_seconds = 1\n");
+
+    CliHarness.Result result = cli.run("cmd", "--wait", "sleep", "100");
+
+    assertThat(result.exitCode()).isEqualTo(3);
+    assertThat(result.err())
+        .contains("trying again for up to 1s (the jobs go on meanwhile)")
+        .contains("kueue: the Kueue server did not come back within 1s")
+        .endsWith(
+            "; the job is stored and may still be running, wait again with: kueue wait-job 7\n");
+    assertThat(server.requests().stream().filter(Message.WaitJobs.class::isInstance).count())
+        .as("asked again on new connections")
+        .isGreaterThan(1);
+    assertThat(server.requests().stream().filter(Message.Submit.class::isInstance).count())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void everySubmissionCarriesAKeyOfItsOwn() {
+    cli.run("cmd", "true");
+    cli.run("cmd", "true");
+
+    List<String> keys =
+        server.requests().stream()
+            .map(request -> ((Message.Submit) request).jobs().getFirst().submissionKey())
+            .toList();
+    assertThat(keys).hasSize(2).doesNotHaveDuplicates().allMatch(key -> key.length() == 32);
   }
 }

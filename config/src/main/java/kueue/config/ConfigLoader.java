@@ -333,13 +333,14 @@ public final class ConfigLoader {
       Section server = section("server");
       Section worker = section("worker");
       Section client = section("client");
+      KueueConfig.Server serverSettings = readServer(server);
       KueueConfig config =
           new KueueConfig(
               file,
               readCommon(common),
-              readServer(server),
+              serverSettings,
               readWorker(worker),
-              readClient(client),
+              readClient(client, serverSettings.workerTimeout()),
               readRestartWorkers(),
               readGlobalResources());
       for (Section s : List.of(common, server, worker, client)) {
@@ -446,10 +447,17 @@ public final class ConfigLoader {
           s.longInteger("captured_output_max_bytes", 1_048_576L, 0, Long.MAX_VALUE));
     }
 
-    private KueueConfig.Client readClient(Section s) throws ConfigException {
+    private KueueConfig.Client readClient(Section s, Duration workerTimeout)
+        throws ConfigException {
+      // A server that stays away longer than its workers' timeout has lost them anyway; three
+      // times that covers a restart with a database check.
+      long restartWaitDefault = Math.min(3 * workerTimeout.toSeconds(), Integer.MAX_VALUE);
       return new KueueConfig.Client(
           s.integer("job_default_cpus", 1, 0, Integer.MAX_VALUE),
-          s.longInteger("job_default_ram_mb", 1024, 0, Long.MAX_VALUE));
+          s.longInteger("job_default_ram_mb", 1024, 0, Long.MAX_VALUE),
+          Duration.ofSeconds(
+              s.integer(
+                  "server_restart_wait_seconds", (int) restartWaitDefault, 0, Integer.MAX_VALUE)));
     }
 
     private KueueConfig.RestartWorkers readRestartWorkers() throws ConfigException {

@@ -78,6 +78,9 @@ final class ConfigTemplate {
     job_default_cpus = 1
     # RAM in MB a job reserves when `kueue cmd` is given no --ram-mb.
     job_default_ram_mb = 1024
+    # How long `kueue cmd` and waiting for jobs (cmd --wait, wait-job) keep trying to reach a
+    # server that went away (a restart, a network break); default: 3 x worker_timeout_seconds.
+    # server_restart_wait_seconds = 60
 
     # kueue_restart_workers starts a worker over SSH on every listed host where none is connected
     # to the server. It logs in with your ssh-agent's keys and accepts only host keys already in

@@ -77,8 +77,13 @@ public record KueueConfig(
       Duration heartbeatInterval,
       long capturedOutputMaxBytes) {}
 
-  /** [client] */
-  public record Client(int jobDefaultCpus, long jobDefaultRamMb) {}
+  /**
+   * [client].
+   *
+   * @param serverRestartWait how long {@code kueue cmd} and waiting for jobs keep trying to reach a
+   *     server that went away (a restart, a network break) before they give up
+   */
+  public record Client(int jobDefaultCpus, long jobDefaultRamMb, Duration serverRestartWait) {}
 
   /**
    * [restart_workers]; sshUser is null when not set. workerCommand is a command line for sh on the

@@ -62,7 +62,7 @@ class ConfigLoaderTest {
             home.resolve(".local/share/kueue")),
         new KueueConfig.Worker(
             ConfigLoader.hostName(), 10, true, 1.0, Duration.ofSeconds(2), 1_048_576L),
-        new KueueConfig.Client(1, 1024),
+        new KueueConfig.Client(1, 1024, Duration.ofSeconds(60)),
         new KueueConfig.RestartWorkers(
             null, List.of(), 60, KueueConfig.RestartWorkers.DEFAULT_WORKER_COMMAND),
         Map.of());
@@ -357,7 +357,9 @@ class ConfigLoaderTest {
       assertThat(config.worker().dynamicCheckFreeResources()).isFalse();
       assertThat(config.worker().dynamicCpuLoadScaleFactor()).isEqualTo(2.0);
       assertThat(config.worker().capturedOutputMaxBytes()).isZero();
-      assertThat(config.client()).isEqualTo(new KueueConfig.Client(8, 8192));
+      assertThat(config.client())
+          .as("the restart wait follows the worker timeout")
+          .isEqualTo(new KueueConfig.Client(8, 8192, Duration.ofSeconds(21)));
       assertThat(config.globalResources())
           .containsOnly(Map.entry("genus", 3), Map.entry("matlab", 1));
       assertThat(warnings).isEmpty();

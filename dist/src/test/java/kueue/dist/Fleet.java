@@ -27,7 +27,8 @@ final class Fleet implements AutoCloseable {
 
   final Path home;
   final int port;
-  private final List<Process> processes = new ArrayList<>();
+  // Tests run CLIs on other threads while this one restarts the server.
+  private final List<Process> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
   private Process server;
   private String classPath = CLASSPATH;
   private int workerCount;
@@ -226,6 +227,18 @@ final class Fleet implements AutoCloseable {
 
   Result kueueWith(Path config, Path cwd, Map<String, String> env, String... args)
       throws IOException, InterruptedException {
+    return kueueWith(config, cwd, env, Duration.ofSeconds(60), args);
+  }
+
+  /** For a command that may rightly take longer than a minute, e.g. waiting across restarts. */
+  Result kueueWithin(Duration limit, Path cwd, Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
+    return kueueWith(clientConfig(), cwd, env, limit, args);
+  }
+
+  private Result kueueWith(
+      Path config, Path cwd, Map<String, String> env, Duration limit, String... args)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(CliLauncher.command());
     command.addAll(List.of("-c", config.toString()));
     command.addAll(List.of(args));
@@ -240,9 +253,10 @@ final class Fleet implements AutoCloseable {
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     Process process = builder.start();
     processes.add(process);
-    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+    if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
       process.destroyForcibly();
-      throw new AssertionError("kueue " + String.join(" ", args) + " did not finish within 60 s");
+      throw new AssertionError(
+          "kueue " + String.join(" ", args) + " did not finish within " + limit.toSeconds() + " s");
     }
     processes.remove(process);
     Result result =

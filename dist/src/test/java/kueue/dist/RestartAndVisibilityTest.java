@@ -9,7 +9,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,6 +53,73 @@ class RestartAndVisibilityTest {
           .isEqualTo(1);
       long after = fleet.submit("true");
       assertThat(after).isGreaterThan(running);
+    }
+  }
+
+  @Test
+  void submissionsAndWaitingRideOutServerKillsAndRestartsWithoutDuplicates() throws Exception {
+    // Threads of their own: the common pool may have a single thread on a small machine.
+    try (Fleet fleet = new Fleet(home);
+        ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
+      fleet.startServer(Map.of());
+      fleet.startWorker("alpha", "");
+      Path marker = home.resolve("waited-started");
+      Path release = home.resolve("release-waited");
+      long waited =
+          fleet.submit(
+              "sh",
+              "-c",
+              "touch " + marker + "; while [ ! -e " + release + " ]; do sleep 0.1; done; exit 7");
+      await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(marker));
+      CompletableFuture<Fleet.Result> waiting =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return fleet.kueueWithin(
+                      Duration.ofMinutes(4), home, Map.of(), "wait-job", String.valueOf(waited));
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              },
+              threads);
+      List<Fleet.Result> submissions = new CopyOnWriteArrayList<>();
+      int count = 24;
+      CompletableFuture<Void> submitting =
+          CompletableFuture.runAsync(
+              () -> {
+                for (int i = 0; i < count; i++) {
+                  submissions.add(kueue(fleet, "cmd", "echo", "submission " + i));
+                }
+              },
+              threads);
+
+      for (int restart = 1; restart <= 3; restart++) {
+        int before = 5 * restart;
+        await().atMost(Duration.ofSeconds(120)).until(() -> submissions.size() >= before);
+        fleet.killServer();
+        fleet.startServer(Map.of());
+      }
+      submitting.get(180, TimeUnit.SECONDS);
+      Files.createFile(release);
+
+      assertThat(submissions)
+          .as("every submission acknowledged")
+          .allSatisfy(result -> assertThat(result.exitCode()).as(result.toString()).isZero());
+      List<Long> ids = submissions.stream().map(r -> Long.parseLong(r.out().strip())).toList();
+      assertThat(ids).doesNotHaveDuplicates();
+      JsonNode all = JSON.readTree(fleet.kueue("list-jobs", "-n", "0", "--json").out());
+      assertThat(all.get("jobs")).as("no job created twice").hasSize(count + 1);
+      Fleet.Result waitResult = waiting.get(240, TimeUnit.SECONDS);
+      assertThat(waitResult.exitCode()).as(waitResult.toString()).isEqualTo(7);
+      assertThat(waitResult.err()).contains("trying again for up to");
+    }
+  }
+
+  private static Fleet.Result kueue(Fleet fleet, String... args) {
+    try {
+      return fleet.kueue(args);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
     }
   }
 

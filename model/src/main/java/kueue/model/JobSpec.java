@@ -21,6 +21,9 @@ import java.util.Map;
  *     submitted on its own; set by the server, ignored when a client sends it
  * @param arrayIndex the job's index within its batch ({@code --array} value or {@code --file} line
  *     number), or null outside a batch
+ * @param submissionKey chosen by the submitting client, the same for every try of one submission
+ *     (and every job of one batch), so that a try repeated after a lost answer gets the jobs the
+ *     first try created instead of new ones; null when the client did not choose one
  */
 @RecordBuilder
 public record JobSpec(
@@ -34,8 +37,12 @@ public record JobSpec(
     String stdout,
     String stderr,
     Long batch,
-    Long arrayIndex)
+    Long arrayIndex,
+    String submissionKey)
     implements JobSpecBuilder.With {
+
+  /** The longest submission key accepted, in characters. */
+  public static final int MAX_SUBMISSION_KEY_LENGTH = 100;
 
   public JobSpec {
     // Checked here rather than left to List.copyOf: a JVM that has thrown the same

@@ -51,7 +51,7 @@ class MessageCodecTest {
             "{\"type\":\"offer\",\"jobId\":41,\"attempt\":1,\"spec\":{\"argv\":[\"true\"],"
                 + "\"cwd\":\"/home/user/work\",\"env\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0,"
                 + "\"globalResources\":{},\"stdout\":null,\"stderr\":null,\"batch\":null,"
-                + "\"arrayIndex\":null},\"envSlot\":3}\n");
+                + "\"arrayIndex\":null,\"submissionKey\":null},\"envSlot\":3}\n");
   }
 
   @Test

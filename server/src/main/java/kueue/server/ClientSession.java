@@ -16,6 +16,7 @@ import kueue.core.WorkerView;
 import kueue.model.BatchSummary;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
+import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
@@ -120,7 +121,15 @@ final class ClientSession {
         throw new RequestException("bad_request", "a job without command or working directory");
       }
     }
-    Effect effect = await(context.loop().request(id -> new Command.Submit(id, submit.jobs())));
+    String key = submissionKey(submit.jobs().getFirst());
+    for (var spec : submit.jobs()) {
+      if (!java.util.Objects.equals(spec.submissionKey(), key)) {
+        throw new RequestException(
+            "bad_request", "the jobs of one submission must have the same submission key");
+      }
+    }
+    Effect effect =
+        await(context.loop().submitOnce(key, id -> new Command.Submit(id, submit.jobs())));
     return switch (effect) {
       case Effect.SubmitAccepted accepted -> new Message.Submitted(accepted.jobIds());
       case Effect.RequestRejected rejected ->
@@ -202,6 +211,16 @@ final class ClientSession {
     return jobs.size();
   }
 
+  private static String submissionKey(JobSpec spec) throws RequestException {
+    String key = spec.submissionKey();
+    if (key != null && (key.isEmpty() || key.length() > JobSpec.MAX_SUBMISSION_KEY_LENGTH)) {
+      throw new RequestException(
+          "bad_request",
+          "a submission key has 1 to " + JobSpec.MAX_SUBMISSION_KEY_LENGTH + " characters");
+    }
+    return key;
+  }
+
   private Message.Reply submitBatch(Message.SubmitBatch batch) throws RequestException {
     if (batch.entries() == null || batch.entries().isEmpty()) {
       throw new RequestException("bad_request", "no jobs to submit");
@@ -217,7 +236,9 @@ final class ClientSession {
         await(
             context
                 .loop()
-                .request(id -> new Command.SubmitBatch(id, batch.shared(), batch.entries())));
+                .submitOnce(
+                    submissionKey(batch.shared()),
+                    id -> new Command.SubmitBatch(id, batch.shared(), batch.entries())));
     return switch (effect) {
       case Effect.SubmitAccepted accepted ->
           new Message.BatchSubmitted(accepted.jobIds().getFirst(), accepted.jobIds());

@@ -54,6 +54,13 @@ final class SchedulerLoop {
   private final LinkedBlockingQueue<Consumer<Instant>> inbox = new LinkedBlockingQueue<>();
   private final Decisions decisions = new Decisions();
   private final Map<Long, CompletableFuture<Effect>> openRequests = new HashMap<>();
+
+  /**
+   * Keyed submissions handled in this turn, not yet in the store: a repeat in the same turn gets
+   * the first one's answer.
+   */
+  private final Map<String, CompletableFuture<Effect>> submissionsThisTurn = new HashMap<>();
+
   private final Map<Long, Outbound> workerLinks = new HashMap<>();
   private final Map<Long, List<Waiter>> waitersByJob = new HashMap<>();
 
@@ -131,6 +138,50 @@ final class SchedulerLoop {
             scheduler.handle(command.apply(requestId), now, decisions);
           } catch (RuntimeException e) {
             openRequests.remove(requestId);
+            throw e;
+          }
+        });
+    return answer;
+  }
+
+  /**
+   * Like {@link #request} for a submission (Submit or SubmitBatch) with a client's key: when a
+   * submission with that key was stored before, or is being handled in this turn, the answer is the
+   * jobs it created, and nothing new is queued. A client that lost the answer to its submission
+   * (the server restarted, the network broke) tries again with the same key.
+   */
+  CompletableFuture<Effect> submitOnce(String key, LongFunction<Command> command) {
+    if (key == null) {
+      return request(command);
+    }
+    CompletableFuture<Effect> answer = new CompletableFuture<>();
+    submit(
+        now -> {
+          CompletableFuture<Effect> inThisTurn = submissionsThisTurn.get(key);
+          if (inThisTurn != null) {
+            inThisTurn.whenComplete(
+                (effect, failure) -> {
+                  if (failure != null) {
+                    answer.completeExceptionally(failure);
+                  } else {
+                    answer.complete(effect);
+                  }
+                });
+            return;
+          }
+          List<Long> stored = store.jobIdsWithSubmissionKey(key);
+          if (!stored.isEmpty()) {
+            answer.complete(new Effect.SubmitAccepted(0, stored));
+            return;
+          }
+          long requestId = nextRequestId++;
+          openRequests.put(requestId, answer);
+          submissionsThisTurn.put(key, answer);
+          try {
+            scheduler.handle(command.apply(requestId), now, decisions);
+          } catch (RuntimeException e) {
+            openRequests.remove(requestId);
+            submissionsThisTurn.remove(key);
             throw e;
           }
         });
@@ -327,6 +378,7 @@ final class SchedulerLoop {
       decisions.clear();
       sendHeldMessages();
     }
+    submissionsThisTurn.clear();
     if (!afterBatch.isEmpty()) {
       afterBatch.forEach(Runnable::run);
       afterBatch.clear();

@@ -106,6 +106,11 @@ class BatchRequestsTest {
         .build();
   }
 
+  /** A job of its own: no batch index in its output name. */
+  private static JobSpec single() {
+    return shared().withStdout(null);
+  }
+
   private static List<BatchEntry> array(int count) {
     List<BatchEntry> entries = new ArrayList<>(count);
     for (long index = 1; index <= count; index++) {
@@ -118,6 +123,40 @@ class BatchRequestsTest {
     Message.BatchList list = (Message.BatchList) request(new Message.ListBatches(0, List.of()));
     assertThat(list.batches()).hasSize(1);
     return list.batches().getFirst();
+  }
+
+  @Test
+  void aSubmissionTriedAgainWithItsKeyGetsTheJobsOfTheFirstTryAndCreatesNone() throws Exception {
+    JobSpec keyed = shared().withSubmissionKey("9f2c51d0a7e34b6c8d1e2f3a4b5c6d7e");
+    Message.BatchSubmitted batch =
+        (Message.BatchSubmitted) request(new Message.SubmitBatch(keyed, array(3)));
+    Message.Submitted single =
+        (Message.Submitted)
+            request(new Message.Submit(List.of(single().withSubmissionKey("single-try-key"))));
+
+    // Tries that lost their answers, one of them on another connection, and two sent together.
+    Message batchAgain = request(new Message.SubmitBatch(keyed, array(3)));
+    try (PeerConnection other = connect()) {
+      other.send(new Message.Submit(List.of(single().withSubmissionKey("single-try-key"))));
+      other.send(new Message.Submit(List.of(single().withSubmissionKey("single-try-key"))));
+      assertThat(other.receive()).isEqualTo(single);
+      assertThat(other.receive()).isEqualTo(single);
+    }
+
+    assertThat(batchAgain).isEqualTo(batch);
+    Message.JobList all = (Message.JobList) request(new Message.ListJobs(0, List.of()));
+    assertThat(all.jobs()).hasSize(4);
+    Message unkeyed = request(new Message.Submit(List.of(single())));
+    assertThat(((Message.Submitted) unkeyed).ids()).containsExactly(5L);
+  }
+
+  @Test
+  void aSubmissionKeyIsLimitedInLength() throws Exception {
+    Message reply =
+        request(new Message.Submit(List.of(shared().withSubmissionKey("k".repeat(101)))));
+
+    assertThat(reply).isInstanceOf(Message.Failure.class);
+    assertThat(((Message.Failure) reply).message()).contains("1 to 100 characters");
   }
 
   @Test

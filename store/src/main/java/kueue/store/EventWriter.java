@@ -105,19 +105,20 @@ final class EventWriter implements AutoCloseable {
     insertJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index)"
+                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index,"
+                + " submission_key)"
                 + " VALUES (?, "
                 + to(JobTransition.QUEUED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, worker,"
-                + " history_offered)"
+                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index,"
+                + " submission_key, worker, history_offered)"
                 + " VALUES (?, "
                 + to(JobTransition.OFFERED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -432,6 +433,7 @@ final class EventWriter implements AutoCloseable {
     insert.setLong(column++, millis(queued.at()));
     setNullable(insert, column++, spec.batch());
     setNullable(insert, column++, spec.arrayIndex());
+    insert.setString(column++, spec.submissionKey());
     if (offered != null) {
       insert.setString(column++, offered.workerName());
       insert.setLong(column, millis(offered.at()));

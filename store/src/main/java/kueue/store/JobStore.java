@@ -82,6 +82,12 @@ public interface JobStore extends AutoCloseable {
    */
   List<JobSummary> listAfter(Long batch, List<JobFilter> filters, long afterId, int max);
 
+  /**
+   * The ids of the stored jobs that a submission with this key created, in id order; empty when
+   * none (never submitted, refused, or cleaned since).
+   */
+  List<Long> jobIdsWithSubmissionKey(String key);
+
   /** Counts over all stored jobs, average run time and ETA as of now. */
   JobStats stats(Instant now);
 

@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 3;
+  static final int VERSION = 4;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -160,7 +160,14 @@ final class Schema {
           List.of(
               "ALTER TABLE jobs ADD COLUMN history_offered INTEGER",
               "ALTER TABLE jobs ADD COLUMN history_started INTEGER",
-              "ALTER TABLE jobs ADD COLUMN history_ended INTEGER"));
+              "ALTER TABLE jobs ADD COLUMN history_ended INTEGER"),
+          // 4: the key a client gives a submission, so that a submission tried again after its
+          // answer was lost finds the jobs the first try created (only jobs with a key are in the
+          // index).
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN submission_key TEXT",
+              "CREATE INDEX jobs_by_submission_key ON jobs (submission_key)"
+                  + " WHERE submission_key IS NOT NULL"));
 
   /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
   static String states(Predicate<JobState> which) {

@@ -76,7 +76,7 @@ public final class SqliteJobStore implements JobStore {
           + " exit_code, signal, note, batch_id, array_index";
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
-          + " array_index";
+          + " array_index, submission_key";
   private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
 
   /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
@@ -745,7 +745,7 @@ public final class SqliteJobStore implements JobStore {
               loan.prepare(
                   "SELECT "
                       + SUMMARY_COLUMNS
-                      + ", global_resources, stdout_target, stderr_target,"
+                      + ", global_resources, stdout_target, stderr_target, submission_key,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -924,6 +924,24 @@ public final class SqliteJobStore implements JobStore {
             : " AND category IN " + sqlList(distinct));
   }
 
+  @Override
+  public List<Long> jobIdsWithSubmissionKey(String key) {
+    Objects.requireNonNull(key, "key");
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare("SELECT id FROM jobs WHERE submission_key = ? ORDER BY id");
+          query.setString(1, key);
+          List<Long> ids = new ArrayList<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              ids.add(row.getLong(1));
+            }
+          }
+          return ids;
+        });
+  }
+
   /** The SQL that lists one filter (or all jobs when null), newest first; visible for tests. */
   static String listQuery(JobFilter filter) {
     return "SELECT "
@@ -1085,6 +1103,7 @@ public final class SqliteJobStore implements JobStore {
         .stderr(row.getString("stderr_target"))
         .batch(longOrNull(row, "batch_id"))
         .arrayIndex(longOrNull(row, "array_index"))
+        .submissionKey(row.getString("submission_key"))
         .build();
   }
 
