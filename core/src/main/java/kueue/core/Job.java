@@ -43,6 +43,18 @@ final class Job {
 
   String lastDeclineReason;
 
+  /** How many more times the job may run after attempts that do not succeed (its --retries). */
+  int retries;
+
+  /** The pause before each retry, in seconds; 0 for none. */
+  long retryDelaySeconds;
+
+  /** How many retries it has had. */
+  int retried;
+
+  /** A pending job waiting out its retry delay: when it may be offered; null otherwise. */
+  Instant notBefore;
+
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
 

@@ -21,6 +21,12 @@ import java.util.Map;
  *     submitted on its own; set by the server, ignored when a client sends it
  * @param arrayIndex the job's index within its batch ({@code --array} value or {@code --file} line
  *     number), or null outside a batch
+ * @param timeLimitSeconds how long the job may run before its worker stops it and it ends as timed
+ *     out, or null for no limit
+ * @param retries how many more times the job runs after an attempt that did not succeed, or null
+ *     for none
+ * @param retryDelaySeconds how long after a failed attempt the next one may start, or null for at
+ *     once
  */
 @RecordBuilder
 public record JobSpec(
@@ -34,7 +40,10 @@ public record JobSpec(
     String stdout,
     String stderr,
     Long batch,
-    Long arrayIndex)
+    Long arrayIndex,
+    Long timeLimitSeconds,
+    Integer retries,
+    Long retryDelaySeconds)
     implements JobSpecBuilder.With {
 
   public JobSpec {
@@ -46,6 +55,11 @@ public record JobSpec(
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
+  }
+
+  /** How many retries the job may still have after its first attempt; 0 for none. */
+  public int retriesAllowed() {
+    return retries == null ? 0 : Math.max(0, retries);
   }
 
   public Resources demand() {
