@@ -75,10 +75,44 @@ public record KueueConfig(
       boolean dynamicCheckFreeResources,
       double dynamicCpuLoadScaleFactor,
       Duration heartbeatInterval,
-      long capturedOutputMaxBytes) {}
+      long capturedOutputMaxBytes,
+      Duration timeLimitGrace) {
 
-  /** [client] */
-  public record Client(int jobDefaultCpus, long jobDefaultRamMb) {}
+    /** With the default grace period for jobs stopped at their time limit (30 s). */
+    public Worker(
+        String workerName,
+        int workerMaxParallelJobs,
+        boolean dynamicCheckFreeResources,
+        double dynamicCpuLoadScaleFactor,
+        Duration heartbeatInterval,
+        long capturedOutputMaxBytes) {
+      this(
+          workerName,
+          workerMaxParallelJobs,
+          dynamicCheckFreeResources,
+          dynamicCpuLoadScaleFactor,
+          heartbeatInterval,
+          capturedOutputMaxBytes,
+          DEFAULT_TIME_LIMIT_GRACE);
+    }
+
+    /** From TERM to KILL for a job stopped at its time limit, unless time_limit_grace_seconds. */
+    public static final Duration DEFAULT_TIME_LIMIT_GRACE = Duration.ofSeconds(30);
+  }
+
+  /**
+   * [client]
+   *
+   * @param jobDefaultTimeLimitSeconds the time limit of jobs submitted without --time; null for
+   *     none
+   */
+  public record Client(int jobDefaultCpus, long jobDefaultRamMb, Long jobDefaultTimeLimitSeconds) {
+
+    /** Without a default time limit. */
+    public Client(int jobDefaultCpus, long jobDefaultRamMb) {
+      this(jobDefaultCpus, jobDefaultRamMb, null);
+    }
+  }
 
   /**
    * [restart_workers]; sshUser is null when not set. workerCommand is a command line for sh on the

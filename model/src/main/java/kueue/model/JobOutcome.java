@@ -10,7 +10,8 @@ import java.time.Instant;
  * @param failure why the job could not run at all (e.g. "command not found: foo"), or null
  * @param started when the process started, null if it never did
  * @param ended when the worker saw it end
- * @param timedOut the worker stopped it because it reached the job's time limit
+ * @param timedOut the worker stopped it because it reached the job's time limit; never null (a peer
+ *     that does not send it means false)
  */
 public record JobOutcome(
     Integer exitCode,
@@ -18,7 +19,11 @@ public record JobOutcome(
     String failure,
     Instant started,
     Instant ended,
-    boolean timedOut) {
+    Boolean timedOut) {
+
+  public JobOutcome {
+    timedOut = Boolean.TRUE.equals(timedOut);
+  }
 
   /** An attempt that ended by itself, or was killed for another reason than its time limit. */
   public JobOutcome(
@@ -32,7 +37,7 @@ public record JobOutcome(
   }
 
   public boolean succeeded() {
-    return exitCode != null && exitCode == 0 && failure == null && !timedOut;
+    return exitCode != null && exitCode == 0 && failure == null && !timedOut();
   }
 
   /**
