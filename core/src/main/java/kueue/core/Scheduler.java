@@ -865,7 +865,12 @@ public final class Scheduler {
 
   private String pendingReason(Job job) {
     if (job.notBefore != null) {
-      return "retry " + job.retried + " of " + job.retries + " waits until " + job.notBefore;
+      return "retry "
+          + job.retried
+          + " of "
+          + job.retries
+          + " waits until "
+          + job.notBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     }
     if (workers.isEmpty()) {
       return "no worker connected";

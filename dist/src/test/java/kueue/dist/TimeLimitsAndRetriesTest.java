@@ -142,6 +142,6 @@ class TimeLimitsAndRetriesTest {
     Fleet.Result failed = fleet.kueue("wait-job", String.valueOf(hopeless));
     assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(7);
     assertThat(endings(hopeless)).hasSize(3).last().isEqualTo("attempt 3: exit 7");
-    assertThat(endings(hopeless).getFirst()).startsWith("attempt 1: exit 7; retry 1 of 2 from ");
+    assertThat(endings(hopeless).getFirst()).isEqualTo("attempt 1: exit 7; retry 1 of 2 in 1s");
   }
 }

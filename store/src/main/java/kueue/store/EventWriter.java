@@ -595,7 +595,9 @@ final class EventWriter implements AutoCloseable {
             + retried.retry()
             + " of "
             + retried.retries()
-            + (retried.notBefore() == null ? " follows" : " from " + retried.notBefore());
+            + (retried.notBefore() == null
+                ? " follows"
+                : " in " + delayText(retried.at(), retried.notBefore()));
     historyFromJob(jobId, retried.at(), retried.attempt(), "ended", detail);
     markRetried.setInt(1, retried.retry());
     if (retried.notBefore() == null) {
@@ -607,6 +609,14 @@ final class EventWriter implements AutoCloseable {
     requireChanged(markRetried, jobId);
     output(jobId, "stdout", retried.stdout());
     output(jobId, "stderr", retried.stderr());
+  }
+
+  /** "30s", "1m30s": the pause before a retry, to the second. */
+  private static String delayText(Instant from, Instant to) {
+    long seconds = Math.max(0, java.time.Duration.between(from, to).toSeconds());
+    return seconds >= 60
+        ? seconds / 60 + "m" + (seconds % 60 == 0 ? "" : seconds % 60 + "s")
+        : seconds + "s";
   }
 
   /** The detail of an "ended" history line: the failure, else the signal, else the exit code. */

@@ -115,7 +115,7 @@ class SqliteJobStoreTest extends JobStoreContract {
             tuple("submitted", 0, null),
             tuple("offered", 1, null),
             tuple("started", 1, null),
-            tuple("ended", 1, "exit 3; retry 1 of 2 from " + at(62)),
+            tuple("ended", 1, "exit 3; retry 1 of 2 in 1m"),
             tuple("offered", 2, null),
             tuple("started", 2, null),
             tuple("ended", 2, "exit 0"));
