@@ -48,8 +48,7 @@ public final class Scheduler {
 
   /** Pending jobs waiting out their retry delay, kept out of the shape queues until it is over. */
   private final PriorityQueue<Job> delayed =
-      new PriorityQueue<>(
-          Comparator.comparing((Job job) -> job.notBefore).thenComparingLong(job -> job.id));
+      new PriorityQueue<>(Comparator.comparing(Job::notBefore).thenComparingLong(job -> job.id));
 
   private final TreeMap<Long, Worker> workers = new TreeMap<>();
 
@@ -126,10 +125,11 @@ public final class Scheduler {
       }
       Job job = new Job(entry.jobId(), shape, entry.submitted(), entry.state());
       job.attempt = entry.attempt();
-      job.retries = entry.retries();
-      job.retried = entry.retried();
-      job.retryDelaySeconds = entry.retryDelaySeconds();
+      if (entry.retries() > 0) {
+        job.retries = new Job.Retries(entry.retries(), entry.retryDelaySeconds(), entry.retried());
+      }
       if (entry.state() == JobState.PENDING
+          && job.retries != null
           && entry.notBefore() != null
           && now.isBefore(entry.notBefore())) {
         jobs.put(job.id, job);
@@ -324,9 +324,10 @@ public final class Scheduler {
   }
 
   private static void allowRetries(Job job, JobSpec spec) {
-    job.retries = spec.retriesAllowed();
-    Long delay = spec.retryDelaySeconds();
-    job.retryDelaySeconds = delay == null ? 0 : Math.max(0, delay);
+    if (spec.retriesAllowed() > 0) {
+      Long delay = spec.retryDelaySeconds();
+      job.retries = new Job.Retries(spec.retriesAllowed(), delay == null ? 0 : delay, 0);
+    }
   }
 
   private void cancel(Command.Cancel command, Instant now, Decisions out) {
@@ -571,7 +572,9 @@ public final class Scheduler {
             new Event.JobTimedOut(
                 job.id, job.attempt, outcome, command.stdout(), command.stderr(), now));
         out.then(new Effect.JobsTerminated(List.of(job.id)));
-      } else if (job.retried < job.retries && (outcome == null || !outcome.succeeded())) {
+      } else if (job.retries != null
+          && job.retries.left()
+          && (outcome == null || !outcome.succeeded())) {
         retry(job, command, now, out);
       } else {
         jobs.remove(job.id);
@@ -592,8 +595,9 @@ public final class Scheduler {
    * after its retry delay. Lost attempts do not come here; they count toward the maximum attempts.
    */
   private void retry(Job job, Command.MarkEnded ended, Instant now, Decisions out) {
-    job.retried++;
-    Instant notBefore = job.retryDelaySeconds > 0 ? now.plusSeconds(job.retryDelaySeconds) : null;
+    Job.Retries retries = job.retries;
+    retries.used++;
+    Instant notBefore = retries.delaySeconds > 0 ? now.plusSeconds(retries.delaySeconds) : null;
     out.record(
         new Event.JobRetried(
             job.id,
@@ -601,8 +605,8 @@ public final class Scheduler {
             ended.outcome(),
             ended.stdout(),
             ended.stderr(),
-            job.retried,
-            job.retries,
+            retries.used,
+            retries.allowed,
             notBefore,
             now));
     job.moveTo(JobState.PENDING);
@@ -793,24 +797,25 @@ public final class Scheduler {
     }
   }
 
+  /** Only for a job with retries. */
   private void delay(Job job, Instant notBefore) {
-    job.notBefore = notBefore;
+    job.retries.notBefore = notBefore;
     delayed.add(job);
   }
 
   /** Retries whose delay is over join the shape queues. */
   private void queueDueRetries(Instant now) {
-    while (!delayed.isEmpty() && !now.isBefore(delayed.peek().notBefore)) {
+    while (!delayed.isEmpty() && !now.isBefore(delayed.peek().notBefore())) {
       Job job = delayed.poll();
-      job.notBefore = null;
+      job.retries.notBefore = null;
       enqueue(job);
     }
   }
 
   private void dequeue(Job job) {
-    if (job.notBefore != null) {
+    if (job.notBefore() != null) {
       delayed.remove(job);
-      job.notBefore = null;
+      job.retries.notBefore = null;
       return;
     }
     if (job.parked) {
@@ -864,13 +869,13 @@ public final class Scheduler {
   // ---- explanations
 
   private String pendingReason(Job job) {
-    if (job.notBefore != null) {
+    if (job.notBefore() != null) {
       return "retry "
-          + job.retried
+          + job.retries.used
           + " of "
-          + job.retries
+          + job.retries.allowed
           + " waits until "
-          + job.notBefore.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+          + job.notBefore().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
     }
     if (workers.isEmpty()) {
       return "no worker connected";
