@@ -1,6 +1,7 @@
 package kueue.dist;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -61,6 +62,42 @@ class TimeLimitsAndRetriesTest {
       }
     }
     return endings;
+  }
+
+  @Test
+  void aRetryThatFallsDueWhileTheServerIsDownRunsOnceItIsBack() throws Exception {
+    Path dir = Files.createDirectories(home.resolve("restart"));
+    long id =
+        Long.parseLong(
+            fleet
+                .kueueIn(
+                    dir,
+                    Map.of(),
+                    "cmd",
+                    "-c",
+                    "0",
+                    "--retries",
+                    "1",
+                    "--retry-delay",
+                    "3s",
+                    "sh",
+                    "-c",
+                    "if [ -e ran ]; then echo second; else touch ran; exit 4; fi")
+                .out()
+                .strip());
+    await().atMost(Duration.ofSeconds(30)).until(() -> endings(id).size() == 1);
+    Instant failed = Instant.now();
+
+    fleet.killServer();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(() -> Instant.now().isAfter(failed.plusSeconds(4)));
+    fleet.startServer(Map.of());
+
+    Fleet.Result waited = fleet.kueue("wait-job", String.valueOf(id));
+    assertThat(waited.exitCode()).as(waited.toString()).isZero();
+    assertThat(endings(id))
+        .containsExactly("attempt 1: exit 4; retry 1 of 1 in 3s", "attempt 2: exit 0");
   }
 
   @Test
