@@ -154,15 +154,14 @@ final class SchedulerHarness {
   /** The current attempt ended because its worker stopped it at the time limit. */
   Decisions timeOutCurrent(long jobId) {
     ActiveJobView job = view(jobId);
+    return timeOut(job.workerId(), jobId, job.attempt());
+  }
+
+  Decisions timeOut(long workerId, long jobId, int attempt) {
     JobOutcome outcome = new JobOutcome(null, 15, null, now, now, true);
     return step(
         new Command.MarkEnded(
-            job.workerId(),
-            jobId,
-            job.attempt(),
-            outcome,
-            CapturedOutput.EMPTY,
-            CapturedOutput.EMPTY));
+            workerId, jobId, attempt, outcome, CapturedOutput.EMPTY, CapturedOutput.EMPTY));
   }
 
   Decisions endCurrent(long jobId) {
