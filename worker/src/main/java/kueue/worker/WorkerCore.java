@@ -82,9 +82,6 @@ final class WorkerCore {
   /** Results that do not fit into Register are listed as running and sent one by one after it. */
   static final int MAX_REGISTER_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
 
-  /** From TERM to KILL for a job stopped at its time limit, unless [worker] sets another. */
-  static final Duration DEFAULT_TIME_LIMIT_GRACE = Duration.ofSeconds(30);
-
   /** An attempt without a time limit. */
   private static final long NO_LIMIT = Long.MAX_VALUE;
 
@@ -161,7 +158,13 @@ final class WorkerCore {
    * @param now the time the worker starts, which counts as contact
    */
   WorkerCore(String name, int maxSlots, Duration killJobsAfter, String serverAddress, long now) {
-    this(name, maxSlots, killJobsAfter, serverAddress, now, DEFAULT_TIME_LIMIT_GRACE);
+    this(
+        name,
+        maxSlots,
+        killJobsAfter,
+        serverAddress,
+        now,
+        kueue.config.KueueConfig.Worker.DEFAULT_TIME_LIMIT_GRACE);
   }
 
   /**
