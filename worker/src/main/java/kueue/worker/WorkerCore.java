@@ -424,7 +424,9 @@ final class WorkerCore {
               + " server was lost; the server runs it again");
       return;
     }
-    if (attempt.killedByStop) {
+    // One stopped at its time limit has had its run: its result goes to the server, which would
+    // otherwise run a released job again.
+    if (attempt.killedByStop && !attempt.timedOut) {
       if (started != null) {
         actions.add(new Send(registeredSession, started));
       }

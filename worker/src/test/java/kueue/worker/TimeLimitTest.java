@@ -108,6 +108,21 @@ class TimeLimitTest {
   }
 
   @Test
+  void aJobAtItsLimitWhenTheWorkerStopsIsReportedAsTimedOutNotReleased() {
+    AttemptRef job = runningJob(1, 2);
+    pass(Duration.ofSeconds(2));
+    harness.stop();
+
+    harness.processEnds(job, 0);
+    harness.stopWaitOver();
+
+    assertThat(harness.sentOn(session, Message.Released.class)).isEmpty();
+    assertThat(harness.sentOn(session, Message.Ended.class))
+        .singleElement()
+        .satisfies(ended -> assertThat(ended.outcome().timedOut()).isTrue());
+  }
+
+  @Test
   void aJobKilledForAnotherReasonIsNotTimedOut() {
     AttemptRef job = runningJob(1, 3);
     harness.kill(session, job);
