@@ -33,8 +33,8 @@ final class BatchFormat {
   }
 
   /**
-   * One sentence on how the batch ended, e.g. "batch 12: 997 of 1000 jobs succeeded, 2 failed, 1
-   * canceled; first: job 57 [index 46] failed with exit code 1".
+   * One sentence on how the batch ended, e.g. "batch 12: 996 of 1000 jobs succeeded, 2 failed, 1
+   * timed out, 1 canceled; first: job 57 [index 46] failed with exit code 1".
    */
   static String ending(BatchSummary batch) {
     JobStats stats = batch.stats();
@@ -48,6 +48,9 @@ final class BatchFormat {
     parts.add(stats.succeeded() + " of " + batch.jobs() + " jobs succeeded");
     if (stats.failed() > 0) {
       parts.add(stats.failed() + " failed");
+    }
+    if (stats.timedOut() > 0) {
+      parts.add(stats.timedOut() + " timed out");
     }
     if (stats.canceled() > 0) {
       parts.add(stats.canceled() + " canceled");

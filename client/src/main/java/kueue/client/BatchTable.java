@@ -1,5 +1,6 @@
 package kueue.client;
 
+import java.util.ArrayList;
 import java.util.List;
 import kueue.model.BatchSummary;
 import kueue.model.JobStats;
@@ -13,39 +14,48 @@ final class BatchTable {
   private BatchTable() {}
 
   static List<String> render(List<BatchSummary> batches, int width, boolean colors) {
-    TextTable table =
-        new TextTable(
-            List.of(
-                TextTable.Column.right("batch"),
-                TextTable.Column.left("jobs"),
-                TextTable.Column.right("pending"),
-                TextTable.Column.right("running"),
-                TextTable.Column.right("succeeded"),
-                TextTable.Column.right("failed"),
-                TextTable.Column.right("canceled"),
-                TextTable.Column.right("avg"),
-                TextTable.Column.right("ETA"),
-                TextTable.Column.clipBack("command", 12)));
+    // The column of timed-out jobs is shown only when a listed batch has some.
+    boolean timeouts = batches.stream().anyMatch(batch -> batch.stats().timedOut() > 0);
+    List<TextTable.Column> columns = new ArrayList<>();
+    columns.add(TextTable.Column.right("batch"));
+    columns.add(TextTable.Column.left("jobs"));
+    columns.add(TextTable.Column.right("pending"));
+    columns.add(TextTable.Column.right("running"));
+    columns.add(TextTable.Column.right("succeeded"));
+    columns.add(TextTable.Column.right("failed"));
+    columns.add(TextTable.Column.right("canceled"));
+    if (timeouts) {
+      columns.add(TextTable.Column.right("timed out"));
+    }
+    columns.add(TextTable.Column.right("avg"));
+    columns.add(TextTable.Column.right("ETA"));
+    columns.add(TextTable.Column.clipBack("command", 12));
+    TextTable table = new TextTable(columns);
     for (BatchSummary batch : batches) {
       JobStats stats = batch.stats();
-      table.row(
-          List.of(
-              TextTable.Cell.of(String.valueOf(batch.batch())),
-              TextTable.Cell.of(BatchFormat.range(batch.firstJob(), batch.lastJob())),
-              count(stats.pending(), Style.PLAIN),
-              count(stats.offered() + stats.running(), Style.BLUE),
-              count(stats.succeeded(), Style.GREEN),
-              count(stats.failed(), Style.RED),
-              count(stats.canceled(), Style.GREY),
-              TextTable.Cell.of(
-                  stats.averageRunSeconds() == null
-                      ? "-"
-                      : Durations.compactSeconds(stats.averageRunSeconds())),
-              TextTable.Cell.of(
-                  batch.active() == 0 || stats.etaSeconds() == null
-                      ? "-"
-                      : Durations.estimate(stats.etaSeconds())),
-              TextTable.Cell.of(batch.command() == null ? "-" : batch.command())));
+      List<TextTable.Cell> cells = new ArrayList<>();
+      cells.add(TextTable.Cell.of(String.valueOf(batch.batch())));
+      cells.add(TextTable.Cell.of(BatchFormat.range(batch.firstJob(), batch.lastJob())));
+      cells.add(count(stats.pending(), Style.PLAIN));
+      cells.add(count(stats.offered() + stats.running(), Style.BLUE));
+      cells.add(count(stats.succeeded(), Style.GREEN));
+      cells.add(count(stats.failed(), Style.RED));
+      cells.add(count(stats.canceled(), Style.GREY));
+      if (timeouts) {
+        cells.add(count(stats.timedOut(), Style.RED));
+      }
+      cells.add(
+          TextTable.Cell.of(
+              stats.averageRunSeconds() == null
+                  ? "-"
+                  : Durations.compactSeconds(stats.averageRunSeconds())));
+      cells.add(
+          TextTable.Cell.of(
+              batch.active() == 0 || stats.etaSeconds() == null
+                  ? "-"
+                  : Durations.estimate(stats.etaSeconds())));
+      cells.add(TextTable.Cell.of(batch.command() == null ? "-" : batch.command()));
+      table.row(cells);
     }
     return table.render(width, colors);
   }

@@ -9,11 +9,11 @@ import picocli.CommandLine.Option;
     name = "clean-jobs",
     mixinStandardHelpOptions = true,
     versionProvider = KueueCli.Version.class,
-    description = "Forget succeeded and canceled jobs; with --all failed ones too.")
+    description = "Forget succeeded and canceled jobs; with --all failed and timed-out ones too.")
 final class CleanJobsCommand extends ServerCommand {
   @Option(
       names = {"-a", "--all"},
-      description = "Also forget failed jobs.")
+      description = "Also forget failed and timed-out jobs.")
   boolean all;
 
   @Option(names = "--json", description = "Print {\"removed\": N}.")

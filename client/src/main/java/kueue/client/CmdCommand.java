@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import kueue.config.DurationText;
 import kueue.config.KueueConfig;
 import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
@@ -56,9 +57,11 @@ import picocli.CommandLine.Parameters;
           + " KUEUE_ARRAY_ID, KUEUE_ARRAY_INDEX. Jobs of a batch get KUEUE_ARRAY_ID (the batch id)"
           + " and KUEUE_ARRAY_INDEX (their index).",
       "",
-      "With --wait the exit code is the job's: 127 if it could not start, 128+N if killed by"
-          + " signal N, 130 if canceled. For a batch it is 0 if every job succeeded, else the code"
-          + " of the failed or canceled job with the smallest id."
+      "Durations (--time, --retry-delay): 90s, 30m, 2h, 1h30m, 1d, or [D-]HH:MM:SS as in Slurm.",
+      "",
+      "With --wait the exit code is the job's: 124 if it timed out, 127 if it could not start,"
+          + " 128+N if killed by signal N, 130 if canceled. For a batch it is 0 only if every job"
+          + " succeeded, else the code of the job with the smallest id that did not."
     })
 final class CmdCommand extends ServerCommand {
   @Option(
@@ -99,6 +102,29 @@ final class CmdCommand extends ServerCommand {
       paramLabel = "PATH|null",
       description = "The same for stderr.")
   String stderr;
+
+  @Option(
+      names = {"-t", "--time"},
+      paramLabel = "DURATION",
+      description =
+          "Time limit: after running this long the job gets SIGTERM, then SIGKILL after the"
+              + " worker's grace period, and ends as timed out (default: [client]"
+              + " job_default_time_limit, or none).")
+  String time;
+
+  @Option(
+      names = "--retries",
+      paramLabel = "N",
+      description =
+          "Run the job again after an attempt that did not succeed (non-zero exit, killed, not"
+              + " started), up to N more times; not after a time-out.")
+  Integer retries;
+
+  @Option(
+      names = "--retry-delay",
+      paramLabel = "DURATION",
+      description = "Wait this long before each retry (default: retry at once).")
+  String retryDelay;
 
   @Option(
       names = {"-w", "--wait"},
@@ -147,6 +173,8 @@ final class CmdCommand extends ServerCommand {
 
   private Map<String, Integer> globalResources;
   private Path cwd;
+  private Long timeLimitSeconds;
+  private Long retryDelaySeconds;
 
   /** The batch's jobs, or null for a single job. */
   private List<BatchEntry> entries;
@@ -186,6 +214,18 @@ final class CmdCommand extends ServerCommand {
     if (stdout != null && stdout.isEmpty() || stderr != null && stderr.isEmpty()) {
       throw usage("--stdout and --stderr need a path or null");
     }
+    if (time != null) {
+      timeLimitSeconds = duration("--time", time);
+    }
+    if (retries != null && retries < 0) {
+      throw usage("--retries must not be negative, got " + retries);
+    }
+    if (retryDelay != null) {
+      if (retries == null || retries == 0) {
+        throw usage("--retry-delay needs --retries N");
+      }
+      retryDelaySeconds = duration("--retry-delay", retryDelay);
+    }
     boolean batch = array != null || file != null;
     checkOutputName("--stdout", stdout, batch);
     checkOutputName("--stderr", stderr, batch);
@@ -203,6 +243,14 @@ final class CmdCommand extends ServerCommand {
     }
     if (batch) {
       entries = readEntries();
+    }
+  }
+
+  private long duration(String option, String text) {
+    try {
+      return DurationText.seconds(text);
+    } catch (IllegalArgumentException e) {
+      throw usage(option + ": " + e.getMessage());
     }
   }
 
@@ -291,6 +339,10 @@ final class CmdCommand extends ServerCommand {
             .globalResources(globalResources)
             .stdout(stdout)
             .stderr(stderr)
+            .timeLimitSeconds(
+                timeLimitSeconds != null ? timeLimitSeconds : defaults.jobDefaultTimeLimitSeconds())
+            .retries(retries == null || retries == 0 ? null : retries)
+            .retryDelaySeconds(retryDelaySeconds)
             .submissionKey(ServerRestarts.newSubmissionKey())
             .build();
     try (ServerRestarts server = serverRestarts(client)) {

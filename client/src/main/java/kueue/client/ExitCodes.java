@@ -18,6 +18,9 @@ final class ExitCodes {
   /** What a shell reports for a command that could not be started. */
   static final int JOB_NOT_STARTED = 127;
 
+  /** What timeout(1) reports for a command it stopped at its time limit. */
+  static final int JOB_TIMED_OUT = 124;
+
   /** What a shell reports after Ctrl-C (128 + SIGINT): a canceled job was interrupted. */
   static final int JOB_CANCELED = 130;
 

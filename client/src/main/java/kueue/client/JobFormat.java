@@ -32,13 +32,17 @@ final class JobFormat {
 
   private JobFormat() {}
 
-  /** pending, offered, running, finished (0), failed (exit 3 / SIGKILL / reason), canceled. */
+  /**
+   * pending, offered, running, finished (0), failed (exit 3 / SIGKILL / reason), canceled, timed
+   * out.
+   */
   static String status(JobSummary job) {
     return switch (job.state()) {
       case PENDING -> "pending";
       case OFFERED -> "offered";
       case RUNNING -> "running";
       case CANCELED -> "canceled";
+      case TIMED_OUT -> "timed out";
       case FINISHED -> job.succeeded() ? "finished (0)" : "failed (" + failureShort(job) + ")";
     };
   }
@@ -49,6 +53,7 @@ final class JobFormat {
       case OFFERED -> Style.YELLOW;
       case RUNNING -> Style.BLUE;
       case CANCELED -> Style.GREY;
+      case TIMED_OUT -> Style.RED;
       case FINISHED -> job.succeeded() ? Style.GREEN : Style.RED;
     };
   }
@@ -101,6 +106,9 @@ final class JobFormat {
     if (job.state() == JobState.CANCELED) {
       return ExitCodes.JOB_CANCELED;
     }
+    if (job.state() == JobState.TIMED_OUT) {
+      return ExitCodes.JOB_TIMED_OUT;
+    }
     if (job.state() != JobState.FINISHED) {
       return ExitCodes.UNEXPECTED;
     }
@@ -119,6 +127,11 @@ final class JobFormat {
     String note = job.note() == null || job.note().isBlank() ? null : job.note().strip();
     return switch (job.state()) {
       case CANCELED -> name + " was canceled" + (note == null ? "" : ": " + note);
+      case TIMED_OUT ->
+          name
+              + " timed out: "
+              + (note == null ? "stopped at its time limit" : note)
+              + (job.signal() == null ? "" : " (" + signalName(job.signal()) + ")");
       case FINISHED -> {
         if (job.succeeded()) {
           yield name + " finished with exit code 0";

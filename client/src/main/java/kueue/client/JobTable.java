@@ -43,7 +43,8 @@ final class JobTable {
 
   /**
    * "pending 3 · running 4 · succeeded 120 · failed 2 · canceled 0 avg 1m12s ETA 3m"; offered jobs
-   * are counted only when there are some, as they rarely stay offered for long.
+   * are counted only when there are some, as they rarely stay offered for long, and timed-out jobs
+   * only when there are some, as most queues have no time limits.
    */
   static String footer(JobStats stats, boolean colors) {
     List<String> counts = new ArrayList<>();
@@ -55,6 +56,9 @@ final class JobTable {
     counts.add(count("succeeded", stats.succeeded(), Style.GREEN, colors));
     counts.add(count("failed", stats.failed(), Style.RED, colors));
     counts.add(count("canceled", stats.canceled(), Style.GREY, colors));
+    if (stats.timedOut() > 0) {
+      counts.add(count("timed out", stats.timedOut(), Style.RED, colors));
+    }
     String average =
         stats.averageRunSeconds() == null
             ? "-"
@@ -88,7 +92,8 @@ final class JobTable {
           + stats.running()
           + stats.succeeded()
           + stats.failed()
-          + stats.canceled();
+          + stats.canceled()
+          + stats.timedOut();
     }
     long total = 0;
     for (JobFilter filter : filters) {
@@ -100,6 +105,7 @@ final class JobTable {
             case SUCCEEDED -> stats.succeeded();
             case FAILED -> stats.failed();
             case CANCELED -> stats.canceled();
+            case TIMED_OUT -> stats.timedOut();
           };
     }
     return total;

@@ -65,6 +65,11 @@ final class ListJobsCommand extends ServerCommand {
       description = "Canceled jobs.")
   boolean canceled;
 
+  @Option(
+      names = {"-t", "--timed-out"},
+      description = "Jobs stopped at their time limit.")
+  boolean timedOut;
+
   @Option(names = "--json", description = "Print JSON (see docs/JSON.md).")
   boolean json;
 
@@ -110,6 +115,9 @@ final class ListJobsCommand extends ServerCommand {
     }
     if (canceled) {
       filters.add(JobFilter.CANCELED);
+    }
+    if (timedOut) {
+      filters.add(JobFilter.TIMED_OUT);
     }
     return new ArrayList<>(filters);
   }

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import kueue.config.DurationText;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
@@ -71,10 +72,23 @@ final class ShowJobCommand extends ServerCommand {
     fields.add(field("started", JobFormat.timeAndAge(job.started(), now)));
     fields.add(field("ended", JobFormat.timeAndAge(job.ended(), now)));
     fields.add(field("run time", JobFormat.runtime(job, now)));
-    if (job.state() == JobState.FINISHED) {
+    if (job.state() == JobState.FINISHED || job.state() == JobState.TIMED_OUT) {
       fields.add(field("exit code", exitText(job)));
     }
     fields.add(field("reserves", reservation(job, spec)));
+    if (spec != null && spec.timeLimitSeconds() != null) {
+      fields.add(field("time limit", DurationText.format(spec.timeLimitSeconds())));
+    }
+    if (spec != null && spec.retriesAllowed() > 0) {
+      Long delay = spec.retryDelaySeconds();
+      fields.add(
+          field(
+              "retries",
+              spec.retriesAllowed()
+                  + (delay == null || delay <= 0
+                      ? ""
+                      : ", " + DurationText.format(delay) + " apart")));
+    }
     fields.add(
         field(
             "environment",

@@ -1,10 +1,13 @@
 package kueue.client;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import kueue.model.JobSummary;
 import kueue.protocol.Message;
 import picocli.CommandLine.Command;
@@ -22,9 +25,11 @@ import picocli.CommandLine.Parameters;
     versionProvider = KueueCli.Version.class,
     description = {
       "Wait until the jobs, or all jobs of a batch, have finished or were canceled.",
-      "Exits with the exit code of the first listed job that did not succeed (0 if all did):"
-          + " 127 if it could not start, 128+N if killed by signal N, 130 if canceled. For a"
-          + " batch, the first is the one with the smallest id."
+      "Exits with 0 only if every job succeeded, else with the exit code of the first listed job"
+          + " that did not: 124 if it timed out, 127 if it could not start, 128+N if killed by"
+          + " signal N, 130 if canceled. For a batch, the first is the one with the smallest id."
+          + " With several jobs a summary counts how many succeeded, failed, timed out and were"
+          + " canceled."
     })
 final class WaitJobCommand extends ServerCommand {
   @Parameters(arity = "0..*", paramLabel = "ID", description = "Job ids.")
@@ -106,8 +111,13 @@ final class WaitJobCommand extends ServerCommand {
       byId.put(job.id(), job);
     }
     int exitCode = ExitCodes.OK;
-    for (long id : new LinkedHashSet<>(ids)) {
+    Set<Long> distinct = new LinkedHashSet<>(ids);
+    List<JobSummary> waitedFor = new ArrayList<>();
+    for (long id : distinct) {
       JobSummary job = byId.get(id);
+      if (job != null) {
+        waitedFor.add(job);
+      }
       if (job == null) {
         err.println("job " + id + ": the server did not report how it ended");
         exitCode = exitCode == ExitCodes.OK ? ExitCodes.UNEXPECTED : exitCode;
@@ -119,6 +129,47 @@ final class WaitJobCommand extends ServerCommand {
         exitCode = code;
       }
     }
+    if (distinct.size() > 1) {
+      err.println(summary(distinct.size(), waitedFor));
+    }
     return exitCode;
+  }
+
+  /** "5 jobs: 2 succeeded, 1 failed, 1 timed out, 1 canceled", leaving out what is zero. */
+  static String summary(int jobs, Collection<JobSummary> ended) {
+    long succeeded = 0;
+    long failed = 0;
+    long timedOut = 0;
+    long canceled = 0;
+    for (JobSummary job : ended) {
+      switch (job.state()) {
+        case FINISHED -> {
+          if (job.succeeded()) {
+            succeeded++;
+          } else {
+            failed++;
+          }
+        }
+        case TIMED_OUT -> timedOut++;
+        case CANCELED -> canceled++;
+        default -> {}
+      }
+    }
+    List<String> parts = new ArrayList<>();
+    parts.add(succeeded + " succeeded");
+    if (failed > 0) {
+      parts.add(failed + " failed");
+    }
+    if (timedOut > 0) {
+      parts.add(timedOut + " timed out");
+    }
+    if (canceled > 0) {
+      parts.add(canceled + " canceled");
+    }
+    long unknown = jobs - succeeded - failed - timedOut - canceled;
+    if (unknown > 0) {
+      parts.add(unknown + " unknown");
+    }
+    return jobs + " jobs: " + String.join(", ", parts);
   }
 }

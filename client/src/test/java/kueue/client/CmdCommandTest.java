@@ -94,6 +94,54 @@ class CmdCommandTest {
   }
 
   @Test
+  void sendsTheTimeLimitAndRetriesInSeconds() {
+    cli.run("cmd", "-t", "1h30m", "--retries", "3", "--retry-delay", "00:01:00", "./train");
+    JobSpec job = submitted();
+
+    assertThat(job.timeLimitSeconds()).isEqualTo(5400);
+    assertThat(job.retries()).isEqualTo(3);
+    assertThat(job.retryDelaySeconds()).isEqualTo(60);
+  }
+
+  @Test
+  void takesTheTimeLimitFromTheClientSectionUnlessGiven() throws Exception {
+    cli.pointingAt(
+        server.port(), CliHarness.SECRET, "[client]\njob_default_time_limit = \"1-00:00:00\"\n");
+
+    cli.run("cmd", "true");
+    cli.run("cmd", "--time", "90s", "true");
+
+    Message.Submit first = (Message.Submit) server.requests().get(0);
+    Message.Submit second = (Message.Submit) server.requests().get(1);
+    assertThat(first.jobs().getFirst().timeLimitSeconds()).isEqualTo(86_400);
+    assertThat(second.jobs().getFirst().timeLimitSeconds()).isEqualTo(90);
+  }
+
+  @Test
+  void rejectsAMalformedDurationOrADelayWithoutRetriesBeforeConnecting() {
+    CliHarness.Result bare = cli.run("cmd", "--time", "10", "true");
+    CliHarness.Result delay = cli.run("cmd", "--retry-delay", "5s", "true");
+    CliHarness.Result negative = cli.run("cmd", "--retries", "-1", "true");
+
+    assertThat(bare.exitCode()).isEqualTo(2);
+    assertThat(bare.err()).contains("--time: '10' is not a duration (e.g. 90s, 30m");
+    assertThat(delay.exitCode()).isEqualTo(2);
+    assertThat(delay.err()).contains("--retry-delay needs --retries N");
+    assertThat(negative.exitCode()).isEqualTo(2);
+    assertThat(server.requests()).isEmpty();
+  }
+
+  @Test
+  void withWaitExits124WhenTheJobTimedOut() {
+    endedJob = Jobs.timedOut(7);
+
+    CliHarness.Result result = cli.run("cmd", "--wait", "-t", "2s", "sleep", "600");
+
+    assertThat(result.exitCode()).isEqualTo(124);
+    assertThat(result.err()).contains("job 7 timed out");
+  }
+
+  @Test
   void sendsGlobalResourcesWithOneAsTheDefaultCount() {
     cli.run("cmd", "--resource", "genus", "--resource", "matlab=2", "./solve");
 

@@ -31,6 +31,40 @@ class FormattingTest {
   }
 
   @Test
+  void footerCountsTimedOutJobsOnlyWhenThereAreSome() {
+    JobStats stats = new JobStats(0, 0, 0, 3, 1, 0, 2, 5.0, null);
+
+    assertThat(JobTable.footer(stats, false))
+        .isEqualTo(
+            "pending 0 · running 0 · succeeded 3 · failed 1 · canceled 0 · timed out 2   avg 5s"
+                + "  ETA -");
+    assertThat(JobTable.matching(stats, List.of(JobFilter.TIMED_OUT))).isEqualTo(2);
+    assertThat(JobTable.matching(stats, List.of())).isEqualTo(6);
+  }
+
+  @Test
+  void aBatchEndingCountsTimedOutJobsAndExitsLikeItsFirstJobThatDidNotSucceed() {
+    kueue.model.BatchSummary batch =
+        new kueue.model.BatchSummary(
+            12,
+            "./sweep.sh",
+            "/w",
+            12,
+            15,
+            4,
+            Jobs.SUBMITTED,
+            Jobs.ENDED,
+            new JobStats(0, 0, 0, 2, 0, 1, 1, 3.0, null),
+            Jobs.timedOut(13));
+
+    assertThat(BatchFormat.ending(batch))
+        .isEqualTo(
+            "batch 12: 2 of 4 jobs succeeded, 1 timed out, 1 canceled; first: job 13 timed out:"
+                + " stopped at its time limit (SIGTERM)");
+    assertThat(BatchFormat.exitCode(batch)).isEqualTo(124);
+  }
+
+  @Test
   void footerSaysWhyThereIsNoEta() {
     JobStats neverRunning = new JobStats(100_000, 0, 0, 5, 0, 0, 0.2, null);
     JobStats justStarted = new JobStats(10, 0, 2, 0, 0, 0, null, null);

@@ -33,6 +33,11 @@ final class Jobs {
     return job(id, JobState.FINISHED, "ralab04", null, ENDED, null, null, reason);
   }
 
+  static JobSummary timedOut(long id) {
+    return job(
+        id, JobState.TIMED_OUT, "ralab04", STARTED, ENDED, null, 15, "stopped at its time limit");
+  }
+
   static JobSummary canceled(long id) {
     return job(id, JobState.CANCELED, null, null, ENDED, null, null, null);
   }

@@ -304,6 +304,7 @@ class ReadingCommandsTest {
               "succeeded",
               "failed",
               "canceled",
+              "timedOut",
               "averageRunSeconds",
               "etaSeconds");
       assertThat(result.out()).contains("\n  \"jobs\"");

@@ -24,7 +24,11 @@ class WaitJobCommandTest {
             CliHarness.SECRET,
             request ->
                 new Message.JobsEnded(
-                    List.of(Jobs.finished(1, 0), Jobs.canceled(2), Jobs.finished(3, 4))));
+                    List.of(
+                        Jobs.finished(1, 0),
+                        Jobs.canceled(2),
+                        Jobs.finished(3, 4),
+                        Jobs.timedOut(4))));
     cli = new CliHarness(home).pointingAt(server.port());
   }
 
@@ -40,8 +44,25 @@ class WaitJobCommandTest {
     assertThat(result.exitCode()).isEqualTo(4);
     assertThat(result.err())
         .isEqualTo(
-            "job 3 failed with exit code 4\njob 2 was canceled\njob 1 finished with exit code 0\n");
+            "job 3 failed with exit code 4\njob 2 was canceled\njob 1 finished with exit code 0\n"
+                + "3 jobs: 1 succeeded, 1 failed, 1 canceled\n");
     assertThat(server.requests()).containsExactly(new Message.WaitJobs(List.of(3L, 2L, 1L)));
+  }
+
+  @Test
+  void aTimedOutJobExitsWith124LikeTimeout() {
+    CliHarness.Result result = cli.run("wait-job", "4");
+
+    assertThat(result.exitCode()).isEqualTo(124);
+    assertThat(result.err()).isEqualTo("job 4 timed out: stopped at its time limit (SIGTERM)\n");
+  }
+
+  @Test
+  void severalJobsExitWithZeroOnlyIfEverySucceededAndAreCountedByHowTheyEnded() {
+    CliHarness.Result result = cli.run("wait-job", "1", "4");
+
+    assertThat(result.exitCode()).isEqualTo(124);
+    assertThat(result.err()).endsWith("2 jobs: 1 succeeded, 1 timed out\n");
   }
 
   @Test
@@ -49,7 +70,7 @@ class WaitJobCommandTest {
     CliHarness.Result result = cli.run("wait-job", "--json", "1");
 
     var json = MessageCodec.mapper().readTree(result.out());
-    assertThat(json.get("jobs")).hasSize(3);
+    assertThat(json.get("jobs")).hasSize(4);
     assertThat(json.get("jobs").get(0).get("state").asText()).isEqualTo("FINISHED");
     assertThat(json.has("type")).isFalse();
   }

@@ -444,17 +444,33 @@ public final class ConfigLoader {
           s.bool("dynamic_check_free_resources", true),
           s.decimal("dynamic_cpu_load_scale_factor", 1.0, 0.0, 1000.0),
           Duration.ofSeconds(s.integer("heartbeat_interval_seconds", 2, 1, 3600)),
-          s.longInteger("captured_output_max_bytes", 1_048_576L, 0, Long.MAX_VALUE));
+          s.longInteger("captured_output_max_bytes", 1_048_576L, 0, Long.MAX_VALUE),
+          Duration.ofSeconds(
+              s.integer(
+                  "time_limit_grace_seconds",
+                  (int) KueueConfig.Worker.DEFAULT_TIME_LIMIT_GRACE.toSeconds(),
+                  0,
+                  86_400)));
     }
 
     private KueueConfig.Client readClient(Section s, Duration workerTimeout)
         throws ConfigException {
+      String timeLimit = s.string("job_default_time_limit", "").strip();
+      Long timeLimitSeconds = null;
+      if (!timeLimit.isEmpty()) {
+        try {
+          timeLimitSeconds = DurationText.seconds(timeLimit);
+        } catch (IllegalArgumentException e) {
+          throw s.invalid("job_default_time_limit", "a duration (" + DurationText.FORMS + ")");
+        }
+      }
       // A server that stays away longer than its workers' timeout has lost them anyway; three
       // times that covers a restart with a database check.
       long restartWaitDefault = Math.min(3 * workerTimeout.toSeconds(), Integer.MAX_VALUE);
       return new KueueConfig.Client(
           s.integer("job_default_cpus", 1, 0, Integer.MAX_VALUE),
           s.longInteger("job_default_ram_mb", 1024, 0, Long.MAX_VALUE),
+          timeLimitSeconds,
           Duration.ofSeconds(
               s.integer(
                   "server_restart_wait_seconds", (int) restartWaitDefault, 0, Integer.MAX_VALUE)));

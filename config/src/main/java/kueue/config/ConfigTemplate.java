@@ -72,6 +72,9 @@ final class ConfigTemplate {
     heartbeat_interval_seconds = 2
     # Captured stdout and stderr keep at most this many bytes per stream (the end is kept).
     captured_output_max_bytes = 1048576
+    # A job that reaches its time limit (`kueue cmd --time`) gets SIGTERM, and SIGKILL this many
+    # seconds later if it still runs; it ends as timed out.
+    time_limit_grace_seconds = 30
 
     [client]
     # CPUs a job reserves when `kueue cmd` is given no --cpus.
@@ -81,6 +84,9 @@ final class ConfigTemplate {
     # How long `kueue cmd` and waiting for jobs (cmd --wait, wait-job) keep trying to reach a
     # server that went away (a restart, a network break); default: 3 x worker_timeout_seconds.
     # server_restart_wait_seconds = 60
+    # Time limit of a job when `kueue cmd` is given no --time, e.g. "12h" or "1-00:00:00";
+    # empty = no limit.
+    job_default_time_limit = ""
 
     # kueue_restart_workers starts a worker over SSH on every listed host where none is connected
     # to the server. It logs in with your ssh-agent's keys and accepts only host keys already in

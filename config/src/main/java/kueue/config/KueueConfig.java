@@ -75,15 +75,44 @@ public record KueueConfig(
       boolean dynamicCheckFreeResources,
       double dynamicCpuLoadScaleFactor,
       Duration heartbeatInterval,
-      long capturedOutputMaxBytes) {}
+      long capturedOutputMaxBytes,
+      Duration timeLimitGrace) {
+
+    /** With the default grace period for jobs stopped at their time limit (30 s). */
+    public Worker(
+        String workerName,
+        int workerMaxParallelJobs,
+        boolean dynamicCheckFreeResources,
+        double dynamicCpuLoadScaleFactor,
+        Duration heartbeatInterval,
+        long capturedOutputMaxBytes) {
+      this(
+          workerName,
+          workerMaxParallelJobs,
+          dynamicCheckFreeResources,
+          dynamicCpuLoadScaleFactor,
+          heartbeatInterval,
+          capturedOutputMaxBytes,
+          DEFAULT_TIME_LIMIT_GRACE);
+    }
+
+    /** From TERM to KILL for a job stopped at its time limit, unless time_limit_grace_seconds. */
+    public static final Duration DEFAULT_TIME_LIMIT_GRACE = Duration.ofSeconds(30);
+  }
 
   /**
    * [client].
    *
+   * @param jobDefaultTimeLimitSeconds the time limit of jobs submitted without --time; null for
+   *     none
    * @param serverRestartWait how long {@code kueue cmd} and waiting for jobs keep trying to reach a
    *     server that went away (a restart, a network break) before they give up
    */
-  public record Client(int jobDefaultCpus, long jobDefaultRamMb, Duration serverRestartWait) {}
+  public record Client(
+      int jobDefaultCpus,
+      long jobDefaultRamMb,
+      Long jobDefaultTimeLimitSeconds,
+      Duration serverRestartWait) {}
 
   /**
    * [restart_workers]; sshUser is null when not set. workerCommand is a command line for sh on the

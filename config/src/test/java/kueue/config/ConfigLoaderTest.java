@@ -62,7 +62,7 @@ class ConfigLoaderTest {
             home.resolve(".local/share/kueue")),
         new KueueConfig.Worker(
             ConfigLoader.hostName(), 10, true, 1.0, Duration.ofSeconds(2), 1_048_576L),
-        new KueueConfig.Client(1, 1024, Duration.ofSeconds(60)),
+        new KueueConfig.Client(1, 1024, null, Duration.ofSeconds(60)),
         new KueueConfig.RestartWorkers(
             null, List.of(), 60, KueueConfig.RestartWorkers.DEFAULT_WORKER_COMMAND),
         Map.of());
@@ -164,9 +164,11 @@ class ConfigLoaderTest {
               "dynamic_check_free_resources",
               "dynamic_cpu_load_scale_factor",
               "heartbeat_interval_seconds",
-              "captured_output_max_bytes");
+              "captured_output_max_bytes",
+              "time_limit_grace_seconds");
       assertThat(toml.getTable("client").keySet())
-          .containsExactlyInAnyOrder("job_default_cpus", "job_default_ram_mb");
+          .containsExactlyInAnyOrder(
+              "job_default_cpus", "job_default_ram_mb", "job_default_time_limit");
     }
 
     @Test
@@ -339,9 +341,11 @@ class ConfigLoaderTest {
                   dynamic_check_free_resources = false
                   dynamic_cpu_load_scale_factor = 2
                   captured_output_max_bytes = 0
+                  time_limit_grace_seconds = 5
                   [client]
                   job_default_cpus = 8
                   job_default_ram_mb = 8192
+                  job_default_time_limit = "1-12:00:00"
                   [global_resources]
                   genus = 3
                   matlab = 1
@@ -357,9 +361,10 @@ class ConfigLoaderTest {
       assertThat(config.worker().dynamicCheckFreeResources()).isFalse();
       assertThat(config.worker().dynamicCpuLoadScaleFactor()).isEqualTo(2.0);
       assertThat(config.worker().capturedOutputMaxBytes()).isZero();
+      assertThat(config.worker().timeLimitGrace()).isEqualTo(Duration.ofSeconds(5));
       assertThat(config.client())
           .as("the restart wait follows the worker timeout")
-          .isEqualTo(new KueueConfig.Client(8, 8192, Duration.ofSeconds(21)));
+          .isEqualTo(new KueueConfig.Client(8, 8192, 36L * 3600, Duration.ofSeconds(21)));
       assertThat(config.globalResources())
           .containsOnly(Map.entry("genus", 3), Map.entry("matlab", 1));
       assertThat(warnings).isEmpty();

@@ -24,6 +24,8 @@ public sealed interface Event {
       case JobRequeued e -> JobTransition.REQUEUED;
       case JobCanceled e -> JobTransition.CANCELED;
       case JobFailed e -> JobTransition.FAILED;
+      case JobTimedOut e -> JobTransition.TIMED_OUT;
+      case JobRetried e -> JobTransition.RETRIED;
       case FinishedJobsExpired e -> null;
     };
   }
@@ -39,6 +41,8 @@ public sealed interface Event {
       case JobRequeued e -> e.jobId();
       case JobCanceled e -> e.jobId();
       case JobFailed e -> e.jobId();
+      case JobTimedOut e -> e.jobId();
+      case JobRetried e -> e.jobId();
       case FinishedJobsExpired e -> -1;
     };
   }
@@ -75,6 +79,33 @@ public sealed interface Event {
 
   /** Gave up on a job (e.g. too many lost attempts): FINISHED without exit code, with reason. */
   record JobFailed(long jobId, String reason, Instant at) implements Event {}
+
+  /** RUNNING (or OFFERED) -> TIMED_OUT: the worker stopped the attempt at the job's time limit. */
+  record JobTimedOut(
+      long jobId,
+      int attempt,
+      JobOutcome outcome,
+      CapturedOutput stdout,
+      CapturedOutput stderr,
+      Instant at)
+      implements Event {}
+
+  /**
+   * RUNNING (or OFFERED) -> PENDING: the attempt did not succeed and the job runs again, as its
+   * retry number retry of retries allowed; it may be offered from notBefore on. The attempt's
+   * result stays in the history.
+   */
+  record JobRetried(
+      long jobId,
+      int attempt,
+      JobOutcome outcome,
+      CapturedOutput stdout,
+      CapturedOutput stderr,
+      int retry,
+      int retries,
+      Instant notBefore,
+      Instant at)
+      implements Event {}
 
   /** Finished and canceled jobs that ended before the cutoff are deleted. */
   record FinishedJobsExpired(Instant endedBefore) implements Event {}

@@ -43,6 +43,9 @@ final class Job {
 
   String lastDeclineReason;
 
+  /** Its retries; null for a job submitted without, as most are, which then costs one field. */
+  Retries retries;
+
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
 
@@ -64,6 +67,36 @@ final class Job {
 
   JobState state() {
     return state;
+  }
+
+  /** While the job waits out a retry delay: when it may be offered again; else null. */
+  Instant notBefore() {
+    return retries == null ? null : retries.notBefore;
+  }
+
+  /** How a job with retries runs again after an attempt that did not succeed. */
+  static final class Retries {
+    /** How many more times the job may run after attempts that do not succeed (--retries). */
+    final int allowed;
+
+    /** The pause before each retry, in seconds; 0 for none. */
+    final long delaySeconds;
+
+    /** How many of them it has had. */
+    int used;
+
+    /** See {@link Job#notBefore()}. */
+    Instant notBefore;
+
+    Retries(int allowed, long delaySeconds, int used) {
+      this.allowed = allowed;
+      this.delaySeconds = Math.max(0, delaySeconds);
+      this.used = used;
+    }
+
+    boolean left() {
+      return used < allowed;
+    }
   }
 
   /**

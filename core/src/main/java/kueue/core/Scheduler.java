@@ -13,6 +13,7 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
+import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.ResourceUsage;
@@ -44,6 +45,11 @@ public final class Scheduler {
   private Map<Long, Job> jobs = new HashMap<>();
   private final Map<Shape, PendingQueue> queues = new HashMap<>();
   private final TreeMap<Long, Job> parked = new TreeMap<>();
+
+  /** Pending jobs waiting out their retry delay, kept out of the shape queues until it is over. */
+  private final PriorityQueue<Job> delayed =
+      new PriorityQueue<>(Comparator.comparing(Job::notBefore).thenComparingLong(job -> job.id));
+
   private final TreeMap<Long, Worker> workers = new TreeMap<>();
 
   /**
@@ -119,7 +125,16 @@ public final class Scheduler {
       }
       Job job = new Job(entry.jobId(), shape, entry.submitted(), entry.state());
       job.attempt = entry.attempt();
-      if (entry.state() == JobState.PENDING) {
+      if (entry.retries() > 0) {
+        job.retries = new Job.Retries(entry.retries(), entry.retryDelaySeconds(), entry.retried());
+      }
+      if (entry.state() == JobState.PENDING
+          && job.retries != null
+          && entry.notBefore() != null
+          && now.isBefore(entry.notBefore())) {
+        jobs.put(job.id, job);
+        delay(job, entry.notBefore());
+      } else if (entry.state() == JobState.PENDING) {
         queue.add(job);
       } else if (entry.state().isOnWorker()) {
         jobs.put(job.id, job);
@@ -167,6 +182,7 @@ public final class Scheduler {
    * Called once after each batch of commands.
    */
   public void place(Instant now, Decisions out) {
+    queueDueRetries(now);
     if (workers.isEmpty() || queues.isEmpty() || limits.full()) {
       return;
     }
@@ -275,6 +291,7 @@ public final class Scheduler {
     List<Long> ids = new ArrayList<>(command.jobs().size());
     for (JobSpec spec : command.jobs()) {
       Job job = new Job(nextJobId++, shapeOf(spec.demand(), spec.globalResources()), now);
+      allowRetries(job, spec);
       jobs.put(job.id, job);
       enqueue(job);
       out.record(new Event.JobQueued(job.id, spec.forJob(job.id, spec.argv(), null, null), now));
@@ -295,6 +312,7 @@ public final class Scheduler {
     List<Long> ids = new ArrayList<>(command.entries().size());
     for (BatchEntry entry : command.entries()) {
       Job job = new Job(nextJobId++, shape, now);
+      allowRetries(job, shared);
       jobs.put(job.id, job);
       enqueue(job);
       List<String> argv = entry.argv() != null ? entry.argv() : shared.argv();
@@ -303,6 +321,13 @@ public final class Scheduler {
       ids.add(job.id);
     }
     out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
+  }
+
+  private static void allowRetries(Job job, JobSpec spec) {
+    if (spec.retriesAllowed() > 0) {
+      Long delay = spec.retryDelaySeconds();
+      job.retries = new Job.Retries(spec.retriesAllowed(), delay == null ? 0 : delay, 0);
+    }
   }
 
   private void cancel(Command.Cancel command, Instant now, Decisions out) {
@@ -539,16 +564,61 @@ public final class Scheduler {
     if (job != null && job.isOnWorker() && job.attempt == command.attempt()) {
       detach(job);
       limits.release(job.shape);
-      jobs.remove(job.id);
-      job.moveTo(JobState.FINISHED);
-      out.record(
-          new Event.JobEnded(
-              job.id, job.attempt, command.outcome(), command.stdout(), command.stderr(), now));
-      out.then(new Effect.JobsTerminated(List.of(job.id)));
+      JobOutcome outcome = command.outcome();
+      if (outcome != null && outcome.timedOut()) {
+        jobs.remove(job.id);
+        job.moveTo(JobState.TIMED_OUT);
+        out.record(
+            new Event.JobTimedOut(
+                job.id, job.attempt, outcome, command.stdout(), command.stderr(), now));
+        out.then(new Effect.JobsTerminated(List.of(job.id)));
+      } else if (job.retries != null
+          && job.retries.left()
+          && (outcome == null || !outcome.succeeded())) {
+        retry(job, command, now, out);
+      } else {
+        jobs.remove(job.id);
+        job.moveTo(JobState.FINISHED);
+        out.record(
+            new Event.JobEnded(
+                job.id, job.attempt, outcome, command.stdout(), command.stderr(), now));
+        out.then(new Effect.JobsTerminated(List.of(job.id)));
+      }
     } else {
       releaseDying(new AttemptRef(command.jobId(), command.attempt()), worker);
     }
     out.then(new Effect.ConfirmResult(command.workerId(), command.jobId(), command.attempt()));
+  }
+
+  /**
+   * An attempt that did not succeed, of a job with retries left: the job queues again, at once or
+   * after its retry delay. Lost attempts do not come here; they count toward the maximum attempts.
+   */
+  private void retry(Job job, Command.MarkEnded ended, Instant now, Decisions out) {
+    Job.Retries retries = job.retries;
+    retries.used++;
+    Instant notBefore = retries.delaySeconds > 0 ? now.plusSeconds(retries.delaySeconds) : null;
+    out.record(
+        new Event.JobRetried(
+            job.id,
+            job.attempt,
+            ended.outcome(),
+            ended.stdout(),
+            ended.stderr(),
+            retries.used,
+            retries.allowed,
+            notBefore,
+            now));
+    job.moveTo(JobState.PENDING);
+    if (notBefore == null) {
+      enqueue(job);
+    } else {
+      job.workerId = Job.NO_WORKER;
+      job.offeredAt = null;
+      job.claimDeadline = null;
+      job.lossReason = null;
+      delay(job, notBefore);
+    }
   }
 
   private void tick(Instant now, Decisions out) {
@@ -727,7 +797,27 @@ public final class Scheduler {
     }
   }
 
+  /** Only for a job with retries. */
+  private void delay(Job job, Instant notBefore) {
+    job.retries.notBefore = notBefore;
+    delayed.add(job);
+  }
+
+  /** Retries whose delay is over join the shape queues. */
+  private void queueDueRetries(Instant now) {
+    while (!delayed.isEmpty() && !now.isBefore(delayed.peek().notBefore())) {
+      Job job = delayed.poll();
+      job.retries.notBefore = null;
+      enqueue(job);
+    }
+  }
+
   private void dequeue(Job job) {
+    if (job.notBefore() != null) {
+      delayed.remove(job);
+      job.retries.notBefore = null;
+      return;
+    }
     if (job.parked) {
       parked.remove(job.id);
       job.parked = false;
@@ -779,6 +869,14 @@ public final class Scheduler {
   // ---- explanations
 
   private String pendingReason(Job job) {
+    if (job.notBefore() != null) {
+      return "retry "
+          + job.retries.used
+          + " of "
+          + job.retries.allowed
+          + " waits until "
+          + job.notBefore().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+    }
     if (workers.isEmpty()) {
       return "no worker connected";
     }

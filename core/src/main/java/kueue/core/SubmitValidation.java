@@ -120,6 +120,15 @@ final class SubmitValidation {
     if (spec.cpus() < 0) {
       return "CPUs cannot be negative (got " + spec.cpus() + ")";
     }
+    if (spec.timeLimitSeconds() != null && spec.timeLimitSeconds() < 1) {
+      return "time limit must be at least 1 second (got " + spec.timeLimitSeconds() + ")";
+    }
+    if (spec.retries() != null && spec.retries() < 0) {
+      return "retries cannot be negative (got " + spec.retries() + ")";
+    }
+    if (spec.retryDelaySeconds() != null && spec.retryDelaySeconds() < 0) {
+      return "retry delay cannot be negative (got " + spec.retryDelaySeconds() + ")";
+    }
     if (spec.ramMb() < 0) {
       return "RAM cannot be negative (got " + spec.ramMb() + " MB)";
     }

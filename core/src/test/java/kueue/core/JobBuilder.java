@@ -15,6 +15,9 @@ final class JobBuilder {
   private int cpus = 1;
   private long ramMb = 100;
   private final Map<String, Integer> globalResources = new LinkedHashMap<>();
+  private Integer retries;
+  private Long retryDelaySeconds;
+  private Long timeLimitSeconds;
 
   static JobBuilder aJob() {
     return new JobBuilder();
@@ -50,6 +53,21 @@ final class JobBuilder {
     return this;
   }
 
+  JobBuilder retries(int retries) {
+    this.retries = retries;
+    return this;
+  }
+
+  JobBuilder retryDelaySeconds(long seconds) {
+    this.retryDelaySeconds = seconds;
+    return this;
+  }
+
+  JobBuilder timeLimitSeconds(long seconds) {
+    this.timeLimitSeconds = seconds;
+    return this;
+  }
+
   JobSpec build() {
     return JobSpecBuilder.builder()
         .argv(argv)
@@ -59,6 +77,9 @@ final class JobBuilder {
         .cpus(cpus)
         .ramMb(ramMb)
         .globalResources(globalResources)
+        .retries(retries)
+        .retryDelaySeconds(retryDelaySeconds)
+        .timeLimitSeconds(timeLimitSeconds)
         .build();
   }
 }

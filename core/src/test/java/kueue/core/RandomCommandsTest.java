@@ -90,7 +90,11 @@ class RandomCommandsTest {
       } else if (dice < 76) {
         AttemptOnWorker running = pickOnWorker(random, harness, JobState.RUNNING);
         if (running != null) {
-          harness.end(running.workerId, running.jobId, running.attempt, random.nextInt(3));
+          if (random.nextInt(8) == 0) {
+            harness.timeOut(running.workerId, running.jobId, running.attempt);
+          } else {
+            harness.end(running.workerId, running.jobId, running.attempt, random.nextInt(3));
+          }
         }
       } else if (dice < 82 && !workers.isEmpty()) {
         staleMessage(random, harness, pick(random, workers));
@@ -120,6 +124,8 @@ class RandomCommandsTest {
             Event.JobRequeued.class,
             Event.JobCanceled.class,
             Event.JobFailed.class,
+            Event.JobTimedOut.class,
+            Event.JobRetried.class,
             Effect.SendKill.class,
             Effect.CloseWorker.class,
             Effect.RequestRejected.class);
@@ -140,6 +146,12 @@ class RandomCommandsTest {
     }
     if (random.nextInt(30) == 0) {
       job.cpus(40);
+    }
+    if (random.nextInt(4) == 0) {
+      job.retries(1 + random.nextInt(3));
+      if (random.nextBoolean()) {
+        job.retryDelaySeconds(random.nextInt(60));
+      }
     }
     return job;
   }

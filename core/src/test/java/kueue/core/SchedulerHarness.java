@@ -48,6 +48,9 @@ final class SchedulerHarness {
   private final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
   private final Set<Long> stopping = new HashSet<>();
 
+  /** Jobs waiting out a retry delay: when they may be offered again. */
+  private final Map<Long, Instant> retryAt = new HashMap<>();
+
   /** The state of each active job, replayed from the events through {@link JobTransition}. */
   private final Map<Long, JobState> replayedState = new HashMap<>();
 
@@ -143,6 +146,24 @@ final class SchedulerHarness {
             CapturedOutput.EMPTY));
   }
 
+  Decisions endCurrent(long jobId, int exitCode) {
+    ActiveJobView job = view(jobId);
+    return end(job.workerId(), jobId, job.attempt(), exitCode);
+  }
+
+  /** The current attempt ended because its worker stopped it at the time limit. */
+  Decisions timeOutCurrent(long jobId) {
+    ActiveJobView job = view(jobId);
+    return timeOut(job.workerId(), jobId, job.attempt());
+  }
+
+  Decisions timeOut(long workerId, long jobId, int attempt) {
+    JobOutcome outcome = new JobOutcome(null, 15, null, now, now, true);
+    return step(
+        new Command.MarkEnded(
+            workerId, jobId, attempt, outcome, CapturedOutput.EMPTY, CapturedOutput.EMPTY));
+  }
+
   Decisions endCurrent(long jobId) {
     ActiveJobView job = view(jobId);
     return end(job.workerId(), jobId, job.attempt(), 0);
@@ -178,6 +199,9 @@ final class SchedulerHarness {
       shapes.put(job.jobId(), new Shape(job.demand(), job.globalResources()));
       active.add(job.jobId());
       replayedState.put(job.jobId(), job.state());
+      if (job.notBefore() != null) {
+        retryAt.put(job.jobId(), job.notBefore());
+      }
     }
     scheduler.restore(jobs, now);
     checkState();
@@ -294,6 +318,13 @@ final class SchedulerHarness {
         case Event.JobEnded ended -> active.remove(ended.jobId());
         case Event.JobCanceled canceled -> active.remove(canceled.jobId());
         case Event.JobFailed failed -> active.remove(failed.jobId());
+        case Event.JobTimedOut timedOut -> active.remove(timedOut.jobId());
+        case Event.JobRetried retried -> {
+          if (retried.notBefore() != null) {
+            retryAt.put(retried.jobId(), retried.notBefore());
+          }
+        }
+        case Event.JobOffered offered -> retryAt.remove(offered.jobId());
         case Event.JobDeclined declined when command instanceof Command.Decline decline -> {
           if (decline.permanent()) {
             declinedForever
@@ -497,6 +528,10 @@ final class SchedulerHarness {
     }
     for (long jobId : active) {
       if (view(jobId).state() != JobState.PENDING) {
+        continue;
+      }
+      Instant retry = retryAt.get(jobId);
+      if (retry != null && now.isBefore(retry)) {
         continue;
       }
       Shape shape = shapes.get(jobId);

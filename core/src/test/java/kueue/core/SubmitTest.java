@@ -84,6 +84,10 @@ class SubmitTest {
         Arguments.of(aJob().slots(11), "asks for 11 job slots but global_max_parallel_jobs is 10"),
         Arguments.of(aJob().cpus(-1), "CPUs cannot be negative (got -1)"),
         Arguments.of(aJob().ramMb(-5), "RAM cannot be negative (got -5 MB)"),
+        Arguments.of(aJob().timeLimitSeconds(0), "time limit must be at least 1 second (got 0)"),
+        Arguments.of(aJob().retries(-1), "retries cannot be negative (got -1)"),
+        Arguments.of(
+            aJob().retries(1).retryDelaySeconds(-3), "retry delay cannot be negative (got -3)"),
         Arguments.of(aJob().argv(), "no program to run"),
         Arguments.of(aJob().argv(""), "no program to run"),
         Arguments.of(aJob().cwd(""), "working directory is missing"),

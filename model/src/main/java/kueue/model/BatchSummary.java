@@ -14,7 +14,7 @@ import java.time.Instant;
  * @param submitted when the batch was submitted
  * @param ended when its last job ended; null while any job is pending, offered or running
  * @param stats counts per state, average run time and ETA of this batch's jobs
- * @param firstFailure the job with the smallest id that failed or was canceled, or null
+ * @param firstFailure the job with the smallest id that failed, timed out or was canceled, or null
  */
 public record BatchSummary(
     long batch,

@@ -7,7 +7,8 @@ public enum JobFilter {
   RUNNING,
   SUCCEEDED,
   FAILED,
-  CANCELED;
+  CANCELED,
+  TIMED_OUT;
 
   /** The category of the job's state and exit code (see {@link JobState#category}). */
   public boolean matches(JobSummary job) {

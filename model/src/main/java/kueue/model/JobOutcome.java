@@ -10,12 +10,34 @@ import java.time.Instant;
  * @param failure why the job could not run at all (e.g. "command not found: foo"), or null
  * @param started when the process started, null if it never did
  * @param ended when the worker saw it end
+ * @param timedOut the worker stopped it because it reached the job's time limit; never null (a peer
+ *     that does not send it means false)
  */
 public record JobOutcome(
-    Integer exitCode, Integer signal, String failure, Instant started, Instant ended) {
+    Integer exitCode,
+    Integer signal,
+    String failure,
+    Instant started,
+    Instant ended,
+    Boolean timedOut) {
+
+  public JobOutcome {
+    timedOut = Boolean.TRUE.equals(timedOut);
+  }
+
+  /** An attempt that ended by itself, or was killed for another reason than its time limit. */
+  public JobOutcome(
+      Integer exitCode, Integer signal, String failure, Instant started, Instant ended) {
+    this(exitCode, signal, failure, started, ended, false);
+  }
+
+  /** The same outcome, marked as stopped at the job's time limit. */
+  public JobOutcome asTimedOut() {
+    return new JobOutcome(exitCode, signal, failure, started, ended, true);
+  }
 
   public boolean succeeded() {
-    return exitCode != null && exitCode == 0 && failure == null;
+    return exitCode != null && exitCode == 0 && failure == null && !timedOut();
   }
 
   /**

@@ -21,6 +21,12 @@ import java.util.Map;
  *     submitted on its own; set by the server, ignored when a client sends it
  * @param arrayIndex the job's index within its batch ({@code --array} value or {@code --file} line
  *     number), or null outside a batch
+ * @param timeLimitSeconds how long the job may run before its worker stops it and it ends as timed
+ *     out, or null for no limit
+ * @param retries how many more times the job runs after an attempt that did not succeed, or null
+ *     for none
+ * @param retryDelaySeconds how long after a failed attempt the next one may start, or null for at
+ *     once
  * @param submissionKey chosen by the submitting client, the same for every try of one submission
  *     (and every job of one batch), so that a try repeated after a lost answer gets the jobs the
  *     first try created instead of new ones; null when the client did not choose one
@@ -38,6 +44,9 @@ public record JobSpec(
     String stderr,
     Long batch,
     Long arrayIndex,
+    Long timeLimitSeconds,
+    Integer retries,
+    Long retryDelaySeconds,
     String submissionKey)
     implements JobSpecBuilder.With {
 
@@ -53,6 +62,11 @@ public record JobSpec(
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
+  }
+
+  /** How many retries the job may still have after its first attempt; 0 for none. */
+  public int retriesAllowed() {
+    return retries == null ? 0 : Math.max(0, retries);
   }
 
   public Resources demand() {

@@ -12,7 +12,9 @@ public enum JobState {
   OFFERED(false, true, JobFilter.OFFERED),
   RUNNING(false, true, JobFilter.RUNNING),
   FINISHED(true, false, JobFilter.SUCCEEDED, JobFilter.FAILED),
-  CANCELED(true, false, JobFilter.CANCELED);
+  CANCELED(true, false, JobFilter.CANCELED),
+  /** Stopped by its worker after running for its time limit. */
+  TIMED_OUT(true, false, JobFilter.TIMED_OUT);
 
   private final boolean terminal;
   private final boolean onWorker;

@@ -11,5 +11,20 @@ public record JobStats(
     long succeeded,
     long failed,
     long canceled,
+    long timedOut,
     Double averageRunSeconds,
-    Double etaSeconds) {}
+    Double etaSeconds) {
+
+  /** Without timed-out jobs, for callers that have none to count. */
+  public JobStats(
+      long pending,
+      long offered,
+      long running,
+      long succeeded,
+      long failed,
+      long canceled,
+      Double averageRunSeconds,
+      Double etaSeconds) {
+    this(pending, offered, running, succeeded, failed, canceled, 0, averageRunSeconds, etaSeconds);
+  }
+}

@@ -33,7 +33,16 @@ public enum JobTransition {
   CANCELED(JobState.CANCELED, JobState.PENDING, JobState.OFFERED, JobState.RUNNING),
 
   /** Lost too many times: given up without a result. */
-  FAILED(JobState.FINISHED, JobState.OFFERED, JobState.RUNNING);
+  FAILED(JobState.FINISHED, JobState.OFFERED, JobState.RUNNING),
+
+  /** The worker stopped the attempt when it reached the job's time limit. */
+  TIMED_OUT(JobState.TIMED_OUT, JobState.OFFERED, JobState.RUNNING),
+
+  /**
+   * The attempt did not succeed and the job has retries left: it queues again, as the next attempt
+   * (after its retry delay).
+   */
+  RETRIED(JobState.PENDING, JobState.OFFERED, JobState.RUNNING);
 
   private final JobState to;
   private final Set<JobState> from;

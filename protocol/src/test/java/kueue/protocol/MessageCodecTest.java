@@ -51,7 +51,20 @@ class MessageCodecTest {
             "{\"type\":\"offer\",\"jobId\":41,\"attempt\":1,\"spec\":{\"argv\":[\"true\"],"
                 + "\"cwd\":\"/home/user/work\",\"env\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0,"
                 + "\"globalResources\":{},\"stdout\":null,\"stderr\":null,\"batch\":null,"
-                + "\"arrayIndex\":null,\"submissionKey\":null},\"envSlot\":3}\n");
+                + "\"arrayIndex\":null,\"timeLimitSeconds\":null,\"retries\":null,"
+                + "\"retryDelaySeconds\":null,\"submissionKey\":null},\"envSlot\":3}\n");
+  }
+
+  @Test
+  void aResultFromAWorkerThatKnowsNoTimeLimitsIsNotTimedOut() throws Exception {
+    Message decoded =
+        MessageCodec.decode(
+            ("{\"type\":\"ended\",\"jobId\":5,\"attempt\":1,\"outcome\":{\"exitCode\":0,"
+                    + "\"signal\":null,\"failure\":null,\"started\":null,\"ended\":null},"
+                    + "\"stdout\":null,\"stderr\":null}")
+                .getBytes(StandardCharsets.UTF_8));
+
+    assertThat(((Message.Ended) decoded).outcome().timedOut()).isFalse();
   }
 
   @Test

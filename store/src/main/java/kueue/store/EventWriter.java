@@ -21,7 +21,9 @@ import kueue.core.Event.JobFailed;
 import kueue.core.Event.JobOffered;
 import kueue.core.Event.JobQueued;
 import kueue.core.Event.JobRequeued;
+import kueue.core.Event.JobRetried;
 import kueue.core.Event.JobStarted;
+import kueue.core.Event.JobTimedOut;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
@@ -42,6 +44,10 @@ final class EventWriter implements AutoCloseable {
 
   static final String EXPIRED = "ended < ? AND state IN " + Schema.TERMINAL_STATES;
   static final String BY_END = "ended";
+
+  /** The note of a job its worker stopped at its time limit. */
+  static final String TIME_LIMIT_REACHED = "stopped at its time limit";
+
   private static final int CACHED_ENVIRONMENTS = 64;
 
   private final Connection connection;
@@ -58,6 +64,8 @@ final class EventWriter implements AutoCloseable {
   private final PreparedStatement markPending;
   private final PreparedStatement markRunning;
   private final PreparedStatement markEnded;
+  private final PreparedStatement markTimedOut;
+  private final PreparedStatement markRetried;
   private final PreparedStatement markRequeued;
   private final PreparedStatement markCanceled;
   private final PreparedStatement markFailed;
@@ -105,20 +113,20 @@ final class EventWriter implements AutoCloseable {
     insertJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index,"
-                + " submission_key)"
+                + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
+                + " submitted, batch_id, array_index, submission_key)"
                 + " VALUES (?, "
                 + to(JobTransition.QUEUED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index,"
-                + " submission_key, worker, history_offered)"
+                + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
+                + " submitted, batch_id, array_index, submission_key, worker, history_offered)"
                 + " VALUES (?, "
                 + to(JobTransition.OFFERED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -168,13 +176,15 @@ final class EventWriter implements AutoCloseable {
                 + to(JobTransition.STARTED)
                 + ", started = ?, history_started = ? WHERE id = ?"
                 + NOT_TERMINAL);
-    markEnded =
+    markEnded = prepare(endUpdate(JobTransition.ENDED));
+    markTimedOut = prepare(endUpdate(JobTransition.TIMED_OUT));
+    markRetried =
         prepare(
             "UPDATE jobs SET state = "
-                + to(JobTransition.ENDED)
-                + ", exit_code = ?, signal = ?, note = ?,"
-                + " started = coalesce(?, started), ended = ?,"
-                + " history_started = coalesce(?, history_started), history_ended = ? WHERE id = ?"
+                + to(JobTransition.RETRIED)
+                + ", started = NULL, retried = ?, not_before = ?"
+                + noRowLines
+                + " WHERE id = ?"
                 + NOT_TERMINAL);
     markRequeued =
         prepare(
@@ -220,6 +230,16 @@ final class EventWriter implements AutoCloseable {
 
   long nextJobId() {
     return nextJobId;
+  }
+
+  /** The update that records how the current attempt ended, leaving the job in the move's state. */
+  private static String endUpdate(JobTransition move) {
+    return "UPDATE jobs SET state = "
+        + to(move)
+        + ", exit_code = ?, signal = ?, note = ?,"
+        + " started = coalesce(?, started), ended = ?,"
+        + " history_started = coalesce(?, history_started), history_ended = ? WHERE id = ?"
+        + NOT_TERMINAL;
   }
 
   void persist(List<Event> events) {
@@ -328,6 +348,8 @@ final class EventWriter implements AutoCloseable {
         case JobRequeued e -> lastOfJob.put(e.jobId(), e);
         case JobCanceled e -> lastOfJob.put(e.jobId(), e);
         case JobFailed e -> lastOfJob.put(e.jobId(), e);
+        case JobTimedOut e -> lastOfJob.put(e.jobId(), e);
+        case JobRetried e -> lastOfJob.put(e.jobId(), e);
         case FinishedJobsExpired e -> lastOfJob.clear();
       }
     }
@@ -374,7 +396,37 @@ final class EventWriter implements AutoCloseable {
         markRunning.setLong(3, started.jobId());
         requireChanged(markRunning, started.jobId());
       }
-      case JobEnded ended -> end(ended);
+      case JobEnded ended ->
+          end(
+              markEnded,
+              ended.jobId(),
+              ended.outcome(),
+              ended.stdout(),
+              ended.stderr(),
+              ended.at(),
+              startedWithEnd.get(ended));
+      case JobTimedOut timedOut -> {
+        JobOutcome outcome = timedOut.outcome();
+        if (outcome.failure() == null) {
+          outcome =
+              new JobOutcome(
+                  outcome.exitCode(),
+                  outcome.signal(),
+                  TIME_LIMIT_REACHED,
+                  outcome.started(),
+                  outcome.ended(),
+                  true);
+        }
+        end(
+            markTimedOut,
+            timedOut.jobId(),
+            outcome,
+            timedOut.stdout(),
+            timedOut.stderr(),
+            timedOut.at(),
+            null);
+      }
+      case JobRetried retried -> retry(retried);
       case JobRequeued requeued -> {
         keepRowLines(requeued.jobId());
         historyFromJob(
@@ -426,7 +478,10 @@ final class EventWriter implements AutoCloseable {
     insert.setString(8, JsonColumns.resourcesOrNull(spec.globalResources()));
     insert.setString(9, spec.stdout());
     insert.setString(10, spec.stderr());
-    int column = 11;
+    setNullable(insert, 11, spec.timeLimitSeconds());
+    setNullable(insert, 12, spec.retries());
+    setNullable(insert, 13, spec.retryDelaySeconds());
+    int column = 14;
     if (offered != null) {
       insert.setInt(column++, offered.attempt());
     }
@@ -491,30 +546,78 @@ final class EventWriter implements AutoCloseable {
     return id;
   }
 
-  private void end(JobEnded ended) throws SQLException {
-    JobOutcome outcome = ended.outcome();
-    setNullable(markEnded, 1, outcome.exitCode());
-    setNullable(markEnded, 2, outcome.signal());
-    markEnded.setString(3, outcome.failure());
-    JobStarted folded = startedWithEnd.get(ended);
+  private void end(
+      PreparedStatement mark,
+      long jobId,
+      JobOutcome outcome,
+      CapturedOutput stdout,
+      CapturedOutput stderr,
+      Instant at,
+      JobStarted folded)
+      throws SQLException {
+    setNullable(mark, 1, outcome.exitCode());
+    setNullable(mark, 2, outcome.signal());
+    mark.setString(3, outcome.failure());
     Instant started =
         outcome.started() != null ? outcome.started() : folded != null ? folded.at() : null;
     if (started == null) {
-      markEnded.setNull(4, Types.INTEGER);
+      mark.setNull(4, Types.INTEGER);
     } else {
-      markEnded.setLong(4, millis(started));
+      mark.setLong(4, millis(started));
     }
-    markEnded.setLong(5, millis(outcome.ended() != null ? outcome.ended() : ended.at()));
+    mark.setLong(5, millis(outcome.ended() != null ? outcome.ended() : at));
     if (folded == null) {
-      markEnded.setNull(6, Types.INTEGER);
+      mark.setNull(6, Types.INTEGER);
     } else {
-      markEnded.setLong(6, millis(folded.at()));
+      mark.setLong(6, millis(folded.at()));
     }
-    markEnded.setLong(7, millis(ended.at()));
-    markEnded.setLong(8, ended.jobId());
-    requireChanged(markEnded, ended.jobId());
-    output(ended.jobId(), "stdout", ended.stdout());
-    output(ended.jobId(), "stderr", ended.stderr());
+    mark.setLong(7, millis(at));
+    mark.setLong(8, jobId);
+    requireChanged(mark, jobId);
+    output(jobId, "stdout", stdout);
+    output(jobId, "stderr", stderr);
+  }
+
+  /**
+   * The attempt's end becomes a history row of its own (the row keeps only the current attempt's
+   * lines), with its exit code and which retry follows; its output replaces the stored one.
+   */
+  private void retry(JobRetried retried) throws SQLException {
+    long jobId = retried.jobId();
+    keepRowLines(jobId);
+    JobOutcome outcome = retried.outcome();
+    String ending =
+        outcome == null
+            ? "no result"
+            : endDetail(outcome.exitCode(), outcome.signal(), outcome.failure());
+    String detail =
+        (ending == null ? "" : ending + "; ")
+            + "retry "
+            + retried.retry()
+            + " of "
+            + retried.retries()
+            + (retried.notBefore() == null
+                ? " follows"
+                : " in " + delayText(retried.at(), retried.notBefore()));
+    historyFromJob(jobId, retried.at(), retried.attempt(), "ended", detail);
+    markRetried.setInt(1, retried.retry());
+    if (retried.notBefore() == null) {
+      markRetried.setNull(2, Types.INTEGER);
+    } else {
+      markRetried.setLong(2, millis(retried.notBefore()));
+    }
+    markRetried.setLong(3, jobId);
+    requireChanged(markRetried, jobId);
+    output(jobId, "stdout", retried.stdout());
+    output(jobId, "stderr", retried.stderr());
+  }
+
+  /** "30s", "1m30s": the pause before a retry, to the second. */
+  private static String delayText(Instant from, Instant to) {
+    long seconds = Math.max(0, java.time.Duration.between(from, to).toSeconds());
+    return seconds >= 60
+        ? seconds / 60 + "m" + (seconds % 60 == 0 ? "" : seconds % 60 + "s")
+        : seconds + "s";
   }
 
   /** The detail of an "ended" history line: the failure, else the signal, else the exit code. */
@@ -631,6 +734,8 @@ final class EventWriter implements AutoCloseable {
       case JobRequeued e -> "JobRequeued of job " + e.jobId();
       case JobCanceled e -> "JobCanceled of job " + e.jobId();
       case JobFailed e -> "JobFailed of job " + e.jobId();
+      case JobTimedOut e -> "JobTimedOut of job " + e.jobId();
+      case JobRetried e -> "JobRetried of job " + e.jobId();
       case FinishedJobsExpired e -> "FinishedJobsExpired before " + e.endedBefore();
     };
   }

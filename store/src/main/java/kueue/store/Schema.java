@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 4;
+  static final int VERSION = 6;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -50,6 +50,13 @@ final class Schema {
           + " timed = timed %1$s (%2$s.started IS NOT NULL AND %2$s.ended IS NOT NULL),"
           + " run_ms = run_ms %1$s coalesce(%2$s.ended - %2$s.started, 0)"
           + " WHERE category = %2$s.category;";
+
+  /** The stored (not generated) columns of jobs at version 5, which its rebuild copies. */
+  private static final String JOB_COLUMNS_6 =
+      "id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources, stdout_target,"
+          + " stderr_target, attempt, worker, submitted, started, ended, exit_code, signal, note,"
+          + " batch_id, array_index, history_offered, history_started, history_ended,"
+          + " submission_key, time_limit_s, retries, retry_delay_s, retried, not_before";
 
   /** The tables of version 1; {@link #MIGRATIONS} bring them to {@link #VERSION}. */
   static final List<String> CREATE =
@@ -167,7 +174,85 @@ final class Schema {
           List.of(
               "ALTER TABLE jobs ADD COLUMN submission_key TEXT",
               "CREATE INDEX jobs_by_submission_key ON jobs (submission_key)"
-                  + " WHERE submission_key IS NOT NULL"));
+                  + " WHERE submission_key IS NOT NULL"),
+          // 5: time limits and retries. The spec's limit, retries and retry delay (NULL: none);
+          // how many retries the job has had; and, while it waits out its retry delay, when it
+          // may run again (epoch milliseconds; stale once the job is offered, never read then).
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN time_limit_s INTEGER",
+              "ALTER TABLE jobs ADD COLUMN retries INTEGER",
+              "ALTER TABLE jobs ADD COLUMN retry_delay_s INTEGER",
+              "ALTER TABLE jobs ADD COLUMN retried INTEGER NOT NULL DEFAULT 0",
+              "ALTER TABLE jobs ADD COLUMN not_before INTEGER"),
+          // 6: the state TIMED_OUT (time limits). SQLite cannot alter a CHECK, so jobs is built
+          // again with every column of versions 1 to 5; DROP TABLE fires no trigger, so the
+          // counts stay right, and the indexes and triggers are made again on the new table.
+          List.of(
+              """
+              CREATE TABLE jobs_rebuilt (
+                id INTEGER PRIMARY KEY,
+                state TEXT NOT NULL
+                  CHECK (state IN ('PENDING', 'OFFERED', 'RUNNING', 'FINISHED', 'CANCELED',
+                    'TIMED_OUT')),
+                argv TEXT NOT NULL,
+                cwd TEXT NOT NULL,
+                env_id INTEGER,
+                slots INTEGER NOT NULL,
+                cpus INTEGER NOT NULL,
+                ram_mb INTEGER NOT NULL,
+                global_resources TEXT,
+                stdout_target TEXT,
+                stderr_target TEXT,
+                attempt INTEGER NOT NULL,
+                worker TEXT,
+                submitted INTEGER NOT NULL,
+                started INTEGER,
+                ended INTEGER,
+                exit_code INTEGER,
+                signal INTEGER,
+                note TEXT,
+                category TEXT GENERATED ALWAYS AS (
+                  CASE WHEN state = 'FINISHED'
+                    THEN CASE WHEN exit_code = 0 THEN 'SUCCEEDED' ELSE 'FAILED' END
+                    ELSE state END) VIRTUAL,
+                batch_id INTEGER,
+                array_index INTEGER,
+                history_offered INTEGER,
+                history_started INTEGER,
+                history_ended INTEGER,
+                submission_key TEXT,
+                time_limit_s INTEGER,
+                retries INTEGER,
+                retry_delay_s INTEGER,
+                retried INTEGER NOT NULL DEFAULT 0,
+                not_before INTEGER)\
+              """,
+              "INSERT INTO jobs_rebuilt ("
+                  + JOB_COLUMNS_6
+                  + ") SELECT "
+                  + JOB_COLUMNS_6
+                  + " FROM jobs",
+              "DROP TABLE jobs",
+              "ALTER TABLE jobs_rebuilt RENAME TO jobs",
+              "CREATE INDEX jobs_by_category ON jobs (category)",
+              "CREATE INDEX jobs_by_end ON jobs (ended) WHERE ended IS NOT NULL",
+              "CREATE INDEX jobs_by_env ON jobs (env_id) WHERE env_id IS NOT NULL",
+              "CREATE INDEX jobs_by_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL",
+              "CREATE INDEX jobs_by_submission_key ON jobs (submission_key)"
+                  + " WHERE submission_key IS NOT NULL",
+              "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "
+                  + COUNT_CHANGE.formatted("+", "NEW")
+                  + " END",
+              "CREATE TRIGGER jobs_counted_on_update AFTER UPDATE OF state, exit_code, started,"
+                  + " ended ON jobs BEGIN "
+                  + COUNT_CHANGE.formatted("-", "OLD")
+                  + " "
+                  + COUNT_CHANGE.formatted("+", "NEW")
+                  + " END",
+              "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
+                  + COUNT_CHANGE.formatted("-", "OLD")
+                  + " END",
+              "INSERT INTO job_counts (category) VALUES ('TIMED_OUT')"));
 
   /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
   static String states(Predicate<JobState> which) {

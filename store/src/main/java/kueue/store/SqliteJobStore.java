@@ -76,7 +76,7 @@ public final class SqliteJobStore implements JobStore {
           + " exit_code, signal, note, batch_id, array_index";
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
-          + " array_index, submission_key";
+          + " array_index, time_limit_s, retries, retry_delay_s, submission_key";
   private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
 
   /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
@@ -634,7 +634,8 @@ public final class SqliteJobStore implements JobStore {
           loan -> {
             PreparedStatement query =
                 loan.prepare(
-                    "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted"
+                    "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted,"
+                        + " retries, retried, retry_delay_s, not_before"
                         + " FROM jobs WHERE category = ? AND state = ?");
             for (JobState state : JobState.values()) {
               if (!state.isTerminal()) {
@@ -679,7 +680,23 @@ public final class SqliteJobStore implements JobStore {
         if (submitted == null || submitted.toEpochMilli() != submittedMillis) {
           submitted = Instant.ofEpochMilli(submittedMillis);
         }
-        each.accept(new RestoredJob(id, state, demand, resources, attempt, submitted));
+        int retries = row.getInt(8);
+        int retried = row.getInt(9);
+        long retryDelay = row.getLong(10);
+        long notBefore = row.getLong(11);
+        Instant retryAt = row.wasNull() ? null : Instant.ofEpochMilli(notBefore);
+        each.accept(
+            new RestoredJob(
+                id,
+                state,
+                demand,
+                resources,
+                attempt,
+                submitted,
+                retries,
+                retried,
+                retryDelay,
+                state == JobState.PENDING ? retryAt : null));
       }
     }
   }
@@ -746,6 +763,7 @@ public final class SqliteJobStore implements JobStore {
                   "SELECT "
                       + SUMMARY_COLUMNS
                       + ", global_resources, stdout_target, stderr_target, submission_key,"
+                      + " time_limit_s, retries, retry_delay_s,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -1029,6 +1047,7 @@ public final class SqliteJobStore implements JobStore {
         succeeded[0],
         failed[0],
         counts.getOrDefault(JobFilter.CANCELED, zero)[0],
+        counts.getOrDefault(JobFilter.TIMED_OUT, zero)[0],
         average,
         eta);
   }
@@ -1103,6 +1122,9 @@ public final class SqliteJobStore implements JobStore {
         .stderr(row.getString("stderr_target"))
         .batch(longOrNull(row, "batch_id"))
         .arrayIndex(longOrNull(row, "array_index"))
+        .timeLimitSeconds(longOrNull(row, "time_limit_s"))
+        .retries(integerOrNull(row, "retries"))
+        .retryDelaySeconds(longOrNull(row, "retry_delay_s"))
         .submissionKey(row.getString("submission_key"))
         .build();
   }
@@ -1238,7 +1260,9 @@ public final class SqliteJobStore implements JobStore {
         jobs += row.getLong(2);
         firstJob = Math.min(firstJob, row.getLong(5));
         lastJob = Math.max(lastJob, row.getLong(6));
-        if (category == JobFilter.FAILED || category == JobFilter.CANCELED) {
+        if (category == JobFilter.FAILED
+            || category == JobFilter.CANCELED
+            || category == JobFilter.TIMED_OUT) {
           firstFailure = Math.min(firstFailure, row.getLong(5));
         }
         long ended = row.getLong(7);
@@ -1295,6 +1319,7 @@ public final class SqliteJobStore implements JobStore {
     }
     if (!includeFailed) {
       categories.remove(JobFilter.FAILED);
+      categories.remove(JobFilter.TIMED_OUT);
     }
     return sqlList(categories);
   }

@@ -250,6 +250,25 @@ class JobStateSchemaTest {
           case REQUEUED -> new Event.JobRequeued(id, attempts, "worker w1 went away", at(5));
           case CANCELED -> new Event.JobCanceled(id, "canceled by user", at(6));
           case FAILED -> new Event.JobFailed(id, "lost 3 times", at(7));
+          case TIMED_OUT ->
+              new Event.JobTimedOut(
+                  id,
+                  attempts,
+                  new JobOutcome(null, 15, null, at(3), at(8), true),
+                  CapturedOutput.EMPTY,
+                  CapturedOutput.EMPTY,
+                  at(8));
+          case RETRIED ->
+              new Event.JobRetried(
+                  id,
+                  attempts,
+                  new JobOutcome(1, null, null, at(3), at(9)),
+                  CapturedOutput.EMPTY,
+                  CapturedOutput.EMPTY,
+                  1,
+                  2,
+                  at(19),
+                  at(9));
           default ->
               throw new AssertionError(
                   "JobTransition."

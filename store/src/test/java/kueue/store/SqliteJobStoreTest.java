@@ -1,6 +1,7 @@
 package kueue.store;
 
 import static kueue.store.Jobs.ENV;
+import static kueue.store.Jobs.aSpec;
 import static kueue.store.Jobs.aSpecWith;
 import static kueue.store.Jobs.at;
 import static kueue.store.Jobs.exited;
@@ -10,6 +11,7 @@ import static kueue.store.Jobs.ranToCompletion;
 import static kueue.store.Jobs.started;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.awaitility.Awaitility.await;
 
 import java.io.RandomAccessFile;
@@ -74,6 +76,121 @@ class SqliteJobStoreTest extends JobStoreContract {
         Statement statement = connection.createStatement()) {
       statement.execute(sql);
     }
+  }
+
+  @Test
+  void retriedAttemptsStayInTheHistoryAndAWaitingRetryIsRestoredWithItsTime() {
+    JobSpec spec = aSpec().withRetries(2).withRetryDelaySeconds(60L).withTimeLimitSeconds(90L);
+    persist(new Event.JobQueued(1, spec, at(0)), offered(1, 1, "w1", 1), started(1, 1, 1));
+    persist(
+        new Event.JobRetried(
+            1,
+            1,
+            new JobOutcome(3, null, null, at(1), at(2)),
+            new CapturedOutput("first\n", 0),
+            CapturedOutput.EMPTY,
+            1,
+            2,
+            at(62),
+            at(2)));
+
+    reopen();
+
+    assertThat(store.activeJobs())
+        .singleElement()
+        .satisfies(
+            job -> {
+              assertThat(job.state()).isEqualTo(JobState.PENDING);
+              assertThat(job.retries()).isEqualTo(2);
+              assertThat(job.retried()).isEqualTo(1);
+              assertThat(job.retryDelaySeconds()).isEqualTo(60);
+              assertThat(job.notBefore()).isEqualTo(at(62));
+            });
+    assertThat(store.spec(1).orElseThrow()).isEqualTo(spec);
+    persist(offered(1, 2, "w2", 63), started(1, 2, 63), exited(1, 2, 0, 63, 64));
+    JobDetail detail = detail(1);
+    assertThat(detail.history())
+        .extracting(JobEvent::what, JobEvent::attempt, JobEvent::detail)
+        .containsExactly(
+            tuple("submitted", 0, null),
+            tuple("offered", 1, null),
+            tuple("started", 1, null),
+            tuple("ended", 1, "exit 3; retry 1 of 2 in 1m"),
+            tuple("offered", 2, null),
+            tuple("started", 2, null),
+            tuple("ended", 2, "exit 0"));
+    assertThat(detail.summary().exitCode()).isZero();
+  }
+
+  @Test
+  void aTimedOutJobIsCountedAndListedOnItsOwn() {
+    persist(queued(1, 0), offered(1, 1, "w1", 1), started(1, 1, 1));
+    persist(
+        new Event.JobTimedOut(
+            1,
+            1,
+            new JobOutcome(null, 15, null, at(1), at(5), true),
+            CapturedOutput.EMPTY,
+            CapturedOutput.EMPTY,
+            at(5)));
+    persist(ranToCompletion(2, 1, 0, 1));
+
+    assertThat(store.stats(at(10)).timedOut()).isEqualTo(1);
+    assertThat(store.stats(at(10)).failed()).isEqualTo(1);
+    assertThat(store.list(0, List.of(JobFilter.TIMED_OUT)))
+        .singleElement()
+        .satisfies(
+            job -> {
+              assertThat(job.state()).isEqualTo(JobState.TIMED_OUT);
+              assertThat(job.signal()).isEqualTo(15);
+              assertThat(job.note()).isEqualTo(EventWriter.TIME_LIMIT_REACHED);
+            });
+    assertThat(store.clean(false)).as("kept like failed jobs").isZero();
+    assertThat(store.clean(true)).isEqualTo(2);
+  }
+
+  @Test
+  void aDatabaseOfVersion3KeepsItsJobsAndCountsAndTakesTimedOutJobs() throws Exception {
+    store.close();
+    java.nio.file.Files.delete(databaseFile());
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile());
+        Statement statement = connection.createStatement()) {
+      for (String sql : Schema.CREATE) {
+        statement.execute(sql);
+      }
+      for (List<String> migration : Schema.MIGRATIONS.subList(0, 2)) {
+        for (String sql : migration) {
+          statement.execute(sql);
+        }
+      }
+      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+      statement.execute("PRAGMA user_version = 3");
+      statement.execute(
+          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted,"
+              + " started, ended, exit_code, batch_id, array_index) VALUES"
+              + " (1, 'FINISHED', '[\"a\"]', '/w', 1, 1, 10, 1, 1000, 2000, 5000, 0, 1, 7),"
+              + " (2, 'RUNNING', '[\"b\"]', '/w', 1, 1, 10, 1, 1000, 2000, NULL, NULL, NULL,"
+              + " NULL)");
+      statement.execute("UPDATE meta SET value = 3 WHERE key = 'next_job_id'");
+    }
+
+    store = open(dataDirectory);
+
+    JobStats stats = store.stats(at(0));
+    assertThat(stats.succeeded()).isEqualTo(1);
+    assertThat(stats.running()).isEqualTo(1);
+    assertThat(store.summary(1).orElseThrow().arrayIndex()).isEqualTo(7);
+    persist(
+        new Event.JobTimedOut(
+            2,
+            1,
+            new JobOutcome(null, 9, null, null, at(9), true),
+            CapturedOutput.EMPTY,
+            CapturedOutput.EMPTY,
+            at(9)));
+    assertThat(store.stats(at(10)).timedOut()).isEqualTo(1);
+    assertThat(store.stats(at(10)).running()).isZero();
+    assertThat(store.list(0, List.of(JobFilter.TIMED_OUT))).extracting("id").containsExactly(2L);
   }
 
   @Test
@@ -369,6 +486,7 @@ class SqliteJobStoreTest extends JobStoreContract {
             case SUCCEEDED -> stats.succeeded();
             case FAILED -> stats.failed();
             case CANCELED -> stats.canceled();
+            case TIMED_OUT -> stats.timedOut();
           };
       assertThat(counted).as(filter.name()).isEqualTo(store.list(0, List.of(filter)).size());
     }

@@ -66,6 +66,9 @@ public final class RunningJob {
   private final CompletableFuture<JobResult> result = new CompletableFuture<>();
   private final AtomicBoolean killRequested = new AtomicBoolean();
 
+  /** This worker signalled the process group: an exit code of 128+TERM or 128+KILL is ours. */
+  private volatile boolean signalled;
+
   /**
    * The watch of a process whose starter watches it first, until {@link #watchFor} takes it. Only
    * the starting thread touches it.
@@ -156,6 +159,7 @@ public final class RunningJob {
     if (process == null || !killRequested.compareAndSet(false, true)) {
       return;
     }
+    signalled = true;
     if (result.isDone()) {
       return;
     }
@@ -175,6 +179,22 @@ public final class RunningJob {
                     process.toHandle(), ownGroup, ProcessSignals.Signal.KILL);
               }
             });
+  }
+
+  /**
+   * Sends one signal to the whole process group, at once and with no KILL to follow: whoever asks
+   * decides whether and when that comes (a job stopped at its time limit has its own grace).
+   */
+  public void signal(ProcessSignals.Signal signal) {
+    if (process == null || result.isDone()) {
+      return;
+    }
+    signalled = true;
+    if (process instanceof NativeSpawner.SpawnedProcess spawned) {
+      spawned.signalGroup(signal == ProcessSignals.Signal.TERM ? SIGTERM : SIGKILL);
+      return;
+    }
+    ProcessSignals.signalGroup(process.toHandle(), ownGroup, signal);
   }
 
   /** The task, run under the given thread name so that thread dumps tell the jobs apart. */
@@ -304,7 +324,7 @@ public final class RunningJob {
     if (process instanceof NativeSpawner.SpawnedProcess spawned
         && spawned.terminatingSignal() != null) {
       outcome = new JobOutcome(null, spawned.terminatingSignal(), null, started, ended);
-    } else if (killRequested.get() && (signal == SIGTERM || signal == SIGKILL)) {
+    } else if (signalled && (signal == SIGTERM || signal == SIGKILL)) {
       outcome = new JobOutcome(null, signal, null, started, ended);
     } else {
       outcome = new JobOutcome(code, null, null, started, ended);

@@ -24,6 +24,12 @@ sealed interface WorkerAction {
    */
   record KillProcess(AttemptRef ref) implements WorkerAction {}
 
+  /**
+   * Sends one signal to the attempt's process group (TERM, or KILL when force), with no KILL to
+   * follow by itself; nothing when it has no process.
+   */
+  record SignalProcess(AttemptRef ref, boolean force) implements WorkerAction {}
+
   record CloseConnection(long session) implements WorkerAction {}
 
   record Log(Level level, String text) implements WorkerAction {}

@@ -183,7 +183,8 @@ public final class WorkerAgent {
             settings.workerMaxParallelJobs(),
             limits.killJobsAfter(),
             address(),
-            System.nanoTime());
+            System.nanoTime(),
+            settings.timeLimitGrace());
     this.reaper = Reaper.start(killGrace);
   }
 
@@ -343,6 +344,12 @@ public final class WorkerAgent {
         RunningJob job = processes.get(kill.ref());
         if (job != null) {
           job.kill();
+        }
+      }
+      case WorkerAction.SignalProcess signal -> {
+        RunningJob job = processes.get(signal.ref());
+        if (job != null) {
+          job.signal(signal.force() ? ProcessSignals.Signal.KILL : ProcessSignals.Signal.TERM);
         }
       }
       case WorkerAction.CloseConnection close -> {

@@ -22,6 +22,7 @@ import kueue.worker.WorkerAction.KillProcess;
 import kueue.worker.WorkerAction.Level;
 import kueue.worker.WorkerAction.Log;
 import kueue.worker.WorkerAction.Send;
+import kueue.worker.WorkerAction.SignalProcess;
 import kueue.worker.WorkerAction.StartProcess;
 import kueue.worker.WorkerInput.Connected;
 import kueue.worker.WorkerInput.ConnectionLost;
@@ -81,6 +82,9 @@ final class WorkerCore {
   /** Results that do not fit into Register are listed as running and sent one by one after it. */
   static final int MAX_REGISTER_ENDED_BYTES = MessageCodec.MAX_MESSAGE_BYTES / 2;
 
+  /** An attempt without a time limit. */
+  private static final long NO_LIMIT = Long.MAX_VALUE;
+
   enum Phase {
     STARTING,
     RUNNING
@@ -100,10 +104,26 @@ final class WorkerCore {
     boolean killedByStop;
     boolean contactLost;
 
-    Attempt(AttemptRef ref, int slots, long offeredOn) {
+    /** When the worker accepted it (its clock), from which its time limit counts. */
+    final long acceptedAt;
+
+    /** Its time limit in nanoseconds, or NO_LIMIT. */
+    final long limitNanos;
+
+    /** It reached its time limit and got TERM at timedOutAt; its result says so. */
+    boolean timedOut;
+
+    long timedOutAt;
+
+    /** It got KILL after the grace period of its time limit. */
+    boolean forced;
+
+    Attempt(AttemptRef ref, int slots, long offeredOn, long acceptedAt, long limitNanos) {
       this.ref = ref;
       this.slots = slots;
       this.offeredOn = offeredOn;
+      this.acceptedAt = acceptedAt;
+      this.limitNanos = limitNanos;
     }
 
     boolean mustDie() {
@@ -115,6 +135,7 @@ final class WorkerCore {
   private final int maxSlots;
   private final long killJobsAfterNanos;
   private final String serverAddress;
+  private final long timeLimitGraceNanos;
 
   private final Map<AttemptRef, Attempt> attempts = new LinkedHashMap<>();
   private final Map<AttemptRef, Message.Ended> unconfirmed = new LinkedHashMap<>();
@@ -137,6 +158,26 @@ final class WorkerCore {
    * @param now the time the worker starts, which counts as contact
    */
   WorkerCore(String name, int maxSlots, Duration killJobsAfter, String serverAddress, long now) {
+    this(
+        name,
+        maxSlots,
+        killJobsAfter,
+        serverAddress,
+        now,
+        kueue.config.KueueConfig.Worker.DEFAULT_TIME_LIMIT_GRACE);
+  }
+
+  /**
+   * @param timeLimitGrace from TERM to KILL for a job that reached its time limit
+   */
+  WorkerCore(
+      String name,
+      int maxSlots,
+      Duration killJobsAfter,
+      String serverAddress,
+      long now,
+      Duration timeLimitGrace) {
+    this.timeLimitGraceNanos = timeLimitGrace.toNanos();
     this.name = name;
     this.maxSlots = maxSlots;
     this.killJobsAfterNanos = killJobsAfter.toNanos();
@@ -157,7 +198,10 @@ final class WorkerCore {
       }
       case KillReceived kill -> kill(kill, now, actions);
       case OtherReceived other -> other(other, now, actions);
-      case Tick tick -> checkContact(now, actions);
+      case Tick tick -> {
+        checkTimeLimits(now, actions);
+        checkContact(now, actions);
+      }
       case Connected connected -> connected(connected, actions);
       case Registered registered -> registered(registered, now, actions);
       case ConnectionLost lost -> {
@@ -314,9 +358,17 @@ final class WorkerCore {
       return;
     }
     // Taken now: the slots must count for the next offer even before the process exists.
-    attempts.put(ref, new Attempt(ref, spec.slots(), session));
+    attempts.put(ref, new Attempt(ref, spec.slots(), session, now, limitNanos(spec)));
     slotsUsed += spec.slots();
     actions.add(new StartProcess(ref, spec));
+  }
+
+  private static long limitNanos(JobSpec spec) {
+    Long seconds = spec.timeLimitSeconds();
+    if (seconds == null || seconds <= 0 || seconds > NO_LIMIT / 1_000_000_000L) {
+      return NO_LIMIT;
+    }
+    return seconds * 1_000_000_000L;
   }
 
   private Attempt olderAttempt(AttemptRef ref) {
@@ -372,7 +424,9 @@ final class WorkerCore {
               + " server was lost; the server runs it again");
       return;
     }
-    if (attempt.killedByStop) {
+    // One stopped at its time limit has had its run: its result goes to the server, which would
+    // otherwise run a released job again.
+    if (attempt.killedByStop && !attempt.timedOut) {
       if (started != null) {
         actions.add(new Send(registeredSession, started));
       }
@@ -383,10 +437,11 @@ final class WorkerCore {
       released.add(ref);
       return;
     }
+    JobOutcome outcome = attempt.timedOut ? result.outcome().asTimedOut() : result.outcome();
     Message.Ended ended =
         fitForWire(
             new Message.Ended(
-                ref.jobId(), ref.attempt(), result.outcome(), result.stdout(), result.stderr()));
+                ref.jobId(), ref.attempt(), outcome, result.stdout(), result.stderr()));
     unconfirmed.put(ref, ended);
     if (registeredSession != NONE) {
       // One write for both, which the server stores in one transaction.
@@ -398,12 +453,7 @@ final class WorkerCore {
     log(
         actions,
         Level.INFO,
-        "job "
-            + ref.jobId()
-            + " attempt "
-            + ref.attempt()
-            + " ended: "
-            + describe(result.outcome()));
+        "job " + ref.jobId() + " attempt " + ref.attempt() + " ended: " + describe(outcome));
     if (registeredSession == NONE) {
       log(
           actions,
@@ -458,6 +508,50 @@ final class WorkerCore {
               "ignoring unexpected "
                   + input.message().getClass().getSimpleName()
                   + " from the server");
+    }
+  }
+
+  /**
+   * A running attempt that has run for its time limit gets TERM, and KILL once the grace period
+   * after it is over. Enforced here, not by the server, so that the limit holds while the server is
+   * away. Attempts being killed for another reason are left to that kill.
+   */
+  private void checkTimeLimits(long now, List<WorkerAction> actions) {
+    for (Attempt attempt : attempts.values()) {
+      if (attempt.limitNanos == NO_LIMIT || attempt.phase != Phase.RUNNING || attempt.forced) {
+        continue;
+      }
+      if (!attempt.timedOut) {
+        if (attempt.mustDie() || now - attempt.acceptedAt < attempt.limitNanos) {
+          continue;
+        }
+        attempt.timedOut = true;
+        attempt.timedOutAt = now;
+        actions.add(new SignalProcess(attempt.ref, false));
+        log(
+            actions,
+            Level.INFO,
+            "job "
+                + attempt.ref.jobId()
+                + " attempt "
+                + attempt.ref.attempt()
+                + " reached its time limit of "
+                + attempt.limitNanos / 1_000_000_000L
+                + " s: sending TERM, KILL in "
+                + TimeUnit.NANOSECONDS.toSeconds(timeLimitGraceNanos)
+                + " s");
+      } else if (now - attempt.timedOutAt >= timeLimitGraceNanos) {
+        attempt.forced = true;
+        actions.add(new SignalProcess(attempt.ref, true));
+        log(
+            actions,
+            Level.INFO,
+            "job "
+                + attempt.ref.jobId()
+                + " attempt "
+                + attempt.ref.attempt()
+                + " still runs after its time limit's grace period: sending KILL");
+      }
     }
   }
 
@@ -619,6 +713,10 @@ final class WorkerCore {
   private static String describe(JobOutcome outcome) {
     if (outcome.failure() != null) {
       return outcome.failure();
+    }
+    if (outcome.timedOut()) {
+      return "stopped at its time limit"
+          + (outcome.signal() != null ? " (signal " + outcome.signal() + ")" : "");
     }
     if (outcome.signal() != null) {
       return "killed by signal " + outcome.signal();

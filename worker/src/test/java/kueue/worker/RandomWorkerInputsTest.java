@@ -15,8 +15,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * Thousands of random inputs in any order the shell can produce them (offers new, repeated and
  * superseding, processes starting and ending, kills, confirmations, connections lost, refused and
- * made again, silence long enough to give jobs up, and a stop at the end), with the harness
- * checking the worker's promises after every step.
+ * made again, silence long enough to give jobs up, jobs running past their time limits, and a stop
+ * at the end), with the harness checking the worker's promises after every step.
  */
 class RandomWorkerInputsTest {
   private static final int STEPS = 4000;
@@ -146,6 +146,7 @@ class RandomWorkerInputsTest {
             WorkerAction.Send.class,
             WorkerAction.StartProcess.class,
             WorkerAction.KillProcess.class,
+            WorkerAction.SignalProcess.class,
             WorkerAction.Log.class,
             Message.Register.class,
             Message.Started.class,
@@ -180,6 +181,8 @@ class RandomWorkerInputsTest {
       offer.inMissingDirectory();
     } else if (kind == 6) {
       offer.withoutJob();
+    } else if (kind < 14) {
+      offer.timeLimitSeconds(1 + random.nextInt(3));
     }
     return offer;
   }

@@ -35,7 +35,9 @@ import kueue.protocol.Message;
  *       registration again;
  *   <li>a result is kept until the server confirmed it;
  *   <li>results go only to a registered connection, and nothing to a session that is gone;
- *   <li>after the contact check without contact for half the worker timeout, every job is killed.
+ *   <li>after the contact check without contact for half the worker timeout, every job is killed;
+ *   <li>after the check, a running job past its time limit has had TERM, and KILL once the grace
+ *       period after that is over too; its result says it timed out, and only its result.
  * </ul>
  */
 final class WorkerCoreHarness {
@@ -43,6 +45,7 @@ final class WorkerCoreHarness {
   static final Instant START = Instant.parse("2030-01-01T00:00:00Z");
   static final String NAME = "test-worker";
   static final String EXISTING_DIR = "/work/here";
+  static final Duration TIME_LIMIT_GRACE = Duration.ofSeconds(10);
 
   final ContactLimits limits = new ContactLimits(WORKER_TIMEOUT);
   final WorkerCore core;
@@ -79,6 +82,15 @@ final class WorkerCoreHarness {
   /** Attempts whose result must stay with the worker until result_stored. */
   private final Set<AttemptRef> resultsToKeep = new HashSet<>();
 
+  /** Attempts with a time limit: when the core took them, and the limit. */
+  private final Map<AttemptRef, long[]> limited = new HashMap<>();
+
+  /** Attempts that got TERM for their time limit: when. */
+  final Map<AttemptRef, Long> terminated = new HashMap<>();
+
+  /** Attempts that got KILL after their time limit's grace. */
+  final Set<AttemptRef> forced = new HashSet<>();
+
   /** Attempts the core started a process for, ever. */
   final Set<AttemptRef> everStarted = new HashSet<>();
 
@@ -87,7 +99,8 @@ final class WorkerCoreHarness {
 
   WorkerCoreHarness(int maxSlots) {
     this.maxSlots = maxSlots;
-    this.core = new WorkerCore(NAME, maxSlots, limits.killJobsAfter(), "server:1", now);
+    this.core =
+        new WorkerCore(NAME, maxSlots, limits.killJobsAfter(), "server:1", now, TIME_LIMIT_GRACE);
   }
 
   static WorkerCoreHarness create() {
@@ -214,6 +227,7 @@ final class WorkerCoreHarness {
     checkState();
     if (input instanceof WorkerInput.Tick) {
       checkContactRule();
+      checkTimeLimits();
     }
     return actions;
   }
@@ -289,6 +303,10 @@ final class WorkerCoreHarness {
           }
           assertThat(everStarted.add(ref)).as("%s started twice", ref).isTrue();
           starting.add(ref);
+          Long limit = start.spec().timeLimitSeconds();
+          if (limit != null) {
+            limited.put(ref, new long[] {now, limit * 1_000_000_000L});
+          }
         }
         case WorkerAction.KillProcess kill -> {
           assertThat(core.attempts())
@@ -305,6 +323,26 @@ final class WorkerCoreHarness {
             checkSent(send.session(), message, unconfirmedBefore);
             sent.computeIfAbsent(send.session(), s -> new ArrayList<>()).add(message);
           }
+        }
+        case WorkerAction.SignalProcess signal -> {
+          AttemptRef ref = signal.ref();
+          assertThat(core.attempts())
+              .as("a signal to an attempt the worker holds")
+              .containsKey(ref);
+          assertThat(limited).as("%s signalled without a time limit", ref).containsKey(ref);
+          assertThat(now - limited.get(ref)[0])
+              .as("%s signalled before its time limit", ref)
+              .isGreaterThanOrEqualTo(limited.get(ref)[1]);
+          if (signal.force()) {
+            assertThat(terminated).as("%s got KILL before TERM", ref).containsKey(ref);
+            assertThat(now - terminated.get(ref))
+                .as("%s got KILL within the grace period", ref)
+                .isGreaterThanOrEqualTo(TIME_LIMIT_GRACE.toNanos());
+            assertThat(forced.add(ref)).as("%s got KILL twice", ref).isTrue();
+          } else {
+            assertThat(terminated.put(ref, now)).as("%s got TERM twice", ref).isNull();
+          }
+          killed.add(ref);
         }
         case WorkerAction.CloseConnection close ->
             // Open until the shell reports it lost, as the reader finds out.
@@ -328,6 +366,9 @@ final class WorkerCoreHarness {
         assertThat(core.unconfirmed())
             .as("a reported result is kept until confirmed")
             .containsKey(ref);
+        assertThat(ended.outcome().timedOut())
+            .as("%s is reported as timed out exactly when it was stopped at its limit", ref)
+            .isEqualTo(terminated.containsKey(ref));
       }
       case Message.Started started -> {
         AttemptRef ref = new AttemptRef(started.jobId(), started.attempt());
@@ -422,6 +463,27 @@ final class WorkerCoreHarness {
     }
   }
 
+  private void checkTimeLimits() {
+    for (WorkerCore.Attempt attempt : core.attempts().values()) {
+      long[] limit = limited.get(attempt.ref);
+      if (limit == null || attempt.phase != WorkerCore.Phase.RUNNING) {
+        continue;
+      }
+      boolean pastLimit = now - limit[0] >= limit[1];
+      if (pastLimit && !attempt.mustDie()) {
+        assertThat(terminated)
+            .as("%s ran past its time limit", attempt.ref)
+            .containsKey(attempt.ref);
+      }
+      Long term = terminated.get(attempt.ref);
+      if (term != null && now - term >= TIME_LIMIT_GRACE.toNanos()) {
+        assertThat(forced)
+            .as("%s runs on after its time limit's grace period", attempt.ref)
+            .contains(attempt.ref);
+      }
+    }
+  }
+
   private static SystemInfo system() {
     return new SystemInfo("host", "Linux", "6.1", 4, 2000, 8000, 4000, 0.5, 0.5, 0.5, 100);
   }
@@ -442,6 +504,7 @@ final class WorkerCoreHarness {
     private int slots = 1;
     private boolean missingDirectory;
     private boolean noJob;
+    private Long timeLimitSeconds;
 
     OfferBuilder(long jobId) {
       this.jobId = jobId;
@@ -459,6 +522,11 @@ final class WorkerCoreHarness {
 
     OfferBuilder inMissingDirectory() {
       this.missingDirectory = true;
+      return this;
+    }
+
+    OfferBuilder timeLimitSeconds(long seconds) {
+      this.timeLimitSeconds = seconds;
       return this;
     }
 
@@ -482,6 +550,7 @@ final class WorkerCoreHarness {
                   .cpus(1)
                   .ramMb(0)
                   .globalResources(Map.of())
+                  .timeLimitSeconds(timeLimitSeconds)
                   .build();
       return new Message.Offer(jobId, attempt, spec);
     }
