@@ -1,6 +1,7 @@
 package kueue.core;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import kueue.model.JobState;
 import kueue.model.Resources;
@@ -15,4 +16,24 @@ public record RestoredJob(
     Resources demand,
     Map<String, Integer> globalResources,
     int attempt,
-    Instant submitted) {}
+    Instant submitted,
+    Map<String, Double> workerResources,
+    long gpuRamMb,
+    Map<String, List<Integer>> devices) {
+
+  public RestoredJob {
+    workerResources = workerResources == null ? Map.of() : workerResources;
+    devices = devices == null ? Map.of() : devices;
+  }
+
+  /** A job that needs no devices. */
+  public RestoredJob(
+      long jobId,
+      JobState state,
+      Resources demand,
+      Map<String, Integer> globalResources,
+      int attempt,
+      Instant submitted) {
+    this(jobId, state, demand, globalResources, attempt, submitted, Map.of(), 0, Map.of());
+  }
+}

@@ -15,6 +15,8 @@ final class JobBuilder {
   private int cpus = 1;
   private long ramMb = 100;
   private final Map<String, Integer> globalResources = new LinkedHashMap<>();
+  private final Map<String, Double> workerResources = new LinkedHashMap<>();
+  private long gpuRamMb;
 
   static JobBuilder aJob() {
     return new JobBuilder();
@@ -40,6 +42,20 @@ final class JobBuilder {
     return this;
   }
 
+  JobBuilder gpus(double amount) {
+    return device("gpus", amount);
+  }
+
+  JobBuilder device(String name, double amount) {
+    workerResources.put(name, amount);
+    return this;
+  }
+
+  JobBuilder gpuRamMb(long gpuRamMb) {
+    this.gpuRamMb = gpuRamMb;
+    return this;
+  }
+
   JobBuilder cwd(String cwd) {
     this.cwd = cwd;
     return this;
@@ -59,6 +75,8 @@ final class JobBuilder {
         .cpus(cpus)
         .ramMb(ramMb)
         .globalResources(globalResources)
+        .workerResources(workerResources)
+        .gpuRamMb(gpuRamMb)
         .build();
   }
 }

@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
+import kueue.model.DeviceState;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
@@ -51,7 +52,31 @@ final class SchedulerHarness {
   /** The state of each active job, replayed from the events through {@link JobTransition}. */
   private final Map<Long, JobState> replayedState = new HashMap<>();
 
-  private record KilledAttempt(long workerId, Shape shape, Instant killedAt, boolean started) {}
+  /** Device indices of each active job's current attempt, from its offer or its restore. */
+  private final Map<Long, Map<String, List<Integer>>> assigned = new HashMap<>();
+
+  private record KilledAttempt(
+      long workerId,
+      Shape shape,
+      Instant killedAt,
+      boolean started,
+      Map<String, List<Integer>> devices) {}
+
+  /** The shape of a spec, computed here rather than by the scheduler. */
+  static Shape shapeOf(JobSpec spec) {
+    return shapeOf(spec.demand(), spec.globalResources(), spec.workerResources(), spec.gpuRamMb());
+  }
+
+  static Shape shapeOf(
+      Resources demand,
+      Map<String, Integer> globalResources,
+      Map<String, Double> workerResources,
+      long gpuRamMb) {
+    Map<String, Integer> thousandths = new HashMap<>();
+    workerResources.forEach(
+        (name, amount) -> thousandths.put(name, (int) Math.round(amount * 1000)));
+    return new Shape(demand, globalResources, thousandths, gpuRamMb);
+  }
 
   SchedulerHarness(SchedulerSettings settings) {
     this.settings = settings;
@@ -175,7 +200,12 @@ final class SchedulerHarness {
 
   void restore(List<RestoredJob> jobs) {
     for (RestoredJob job : jobs) {
-      shapes.put(job.jobId(), new Shape(job.demand(), job.globalResources()));
+      shapes.put(
+          job.jobId(),
+          shapeOf(job.demand(), job.globalResources(), job.workerResources(), job.gpuRamMb()));
+      if (job.state().isOnWorker()) {
+        assigned.put(job.jobId(), job.devices());
+      }
       active.add(job.jobId());
       replayedState.put(job.jobId(), job.state());
     }
@@ -288,9 +318,9 @@ final class SchedulerHarness {
       switch (event) {
         case Event.JobQueued queued -> {
           active.add(queued.jobId());
-          shapes.put(
-              queued.jobId(), new Shape(queued.spec().demand(), queued.spec().globalResources()));
+          shapes.put(queued.jobId(), shapeOf(queued.spec()));
         }
+        case Event.JobOffered offered -> assigned.put(offered.jobId(), offered.devices());
         case Event.JobEnded ended -> active.remove(ended.jobId());
         case Event.JobCanceled canceled -> active.remove(canceled.jobId());
         case Event.JobFailed failed -> active.remove(failed.jobId());
@@ -325,7 +355,11 @@ final class SchedulerHarness {
               (attempt, killed) ->
                   killed.workerId() == started.workerId()
                       ? new KilledAttempt(
-                          killed.workerId(), killed.shape(), killed.killedAt(), true)
+                          killed.workerId(),
+                          killed.shape(),
+                          killed.killedAt(),
+                          true,
+                          killed.devices())
                       : killed);
       case Command.Tick tick ->
           dying
@@ -346,7 +380,8 @@ final class SchedulerHarness {
                 shapes.get(kill.jobId()),
                 now,
                 command instanceof Command.ConnectWorker
-                    || canceledFrom.get(kill.jobId()) == JobState.RUNNING));
+                    || canceledFrom.get(kill.jobId()) == JobState.RUNNING,
+                assigned.getOrDefault(kill.jobId(), Map.of())));
       }
       if (effect instanceof Effect.CloseWorker close) {
         forgetWorker(close.workerId());
@@ -411,6 +446,7 @@ final class SchedulerHarness {
       assertThat(worker.reserved())
           .as("reserved on worker %d", worker.workerId())
           .isEqualTo(expected);
+      checkDevices(worker);
       assertThat(worker.free().fitsIn(worker.capacity().free(worker.reserved())))
           .as("free on worker %d is at most what its report leaves free", worker.workerId())
           .isTrue();
@@ -449,6 +485,70 @@ final class SchedulerHarness {
       assertThat(usage.used()).as("use of %s", usage.name()).isLessThanOrEqualTo(usage.total());
     }
     assertThat(holder.keySet()).as("jobs held by workers are active").isSubsetOf(active);
+  }
+
+  /**
+   * What the worker's jobs hold of each device is the sum of their shares, never above one device;
+   * the scheduler's view says the same.
+   */
+  private void checkDevices(WorkerView worker) {
+    Map<String, Integer> expected = new HashMap<>();
+    for (long jobId : worker.jobIds()) {
+      addShares(expected, shapes.get(jobId), assigned.getOrDefault(jobId, Map.of()));
+    }
+    for (KilledAttempt killed : dying.values()) {
+      if (killed.workerId() == worker.workerId()) {
+        addShares(expected, killed.shape(), killed.devices());
+      }
+    }
+    expected.forEach(
+        (device, share) ->
+            assertThat(share)
+                .as("share of %s on worker %d", device, worker.workerId())
+                .isLessThanOrEqualTo(1000));
+    for (DeviceState state : worker.devices()) {
+      String device = state.device().resource() + " " + state.device().index();
+      assertThat(Math.round(state.taken() * 1000))
+          .as("taken of %s on worker %d", device, worker.workerId())
+          .isEqualTo(expected.getOrDefault(device, 0).longValue());
+    }
+  }
+
+  private static void addShares(
+      Map<String, Integer> shares, Shape shape, Map<String, List<Integer>> devices) {
+    devices.forEach(
+        (resource, indices) -> {
+          int amount = shape.workerResources().getOrDefault(resource, 1000);
+          int share = Math.min(amount, 1000);
+          assertThat(indices.size())
+              .as("devices of %s for %s", resource, shape)
+              .isEqualTo(amount < 1000 ? 1 : amount / 1000);
+          assertThat(Set.copyOf(indices)).as("distinct devices").hasSameSizeAs(indices);
+          indices.forEach(index -> shares.merge(resource + " " + index, share, Integer::sum));
+        });
+  }
+
+  /** Whether the worker's view leaves the devices a shape needs, computed here. */
+  private static boolean devicesFree(Shape shape, WorkerView worker) {
+    for (Map.Entry<String, Integer> ask : shape.workerResources().entrySet()) {
+      int share = Math.min(ask.getValue(), 1000);
+      int need = ask.getValue() < 1000 ? 1 : ask.getValue() / 1000;
+      long fitting =
+          worker.devices().stream()
+              .filter(state -> state.device().resource().equals(ask.getKey()))
+              .filter(state -> state.device().busy() == null)
+              .filter(state -> Math.round(state.taken() * 1000) + share <= 1000)
+              .filter(
+                  state ->
+                      shape.gpuRamMb() == 0
+                          || !ask.getKey().equals("gpus")
+                          || state.device().memoryFreeMb() >= shape.gpuRamMb())
+              .count();
+      if (fitting < need) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void checkPlacement(Decisions placement, Map<Long, Resources> freeBefore) {
@@ -517,7 +617,7 @@ final class SchedulerHarness {
             !stopping.contains(worker.workerId())
                 && !declinedForever.getOrDefault(jobId, Set.of()).contains(worker.workerId())
                 && !deferred.getOrDefault(worker.workerId(), Set.of()).contains(jobId);
-        if (willing && shape.demand().fitsIn(worker.free())) {
+        if (willing && shape.demand().fitsIn(worker.free()) && devicesFree(shape, worker)) {
           fail(
               "job %d (%s) is pending while worker %d has %s free",
               jobId, shape, worker.workerId(), worker.free());

@@ -21,6 +21,10 @@ import java.util.Map;
  *     submitted on its own; set by the server, ignored when a client sends it
  * @param arrayIndex the job's index within its batch ({@code --array} value or {@code --file} line
  *     number), or null outside a batch
+ * @param workerResources indexed devices of one worker the job needs, by resource name ({@link
+ *     WorkerResources#GPUS} for GPUs), each amount either whole or a fraction of one device below 1
+ *     (see {@link WorkerResources})
+ * @param gpuRamMb only GPUs with at least this much memory free (MiB) are assigned; 0 for any
  */
 @RecordBuilder
 public record JobSpec(
@@ -34,7 +38,9 @@ public record JobSpec(
     String stdout,
     String stderr,
     Long batch,
-    Long arrayIndex)
+    Long arrayIndex,
+    Map<String, Double> workerResources,
+    long gpuRamMb)
     implements JobSpecBuilder.With {
 
   public JobSpec {
@@ -46,6 +52,7 @@ public record JobSpec(
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
+    workerResources = workerResources == null ? Map.of() : Map.copyOf(workerResources);
   }
 
   public Resources demand() {
