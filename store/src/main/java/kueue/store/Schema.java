@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 3;
+  static final int VERSION = 4;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -160,7 +160,15 @@ final class Schema {
           List.of(
               "ALTER TABLE jobs ADD COLUMN history_offered INTEGER",
               "ALTER TABLE jobs ADD COLUMN history_started INTEGER",
-              "ALTER TABLE jobs ADD COLUMN history_ended INTEGER"));
+              "ALTER TABLE jobs ADD COLUMN history_ended INTEGER"),
+          // 4: GPUs and declared per-worker devices. worker_resources: what the job asks for by
+          // resource name (JSON, NULL for none, which most jobs are); gpu_ram_mb: the free GPU
+          // memory it needs (NULL for any); devices: the indices its current or last attempt got
+          // (JSON, NULL for none), kept so that a restarted server holds them for its worker.
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN worker_resources TEXT",
+              "ALTER TABLE jobs ADD COLUMN gpu_ram_mb INTEGER",
+              "ALTER TABLE jobs ADD COLUMN devices TEXT"));
 
   /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
   static String states(Predicate<JobState> which) {

@@ -76,7 +76,7 @@ public final class SqliteJobStore implements JobStore {
           + " exit_code, signal, note, batch_id, array_index";
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
-          + " array_index";
+          + " array_index, worker_resources, gpu_ram_mb";
   private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
 
   /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
@@ -634,7 +634,8 @@ public final class SqliteJobStore implements JobStore {
           loan -> {
             PreparedStatement query =
                 loan.prepare(
-                    "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted"
+                    "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted,"
+                        + " worker_resources, gpu_ram_mb, devices"
                         + " FROM jobs WHERE category = ? AND state = ?");
             for (JobState state : JobState.values()) {
               if (!state.isTerminal()) {
@@ -679,7 +680,22 @@ public final class SqliteJobStore implements JobStore {
         if (submitted == null || submitted.toEpochMilli() != submittedMillis) {
           submitted = Instant.ofEpochMilli(submittedMillis);
         }
-        each.accept(new RestoredJob(id, state, demand, resources, attempt, submitted));
+        String workerResources = row.getString(8);
+        if (workerResources == null) {
+          each.accept(new RestoredJob(id, state, demand, resources, attempt, submitted));
+        } else {
+          each.accept(
+              new RestoredJob(
+                  id,
+                  state,
+                  demand,
+                  resources,
+                  attempt,
+                  submitted,
+                  JsonColumns.amounts(workerResources),
+                  row.getLong(9),
+                  JsonColumns.devices(row.getString(10))));
+        }
       }
     }
   }
@@ -745,7 +761,8 @@ public final class SqliteJobStore implements JobStore {
               loan.prepare(
                   "SELECT "
                       + SUMMARY_COLUMNS
-                      + ", global_resources, stdout_target, stderr_target,"
+                      + ", global_resources, stdout_target, stderr_target, worker_resources,"
+                      + " gpu_ram_mb, devices,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -753,6 +770,7 @@ public final class SqliteJobStore implements JobStore {
           JobSummary summary;
           JobSpec spec;
           int envVariables;
+          Map<String, List<Integer>> devices;
           List<JobEvent> rowLines = new ArrayList<>(3);
           try (ResultSet row = jobQuery.executeQuery()) {
             if (!row.next()) {
@@ -760,6 +778,7 @@ public final class SqliteJobStore implements JobStore {
             }
             summary = summaryFrom(row);
             spec = specFrom(row, null);
+            devices = JsonColumns.devices(row.getString("devices"));
             int variables = row.getInt("variables");
             envVariables = row.wasNull() ? -1 : variables;
             // The current attempt's lines kept in the row come after every stored line: the
@@ -808,7 +827,8 @@ public final class SqliteJobStore implements JobStore {
             }
           }
           return Optional.of(
-              new JobDetail(summary, spec, envVariables, List.copyOf(history), stdout, stderr));
+              new JobDetail(
+                  summary, spec, envVariables, List.copyOf(history), stdout, stderr, devices));
         });
   }
 
@@ -1027,6 +1047,8 @@ public final class SqliteJobStore implements JobStore {
         .stderr(row.getString("stderr_target"))
         .batch(longOrNull(row, "batch_id"))
         .arrayIndex(longOrNull(row, "array_index"))
+        .workerResources(JsonColumns.amounts(row.getString("worker_resources")))
+        .gpuRamMb(row.getLong("gpu_ram_mb"))
         .build();
   }
 
