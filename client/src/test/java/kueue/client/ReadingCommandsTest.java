@@ -50,7 +50,8 @@ class ReadingCommandsTest {
           2,
           0.25,
           Instant.parse("2026-11-25T08:00:00Z"),
-          Instant.parse("2026-11-25T09:59:58Z"));
+          Instant.parse("2026-11-25T09:59:58Z"),
+          List.of());
   static final JobDetail DETAIL =
       new JobDetail(
           Jobs.finished(12, 1),

@@ -321,7 +321,8 @@ final class ClientSession {
         view.jobIds().size(),
         view.busyness(),
         view.connected(),
-        view.lastSeen());
+        view.lastSeen(),
+        view.devices());
   }
 
   /** Pending jobs get the scheduler's explanation of why they wait. */
