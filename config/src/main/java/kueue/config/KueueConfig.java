@@ -75,7 +75,61 @@ public record KueueConfig(
       boolean dynamicCheckFreeResources,
       double dynamicCpuLoadScaleFactor,
       Duration heartbeatInterval,
-      long capturedOutputMaxBytes) {}
+      long capturedOutputMaxBytes,
+      Devices devices) {
+
+    /** With the default device settings: GPUs found by themselves, no declared resources. */
+    public Worker(
+        String workerName,
+        int workerMaxParallelJobs,
+        boolean dynamicCheckFreeResources,
+        double dynamicCpuLoadScaleFactor,
+        Duration heartbeatInterval,
+        long capturedOutputMaxBytes) {
+      this(
+          workerName,
+          workerMaxParallelJobs,
+          dynamicCheckFreeResources,
+          dynamicCpuLoadScaleFactor,
+          heartbeatInterval,
+          capturedOutputMaxBytes,
+          Devices.DEFAULT);
+    }
+  }
+
+  /**
+   * The worker's indexed devices: [worker] gpus, gpu_busy_memory_mb, hide_unrequested_devices, and
+   * [worker.resources].
+   *
+   * @param gpus "auto" (every GPU nvidia-smi finds), "none", or the indices it may use ("0,2")
+   * @param gpuBusyMemoryMb a GPU without Kueue jobs that has more memory in use than this is busy
+   * @param hideUnrequestedDevices a job that asks for none of a resource gets its variable empty
+   * @param resources declared resources by name
+   */
+  public record Devices(
+      String gpus,
+      long gpuBusyMemoryMb,
+      boolean hideUnrequestedDevices,
+      Map<String, DeclaredResource> resources) {
+    public static final Devices DEFAULT = new Devices("auto", 1024, true, Map.of());
+
+    public Devices {
+      resources = Map.copyOf(resources);
+    }
+  }
+
+  /**
+   * One entry of [worker.resources].
+   *
+   * @param indices the indices jobs are given
+   * @param variable the environment variable that receives a job's indices, e.g.
+   *     HIP_VISIBLE_DEVICES
+   */
+  public record DeclaredResource(List<Integer> indices, String variable) {
+    public DeclaredResource {
+      indices = List.copyOf(indices);
+    }
+  }
 
   /** [client] */
   public record Client(int jobDefaultCpus, long jobDefaultRamMb) {}
