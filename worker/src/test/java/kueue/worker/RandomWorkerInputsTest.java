@@ -180,6 +180,9 @@ class RandomWorkerInputsTest {
       offer.inMissingDirectory();
     } else if (kind == 6) {
       offer.withoutJob();
+    } else if (kind < 10) {
+      // GPUs that may well be held here already: such offers must be declined.
+      offer.gpus(random.nextBoolean() ? 1 : 0.5, random.nextInt(3));
     }
     return offer;
   }

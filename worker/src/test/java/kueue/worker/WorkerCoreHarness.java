@@ -386,6 +386,20 @@ final class WorkerCoreHarness {
           .isEqualTo(running.contains(attempt.ref));
     }
     assertThat(core.slotsUsed()).as("slots in use").isEqualTo(sum).isLessThanOrEqualTo(maxSlots);
+    Map<String, Integer> shares = new HashMap<>();
+    for (WorkerCore.Attempt attempt : core.attempts().values()) {
+      attempt.devices.forEach(
+          (resource, indices) ->
+              indices.forEach(
+                  index ->
+                      shares.merge(
+                          resource + " " + index, attempt.shares.get(resource), Integer::sum)));
+    }
+    shares.forEach(
+        (device, share) ->
+            assertThat(share)
+                .as("share of %s held by attempts here", device)
+                .isLessThanOrEqualTo(1000));
     for (AttemptRef ref : core.released()) {
       assertThat(core.unconfirmed()).as("%s released and unconfirmed", ref).doesNotContainKey(ref);
     }
@@ -442,6 +456,8 @@ final class WorkerCoreHarness {
     private int slots = 1;
     private boolean missingDirectory;
     private boolean noJob;
+    private double gpus;
+    private List<Integer> gpuIndices;
 
     OfferBuilder(long jobId) {
       this.jobId = jobId;
@@ -459,6 +475,12 @@ final class WorkerCoreHarness {
 
     OfferBuilder inMissingDirectory() {
       this.missingDirectory = true;
+      return this;
+    }
+
+    OfferBuilder gpus(double amount, Integer... indices) {
+      this.gpus = amount;
+      this.gpuIndices = List.of(indices);
       return this;
     }
 
@@ -482,8 +504,10 @@ final class WorkerCoreHarness {
                   .cpus(1)
                   .ramMb(0)
                   .globalResources(Map.of())
+                  .workerResources(gpuIndices == null ? Map.of() : Map.of("gpus", gpus))
                   .build();
-      return new Message.Offer(jobId, attempt, spec);
+      return new Message.Offer(
+          jobId, attempt, spec, null, gpuIndices == null ? null : Map.of("gpus", gpuIndices));
     }
 
     String directoryProblem() {
