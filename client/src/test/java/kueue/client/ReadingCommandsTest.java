@@ -381,7 +381,8 @@ class ReadingCommandsTest {
       JsonNode root = json(cli.run("show-job", "--json", "12").out());
 
       assertThat(fieldNames(root))
-          .containsExactly("summary", "spec", "envVariables", "history", "stdout", "stderr");
+          .containsExactly(
+              "summary", "spec", "envVariables", "history", "stdout", "stderr", "devices");
       assertThat(root.get("stdout").get("droppedBytes").asLong()).isEqualTo(5000);
       assertThat(root.get("spec").get("argv").get(0).asText()).isEqualTo("./train.py");
     }
@@ -417,7 +418,8 @@ class ReadingCommandsTest {
               "runningJobs",
               "busyness",
               "connected",
-              "lastSeen");
+              "lastSeen",
+              "devices");
     }
 
     @Test

@@ -24,7 +24,8 @@ import java.util.Map;
  * @param workerResources indexed devices of one worker the job needs, by resource name ({@link
  *     WorkerResources#GPUS} for GPUs), each amount either whole or a fraction of one device below 1
  *     (see {@link WorkerResources})
- * @param gpuRamMb only GPUs with at least this much memory free (MiB) are assigned; 0 for any
+ * @param gpuRamMb only GPUs with at least this much memory free (MiB) are assigned; 0 (or null,
+ *     read as 0) for any
  */
 @RecordBuilder
 public record JobSpec(
@@ -40,7 +41,7 @@ public record JobSpec(
     Long batch,
     Long arrayIndex,
     Map<String, Double> workerResources,
-    long gpuRamMb)
+    Long gpuRamMb)
     implements JobSpecBuilder.With {
 
   public JobSpec {
@@ -53,6 +54,8 @@ public record JobSpec(
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
     workerResources = workerResources == null ? Map.of() : Map.copyOf(workerResources);
+    // A peer of an older version sends no such field.
+    gpuRamMb = gpuRamMb == null ? 0L : gpuRamMb;
   }
 
   public Resources demand() {

@@ -222,7 +222,7 @@ abstract class JobStoreContract {
   @Test
   void theDevicesOfAnAttemptAreStoredShownAndRestoredWithItsRequest() {
     JobSpec gpuJob =
-        Jobs.aSpec().withWorkerResources(Map.of("gpus", 2.0, "fpga", 0.5)).withGpuRamMb(8000);
+        Jobs.aSpec().withWorkerResources(Map.of("gpus", 2.0, "fpga", 0.5)).withGpuRamMb(8000L);
     Map<String, List<Integer>> devices = Map.of("gpus", List.of(1, 3), "fpga", List.of(0));
     persist(
         new Event.JobQueued(1, gpuJob, at(1)),
