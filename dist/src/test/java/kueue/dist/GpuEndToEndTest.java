@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,8 +21,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * GPUs through a real server and a worker that finds four A100s with the stand-in nvidia-smi of
- * the worker module's test resources (worker/src/test/resources/nvidia-smi), driven by the kueue
+ * GPUs through a real server and a worker that finds four A100s with the stand-in nvidia-smi of the
+ * worker module's test resources (worker/src/test/resources/nvidia-smi), driven by the kueue
  * command. Jobs reserve no CPU or RAM so that only the GPUs limit them.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -138,14 +137,12 @@ class GpuEndToEndTest {
     Map<String, Integer> perGpu = new HashMap<>();
     seenBy(jobs).values().forEach(line -> perGpu.merge(line, 1, Integer::sum));
     assertThat(perGpu)
-        .containsExactlyInAnyOrderEntriesOf(
-            Map.of("0 0.5", 2, "1 0.5", 2, "2 0.5", 2, "3 0.5", 2));
+        .containsExactlyInAnyOrderEntriesOf(Map.of("0 0.5", 2, "1 0.5", 2, "2 0.5", 2, "3 0.5", 2));
   }
 
   @Test
   void aJobWithoutGpusSeesNone() throws Exception {
-    String script =
-        "echo \"[${CUDA_VISIBLE_DEVICES-unset}]\" > \"" + seen + "/$KUEUE_JOB_ID\"";
+    String script = "echo \"[${CUDA_VISIBLE_DEVICES-unset}]\" > \"" + seen + "/$KUEUE_JOB_ID\"";
     List<Long> jobs = runBatch("--array", "1", "sh", "-c", script);
 
     assertThat(seenBy(jobs).values()).containsExactly("[]");
@@ -209,38 +206,41 @@ class GpuEndToEndTest {
             "sh",
             "-c",
             "while [ ! -e \"" + release + "\" ]; do sleep 0.2; done");
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(
-            () ->
-                json("show-job", "--json", String.valueOf(first))
-                    .at("/summary/state")
-                    .asText()
-                    .equals("RUNNING"));
-    List<Integer> before = gpusOf(first);
+    try {
+      await()
+          .atMost(Duration.ofSeconds(20))
+          .until(
+              () ->
+                  json("show-job", "--json", String.valueOf(first))
+                      .at("/summary/state")
+                      .asText()
+                      .equals("RUNNING"));
+      List<Integer> before = gpusOf(first);
 
-    fleet.killServer();
-    fleet.startServer(Map.of());
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(() -> fleet.kueue("list-workers").out().contains("gpubox"));
+      fleet.killServer();
+      fleet.startServer(Map.of());
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> fleet.kueue("list-workers").out().contains("gpubox"));
 
-    assertThat(gpusOf(first)).isEqualTo(before);
-    long second =
-        fleet.submit(
-            "-c",
-            "0",
-            "-r",
-            "0",
-            "-g",
-            "2",
-            "sh",
-            "-c",
-            "echo \"$CUDA_VISIBLE_DEVICES\" > \"" + seen + "/$KUEUE_JOB_ID\"");
-    ok(fleet.kueue("wait-job", String.valueOf(second)));
-    List<Integer> others = gpusOf(second);
-    assertThat(others).hasSize(2).doesNotContainAnyElementsOf(before);
-    Files.writeString(release, "");
+      assertThat(gpusOf(first)).isEqualTo(before);
+      long second =
+          fleet.submit(
+              "-c",
+              "0",
+              "-r",
+              "0",
+              "-g",
+              "2",
+              "sh",
+              "-c",
+              "echo \"$CUDA_VISIBLE_DEVICES\" > \"" + seen + "/$KUEUE_JOB_ID\"");
+      ok(fleet.kueue("wait-job", String.valueOf(second)));
+      List<Integer> others = gpusOf(second);
+      assertThat(others).hasSize(2).doesNotContainAnyElementsOf(before);
+    } finally {
+      Files.writeString(release, "");
+    }
     ok(fleet.kueue("wait-job", String.valueOf(first)));
   }
 }

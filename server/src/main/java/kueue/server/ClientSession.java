@@ -244,7 +244,8 @@ final class ClientSession {
             detail.envVariables(),
             detail.history(),
             detail.stdout(),
-            detail.stderr()));
+            detail.stderr(),
+            detail.devices()));
   }
 
   private Message.Reply waitJobs(List<Long> ids) throws RequestException {
