@@ -34,6 +34,9 @@ final class DeviceEnvironment {
       Map<String, List<Integer>> devices,
       boolean hasGpus,
       KueueConfig.Devices settings) {
+    if (devices.isEmpty() && !hasGpus && settings.resources().isEmpty()) {
+      return List.of(); // a machine without devices: nothing to set, nothing to allocate
+    }
     List<String> variables = new ArrayList<>();
     List<Integer> gpus = devices.get(WorkerResources.GPUS);
     if (gpus != null && !gpus.isEmpty()) {
