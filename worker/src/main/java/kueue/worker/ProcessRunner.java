@@ -95,6 +95,11 @@ public final class ProcessRunner {
     return start(attempt, spec, List.of(), true);
   }
 
+  /** Like {@link #start(AttemptRef, JobSpec)}, with variables as for {@link #startToWatch}. */
+  RunningJob start(AttemptRef attempt, JobSpec spec, List<String> deviceVariables) {
+    return start(attempt, spec, deviceVariables, false);
+  }
+
   /**
    * Like {@link #startToWatch(AttemptRef, JobSpec)}, with variables ("NAME=value") that replace
    * those of the job's environment: which devices the job got.
