@@ -46,6 +46,12 @@ final class GpuMonitor {
   private String lastProblem;
 
   /**
+   * An nvidia-smi that did not answer and could not be killed yet (one stuck in the driver ignores
+   * even SIGKILL): no other is started while it lives, so that they do not pile up.
+   */
+  private Process stuck;
+
+  /**
    * @param environment the worker's own environment: its PATH finds nvidia-smi, its
    *     CUDA_VISIBLE_DEVICES limits the GPUs
    * @param heldGpus indices of the GPUs this worker's jobs hold now
@@ -93,6 +99,12 @@ final class GpuMonitor {
   }
 
   private List<WorkerDevice> probe() {
+    if (stuck != null) {
+      if (stuck.isAlive()) {
+        return List.of();
+      }
+      stuck = null;
+    }
     Path program = find();
     if (program == null) {
       problem("no GPUs: " + PROGRAM + " is not on the PATH");
@@ -182,6 +194,7 @@ final class GpuMonitor {
       if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         process.descendants().forEach(ProcessHandle::destroyForcibly);
         process.destroyForcibly();
+        stuck = process;
         problem("no GPUs: " + program + " did not answer within " + timeout.toSeconds() + "s");
         return null;
       }
