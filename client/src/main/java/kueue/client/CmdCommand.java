@@ -16,6 +16,7 @@ import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.model.OutputTarget;
+import kueue.model.WorkerResources;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import picocli.CommandLine.Command;
@@ -88,6 +89,29 @@ final class CmdCommand extends ServerCommand {
       paramLabel = "NAME[=N]",
       description = "Hold N (default 1) of a global resource while running; repeatable.")
   List<String> resources = new ArrayList<>();
+
+  @Option(
+      names = {"-g", "--gpus"},
+      paramLabel = "N",
+      description =
+          "GPUs to give the job on its worker: a whole number, or a share of one GPU below 1"
+              + " (0.5, 0.25) that other such jobs share. The job finds them in"
+              + " CUDA_VISIBLE_DEVICES.")
+  String gpus;
+
+  @Option(
+      names = "--gpu-ram-mb",
+      paramLabel = "M",
+      description = "With --gpus: only GPUs with at least M MiB of memory free.")
+  Long gpuRamMb;
+
+  @Option(
+      names = "--worker-resource",
+      paramLabel = "NAME=N",
+      description =
+          "N of an indexed device that workers declare in [worker.resources]; the job finds"
+              + " their indices in the variable the worker names. Repeatable.")
+  List<String> workerResourceOptions = new ArrayList<>();
 
   @Option(
       names = {"-o", "--stdout"},
@@ -172,6 +196,7 @@ final class CmdCommand extends ServerCommand {
   List<String> arguments = new ArrayList<>();
 
   private Map<String, Integer> globalResources;
+  private Map<String, Double> workerResources;
   private Path cwd;
   private Long timeLimitSeconds;
   private Long retryDelaySeconds;
@@ -230,6 +255,13 @@ final class CmdCommand extends ServerCommand {
     checkOutputName("--stdout", stdout, batch);
     checkOutputName("--stderr", stderr, batch);
     globalResources = parseResources(resources);
+    workerResources = parseWorkerResources();
+    if (gpuRamMb != null && (gpuRamMb < 0 || gpus == null)) {
+      throw usage(
+          gpus == null
+              ? "--gpu-ram-mb needs --gpus"
+              : "--gpu-ram-mb must not be negative, got " + gpuRamMb);
+    }
     try {
       cwd = context.workingDirectory().toRealPath();
     } catch (IOException e) {
@@ -289,6 +321,42 @@ final class CmdCommand extends ServerCommand {
     return new ParameterException(spec.commandLine(), message);
   }
 
+  private Map<String, Double> parseWorkerResources() {
+    Map<String, Double> parsed = new LinkedHashMap<>();
+    if (gpus != null) {
+      parsed.put(WorkerResources.GPUS, amount("--gpus", WorkerResources.GPUS, gpus));
+    }
+    for (String option : workerResourceOptions) {
+      int equals = option.indexOf('=');
+      String name = (equals < 0 ? option : option.substring(0, equals)).strip();
+      if (name.isEmpty() || equals < 0) {
+        throw usage("--worker-resource expects NAME=N, got '" + option + "'");
+      }
+      if (name.equals(WorkerResources.GPUS)) {
+        throw usage("ask for GPUs with --gpus N");
+      }
+      double amount = amount("--worker-resource", name, option.substring(equals + 1));
+      if (parsed.putIfAbsent(name, amount) != null) {
+        throw usage("--worker-resource " + name + " is given twice");
+      }
+    }
+    return parsed;
+  }
+
+  private double amount(String option, String name, String text) {
+    double amount;
+    try {
+      amount = Double.parseDouble(text.strip());
+    } catch (NumberFormatException e) {
+      throw usage(option + " expects a number such as 1, 2 or 0.5, got '" + text + "'");
+    }
+    String problem = WorkerResources.problem(name, amount);
+    if (problem != null) {
+      throw usage(option + ": " + problem);
+    }
+    return amount;
+  }
+
   private Map<String, Integer> parseResources(List<String> specs) {
     Map<String, Integer> parsed = new LinkedHashMap<>();
     for (String resource : specs) {
@@ -337,6 +405,8 @@ final class CmdCommand extends ServerCommand {
             .cpus(cpus != null ? cpus : defaults.jobDefaultCpus())
             .ramMb(ramMb != null ? ramMb : defaults.jobDefaultRamMb())
             .globalResources(globalResources)
+            .workerResources(workerResources)
+            .gpuRamMb(gpuRamMb == null ? 0L : gpuRamMb)
             .stdout(stdout)
             .stderr(stderr)
             .timeLimitSeconds(

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import kueue.config.DurationText;
 import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
@@ -13,6 +14,7 @@ import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.model.OutputTarget;
+import kueue.model.WorkerResources;
 import kueue.protocol.Message;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -88,6 +90,9 @@ final class ShowJobCommand extends ServerCommand {
                   + (delay == null || delay <= 0
                       ? ""
                       : ", " + DurationText.format(delay) + " apart")));
+    }
+    if (spec != null && !spec.workerResources().isEmpty()) {
+      fields.add(field("devices", devices(job, detail.devices())));
     }
     fields.add(
         field(
@@ -183,8 +188,43 @@ final class ShowJobCommand extends ServerCommand {
       for (Map.Entry<String, Integer> resource : spec.globalResources().entrySet()) {
         text.append(", ").append(resource.getKey()).append('=').append(resource.getValue());
       }
+      for (Map.Entry<String, Double> device : new TreeMap<>(spec.workerResources()).entrySet()) {
+        text.append(", ").append(deviceAmount(device.getKey(), device.getValue()));
+        if (device.getKey().equals(WorkerResources.GPUS) && spec.gpuRamMb() > 0) {
+          text.append(" with ").append(spec.gpuRamMb()).append(" MiB free");
+        }
+      }
     }
     return text.toString();
+  }
+
+  /** "2 GPUs", "0.5 of a GPU", "fpga=1". */
+  static String deviceAmount(String resource, double amount) {
+    if (!resource.equals(WorkerResources.GPUS)) {
+      return resource + "=" + WorkerResources.format(amount);
+    }
+    if (amount < 1) {
+      return WorkerResources.format(amount) + " of a GPU";
+    }
+    return WorkerResources.format(amount) + (amount == 1 ? " GPU" : " GPUs");
+  }
+
+  /** The devices of the current or last attempt: "GPU 0, 2 on ralab04". */
+  private static String devices(JobSummary job, Map<String, List<Integer>> devices) {
+    if (devices.isEmpty()) {
+      return job.state() == JobState.PENDING ? "not assigned yet" : "-";
+    }
+    List<String> parts = new java.util.ArrayList<>();
+    for (Map.Entry<String, List<Integer>> assigned : new TreeMap<>(devices).entrySet()) {
+      String word = WorkerResources.deviceWord(assigned.getKey());
+      parts.add(
+          word
+              + " "
+              + String.join(", ", assigned.getValue().stream().map(String::valueOf).toList()));
+    }
+    String where = job.worker() == null ? "" : " on " + job.worker();
+    String when = job.state() == JobState.PENDING ? " (last attempt)" : "";
+    return String.join("; ", parts) + where + when;
   }
 
   private static String target(String target) {

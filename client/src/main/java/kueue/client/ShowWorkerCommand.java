@@ -4,8 +4,11 @@ import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import kueue.model.DeviceState;
 import kueue.model.Resources;
 import kueue.model.SystemInfo;
+import kueue.model.WorkerDevice;
+import kueue.model.WorkerResources;
 import kueue.model.WorkerSummary;
 import kueue.protocol.Message;
 import picocli.CommandLine.Command;
@@ -80,6 +83,68 @@ final class ShowWorkerCommand extends ServerCommand {
       String label = f[0] + ":";
       out.println("  " + label + " ".repeat(labelWidth - label.length()) + " " + f[1]);
     }
+    if (!worker.devices().isEmpty()) {
+      out.println();
+      out.println("devices:");
+      printDevices(worker.devices(), out);
+    }
+  }
+
+  /**
+   * One line per device: which, the model, memory used/total and utilization (GPUs), and whose it
+   * is now: free, Kueue's (which jobs) or someone else's (user and pid where visible).
+   */
+  static void printDevices(List<DeviceState> devices, PrintWriter out) {
+    List<String[]> rows = new ArrayList<>();
+    for (DeviceState state : devices) {
+      WorkerDevice device = state.device();
+      boolean gpu = device.resource().equals(WorkerResources.GPUS);
+      rows.add(
+          new String[] {
+            WorkerResources.deviceWord(device.resource()) + " " + device.index(),
+            device.name() == null ? "" : device.name(),
+            gpu ? device.memoryUsedMb() + "/" + device.memoryTotalMb() + " MiB" : "",
+            gpu ? device.utilizationPercent() + "%" : "",
+            use(state)
+          });
+    }
+    int[] widths = new int[5];
+    for (String[] row : rows) {
+      for (int i = 0; i < row.length; i++) {
+        widths[i] = Math.max(widths[i], DisplayWidth.of(row[i]));
+      }
+    }
+    for (String[] row : rows) {
+      StringBuilder line = new StringBuilder(" ");
+      for (int i = 0; i < row.length; i++) {
+        if (widths[i] == 0) {
+          continue;
+        }
+        line.append(' ');
+        boolean right = i == 2 || i == 3;
+        String padding = " ".repeat(widths[i] - DisplayWidth.of(row[i]));
+        line.append(right ? padding + row[i] : i == row.length - 1 ? row[i] : row[i] + padding);
+        line.append(i == row.length - 1 ? "" : " ");
+      }
+      out.println(line.toString().stripTrailing());
+    }
+  }
+
+  private static String use(DeviceState state) {
+    List<String> parts = new ArrayList<>();
+    if (!state.jobIds().isEmpty()) {
+      String share =
+          state.taken() < 1 ? " (" + WorkerResources.format(state.taken()) + " taken)" : "";
+      parts.add(
+          "Kueue: job"
+              + (state.jobIds().size() == 1 ? " " : "s ")
+              + String.join(", ", state.jobIds().stream().map(String::valueOf).toList())
+              + share);
+    }
+    if (state.device().busy() != null) {
+      parts.add("someone else's: " + state.device().busy());
+    }
+    return parts.isEmpty() ? "free" : String.join("; ", parts);
   }
 
   private static String resources(Resources resources) {

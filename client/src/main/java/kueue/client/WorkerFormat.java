@@ -1,9 +1,12 @@
 package kueue.client;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import kueue.model.DeviceState;
 import kueue.model.SystemInfo;
+import kueue.model.WorkerResources;
 import kueue.model.WorkerSummary;
 
 /** The worker table of list-workers. */
@@ -11,35 +14,58 @@ final class WorkerFormat {
   private WorkerFormat() {}
 
   static List<String> render(List<WorkerSummary> workers, int width, boolean colors) {
-    TextTable table =
-        new TextTable(
-            List.of(
-                TextTable.Column.right("id"),
-                TextTable.Column.clipBack("name", 8).asLastResort(),
-                TextTable.Column.clipBack("os", 8),
-                TextTable.Column.right("cores"),
-                TextTable.Column.right("MHz"),
-                TextTable.Column.right("RAM free/total"),
-                TextTable.Column.right("jobs"),
-                TextTable.Column.right("busy"),
-                TextTable.Column.left("load 1/5/15"),
-                TextTable.Column.right("uptime")));
+    // The GPU column only for a fleet that has GPUs: elsewhere it would be dashes.
+    boolean gpus = workers.stream().anyMatch(worker -> gpuCount(worker) > 0);
+    List<TextTable.Column> columns = new ArrayList<>();
+    columns.add(TextTable.Column.right("id"));
+    columns.add(TextTable.Column.clipBack("name", 8).asLastResort());
+    columns.add(TextTable.Column.clipBack("os", 8));
+    columns.add(TextTable.Column.right("cores"));
+    columns.add(TextTable.Column.right("MHz"));
+    columns.add(TextTable.Column.right("RAM free/total"));
+    if (gpus) {
+      columns.add(TextTable.Column.right("GPUs free/total"));
+    }
+    columns.add(TextTable.Column.right("jobs"));
+    columns.add(TextTable.Column.right("busy"));
+    columns.add(TextTable.Column.left("load 1/5/15"));
+    columns.add(TextTable.Column.right("uptime"));
+    TextTable table = new TextTable(columns);
     for (WorkerSummary worker : workers) {
       SystemInfo system = worker.system();
-      table.row(
-          List.of(
-              TextTable.Cell.of(String.valueOf(worker.id())),
-              TextTable.Cell.of(worker.name()),
-              TextTable.Cell.of(system == null ? "-" : orDash(system.os())),
-              TextTable.Cell.of(system == null ? "-" : String.valueOf(system.cores())),
-              TextTable.Cell.of(system == null ? "-" : mhz(system.cpuMhz())),
-              TextTable.Cell.of(system == null ? "-" : ram(system)),
-              TextTable.Cell.of(String.valueOf(worker.runningJobs())),
-              new TextTable.Cell(busy(worker.busyness()), busyStyle(worker.busyness())),
-              TextTable.Cell.of(system == null ? "-" : load(system)),
-              TextTable.Cell.of(system == null ? "-" : uptime(system))));
+      List<TextTable.Cell> cells = new ArrayList<>();
+      cells.add(TextTable.Cell.of(String.valueOf(worker.id())));
+      cells.add(TextTable.Cell.of(worker.name()));
+      cells.add(TextTable.Cell.of(system == null ? "-" : orDash(system.os())));
+      cells.add(TextTable.Cell.of(system == null ? "-" : String.valueOf(system.cores())));
+      cells.add(TextTable.Cell.of(system == null ? "-" : mhz(system.cpuMhz())));
+      cells.add(TextTable.Cell.of(system == null ? "-" : ram(system)));
+      if (gpus) {
+        cells.add(TextTable.Cell.of(gpuCount(worker) == 0 ? "-" : gpuUse(worker)));
+      }
+      cells.add(TextTable.Cell.of(String.valueOf(worker.runningJobs())));
+      cells.add(new TextTable.Cell(busy(worker.busyness()), busyStyle(worker.busyness())));
+      cells.add(TextTable.Cell.of(system == null ? "-" : load(system)));
+      cells.add(TextTable.Cell.of(system == null ? "-" : uptime(system)));
+      table.row(cells);
     }
     return table.render(width, colors);
+  }
+
+  static long gpuCount(WorkerSummary worker) {
+    return worker.devices().stream()
+        .filter(state -> state.device().resource().equals(WorkerResources.GPUS))
+        .count();
+  }
+
+  /** "3/4": GPUs that neither a Kueue job nor anyone else uses, of all. */
+  static String gpuUse(WorkerSummary worker) {
+    long free =
+        worker.devices().stream()
+            .filter(state -> state.device().resource().equals(WorkerResources.GPUS))
+            .filter(DeviceState::free)
+            .count();
+    return free + "/" + gpuCount(worker);
   }
 
   static String busy(double busyness) {

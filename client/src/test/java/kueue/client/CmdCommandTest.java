@@ -150,6 +150,40 @@ class CmdCommandTest {
   }
 
   @Test
+  void sendsGpusGpuMemoryAndWorkerResources() {
+    cli.run("cmd", "-g", "2", "--gpu-ram-mb", "20000", "--worker-resource", "fpga=1", "./train");
+    assertThat(submitted().workerResources())
+        .containsOnly(Map.entry("gpus", 2.0), Map.entry("fpga", 1.0));
+    assertThat(submitted().gpuRamMb()).isEqualTo(20000);
+  }
+
+  @Test
+  void sendsAShareOfAGpu() {
+    cli.run("cmd", "--gpus", "0.25", "./small");
+
+    assertThat(submitted().workerResources()).containsOnly(Map.entry("gpus", 0.25));
+  }
+
+  @Test
+  void rejectsGpuAmountsThatCannotBeGivenBeforeConnecting() {
+    CliHarness.Result oneAndAHalf = cli.run("cmd", "--gpus", "1.5", "./train");
+    CliHarness.Result zero = cli.run("cmd", "--gpus", "0", "./train");
+    CliHarness.Result word = cli.run("cmd", "--gpus", "all", "./train");
+    CliHarness.Result memoryAlone = cli.run("cmd", "--gpu-ram-mb", "100", "./train");
+    CliHarness.Result gpusAsResource = cli.run("cmd", "--worker-resource", "gpus=1", "./train");
+
+    assertThat(oneAndAHalf.err()).contains("above 1 only whole devices can be asked for");
+    assertThat(zero.err()).contains("must be asked for more than 0");
+    assertThat(word.err()).contains("--gpus expects a number");
+    assertThat(memoryAlone.err()).contains("--gpu-ram-mb needs --gpus");
+    assertThat(gpusAsResource.err()).contains("ask for GPUs with --gpus N");
+    assertThat(List.of(oneAndAHalf, zero, word, memoryAlone, gpusAsResource))
+        .extracting(CliHarness.Result::exitCode)
+        .containsOnly(2);
+    assertThat(server.requests()).isEmpty();
+  }
+
+  @Test
   void rejectsAMalformedResourceBeforeConnecting() {
     CliHarness.Result zero = cli.run("cmd", "--resource", "genus=0", "./solve");
     CliHarness.Result twice = cli.run("cmd", "--resource", "a", "--resource", "a=2", "./solve");

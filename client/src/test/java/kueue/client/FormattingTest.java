@@ -168,4 +168,66 @@ class FormattingTest {
         .containsOnlyKeys("PATH", "HOME", "LANG", "VIRTUAL_ENV")
         .containsEntry("VIRTUAL_ENV", "/home/ada/venv");
   }
+
+  private static final kueue.model.WorkerDevice A100 =
+      new kueue.model.WorkerDevice(
+          "gpus", 0, "GPU-1", "NVIDIA A100-SXM4-40GB", 40960, 4, 0, List.of(), null);
+
+  private static kueue.model.WorkerSummary gpuWorker() {
+    kueue.model.WorkerDevice busy =
+        new kueue.model.WorkerDevice(
+            "gpus",
+            1,
+            "GPU-2",
+            "NVIDIA A100-SXM4-40GB",
+            40960,
+            10750,
+            97,
+            List.of(new kueue.model.DeviceProcess(4711, "alice", "python", 10750, null)),
+            "used by another user: alice, pid 4711 (python)");
+    kueue.model.WorkerDevice shared =
+        new kueue.model.WorkerDevice(
+            "gpus", 2, "GPU-3", "NVIDIA A100-SXM4-40GB", 40960, 20000, 55, List.of(), null);
+    return new kueue.model.WorkerSummary(
+        3,
+        "ralab04",
+        null,
+        null,
+        kueue.model.Resources.NONE,
+        kueue.model.Resources.NONE,
+        2,
+        0.5,
+        java.time.Instant.EPOCH,
+        java.time.Instant.EPOCH,
+        List.of(
+            new kueue.model.DeviceState(A100, 0, List.of()),
+            new kueue.model.DeviceState(busy, 0, List.of()),
+            new kueue.model.DeviceState(shared, 0.5, List.of(12L)),
+            new kueue.model.DeviceState(
+                kueue.model.WorkerDevice.declared("fpga", 0), 1, List.of(14L))));
+  }
+
+  @Test
+  void listWorkersShowsFreeOfAllGpusOnlyForAFleetWithGpus() {
+    List<String> lines = WorkerFormat.render(List.of(gpuWorker()), 200, false);
+
+    assertThat(lines.getFirst()).contains("GPUs free/total");
+    assertThat(lines.get(1)).contains(" 1/3 ");
+  }
+
+  @Test
+  void showWorkerTellsForEachDeviceWhoseItIs() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    java.io.PrintWriter out = new java.io.PrintWriter(text);
+    ShowWorkerCommand.printDevices(gpuWorker().devices(), out);
+    out.flush();
+
+    assertThat(text.toString().lines().toList())
+        .containsExactly(
+            "  GPU 0   NVIDIA A100-SXM4-40GB      4/40960 MiB   0%  free",
+            "  GPU 1   NVIDIA A100-SXM4-40GB  10750/40960 MiB  97%  someone else's: used by"
+                + " another user: alice, pid 4711 (python)",
+            "  GPU 2   NVIDIA A100-SXM4-40GB  20000/40960 MiB  55%  Kueue: job 12 (0.5 taken)",
+            "  fpga 0                                               Kueue: job 14");
+  }
 }

@@ -50,7 +50,8 @@ class ReadingCommandsTest {
           2,
           0.25,
           Instant.parse("2026-11-25T08:00:00Z"),
-          Instant.parse("2026-11-25T09:59:58Z"));
+          Instant.parse("2026-11-25T09:59:58Z"),
+          List.of());
   static final JobDetail DETAIL =
       new JobDetail(
           Jobs.finished(12, 1),
@@ -381,7 +382,8 @@ class ReadingCommandsTest {
       JsonNode root = json(cli.run("show-job", "--json", "12").out());
 
       assertThat(fieldNames(root))
-          .containsExactly("summary", "spec", "envVariables", "history", "stdout", "stderr");
+          .containsExactly(
+              "summary", "spec", "envVariables", "history", "stdout", "stderr", "devices");
       assertThat(root.get("stdout").get("droppedBytes").asLong()).isEqualTo(5000);
       assertThat(root.get("spec").get("argv").get(0).asText()).isEqualTo("./train.py");
     }
@@ -417,7 +419,8 @@ class ReadingCommandsTest {
               "runningJobs",
               "busyness",
               "connected",
-              "lastSeen");
+              "lastSeen",
+              "devices");
     }
 
     @Test

@@ -450,7 +450,87 @@ public final class ConfigLoader {
                   "time_limit_grace_seconds",
                   (int) KueueConfig.Worker.DEFAULT_TIME_LIMIT_GRACE.toSeconds(),
                   0,
-                  86_400)));
+                  86_400)),
+          readDevices(s));
+    }
+
+    private KueueConfig.Devices readDevices(Section s) throws ConfigException {
+      String gpus = s.string("gpus", "auto").strip().toLowerCase(java.util.Locale.ROOT);
+      if (gpus.isEmpty()) {
+        gpus = "auto";
+      }
+      if (!gpus.equals("auto") && !gpus.equals("none") && indexList(gpus) == null) {
+        throw s.invalid("gpus", "\"auto\", \"none\" or GPU indices such as \"0,2\"");
+      }
+      long busyMemory = s.longInteger("gpu_busy_memory_mb", 1024, 0, Long.MAX_VALUE);
+      boolean hide = s.bool("hide_unrequested_devices", true);
+      Map<String, KueueConfig.DeclaredResource> declared = new java.util.TreeMap<>();
+      Object resources = s.value("resources");
+      if (resources != null) {
+        if (!(resources instanceof TomlTable table)) {
+          throw s.invalid("resources", "a table [worker.resources]");
+        }
+        for (String name : table.keySet()) {
+          declared.put(name, declaredResource(name, table.get(List.of(name))));
+        }
+      }
+      return new KueueConfig.Devices(gpus, busyMemory, hide, declared);
+    }
+
+    private KueueConfig.DeclaredResource declaredResource(String name, Object value)
+        throws ConfigException {
+      String where = file + ": [worker.resources] " + name;
+      if (!name.matches("[A-Za-z0-9_.-]+") || name.equals("gpus")) {
+        throw new ConfigException(
+            where
+                + ": a resource name is letters, digits, '_', '-' or '.'; \"gpus\" is found by"
+                + " itself (see [worker] gpus)");
+      }
+      if (!(value instanceof TomlTable entry)) {
+        throw new ConfigException(
+            where + ": expected { count = N, variable = \"NAME\" } or { indices = \"0,1\", ... }");
+      }
+      Object variable = entry.get(List.of("variable"));
+      if (!(variable instanceof String text) || !text.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        throw new ConfigException(
+            where + ": variable must name the environment variable that gets the indices");
+      }
+      List<Integer> indices;
+      Object count = entry.get(List.of("count"));
+      Object listed = entry.get(List.of("indices"));
+      if (count instanceof Long number && number >= 1 && number <= 1024 && listed == null) {
+        indices = new ArrayList<>();
+        for (int index = 0; index < number; index++) {
+          indices.add(index);
+        }
+      } else if (listed instanceof String list && count == null && indexList(list) != null) {
+        indices = indexList(list);
+      } else {
+        throw new ConfigException(
+            where + ": give either count (1 to 1024) or indices (such as \"0,2\"), not both");
+      }
+      for (String key : entry.keySet()) {
+        if (!List.of("variable", "count", "indices").contains(key)) {
+          warnings.accept("unknown setting [worker.resources] " + name + "." + key + " (ignored)");
+        }
+      }
+      return new KueueConfig.DeclaredResource(indices, text);
+    }
+
+    /** "0,2" as indices, or null when it is not such a list. */
+    private static List<Integer> indexList(String text) {
+      List<Integer> indices = new ArrayList<>();
+      for (String part : text.split(",", -1)) {
+        String index = part.strip();
+        if (!index.matches("[0-9]{1,4}")) {
+          return null;
+        }
+        int value = Integer.parseInt(index);
+        if (!indices.contains(value)) {
+          indices.add(value);
+        }
+      }
+      return indices.isEmpty() ? null : List.copyOf(indices);
     }
 
     private KueueConfig.Client readClient(Section s, Duration workerTimeout)

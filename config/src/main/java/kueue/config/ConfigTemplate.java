@@ -75,6 +75,21 @@ final class ConfigTemplate {
     # A job that reaches its time limit (`kueue cmd --time`) gets SIGTERM, and SIGKILL this many
     # seconds later if it still runs; it ends as timed out.
     time_limit_grace_seconds = 30
+    # NVIDIA GPUs jobs may get with `kueue cmd --gpus N`: "auto" (all that nvidia-smi finds, within
+    # the worker's own CUDA_VISIBLE_DEVICES if set), "none", or indices such as "0,2".
+    gpus = "auto"
+    # A GPU that runs no Kueue job but has more memory than this in use (MiB) is left alone, like a
+    # GPU running another user's process.
+    gpu_busy_memory_mb = 1024
+    # Jobs that ask for no GPU get CUDA_VISIBLE_DEVICES="" (and an empty variable for each
+    # resource below that they do not ask for), so that they cannot use devices by accident.
+    hide_unrequested_devices = true
+
+    # Other indexed devices of this machine, assigned like GPUs: NAME = { count = N or
+    # indices = "0,1", variable = "VARIABLE THAT GETS THE INDICES" }.
+    # A job asks for them with `kueue cmd --worker-resource NAME=N`.
+    # [worker.resources]
+    # amd_gpus = { count = 2, variable = "HIP_VISIBLE_DEVICES" }
 
     [client]
     # CPUs a job reserves when `kueue cmd` is given no --cpus.

@@ -68,7 +68,12 @@ public record KueueConfig(
       int jobMaxAttempts,
       Path dataDirectory) {}
 
-  /** [worker] */
+  /**
+   * [worker].
+   *
+   * @param timeLimitGrace from TERM to KILL for a job stopped at its time limit
+   * @param devices the GPUs and declared devices jobs may get
+   */
   public record Worker(
       String workerName,
       int workerMaxParallelJobs,
@@ -76,9 +81,10 @@ public record KueueConfig(
       double dynamicCpuLoadScaleFactor,
       Duration heartbeatInterval,
       long capturedOutputMaxBytes,
-      Duration timeLimitGrace) {
+      Duration timeLimitGrace,
+      Devices devices) {
 
-    /** With the default grace period for jobs stopped at their time limit (30 s). */
+    /** With the default grace period and the default device settings. */
     public Worker(
         String workerName,
         int workerMaxParallelJobs,
@@ -93,11 +99,86 @@ public record KueueConfig(
           dynamicCpuLoadScaleFactor,
           heartbeatInterval,
           capturedOutputMaxBytes,
-          DEFAULT_TIME_LIMIT_GRACE);
+          DEFAULT_TIME_LIMIT_GRACE,
+          Devices.DEFAULT);
+    }
+
+    /** With the default device settings: GPUs found by themselves, no declared resources. */
+    public Worker(
+        String workerName,
+        int workerMaxParallelJobs,
+        boolean dynamicCheckFreeResources,
+        double dynamicCpuLoadScaleFactor,
+        Duration heartbeatInterval,
+        long capturedOutputMaxBytes,
+        Duration timeLimitGrace) {
+      this(
+          workerName,
+          workerMaxParallelJobs,
+          dynamicCheckFreeResources,
+          dynamicCpuLoadScaleFactor,
+          heartbeatInterval,
+          capturedOutputMaxBytes,
+          timeLimitGrace,
+          Devices.DEFAULT);
+    }
+
+    /** With the default grace period for jobs stopped at their time limit. */
+    public Worker(
+        String workerName,
+        int workerMaxParallelJobs,
+        boolean dynamicCheckFreeResources,
+        double dynamicCpuLoadScaleFactor,
+        Duration heartbeatInterval,
+        long capturedOutputMaxBytes,
+        Devices devices) {
+      this(
+          workerName,
+          workerMaxParallelJobs,
+          dynamicCheckFreeResources,
+          dynamicCpuLoadScaleFactor,
+          heartbeatInterval,
+          capturedOutputMaxBytes,
+          DEFAULT_TIME_LIMIT_GRACE,
+          devices);
     }
 
     /** From TERM to KILL for a job stopped at its time limit, unless time_limit_grace_seconds. */
     public static final Duration DEFAULT_TIME_LIMIT_GRACE = Duration.ofSeconds(30);
+  }
+
+  /**
+   * The worker's indexed devices: [worker] gpus, gpu_busy_memory_mb, hide_unrequested_devices, and
+   * [worker.resources].
+   *
+   * @param gpus "auto" (every GPU nvidia-smi finds), "none", or the indices it may use ("0,2")
+   * @param gpuBusyMemoryMb a GPU without Kueue jobs that has more memory in use than this is busy
+   * @param hideUnrequestedDevices a job that asks for none of a resource gets its variable empty
+   * @param resources declared resources by name
+   */
+  public record Devices(
+      String gpus,
+      long gpuBusyMemoryMb,
+      boolean hideUnrequestedDevices,
+      Map<String, DeclaredResource> resources) {
+    public static final Devices DEFAULT = new Devices("auto", 1024, true, Map.of());
+
+    public Devices {
+      resources = Map.copyOf(resources);
+    }
+  }
+
+  /**
+   * One entry of [worker.resources].
+   *
+   * @param indices the indices jobs are given
+   * @param variable the environment variable that receives a job's indices, e.g.
+   *     HIP_VISIBLE_DEVICES
+   */
+  public record DeclaredResource(List<Integer> indices, String variable) {
+    public DeclaredResource {
+      indices = List.copyOf(indices);
+    }
   }
 
   /**

@@ -165,7 +165,10 @@ class ConfigLoaderTest {
               "dynamic_cpu_load_scale_factor",
               "heartbeat_interval_seconds",
               "captured_output_max_bytes",
-              "time_limit_grace_seconds");
+              "time_limit_grace_seconds",
+              "gpus",
+              "gpu_busy_memory_mb",
+              "hide_unrequested_devices");
       assertThat(toml.getTable("client").keySet())
           .containsExactlyInAnyOrder(
               "job_default_cpus", "job_default_ram_mb", "job_default_time_limit");
@@ -393,6 +396,45 @@ class ConfigLoaderTest {
                   List.of("rax11", "rax17", "ralab04", "ralab06"),
                   15,
                   "/opt/kueue/bin/kueue_worker -c ~/kueue.toml"));
+    }
+
+    @Test
+    void workerDevicesAreReadWithTheirVariables() throws Exception {
+      KueueConfig config =
+          loadText(
+              withSecret(
+                  "[worker]\ngpus = \"0, 2\"\ngpu_busy_memory_mb = 500\n"
+                      + "hide_unrequested_devices = false\n"
+                      + "[worker.resources]\n"
+                      + "amd = { count = 2, variable = \"HIP_VISIBLE_DEVICES\" }\n"
+                      + "scope = { indices = \"3,5\", variable = \"SCOPES\" }\n"));
+
+      assertThat(config.worker().devices())
+          .isEqualTo(
+              new KueueConfig.Devices(
+                  "0, 2",
+                  500,
+                  false,
+                  Map.of(
+                      "amd",
+                      new KueueConfig.DeclaredResource(List.of(0, 1), "HIP_VISIBLE_DEVICES"),
+                      "scope",
+                      new KueueConfig.DeclaredResource(List.of(3, 5), "SCOPES"))));
+    }
+
+    @Test
+    void badDeviceSettingsAreErrors() throws Exception {
+      for (String bad :
+          List.of(
+              "[worker]\ngpus = \"all\"\n",
+              "[worker.resources]\ngpus = { count = 1, variable = \"X\" }\n",
+              "[worker.resources]\nx = { count = 0, variable = \"X\" }\n",
+              "[worker.resources]\nx = { count = 1 }\n",
+              "[worker.resources]\nx = { count = 1, indices = \"0\", variable = \"X\" }\n")) {
+        assertThatThrownBy(() -> loadText(withSecret(bad)))
+            .as(bad)
+            .isInstanceOf(ConfigException.class);
+      }
     }
 
     @Test

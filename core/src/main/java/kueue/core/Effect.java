@@ -1,6 +1,7 @@
 package kueue.core;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Something the server must do after the events of the same batch are stored: answer a client, talk
@@ -22,7 +23,17 @@ public sealed interface Effect {
   record RequestRejected(long requestId, String reason) implements Effect {}
 
   /** Send the job's spec (read from the store) to the worker as an Offer. */
-  record SendOffer(long workerId, long jobId, int attempt) implements Effect {}
+  record SendOffer(long workerId, long jobId, int attempt, Map<String, List<Integer>> devices)
+      implements Effect {
+
+    public SendOffer {
+      devices = devices == null ? Map.of() : devices;
+    }
+
+    public SendOffer(long workerId, long jobId, int attempt) {
+      this(workerId, jobId, attempt, Map.of());
+    }
+  }
 
   record SendKill(long workerId, long jobId, int attempt, String reason) implements Effect {}
 

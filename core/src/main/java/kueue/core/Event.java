@@ -1,6 +1,8 @@
 package kueue.core;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
@@ -50,9 +52,27 @@ public sealed interface Event {
   /** New job with its id; the only event that carries the full spec. State PENDING, attempt 0. */
   record JobQueued(long jobId, JobSpec spec, Instant at) implements Event {}
 
-  /** PENDING -> OFFERED, as attempt number attempt (1 for the first placement). */
-  record JobOffered(long jobId, int attempt, long workerId, String workerName, Instant at)
-      implements Event {}
+  /**
+   * PENDING -> OFFERED, as attempt number attempt (1 for the first placement), with the indices of
+   * the worker's devices the attempt gets, by resource name (empty for a job that needs none).
+   */
+  record JobOffered(
+      long jobId,
+      int attempt,
+      long workerId,
+      String workerName,
+      Instant at,
+      Map<String, List<Integer>> devices)
+      implements Event {
+
+    public JobOffered {
+      devices = devices == null ? Map.of() : devices;
+    }
+
+    public JobOffered(long jobId, int attempt, long workerId, String workerName, Instant at) {
+      this(jobId, attempt, workerId, workerName, at, Map.of());
+    }
+  }
 
   /** OFFERED -> PENDING: the worker would not take it (history only for the reason). */
   record JobDeclined(long jobId, int attempt, String workerName, String reason, Instant at)

@@ -2,6 +2,8 @@ package kueue.core;
 
 import java.time.Instant;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import kueue.model.JobState;
 import kueue.model.JobTransition;
@@ -29,6 +31,12 @@ final class Job {
   long workerId = NO_WORKER;
 
   Instant offeredAt;
+
+  /**
+   * Device indices of the current attempt by resource name, while it is offered, running or
+   * unclaimed; empty otherwise and for jobs that need none.
+   */
+  Map<String, List<Integer>> devices = Map.of();
 
   /**
    * While unclaimed (its worker went away, or the server restarted): when the attempt counts as

@@ -1,6 +1,7 @@
 package kueue.core;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import kueue.model.JobState;
 import kueue.model.Resources;
@@ -24,7 +25,15 @@ public record RestoredJob(
     int retries,
     int retried,
     long retryDelaySeconds,
-    Instant notBefore) {
+    Instant notBefore,
+    Map<String, Double> workerResources,
+    long gpuRamMb,
+    Map<String, List<Integer>> devices) {
+
+  public RestoredJob {
+    workerResources = workerResources == null ? Map.of() : workerResources;
+    devices = devices == null ? Map.of() : devices;
+  }
 
   /** A job without retries. */
   public RestoredJob(
@@ -33,7 +42,62 @@ public record RestoredJob(
       Resources demand,
       Map<String, Integer> globalResources,
       int attempt,
+      Instant submitted,
+      Map<String, Double> workerResources,
+      long gpuRamMb,
+      Map<String, List<Integer>> devices) {
+    this(
+        jobId,
+        state,
+        demand,
+        globalResources,
+        attempt,
+        submitted,
+        0,
+        0,
+        0,
+        null,
+        workerResources,
+        gpuRamMb,
+        devices);
+  }
+
+  /** A job that needs no devices. */
+  public RestoredJob(
+      long jobId,
+      JobState state,
+      Resources demand,
+      Map<String, Integer> globalResources,
+      int attempt,
+      Instant submitted,
+      int retries,
+      int retried,
+      long retryDelaySeconds,
+      Instant notBefore) {
+    this(
+        jobId,
+        state,
+        demand,
+        globalResources,
+        attempt,
+        submitted,
+        retries,
+        retried,
+        retryDelaySeconds,
+        notBefore,
+        Map.of(),
+        0,
+        Map.of());
+  }
+
+  /** A job without retries that needs no devices. */
+  public RestoredJob(
+      long jobId,
+      JobState state,
+      Resources demand,
+      Map<String, Integer> globalResources,
+      int attempt,
       Instant submitted) {
-    this(jobId, state, demand, globalResources, attempt, submitted, 0, 0, 0, null);
+    this(jobId, state, demand, globalResources, attempt, submitted, Map.of(), 0, Map.of());
   }
 }

@@ -19,6 +19,7 @@ import kueue.model.JobState;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
+import kueue.model.WorkerResources;
 
 /**
  * The scheduling core: jobs that have not ended, connected workers, the pending queue, global
@@ -117,16 +118,25 @@ public final class Scheduler {
       }
       // The store hands consecutive jobs of one submission the same demand objects, so the shape
       // is looked up once per run of them.
-      if (entry.demand() != lastDemand || entry.globalResources() != lastResources) {
+      if (entry.demand() != lastDemand
+          || entry.globalResources() != lastResources
+          || !entry.workerResources().isEmpty()
+          || (shape != null && shape.needsDevices())) {
         lastDemand = entry.demand();
         lastResources = entry.globalResources();
-        shape = shapes.computeIfAbsent(shapeOf(lastDemand, lastResources), k -> k);
+        shape =
+            shapes.computeIfAbsent(
+                shapeOf(lastDemand, lastResources, entry.workerResources(), entry.gpuRamMb()),
+                k -> k);
         queue = pending.computeIfAbsent(shape, k -> new ArrayList<>());
       }
       Job job = new Job(entry.jobId(), shape, entry.submitted(), entry.state());
       job.attempt = entry.attempt();
       if (entry.retries() > 0) {
         job.retries = new Job.Retries(entry.retries(), entry.retryDelaySeconds(), entry.retried());
+      }
+      if (entry.state().isOnWorker()) {
+        job.devices = entry.devices();
       }
       if (entry.state() == JobState.PENDING
           && job.retries != null
@@ -204,18 +214,28 @@ public final class Scheduler {
       if (!demand.fitsIn(roomiest) || !limits.admits(job.shape)) {
         continue;
       }
+      boolean needsDevices = job.shape.needsDevices();
       Worker best = null;
       double bestBusyness = 0;
+      boolean bestHasFreeDevice = false;
       boolean anyFits = false;
       for (Worker worker : workers.values()) {
-        if (!demand.fitsIn(worker.free())) {
+        if (!demand.fitsIn(worker.free()) || (needsDevices && worker.assign(job.shape) == null)) {
           continue;
         }
         anyFits = true;
         double busyness = worker.busyness();
-        if (worker.mayTake(job) && (best == null || busyness < bestBusyness)) {
+        // A job that needs no device goes to a worker whose devices are all taken (or that has
+        // none) when it can, so that it does not fill the cores a waiting GPU job needs.
+        boolean hasFreeDevice = !needsDevices && worker.hasFreeDevice();
+        if (worker.mayTake(job)
+            && (best == null
+                || (hasFreeDevice == bestHasFreeDevice
+                    ? busyness < bestBusyness
+                    : bestHasFreeDevice))) {
           best = worker;
           bestBusyness = busyness;
+          bestHasFreeDevice = hasFreeDevice;
         }
       }
       if (!anyFits) {
@@ -261,7 +281,8 @@ public final class Scheduler {
               worker.jobIds(),
               worker.busyness(),
               worker.connected,
-              worker.lastSeen));
+              worker.lastSeen,
+              worker.deviceStates()));
     }
     return views;
   }
@@ -290,7 +311,7 @@ public final class Scheduler {
     }
     List<Long> ids = new ArrayList<>(command.jobs().size());
     for (JobSpec spec : command.jobs()) {
-      Job job = new Job(nextJobId++, shapeOf(spec.demand(), spec.globalResources()), now);
+      Job job = new Job(nextJobId++, shapeOf(spec), now);
       allowRetries(job, spec);
       jobs.put(job.id, job);
       enqueue(job);
@@ -307,7 +328,7 @@ public final class Scheduler {
       return;
     }
     JobSpec shared = command.shared();
-    Shape shape = shapeOf(shared.demand(), shared.globalResources());
+    Shape shape = shapeOf(shared);
     long batch = nextJobId;
     List<Long> ids = new ArrayList<>(command.entries().size());
     for (BatchEntry entry : command.entries()) {
@@ -670,10 +691,11 @@ public final class Scheduler {
     job.attempt++;
     job.moveTo(JobState.OFFERED);
     job.offeredAt = now;
+    job.devices = job.shape.needsDevices() ? worker.assign(job.shape) : Map.of();
     worker.holdOffered(job);
     limits.take(job.shape);
-    out.record(new Event.JobOffered(job.id, job.attempt, worker.id, worker.name, now));
-    out.then(new Effect.SendOffer(worker.id, job.id, job.attempt));
+    out.record(new Event.JobOffered(job.id, job.attempt, worker.id, worker.name, now, job.devices));
+    out.then(new Effect.SendOffer(worker.id, job.id, job.attempt, job.devices));
   }
 
   /**
@@ -788,6 +810,7 @@ public final class Scheduler {
   private void enqueue(Job job) {
     job.workerId = Job.NO_WORKER;
     job.offeredAt = null;
+    job.devices = Map.of();
     job.claimDeadline = null;
     job.lossReason = null;
     if (job.declinedByAll(workers.keySet())) {
@@ -845,9 +868,25 @@ public final class Scheduler {
     parked.clear();
   }
 
+  private Shape shapeOf(JobSpec spec) {
+    return shapeOf(spec.demand(), spec.globalResources(), spec.workerResources(), spec.gpuRamMb());
+  }
+
   /** Equal shapes share one instance, so a million jobs of one shape cost one shape. */
-  private Shape shapeOf(Resources demand, Map<String, Integer> globalResources) {
-    Shape shape = new Shape(demand, globalResources == null ? Map.of() : globalResources);
+  private Shape shapeOf(
+      Resources demand,
+      Map<String, Integer> globalResources,
+      Map<String, Double> workerResources,
+      long gpuRamMb) {
+    Map<String, Integer> devices = Map.of();
+    if (!workerResources.isEmpty()) {
+      devices = new HashMap<>();
+      for (Map.Entry<String, Double> ask : workerResources.entrySet()) {
+        devices.put(ask.getKey(), WorkerResources.thousandths(ask.getValue()));
+      }
+    }
+    Shape shape =
+        new Shape(demand, globalResources == null ? Map.of() : globalResources, devices, gpuRamMb);
     PendingQueue queue = queues.get(shape);
     return queue == null ? shape : queue.shape();
   }
@@ -898,12 +937,55 @@ public final class Scheduler {
     if (tooLarge != null) {
       return tooLarge;
     }
+    if (job.shape.needsDevices()) {
+      String shortage = deviceShortage(job.shape, willing);
+      if (shortage != null) {
+        return shortage;
+      }
+    }
     for (Worker worker : willing) {
       if (worker.mayTake(job) && demand.fitsIn(worker.free())) {
         return "about to be offered to a worker";
       }
     }
     return "waiting for free resources on a worker";
+  }
+
+  /**
+   * Why no willing worker has the devices the job needs, e.g. "needs 2 free GPUs; ralab04 has 1
+   * free of 4, GPU 1 is used by another user: alice, pid 4711"; null when one has them.
+   */
+  private static String deviceShortage(Shape shape, List<Worker> candidates) {
+    List<String> shortages = new ArrayList<>();
+    for (Worker worker : candidates) {
+      String shortage = worker.deviceShortage(shape);
+      if (shortage == null) {
+        return null;
+      }
+      shortages.add(shortage);
+    }
+    List<String> needs = new ArrayList<>();
+    for (Map.Entry<String, Integer> ask : new TreeMap<>(shape.workerResources()).entrySet()) {
+      String word = WorkerResources.deviceWord(ask.getKey());
+      int amount = ask.getValue();
+      if (amount < WorkerResources.WHOLE) {
+        needs.add(
+            WorkerResources.format(amount / (double) WorkerResources.WHOLE) + " of a " + word);
+      } else {
+        int count = amount / WorkerResources.WHOLE;
+        needs.add(count + " free " + word + (count == 1 || !word.equals("GPU") ? "" : "s"));
+      }
+    }
+    String memory = shape.gpuRamMb() > 0 ? " with at least " + shape.gpuRamMb() + " MiB free" : "";
+    int shown = Math.min(3, shortages.size());
+    String more =
+        shortages.size() > shown ? "; and " + (shortages.size() - shown) + " more workers" : "";
+    return "needs "
+        + String.join(" and ", needs)
+        + memory
+        + "; "
+        + String.join("; ", shortages.subList(0, shown))
+        + more;
   }
 
   private static String tooLarge(Resources demand, List<Worker> candidates) {

@@ -4,13 +4,31 @@ import java.util.Map;
 import kueue.model.Resources;
 
 /**
- * What placement needs to know about a job: its per-worker demand and its global resources. Jobs of
- * equal shape are interchangeable for placement, so the pending queue is kept per shape and a
- * placement pass looks at the oldest job of each shape instead of at every pending job.
+ * What placement needs to know about a job: its per-worker demand, its global resources and the
+ * indexed devices it needs on its worker. Jobs of equal shape are interchangeable for placement, so
+ * the pending queue is kept per shape and a placement pass looks at the oldest job of each shape
+ * instead of at every pending job.
+ *
+ * @param workerResources devices by resource name, in thousandths of a device (see {@link
+ *     kueue.model.WorkerResources})
+ * @param gpuRamMb only GPUs with at least this much free memory; 0 for any
  */
-record Shape(Resources demand, Map<String, Integer> globalResources) {
+record Shape(
+    Resources demand,
+    Map<String, Integer> globalResources,
+    Map<String, Integer> workerResources,
+    long gpuRamMb) {
 
   Shape {
     globalResources = Map.copyOf(globalResources);
+    workerResources = Map.copyOf(workerResources);
+  }
+
+  Shape(Resources demand, Map<String, Integer> globalResources) {
+    this(demand, globalResources, Map.of(), 0);
+  }
+
+  boolean needsDevices() {
+    return !workerResources.isEmpty();
   }
 }

@@ -9,6 +9,7 @@ import java.util.TreeMap;
 import kueue.model.BatchEntry;
 import kueue.model.JobSpec;
 import kueue.model.OutputTarget;
+import kueue.model.WorkerResources;
 
 /** The checks a submission must pass before any of its jobs is queued. */
 final class SubmitValidation {
@@ -145,6 +146,18 @@ final class SubmitValidation {
     output = OutputTarget.problem(spec.stderr(), inBatch);
     if (output != null) {
       return "stderr " + output;
+    }
+    for (Map.Entry<String, Double> ask : new TreeMap<>(spec.workerResources()).entrySet()) {
+      String problem = WorkerResources.problem(ask.getKey(), ask.getValue());
+      if (problem != null) {
+        return problem;
+      }
+    }
+    if (spec.gpuRamMb() < 0) {
+      return "GPU memory cannot be negative (got " + spec.gpuRamMb() + " MB)";
+    }
+    if (spec.gpuRamMb() > 0 && !spec.workerResources().containsKey(WorkerResources.GPUS)) {
+      return "--gpu-ram-mb needs --gpus: it says which GPUs the job may get";
     }
     Map<String, Integer> configured = new TreeMap<>(settings.globalResources());
     for (Map.Entry<String, Integer> ask : new TreeMap<>(spec.globalResources()).entrySet()) {

@@ -2,6 +2,8 @@ package kueue.core;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,19 +11,26 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import kueue.model.AttemptRef;
+import kueue.model.DeviceState;
 import kueue.model.JobState;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
+import kueue.model.WorkerDevice;
+import kueue.model.WorkerResources;
 
 /** A connected worker and everything the scheduler has reserved on it. */
 final class Worker {
 
   /** What a canceled attempt still holds; started tells whether its process ever ran. */
-  record KilledAttempt(Shape shape, Instant killedAt, boolean started) {
+  record KilledAttempt(
+      Shape shape, Instant killedAt, boolean started, Map<String, List<Integer>> devices) {
     KilledAttempt asStarted() {
-      return new KilledAttempt(shape, killedAt, true);
+      return new KilledAttempt(shape, killedAt, true, devices);
     }
   }
+
+  /** One device: a resource name and an index. */
+  record DeviceKey(String resource, int index) {}
 
   final long id;
   final Instant connected;
@@ -56,6 +65,9 @@ final class Worker {
   private final Set<Long> unreported = new HashSet<>();
 
   private Resources unreportedDemand = Resources.NONE;
+
+  /** Thousandths of each device held by jobs here (held or dying); absent for none. */
+  private final Map<DeviceKey, Integer> taken = new HashMap<>();
 
   Worker(long id, String name, WorkerCapacity capacity, Instant now) {
     this.id = id;
@@ -114,11 +126,13 @@ final class Worker {
     held.put(job.id, job);
     job.workerId = id;
     reserved = reserved.plus(job.shape.demand());
+    take(job.shape, job.devices, 1);
   }
 
   void release(Job job) {
     if (held.remove(job.id) != null) {
       reserved = reserved.minusFloorZero(job.shape.demand());
+      take(job.shape, job.devices, -1);
     }
     if (unreported.remove(job.id)) {
       unreportedDemand = unreportedDemand.minusFloorZero(job.shape.demand());
@@ -131,7 +145,7 @@ final class Worker {
     if (held.remove(job.id) != null) {
       dying.put(
           new AttemptRef(job.id, job.attempt),
-          new KilledAttempt(job.shape, now, job.state() == JobState.RUNNING));
+          new KilledAttempt(job.shape, now, job.state() == JobState.RUNNING, job.devices));
     }
     // A process being killed may still use what it was given: its unreported demand stays counted.
     unreported.remove(job.id);
@@ -143,6 +157,7 @@ final class Worker {
     KilledAttempt killed = dying.remove(attempt);
     if (killed != null) {
       reserved = reserved.minusFloorZero(killed.shape().demand());
+      take(killed.shape(), killed.devices(), -1);
     }
     return killed;
   }
@@ -150,6 +165,7 @@ final class Worker {
   void adoptDying(AttemptRef attempt, KilledAttempt killed) {
     dying.put(attempt, killed.asStarted());
     reserved = reserved.plus(killed.shape().demand());
+    take(killed.shape(), killed.devices(), 1);
   }
 
   void dyingAttemptStarted(AttemptRef attempt) {
@@ -173,5 +189,154 @@ final class Worker {
 
   List<Long> jobIds() {
     return new ArrayList<>(held.keySet());
+  }
+
+  // ---- indexed devices (GPUs and declared resources)
+
+  private void take(Shape shape, Map<String, List<Integer>> devices, int sign) {
+    if (devices.isEmpty()) {
+      return;
+    }
+    for (Map.Entry<String, List<Integer>> assigned : devices.entrySet()) {
+      Integer amount = shape.workerResources().get(assigned.getKey());
+      int share = WorkerResources.sharePerDevice(amount == null ? WorkerResources.WHOLE : amount);
+      for (int index : assigned.getValue()) {
+        taken.merge(
+            new DeviceKey(assigned.getKey(), index),
+            sign * share,
+            (old, change) -> old + change == 0 ? null : old + change);
+      }
+    }
+  }
+
+  /** Thousandths of the device held by Kueue jobs here. */
+  int taken(String resource, int index) {
+    return taken.getOrDefault(new DeviceKey(resource, index), 0);
+  }
+
+  /**
+   * The devices a job of this shape would get here now, by resource name, or null when there are
+   * not enough. Whole devices go by lowest index; a fraction goes to the fullest device it still
+   * fits on, so that fractions fill one device before they start on another.
+   */
+  Map<String, List<Integer>> assign(Shape shape) {
+    if (!shape.needsDevices()) {
+      return Map.of();
+    }
+    Map<String, List<Integer>> assigned = new TreeMap<>();
+    for (Map.Entry<String, Integer> ask : shape.workerResources().entrySet()) {
+      String resource = ask.getKey();
+      int share = WorkerResources.sharePerDevice(ask.getValue());
+      List<WorkerDevice> fitting = new ArrayList<>();
+      for (WorkerDevice device : capacity.devices()) {
+        if (fits(device, resource, share, shape.gpuRamMb())) {
+          fitting.add(device);
+        }
+      }
+      int count = WorkerResources.deviceCount(ask.getValue());
+      if (fitting.size() < count) {
+        return null;
+      }
+      if (share < WorkerResources.WHOLE) {
+        fitting.sort(
+            Comparator.comparingInt((WorkerDevice d) -> -taken(resource, d.index()))
+                .thenComparingInt(WorkerDevice::index));
+      } else {
+        fitting.sort(Comparator.comparingInt(WorkerDevice::index));
+      }
+      List<Integer> indices = new ArrayList<>(count);
+      for (int i = 0; i < count; i++) {
+        indices.add(fitting.get(i).index());
+      }
+      indices.sort(null);
+      assigned.put(resource, List.copyOf(indices));
+    }
+    return assigned;
+  }
+
+  private boolean fits(WorkerDevice device, String resource, int share, long gpuRamMb) {
+    return device.resource().equals(resource)
+        && device.busy() == null
+        && taken(resource, device.index()) + share <= WorkerResources.WHOLE
+        && (gpuRamMb == 0
+            || !WorkerResources.GPUS.equals(resource)
+            || device.memoryFreeMb() >= gpuRamMb);
+  }
+
+  /** A device here that nobody uses: a CPU-only job would rather go elsewhere. */
+  boolean hasFreeDevice() {
+    for (WorkerDevice device : capacity.devices()) {
+      if (device.busy() == null && taken(device.resource(), device.index()) == 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Each reported device with what Kueue holds of it and which jobs. */
+  List<DeviceState> deviceStates() {
+    List<DeviceState> states = new ArrayList<>(capacity.devices().size());
+    for (WorkerDevice device : capacity.devices()) {
+      List<Long> holders = new ArrayList<>();
+      for (Job job : held.values()) {
+        List<Integer> indices = job.devices.get(device.resource());
+        if (indices != null && indices.contains(device.index())) {
+          holders.add(job.id);
+        }
+      }
+      for (Map.Entry<AttemptRef, KilledAttempt> killed : dying.entrySet()) {
+        List<Integer> indices = killed.getValue().devices().get(device.resource());
+        if (indices != null && indices.contains(device.index())) {
+          holders.add(killed.getKey().jobId());
+        }
+      }
+      states.add(
+          new DeviceState(
+              device,
+              taken(device.resource(), device.index()) / (double) WorkerResources.WHOLE,
+              holders));
+    }
+    return states;
+  }
+
+  /**
+   * Why a job of this shape gets no devices here, e.g. "ralab04 has 1 free, GPU 1 is used by
+   * another user: alice, pid 4711", for the resource it lacks.
+   */
+  String deviceShortage(Shape shape) {
+    for (Map.Entry<String, Integer> ask : shape.workerResources().entrySet()) {
+      String resource = ask.getKey();
+      int share = WorkerResources.sharePerDevice(ask.getValue());
+      int fitting = 0;
+      int total = 0;
+      List<String> busy = new ArrayList<>();
+      for (WorkerDevice device : capacity.devices()) {
+        if (!device.resource().equals(resource)) {
+          continue;
+        }
+        total++;
+        if (fits(device, resource, share, shape.gpuRamMb())) {
+          fitting++;
+        } else if (device.busy() != null) {
+          busy.add(
+              WorkerResources.deviceWord(resource) + " " + device.index() + " is " + device.busy());
+        }
+      }
+      if (fitting >= WorkerResources.deviceCount(ask.getValue())) {
+        continue;
+      }
+      String word = WorkerResources.deviceWord(resource);
+      if (total == 0) {
+        return name + " has no " + word + (word.equals("GPU") ? "s" : "");
+      }
+      StringBuilder text = new StringBuilder(name).append(" has ").append(fitting);
+      text.append(share < WorkerResources.WHOLE ? " with room" : " free");
+      text.append(" of ").append(total);
+      for (String line : busy) {
+        text.append(", ").append(line);
+      }
+      return text.toString();
+    }
+    return null;
   }
 }

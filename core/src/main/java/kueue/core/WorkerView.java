@@ -2,6 +2,7 @@ package kueue.core;
 
 import java.time.Instant;
 import java.util.List;
+import kueue.model.DeviceState;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
 
@@ -15,4 +16,5 @@ public record WorkerView(
     List<Long> jobIds,
     double busyness,
     Instant connected,
-    Instant lastSeen) {}
+    Instant lastSeen,
+    List<DeviceState> devices) {}

@@ -18,6 +18,8 @@ final class JobBuilder {
   private Integer retries;
   private Long retryDelaySeconds;
   private Long timeLimitSeconds;
+  private final Map<String, Double> workerResources = new LinkedHashMap<>();
+  private long gpuRamMb;
 
   static JobBuilder aJob() {
     return new JobBuilder();
@@ -40,6 +42,20 @@ final class JobBuilder {
 
   JobBuilder resource(String name, int count) {
     globalResources.put(name, count);
+    return this;
+  }
+
+  JobBuilder gpus(double amount) {
+    return device("gpus", amount);
+  }
+
+  JobBuilder device(String name, double amount) {
+    workerResources.put(name, amount);
+    return this;
+  }
+
+  JobBuilder gpuRamMb(long gpuRamMb) {
+    this.gpuRamMb = gpuRamMb;
     return this;
   }
 
@@ -80,6 +96,8 @@ final class JobBuilder {
         .retries(retries)
         .retryDelaySeconds(retryDelaySeconds)
         .timeLimitSeconds(timeLimitSeconds)
+        .workerResources(workerResources)
+        .gpuRamMb(gpuRamMb)
         .build();
   }
 }

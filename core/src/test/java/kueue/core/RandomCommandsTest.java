@@ -153,18 +153,42 @@ class RandomCommandsTest {
         job.retryDelaySeconds(random.nextInt(60));
       }
     }
+    int gpus = random.nextInt(8);
+    if (gpus < 2) {
+      job.gpus(1 + gpus);
+    } else if (gpus == 2) {
+      job.gpus(random.nextBoolean() ? 0.5 : 0.25);
+    } else if (gpus == 3 && random.nextInt(3) == 0) {
+      job.gpus(1).gpuRamMb(30_000);
+    }
     return job;
   }
 
   private static WorkerBuilder randomWorker(Random random) {
     int cpus = 2 + random.nextInt(8);
     long ram = 1000L * (1 + random.nextInt(8));
-    return aWorker()
+    return withRandomGpus(aWorker(), random)
         .slots(1 + random.nextInt(4))
         .cpus(cpus)
         .ramMb(ram)
         .loadCpus(random.nextInt(4) == 0 ? random.nextInt(cpus + 1) : 0)
         .availableRamMb(random.nextInt(4) == 0 ? random.nextLong(ram + 1) : ram);
+  }
+
+  /** A worker with GPUs now and then, some of them used outside Kueue or with memory in use. */
+  private static WorkerBuilder withRandomGpus(WorkerBuilder worker, Random random) {
+    if (random.nextInt(3) != 0) {
+      return worker;
+    }
+    int count = 1 + random.nextInt(4);
+    for (int index = 0; index < count; index++) {
+      int use = random.nextInt(6);
+      worker.gpu(
+          index,
+          use == 0 ? 20_000 : 0,
+          use == 1 ? "used by another user: alice, pid " + (4000 + index) : null);
+    }
+    return worker;
   }
 
   /**

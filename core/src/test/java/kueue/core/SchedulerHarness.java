@@ -17,6 +17,7 @@ import java.util.TreeMap;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
+import kueue.model.DeviceState;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
@@ -54,7 +55,31 @@ final class SchedulerHarness {
   /** The state of each active job, replayed from the events through {@link JobTransition}. */
   private final Map<Long, JobState> replayedState = new HashMap<>();
 
-  private record KilledAttempt(long workerId, Shape shape, Instant killedAt, boolean started) {}
+  /** Device indices of each active job's current attempt, from its offer or its restore. */
+  private final Map<Long, Map<String, List<Integer>>> assigned = new HashMap<>();
+
+  private record KilledAttempt(
+      long workerId,
+      Shape shape,
+      Instant killedAt,
+      boolean started,
+      Map<String, List<Integer>> devices) {}
+
+  /** The shape of a spec, computed here rather than by the scheduler. */
+  static Shape shapeOf(JobSpec spec) {
+    return shapeOf(spec.demand(), spec.globalResources(), spec.workerResources(), spec.gpuRamMb());
+  }
+
+  static Shape shapeOf(
+      Resources demand,
+      Map<String, Integer> globalResources,
+      Map<String, Double> workerResources,
+      long gpuRamMb) {
+    Map<String, Integer> thousandths = new HashMap<>();
+    workerResources.forEach(
+        (name, amount) -> thousandths.put(name, (int) Math.round(amount * 1000)));
+    return new Shape(demand, globalResources, thousandths, gpuRamMb);
+  }
 
   SchedulerHarness(SchedulerSettings settings) {
     this.settings = settings;
@@ -196,7 +221,12 @@ final class SchedulerHarness {
 
   void restore(List<RestoredJob> jobs) {
     for (RestoredJob job : jobs) {
-      shapes.put(job.jobId(), new Shape(job.demand(), job.globalResources()));
+      shapes.put(
+          job.jobId(),
+          shapeOf(job.demand(), job.globalResources(), job.workerResources(), job.gpuRamMb()));
+      if (job.state().isOnWorker()) {
+        assigned.put(job.jobId(), job.devices());
+      }
       active.add(job.jobId());
       replayedState.put(job.jobId(), job.state());
       if (job.notBefore() != null) {
@@ -224,11 +254,19 @@ final class SchedulerHarness {
     learn(command, decisions, canceledFrom);
     checkState();
     Map<Long, Resources> freeBefore = new HashMap<>();
-    scheduler.workers().forEach(worker -> freeBefore.put(worker.workerId(), worker.free()));
+    Map<Long, List<DeviceState>> devicesBefore = new HashMap<>();
+    scheduler
+        .workers()
+        .forEach(
+            worker -> {
+              freeBefore.put(worker.workerId(), worker.free());
+              devicesBefore.put(worker.workerId(), worker.devices());
+            });
     Decisions placement = new Decisions();
     scheduler.place(now, placement);
     learn(null, placement, Map.of());
     checkPlacement(placement, freeBefore);
+    checkDevicePlacement(placement, devicesBefore);
     checkState();
     checkNothingFittingWaits();
     placement.events().forEach(decisions::record);
@@ -312,8 +350,11 @@ final class SchedulerHarness {
       switch (event) {
         case Event.JobQueued queued -> {
           active.add(queued.jobId());
-          shapes.put(
-              queued.jobId(), new Shape(queued.spec().demand(), queued.spec().globalResources()));
+          shapes.put(queued.jobId(), shapeOf(queued.spec()));
+        }
+        case Event.JobOffered offered -> {
+          assigned.put(offered.jobId(), offered.devices());
+          retryAt.remove(offered.jobId());
         }
         case Event.JobEnded ended -> active.remove(ended.jobId());
         case Event.JobCanceled canceled -> active.remove(canceled.jobId());
@@ -324,7 +365,6 @@ final class SchedulerHarness {
             retryAt.put(retried.jobId(), retried.notBefore());
           }
         }
-        case Event.JobOffered offered -> retryAt.remove(offered.jobId());
         case Event.JobDeclined declined when command instanceof Command.Decline decline -> {
           if (decline.permanent()) {
             declinedForever
@@ -356,7 +396,11 @@ final class SchedulerHarness {
               (attempt, killed) ->
                   killed.workerId() == started.workerId()
                       ? new KilledAttempt(
-                          killed.workerId(), killed.shape(), killed.killedAt(), true)
+                          killed.workerId(),
+                          killed.shape(),
+                          killed.killedAt(),
+                          true,
+                          killed.devices())
                       : killed);
       case Command.Tick tick ->
           dying
@@ -377,7 +421,8 @@ final class SchedulerHarness {
                 shapes.get(kill.jobId()),
                 now,
                 command instanceof Command.ConnectWorker
-                    || canceledFrom.get(kill.jobId()) == JobState.RUNNING));
+                    || canceledFrom.get(kill.jobId()) == JobState.RUNNING,
+                assigned.getOrDefault(kill.jobId(), Map.of())));
       }
       if (effect instanceof Effect.CloseWorker close) {
         forgetWorker(close.workerId());
@@ -442,6 +487,7 @@ final class SchedulerHarness {
       assertThat(worker.reserved())
           .as("reserved on worker %d", worker.workerId())
           .isEqualTo(expected);
+      checkDevices(worker);
       assertThat(worker.free().fitsIn(worker.capacity().free(worker.reserved())))
           .as("free on worker %d is at most what its report leaves free", worker.workerId())
           .isTrue();
@@ -480,6 +526,122 @@ final class SchedulerHarness {
       assertThat(usage.used()).as("use of %s", usage.name()).isLessThanOrEqualTo(usage.total());
     }
     assertThat(holder.keySet()).as("jobs held by workers are active").isSubsetOf(active);
+  }
+
+  /**
+   * What the worker's jobs hold of each device is the sum of their shares, and the scheduler's view
+   * says the same. It may exceed one device only through claims (a worker reports an attempt as its
+   * own, which the scheduler takes as a fact); the scheduler itself never assigns beyond one, see
+   * {@link #checkDevicePlacement}.
+   */
+  private void checkDevices(WorkerView worker) {
+    Map<String, Integer> expected = new HashMap<>();
+    for (long jobId : worker.jobIds()) {
+      addShares(expected, shapes.get(jobId), assigned.getOrDefault(jobId, Map.of()));
+    }
+    for (KilledAttempt killed : dying.values()) {
+      if (killed.workerId() == worker.workerId()) {
+        addShares(expected, killed.shape(), killed.devices());
+      }
+    }
+    for (DeviceState state : worker.devices()) {
+      String device = state.device().resource() + " " + state.device().index();
+      assertThat(Math.round(state.taken() * 1000))
+          .as("taken of %s on worker %d", device, worker.workerId())
+          .isEqualTo(expected.getOrDefault(device, 0).longValue());
+    }
+  }
+
+  private static void addShares(
+      Map<String, Integer> shares, Shape shape, Map<String, List<Integer>> devices) {
+    devices.forEach(
+        (resource, indices) -> {
+          int amount = shape.workerResources().getOrDefault(resource, 1000);
+          int share = Math.min(amount, 1000);
+          assertThat(indices.size())
+              .as("devices of %s for %s", resource, shape)
+              .isEqualTo(amount < 1000 ? 1 : amount / 1000);
+          assertThat(Set.copyOf(indices)).as("distinct devices").hasSameSizeAs(indices);
+          indices.forEach(index -> shares.merge(resource + " " + index, share, Integer::sum));
+        });
+  }
+
+  /** Whether the worker's view leaves the devices a shape needs, computed here. */
+  private static boolean devicesFree(Shape shape, WorkerView worker) {
+    for (Map.Entry<String, Integer> ask : shape.workerResources().entrySet()) {
+      int share = Math.min(ask.getValue(), 1000);
+      int need = ask.getValue() < 1000 ? 1 : ask.getValue() / 1000;
+      long fitting =
+          worker.devices().stream()
+              .filter(state -> state.device().resource().equals(ask.getKey()))
+              .filter(state -> state.device().busy() == null)
+              .filter(state -> Math.round(state.taken() * 1000) + share <= 1000)
+              .filter(
+                  state ->
+                      shape.gpuRamMb() == 0
+                          || !ask.getKey().equals("gpus")
+                          || state.device().memoryFreeMb() >= shape.gpuRamMb())
+              .count();
+      if (fitting < need) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Offers assign only devices the worker reported, not busy, with room for the job's share on top
+   * of what was taken before the pass and of the other offers of the pass; with enough free memory
+   * for a GPU memory request.
+   */
+  private void checkDevicePlacement(
+      Decisions placement, Map<Long, List<DeviceState>> devicesBefore) {
+    Map<String, Integer> taken = new HashMap<>();
+    devicesBefore.forEach(
+        (workerId, states) ->
+            states.forEach(
+                state ->
+                    taken.put(
+                        workerId + " " + state.device().resource() + " " + state.device().index(),
+                        (int) Math.round(state.taken() * 1000))));
+    for (Effect effect : placement.effects()) {
+      if (!(effect instanceof Effect.SendOffer offer)) {
+        continue;
+      }
+      Shape shape = shapes.get(offer.jobId());
+      assertThat(offer.devices().keySet())
+          .as("devices offered to job %d", offer.jobId())
+          .isEqualTo(shape.workerResources().keySet());
+      addShares(new HashMap<>(), shape, offer.devices());
+      offer
+          .devices()
+          .forEach(
+              (resource, indices) -> {
+                int share = Math.min(shape.workerResources().get(resource), 1000);
+                for (int index : indices) {
+                  String device = offer.workerId() + " " + resource + " " + index;
+                  DeviceState state =
+                      devicesBefore.get(offer.workerId()).stream()
+                          .filter(
+                              s ->
+                                  s.device().resource().equals(resource)
+                                      && s.device().index() == index)
+                          .findFirst()
+                          .orElseThrow(
+                              () -> new AssertionError("job offered unknown device " + device));
+                  assertThat(state.device().busy()).as("busy device %s offered", device).isNull();
+                  if (shape.gpuRamMb() > 0 && resource.equals("gpus")) {
+                    assertThat(state.device().memoryFreeMb())
+                        .as("free memory of %s", device)
+                        .isGreaterThanOrEqualTo(shape.gpuRamMb());
+                  }
+                  int after = taken.merge(device, share, Integer::sum);
+                  assertThat(after)
+                      .as("share of %s after offering it", device)
+                      .isLessThanOrEqualTo(1000);
+                }
+              });
+    }
   }
 
   private void checkPlacement(Decisions placement, Map<Long, Resources> freeBefore) {
@@ -552,7 +714,7 @@ final class SchedulerHarness {
             !stopping.contains(worker.workerId())
                 && !declinedForever.getOrDefault(jobId, Set.of()).contains(worker.workerId())
                 && !deferred.getOrDefault(worker.workerId(), Set.of()).contains(jobId);
-        if (willing && shape.demand().fitsIn(worker.free())) {
+        if (willing && shape.demand().fitsIn(worker.free()) && devicesFree(shape, worker)) {
           fail(
               "job %d (%s) is pending while worker %d has %s free",
               jobId, shape, worker.workerId(), worker.free());

@@ -1,7 +1,10 @@
 package kueue.core;
 
+import java.util.ArrayList;
+import java.util.List;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
+import kueue.model.WorkerDevice;
 
 /** A worker's reported capacity with small defaults. */
 final class WorkerBuilder {
@@ -11,6 +14,7 @@ final class WorkerBuilder {
   private long ramMb = 16_000;
   private int loadCpus = 0;
   private Long availableRamMb;
+  private final List<WorkerDevice> devices = new ArrayList<>();
 
   static WorkerBuilder aWorker() {
     return new WorkerBuilder();
@@ -46,6 +50,36 @@ final class WorkerBuilder {
     return this;
   }
 
+  /** GPUs 0 to count-1, 40 GiB each, idle. */
+  WorkerBuilder gpus(int count) {
+    for (int index = 0; index < count; index++) {
+      gpu(index, 0, null);
+    }
+    return this;
+  }
+
+  /** A GPU of 40 GiB with usedMb in use; busy says why it is used outside Kueue, or null. */
+  WorkerBuilder gpu(int index, long usedMb, String busy) {
+    devices.removeIf(device -> device.resource().equals("gpus") && device.index() == index);
+    devices.add(
+        new WorkerDevice(
+            "gpus",
+            index,
+            "GPU-" + index,
+            "NVIDIA A100-SXM4-40GB",
+            40_960,
+            usedMb,
+            0,
+            List.of(),
+            busy));
+    return this;
+  }
+
+  WorkerBuilder device(String resource, int index) {
+    devices.add(WorkerDevice.declared(resource, index));
+    return this;
+  }
+
   String name() {
     return name;
   }
@@ -54,6 +88,7 @@ final class WorkerBuilder {
     return new WorkerCapacity(
         new Resources(slots, cpus, ramMb),
         loadCpus,
-        availableRamMb == null ? ramMb : availableRamMb);
+        availableRamMb == null ? ramMb : availableRamMb,
+        devices);
   }
 }

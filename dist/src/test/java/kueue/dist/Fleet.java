@@ -143,12 +143,25 @@ final class Fleet implements AutoCloseable {
 
   /** Starts a worker with the given [worker] lines, e.g. "worker_max_parallel_jobs = 2". */
   Process startWorker(String name, String workerSettings) throws IOException {
+    return startWorker(name, workerSettings, Map.of());
+  }
+
+  /** Like {@link #startWorker(String, String)}, with these variables in its environment. */
+  Process startWorker(String name, String workerSettings, Map<String, String> environment)
+      throws IOException {
     Path config =
         config(
             "worker-" + name,
             SECRET,
             Map.of("worker", "worker_name = \"" + name + "\"\n" + workerSettings));
-    Process worker = start("worker-" + name, "kueue.worker.WorkerMain", "-c", config.toString());
+    Process worker =
+        start(
+            List.of(),
+            environment,
+            "worker-" + name,
+            "kueue.worker.WorkerMain",
+            "-c",
+            config.toString());
     workerCount++;
     int expected = workerCount;
     try {
@@ -177,6 +190,16 @@ final class Fleet implements AutoCloseable {
 
   Process start(List<String> prefix, String name, String mainClass, String... args)
       throws IOException {
+    return start(prefix, Map.of(), name, mainClass, args);
+  }
+
+  Process start(
+      List<String> prefix,
+      Map<String, String> environment,
+      String name,
+      String mainClass,
+      String... args)
+      throws IOException {
     List<String> command = new ArrayList<>(prefix);
     command.addAll(
         List.of(
@@ -194,6 +217,7 @@ final class Fleet implements AutoCloseable {
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(name + ".log").toFile()));
     builder.environment().put("HOME", home.toString());
+    builder.environment().putAll(environment);
     Process process = builder.start();
     processes.add(process);
     return process;

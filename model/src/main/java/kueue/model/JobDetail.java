@@ -1,10 +1,13 @@
 package kueue.model;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything {@code show-job} prints. The spec's environment is left out (it can hold the
  * submitter's tokens); {@code envVariables} says how many were captured, -1 for {@code --no-env}.
+ * {@code devices} are the device indices of the current or last attempt by resource name (empty
+ * when it asked for none or was never placed).
  */
 public record JobDetail(
     JobSummary summary,
@@ -12,4 +15,20 @@ public record JobDetail(
     int envVariables,
     List<JobEvent> history,
     CapturedOutput stdout,
-    CapturedOutput stderr) {}
+    CapturedOutput stderr,
+    Map<String, List<Integer>> devices) {
+
+  public JobDetail {
+    devices = devices == null ? Map.of() : Map.copyOf(devices);
+  }
+
+  public JobDetail(
+      JobSummary summary,
+      JobSpec spec,
+      int envVariables,
+      List<JobEvent> history,
+      CapturedOutput stdout,
+      CapturedOutput stderr) {
+    this(summary, spec, envVariables, history, stdout, stderr, Map.of());
+  }
+}

@@ -30,6 +30,11 @@ import java.util.Map;
  * @param submissionKey chosen by the submitting client, the same for every try of one submission
  *     (and every job of one batch), so that a try repeated after a lost answer gets the jobs the
  *     first try created instead of new ones; null when the client did not choose one
+ * @param workerResources indexed devices of one worker the job needs, by resource name ({@link
+ *     WorkerResources#GPUS} for GPUs), each amount either whole or a fraction of one device below 1
+ *     (see {@link WorkerResources})
+ * @param gpuRamMb only GPUs with at least this much memory free (MiB) are assigned; 0 (or null,
+ *     read as 0) for any
  */
 @RecordBuilder
 public record JobSpec(
@@ -47,7 +52,9 @@ public record JobSpec(
     Long timeLimitSeconds,
     Integer retries,
     Long retryDelaySeconds,
-    String submissionKey)
+    String submissionKey,
+    Map<String, Double> workerResources,
+    Long gpuRamMb)
     implements JobSpecBuilder.With {
 
   /** The longest submission key accepted, in characters. */
@@ -62,6 +69,9 @@ public record JobSpec(
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
+    workerResources = workerResources == null ? Map.of() : Map.copyOf(workerResources);
+    // A peer of an older version sends no such field.
+    gpuRamMb = gpuRamMb == null ? 0L : gpuRamMb;
   }
 
   /** How many retries the job may still have after its first attempt; 0 for none. */

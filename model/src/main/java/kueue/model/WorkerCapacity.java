@@ -1,5 +1,7 @@
 package kueue.model;
 
+import java.util.List;
+
 /**
  * What a worker offers to the scheduler. The server subtracts what it has placed there itself, so
  * the worker never has to guess about jobs that are on their way.
@@ -7,8 +9,19 @@ package kueue.model;
  * @param total job slots ({@code worker_max_parallel_jobs}), cores and RAM of the machine
  * @param loadCpus CPUs busy by current load times the scale factor, rounded up; 0 in static mode
  * @param availableRamMb RAM the OS reports available; equal to total RAM in static mode
+ * @param devices the worker's indexed devices (GPUs and declared resources); empty for none
  */
-public record WorkerCapacity(Resources total, int loadCpus, long availableRamMb) {
+public record WorkerCapacity(
+    Resources total, int loadCpus, long availableRamMb, List<WorkerDevice> devices) {
+
+  public WorkerCapacity {
+    devices = devices == null ? List.of() : List.copyOf(devices);
+  }
+
+  /** A worker without indexed devices. */
+  public WorkerCapacity(Resources total, int loadCpus, long availableRamMb) {
+    this(total, loadCpus, availableRamMb, List.of());
+  }
 
   /** Free resources given what the server has reserved on this worker. */
   public Resources free(Resources reserved) {

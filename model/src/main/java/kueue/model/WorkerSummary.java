@@ -1,8 +1,12 @@
 package kueue.model;
 
 import java.time.Instant;
+import java.util.List;
 
-/** One connected worker as the server sees it. */
+/**
+ * One connected worker as the server sees it; {@code devices} are its indexed devices (GPUs and
+ * declared resources) with what Kueue holds of each.
+ */
 public record WorkerSummary(
     long id,
     String name,
@@ -13,4 +17,10 @@ public record WorkerSummary(
     int runningJobs,
     double busyness,
     Instant connected,
-    Instant lastSeen) {}
+    Instant lastSeen,
+    List<DeviceState> devices) {
+
+  public WorkerSummary {
+    devices = devices == null ? List.of() : List.copyOf(devices);
+  }
+}

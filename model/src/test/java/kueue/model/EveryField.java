@@ -78,6 +78,9 @@ public final class EveryField {
     if (raw == Map.class && elementTypes(component).equals(List.of(String.class, Integer.class))) {
       return Map.of(name + "-license", position, name + "-other", 2);
     }
+    if (raw == Map.class && elementTypes(component).equals(List.of(String.class, Double.class))) {
+      return Map.of(name + "-device", 0.25, name + "-other", (double) position);
+    }
     throw new IllegalArgumentException(
         "EveryField has no sample value for "
             + component.getGenericType().getTypeName()

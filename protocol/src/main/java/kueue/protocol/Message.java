@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
 import kueue.model.BatchSummary;
@@ -247,11 +248,29 @@ public sealed interface Message {
    * <p>envSlot null: spec.env is the job's environment. Otherwise, for a worker that registered
    * {@link Register#environmentSlots()}: spec.env non-null is the environment and is kept in that
    * slot (replacing what the slot held); spec.env null means the environment kept in that slot.
+   *
+   * <p>devices: the indices of the worker's devices this attempt gets, by resource name (e.g.
+   * {@code {"gpus": [0, 2]}}); null or empty for a job that asked for none.
    */
-  record Offer(long jobId, int attempt, JobSpec spec, Integer envSlot) implements ToWorker {
+  record Offer(
+      long jobId, int attempt, JobSpec spec, Integer envSlot, Map<String, List<Integer>> devices)
+      implements ToWorker {
     /** An offer that carries its whole environment. */
     public Offer(long jobId, int attempt, JobSpec spec) {
-      this(jobId, attempt, spec, null);
+      this(jobId, attempt, spec, null, null);
+    }
+
+    public Offer(long jobId, int attempt, JobSpec spec, Integer envSlot) {
+      this(jobId, attempt, spec, envSlot, null);
+    }
+
+    /** The devices, never null. */
+    public Map<String, List<Integer>> assigned() {
+      return devices == null ? Map.of() : devices;
+    }
+
+    public Offer withSpec(JobSpec newSpec, Integer slot) {
+      return new Offer(jobId, attempt, newSpec, slot, devices);
     }
   }
 

@@ -24,7 +24,9 @@ class MessageCodecTest {
 
   @Test
   void carriesEveryFieldOfAJobSpec() throws Exception {
-    Message.Offer offer = new Message.Offer(41, 2, EveryField.jobSpec(), null);
+    Message.Offer offer =
+        new Message.Offer(
+            41, 2, EveryField.jobSpec(), null, Map.of("gpus", List.of(0, 3), "fpga", List.of(1)));
     Message.Submit submit = new Message.Submit(List.of(EveryField.jobSpec()));
 
     assertThat(roundTrip(offer)).isEqualTo(offer);
@@ -52,7 +54,8 @@ class MessageCodecTest {
                 + "\"cwd\":\"/home/user/work\",\"env\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0,"
                 + "\"globalResources\":{},\"stdout\":null,\"stderr\":null,\"batch\":null,"
                 + "\"arrayIndex\":null,\"timeLimitSeconds\":null,\"retries\":null,"
-                + "\"retryDelaySeconds\":null,\"submissionKey\":null},\"envSlot\":3}\n");
+                + "\"retryDelaySeconds\":null,\"submissionKey\":null,\"workerResources\":{},"
+                + "\"gpuRamMb\":0},\"envSlot\":3,\"devices\":null}\n");
   }
 
   @Test

@@ -313,7 +313,8 @@ final class ClientSession {
             detail.envVariables(),
             detail.history(),
             detail.stdout(),
-            detail.stderr()));
+            detail.stderr(),
+            detail.devices()));
   }
 
   private Message.Reply waitJobs(List<Long> ids) throws RequestException {
@@ -390,7 +391,8 @@ final class ClientSession {
         view.jobIds().size(),
         view.busyness(),
         view.connected(),
-        view.lastSeen());
+        view.lastSeen(),
+        view.devices());
   }
 
   /** Pending jobs get the scheduler's explanation of why they wait. */

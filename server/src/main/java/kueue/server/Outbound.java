@@ -140,19 +140,19 @@ final class Outbound {
     // environments), so an identity match usually ends the search at once.
     for (int i = 0; i < slots.length; i++) {
       if (slots[i] == env) {
-        return new Message.Offer(offer.jobId(), offer.attempt(), spec.withEnv(null), i);
+        return offer.withSpec(spec.withEnv(null), i);
       }
     }
     for (int i = 0; i < slots.length; i++) {
       if (slots[i] != null && slots[i].size() == env.size() && slots[i].equals(env)) {
         slots[i] = env;
-        return new Message.Offer(offer.jobId(), offer.attempt(), spec.withEnv(null), i);
+        return offer.withSpec(spec.withEnv(null), i);
       }
     }
     int slot = nextSlot;
     nextSlot = (nextSlot + 1) % slots.length;
     slots[slot] = env;
-    return new Message.Offer(offer.jobId(), offer.attempt(), spec, slot);
+    return offer.withSpec(spec, slot);
   }
 
   private void writeLoop() {

@@ -474,7 +474,14 @@ final class SchedulerLoop {
       }
       spec = stored.get();
     }
-    hold(link, new Message.Offer(offer.jobId(), offer.attempt(), spec));
+    hold(
+        link,
+        new Message.Offer(
+            offer.jobId(),
+            offer.attempt(),
+            spec,
+            null,
+            offer.devices().isEmpty() ? null : offer.devices()));
   }
 
   private void toWorker(long workerId, Message message) {

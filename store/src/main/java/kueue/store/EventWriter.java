@@ -114,19 +114,20 @@ final class EventWriter implements AutoCloseable {
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
-                + " submitted, batch_id, array_index, submission_key)"
+                + " submitted, batch_id, array_index, submission_key, worker_resources, gpu_ram_mb)"
                 + " VALUES (?, "
                 + to(JobTransition.QUEUED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)");
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
-                + " submitted, batch_id, array_index, submission_key, worker, history_offered)"
+                + " submitted, batch_id, array_index, submission_key, worker_resources, gpu_ram_mb,"
+                + " worker, history_offered, devices)"
                 + " VALUES (?, "
                 + to(JobTransition.OFFERED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -160,7 +161,7 @@ final class EventWriter implements AutoCloseable {
             "UPDATE jobs SET state = "
                 + to(JobTransition.OFFERED)
                 + ", attempt = ?, worker = ?, started = NULL,"
-                + " history_offered = ?, history_started = NULL, history_ended = NULL"
+                + " history_offered = ?, history_started = NULL, history_ended = NULL, devices = ?"
                 + " WHERE id = ?"
                 + NOT_TERMINAL);
     markPending =
@@ -372,7 +373,8 @@ final class EventWriter implements AutoCloseable {
         markOffered.setInt(1, offered.attempt());
         markOffered.setString(2, offered.workerName());
         markOffered.setLong(3, millis(offered.at()));
-        markOffered.setLong(4, offered.jobId());
+        markOffered.setString(4, JsonColumns.mapOrNull(offered.devices()));
+        markOffered.setLong(5, offered.jobId());
         requireChanged(markOffered, offered.jobId());
       }
       case JobDeclined declined -> {
@@ -489,9 +491,12 @@ final class EventWriter implements AutoCloseable {
     setNullable(insert, column++, spec.batch());
     setNullable(insert, column++, spec.arrayIndex());
     insert.setString(column++, spec.submissionKey());
+    insert.setString(column++, JsonColumns.mapOrNull(spec.workerResources()));
+    setNullable(insert, column++, spec.gpuRamMb() == 0 ? null : spec.gpuRamMb());
     if (offered != null) {
       insert.setString(column++, offered.workerName());
-      insert.setLong(column, millis(offered.at()));
+      insert.setLong(column++, millis(offered.at()));
+      insert.setString(column, JsonColumns.mapOrNull(offered.devices()));
     }
     insert.executeUpdate();
     // No history row: a job's "submitted" line is read from its row (SqliteJobStore#detail),

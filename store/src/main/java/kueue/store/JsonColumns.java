@@ -23,6 +23,10 @@ final class JsonColumns {
       MAPPER.readerFor(new TypeReference<Map<String, String>>() {});
   private static final ObjectReader RESOURCES =
       MAPPER.readerFor(new TypeReference<Map<String, Integer>>() {});
+  private static final ObjectReader AMOUNTS =
+      MAPPER.readerFor(new TypeReference<Map<String, Double>>() {});
+  private static final ObjectReader DEVICES =
+      MAPPER.readerFor(new TypeReference<Map<String, List<Integer>>>() {});
 
   private JsonColumns() {}
 
@@ -49,6 +53,19 @@ final class JsonColumns {
 
   static Map<String, Integer> resources(String jsonOrNull) {
     return jsonOrNull == null ? Map.of() : read(RESOURCES, jsonOrNull, "global resources");
+  }
+
+  /** Empty maps are stored as NULL, which most jobs have. */
+  static String mapOrNull(Map<String, ?> map) {
+    return map == null || map.isEmpty() ? null : write(map);
+  }
+
+  static Map<String, Double> amounts(String jsonOrNull) {
+    return jsonOrNull == null ? Map.of() : read(AMOUNTS, jsonOrNull, "worker resources");
+  }
+
+  static Map<String, List<Integer>> devices(String jsonOrNull) {
+    return jsonOrNull == null ? Map.of() : read(DEVICES, jsonOrNull, "devices");
   }
 
   static String sha256(String text) {

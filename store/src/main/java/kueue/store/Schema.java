@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 6;
+  static final int VERSION = 7;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -52,11 +52,12 @@ final class Schema {
           + " WHERE category = %2$s.category;";
 
   /** The stored (not generated) columns of jobs at version 5, which its rebuild copies. */
-  private static final String JOB_COLUMNS_6 =
+  private static final String JOB_COLUMNS_7 =
       "id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources, stdout_target,"
           + " stderr_target, attempt, worker, submitted, started, ended, exit_code, signal, note,"
           + " batch_id, array_index, history_offered, history_started, history_ended,"
-          + " submission_key, time_limit_s, retries, retry_delay_s, retried, not_before";
+          + " submission_key, time_limit_s, retries, retry_delay_s, retried, not_before,"
+          + " worker_resources, gpu_ram_mb, devices";
 
   /** The tables of version 1; {@link #MIGRATIONS} bring them to {@link #VERSION}. */
   static final List<String> CREATE =
@@ -184,8 +185,16 @@ final class Schema {
               "ALTER TABLE jobs ADD COLUMN retry_delay_s INTEGER",
               "ALTER TABLE jobs ADD COLUMN retried INTEGER NOT NULL DEFAULT 0",
               "ALTER TABLE jobs ADD COLUMN not_before INTEGER"),
-          // 6: the state TIMED_OUT (time limits). SQLite cannot alter a CHECK, so jobs is built
-          // again with every column of versions 1 to 5; DROP TABLE fires no trigger, so the
+          // 6: GPUs and declared per-worker devices. worker_resources: what the job asks for by
+          // resource name (JSON, NULL for none, which most jobs are); gpu_ram_mb: the free GPU
+          // memory it needs (NULL for any); devices: the indices its current or last attempt got
+          // (JSON, NULL for none), kept so that a restarted server holds them for its worker.
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN worker_resources TEXT",
+              "ALTER TABLE jobs ADD COLUMN gpu_ram_mb INTEGER",
+              "ALTER TABLE jobs ADD COLUMN devices TEXT"),
+          // 7: the state TIMED_OUT (time limits). SQLite cannot alter a CHECK, so jobs is built
+          // again with every column of versions 1 to 6; DROP TABLE fires no trigger, so the
           // counts stay right, and the indexes and triggers are made again on the new table.
           List.of(
               """
@@ -225,12 +234,15 @@ final class Schema {
                 retries INTEGER,
                 retry_delay_s INTEGER,
                 retried INTEGER NOT NULL DEFAULT 0,
-                not_before INTEGER)\
+                not_before INTEGER,
+                worker_resources TEXT,
+                gpu_ram_mb INTEGER,
+                devices TEXT)\
               """,
               "INSERT INTO jobs_rebuilt ("
-                  + JOB_COLUMNS_6
+                  + JOB_COLUMNS_7
                   + ") SELECT "
-                  + JOB_COLUMNS_6
+                  + JOB_COLUMNS_7
                   + " FROM jobs",
               "DROP TABLE jobs",
               "ALTER TABLE jobs_rebuilt RENAME TO jobs",

@@ -76,7 +76,8 @@ public final class SqliteJobStore implements JobStore {
           + " exit_code, signal, note, batch_id, array_index";
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
-          + " array_index, time_limit_s, retries, retry_delay_s, submission_key";
+          + " array_index, time_limit_s, retries, retry_delay_s, submission_key, worker_resources,"
+          + " gpu_ram_mb";
   private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
 
   /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
@@ -635,7 +636,8 @@ public final class SqliteJobStore implements JobStore {
             PreparedStatement query =
                 loan.prepare(
                     "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted,"
-                        + " retries, retried, retry_delay_s, not_before"
+                        + " retries, retried, retry_delay_s, not_before, worker_resources, gpu_ram_mb,"
+                        + " devices"
                         + " FROM jobs WHERE category = ? AND state = ?");
             for (JobState state : JobState.values()) {
               if (!state.isTerminal()) {
@@ -685,6 +687,7 @@ public final class SqliteJobStore implements JobStore {
         long retryDelay = row.getLong(10);
         long notBefore = row.getLong(11);
         Instant retryAt = row.wasNull() ? null : Instant.ofEpochMilli(notBefore);
+        String workerResources = row.getString(12);
         each.accept(
             new RestoredJob(
                 id,
@@ -696,7 +699,10 @@ public final class SqliteJobStore implements JobStore {
                 retries,
                 retried,
                 retryDelay,
-                state == JobState.PENDING ? retryAt : null));
+                state == JobState.PENDING ? retryAt : null,
+                workerResources == null ? Map.of() : JsonColumns.amounts(workerResources),
+                row.getLong(13),
+                workerResources == null ? Map.of() : JsonColumns.devices(row.getString(14))));
       }
     }
   }
@@ -763,7 +769,7 @@ public final class SqliteJobStore implements JobStore {
                   "SELECT "
                       + SUMMARY_COLUMNS
                       + ", global_resources, stdout_target, stderr_target, submission_key,"
-                      + " time_limit_s, retries, retry_delay_s,"
+                      + " time_limit_s, retries, retry_delay_s, worker_resources, gpu_ram_mb, devices,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -771,6 +777,7 @@ public final class SqliteJobStore implements JobStore {
           JobSummary summary;
           JobSpec spec;
           int envVariables;
+          Map<String, List<Integer>> devices;
           List<JobEvent> rowLines = new ArrayList<>(3);
           try (ResultSet row = jobQuery.executeQuery()) {
             if (!row.next()) {
@@ -778,6 +785,7 @@ public final class SqliteJobStore implements JobStore {
             }
             summary = summaryFrom(row);
             spec = specFrom(row, null);
+            devices = JsonColumns.devices(row.getString("devices"));
             int variables = row.getInt("variables");
             envVariables = row.wasNull() ? -1 : variables;
             // The current attempt's lines kept in the row come after every stored line: the
@@ -826,7 +834,8 @@ public final class SqliteJobStore implements JobStore {
             }
           }
           return Optional.of(
-              new JobDetail(summary, spec, envVariables, List.copyOf(history), stdout, stderr));
+              new JobDetail(
+                  summary, spec, envVariables, List.copyOf(history), stdout, stderr, devices));
         });
   }
 
@@ -1126,6 +1135,8 @@ public final class SqliteJobStore implements JobStore {
         .retries(integerOrNull(row, "retries"))
         .retryDelaySeconds(longOrNull(row, "retry_delay_s"))
         .submissionKey(row.getString("submission_key"))
+        .workerResources(JsonColumns.amounts(row.getString("worker_resources")))
+        .gpuRamMb(row.getLong("gpu_ram_mb"))
         .build();
   }
 

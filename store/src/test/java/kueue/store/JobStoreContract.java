@@ -220,6 +220,34 @@ abstract class JobStoreContract {
   }
 
   @Test
+  void theDevicesOfAnAttemptAreStoredShownAndRestoredWithItsRequest() {
+    JobSpec gpuJob =
+        Jobs.aSpec().withWorkerResources(Map.of("gpus", 2.0, "fpga", 0.5)).withGpuRamMb(8000L);
+    Map<String, List<Integer>> devices = Map.of("gpus", List.of(1, 3), "fpga", List.of(0));
+    persist(
+        new Event.JobQueued(1, gpuJob, at(1)),
+        new Event.JobOffered(1, 1, 4, "ralab04", at(2), devices));
+    // Queued and offered in separate batches: the offer updates the row.
+    persist(new Event.JobQueued(2, gpuJob, at(3)));
+    persist(new Event.JobOffered(2, 1, 4, "ralab04", at(4), Map.of("gpus", List.of(0, 2))));
+
+    assertThat(detail(1).devices()).isEqualTo(devices);
+    assertThat(detail(1).spec().workerResources()).isEqualTo(gpuJob.workerResources());
+    assertThat(detail(1).spec().gpuRamMb()).isEqualTo(8000);
+    assertThat(detail(2).devices()).isEqualTo(Map.of("gpus", List.of(0, 2)));
+    assertThat(store.spec(2).orElseThrow().workerResources()).isEqualTo(gpuJob.workerResources());
+    assertThat(store.activeJobs())
+        .extracting(RestoredJob::devices)
+        .containsExactly(devices, Map.of("gpus", List.of(0, 2)));
+    assertThat(store.activeJobs())
+        .extracting(RestoredJob::workerResources)
+        .containsOnly(gpuJob.workerResources());
+    assertThat(detail(1).history())
+        .last()
+        .isEqualTo(new JobEvent(at(2), 1, "offered", "ralab04", null));
+  }
+
+  @Test
   void aDeclinedJobIsPendingAgainAndItsHistoryTellsWhy() {
     persist(
         queued(1, 0),

@@ -23,6 +23,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -40,6 +41,7 @@ import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
 import kueue.model.JobStats;
+import kueue.model.Resources;
 import org.junit.jupiter.api.Test;
 
 class SqliteJobStoreTest extends JobStoreContract {
@@ -661,6 +663,40 @@ class SqliteJobStoreTest extends JobStoreContract {
         ResultSet row = statement.executeQuery("PRAGMA user_version")) {
       assertThat(row.getInt(1)).isEqualTo(Schema.VERSION);
     }
+  }
+
+  @Test
+  void aDatabaseOfVersionThreeGetsTheDeviceColumnsAndKeepsItsJobs() throws Exception {
+    store.close();
+    Path old = dataDirectory.resolve("v3");
+    Files.createDirectories(old);
+    Path file = old.resolve("kueue.db");
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      for (String sql : Schema.CREATE) {
+        statement.execute(sql);
+      }
+      for (List<String> migration : Schema.MIGRATIONS.subList(0, 2)) {
+        for (String sql : migration) {
+          statement.execute(sql);
+        }
+      }
+      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+      statement.execute("PRAGMA user_version = 3");
+      statement.execute(
+          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker,"
+              + " submitted) VALUES (7, 'RUNNING', '[\"./old\"]', '/w', 1, 1, 10, 1, 'w', 0)");
+      statement.execute("UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
+    }
+
+    store = SqliteJobStore.open(old);
+
+    assertThat(store.activeJobs())
+        .containsExactly(
+            new RestoredJob(
+                7, JobState.RUNNING, new Resources(1, 1, 10), Map.of(), 1, Instant.EPOCH));
+    assertThat(store.detail(7).orElseThrow().devices()).isEmpty();
+    assertThat(store.spec(7).orElseThrow().workerResources()).isEmpty();
   }
 
   @Test

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import kueue.model.AttemptRef;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
@@ -83,7 +84,7 @@ public final class ProcessRunner {
    * ended with {@link JobOutcome#failure()} saying why.
    */
   public RunningJob start(AttemptRef attempt, JobSpec spec) {
-    return start(attempt, spec, false);
+    return start(attempt, spec, List.of(), false);
   }
 
   /**
@@ -91,12 +92,26 @@ public final class ProcessRunner {
    * thread: until then nothing watches the process.
    */
   public RunningJob startToWatch(AttemptRef attempt, JobSpec spec) {
-    return start(attempt, spec, true);
+    return start(attempt, spec, List.of(), true);
   }
 
-  private RunningJob start(AttemptRef attempt, JobSpec spec, boolean watchedByCaller) {
+  /** Like {@link #start(AttemptRef, JobSpec)}, with variables as for {@link #startToWatch}. */
+  RunningJob start(AttemptRef attempt, JobSpec spec, List<String> deviceVariables) {
+    return start(attempt, spec, deviceVariables, false);
+  }
+
+  /**
+   * Like {@link #startToWatch(AttemptRef, JobSpec)}, with variables ("NAME=value") that replace
+   * those of the job's environment: which devices the job got.
+   */
+  RunningJob startToWatch(AttemptRef attempt, JobSpec spec, List<String> deviceVariables) {
+    return start(attempt, spec, deviceVariables, true);
+  }
+
+  private RunningJob start(
+      AttemptRef attempt, JobSpec spec, List<String> deviceVariables, boolean watchedByCaller) {
     try {
-      return launch(attempt, spec, watchedByCaller);
+      return launch(attempt, spec, deviceVariables, watchedByCaller);
     } catch (CannotStart e) {
       log.info(
           "job {} attempt {} cannot start: {}", attempt.jobId(), attempt.attempt(), e.getMessage());
@@ -105,14 +120,20 @@ public final class ProcessRunner {
     }
   }
 
-  private RunningJob launch(AttemptRef attempt, JobSpec spec, boolean watchedByCaller)
+  private RunningJob launch(
+      AttemptRef attempt, JobSpec spec, List<String> deviceVariables, boolean watchedByCaller)
       throws CannotStart {
     if (spec.argv().isEmpty()) {
       throw new CannotStart("command not found: (empty command)");
     }
     Path cwd = workingDirectory(spec.cwd());
-    SharedEnvironment shared = shared(spec.env() != null ? spec.env() : System.getenv());
-    List<String> ownVariables = new ArrayList<>(4);
+    Map<String, String> source = spec.env() != null ? spec.env() : System.getenv();
+    SharedEnvironment shared =
+        deviceVariables.isEmpty()
+            ? shared(source)
+            : shared(source, DeviceEnvironment.names(deviceVariables));
+    List<String> ownVariables = new ArrayList<>(4 + deviceVariables.size());
+    ownVariables.addAll(deviceVariables);
     ownVariables.add("KUEUE_JOB_ID=" + attempt.jobId());
     ownVariables.add("KUEUE_WORKER=" + workerName);
     // A job outside a batch must not see the values of the batch job that submitted it: the
@@ -193,6 +214,7 @@ public final class ProcessRunner {
    */
   record SharedEnvironment(
       Map<String, String> source,
+      Set<String> replaced,
       Map<String, String> variables,
       NativeSpawner.Environment nativeLines) {
     String path() {
@@ -207,17 +229,24 @@ public final class ProcessRunner {
   private volatile SharedEnvironment lastShared;
 
   SharedEnvironment shared(Map<String, String> source) {
+    return shared(source, Set.of());
+  }
+
+  /** Also without the replaced variables, which the worker sets for the job. */
+  SharedEnvironment shared(Map<String, String> source, Set<String> replaced) {
     SharedEnvironment last = lastShared;
-    if (last != null && last.source() == source) {
+    if (last != null && last.source() == source && last.replaced().equals(replaced)) {
       return last;
     }
     Map<String, String> variables = new HashMap<>(source);
     OWN_VARIABLES.forEach(variables::remove);
+    replaced.forEach(variables::remove);
     List<String> lines = new ArrayList<>(variables.size());
     variables.forEach((name, value) -> lines.add(name + "=" + value));
     SharedEnvironment prepared =
         new SharedEnvironment(
             source,
+            replaced,
             Map.copyOf(variables),
             nativeSpawner.isPresent() ? NativeSpawner.Environment.of(lines) : null);
     lastShared = prepared;

@@ -1,6 +1,7 @@
 package kueue.worker;
 
 import java.util.List;
+import java.util.Map;
 import kueue.model.AttemptRef;
 import kueue.model.JobSpec;
 import kueue.protocol.Message;
@@ -15,8 +16,16 @@ sealed interface WorkerAction {
     }
   }
 
-  /** Starts the attempt's process; its start and end come back as inputs. */
-  record StartProcess(AttemptRef ref, JobSpec spec) implements WorkerAction {}
+  /**
+   * Starts the attempt's process with the devices its offer gave it (indices by resource name); its
+   * start and end come back as inputs.
+   */
+  record StartProcess(AttemptRef ref, JobSpec spec, Map<String, List<Integer>> devices)
+      implements WorkerAction {
+    StartProcess(AttemptRef ref, JobSpec spec) {
+      this(ref, spec, Map.of());
+    }
+  }
 
   /**
    * Kills the attempt's process (TERM, then KILL after the grace period); nothing when it has no

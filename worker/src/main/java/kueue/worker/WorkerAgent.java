@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -26,6 +27,9 @@ import kueue.model.AttemptRef;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.SystemInfo;
+import kueue.model.WorkerCapacity;
+import kueue.model.WorkerDevice;
+import kueue.model.WorkerResources;
 import kueue.protocol.EncryptionMismatchException;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
@@ -97,6 +101,18 @@ public final class WorkerAgent {
   private final Map<Long, PeerConnection> sessions = new HashMap<>();
 
   private final Map<AttemptRef, RunningJob> processes = new ConcurrentHashMap<>();
+
+  /** The devices of each attempt whose process is starting or running, by resource name. */
+  private final Map<AttemptRef, Map<String, List<Integer>>> assignedDevices =
+      new ConcurrentHashMap<>();
+
+  private final GpuMonitor gpus;
+
+  /** Runs nvidia-smi, which may take seconds, away from the heartbeats. */
+  private final ScheduledExecutorService gpuProbes =
+      Executors.newSingleThreadScheduledExecutor(
+          task -> Thread.ofPlatform().daemon().name("gpu-probe").unstarted(task));
+
   private long lastSession;
 
   private volatile boolean stopping;
@@ -186,6 +202,37 @@ public final class WorkerAgent {
             System.nanoTime(),
             settings.timeLimitGrace());
     this.reaper = Reaper.start(killGrace);
+    this.gpus =
+        new GpuMonitor(
+            settings.devices(),
+            System.getenv(),
+            GpuMonitor.DEFAULT_TIMEOUT,
+            this::heldGpus,
+            this::jobsByPid);
+  }
+
+  private Set<Integer> heldGpus() {
+    Set<Integer> held = new HashSet<>();
+    for (Map<String, List<Integer>> devices : assignedDevices.values()) {
+      held.addAll(devices.getOrDefault(WorkerResources.GPUS, List.of()));
+    }
+    return held;
+  }
+
+  private Map<Long, Long> jobsByPid() {
+    Map<Long, Long> jobs = new HashMap<>();
+    processes.forEach((ref, job) -> jobs.put(job.pid(), ref.jobId()));
+    return jobs;
+  }
+
+  /** The machine's capacity with the devices of the last GPU probe. */
+  private WorkerCapacity capacity(SystemInfo system) {
+    WorkerCapacity measured = probe.capacity(system);
+    List<WorkerDevice> devices = gpus.devices();
+    return devices.isEmpty()
+        ? measured
+        : new WorkerCapacity(
+            measured.total(), measured.loadCpus(), measured.availableRamMb(), devices);
   }
 
   /** The configured worker name, or the host name when none is set. */
@@ -228,6 +275,12 @@ public final class WorkerAgent {
     if (!transport.encrypted()) {
       log.warn("encryption = \"none\": jobs and their output cross the network unencrypted");
     }
+    // Before the first registration, so that the server knows the GPUs from the start and no job
+    // runs here before it is known whether they must be hidden from it.
+    gpus.refresh();
+    long probePeriod = Math.max(1, heartbeatInterval.toMillis());
+    gpuProbes.scheduleWithFixedDelay(
+        this::refreshGpus, probePeriod, probePeriod, TimeUnit.MILLISECONDS);
     long check = limits.checkPeriod().toMillis();
     heartbeats.scheduleWithFixedDelay(
         () -> post(new WorkerInput.Tick()), check, check, TimeUnit.MILLISECONDS);
@@ -266,6 +319,7 @@ public final class WorkerAgent {
         await(stopCompleted, shutdownWait.plusSeconds(5));
       }
       heartbeats.shutdownNow();
+      gpuProbes.shutdownNow();
       reaper.close();
       coreThread.shutdown();
       runFinished.countDown();
@@ -338,8 +392,12 @@ public final class WorkerAgent {
   private void carryOut(WorkerAction action) {
     switch (action) {
       case WorkerAction.Send send -> send(send);
-      case WorkerAction.StartProcess start ->
-          LAUNCHERS.execute(() -> launch(start.ref(), start.spec()));
+      case WorkerAction.StartProcess start -> {
+        if (!start.devices().isEmpty()) {
+          assignedDevices.put(start.ref(), start.devices());
+        }
+        LAUNCHERS.execute(() -> launch(start.ref(), start.spec(), start.devices()));
+      }
       case WorkerAction.KillProcess kill -> {
         RunningJob job = processes.get(kill.ref());
         if (job != null) {
@@ -409,10 +467,21 @@ public final class WorkerAgent {
 
   // ---- processes
 
-  private void launch(AttemptRef ref, JobSpec spec) {
+  private void refreshGpus() {
+    try {
+      gpus.refresh();
+    } catch (RuntimeException e) {
+      // An exception would cancel all later probes.
+      log.warn("cannot probe the GPUs", e);
+    }
+  }
+
+  private void launch(AttemptRef ref, JobSpec spec, Map<String, List<Integer>> devices) {
     RunningJob job;
     try {
-      job = runner.startToWatch(ref, spec);
+      List<String> deviceVariables =
+          DeviceEnvironment.variables(spec, devices, gpus.hasGpus(), gpus.settings());
+      job = runner.startToWatch(ref, spec, deviceVariables);
     } catch (RuntimeException e) {
       log.error("job {} attempt {} cannot start", ref.jobId(), ref.attempt(), e);
       job =
@@ -437,6 +506,7 @@ public final class WorkerAgent {
   }
 
   private void ended(AttemptRef ref, RunningJob job, boolean tracked, JobResult result) {
+    assignedDevices.remove(ref);
     if (tracked) {
       processes.remove(ref);
       reaper.untrack(job.pid());
@@ -506,8 +576,7 @@ public final class WorkerAgent {
 
   private void serve(PeerConnection server, long session) throws IOException, ProtocolException {
     SystemInfo system = probe.systemInfo();
-    WorkerInput.Connected connected =
-        new WorkerInput.Connected(session, system, probe.capacity(system));
+    WorkerInput.Connected connected = new WorkerInput.Connected(session, system, capacity(system));
     server.setReceiveTimeout(REGISTER_TIMEOUT);
     // The core writes the registration, and a result that ends meanwhile follows Registered.
     onCoreThread(
@@ -585,19 +654,19 @@ public final class WorkerAgent {
     }
     if (spec.env() != null) {
       environments[slot] = spec.env();
-      return new Message.Offer(offer.jobId(), offer.attempt(), spec, null);
+      return offer.withSpec(spec, null);
     }
     Map<String, String> env = environments[slot];
     if (env == null) {
       throw new ProtocolException("offer names environment slot " + slot + ", which holds none");
     }
-    return new Message.Offer(offer.jobId(), offer.attempt(), spec.withEnv(env), null);
+    return offer.withSpec(spec.withEnv(env), null);
   }
 
   private void sendHeartbeat(PeerConnection server) {
     try {
       SystemInfo system = probe.systemInfo();
-      server.send(new Message.Heartbeat(system, probe.capacity(system)));
+      server.send(new Message.Heartbeat(system, capacity(system)));
     } catch (IOException e) {
       log.debug("heartbeat failed: {}", e.getMessage());
       server.close();

@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,6 +16,7 @@ import kueue.model.AttemptRef;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.WorkerResources;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 import kueue.worker.WorkerAction.CloseConnection;
@@ -95,6 +97,11 @@ final class WorkerCore {
     final AttemptRef ref;
     final int slots;
 
+    /** Device indices by resource name, and the share of each of them in thousandths. */
+    final Map<String, List<Integer>> devices;
+
+    final Map<String, Integer> shares;
+
     /** The session the offer came on, where its Started goes. */
     final long offeredOn;
 
@@ -118,12 +125,21 @@ final class WorkerCore {
     /** It got KILL after the grace period of its time limit. */
     boolean forced;
 
-    Attempt(AttemptRef ref, int slots, long offeredOn, long acceptedAt, long limitNanos) {
+    Attempt(
+        AttemptRef ref,
+        int slots,
+        long offeredOn,
+        long acceptedAt,
+        long limitNanos,
+        Map<String, List<Integer>> devices,
+        Map<String, Integer> shares) {
       this.ref = ref;
       this.slots = slots;
       this.offeredOn = offeredOn;
       this.acceptedAt = acceptedAt;
       this.limitNanos = limitNanos;
+      this.devices = devices;
+      this.shares = shares;
     }
 
     boolean mustDie() {
@@ -357,10 +373,83 @@ final class WorkerCore {
           actions);
       return;
     }
+    Map<String, List<Integer>> devices = offer.assigned();
+    Map<String, Integer> shares = shares(spec, devices);
+    String conflict = deviceConflict(devices, shares);
+    if (conflict != null) {
+      log(actions, Level.INFO, "declining job " + ref.jobId() + ": " + conflict);
+      decline(session, ref, false, conflict, actions);
+      return;
+    }
     // Taken now: the slots must count for the next offer even before the process exists.
-    attempts.put(ref, new Attempt(ref, spec.slots(), session, now, limitNanos(spec)));
+    attempts.put(
+        ref, new Attempt(ref, spec.slots(), session, now, limitNanos(spec), devices, shares));
     slotsUsed += spec.slots();
-    actions.add(new StartProcess(ref, spec));
+    actions.add(new StartProcess(ref, spec, devices));
+  }
+
+  /** The share of each assigned device the job takes, in thousandths, by resource name. */
+  private static Map<String, Integer> shares(JobSpec spec, Map<String, List<Integer>> devices) {
+    if (devices.isEmpty()) {
+      return Map.of();
+    }
+    Map<String, Integer> shares = new HashMap<>();
+    for (String resource : devices.keySet()) {
+      Double amount = spec.workerResources().get(resource);
+      shares.put(
+          resource,
+          amount == null
+              ? WorkerResources.WHOLE
+              : WorkerResources.sharePerDevice(WorkerResources.thousandths(amount)));
+    }
+    return shares;
+  }
+
+  /**
+   * Why the devices cannot be given to another attempt: one of them would be shared beyond one
+   * whole device with the attempts still here (a killed one whose process has not ended yet
+   * included). Null when they can.
+   */
+  private String deviceConflict(Map<String, List<Integer>> devices, Map<String, Integer> shares) {
+    for (Map.Entry<String, List<Integer>> assigned : devices.entrySet()) {
+      String resource = assigned.getKey();
+      for (int index : assigned.getValue()) {
+        int taken = deviceShare(resource, index);
+        if (taken + shares.get(resource) > WorkerResources.WHOLE) {
+          return WorkerResources.deviceWord(resource)
+              + " "
+              + index
+              + " on "
+              + name
+              + " is still used by "
+              + holders(resource, index);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** Thousandths of the device held by attempts on this worker. */
+  int deviceShare(String resource, int index) {
+    int taken = 0;
+    for (Attempt attempt : attempts.values()) {
+      List<Integer> indices = attempt.devices.get(resource);
+      if (indices != null && indices.contains(index)) {
+        taken += attempt.shares.get(resource);
+      }
+    }
+    return taken;
+  }
+
+  private String holders(String resource, int index) {
+    List<String> jobs = new ArrayList<>();
+    for (Attempt attempt : attempts.values()) {
+      List<Integer> indices = attempt.devices.get(resource);
+      if (indices != null && indices.contains(index)) {
+        jobs.add("job " + attempt.ref.jobId());
+      }
+    }
+    return String.join(", ", jobs);
   }
 
   private static long limitNanos(JobSpec spec) {

@@ -130,6 +130,33 @@ class ProcessRunnerTest {
   }
 
   @Test
+  void theDeviceVariablesReplaceThoseOfTheSubmitter() throws Exception {
+    JobSpec spec =
+        Jobs.withEnv(
+            Jobs.command(dir, "env"),
+            Map.of("PATH", System.getenv("PATH"), "CUDA_VISIBLE_DEVICES", "0,1,2,3"));
+
+    List<String> variables =
+        resultOf(runner.start(ATTEMPT, spec, List.of("CUDA_VISIBLE_DEVICES=2", "KUEUE_GPUS=1")))
+            .stdout()
+            .text()
+            .lines()
+            .toList();
+    List<String> hidden =
+        resultOf(runner.start(ATTEMPT, spec, List.of("CUDA_VISIBLE_DEVICES=")))
+            .stdout()
+            .text()
+            .lines()
+            .toList();
+
+    assertThat(variables.stream().filter(line -> line.startsWith("CUDA_VISIBLE_DEVICES=")))
+        .containsExactly("CUDA_VISIBLE_DEVICES=2");
+    assertThat(variables).contains("KUEUE_GPUS=1");
+    assertThat(hidden.stream().filter(line -> line.startsWith("CUDA_VISIBLE_DEVICES=")))
+        .containsExactly("CUDA_VISIBLE_DEVICES=");
+  }
+
+  @Test
   void withoutASpecEnvironmentTheWorkersOwnIsUsed() throws Exception {
     List<String> variables = run(Jobs.command(dir, "env")).stdout().text().lines().toList();
 

@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * at the end), with the harness checking the worker's promises after every step.
  */
 class RandomWorkerInputsTest {
-  private static final int STEPS = 4000;
+  private static final int STEPS = 8000;
 
   @ParameterizedTest
   @ValueSource(longs = {1, 2, 3, 4, 5, 6})
@@ -181,8 +181,11 @@ class RandomWorkerInputsTest {
       offer.inMissingDirectory();
     } else if (kind == 6) {
       offer.withoutJob();
-    } else if (kind < 14) {
+    } else if (kind < 13) {
       offer.timeLimitSeconds(1 + random.nextInt(3));
+    } else if (kind < 16) {
+      // GPUs that may well be held here already: such offers must be declined.
+      offer.gpus(random.nextBoolean() ? 1 : 0.5, random.nextInt(3));
     }
     return offer;
   }

@@ -427,6 +427,20 @@ final class WorkerCoreHarness {
           .isEqualTo(running.contains(attempt.ref));
     }
     assertThat(core.slotsUsed()).as("slots in use").isEqualTo(sum).isLessThanOrEqualTo(maxSlots);
+    Map<String, Integer> shares = new HashMap<>();
+    for (WorkerCore.Attempt attempt : core.attempts().values()) {
+      attempt.devices.forEach(
+          (resource, indices) ->
+              indices.forEach(
+                  index ->
+                      shares.merge(
+                          resource + " " + index, attempt.shares.get(resource), Integer::sum)));
+    }
+    shares.forEach(
+        (device, share) ->
+            assertThat(share)
+                .as("share of %s held by attempts here", device)
+                .isLessThanOrEqualTo(1000));
     for (AttemptRef ref : core.released()) {
       assertThat(core.unconfirmed()).as("%s released and unconfirmed", ref).doesNotContainKey(ref);
     }
@@ -505,6 +519,8 @@ final class WorkerCoreHarness {
     private boolean missingDirectory;
     private boolean noJob;
     private Long timeLimitSeconds;
+    private double gpus;
+    private List<Integer> gpuIndices;
 
     OfferBuilder(long jobId) {
       this.jobId = jobId;
@@ -530,6 +546,12 @@ final class WorkerCoreHarness {
       return this;
     }
 
+    OfferBuilder gpus(double amount, Integer... indices) {
+      this.gpus = amount;
+      this.gpuIndices = List.of(indices);
+      return this;
+    }
+
     OfferBuilder withoutJob() {
       this.noJob = true;
       return this;
@@ -551,8 +573,10 @@ final class WorkerCoreHarness {
                   .ramMb(0)
                   .globalResources(Map.of())
                   .timeLimitSeconds(timeLimitSeconds)
+                  .workerResources(gpuIndices == null ? Map.of() : Map.of("gpus", gpus))
                   .build();
-      return new Message.Offer(jobId, attempt, spec);
+      return new Message.Offer(
+          jobId, attempt, spec, null, gpuIndices == null ? null : Map.of("gpus", gpuIndices));
     }
 
     String directoryProblem() {

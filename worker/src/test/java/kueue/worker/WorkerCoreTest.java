@@ -4,6 +4,7 @@ import static kueue.worker.WorkerCoreHarness.anOffer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import java.util.Map;
 import kueue.model.AttemptRef;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
@@ -121,6 +122,28 @@ class WorkerCoreTest {
         .containsExactly(
             new Message.Declined(2, 1, false, "no free job slots on test-worker (3 of 4 used)"));
     harness.offer(session, anOffer(3).slots(1));
+    assertThat(harness.lastActions(WorkerAction.StartProcess.class)).hasSize(1);
+  }
+
+  @Test
+  void anOfferOfAGpuThatJobsHereStillUseIsDeclinedForNowAndHalvesShareOne() {
+    running(anOffer(1).gpus(1, 0, 1));
+    running(anOffer(2).gpus(0.5, 2));
+    harness.offer(session, anOffer(3).gpus(0.5, 2));
+    assertThat(harness.lastActions(WorkerAction.StartProcess.class))
+        .extracting(WorkerAction.StartProcess::devices)
+        .containsExactly(Map.of("gpus", List.of(2)));
+
+    harness.offer(session, anOffer(4).gpus(1, 1));
+    assertThat(harness.lastSent())
+        .containsExactly(
+            new Message.Declined(4, 1, false, "GPU 1 on test-worker is still used by job 1"));
+    harness.offer(session, anOffer(5).gpus(0.25, 2));
+    assertThat(harness.lastSent())
+        .containsExactly(
+            new Message.Declined(
+                5, 1, false, "GPU 2 on test-worker is still used by job 2, job 3"));
+    harness.offer(session, anOffer(6).gpus(1, 3));
     assertThat(harness.lastActions(WorkerAction.StartProcess.class)).hasSize(1);
   }
 
