@@ -24,6 +24,12 @@ sealed interface WorkerAction {
    */
   record KillProcess(AttemptRef ref) implements WorkerAction {}
 
+  /**
+   * Answers the request on the session from the attempt's output, once there is some (see {@link
+   * Message.OutputRequest}); that the attempt is not here when the shell has no process for it.
+   */
+  record AnswerOutput(long session, Message.OutputRequest request) implements WorkerAction {}
+
   record CloseConnection(long session) implements WorkerAction {}
 
   record Log(Level level, String text) implements WorkerAction {}

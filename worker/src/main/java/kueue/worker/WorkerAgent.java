@@ -97,6 +97,7 @@ public final class WorkerAgent {
   private final Map<Long, PeerConnection> sessions = new HashMap<>();
 
   private final Map<AttemptRef, RunningJob> processes = new ConcurrentHashMap<>();
+  private final OutputAnswers outputAnswers = new OutputAnswers();
   private long lastSession;
 
   private volatile boolean stopping;
@@ -265,6 +266,7 @@ public final class WorkerAgent {
         await(stopCompleted, shutdownWait.plusSeconds(5));
       }
       heartbeats.shutdownNow();
+      outputAnswers.close();
       reaper.close();
       coreThread.shutdown();
       runFinished.countDown();
@@ -345,6 +347,7 @@ public final class WorkerAgent {
           job.kill();
         }
       }
+      case WorkerAction.AnswerOutput answer -> answerOutput(answer);
       case WorkerAction.CloseConnection close -> {
         PeerConnection connection = sessions.get(close.session());
         if (connection != null) {
@@ -378,6 +381,21 @@ public final class WorkerAgent {
       log.warn("cannot send to server {} ({}); reconnecting", address(), e.getMessage());
       connection.close();
     }
+  }
+
+  private void answerOutput(WorkerAction.AnswerOutput answer) {
+    PeerConnection connection = sessions.get(answer.session());
+    if (connection == null) {
+      return; // the server asks again once it hears from this worker
+    }
+    Message.OutputRequest request = answer.request();
+    RunningJob job = processes.get(new AttemptRef(request.jobId(), request.attempt()));
+    if (job != null) {
+      outputAnswers.answer(connection, request, job.output());
+      return;
+    }
+    // Ended meanwhile: its result is on the way, and with it what is kept of the output.
+    send(new WorkerAction.Send(answer.session(), WorkerCore.notHere(request)));
   }
 
   /** A query of the core's state, answered on its thread (for tests and status). */
@@ -551,6 +569,7 @@ public final class WorkerAgent {
               new WorkerInput.OfferReceived(session, offer, checkOffer(offer));
           case Message.Kill kill -> new WorkerInput.KillReceived(session, kill);
           case Message.ResultStored stored -> new WorkerInput.ResultStoredReceived(session, stored);
+          case Message.OutputRequest request -> new WorkerInput.OutputRequested(session, request);
           default -> new WorkerInput.OtherReceived(session, message);
         });
   }
