@@ -2,6 +2,7 @@ package kueue.client;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -104,6 +105,14 @@ final class CmdCommand extends ServerCommand {
       names = {"-w", "--wait"},
       description = "Wait until the job ends and exit with its exit code.")
   boolean await;
+
+  @Option(
+      names = {"-f", "--follow"},
+      description =
+          "Wait for the job and print its output as it writes it (stdout to stdout, stderr to"
+              + " stderr); exit with its exit code. Ctrl-C stops following, not the job."
+              + " For a batch, each line is prefixed with its job's index.")
+  boolean follow;
 
   @Option(
       names = "--no-env",
@@ -299,12 +308,18 @@ final class CmdCommand extends ServerCommand {
         client.request(new Message.Submit(List.of(job)), Message.Submitted.class);
     if (json) {
       JsonOutput.print(out(), submitted);
+    } else if (follow) {
+      // stdout is the job's own output
+      err().println("kueue: job " + submitted.ids().getFirst());
     } else {
       for (long id : submitted.ids()) {
         out().println(id);
       }
     }
     out().flush();
+    if (follow) {
+      return follow(client, submitted.ids().getFirst(), null);
+    }
     if (!await) {
       return ExitCodes.OK;
     }
@@ -330,9 +345,12 @@ final class CmdCommand extends ServerCommand {
     if (json) {
       JsonOutput.print(out(), submitted);
     } else {
-      out().println(BatchFormat.submitted(submitted));
+      (follow ? err() : out()).println(BatchFormat.submitted(submitted));
     }
     out().flush();
+    if (follow) {
+      return follow(client, submitted.batch(), submitted);
+    }
     if (!await) {
       return ExitCodes.OK;
     }
@@ -348,6 +366,60 @@ final class CmdCommand extends ServerCommand {
               + "; the batch is stored, wait again with: kueue wait-job --batch "
               + submitted.batch(),
           e);
+    }
+  }
+
+  /**
+   * Prints the job's (or batch's) output as it is written and exits like --wait. Ctrl-C ends only
+   * the following: the job goes on, and the hint says how to come back to it or stop it.
+   */
+  private int follow(KueueClient client, long id, Message.BatchSubmitted batch)
+      throws CliException {
+    OutputFollower follower =
+        new OutputFollower(out(), err(), OutputFollower.Layout.SPLIT, true, true, batch != null);
+    if (batch == null) {
+      follower.add(id, null, null);
+    } else {
+      for (int i = 0; i < batch.ids().size(); i++) {
+        follower.add(batch.ids().get(i), null, "[" + entries.get(i).index() + "] ");
+      }
+    }
+    String again = batch == null ? "kueue log -f " + id : "kueue log -f --batch " + id;
+    String kill =
+        batch == null ? "kueue remove-job --kill " + id : "kueue remove-job --kill --batch " + id;
+    PrintWriter err = err();
+    Thread hint =
+        new Thread(
+            () -> {
+              err.println();
+              err.println(
+                  "kueue: stopped following; the job goes on. Follow it again: "
+                      + again
+                      + "; stop it: "
+                      + kill);
+              err.flush();
+            });
+    boolean hinting = context.printsInterruptHint();
+    if (hinting) {
+      Runtime.getRuntime().addShutdownHook(hint);
+    }
+    KueueClient last = client;
+    try {
+      last = follower.follow(client, context::connect);
+      return batch == null
+          ? WaitJobCommand.waitFor(last, List.of(id), err())
+          : WaitJobCommand.waitForBatch(last, id, err());
+    } finally {
+      if (hinting) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(hint);
+        } catch (IllegalStateException e) {
+          // shutting down already: the hint is being printed
+        }
+      }
+      if (last != client) {
+        last.close();
+      }
     }
   }
 
