@@ -122,6 +122,10 @@ final class OutputFollower {
     current.receiveTimeout(FOLLOW_RECEIVE_TIMEOUT);
     try {
       while (jobs.values().stream().anyMatch(followed -> !followed.done)) {
+        if (Thread.currentThread().isInterrupted()) {
+          // The CLI daemon's relay went away (Ctrl-C): following ends, the job goes on.
+          throw new CliException(ExitCodes.JOB_CANCELED, "stopped following");
+        }
         Message.OutputRead read;
         try {
           read = current.request(new Message.ReadOutput(cursors(), true), Message.OutputRead.class);

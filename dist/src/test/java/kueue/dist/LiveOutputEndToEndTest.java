@@ -103,7 +103,7 @@ class LiveOutputEndToEndTest {
 
   @Test
   void logFollowOnAPendingJobWaitsForItsStartThenFollows() throws Exception {
-    long blocker = fleet.submit("-c", "0", "--resource", "lock", "sleep", "8");
+    long blocker = fleet.submit("-c", "0", "--resource", "lock", "sleep", "5");
     long job =
         fleet.submit(
             "-c", "0", "--resource", "lock", "sh", "-c", "echo first; echo oops >&2; exit 5");
@@ -147,7 +147,7 @@ class LiveOutputEndToEndTest {
 
   @Test
   void aServerRestartInTheMiddleLosesAndRepeatsNothing() throws Exception {
-    long job = fleet.submit("-c", "0", "sh", "-c", everyTenthOfASecond(100));
+    long job = fleet.submit("-c", "0", "sh", "-c", everyTenthOfASecond(60));
     Follower follower = start("log", "-f", String.valueOf(job));
     await()
         .atMost(Duration.ofSeconds(60))
@@ -158,7 +158,7 @@ class LiveOutputEndToEndTest {
     fleet.startServer(Map.of("global_resources", "lock = 1"));
 
     assertThat(follower.exitCode()).as(follower.err()).isZero();
-    assertThat(follower.out()).isEqualTo(lines("line ", 100));
+    assertThat(follower.out()).isEqualTo(lines("line ", 60));
     assertThat(follower.err()).contains("trying again");
   }
 

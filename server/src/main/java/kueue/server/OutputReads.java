@@ -206,11 +206,29 @@ final class OutputReads {
                       cursor.jobId(),
                       wanted,
                       job,
-                      output.pieces() == null ? List.of() : output.pieces(),
+                      wellFormed(output.pieces()),
                       cursor.stdoutFrom() == null ? 0 : output.stdoutNext(),
                       cursor.stderrFrom() == null ? 0 : output.stderrNext(),
                       false));
             });
+  }
+
+  /** The worker's pieces without malformed ones, which a client could not print. */
+  private static List<OutputPiece> wellFormed(List<OutputPiece> pieces) {
+    if (pieces == null) {
+      return List.of();
+    }
+    List<OutputPiece> checked = new ArrayList<>(pieces.size());
+    for (OutputPiece piece : pieces) {
+      if (piece != null
+          && piece.text() != null
+          && piece.offset() >= 0
+          && (OutputPiece.STDOUT.equals(piece.stream())
+              || OutputPiece.STDERR.equals(piece.stream()))) {
+        checked.add(piece);
+      }
+    }
+    return checked;
   }
 
   /** Completes with null (look again) once the job's state or attempt changes. */
