@@ -38,7 +38,7 @@ public final class FollowLatency {
       fleet.awaitWorkers(1);
       try (KueueClient client = fleet.client()) {
         latency(fleet, client, lines);
-        for (int round = 1; round <= 2; round++) {
+        for (int round = 1; round <= 3; round++) {
           System.out.printf(
               "100 MB job, round %d: nobody follows %d ms, followed by a fast reader %d ms,"
                   + " followed by a stalled reader %d ms%n",

@@ -37,6 +37,12 @@ final class LiveOutput {
   private final ArrayDeque<long[]> runs = new ArrayDeque<>();
 
   private int lastStream = -1;
+
+  /** Bytes given to followers in the current window (see {@link #allowance}). */
+  private long windowStart;
+
+  private long windowBytes;
+  private boolean windowOpen;
   private List<Waiter> waiters;
   private boolean ended;
 
@@ -113,6 +119,34 @@ final class LiveOutput {
     }
   }
 
+  /**
+   * How many bytes followers may be given now, at most wanted: followers of one attempt together
+   * get at most {@link #FOLLOW_BYTES_PER_WINDOW} per {@link #FOLLOW_WINDOW_NANOS}, so that moving a
+   * job's output to them never takes the CPU the job needs (a follower that cannot have more falls
+   * behind and skips ahead). 0: wait until {@link #nextWindow}.
+   */
+  synchronized int allowance(long now, int wanted) {
+    if (!windowOpen || now - windowStart >= FOLLOW_WINDOW_NANOS) {
+      windowOpen = true;
+      windowStart = now;
+      windowBytes = 0;
+    }
+    return (int) Math.max(0, Math.min(wanted, FOLLOW_BYTES_PER_WINDOW - windowBytes));
+  }
+
+  /** Counts bytes given to a follower against the current window. */
+  synchronized void given(long bytes) {
+    windowBytes += bytes;
+  }
+
+  /** When the current window ends, in nanoTime. */
+  synchronized long nextWindow() {
+    return windowStart + FOLLOW_WINDOW_NANOS;
+  }
+
+  static final long FOLLOW_WINDOW_NANOS = 100_000_000;
+  static final long FOLLOW_BYTES_PER_WINDOW = 1 << 20;
+
   /** Someone waiting for new output. */
   interface Waiter {
     /** Called on the writing thread: must only hand the work on. */
@@ -159,7 +193,27 @@ final class LiveOutput {
    * kept, which the first piece's offset then shows. Pieces never end inside a UTF-8 character
    * unless the process has ended.
    */
-  synchronized Read read(Long stdoutFrom, Long stderrFrom, int maxBytes) {
+  Read read(Long stdoutFrom, Long stderrFrom, int maxBytes) {
+    Reader reader = gather(stdoutFrom, stderrFrom, maxBytes);
+    // Decoded outside the lock: the job's reading thread waits for nothing but the copying.
+    List<OutputPiece> pieces = new ArrayList<>(reader.chunks.size());
+    for (Chunk chunk : reader.chunks) {
+      pieces.add(
+          new OutputPiece(
+              NAMES[chunk.stream()],
+              chunk.offset(),
+              new String(chunk.bytes(), 0, chunk.length(), StandardCharsets.UTF_8)));
+    }
+    return new Read(
+        pieces,
+        stdoutFrom == null ? 0 : Math.max(stdoutFrom, reader.from[STDOUT]),
+        stderrFrom == null ? 0 : Math.max(stderrFrom, reader.from[STDERR]),
+        reader.all);
+  }
+
+  private record Chunk(int stream, long offset, byte[] bytes, int length) {}
+
+  private synchronized Reader gather(Long stdoutFrom, Long stderrFrom, int maxBytes) {
     long[] from = {stdoutFrom == null ? -1 : stdoutFrom, stderrFrom == null ? -1 : stderrFrom};
     long[] end = new long[2];
     boolean[] wanted = new boolean[2];
@@ -203,15 +257,11 @@ final class LiveOutput {
       }
       going = reader.emit(stream, runEnd);
     }
-    boolean all =
+    reader.all =
         ended
             && (stdoutFrom == null || reader.from[STDOUT] >= end[STDOUT])
             && (stderrFrom == null || reader.from[STDERR] >= end[STDERR]);
-    return new Read(
-        reader.pieces,
-        stdoutFrom == null ? 0 : Math.max(stdoutFrom, reader.from[STDOUT]),
-        stderrFrom == null ? 0 : Math.max(stderrFrom, reader.from[STDERR]),
-        all);
+    return reader;
   }
 
   /** Gathers pieces within a byte budget; stops at the first piece it cannot give whole. */
@@ -219,7 +269,8 @@ final class LiveOutput {
     final long[] from;
     final long[] end;
     int budget;
-    final List<OutputPiece> pieces = new ArrayList<>();
+    final List<Chunk> chunks = new ArrayList<>();
+    boolean all;
 
     Reader(long[] from, long[] end, int budget) {
       this.from = from;
@@ -242,9 +293,7 @@ final class LiveOutput {
         count = completeCharacters(bytes, count);
       }
       if (count > 0) {
-        pieces.add(
-            new OutputPiece(
-                NAMES[stream], from[stream], new String(bytes, 0, count, StandardCharsets.UTF_8)));
+        chunks.add(new Chunk(stream, from[stream], bytes, count));
         from[stream] += count;
         budget -= count;
       }

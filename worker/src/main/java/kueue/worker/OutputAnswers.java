@@ -83,7 +83,15 @@ final class OutputAnswers {
         return;
       }
       int maxBytes = Math.clamp(request.maxBytes(), 1, MAX_ANSWER_BYTES);
-      LiveOutput.Read read = output.read(request.stdoutFrom(), request.stderrFrom(), maxBytes);
+      long now = System.nanoTime();
+      int allowed = output.allowance(now, maxBytes);
+      if (allowed == 0 && now < deadline) {
+        // The attempt's followers had their share of this window.
+        schedule(TimeUnit.NANOSECONDS.toMillis(Math.max(0, output.nextWindow() - now)) + 1);
+        return;
+      }
+      LiveOutput.Read read =
+          output.read(request.stdoutFrom(), request.stderrFrom(), Math.max(1, allowed));
       long left = deadline - System.nanoTime();
       boolean full = !counted && waiting.get() >= MAX_WAITING;
       if (!read.pieces().isEmpty() || read.ended() || left <= 0 || full) {
@@ -100,10 +108,14 @@ final class OutputAnswers {
       if (output.hasFiles() || !output.awaitNew(request.stdoutFrom(), request.stderrFrom(), this)) {
         recheck = Math.min(recheck, FILE_POLL_MILLIS);
       }
+      schedule(recheck);
+    }
+
+    private void schedule(long millis) {
       try {
-        timer.schedule(this::wake, recheck, TimeUnit.MILLISECONDS);
+        timer.schedule(this::wake, millis, TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.RejectedExecutionException e) {
-        send(read);
+        // the worker stops: nobody is answered any more
       }
     }
 
@@ -114,6 +126,11 @@ final class OutputAnswers {
       if (counted) {
         waiting.decrementAndGet();
       }
+      long bytes = 0;
+      for (var piece : read.pieces()) {
+        bytes += piece.text().length();
+      }
+      output.given(bytes);
       try {
         connection.send(
             new Message.Output(
