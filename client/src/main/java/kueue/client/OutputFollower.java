@@ -195,7 +195,8 @@ final class OutputFollower {
     return cursors;
   }
 
-  private void print(OutputPart part) {
+  /** Prints one part of an answer; package-private for tests. */
+  void print(OutputPart part) {
     Followed followed = jobs.get(part.jobId());
     if (followed == null) {
       return;
