@@ -101,11 +101,23 @@ final class OutputFollower {
     return seen;
   }
 
-  /** Prints what there is now, once. */
+  /** Answers {@link #printOnce} asks for at most: a job printing fast has always more. */
+  private static final int MAX_READS_AT_ONCE = 16;
+
+  /** Prints what there is now, once (in a few answers if it is more than one holds). */
   void printOnce(KueueClient client) throws CliException {
-    Message.OutputRead read =
-        client.request(new Message.ReadOutput(cursors(), false), Message.OutputRead.class);
-    read.parts().forEach(this::print);
+    for (int reads = 0; reads < MAX_READS_AT_ONCE; reads++) {
+      List<OutputCursor> cursors = cursors();
+      if (cursors.isEmpty()) {
+        break;
+      }
+      Message.OutputRead read =
+          client.request(new Message.ReadOutput(cursors, false), Message.OutputRead.class);
+      read.parts().forEach(this::print);
+      if (read.parts().stream().allMatch(part -> part.pieces().isEmpty())) {
+        break;
+      }
+    }
     for (Followed followed : jobs.values()) {
       flushPartialLines(followed);
     }

@@ -204,10 +204,11 @@ final class LiveOutput {
               chunk.offset(),
               new String(chunk.bytes(), 0, chunk.length(), StandardCharsets.UTF_8)));
     }
+    // A reader moves past bytes no longer kept only with a piece, whose offset shows the skip.
     return new Read(
         pieces,
-        stdoutFrom == null ? 0 : Math.max(stdoutFrom, reader.from[STDOUT]),
-        stderrFrom == null ? 0 : Math.max(stderrFrom, reader.from[STDERR]),
+        stdoutFrom == null ? 0 : reader.gave[STDOUT] ? reader.from[STDOUT] : stdoutFrom,
+        stderrFrom == null ? 0 : reader.gave[STDERR] ? reader.from[STDERR] : stderrFrom,
         reader.all);
   }
 
@@ -270,6 +271,7 @@ final class LiveOutput {
     final long[] end;
     int budget;
     final List<Chunk> chunks = new ArrayList<>();
+    final boolean[] gave = new boolean[2];
     boolean all;
 
     Reader(long[] from, long[] end, int budget) {
@@ -294,6 +296,7 @@ final class LiveOutput {
       }
       if (count > 0) {
         chunks.add(new Chunk(stream, from[stream], bytes, count));
+        gave[stream] = true;
         from[stream] += count;
         budget -= count;
       }

@@ -84,7 +84,9 @@ final class OutputAnswers {
       }
       int maxBytes = Math.clamp(request.maxBytes(), 1, MAX_ANSWER_BYTES);
       long now = System.nanoTime();
-      int allowed = output.allowance(now, maxBytes);
+      // A request that does not wait (kueue log) takes what there is: it is asked once, not in a
+      // loop as fast as answers come.
+      int allowed = request.waitMillis() <= 0 ? maxBytes : output.allowance(now, maxBytes);
       if (allowed == 0 && now < deadline) {
         // The attempt's followers had their share of this window.
         schedule(TimeUnit.NANOSECONDS.toMillis(Math.max(0, output.nextWindow() - now)) + 1);

@@ -92,6 +92,19 @@ class LiveOutputTest {
   }
 
   @Test
+  void aStreamNotReachedWithinTheBudgetKeepsItsPlaceSoThatItsSkipIsShownLater() {
+    LiveOutput output = captured(4);
+    write(output, LiveOutput.STDOUT, "aaaaaaaa");
+    write(output, LiveOutput.STDERR, "bbbbbbbb");
+
+    LiveOutput.Read first = output.read(0L, 0L, 4);
+    assertThat(first.pieces()).containsExactly(new OutputPiece("stdout", 4, "aaaa"));
+    assertThat(first.stderrNext()).isZero();
+    assertThat(output.read(8L, 0L, 4).pieces())
+        .containsExactly(new OutputPiece("stderr", 4, "bbbb"));
+  }
+
+  @Test
   void neverCutsACharacterUntilTheProcessHasEnded() {
     LiveOutput output = captured(1000);
     byte[] euro = "€".getBytes(StandardCharsets.UTF_8);
