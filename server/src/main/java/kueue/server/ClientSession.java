@@ -48,7 +48,8 @@ final class ClientSession {
    */
   private CompletableFuture<byte[]> readAhead;
 
-  private final OutputReads outputReads;
+  /** Made by the first read_output: most connections never send one. */
+  private OutputReads outputReads;
 
   ClientSession(
       String peer,
@@ -61,7 +62,6 @@ final class ClientSession {
     this.outbound = outbound;
     this.context = context;
     this.watched = watched;
-    this.outputReads = new OutputReads(context);
   }
 
   void run() throws IOException, ProtocolException {
@@ -126,6 +126,9 @@ final class ClientSession {
       }
     }
     // The wait is bounded (FOLLOW_WAIT_MILLIS), so the connection is not watched meanwhile.
+    if (outputReads == null) {
+      outputReads = new OutputReads(context);
+    }
     watched.busy(true);
     try {
       return outputReads.read(read.cursors(), read.follow());
