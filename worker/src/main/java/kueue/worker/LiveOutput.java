@@ -33,8 +33,11 @@ final class LiveOutput {
   private final TailBuffer[] buffers = new TailBuffer[2];
   private final Path[] files = new Path[2];
 
-  /** Where each run of writes to one stream began, in write order: {stream, offset}. */
-  private final ArrayDeque<long[]> runs = new ArrayDeque<>();
+  /**
+   * Where each run of writes to one stream began, in write order: {stream, offset}. Made by the
+   * first write: most jobs print nothing.
+   */
+  private ArrayDeque<long[]> runs;
 
   private int lastStream = -1;
 
@@ -91,6 +94,9 @@ final class LiveOutput {
     synchronized (this) {
       TailBuffer buffer = buffers[stream];
       if (stream != lastStream) {
+        if (runs == null) {
+          runs = new ArrayDeque<>(4);
+        }
         runs.addLast(new long[] {stream, buffer.end()});
         if (runs.size() > MAX_SWITCHES) {
           runs.removeFirst();
@@ -229,7 +235,7 @@ final class LiveOutput {
       }
     }
     Reader reader = new Reader(from, end, maxBytes);
-    long[][] order = runs.toArray(new long[0][]);
+    long[][] order = runs == null ? new long[0][] : runs.toArray(new long[0][]);
     boolean going = true;
     // Bytes older than the oldest remembered switch of their stream, in no known order.
     for (int stream = 0; stream < 2 && going; stream++) {
