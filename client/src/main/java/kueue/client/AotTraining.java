@@ -35,6 +35,7 @@ public final class AotTraining {
             List.of("list-workers"),
             List.of("list-resources"),
             List.of("wait-job", "1"),
+            List.of("log", "1"),
             List.of("complete", "bash"));
     Path cwd = Path.of("").toAbsolutePath();
     for (List<String> command : commands) {

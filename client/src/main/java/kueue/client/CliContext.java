@@ -123,6 +123,15 @@ final class CliContext {
     return client;
   }
 
+  /** Whether Ctrl-C reaches this process, which then says what became of a followed job. */
+  boolean printsInterruptHint() {
+    return KueueCli.runsInOwnProcess();
+  }
+
+  boolean stdoutIsTerminal() {
+    return stdoutIsTerminal;
+  }
+
   TerminalInfo terminal() {
     if (terminal == null) {
       terminal = TerminalInfo.detect(environment, stdoutIsTerminal, terminalDevice);

@@ -2,6 +2,7 @@ package kueue.client;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -154,6 +155,14 @@ final class CmdCommand extends ServerCommand {
       names = {"-w", "--wait"},
       description = "Wait until the job ends and exit with its exit code.")
   boolean await;
+
+  @Option(
+      names = {"-f", "--follow"},
+      description =
+          "Wait for the job and print its output as it writes it (stdout to stdout, stderr to"
+              + " stderr); exit with its exit code. Ctrl-C stops following, not the job."
+              + " For a batch, each line is prefixed with its job's index.")
+  boolean follow;
 
   @Option(
       names = "--no-env",
@@ -415,7 +424,7 @@ final class CmdCommand extends ServerCommand {
             .retryDelaySeconds(retryDelaySeconds)
             .submissionKey(ServerRestarts.newSubmissionKey())
             .build();
-    try (ServerRestarts server = serverRestarts(client)) {
+    try (ServerRestarts server = ridingOutRestarts(client)) {
       if (entries != null) {
         return submitBatch(server, job);
       }
@@ -423,12 +432,18 @@ final class CmdCommand extends ServerCommand {
           server.request(new Message.Submit(List.of(job)), Message.Submitted.class, SUBMITTING);
       if (json) {
         JsonOutput.print(out(), submitted);
+      } else if (follow) {
+        // stdout is the job's own output
+        err().println("kueue: job " + submitted.ids().getFirst());
       } else {
         for (long id : submitted.ids()) {
           out().println(id);
         }
       }
       out().flush();
+      if (follow) {
+        return follow(server.connection(), submitted.ids().getFirst(), null);
+      }
       if (!await) {
         return ExitCodes.OK;
       }
@@ -459,11 +474,6 @@ final class CmdCommand extends ServerCommand {
     return connectUnlessRestarting();
   }
 
-  private ServerRestarts serverRestarts(KueueClient client) throws Exception {
-    return new ServerRestarts(
-        context, client, context.config().client().serverRestartWait(), err());
-  }
-
   private int submitBatch(ServerRestarts server, JobSpec shared) throws CliException {
     Message.SubmitBatch request = new Message.SubmitBatch(shared, entries);
     checkSize(request);
@@ -472,9 +482,12 @@ final class CmdCommand extends ServerCommand {
     if (json) {
       JsonOutput.print(out(), submitted);
     } else {
-      out().println(BatchFormat.submitted(submitted));
+      (follow ? err() : out()).println(BatchFormat.submitted(submitted));
     }
     out().flush();
+    if (follow) {
+      return follow(server.connection(), submitted.batch(), submitted);
+    }
     if (!await) {
       return ExitCodes.OK;
     }
@@ -491,6 +504,62 @@ final class CmdCommand extends ServerCommand {
               + " --batch "
               + submitted.batch(),
           e);
+    }
+  }
+
+  /**
+   * Prints the job's (or batch's) output as it is written and exits like --wait. Ctrl-C ends only
+   * the following: the job goes on, and the hint says how to come back to it or stop it.
+   */
+  private int follow(KueueClient client, long id, Message.BatchSubmitted batch)
+      throws CliException {
+    OutputFollower follower =
+        new OutputFollower(out(), err(), OutputFollower.Layout.SPLIT, true, true, batch != null);
+    if (batch == null) {
+      follower.add(id, null, null);
+    } else {
+      for (int i = 0; i < batch.ids().size(); i++) {
+        follower.add(batch.ids().get(i), null, "[" + entries.get(i).index() + "] ");
+      }
+    }
+    String again = batch == null ? "kueue log -f " + id : "kueue log -f --batch " + id;
+    String kill =
+        batch == null ? "kueue remove-job --kill " + id : "kueue remove-job --kill --batch " + id;
+    PrintWriter err = err();
+    Thread hint =
+        new Thread(
+            () -> {
+              err.println();
+              err.println(
+                  "kueue: stopped following; the job goes on. Follow it again: "
+                      + again
+                      + "; stop it: "
+                      + kill);
+              err.flush();
+            });
+    boolean hinting = context.printsInterruptHint();
+    if (hinting) {
+      Runtime.getRuntime().addShutdownHook(hint);
+    }
+    KueueClient last = client;
+    try {
+      last = follower.follow(client, context::connect);
+      try (ServerRestarts server = ridingOutRestarts(last)) {
+        return batch == null
+            ? WaitJobCommand.waitFor(server, List.of(id), err())
+            : WaitJobCommand.waitForBatch(server, id, err());
+      }
+    } finally {
+      if (hinting) {
+        try {
+          Runtime.getRuntime().removeShutdownHook(hint);
+        } catch (IllegalStateException e) {
+          // shutting down already: the hint is being printed
+        }
+      }
+      if (last != client) {
+        last.close();
+      }
     }
   }
 

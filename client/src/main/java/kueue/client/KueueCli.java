@@ -25,8 +25,19 @@ import picocli.CommandLine.UnmatchedArgumentException;
 public final class KueueCli {
   private KueueCli() {}
 
+  /**
+   * Whether commands run in a process of their own (main), where Ctrl-C reaches them, rather than
+   * for a relay in the CLI daemon.
+   */
+  private static volatile boolean ownProcess;
+
+  static boolean runsInOwnProcess() {
+    return ownProcess;
+  }
+
   public static void main(String[] args) {
     StartupTrace.mark("main");
+    ownProcess = true;
     var console = System.console();
     boolean terminal = console != null && console.isTerminal();
     PrintWriter out =
@@ -149,6 +160,7 @@ public final class KueueCli {
     SERVER_COMMANDS.put("list-jobs", ListJobsCommand::new);
     SERVER_COMMANDS.put("show-job", ShowJobCommand::new);
     SERVER_COMMANDS.put("wait-job", WaitJobCommand::new);
+    SERVER_COMMANDS.put("log", LogCommand::new);
     SERVER_COMMANDS.put("remove-job", RemoveJobCommand::new);
     SERVER_COMMANDS.put("clean-jobs", CleanJobsCommand::new);
     SERVER_COMMANDS.put("list-workers", ListWorkersCommand::new);

@@ -101,6 +101,18 @@ public final class KueueClient implements AutoCloseable {
     }
   }
 
+  /**
+   * How long a reply may take before the connection counts as lost (zero: forever), for requests
+   * whose answer is bounded in time, so that a connection that died silently is noticed.
+   */
+  void receiveTimeout(java.time.Duration timeout) {
+    try {
+      connection.connection().setReceiveTimeout(timeout);
+    } catch (java.io.IOException e) {
+      // closed: the next request says so
+    }
+  }
+
   @Override
   public void close() {
     // An interrupted command (its user pressed Ctrl-C) may have left a request unanswered.

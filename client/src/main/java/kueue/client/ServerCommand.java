@@ -65,6 +65,19 @@ abstract class ServerCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * Requests that ride out server restarts, starting on this connection (or none), for as long as
+   * [client] server_restart_wait_seconds says.
+   */
+  final ServerRestarts ridingOutRestarts(KueueClient client) throws CliException {
+    try {
+      return new ServerRestarts(
+          context, client, context.config().client().serverRestartWait(), err());
+    } catch (kueue.config.ConfigException e) {
+      throw new CliException(ExitCodes.USAGE_OR_CONFIG, e.getMessage(), e);
+    }
+  }
+
   /** Checks the arguments before connecting, so that usage errors never wait for the network. */
   void prepare() throws Exception {}
 

@@ -110,6 +110,19 @@ final class ServerRestarts implements AutoCloseable {
     }
   }
 
+  /** The connection now, made if there is none (for requests that reconnect by themselves). */
+  KueueClient connection() throws CliException {
+    if (client == null) {
+      try {
+        client = context.connect();
+      } catch (ConfigException e) {
+        throw new CliException(ExitCodes.USAGE_OR_CONFIG, e.getMessage(), e);
+      }
+      ownsClient = true;
+    }
+    return client;
+  }
+
   private void dropClient() {
     if (client != null && ownsClient) {
       client.close();

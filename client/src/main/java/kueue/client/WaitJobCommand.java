@@ -67,8 +67,7 @@ final class WaitJobCommand extends ServerCommand {
 
   @Override
   int run(KueueClient client) throws Exception {
-    try (ServerRestarts server =
-        new ServerRestarts(context, client, context.config().client().serverRestartWait(), err())) {
+    try (ServerRestarts server = ridingOutRestarts(client)) {
       if (batch != null) {
         Message.BatchEnded ended =
             server.request(new Message.WaitBatch(batch), Message.BatchEnded.class, JOBS_GO_ON);

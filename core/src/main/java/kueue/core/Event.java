@@ -33,7 +33,7 @@ public sealed interface Event {
   }
 
   /** The job the event is about; -1 for an event about no single job. */
-  static long jobIdOf(Event event) {
+  public static long jobIdOf(Event event) {
     return switch (event) {
       case JobQueued e -> e.jobId();
       case JobOffered e -> e.jobId();

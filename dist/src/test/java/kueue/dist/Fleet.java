@@ -293,6 +293,25 @@ final class Fleet implements AutoCloseable {
     return result;
   }
 
+  /**
+   * Starts the kueue CLI in a process without waiting for it; its stdout and stderr go to the
+   * files. It is ended in {@link #close()} if it is still running.
+   */
+  Process startKueue(Path out, Path err, String... args) throws IOException {
+    List<String> command = new ArrayList<>(CliLauncher.command());
+    command.addAll(List.of("-c", clientConfig().toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).directory(home.toFile());
+    builder.environment().put("HOME", home.toString());
+    builder
+        .redirectOutput(out.toFile())
+        .redirectError(err.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    Process process = builder.start();
+    processes.add(process);
+    return process;
+  }
+
   /** Submits and returns the job id. */
   long submit(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("cmd"));

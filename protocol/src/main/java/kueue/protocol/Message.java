@@ -16,6 +16,9 @@ import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.OutputCursor;
+import kueue.model.OutputPart;
+import kueue.model.OutputPiece;
 import kueue.model.ResourceUsage;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
@@ -71,6 +74,10 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.BatchEnded.class, name = "batch_ended"),
   @JsonSubTypes.Type(value = Message.RemoveBatch.class, name = "remove_batch"),
   @JsonSubTypes.Type(value = Message.BatchRemoved.class, name = "batch_removed"),
+  @JsonSubTypes.Type(value = Message.ReadOutput.class, name = "read_output"),
+  @JsonSubTypes.Type(value = Message.OutputRead.class, name = "output_read"),
+  @JsonSubTypes.Type(value = Message.OutputRequest.class, name = "output_request"),
+  @JsonSubTypes.Type(value = Message.Output.class, name = "output"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -209,6 +216,24 @@ public sealed interface Message {
   /** canceled: jobs this request canceled; left: jobs still on a worker because kill was false. */
   record BatchRemoved(BatchSummary batch, long canceled, long left) implements Reply {}
 
+  // ---- live output: the client pulls, the server asks the job's worker only while asked ----
+
+  /**
+   * What is new in the output of these jobs after their cursors. With follow, the answer waits
+   * until one of them has something new (output, its start, the end of its attempt) or for at most
+   * {@link #FOLLOW_WAIT_MILLIS}; without, it comes at once with what is there.
+   */
+  record ReadOutput(List<OutputCursor> cursors, boolean follow) implements Request {}
+
+  /** The jobs with something new (every job asked for, without follow), in the order asked. */
+  record OutputRead(List<OutputPart> parts) implements Reply {}
+
+  /** The longest a followed read_output waits before it is answered with nothing new. */
+  long FOLLOW_WAIT_MILLIS = 20_000;
+
+  /** The most jobs one read_output may name. */
+  int MAX_OUTPUT_CURSORS = 1000;
+
   // ---- worker ----
 
   /**
@@ -295,6 +320,36 @@ public sealed interface Message {
    * ended: the server requeues the job at once. Sent once the process is gone, before closing.
    */
   record Released(long jobId, int attempt, String reason) implements FromWorker {}
+
+  /**
+   * Send what the attempt wrote from these offsets on (null: the stream is not wanted), once there
+   * is something, the attempt ends, or waitMillis have passed; at most maxBytes. Answered with
+   * {@link Output} carrying the same requestId.
+   */
+  record OutputRequest(
+      long requestId,
+      long jobId,
+      int attempt,
+      Long stdoutFrom,
+      Long stderrFrom,
+      long waitMillis,
+      int maxBytes)
+      implements ToWorker {}
+
+  /**
+   * found: the attempt's process is on this worker (otherwise nothing else counts); ended: its
+   * process has ended and these pieces reach the end of what it wrote.
+   */
+  record Output(
+      long requestId,
+      long jobId,
+      int attempt,
+      boolean found,
+      boolean ended,
+      List<OutputPiece> pieces,
+      long stdoutNext,
+      long stderrNext)
+      implements FromWorker {}
 
   /**
    * The server's answer to every heartbeat. A worker that hears nothing from the server for a while

@@ -50,6 +50,9 @@ final class ClientSession {
    */
   private CompletableFuture<byte[]> readAhead;
 
+  /** Made by the first read_output: most connections never send one. */
+  private OutputReads outputReads;
+
   ClientSession(
       String peer,
       FrameReader reader,
@@ -105,7 +108,40 @@ final class ClientSession {
       case Message.ListBatches list -> listBatches(list);
       case Message.WaitBatch wait -> waitBatch(wait.batch());
       case Message.RemoveBatch remove -> removeBatch(remove);
+      case Message.ReadOutput read -> readOutput(read);
     };
+  }
+
+  private Message.Reply readOutput(Message.ReadOutput read) throws RequestException {
+    if (read.cursors() == null || read.cursors().isEmpty() || read.cursors().contains(null)) {
+      throw new RequestException("bad_request", "no jobs to read the output of");
+    }
+    if (read.cursors().size() > Message.MAX_OUTPUT_CURSORS) {
+      throw new RequestException(
+          "bad_request", "at most " + Message.MAX_OUTPUT_CURSORS + " jobs per read_output");
+    }
+    for (var cursor : read.cursors()) {
+      if ((cursor.stdoutFrom() != null && cursor.stdoutFrom() < 0)
+          || (cursor.stderrFrom() != null && cursor.stderrFrom() < 0)
+          || (cursor.attempt() != null && cursor.attempt() < 0)) {
+        throw new RequestException("bad_request", "negative offset or attempt");
+      }
+    }
+    // The wait is bounded (FOLLOW_WAIT_MILLIS), so the connection is not watched meanwhile.
+    if (outputReads == null) {
+      outputReads = new OutputReads(context);
+    }
+    watched.busy(true);
+    try {
+      return outputReads.read(read.cursors(), read.follow());
+    } catch (OutputReads.UnknownJob e) {
+      throw notFound(e.jobId);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new RequestException("internal", "interrupted");
+    } finally {
+      watched.busy(false);
+    }
   }
 
   private Message.Reply submit(Message.Submit submit) throws RequestException {

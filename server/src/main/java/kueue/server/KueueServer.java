@@ -83,7 +83,8 @@ public final class KueueServer implements AutoCloseable {
               store,
               new ConcurrentHashMap<>(),
               new ConnectionGuard(limits),
-              config.worker().capturedOutputMaxBytes());
+              config.worker().capturedOutputMaxBytes(),
+              new OutputRelay());
       // The scheduler thread is not started yet: nothing reaches the scheduler before the restore.
       Thread warmUp = Thread.ofPlatform().daemon().name("warm-up").start(this::warmUp);
       long restoreStart = System.nanoTime();

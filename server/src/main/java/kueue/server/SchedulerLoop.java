@@ -64,6 +64,9 @@ final class SchedulerLoop {
   private final Map<Long, Outbound> workerLinks = new HashMap<>();
   private final Map<Long, List<Waiter>> waitersByJob = new HashMap<>();
 
+  /** Followers of jobs' output waiting for the next stored change of the job (e.g. its start). */
+  private final Map<Long, List<CompletableFuture<Void>>> changeWatchers = new HashMap<>();
+
   /**
    * Specs of queued jobs, so the usual submit-then-offer path needs no database read. Bounded: a
    * million queued jobs must not keep a million specs in memory; equal environments (one per
@@ -317,6 +320,31 @@ final class SchedulerLoop {
 
   private record Waiter(Set<Long> open, CompletableFuture<Void> done) {}
 
+  /**
+   * Completes once a change of the job (any event of it) is stored, or at once when the job is no
+   * longer in the state and attempt the caller last saw. Callers give up after a while themselves:
+   * a watcher that gave up is dropped with the next one of the same job or the job's next change.
+   */
+  CompletableFuture<Void> awaitChange(long jobId, kueue.model.JobState seenState, int seenAttempt) {
+    CompletableFuture<Void> changed = new CompletableFuture<>();
+    submit(
+        now -> {
+          var job = scheduler.activeJob(jobId);
+          if (job.isEmpty()
+              || job.get().state() != seenState
+              || job.get().attempt() != seenAttempt) {
+            // Changed in this very batch, perhaps: its effects are stored once the batch is.
+            afterBatch.add(() -> changed.complete(null));
+            return;
+          }
+          List<CompletableFuture<Void>> watchers =
+              changeWatchers.computeIfAbsent(jobId, k -> new ArrayList<>(1));
+          watchers.removeIf(CompletableFuture::isDone);
+          watchers.add(changed);
+        });
+    return changed;
+  }
+
   private void run() {
     List<Consumer<Instant>> batch = new ArrayList<>(MAX_BATCH);
     while (running) {
@@ -374,6 +402,9 @@ final class SchedulerLoop {
       rememberSpecs(decisions.events());
       for (Effect effect : decisions.effects()) {
         carryOut(effect);
+      }
+      if (!changeWatchers.isEmpty()) {
+        wakeChangeWatchers(decisions.events());
       }
       decisions.clear();
       sendHeldMessages();
@@ -504,6 +535,15 @@ final class SchedulerLoop {
     }
     heldMessages.forEach(Outbound::sendAll);
     heldMessages.clear();
+  }
+
+  private void wakeChangeWatchers(List<Event> events) {
+    for (Event event : events) {
+      List<CompletableFuture<Void>> watchers = changeWatchers.remove(Event.jobIdOf(event));
+      if (watchers != null) {
+        watchers.forEach(watcher -> watcher.complete(null));
+      }
+    }
   }
 
   private void wakeWaiters(List<Long> jobIds) {

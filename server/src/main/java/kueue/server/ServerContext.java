@@ -11,6 +11,7 @@ import kueue.store.JobStore;
  *
  * @param capturedOutputMaxBytes the most of each captured stream a result may store; longer output
  *     keeps its tail, like the worker's own cap
+ * @param outputRelay the output requests on their way to workers, for followers of running jobs
  */
 record ServerContext(
     String secret,
@@ -21,7 +22,8 @@ record ServerContext(
     JobStore store,
     Map<Long, SystemInfo> systemInfo,
     ConnectionGuard guard,
-    long capturedOutputMaxBytes) {
+    long capturedOutputMaxBytes,
+    OutputRelay outputRelay) {
 
   ServerContext {
     if (!(systemInfo instanceof ConcurrentHashMap)) {

@@ -68,6 +68,7 @@ final class WorkerSession {
       return;
     }
     long workerId = id[0];
+    context.outputRelay().workerConnected(workerId, outbound);
     log.info(
         "worker {} '{}' connected from {} ({} running, {} results to deliver)",
         workerId,
@@ -85,6 +86,7 @@ final class WorkerSession {
       throw e;
     } finally {
       tellPending();
+      context.outputRelay().workerGone(workerId);
       log.info("worker {} '{}' disconnected: {}", workerId, register.name(), reason);
       context.systemInfo().remove(workerId);
       context.loop().disconnectWorker(workerId, reason);
@@ -126,6 +128,8 @@ final class WorkerSession {
   private void handle(long workerId, Message.FromWorker report) throws ProtocolException {
     switch (report) {
       case Message.Register r -> throw new ProtocolException("registered twice");
+      // Straight to whoever asked, not through the scheduler: output changes no job's state.
+      case Message.Output output -> context.outputRelay().answered(workerId, output);
       case Message.Heartbeat heartbeat -> {
         if (heartbeat.capacity() == null || heartbeat.system() == null) {
           throw new ProtocolException("incomplete heartbeat");

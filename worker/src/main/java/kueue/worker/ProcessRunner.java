@@ -190,6 +190,12 @@ public final class ProcessRunner {
         OutputTarget.isCaptured(spec.stderr()) && !builder.redirectErrorStream()
             ? newBuffer()
             : null;
+    LiveOutput output =
+        new LiveOutput(
+            stdout,
+            stderr,
+            stdoutFile,
+            builder.redirectErrorStream() ? null : fileOf(spec.stderr(), cwd));
     Instant started = clock.instant();
     Process process;
     try {
@@ -204,7 +210,7 @@ public final class ProcessRunner {
         process.pid(),
         spec.commandLine());
     return RunningJob.watch(
-        attempt, process, setsid != null, started, stdout, stderr, killGrace, clock, false);
+        attempt, process, setsid != null, started, output, killGrace, clock, false);
   }
 
   /**
@@ -268,6 +274,12 @@ public final class ProcessRunner {
     NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);
     TailBuffer stdout = stdoutTarget instanceof NativeSpawner.Output.Pipe ? newBuffer() : null;
     TailBuffer stderr = stderrTarget instanceof NativeSpawner.Output.Pipe ? newBuffer() : null;
+    LiveOutput output =
+        new LiveOutput(
+            stdout,
+            stderr,
+            stdoutFile,
+            stderrTarget instanceof NativeSpawner.Output.File file ? file.path() : null);
     Instant started = clock.instant();
     Process process;
     try {
@@ -292,7 +304,7 @@ public final class ProcessRunner {
         process.pid(),
         spec.commandLine());
     return RunningJob.watch(
-        attempt, process, true, started, stdout, stderr, killGrace, clock, watchedByCaller);
+        attempt, process, true, started, output, killGrace, clock, watchedByCaller);
   }
 
   /** Like {@link #redirect}, for the native spawner; files are checked here for a clear error. */
@@ -324,6 +336,18 @@ public final class ProcessRunner {
       throw new CannotStart("cannot open " + stream + " file " + file + ": " + reason(e));
     }
     return new NativeSpawner.Output.File(file);
+  }
+
+  /** The file an output target names, or null when it is captured or discarded. */
+  private static Path fileOf(String target, Path cwd) {
+    if (OutputTarget.isCaptured(target) || OutputTarget.isDiscarded(target)) {
+      return null;
+    }
+    try {
+      return cwd.resolve(target).normalize();
+    } catch (InvalidPathException e) {
+      return null;
+    }
   }
 
   private TailBuffer newBuffer() {

@@ -65,6 +65,7 @@ public final class RunningJob {
   private final Duration killGrace;
   private final CompletableFuture<JobResult> result = new CompletableFuture<>();
   private final AtomicBoolean killRequested = new AtomicBoolean();
+  private final LiveOutput output;
 
   /** This worker signalled the process group: an exit code of 128+TERM or 128+KILL is ours. */
   private volatile boolean signalled;
@@ -76,8 +77,14 @@ public final class RunningJob {
   private NativeWatch callersWatch;
 
   private RunningJob(
-      AttemptRef attempt, Process process, boolean ownGroup, Instant started, Duration killGrace) {
+      AttemptRef attempt,
+      Process process,
+      boolean ownGroup,
+      Instant started,
+      Duration killGrace,
+      LiveOutput output) {
     this.attempt = attempt;
+    this.output = output;
     this.process = process;
     this.ownGroup = ownGroup;
     this.started = started;
@@ -85,29 +92,26 @@ public final class RunningJob {
   }
 
   static RunningJob notStarted(AttemptRef attempt, JobOutcome outcome) {
-    RunningJob job = new RunningJob(attempt, null, false, null, Duration.ZERO);
+    RunningJob job = new RunningJob(attempt, null, false, null, Duration.ZERO, LiveOutput.none());
     job.result.complete(new JobResult(outcome, CapturedOutput.EMPTY, CapturedOutput.EMPTY));
     return job;
   }
 
-  /**
-   * Watches a started process; stdout/stderr buffers are null for streams that are not captured.
-   */
+  /** Watches a started process, whose captured streams go to output. */
   static RunningJob watch(
       AttemptRef attempt,
       Process process,
       boolean ownGroup,
       Instant started,
-      TailBuffer stdout,
-      TailBuffer stderr,
+      LiveOutput output,
       Duration killGrace,
       Clock clock,
       boolean watchedByCaller) {
-    RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace);
+    RunningJob job = new RunningJob(attempt, process, ownGroup, started, killGrace, output);
     if (process instanceof NativeSpawner.SpawnedProcess spawned) {
       int pidfd = spawned.openPidfd();
       if (pidfd >= 0) {
-        NativeWatch watch = job.new NativeWatch(spawned, pidfd, stdout, stderr, clock);
+        NativeWatch watch = job.new NativeWatch(spawned, pidfd, clock);
         if (watchedByCaller) {
           job.callersWatch = watch;
         } else {
@@ -118,13 +122,15 @@ public final class RunningJob {
     }
     String name = job.threadName();
     List<Future<?>> readers = new ArrayList<>();
-    if (stdout != null) {
-      readers.add(startReader(name + "-stdout", process.getInputStream(), stdout));
+    if (output.captured(LiveOutput.STDOUT)) {
+      readers.add(
+          startReader(name + "-stdout", process.getInputStream(), output.sink(LiveOutput.STDOUT)));
     }
-    if (stderr != null) {
-      readers.add(startReader(name + "-stderr", process.getErrorStream(), stderr));
+    if (output.captured(LiveOutput.STDERR)) {
+      readers.add(
+          startReader(name + "-stderr", process.getErrorStream(), output.sink(LiveOutput.STDERR)));
     }
-    THREADS.execute(named(name + "-wait", () -> job.awaitEnd(readers, stdout, stderr, clock)));
+    THREADS.execute(named(name + "-wait", () -> job.awaitEnd(readers, clock)));
     return job;
   }
 
@@ -145,6 +151,11 @@ public final class RunningJob {
   /** Completes once the process ended and its captured output is read. Never fails. */
   public CompletableFuture<JobResult> result() {
     return result.copy();
+  }
+
+  /** The output as it is written, for followers. */
+  LiveOutput output() {
+    return output;
   }
 
   public boolean hasEnded() {
@@ -211,8 +222,7 @@ public final class RunningJob {
     };
   }
 
-  private void awaitEnd(
-      List<Future<?>> readers, TailBuffer stdout, TailBuffer stderr, Clock clock) {
+  private void awaitEnd(List<Future<?>> readers, Clock clock) {
     int code = waitForExit();
     Instant ended = clock.instant();
     long deadline = System.nanoTime() + OUTPUT_DRAIN_TIMEOUT.toNanos();
@@ -232,7 +242,7 @@ public final class RunningJob {
         break;
       }
     }
-    finish(code, ended, stdout, stderr);
+    finish(code, ended);
   }
 
   /**
@@ -272,27 +282,18 @@ public final class RunningJob {
    */
   private final class NativeWatch {
     private final NativeSpawner.Watch watch;
-    private final TailBuffer stdout;
-    private final TailBuffer stderr;
     private final Clock clock;
     private Instant ended;
 
-    NativeWatch(
-        NativeSpawner.SpawnedProcess spawned,
-        int pidfd,
-        TailBuffer stdout,
-        TailBuffer stderr,
-        Clock clock) {
-      this.stdout = stdout;
-      this.stderr = stderr;
+    NativeWatch(NativeSpawner.SpawnedProcess spawned, int pidfd, Clock clock) {
       this.clock = clock;
       this.watch =
           spawned.spawner()
           .new Watch(
               spawned,
               pidfd,
-              stdout == null ? null : stdout::write,
-              stderr == null ? null : stderr::write,
+              output.sink(LiveOutput.STDOUT),
+              output.sink(LiveOutput.STDERR),
               OUTPUT_DRAIN_TIMEOUT,
               () -> ended = clock.instant(),
               THREADS);
@@ -313,12 +314,12 @@ public final class RunningJob {
         log.warn("{}: watching the process failed; waiting for its end alone", RunningJob.this, e);
         waitForExit();
       }
-      finish(process.exitValue(), ended != null ? ended : clock.instant(), stdout, stderr);
+      finish(process.exitValue(), ended != null ? ended : clock.instant());
       return true;
     }
   }
 
-  private void finish(int code, Instant ended, TailBuffer stdout, TailBuffer stderr) {
+  private void finish(int code, Instant ended) {
     JobOutcome outcome;
     int signal = code - 128;
     if (process instanceof NativeSpawner.SpawnedProcess spawned
@@ -329,11 +330,11 @@ public final class RunningJob {
     } else {
       outcome = new JobOutcome(code, null, null, started, ended);
     }
-    result.complete(
+    JobResult ending =
         new JobResult(
-            outcome,
-            stdout == null ? CapturedOutput.EMPTY : stdout.snapshot(),
-            stderr == null ? CapturedOutput.EMPTY : stderr.snapshot()));
+            outcome, output.snapshot(LiveOutput.STDOUT), output.snapshot(LiveOutput.STDERR));
+    output.end();
+    result.complete(ending);
   }
 
   private int waitForExit() {
@@ -353,7 +354,7 @@ public final class RunningJob {
     }
   }
 
-  private static Future<?> startReader(String name, InputStream in, TailBuffer buffer) {
+  private static Future<?> startReader(String name, InputStream in, NativeSpawner.Sink buffer) {
     return THREADS.submit(
         named(
             name,

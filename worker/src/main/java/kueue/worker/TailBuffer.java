@@ -80,6 +80,31 @@ final class TailBuffer {
     return droppedBytes;
   }
 
+  /** The offset after the last byte written: every byte ever written, kept or not. */
+  synchronized long end() {
+    return droppedBytes + size;
+  }
+
+  /**
+   * Copies up to length kept bytes from stream offset from on (at least {@link #droppedBytes()}, at
+   * most {@link #end()}) into target; returns how many.
+   */
+  synchronized int copy(long from, byte[] target, int targetOffset, int length) {
+    long skip = from - droppedBytes;
+    if (skip < 0 || from > droppedBytes + size) {
+      throw new IllegalArgumentException("offset " + from + " is not kept");
+    }
+    int count = (int) Math.min(length, size - skip);
+    if (count <= 0) {
+      return 0;
+    }
+    int first = (int) ((start + skip) % data.length);
+    int firstChunk = Math.min(count, data.length - first);
+    System.arraycopy(data, first, target, targetOffset, firstChunk);
+    System.arraycopy(data, 0, target, targetOffset + firstChunk, count - firstChunk);
+    return count;
+  }
+
   private void growTo(int newLength) {
     if (newLength <= data.length) {
       return;

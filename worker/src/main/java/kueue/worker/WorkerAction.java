@@ -39,6 +39,12 @@ sealed interface WorkerAction {
    */
   record SignalProcess(AttemptRef ref, boolean force) implements WorkerAction {}
 
+  /**
+   * Answers the request on the session from the attempt's output, once there is some (see {@link
+   * Message.OutputRequest}); that the attempt is not here when the shell has no process for it.
+   */
+  record AnswerOutput(long session, Message.OutputRequest request) implements WorkerAction {}
+
   record CloseConnection(long session) implements WorkerAction {}
 
   record Log(Level level, String text) implements WorkerAction {}

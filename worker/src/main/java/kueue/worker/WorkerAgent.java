@@ -113,6 +113,7 @@ public final class WorkerAgent {
       Executors.newSingleThreadScheduledExecutor(
           task -> Thread.ofPlatform().daemon().name("gpu-probe").unstarted(task));
 
+  private final OutputAnswers outputAnswers = new OutputAnswers();
   private long lastSession;
 
   private volatile boolean stopping;
@@ -320,6 +321,7 @@ public final class WorkerAgent {
       }
       heartbeats.shutdownNow();
       gpuProbes.shutdownNow();
+      outputAnswers.close();
       reaper.close();
       coreThread.shutdown();
       runFinished.countDown();
@@ -410,6 +412,7 @@ public final class WorkerAgent {
           job.signal(signal.force() ? ProcessSignals.Signal.KILL : ProcessSignals.Signal.TERM);
         }
       }
+      case WorkerAction.AnswerOutput answer -> answerOutput(answer);
       case WorkerAction.CloseConnection close -> {
         PeerConnection connection = sessions.get(close.session());
         if (connection != null) {
@@ -443,6 +446,21 @@ public final class WorkerAgent {
       log.warn("cannot send to server {} ({}); reconnecting", address(), e.getMessage());
       connection.close();
     }
+  }
+
+  private void answerOutput(WorkerAction.AnswerOutput answer) {
+    PeerConnection connection = sessions.get(answer.session());
+    if (connection == null) {
+      return; // the server asks again once it hears from this worker
+    }
+    Message.OutputRequest request = answer.request();
+    RunningJob job = processes.get(new AttemptRef(request.jobId(), request.attempt()));
+    if (job != null) {
+      outputAnswers.answer(connection, request, job.output());
+      return;
+    }
+    // Ended meanwhile: its result is on the way, and with it what is kept of the output.
+    send(new WorkerAction.Send(answer.session(), WorkerCore.notHere(request)));
   }
 
   /** A query of the core's state, answered on its thread (for tests and status). */
@@ -627,6 +645,7 @@ public final class WorkerAgent {
               new WorkerInput.OfferReceived(session, offer, checkOffer(offer));
           case Message.Kill kill -> new WorkerInput.KillReceived(session, kill);
           case Message.ResultStored stored -> new WorkerInput.ResultStoredReceived(session, stored);
+          case Message.OutputRequest request -> new WorkerInput.OutputRequested(session, request);
           default -> new WorkerInput.OtherReceived(session, message);
         });
   }

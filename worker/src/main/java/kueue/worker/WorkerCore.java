@@ -19,6 +19,7 @@ import kueue.model.JobSpec;
 import kueue.model.WorkerResources;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
+import kueue.worker.WorkerAction.AnswerOutput;
 import kueue.worker.WorkerAction.CloseConnection;
 import kueue.worker.WorkerAction.KillProcess;
 import kueue.worker.WorkerAction.Level;
@@ -32,6 +33,7 @@ import kueue.worker.WorkerInput.ConnectionRefused;
 import kueue.worker.WorkerInput.KillReceived;
 import kueue.worker.WorkerInput.OfferReceived;
 import kueue.worker.WorkerInput.OtherReceived;
+import kueue.worker.WorkerInput.OutputRequested;
 import kueue.worker.WorkerInput.ProcessEnded;
 import kueue.worker.WorkerInput.ProcessStarted;
 import kueue.worker.WorkerInput.Registered;
@@ -214,6 +216,7 @@ final class WorkerCore {
       }
       case KillReceived kill -> kill(kill, now, actions);
       case OtherReceived other -> other(other, now, actions);
+      case OutputRequested requested -> outputRequested(requested, now, actions);
       case Tick tick -> {
         checkTimeLimits(now, actions);
         checkContact(now, actions);
@@ -577,6 +580,27 @@ final class WorkerCore {
         "killing job " + ref.jobId() + " attempt " + ref.attempt() + ": " + kill.reason());
     attempt.killWanted = true;
     actions.add(new KillProcess(ref));
+  }
+
+  /**
+   * Output is given only of an attempt that runs here and is still ours: one given up for lost
+   * contact may already run elsewhere, and one that ended is the server's to tell about.
+   */
+  private void outputRequested(OutputRequested input, long now, List<WorkerAction> actions) {
+    contact(input.session(), now);
+    Message.OutputRequest request = input.request();
+    Attempt attempt = attempts.get(new AttemptRef(request.jobId(), request.attempt()));
+    if (attempt != null && attempt.phase == Phase.RUNNING && !attempt.contactLost) {
+      actions.add(new AnswerOutput(input.session(), request));
+    } else {
+      actions.add(new Send(input.session(), notHere(request)));
+    }
+  }
+
+  /** The answer to an output request for an attempt whose process is not here. */
+  static Message.Output notHere(Message.OutputRequest request) {
+    return new Message.Output(
+        request.requestId(), request.jobId(), request.attempt(), false, false, List.of(), 0, 0);
   }
 
   private void other(OtherReceived input, long now, List<WorkerAction> actions) {

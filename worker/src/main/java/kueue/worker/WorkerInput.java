@@ -36,6 +36,9 @@ sealed interface WorkerInput {
 
   record ResultStoredReceived(long session, Message.ResultStored stored) implements WorkerInput {}
 
+  /** The server asks for output of an attempt, for someone who follows it. */
+  record OutputRequested(long session, Message.OutputRequest request) implements WorkerInput {}
+
   /** Any other message from the server (heartbeat_ack, failure, ...): contact, nothing more. */
   record OtherReceived(long session, Message message) implements WorkerInput {}
 

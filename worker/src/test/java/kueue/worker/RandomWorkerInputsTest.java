@@ -74,7 +74,18 @@ class RandomWorkerInputsTest {
         }
       } else if (dice < 76) {
         if (session != WorkerCore.NONE) {
-          harness.heartbeatAck(session);
+          if (random.nextInt(3) == 0) {
+            List<AttemptRef> known =
+                new ArrayList<>(
+                    harness.running.isEmpty() ? harness.core.attempts().keySet() : harness.running);
+            harness.outputRequested(
+                session,
+                known.isEmpty() || random.nextInt(4) == 0
+                    ? new AttemptRef(3000, 1)
+                    : pick(random, known));
+          } else {
+            harness.heartbeatAck(session);
+          }
         }
       } else if (dice < 78) {
         if (session != WorkerCore.NONE) {
@@ -138,6 +149,7 @@ class RandomWorkerInputsTest {
             WorkerInput.KillReceived.class,
             WorkerInput.ResultStoredReceived.class,
             WorkerInput.OtherReceived.class,
+            WorkerInput.OutputRequested.class,
             WorkerInput.ProcessStarted.class,
             WorkerInput.ProcessEnded.class,
             WorkerInput.Tick.class,
@@ -148,6 +160,8 @@ class RandomWorkerInputsTest {
             WorkerAction.KillProcess.class,
             WorkerAction.SignalProcess.class,
             WorkerAction.Log.class,
+            WorkerAction.AnswerOutput.class,
+            Message.Output.class,
             Message.Register.class,
             Message.Started.class,
             Message.Ended.class,

@@ -163,6 +163,17 @@ final class WorkerCoreHarness {
     return step(new WorkerInput.OtherReceived(session, new Message.HeartbeatAck()));
   }
 
+  /** The server asks for the attempt's output. */
+  List<WorkerAction> outputRequested(long session, AttemptRef ref) {
+    return step(
+        new WorkerInput.OutputRequested(
+            session,
+            new Message.OutputRequest(
+                nextOutputRequest++, ref.jobId(), ref.attempt(), 0L, 0L, 1000, 4096)));
+  }
+
+  private long nextOutputRequest = 1;
+
   List<WorkerAction> other(long session, Message message) {
     return step(new WorkerInput.OtherReceived(session, message));
   }
@@ -343,6 +354,14 @@ final class WorkerCoreHarness {
             assertThat(terminated.put(ref, now)).as("%s got TERM twice", ref).isNull();
           }
           killed.add(ref);
+        }
+        case WorkerAction.AnswerOutput answer -> {
+          AttemptRef ref = new AttemptRef(answer.request().jobId(), answer.request().attempt());
+          assertThat(running)
+              .as("output is read only of an attempt whose process runs here")
+              .contains(ref);
+          assertThat(lost).as("%s was given up for lost contact", ref).doesNotContain(ref);
+          assertThat(openSessions).contains(answer.session());
         }
         case WorkerAction.CloseConnection close ->
             // Open until the shell reports it lost, as the reader finds out.

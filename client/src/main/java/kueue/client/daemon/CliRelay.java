@@ -19,6 +19,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code kueue}'s entry point. A JVM that loads picocli, Jackson and TLS for every command spends
@@ -270,6 +271,48 @@ public final class CliRelay {
     }
   }
 
+  private static final Set<String> CMD_OPTIONS_WITH_VALUES =
+      Set.of(
+          "-j",
+          "--job-slots",
+          "-c",
+          "--cpus",
+          "-r",
+          "--ram-mb",
+          "--resource",
+          "-o",
+          "--stdout",
+          "-e",
+          "--stderr",
+          "--array",
+          "--file",
+          "--config");
+
+  /** Whether the command is cmd --follow or log --follow (the job's own arguments not counted). */
+  static boolean followsOutput(String[] args) {
+    int i = 0;
+    while (i < args.length && (args[i].equals("-c") || args[i].equals("--config"))) {
+      i += 2;
+    }
+    if (i >= args.length || !(args[i].equals("cmd") || args[i].equals("log"))) {
+      return false;
+    }
+    boolean cmd = args[i].equals("cmd");
+    for (i++; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("-f") || arg.equals("--follow")) {
+        return true;
+      }
+      if (cmd && !arg.startsWith("-")) {
+        return false; // the job's program: the rest is its own
+      }
+      if (cmd && CMD_OPTIONS_WITH_VALUES.contains(arg)) {
+        i++;
+      }
+    }
+    return false;
+  }
+
   static int relay(
       InputStream in, OutputStream out, String[] args, Map<String, String> environment) {
     DataOutputStream toDaemon = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
@@ -284,6 +327,17 @@ public final class CliRelay {
             terminalDevice == null ? "" : terminalDevice);
     OutputStream stdout = new FileOutputStream(FileDescriptor.out);
     OutputStream stderr = new FileOutputStream(FileDescriptor.err);
+    if (followsOutput(args)) {
+      // Ctrl-C ends this relay and with it the following, never the job (the daemon runs the
+      // command, and finish() halts without running hooks: only an interrupt gets here).
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () ->
+                      System.err.println(
+                          "\nkueue: stopped following; the job goes on (kueue log -f ID follows"
+                              + " it again, kueue remove-job --kill ID stops it)")));
+    }
     try {
       request.writeTo(toDaemon);
       trace("request sent");

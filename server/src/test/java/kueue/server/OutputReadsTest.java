@@ -1,0 +1,197 @@
+package kueue.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import kueue.model.CapturedOutput;
+import kueue.model.JobOutcome;
+import kueue.model.JobSpecBuilder;
+import kueue.model.JobState;
+import kueue.model.OutputCursor;
+import kueue.model.OutputPart;
+import kueue.model.OutputPiece;
+import kueue.protocol.Message;
+import kueue.protocol.PeerConnection;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * read_output through a real server with raw workers: a running attempt's output comes from its
+ * worker, asked only when someone reads; an ended one's from the store; a pending job is waited
+ * for; a worker cannot answer for another.
+ */
+class OutputReadsTest {
+  @TempDir Path home;
+  private ServerFixture fixture;
+  private PeerConnection client;
+
+  @BeforeEach
+  void start() throws Exception {
+    fixture = ServerFixture.start(home, "none", "", ServerFixture.standardLimits());
+    client = fixture.client();
+  }
+
+  @AfterEach
+  void stop() {
+    client.close();
+    fixture.close();
+  }
+
+  private long submit() throws Exception {
+    client.send(
+        new Message.Submit(
+            List.of(
+                JobSpecBuilder.builder()
+                    .argv(List.of("true"))
+                    .cwd("/tmp")
+                    .slots(1)
+                    .cpus(1)
+                    .ramMb(100)
+                    .globalResources(Map.of())
+                    .build())));
+    return ((Message.Submitted) client.receive()).ids().getFirst();
+  }
+
+  private static <T extends Message> T next(RawPeer worker, Class<T> type) throws Exception {
+    while (true) {
+      Message message = worker.receive();
+      assertThat(message).as("a %s before the connection closed", type).isNotNull();
+      if (type.isInstance(message)) {
+        return type.cast(message);
+      }
+    }
+  }
+
+  /** Sends the read on its own thread: a followed one is answered only once there is news. */
+  private CompletableFuture<Message.OutputRead> read(OutputCursor cursor, boolean follow) {
+    CompletableFuture<Message.OutputRead> answer = new CompletableFuture<>();
+    Thread.ofVirtual()
+        .start(
+            () -> {
+              try {
+                client.send(new Message.ReadOutput(List.of(cursor), follow));
+                answer.complete((Message.OutputRead) client.receive());
+              } catch (Exception e) {
+                answer.completeExceptionally(e);
+              }
+            });
+    return answer;
+  }
+
+  private long runningJob(RawPeer worker) throws Exception {
+    long job = submit();
+    Message.Offer offer = next(worker, Message.Offer.class);
+    worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
+    // The start is stored once a read of the job is answered from it.
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (true) {
+      client.send(new Message.ShowJob(job));
+      if (((Message.JobDetails) client.receive()).job().summary().state() == JobState.RUNNING) {
+        return job;
+      }
+      assertThat(System.nanoTime()).as("job %d started", job).isLessThan(deadline);
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void aRunningAttemptsOutputIsAskedOfItsWorkerWhileSomeoneReads() throws Exception {
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    long job = runningJob(worker);
+
+    CompletableFuture<Message.OutputRead> answer = read(new OutputCursor(job, 1, 6L, 0L), true);
+    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
+    assertThat(request.jobId()).isEqualTo(job);
+    assertThat(request.attempt()).isEqualTo(1);
+    assertThat(request.stdoutFrom()).isEqualTo(6);
+    assertThat(request.stderrFrom()).isZero();
+    assertThat(request.maxBytes()).isLessThanOrEqualTo(OutputReads.MAX_REPLY_BYTES);
+
+    // Another worker cannot answer for it.
+    RawPeer impostor =
+        ServerFixture.keepAlive(fixture.registeredWorker("x", List.of(), List.of()), "x");
+    impostor.send(
+        new Message.Output(
+            request.requestId(),
+            job,
+            1,
+            true,
+            false,
+            List.of(new OutputPiece("stdout", 6, "forged\n")),
+            13,
+            0));
+    List<OutputPiece> pieces =
+        List.of(new OutputPiece("stdout", 6, "world\n"), new OutputPiece("stderr", 0, "oops\n"));
+    worker.send(new Message.Output(request.requestId(), job, 1, true, false, pieces, 12, 5));
+
+    OutputPart part = answer.get(10, TimeUnit.SECONDS).parts().getFirst();
+    assertThat(part.pieces()).isEqualTo(pieces);
+    assertThat(part.stdoutNext()).isEqualTo(12);
+    assertThat(part.stderrNext()).isEqualTo(5);
+    assertThat(part.complete()).isFalse();
+    assertThat(part.job().state()).isEqualTo(JobState.RUNNING);
+  }
+
+  @Test
+  void anEndedAttemptIsReadFromTheStoreFromTheReadersOffset() throws Exception {
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    long job = submit();
+    Message.Offer offer = next(worker, Message.Offer.class);
+    Instant now = Instant.now();
+    worker.send(
+        new Message.Ended(
+            job,
+            offer.attempt(),
+            new JobOutcome(4, null, null, now, now),
+            new CapturedOutput("hello\nworld\n", 0),
+            new CapturedOutput("warning\n", 0)));
+    next(worker, Message.ResultStored.class);
+
+    OutputPart part =
+        read(new OutputCursor(job, null, 6L, null), true)
+            .get(10, TimeUnit.SECONDS)
+            .parts()
+            .getFirst();
+
+    assertThat(part.pieces()).containsExactly(new OutputPiece("stdout", 6, "world\n"));
+    assertThat(part.stdoutNext()).isEqualTo(12);
+    assertThat(part.complete()).isTrue();
+    assertThat(part.job().exitCode()).isEqualTo(4);
+  }
+
+  @Test
+  void aFollowedPendingJobIsAnsweredOnceItStarts() throws Exception {
+    long job = submit();
+    CompletableFuture<Message.OutputRead> answer = read(new OutputCursor(job, null, 0L, 0L), true);
+
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    Message.Offer offer = next(worker, Message.Offer.class);
+    worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
+    // Once it runs, its worker is asked for its output.
+    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
+    List<OutputPiece> pieces = List.of(new OutputPiece("stdout", 0, "started\n"));
+    worker.send(new Message.Output(request.requestId(), job, 1, true, false, pieces, 8, 0));
+
+    OutputPart part = answer.get(10, TimeUnit.SECONDS).parts().getFirst();
+    assertThat(part.attempt()).isEqualTo(1);
+    assertThat(part.pieces()).isEqualTo(pieces);
+  }
+
+  @Test
+  void anUnknownJobIsNotFound() throws Exception {
+    client.send(new Message.ReadOutput(List.of(new OutputCursor(999, null, 0L, 0L)), false));
+    Message reply = client.receive();
+    assertThat(reply).isInstanceOf(Message.Failure.class);
+    assertThat(((Message.Failure) reply).code()).isEqualTo("not_found");
+  }
+}

@@ -1,0 +1,364 @@
+package kueue.worker;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import kueue.model.CapturedOutput;
+import kueue.model.OutputPiece;
+
+/**
+ * The output of one attempt as it is written, for whoever follows it: the tails of its captured
+ * streams (the same buffers whose snapshots become its result) or the files it writes with -o, and
+ * the order in which it switched between stdout and stderr. Nothing here costs anything while
+ * nobody follows, beyond remembering where each switch between the streams happened.
+ */
+final class LiveOutput {
+  static final int STDOUT = 0;
+  static final int STDERR = 1;
+  private static final String[] NAMES = {OutputPiece.STDOUT, OutputPiece.STDERR};
+
+  /**
+   * Switches between the streams remembered; older ones are forgotten, and the bytes before the
+   * oldest switch kept are given stream by stream.
+   */
+  static final int MAX_SWITCHES = 4096;
+
+  private final TailBuffer[] buffers = new TailBuffer[2];
+  private final Path[] files = new Path[2];
+
+  /**
+   * Where each run of writes to one stream began, in write order: {stream, offset}. Made by the
+   * first write: most jobs print nothing.
+   */
+  private ArrayDeque<long[]> runs;
+
+  private int lastStream = -1;
+
+  /** Bytes given to followers in the current window (see {@link #allowance}). */
+  private long windowStart;
+
+  private long windowBytes;
+  private boolean windowOpen;
+  private List<Waiter> waiters;
+  private boolean ended;
+
+  /**
+   * @param stdout the captured stdout, or null when it is not captured
+   * @param stdoutFile the file stdout is written to, or null
+   */
+  LiveOutput(TailBuffer stdout, TailBuffer stderr, Path stdoutFile, Path stderrFile) {
+    buffers[STDOUT] = stdout;
+    buffers[STDERR] = stderr;
+    files[STDOUT] = stdout == null ? stdoutFile : null;
+    files[STDERR] = stderr == null ? stderrFile : null;
+  }
+
+  static LiveOutput none() {
+    LiveOutput output = new LiveOutput(null, null, null, null);
+    output.ended = true;
+    return output;
+  }
+
+  /** Where the stream's bytes go as the job writes them; null when it is not captured. */
+  NativeSpawner.Sink sink(int stream) {
+    return buffers[stream] == null
+        ? null
+        : (bytes, offset, length) -> write(stream, bytes, offset, length);
+  }
+
+  boolean captured(int stream) {
+    return buffers[stream] != null;
+  }
+
+  /** Whether a stream is written to a file, whose growth nobody announces: readers must poll. */
+  boolean hasFiles() {
+    return files[STDOUT] != null || files[STDERR] != null;
+  }
+
+  CapturedOutput snapshot(int stream) {
+    return buffers[stream] == null ? CapturedOutput.EMPTY : buffers[stream].snapshot();
+  }
+
+  void write(int stream, byte[] bytes, int offset, int length) {
+    if (length <= 0) {
+      return;
+    }
+    List<Waiter> wake;
+    synchronized (this) {
+      TailBuffer buffer = buffers[stream];
+      if (stream != lastStream) {
+        if (runs == null) {
+          runs = new ArrayDeque<>(4);
+        }
+        runs.addLast(new long[] {stream, buffer.end()});
+        if (runs.size() > MAX_SWITCHES) {
+          runs.removeFirst();
+        }
+        lastStream = stream;
+      }
+      buffer.write(bytes, offset, length);
+      wake = waiters;
+      waiters = null;
+    }
+    if (wake != null) {
+      wake.forEach(Waiter::wake);
+    }
+  }
+
+  /** The process has ended and its output is read: whoever waits is told. */
+  void end() {
+    List<Waiter> wake;
+    synchronized (this) {
+      ended = true;
+      wake = waiters;
+      waiters = null;
+    }
+    if (wake != null) {
+      wake.forEach(Waiter::wake);
+    }
+  }
+
+  /**
+   * How many bytes followers may be given now, at most wanted: followers of one attempt together
+   * get at most {@link #FOLLOW_BYTES_PER_WINDOW} per {@link #FOLLOW_WINDOW_NANOS}, so that moving a
+   * job's output to them never takes the CPU the job needs (a follower that cannot have more falls
+   * behind and skips ahead). 0: wait until {@link #nextWindow}.
+   */
+  synchronized int allowance(long now, int wanted) {
+    if (!windowOpen || now - windowStart >= FOLLOW_WINDOW_NANOS) {
+      windowOpen = true;
+      windowStart = now;
+      windowBytes = 0;
+    }
+    return (int) Math.max(0, Math.min(wanted, FOLLOW_BYTES_PER_WINDOW - windowBytes));
+  }
+
+  /** Counts bytes given to a follower against the current window. */
+  synchronized void given(long bytes) {
+    windowBytes += bytes;
+  }
+
+  /** When the current window ends, in nanoTime. */
+  synchronized long nextWindow() {
+    return windowStart + FOLLOW_WINDOW_NANOS;
+  }
+
+  static final long FOLLOW_WINDOW_NANOS = 100_000_000;
+  static final long FOLLOW_BYTES_PER_WINDOW = 1 << 20;
+
+  /** Someone waiting for new output. */
+  interface Waiter {
+    /** Called on the writing thread: must only hand the work on. */
+    void wake();
+
+    /** True once it no longer waits (it gave up), so that it need not be kept. */
+    boolean gone();
+  }
+
+  /**
+   * Wakes whenNew once something past the offsets is written or the process ends. Returns false,
+   * without keeping it, when that is the case already.
+   */
+  synchronized boolean awaitNew(Long stdoutFrom, Long stderrFrom, Waiter whenNew) {
+    if (hasNew(STDOUT, stdoutFrom) || hasNew(STDERR, stderrFrom) || ended) {
+      return false;
+    }
+    if (waiters == null) {
+      waiters = new ArrayList<>(1);
+    }
+    // Followers of a job that prints nothing for days give up every few seconds and ask again.
+    waiters.removeIf(Waiter::gone);
+    waiters.add(whenNew);
+    return true;
+  }
+
+  /** Whether anything past the offsets is there now (null: that stream is not wanted). */
+  synchronized boolean hasNew(Long stdoutFrom, Long stderrFrom) {
+    return hasNew(STDOUT, stdoutFrom) || hasNew(STDERR, stderrFrom) || ended;
+  }
+
+  private boolean hasNew(int stream, Long from) {
+    return from != null && end(stream) > from;
+  }
+
+  /**
+   * What {@link #read} found: the pieces, where the reader stands after them, and if all is read.
+   */
+  record Read(List<OutputPiece> pieces, long stdoutNext, long stderrNext, boolean ended) {}
+
+  /**
+   * Up to maxBytes written from the offsets on (null: the stream is not wanted), in write order as
+   * far as the remembered switches tell. An offset before what is kept moves to the oldest byte
+   * kept, which the first piece's offset then shows. Pieces never end inside a UTF-8 character
+   * unless the process has ended.
+   */
+  Read read(Long stdoutFrom, Long stderrFrom, int maxBytes) {
+    Reader reader = gather(stdoutFrom, stderrFrom, maxBytes);
+    // Decoded outside the lock: the job's reading thread waits for nothing but the copying.
+    List<OutputPiece> pieces = new ArrayList<>(reader.chunks.size());
+    for (Chunk chunk : reader.chunks) {
+      pieces.add(
+          new OutputPiece(
+              NAMES[chunk.stream()],
+              chunk.offset(),
+              new String(chunk.bytes(), 0, chunk.length(), StandardCharsets.UTF_8)));
+    }
+    // A reader moves past bytes no longer kept only with a piece, whose offset shows the skip.
+    return new Read(
+        pieces,
+        stdoutFrom == null ? 0 : reader.gave[STDOUT] ? reader.from[STDOUT] : stdoutFrom,
+        stderrFrom == null ? 0 : reader.gave[STDERR] ? reader.from[STDERR] : stderrFrom,
+        reader.all);
+  }
+
+  private record Chunk(int stream, long offset, byte[] bytes, int length) {}
+
+  private synchronized Reader gather(Long stdoutFrom, Long stderrFrom, int maxBytes) {
+    long[] from = {stdoutFrom == null ? -1 : stdoutFrom, stderrFrom == null ? -1 : stderrFrom};
+    long[] end = new long[2];
+    boolean[] wanted = new boolean[2];
+    for (int stream = 0; stream < 2; stream++) {
+      if (from[stream] < 0) {
+        continue;
+      }
+      end[stream] = end(stream);
+      wanted[stream] = from[stream] < end[stream];
+      if (wanted[stream]) {
+        from[stream] = Math.max(from[stream], start(stream));
+      }
+    }
+    Reader reader = new Reader(from, end, maxBytes);
+    long[][] order = runs == null ? new long[0][] : runs.toArray(new long[0][]);
+    boolean going = true;
+    // Bytes older than the oldest remembered switch of their stream, in no known order.
+    for (int stream = 0; stream < 2 && going; stream++) {
+      if (wanted[stream]) {
+        long firstRun = end[stream];
+        for (long[] run : order) {
+          if (run[0] == stream) {
+            firstRun = Math.min(run[1], end[stream]);
+            break;
+          }
+        }
+        going = reader.emit(stream, firstRun);
+      }
+    }
+    for (int i = 0; i < order.length && going; i++) {
+      int stream = (int) order[i][0];
+      if (!wanted[stream]) {
+        continue;
+      }
+      long runEnd = end[stream];
+      for (int j = i + 1; j < order.length; j++) {
+        if (order[j][0] == stream) {
+          runEnd = Math.min(order[j][1], end[stream]);
+          break;
+        }
+      }
+      going = reader.emit(stream, runEnd);
+    }
+    reader.all =
+        ended
+            && (stdoutFrom == null || reader.from[STDOUT] >= end[STDOUT])
+            && (stderrFrom == null || reader.from[STDERR] >= end[STDERR]);
+    return reader;
+  }
+
+  /** Gathers pieces within a byte budget; stops at the first piece it cannot give whole. */
+  private final class Reader {
+    final long[] from;
+    final long[] end;
+    int budget;
+    final List<Chunk> chunks = new ArrayList<>();
+    final boolean[] gave = new boolean[2];
+    boolean all;
+
+    Reader(long[] from, long[] end, int budget) {
+      this.from = from;
+      this.end = end;
+      this.budget = budget;
+    }
+
+    /** Gives the stream's bytes up to upTo; false when it stopped short (no later piece may go). */
+    boolean emit(int stream, long upTo) {
+      long wantedBytes = upTo - from[stream];
+      if (wantedBytes <= 0) {
+        return true;
+      }
+      int count = (int) Math.min(wantedBytes, budget);
+      byte[] bytes = new byte[count];
+      count = copy(stream, from[stream], bytes, count);
+      boolean whole = count == wantedBytes;
+      // A character cut at the end of what there is now is given once its other bytes are there.
+      if (!whole || (upTo == end[stream] && !ended)) {
+        count = completeCharacters(bytes, count);
+      }
+      if (count > 0) {
+        chunks.add(new Chunk(stream, from[stream], bytes, count));
+        gave[stream] = true;
+        from[stream] += count;
+        budget -= count;
+      }
+      return count == wantedBytes && budget > 0;
+    }
+  }
+
+  private long start(int stream) {
+    return buffers[stream] != null ? buffers[stream].droppedBytes() : 0;
+  }
+
+  private long end(int stream) {
+    if (buffers[stream] != null) {
+      return buffers[stream].end();
+    }
+    if (files[stream] != null) {
+      try {
+        return Files.size(files[stream]);
+      } catch (IOException e) {
+        return 0;
+      }
+    }
+    return 0;
+  }
+
+  private int copy(int stream, long from, byte[] target, int length) {
+    if (buffers[stream] != null) {
+      return buffers[stream].copy(from, target, 0, length);
+    }
+    try (FileChannel channel = FileChannel.open(files[stream], StandardOpenOption.READ)) {
+      ByteBuffer into = ByteBuffer.wrap(target, 0, length);
+      long position = from;
+      while (into.hasRemaining()) {
+        int read = channel.read(into, position);
+        if (read <= 0) {
+          break;
+        }
+        position += read;
+      }
+      return into.position();
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  /** The length without a UTF-8 character cut off at its end, which the next read gives whole. */
+  static int completeCharacters(byte[] bytes, int length) {
+    int lead = length - 1;
+    while (lead >= 0 && length - lead < 4 && (bytes[lead] & 0xC0) == 0x80) {
+      lead--;
+    }
+    if (lead < 0) {
+      return length;
+    }
+    int first = bytes[lead] & 0xFF;
+    int needed = first >= 0xF0 ? 4 : first >= 0xE0 ? 3 : first >= 0xC0 ? 2 : 1;
+    return length - lead < needed ? lead : length;
+  }
+}
