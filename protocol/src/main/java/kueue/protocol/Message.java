@@ -11,6 +11,7 @@ import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
 import kueue.model.JobOutcome;
+import kueue.model.JobQuery;
 import kueue.model.JobSpec;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
@@ -69,6 +70,7 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.BatchEnded.class, name = "batch_ended"),
   @JsonSubTypes.Type(value = Message.RemoveBatch.class, name = "remove_batch"),
   @JsonSubTypes.Type(value = Message.BatchRemoved.class, name = "batch_removed"),
+  @JsonSubTypes.Type(value = Message.FindJobs.class, name = "find_jobs"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -129,6 +131,12 @@ public sealed interface Message {
   }
 
   record JobList(List<JobSummary> jobs, JobStats stats) implements Reply {}
+
+  /**
+   * One page of the jobs a query matches, in its order (the dashboard's jobs table). Answered with
+   * a {@link JobList} whose stats are the batch's when the query names one, else all jobs'.
+   */
+  record FindJobs(JobQuery query) implements Request {}
 
   record ShowJob(long id) implements Request {}
 

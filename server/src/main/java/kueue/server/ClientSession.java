@@ -91,6 +91,7 @@ final class ClientSession {
     return switch (request) {
       case Message.Submit submit -> submit(submit);
       case Message.ListJobs list -> listJobs(list);
+      case Message.FindJobs find -> findJobs(find);
       case Message.ShowJob show -> showJob(show.id());
       case Message.WaitJobs wait -> waitJobs(wait.ids());
       case Message.RemoveJob remove -> removeJob(remove);
@@ -151,6 +152,23 @@ final class ClientSession {
     }
     List<JobSummary> jobs = context.store().list(list.limit(), filters);
     var stats = context.store().stats(java.time.Instant.now());
+    return new Message.JobList(withPendingReasons(jobs), stats);
+  }
+
+  private Message.Reply findJobs(Message.FindJobs find) throws RequestException {
+    if (find.query() == null) {
+      throw new RequestException("bad_request", "no query");
+    }
+    filters(find.query().filters());
+    if (!find.query().limitIsValid()) {
+      throw new RequestException(
+          "bad_request", "limit must be 1 to " + kueue.model.JobQuery.MAX_LIMIT);
+    }
+    List<JobSummary> jobs = context.store().page(find.query());
+    var stats =
+        find.query().batch() != null
+            ? batchOrNotFound(find.query().batch()).stats()
+            : context.store().stats(Instant.now());
     return new Message.JobList(withPendingReasons(jobs), stats);
   }
 

@@ -11,6 +11,7 @@ import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
+import kueue.model.JobQuery;
 import kueue.model.JobSpec;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
@@ -67,6 +68,9 @@ public interface JobStore extends AutoCloseable {
    * limit when limit is 0), returned oldest first.
    */
   List<JobSummary> list(int limit, List<JobFilter> filters);
+
+  /** One page of the jobs the query matches, in the query's order. */
+  List<JobSummary> page(JobQuery query);
 
   /** Counts over all stored jobs, average run time and ETA as of now. */
   JobStats stats(Instant now);
