@@ -20,7 +20,7 @@
       else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
       else node.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -195,13 +195,15 @@
   function makeCharts(box) {
     if (typeof uPlot === "undefined") return null;
     const width = Math.min(640, Math.max(300, (box.clientWidth || 900) / 2 - 30));
+    // The last hours, even before they have data, rather than a range made of one point.
+    const x = { time: true, range: (u, min, max) => [Math.min(min, max - 3600), max + 60] };
     const finished = new uPlot({
-      title: "jobs finished per minute", width, height: 200,
+      title: "jobs finished per minute", width, height: 200, scales: { x },
       series: [{}, { label: "finished", stroke: "#2e9b4f", fill: "rgba(46,155,79,.15)" }],
     }, [[], []], el("div", { class: "plot", id: "plot-finished" }));
     const use = new uPlot({
       title: "fleet CPU use (reserved / total)", width, height: 200,
-      scales: { y: { range: [0, 100] } },
+      scales: { x, y: { range: [0, 100] } },
       series: [{}, { label: "use %", stroke: "#2f6fde", fill: "rgba(47,111,222,.15)" }],
     }, [[], []], el("div", { class: "plot", id: "plot-use" }));
     box.replaceChildren(finished.root.parentNode, use.root.parentNode);
@@ -400,7 +402,7 @@
       box.replaceChildren(actions,
         el("dl", { class: "fields" }, fields.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])),
         el("h2", { text: "History" }), el("div", { id: "history" }, history),
-        el("h2", { text: "Output" }), output("stdout", job.stdout), output("stderr", job.stderr));
+        el("h2", { text: "Output" }), ...output("stdout", job.stdout), ...output("stderr", job.stderr));
     }
 
     onFleet(() => {
