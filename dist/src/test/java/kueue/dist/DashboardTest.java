@@ -258,4 +258,39 @@ class DashboardTest {
     Fleet.Result shown = fleet.kueue("show-job", String.valueOf(id));
     assertThat(shown.out()).contains("canceled");
   }
+
+  @Test
+  @Order(5)
+  void theJobsTableOverAHundredThousandJobsPagesQuickly() throws Exception {
+    Fleet.Result submitted =
+        fleet.kueue("cmd", "--array", "1-100000", "-r", "100000000", "true"); // all stay pending
+    assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
+    Map<String, String> withCookie = Map.of("Cookie", cookie());
+    http("GET", "/api/jobs?limit=50", withCookie); // the first read of a connection warms it
+    List<String> queries =
+        List.of(
+            "/api/jobs?limit=50",
+            "/api/jobs?limit=50&state=PENDING",
+            "/api/jobs?limit=50&order=oldest&after=50000",
+            "/api/jobs?limit=50&batch=" + submitted.out().replaceAll("(?s)^batch (\\d+):.*", "$1"),
+            "/api/jobs?limit=50&text=true&state=PENDING");
+    for (String query : queries) {
+      long start = System.nanoTime();
+      Response page = http("GET", query, withCookie);
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      System.out.println("dashboard page " + query + ": " + millis + " ms");
+      assertThat(page.status()).as(page.body()).isEqualTo(200);
+      assertThat(page.body()).contains("\"id\"");
+      assertThat(millis).as(query).isLessThan(2000);
+    }
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/jobs?state=PENDING");
+    await().atMost(Duration.ofSeconds(20)).until(() -> all("#jobs tbody tr").size() == 50);
+    page.findElement(By.id("page-next")).click();
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () -> page.findElement(By.cssSelector(".pager .muted")).getText().contains("page 2"));
+    screenshot("jobs-100000");
+  }
 }

@@ -134,7 +134,7 @@ public sealed interface Message {
 
   /**
    * One page of the jobs a query matches, in its order (the dashboard's jobs table). Answered with
-   * a {@link JobList} whose stats are the batch's when the query names one, else all jobs'.
+   * a {@link JobList} with the stats of all jobs; an unknown batch has no jobs.
    */
   record FindJobs(JobQuery query) implements Request {}
 

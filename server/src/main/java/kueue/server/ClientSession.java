@@ -165,11 +165,9 @@ final class ClientSession {
           "bad_request", "limit must be 1 to " + kueue.model.JobQuery.MAX_LIMIT);
     }
     List<JobSummary> jobs = context.store().page(find.query());
-    var stats =
-        find.query().batch() != null
-            ? batchOrNotFound(find.query().batch()).stats()
-            : context.store().stats(Instant.now());
-    return new Message.JobList(withPendingReasons(jobs), stats);
+    // All jobs' stats, from the store's counters: a batch's would be counted over its jobs, which
+    // made a page of a batch of 100,000 several times slower than the page itself.
+    return new Message.JobList(withPendingReasons(jobs), context.store().stats(Instant.now()));
   }
 
   private Message.Reply submitBatch(Message.SubmitBatch batch) throws RequestException {

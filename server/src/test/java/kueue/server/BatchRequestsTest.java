@@ -195,6 +195,13 @@ class BatchRequestsTest {
     assertThat(page.jobs()).extracting(job -> job.id()).containsExactly(3L, 2L);
     assertThat(page.jobs().getFirst().note()).as("why it is pending").isNotNull();
     assertThat(page.stats().pending()).isEqualTo(5);
+    assertThat(
+            ((Message.JobList)
+                    request(
+                        new Message.FindJobs(
+                            new kueue.model.JobQuery(List.of(), 42L, null, null, true, null, 5))))
+                .jobs())
+        .isEmpty();
     assertThat(((Message.Failure) reply).code()).isEqualTo("bad_request");
   }
 
