@@ -212,7 +212,8 @@ public final class KueueCli {
       for (Function<CliContext, Object> command : SERVER_COMMANDS.values()) {
         root.addSubcommand(command.apply(context));
       }
-      for (ExternalCommand command : ServiceLoader.load(ExternalCommand.class)) {
+      for (ExternalCommand command :
+          ServiceLoader.load(ExternalCommand.class, ExternalCommand.class.getClassLoader())) {
         root.addSubcommand(command.name(), command.command(context));
       }
       root.addSubcommand(new CompleteCommand());
