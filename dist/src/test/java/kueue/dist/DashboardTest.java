@@ -49,13 +49,15 @@ class DashboardTest {
   @TempDir static Path home;
   private Fleet fleet;
   private int port;
+  private int metricsPort;
   private String token;
   private WebDriver browser;
 
   @BeforeAll
   void start() throws Exception {
     fleet = new Fleet(home);
-    fleet.startServer(Map.of());
+    metricsPort = freePort();
+    fleet.startServer(Map.of("server", "metrics_address = \"127.0.0.1:" + metricsPort + "\""));
     fleet.startWorker("alpha", "worker_max_parallel_jobs = 3");
     fleet.startWorker("beta", "worker_max_parallel_jobs = 3");
     fleet.startKueue("dashboard", "dashboard", "--no-open");
@@ -101,6 +103,13 @@ class DashboardTest {
       String head = response.substring(0, split);
       return new Response(
           Integer.parseInt(head.split(" ")[1]), head, response.substring(split + 4));
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (java.net.ServerSocket socket =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
     }
   }
 
@@ -292,5 +301,29 @@ class DashboardTest {
         .until(
             () -> page.findElement(By.cssSelector(".pager .muted")).getText().contains("page 2"));
     screenshot("jobs-100000");
+  }
+
+  @Test
+  @Order(6)
+  void theServersMetricsShowBothWorkersAndTheJobsByOutcome() throws Exception {
+    String metrics;
+    try (var http = java.net.http.HttpClient.newHttpClient()) {
+      metrics =
+          http.send(
+                  java.net.http.HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
+    }
+
+    assertThat(metrics.lines())
+        .contains(
+            "kueue_workers_connected 2.0",
+            "kueue_jobs_ended_total{outcome=\"succeeded\"} 30.0",
+            "kueue_jobs_ended_total{outcome=\"canceled\"} 1.0");
+    assertThat(metrics.lines().filter(line -> line.startsWith("kueue_worker_slots{")))
+        .anyMatch(line -> line.contains("worker=\"alpha\"") && line.contains("kind=\"total\""))
+        .anyMatch(line -> line.contains("worker=\"beta\"") && line.endsWith(" 3.0"));
   }
 }
