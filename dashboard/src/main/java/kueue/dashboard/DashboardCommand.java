@@ -24,12 +24,21 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "dashboard",
     mixinStandardHelpOptions = true,
+    versionProvider = DashboardCommand.Version.class,
     description = {
       "Serve a live web page of the fleet, the queue, batches and jobs on this machine, until"
           + " Ctrl-C. It asks the server with this config, like any kueue command, and prints its"
           + " address with an access token (from a laptop: ssh -L PORT:127.0.0.1:PORT host)."
     })
 public final class DashboardCommand implements Callable<Integer> {
+  /** The same version line as every kueue command. */
+  static final class Version implements picocli.CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"kueue " + kueue.config.KueueVersion.VERSION};
+    }
+  }
+
   /** Found by the client through ServiceLoader. */
   public static final class Provider implements ExternalCommand {
     @Override
