@@ -318,6 +318,10 @@ public final class DashboardServer implements AutoCloseable {
       exchange.getResponseHeaders().add("Content-Type", type);
       exchange.getResponseHeaders().add("Cache-Control", "private, max-age=300");
       exchange.getResponseHeaders().add("X-Content-Type-Options", "nosniff");
+      if (exchange.getRequestMethod().equals("HEAD")) {
+        exchange.sendResponseHeaders(200, -1);
+        return;
+      }
       exchange.sendResponseHeaders(200, bytes.length);
       exchange.getResponseBody().write(bytes);
     }
