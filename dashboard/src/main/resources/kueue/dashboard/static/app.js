@@ -162,9 +162,14 @@
           text: "batch " + batch.batch + ": " + batch.command }),
         el("div", { class: "bar" }, segments(s, batch.jobs)),
         el("span", { class: "muted", text: summary }),
-        active ? el("button", { class: "cancel-batch", text: "Cancel pending",
-          onclick: () => act("Cancel the pending jobs of batch " + batch.batch + "?",
-            "/api/batches/" + batch.batch + "/cancel", message) }) : el("span"));
+        active ? el("span", { class: "actions" },
+          el("button", { class: "cancel-batch", text: "Cancel pending",
+            onclick: () => act("Cancel the pending jobs of batch " + batch.batch + "?",
+              "/api/batches/" + batch.batch + "/cancel", message) }),
+          s.running + s.offered > 0 ? el("button", { class: "danger kill-batch", text: "Kill all",
+            onclick: () => act("Cancel the pending jobs of batch " + batch.batch +
+              " and kill its running ones?", "/api/batches/" + batch.batch + "/kill", message) }) : null)
+          : el("span"));
     }));
   }
 
