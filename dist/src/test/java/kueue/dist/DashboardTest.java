@@ -194,13 +194,13 @@ class DashboardTest {
   void theFleetShowsBothWorkersAndABatchMovesWithoutAReload() throws Exception {
     WebDriver page = browser();
     page.get("http://127.0.0.1:" + port + "/?token=" + token);
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> all("[data-worker]").size() == 2 && all("#plots .uplot").size() == 2);
+    inBrowser().until(() -> all("[data-worker]").size() == 2 && all("#plots .uplot").size() == 2);
     assertThat(URI.create(page.getCurrentUrl()).getQuery()).as("token left the address").isNull();
-    assertThat(all("[data-worker]"))
-        .extracting(worker -> worker.getDomAttribute("data-worker"))
-        .containsExactly("alpha", "beta");
+    assertThat(
+            script(
+                "return [...document.querySelectorAll('[data-worker]')]"
+                    + ".map(w => w.dataset.worker).join(',')"))
+        .isEqualTo("alpha,beta");
     script("window.loadedOnce = true");
 
     Fleet.Result submitted =
@@ -214,24 +214,28 @@ class DashboardTest {
             "-c",
             "sleep 0.4; echo output of $KUEUE_ARRAY_INDEX");
     assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
-    await().atMost(Duration.ofSeconds(20)).until(() -> all("[data-batch]").size() == 1);
-    await().atMost(Duration.ofSeconds(30)).until(() -> doneOf(all("[data-batch]").getFirst()) > 0);
-    int before = doneOf(all("[data-batch]").getFirst());
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(() -> !all("[data-worker] .jobs-list li").isEmpty());
+    inBrowser().until(() -> all("[data-batch]").size() == 1);
+    inBrowser().until(() -> batchDone() > 0);
+    int before = batchDone();
+    inBrowser().until(() -> !all("[data-worker] .jobs-list li").isEmpty());
     screenshot("fleet");
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(() -> doneOf(all("[data-batch]").getFirst()) > before);
+    inBrowser().until(() -> batchDone() > before);
     assertThat(script("return window.loadedOnce")).as("the page was not reloaded").isEqualTo(true);
-    await()
-        .atMost(Duration.ofSeconds(60))
-        .until(() -> doneOf(all("[data-batch]").getFirst()) == 30);
+    inBrowser().until(() -> batchDone() == 30);
   }
 
-  private static int doneOf(WebElement batch) {
-    return Integer.parseInt(batch.getDomAttribute("data-done"));
+  /** Read in one script: the page replaces the batch's element whenever the view changes. */
+  private int batchDone() {
+    Object done =
+        script(
+            "const b = document.querySelector('[data-batch]');"
+                + " return b ? Number(b.dataset.done) : -1;");
+    return ((Number) done).intValue();
+  }
+
+  /** Waits in the browser: elements found may be replaced by the next view before they are read. */
+  private static org.awaitility.core.ConditionFactory inBrowser() {
+    return await().ignoreExceptions().atMost(Duration.ofSeconds(30));
   }
 
   @Test
@@ -239,10 +243,10 @@ class DashboardTest {
   void aJobPageShowsItsHistoryAndOutput() throws Exception {
     WebDriver page = browser();
     page.get("http://127.0.0.1:" + port + "/jobs?batch=1");
-    await().atMost(Duration.ofSeconds(20)).until(() -> all("#jobs tbody tr").size() == 30);
+    inBrowser().until(() -> all("#jobs tbody tr").size() == 30);
     screenshot("jobs");
     page.get("http://127.0.0.1:" + port + "/jobs/5");
-    await().atMost(Duration.ofSeconds(20)).until(() -> !all("#output-stdout").isEmpty());
+    inBrowser().until(() -> !all("#output-stdout").isEmpty());
     assertThat(page.findElement(By.id("job-state")).getText()).isEqualTo("succeeded");
     assertThat(page.findElement(By.id("output-stdout")).getText()).isEqualTo("output of 5");
     assertThat(page.findElement(By.id("history")).getText())
@@ -258,12 +262,10 @@ class DashboardTest {
     long id = fleet.submit("-r", "100000000", "true"); // no worker has the RAM: it stays pending
     WebDriver page = browser();
     page.get("http://127.0.0.1:" + port + "/jobs/" + id);
-    await().atMost(Duration.ofSeconds(20)).until(() -> !all("#cancel-job").isEmpty());
+    inBrowser().until(() -> !all("#cancel-job").isEmpty());
     page.findElement(By.id("cancel-job")).click();
     page.switchTo().alert().accept();
-    await()
-        .atMost(Duration.ofSeconds(20))
-        .until(() -> page.findElement(By.id("job-state")).getText().equals("canceled"));
+    inBrowser().until(() -> page.findElement(By.id("job-state")).getText().equals("canceled"));
     Fleet.Result shown = fleet.kueue("show-job", String.valueOf(id));
     assertThat(shown.out()).contains("canceled");
   }
@@ -294,10 +296,9 @@ class DashboardTest {
     }
     WebDriver page = browser();
     page.get("http://127.0.0.1:" + port + "/jobs?state=PENDING");
-    await().atMost(Duration.ofSeconds(20)).until(() -> all("#jobs tbody tr").size() == 50);
+    inBrowser().until(() -> all("#jobs tbody tr").size() == 50);
     page.findElement(By.id("page-next")).click();
-    await()
-        .atMost(Duration.ofSeconds(20))
+    inBrowser()
         .until(
             () -> page.findElement(By.cssSelector(".pager .muted")).getText().contains("page 2"));
     screenshot("jobs-100000");
