@@ -54,6 +54,7 @@ final class FleetMonitor implements AutoCloseable {
   private List<kueue.model.BatchSummary> batches = List.of();
   private long batchesAskedAt;
   private long batchesPauseNanos;
+  private boolean historySeeded;
 
   FleetMonitor(ServerLink link, Clock clock, ObjectMapper mapper) {
     this.link = link;
@@ -107,6 +108,21 @@ final class FleetMonitor implements AutoCloseable {
       view = tracker.unreachable(clock.instant(), "unexpected: " + e, last);
     }
     publish(view);
+  }
+
+  /** Once: the throughput before the dashboard started, if the server can tell. */
+  private void seedHistory() {
+    historySeeded = true;
+    java.time.Instant now = clock.instant();
+    try {
+      Message.EndedPerMinute ended =
+          link.request(
+              new Message.CountEnded(now.minus(Duration.ofMinutes(FleetTracker.HISTORY_MINUTES))),
+              Message.EndedPerMinute.class);
+      tracker.seed(now, ended.minutes(), ended.counts());
+    } catch (CliException | ConfigException e) {
+      // A server of an older version: the plot starts now.
+    }
   }
 
   private void publish(FleetView view) {

@@ -44,6 +44,38 @@ final class FleetTracker {
   }
 
   /**
+   * Fills the history before the dashboard started with what the server stored: jobs that ended per
+   * minute (minutes not listed had none); the fleet's use then is unknown.
+   *
+   * @param minutes minute starts, epoch seconds, ascending
+   */
+  void seed(Instant now, List<Long> minutes, List<Long> counts) {
+    long current = now.getEpochSecond() / 60 * 60;
+    long first = current - (HISTORY_MINUTES - 1) * 60L;
+    Map<Long, Long> byMinute = new java.util.HashMap<>();
+    for (int i = 0; i < minutes.size(); i++) {
+      byMinute.put(minutes.get(i), counts.get(i));
+    }
+    Deque<Minute> seeded = new ArrayDeque<>();
+    for (long start = first; start <= current; start += 60) {
+      Minute minute = new Minute(start);
+      minute.finished = byMinute.getOrDefault(start, 0L);
+      seeded.addLast(minute);
+    }
+    for (Minute later : minutes()) {
+      if (later.start > current) {
+        seeded.addLast(later);
+      }
+    }
+    this.minutes.clear();
+    this.minutes.addAll(seeded);
+  }
+
+  private List<Minute> minutes() {
+    return List.copyOf(minutes);
+  }
+
+  /**
    * @param running the offered and running jobs
    * @param batches the newest batches, in the server's order (oldest first)
    */
@@ -187,7 +219,7 @@ final class FleetTracker {
     for (Minute minute : minutes) {
       starts.add(minute.start);
       finished.add(minute.finished);
-      use.add(minute.samples == 0 ? 0 : minute.cpuUseSum / minute.samples);
+      use.add(minute.samples == 0 ? null : minute.cpuUseSum / minute.samples);
     }
     return new FleetView.History(starts, finished, use);
   }

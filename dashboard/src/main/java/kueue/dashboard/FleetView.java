@@ -59,7 +59,8 @@ record FleetView(
   /**
    * @param minutes the start of each minute, epoch seconds
    * @param finished jobs that ended with an exit code (succeeded or failed) in that minute
-   * @param cpuUse reserved CPUs over all connected workers' CPUs, 0 to 1, averaged over the minute
+   * @param cpuUse reserved CPUs over all connected workers' CPUs, 0 to 1, averaged over the minute;
+   *     null before the dashboard started
    */
   record History(List<Long> minutes, List<Long> finished, List<Double> cpuUse) {}
 }

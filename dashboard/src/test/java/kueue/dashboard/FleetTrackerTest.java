@@ -120,4 +120,27 @@ class FleetTrackerTest {
     assertThat(view.workers()).extracting(FleetView.WorkerView::connected).containsExactly(false);
     assertThat(view.stats()).isEqualTo(last.stats());
   }
+
+  @Test
+  void theHistoryBeforeTheStartComesFromTheServerWithTheUseUnknown() {
+    FleetTracker tracker = new FleetTracker();
+    long now = T0.getEpochSecond();
+    tracker.seed(T0.plusSeconds(30), List.of(now - 120, now), List.of(7L, 2L));
+
+    FleetView view =
+        tracker.update(
+            T0.plusSeconds(40), List.of(worker("a", 4, 0)), List.of(), List.of(), finished(0));
+
+    assertThat(view.history().minutes())
+        .hasSize(FleetTracker.HISTORY_MINUTES)
+        .last()
+        .isEqualTo(now);
+    assertThat(
+            view.history()
+                .finished()
+                .subList(FleetTracker.HISTORY_MINUTES - 3, FleetTracker.HISTORY_MINUTES))
+        .containsExactly(7L, 0L, 2L);
+    assertThat(view.history().cpuUse().getFirst()).isNull();
+    assertThat(view.history().cpuUse().getLast()).isEqualTo(0.5);
+  }
 }

@@ -71,6 +71,8 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.RemoveBatch.class, name = "remove_batch"),
   @JsonSubTypes.Type(value = Message.BatchRemoved.class, name = "batch_removed"),
   @JsonSubTypes.Type(value = Message.FindJobs.class, name = "find_jobs"),
+  @JsonSubTypes.Type(value = Message.CountEnded.class, name = "count_ended"),
+  @JsonSubTypes.Type(value = Message.EndedPerMinute.class, name = "ended_per_minute"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -137,6 +139,15 @@ public sealed interface Message {
    * a {@link JobList} with the stats of all jobs; an unknown batch has no jobs.
    */
   record FindJobs(JobQuery query) implements Request {}
+
+  /**
+   * How many stored jobs ended with an exit code (succeeded or failed) in each minute since the
+   * given time, for the dashboard's throughput plot before it was started.
+   */
+  record CountEnded(Instant since) implements Request {}
+
+  /** minutes: the start of each minute with at least one, epoch seconds, ascending; counts. */
+  record EndedPerMinute(List<Long> minutes, List<Long> counts) implements Reply {}
 
   record ShowJob(long id) implements Request {}
 

@@ -206,6 +206,20 @@ class BatchRequestsTest {
   }
 
   @Test
+  void countEndedAnswersPerMinuteAndRefusesAMissingTime() throws Exception {
+    request(new Message.SubmitBatch(shared(), array(3)));
+    request(new Message.RemoveBatch(1, false));
+
+    Message.EndedPerMinute none =
+        (Message.EndedPerMinute)
+            request(new Message.CountEnded(java.time.Instant.now().minusSeconds(3600)));
+    Message missing = request(new Message.CountEnded(null));
+
+    assertThat(none.minutes()).as("canceled jobs did not end with an exit code").isEmpty();
+    assertThat(((Message.Failure) missing).code()).isEqualTo("bad_request");
+  }
+
+  @Test
   void anUnknownBatchIsNotFound() throws Exception {
     for (Message.Request request :
         List.<Message.Request>of(

@@ -72,6 +72,12 @@ public interface JobStore extends AutoCloseable {
   /** One page of the jobs the query matches, in the query's order. */
   List<JobSummary> page(JobQuery query);
 
+  /**
+   * Per minute since the given time: how many stored jobs ended with an exit code (succeeded or
+   * failed), as minute start (epoch seconds) to count, ascending, minutes without any left out.
+   */
+  java.util.SortedMap<Long, Long> endedPerMinute(Instant since);
+
   /** Counts over all stored jobs, average run time and ETA as of now. */
   JobStats stats(Instant now);
 

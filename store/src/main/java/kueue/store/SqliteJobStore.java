@@ -909,6 +909,28 @@ public final class SqliteJobStore implements JobStore {
     return rows.size() <= query.limit() ? rows : List.copyOf(rows.subList(0, query.limit()));
   }
 
+  /** Through the index of end times, so the cost follows the jobs that ended since then. */
+  @Override
+  public java.util.SortedMap<Long, Long> endedPerMinute(Instant since) {
+    Objects.requireNonNull(since, "since");
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT ended / 60000 * 60, count(*) FROM jobs"
+                      + " WHERE ended >= ? AND category IN ('SUCCEEDED', 'FAILED')"
+                      + " GROUP BY 1 ORDER BY 1");
+          query.setLong(1, since.toEpochMilli());
+          java.util.SortedMap<Long, Long> counts = new java.util.TreeMap<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              counts.put(row.getLong(1), row.getLong(2));
+            }
+          }
+          return counts;
+        });
+  }
+
   /** The SQL of one read of {@link #page}; fills in its parameters. Visible for tests. */
   static String pageQuery(JobQuery query, List<JobFilter> categories, List<Object> parameters) {
     List<String> conditions = new ArrayList<>();

@@ -748,6 +748,25 @@ abstract class JobStoreContract {
     assertThat(ids(store.page(query(List.of(), null, null, "1%", true, null, 10)))).isEmpty();
   }
 
+  @Test
+  void endedJobsAreCountedPerMinuteSinceAGivenTimeLeavingCanceledOnesOut() {
+    persist(ranToCompletion(1, 0, 0, 10));
+    persist(ranToCompletion(2, 1, 0, 50));
+    persist(ranToCompletion(3, 0, 0, 70));
+    persist(ranToCompletion(4, 0, 0, 200));
+    persist(queued(5, 0), new Event.JobCanceled(5, "removed", at(20)));
+
+    var counts = store.endedPerMinute(at(5));
+
+    long minute = Jobs.T0.getEpochSecond();
+    assertThat(counts)
+        .containsExactly(
+            java.util.Map.entry(minute, 2L),
+            java.util.Map.entry(minute + 60, 1L),
+            java.util.Map.entry(minute + 180, 1L));
+    assertThat(store.endedPerMinute(at(100))).containsOnlyKeys(minute + 180);
+  }
+
   private static kueue.model.JobQuery query(
       List<JobFilter> filters,
       Long batch,

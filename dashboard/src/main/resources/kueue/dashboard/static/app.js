@@ -218,7 +218,8 @@
   function updateCharts(charts, history) {
     if (!charts || !history) return;
     charts.finished.setData([history.minutes, history.finished]);
-    charts.use.setData([history.minutes, history.cpuUse.map((u) => Math.round(u * 1000) / 10)]);
+    charts.use.setData([history.minutes,
+      history.cpuUse.map((u) => u === null ? null : Math.round(u * 1000) / 10)]);
   }
 
   // ---- jobs table ----
