@@ -87,21 +87,27 @@ final class FleetMonitor implements AutoCloseable {
   private void poll() {
     FleetView view;
     try {
+      if (!historySeeded) {
+        seedHistory();
+      }
       Message.WorkerList workers =
           link.request(new Message.ListWorkers(), Message.WorkerList.class);
       Message.JobList running =
           link.request(
               new Message.ListJobs(RUNNING_LIMIT, List.of(JobFilter.OFFERED, JobFilter.RUNNING)),
               Message.JobList.class);
-      Message.BatchList batches =
-          link.request(new Message.ListBatches(BATCHES_SHOWN, List.of()), Message.BatchList.class);
+      long now = System.nanoTime();
+      if (batchesPauseNanos == 0 || now - batchesAskedAt >= batchesPauseNanos) {
+        batches =
+            link.request(new Message.ListBatches(BATCHES_SHOWN, List.of()), Message.BatchList.class)
+                .batches();
+        long took = System.nanoTime() - now;
+        batchesAskedAt = now;
+        batchesPauseNanos = Math.max(PERIOD.toNanos(), BATCH_PAUSE_FACTOR * took);
+      }
       view =
           tracker.update(
-              clock.instant(),
-              workers.workers(),
-              running.jobs(),
-              batches.batches(),
-              batches.stats());
+              clock.instant(), workers.workers(), running.jobs(), batches, running.stats());
     } catch (CliException | ConfigException e) {
       view = tracker.unreachable(clock.instant(), e.getMessage(), last);
     } catch (RuntimeException e) {
