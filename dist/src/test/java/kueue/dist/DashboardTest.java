@@ -209,7 +209,7 @@ class DashboardTest {
             "--array",
             "1-30",
             "-c",
-            "0",
+            "1",
             "sh",
             "-c",
             "sleep 0.4; echo output of $KUEUE_ARRAY_INDEX");
