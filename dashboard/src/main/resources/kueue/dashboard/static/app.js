@@ -209,7 +209,10 @@
     const use = new uPlot({
       title: "fleet CPU use (reserved / total)", width, height: 200,
       scales: { x, y: { range: [0, 100] } },
-      series: [{}, { label: "use %", stroke: "#2f6fde", fill: "rgba(47,111,222,.15)" }],
+      // Points too: minutes before the dashboard started are unknown, and a lone known minute
+      // between gaps has no line to draw.
+      series: [{}, { label: "use %", stroke: "#2f6fde", fill: "rgba(47,111,222,.15)",
+        points: { show: true, size: 4 } }],
     }, [[], []], el("div", { class: "plot", id: "plot-use" }));
     box.replaceChildren(finished.root.parentNode, use.root.parentNode);
     return { finished, use };
