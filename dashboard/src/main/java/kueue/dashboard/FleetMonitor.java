@@ -90,12 +90,6 @@ final class FleetMonitor implements AutoCloseable {
       if (!historySeeded) {
         seedHistory();
       }
-      Message.WorkerList workers =
-          link.request(new Message.ListWorkers(), Message.WorkerList.class);
-      Message.JobList running =
-          link.request(
-              new Message.ListJobs(RUNNING_LIMIT, List.of(JobFilter.OFFERED, JobFilter.RUNNING)),
-              Message.JobList.class);
       long now = System.nanoTime();
       if (batchesPauseNanos == 0 || now - batchesAskedAt >= batchesPauseNanos) {
         batches =
@@ -105,6 +99,13 @@ final class FleetMonitor implements AutoCloseable {
         batchesAskedAt = now;
         batchesPauseNanos = Math.max(PERIOD.toNanos(), BATCH_PAUSE_FACTOR * took);
       }
+      // Asked after the batches, so that no batch looks further on than the counts by state.
+      Message.JobList running =
+          link.request(
+              new Message.ListJobs(RUNNING_LIMIT, List.of(JobFilter.OFFERED, JobFilter.RUNNING)),
+              Message.JobList.class);
+      Message.WorkerList workers =
+          link.request(new Message.ListWorkers(), Message.WorkerList.class);
       view =
           tracker.update(
               clock.instant(), workers.workers(), running.jobs(), batches, running.stats());
