@@ -14,7 +14,7 @@ import kueue.config.KueueConfig;
  * the configuration, which is read only when a command needs it (so --help and complete work
  * without one).
  */
-final class CliContext {
+final class CliContext implements ServerAccess {
   private Map<String, String> environment;
   private Path workingDirectory;
   private PrintWriter err;
@@ -65,6 +65,11 @@ final class CliContext {
     this.clock = clock;
   }
 
+  @Override
+  public PrintWriter err() {
+    return err;
+  }
+
   Map<String, String> environment() {
     return environment;
   }
@@ -92,7 +97,8 @@ final class CliContext {
     }
   }
 
-  KueueConfig config() throws ConfigException {
+  @Override
+  public KueueConfig config() throws ConfigException {
     if (config == null) {
       StartupTrace.mark("arguments parsed");
       config =
@@ -103,7 +109,8 @@ final class CliContext {
     return config;
   }
 
-  KueueClient connect() throws ConfigException, CliException {
+  @Override
+  public KueueClient connect() throws ConfigException, CliException {
     KueueConfig loaded = config();
     KueueClient client =
         KueueClient.connect(

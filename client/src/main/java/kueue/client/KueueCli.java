@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -222,6 +223,10 @@ public final class KueueCli {
     } else {
       for (Function<CliContext, Object> command : SERVER_COMMANDS.values()) {
         root.addSubcommand(command.apply(context));
+      }
+      for (ExternalCommand command :
+          ServiceLoader.load(ExternalCommand.class, ExternalCommand.class.getClassLoader())) {
+        root.addSubcommand(command.name(), command.command(context));
       }
       root.addSubcommand(new CompleteCommand());
       root.addSubcommand(new GenerateSecretCommand());

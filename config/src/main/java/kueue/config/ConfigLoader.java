@@ -407,7 +407,31 @@ public final class ConfigLoader {
           Duration.ofMinutes(s.integer("job_cleanup_after_minutes", 2880, 1, Integer.MAX_VALUE)),
           s.integer("global_max_parallel_jobs", 100, 1, Integer.MAX_VALUE),
           s.integer("job_max_attempts", 5, 1, Integer.MAX_VALUE),
-          dataDirectory(s));
+          dataDirectory(s),
+          metricsAddress(s));
+    }
+
+    /** "HOST:PORT" or "[IPv6]:PORT"; empty (the default) means no metrics. */
+    private java.net.InetSocketAddress metricsAddress(Section s) throws ConfigException {
+      String value = s.string("metrics_address", "").strip();
+      if (value.isEmpty()) {
+        return null;
+      }
+      int colon = value.lastIndexOf(':');
+      String host = colon < 0 ? "" : value.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      int port;
+      try {
+        port = colon < 0 ? -1 : Integer.parseInt(value.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+      if (host.isEmpty() || port < 1 || port > 65535) {
+        throw s.invalid("metrics_address", "HOST:PORT, e.g. \"127.0.0.1:9464\", or empty for none");
+      }
+      return java.net.InetSocketAddress.createUnresolved(host, port);
     }
 
     private Path dataDirectory(Section s) throws ConfigException {

@@ -57,6 +57,10 @@ final class ConfigTemplate {
     job_max_attempts = 5
     # Where the server keeps its database; empty = $XDG_DATA_HOME/kueue or ~/.local/share/kueue.
     data_directory = ""
+    # Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. "127.0.0.1:9464"; empty = off.
+    # Anyone who can reach it sees job counts and worker names: keep it on loopback or a trusted
+    # network.
+    metrics_address = ""
 
     [worker]
     # Name shown in list-workers; empty = this host's name.

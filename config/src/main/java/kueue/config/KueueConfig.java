@@ -58,7 +58,11 @@ public record KueueConfig(
     NONE
   }
 
-  /** [server] */
+  /**
+   * [server]
+   *
+   * @param metricsAddress where Prometheus metrics are served (host unresolved), or null: off
+   */
   public record Server(
       List<String> addressBindings,
       Duration workerTimeout,
@@ -66,7 +70,29 @@ public record KueueConfig(
       Duration jobCleanupAfter,
       int globalMaxParallelJobs,
       int jobMaxAttempts,
-      Path dataDirectory) {}
+      Path dataDirectory,
+      java.net.InetSocketAddress metricsAddress) {
+
+    /** Without metrics. */
+    public Server(
+        List<String> addressBindings,
+        Duration workerTimeout,
+        Duration jobOfferTimeout,
+        Duration jobCleanupAfter,
+        int globalMaxParallelJobs,
+        int jobMaxAttempts,
+        Path dataDirectory) {
+      this(
+          addressBindings,
+          workerTimeout,
+          jobOfferTimeout,
+          jobCleanupAfter,
+          globalMaxParallelJobs,
+          jobMaxAttempts,
+          dataDirectory,
+          null);
+    }
+  }
 
   /**
    * [worker].

@@ -48,6 +48,25 @@ class ConfigLoaderTest {
     return "[common]\nshared_secret = \"" + SECRET + "\"\n" + rest;
   }
 
+  @Test
+  void metricsAddressIsOffByDefaultAndTakesHostAndPort() throws Exception {
+    Path file = home.resolve("metrics.toml");
+    Files.writeString(file, withSecret("[server]\nmetrics_address = \"[::1]:9464\"\n"));
+    Path bad = home.resolve("bad-metrics.toml");
+    Files.writeString(bad, withSecret("[server]\nmetrics_address = \"9464\"\n"));
+    for (Path config : List.of(file, bad)) {
+      Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    var address = ConfigLoader.load(file, w -> {}, Map.of("HOME", home.toString())).server();
+
+    assertThat(address.metricsAddress().getHostString()).isEqualTo("::1");
+    assertThat(address.metricsAddress().getPort()).isEqualTo(9464);
+    assertThat(expectedDefaults(file, SECRET).server().metricsAddress()).isNull();
+    assertThatThrownBy(() -> ConfigLoader.load(bad, w -> {}, Map.of("HOME", home.toString())))
+        .hasMessageContaining("metrics_address");
+  }
+
   private KueueConfig expectedDefaults(Path file, String secret) {
     return new KueueConfig(
         file,
@@ -156,7 +175,8 @@ class ConfigLoaderTest {
               "job_cleanup_after_minutes",
               "global_max_parallel_jobs",
               "job_max_attempts",
-              "data_directory");
+              "data_directory",
+              "metrics_address");
       assertThat(toml.getTable("worker").keySet())
           .containsExactlyInAnyOrder(
               "worker_name",

@@ -341,6 +341,11 @@ class CliDaemonTest {
     Fleet.Result next = relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "list-workers");
     assertThat(next.exitCode()).as(next.toString()).isZero();
     assertThat(next.err()).contains("request sent").doesNotContain("daemon started");
+    Fleet.Result dashboard =
+        relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "dashboard", "--help");
+    assertThat(dashboard.exitCode()).as(dashboard.toString()).isZero();
+    assertThat(dashboard.out()).as("found in the CLI's own class loader").contains("--no-open");
+    assertThat(dashboard.err()).as("run in-process").doesNotContain("request sent");
 
     Path shared =
         Files.createDirectory(

@@ -312,6 +312,23 @@ final class Fleet implements AutoCloseable {
     return process;
   }
 
+  /** Starts the kueue CLI in the background (e.g. the dashboard); its output goes to name.log. */
+  Process startKueue(String name, String... args) throws IOException {
+    List<String> command = new ArrayList<>(CliLauncher.command());
+    command.addAll(List.of("-c", clientConfig().toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .directory(home.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve(name + ".log").toFile()))
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    builder.environment().put("HOME", home.toString());
+    Process process = builder.start();
+    processes.add(process);
+    return process;
+  }
+
   /** Submits and returns the job id. */
   long submit(String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("cmd"));

@@ -13,6 +13,7 @@ import kueue.model.CapturedOutput;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
 import kueue.model.JobOutcome;
+import kueue.model.JobQuery;
 import kueue.model.JobSpec;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
@@ -78,6 +79,9 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.OutputRead.class, name = "output_read"),
   @JsonSubTypes.Type(value = Message.OutputRequest.class, name = "output_request"),
   @JsonSubTypes.Type(value = Message.Output.class, name = "output"),
+  @JsonSubTypes.Type(value = Message.FindJobs.class, name = "find_jobs"),
+  @JsonSubTypes.Type(value = Message.CountEnded.class, name = "count_ended"),
+  @JsonSubTypes.Type(value = Message.EndedPerMinute.class, name = "ended_per_minute"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -155,6 +159,21 @@ public sealed interface Message {
       this(jobs, stats, null);
     }
   }
+
+  /**
+   * One page of the jobs a query matches, in its order (the dashboard's jobs table). Answered with
+   * a {@link JobList} with the stats of all jobs; an unknown batch has no jobs.
+   */
+  record FindJobs(JobQuery query) implements Request {}
+
+  /**
+   * How many stored jobs ended with an exit code (succeeded or failed) in each minute since the
+   * given time, for the dashboard's throughput plot before it was started.
+   */
+  record CountEnded(Instant since) implements Request {}
+
+  /** minutes: the start of each minute with at least one, epoch seconds, ascending; counts. */
+  record EndedPerMinute(List<Long> minutes, List<Long> counts) implements Reply {}
 
   record ShowJob(long id) implements Request {}
 

@@ -96,6 +96,8 @@ final class ClientSession {
     return switch (request) {
       case Message.Submit submit -> submit(submit);
       case Message.ListJobs list -> listJobs(list);
+      case Message.FindJobs find -> findJobs(find);
+      case Message.CountEnded count -> countEnded(count);
       case Message.ShowJob show -> showJob(show.id());
       case Message.WaitJobs wait -> waitJobs(wait.ids());
       case Message.RemoveJob remove -> removeJob(remove);
@@ -255,6 +257,29 @@ final class ClientSession {
           "a submission key has 1 to " + JobSpec.MAX_SUBMISSION_KEY_LENGTH + " characters");
     }
     return key;
+  }
+
+  private Message.Reply findJobs(Message.FindJobs find) throws RequestException {
+    if (find.query() == null) {
+      throw new RequestException("bad_request", "no query");
+    }
+    filters(find.query().filters());
+    if (!find.query().limitIsValid()) {
+      throw new RequestException(
+          "bad_request", "limit must be 1 to " + kueue.model.JobQuery.MAX_LIMIT);
+    }
+    List<JobSummary> jobs = context.store().page(find.query());
+    // All jobs' stats, from the store's counters: a batch's would be counted over its jobs, which
+    // made a page of a batch of 100,000 several times slower than the page itself.
+    return new Message.JobList(withPendingReasons(jobs), context.store().stats(Instant.now()));
+  }
+
+  private Message.Reply countEnded(Message.CountEnded count) throws RequestException {
+    if (count.since() == null) {
+      throw new RequestException("bad_request", "no time to count from");
+    }
+    var counts = context.store().endedPerMinute(count.since());
+    return new Message.EndedPerMinute(List.copyOf(counts.keySet()), List.copyOf(counts.values()));
   }
 
   private Message.Reply submitBatch(Message.SubmitBatch batch) throws RequestException {

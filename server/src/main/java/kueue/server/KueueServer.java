@@ -41,6 +41,7 @@ public final class KueueServer implements AutoCloseable {
   private final ServerContext context;
   private final java.util.Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
   private final Clock clock;
+  private ServerMetrics metrics;
   private volatile boolean closed;
 
   private KueueServer(
@@ -216,6 +217,16 @@ public final class KueueServer implements AutoCloseable {
       throws IOException {
     KueueServer server = new KueueServer(config, clock, onFatalError, limits);
     try {
+      InetSocketAddress metricsAddress = config.server().metricsAddress();
+      if (metricsAddress != null) {
+        server.metrics = new ServerMetrics(server.store, server.loop, clock);
+        server.loop.reportTo(server.metrics);
+        server.metrics.serve(metricsAddress);
+        log.info(
+            "metrics at http://{}:{}/metrics",
+            metricsAddress.getHostString(),
+            server.metrics.port());
+      }
       server.loop.start();
       ConnectionGuard guard = server.context.guard();
       server.timers.scheduleWithFixedDelay(guard::check, 1, 1, TimeUnit.SECONDS);
@@ -358,6 +369,11 @@ public final class KueueServer implements AutoCloseable {
     return context.guard().openConnections();
   }
 
+  /** The port of the metrics, or -1 when they are off; for tests that ask for port 0. */
+  int metricsPort() {
+    return metrics == null ? -1 : metrics.port();
+  }
+
   /** The bound addresses with their real ports (useful with port 0). */
   public List<InetSocketAddress> addresses() {
     return listeners.stream().map(l -> (InetSocketAddress) l.getLocalSocketAddress()).toList();
@@ -379,6 +395,9 @@ public final class KueueServer implements AutoCloseable {
       } catch (IOException ignored) {
         // closing anyway
       }
+    }
+    if (metrics != null) {
+      metrics.close();
     }
     if (loop != null) {
       loop.stop();

@@ -105,6 +105,13 @@ final class SchedulerLoop {
     this.thread = Thread.ofPlatform().name("scheduler").unstarted(this::run);
   }
 
+  /** Metrics to report each turn to, or none; set before {@link #start()}. */
+  private ServerMetrics metrics;
+
+  void reportTo(ServerMetrics metrics) {
+    this.metrics = metrics;
+  }
+
   void start() {
     nextTick = clock.instant().plus(TICK_INTERVAL);
     thread.start();
@@ -377,6 +384,7 @@ final class SchedulerLoop {
             ? 0
             : Math.max(0, Duration.between(clock.instant(), nextTick).toMillis());
     Consumer<Instant> first = inbox.poll(waitMillis, TimeUnit.MILLISECONDS);
+    long turnStart = metrics == null ? 0 : System.nanoTime();
     Instant now = clock.instant();
     if (first != null) {
       batch.add(first);
@@ -397,8 +405,13 @@ final class SchedulerLoop {
       nextTick = now.plus(TICK_INTERVAL);
     }
     scheduler.place(now, decisions);
-    if (!decisions.isEmpty()) {
+    boolean decided = !decisions.isEmpty();
+    if (decided) {
+      long commitStart = metrics == null ? 0 : System.nanoTime();
       store.persist(decisions.events());
+      if (metrics != null) {
+        metrics.stored(decisions.events(), System.nanoTime() - commitStart);
+      }
       rememberSpecs(decisions.events());
       for (Effect effect : decisions.effects()) {
         carryOut(effect);
@@ -416,6 +429,9 @@ final class SchedulerLoop {
     }
     if (expiringBefore != null) {
       expireChunk();
+    }
+    if (metrics != null && (first != null || decided)) {
+      metrics.turned(System.nanoTime() - turnStart);
     }
   }
 

@@ -220,6 +220,47 @@ class BatchRequestsTest {
   }
 
   @Test
+  void findJobsAnswersOnePageAfterTheCursorAndRefusesABadLimit() throws Exception {
+    request(new Message.SubmitBatch(shared(), array(5)));
+
+    Message.JobList page =
+        (Message.JobList)
+            request(
+                new Message.FindJobs(
+                    new kueue.model.JobQuery(List.of(), 1L, null, null, true, 4L, 2)));
+    Message reply =
+        request(
+            new Message.FindJobs(
+                new kueue.model.JobQuery(List.of(), null, null, null, true, null, 0)));
+
+    assertThat(page.jobs()).extracting(job -> job.id()).containsExactly(3L, 2L);
+    assertThat(page.jobs().getFirst().note()).as("why it is pending").isNotNull();
+    assertThat(page.stats().pending()).isEqualTo(5);
+    assertThat(
+            ((Message.JobList)
+                    request(
+                        new Message.FindJobs(
+                            new kueue.model.JobQuery(List.of(), 42L, null, null, true, null, 5))))
+                .jobs())
+        .isEmpty();
+    assertThat(((Message.Failure) reply).code()).isEqualTo("bad_request");
+  }
+
+  @Test
+  void countEndedAnswersPerMinuteAndRefusesAMissingTime() throws Exception {
+    request(new Message.SubmitBatch(shared(), array(3)));
+    request(new Message.RemoveBatch(1, false));
+
+    Message.EndedPerMinute none =
+        (Message.EndedPerMinute)
+            request(new Message.CountEnded(java.time.Instant.now().minusSeconds(3600)));
+    Message missing = request(new Message.CountEnded(null));
+
+    assertThat(none.minutes()).as("canceled jobs did not end with an exit code").isEmpty();
+    assertThat(((Message.Failure) missing).code()).isEqualTo("bad_request");
+  }
+
+  @Test
   void anUnknownBatchIsNotFound() throws Exception {
     for (Message.Request request :
         List.<Message.Request>of(

@@ -11,6 +11,7 @@ import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
+import kueue.model.JobQuery;
 import kueue.model.JobSpec;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
@@ -87,6 +88,15 @@ public interface JobStore extends AutoCloseable {
    * none (never submitted, refused, or cleaned since).
    */
   List<Long> jobIdsWithSubmissionKey(String key);
+
+  /** One page of the jobs the query matches, in the query's order. */
+  List<JobSummary> page(JobQuery query);
+
+  /**
+   * Per minute since the given time: how many stored jobs ended with an exit code (succeeded or
+   * failed), as minute start (epoch seconds) to count, ascending, minutes without any left out.
+   */
+  java.util.SortedMap<Long, Long> endedPerMinute(Instant since);
 
   /** Counts over all stored jobs, average run time and ETA as of now. */
   JobStats stats(Instant now);

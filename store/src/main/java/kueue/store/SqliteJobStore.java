@@ -35,6 +35,7 @@ import kueue.model.CommandLines;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
+import kueue.model.JobQuery;
 import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.model.JobState;
@@ -967,6 +968,109 @@ public final class SqliteJobStore implements JobStore {
           }
           return ids;
         });
+  }
+
+  /**
+   * Read like {@link #list}: through the batch index when the query names a batch, else through the
+   * category index once per state filter (merged here), else in id order; each read starts at the
+   * cursor and stops at the page's size, so a page costs the same on the millionth job as on the
+   * first, as long as matching jobs are not rare among the ones read.
+   */
+  @Override
+  public List<JobSummary> page(JobQuery query) {
+    Objects.requireNonNull(query, "query");
+    if (!query.limitIsValid()) {
+      throw new IllegalArgumentException(
+          "limit must be 1 to " + JobQuery.MAX_LIMIT + ": " + query.limit());
+    }
+    Set<JobFilter> distinct =
+        query.filters().isEmpty()
+            ? EnumSet.allOf(JobFilter.class)
+            : EnumSet.copyOf(query.filters());
+    boolean allStates = distinct.size() == JobFilter.values().length;
+    List<List<JobFilter>> reads =
+        query.batch() != null || allStates
+            ? List.of(allStates ? List.of() : List.copyOf(distinct))
+            : distinct.stream().map(List::of).toList();
+    List<JobSummary> rows =
+        readers.read(
+            loan -> {
+              List<JobSummary> found = new ArrayList<>();
+              for (List<JobFilter> categories : reads) {
+                List<Object> parameters = new ArrayList<>();
+                PreparedStatement statement =
+                    loan.prepare(pageQuery(query, categories, parameters));
+                for (int i = 0; i < parameters.size(); i++) {
+                  statement.setObject(i + 1, parameters.get(i));
+                }
+                found.addAll(summariesFrom(statement));
+              }
+              return found;
+            });
+    Comparator<JobSummary> byId = Comparator.comparingLong(JobSummary::id);
+    rows.sort(query.newestFirst() ? byId.reversed() : byId);
+    return rows.size() <= query.limit() ? rows : List.copyOf(rows.subList(0, query.limit()));
+  }
+
+  /** Through the index of end times, so the cost follows the jobs that ended since then. */
+  @Override
+  public java.util.SortedMap<Long, Long> endedPerMinute(Instant since) {
+    Objects.requireNonNull(since, "since");
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT ended / 60000 * 60, count(*) FROM jobs"
+                      + " WHERE ended >= ? AND category IN ('SUCCEEDED', 'FAILED')"
+                      + " GROUP BY 1 ORDER BY 1");
+          query.setLong(1, since.toEpochMilli());
+          java.util.SortedMap<Long, Long> counts = new java.util.TreeMap<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              counts.put(row.getLong(1), row.getLong(2));
+            }
+          }
+          return counts;
+        });
+  }
+
+  /** The SQL of one read of {@link #page}; fills in its parameters. Visible for tests. */
+  static String pageQuery(JobQuery query, List<JobFilter> categories, List<Object> parameters) {
+    List<String> conditions = new ArrayList<>();
+    if (query.batch() != null) {
+      conditions.add("batch_id = ?");
+      parameters.add(query.batch());
+    }
+    if (categories.size() == 1) {
+      conditions.add("category = ?");
+      parameters.add(categories.getFirst().name());
+    } else if (!categories.isEmpty()) {
+      conditions.add("category IN " + Schema.sqlList(categories));
+    }
+    if (query.worker() != null) {
+      conditions.add("worker = ?");
+      parameters.add(query.worker());
+    }
+    if (query.text() != null) {
+      String pattern = "%" + query.text().replaceAll("([\\\\%_])", "\\\\$1") + "%";
+      conditions.add(
+          "(argv LIKE ? ESCAPE '\\' OR cwd LIKE ? ESCAPE '\\' OR note LIKE ? ESCAPE '\\')");
+      parameters.add(pattern);
+      parameters.add(pattern);
+      parameters.add(pattern);
+    }
+    if (query.after() != null) {
+      conditions.add(query.newestFirst() ? "id < ?" : "id > ?");
+      parameters.add(query.after());
+    }
+    parameters.add(query.limit());
+    return "SELECT "
+        + SUMMARY_COLUMNS
+        + " FROM jobs"
+        + (conditions.isEmpty() ? "" : " WHERE " + String.join(" AND ", conditions))
+        + " ORDER BY id "
+        + (query.newestFirst() ? "DESC" : "ASC")
+        + " LIMIT ?";
   }
 
   /** The SQL that lists one filter (or all jobs when null), newest first; visible for tests. */

@@ -1,6 +1,7 @@
 package kueue.store;
 
 import static kueue.store.Jobs.ENV;
+import static kueue.store.Jobs.aSpecWith;
 import static kueue.store.Jobs.at;
 import static kueue.store.Jobs.exited;
 import static kueue.store.Jobs.offered;
@@ -738,6 +739,71 @@ abstract class JobStoreContract {
     persist(ranToCompletion(3, 3, 0, 4).subList(1, 4));
     persist(offered(4, 1, "w1", 1), started(4, 1, 1));
     persist(new Event.JobCanceled(6, "canceled by user", at(5)));
+  }
+
+  @Test
+  void pagesContinueFromTheCursorInEitherOrderAndNarrowByStateBatchWorkerAndText() {
+    storeAMixedBatch();
+    persist(new Event.JobQueued(8, aSpecWith(List.of("./train.py", "--lr", "50%_off")), at(6)));
+
+    assertThat(ids(store.page(query(List.of(), null, null, null, true, null, 3))))
+        .containsExactly(8L, 7L, 6L);
+    assertThat(ids(store.page(query(List.of(), null, null, null, true, 6L, 3))))
+        .containsExactly(5L, 4L, 3L);
+    assertThat(ids(store.page(query(List.of(), null, null, null, false, 6L, 3))))
+        .containsExactly(7L, 8L);
+    assertThat(
+            ids(
+                store.page(
+                    query(
+                        List.of(JobFilter.PENDING, JobFilter.SUCCEEDED),
+                        null,
+                        null,
+                        null,
+                        true,
+                        null,
+                        10))))
+        .containsExactly(8L, 7L, 5L, 2L, 1L);
+    assertThat(ids(store.page(query(List.of(JobFilter.PENDING), 2L, null, null, false, null, 10))))
+        .containsExactly(5L);
+    assertThat(ids(store.page(query(List.of(), null, "w1", null, true, null, 10))))
+        .containsExactly(4L, 3L, 2L);
+    assertThat(ids(store.page(query(List.of(), null, null, "TRAIN", true, null, 10))))
+        .containsExactly(8L);
+    assertThat(ids(store.page(query(List.of(), null, null, "0%_", true, null, 10))))
+        .as("%% and _ are matched as themselves")
+        .containsExactly(8L);
+    assertThat(ids(store.page(query(List.of(), null, null, "1%", true, null, 10)))).isEmpty();
+  }
+
+  @Test
+  void endedJobsAreCountedPerMinuteSinceAGivenTimeLeavingCanceledOnesOut() {
+    persist(ranToCompletion(1, 0, 0, 10));
+    persist(ranToCompletion(2, 1, 0, 50));
+    persist(ranToCompletion(3, 0, 0, 70));
+    persist(ranToCompletion(4, 0, 0, 200));
+    persist(queued(5, 0), new Event.JobCanceled(5, "removed", at(20)));
+
+    var counts = store.endedPerMinute(at(5));
+
+    long minute = Jobs.T0.getEpochSecond();
+    assertThat(counts)
+        .containsExactly(
+            java.util.Map.entry(minute, 2L),
+            java.util.Map.entry(minute + 60, 1L),
+            java.util.Map.entry(minute + 180, 1L));
+    assertThat(store.endedPerMinute(at(100))).containsOnlyKeys(minute + 180);
+  }
+
+  private static kueue.model.JobQuery query(
+      List<JobFilter> filters,
+      Long batch,
+      String worker,
+      String text,
+      boolean newestFirst,
+      Long after,
+      int limit) {
+    return new kueue.model.JobQuery(filters, batch, worker, text, newestFirst, after, limit);
   }
 
   @Test

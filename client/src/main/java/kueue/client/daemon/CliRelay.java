@@ -70,6 +70,25 @@ public final class CliRelay {
   private static final long DAEMON_START_LIMIT_NANOS = 30_000_000_000L;
 
   /**
+   * Commands that serve until Ctrl-C (the dashboard): in the daemon they would hold one of its
+   * threads and outlive the terminal, and Ctrl-C must stop them, so they always run here.
+   */
+  private static final java.util.Set<String> FOREGROUND_COMMANDS = java.util.Set.of("dashboard");
+
+  /** Whether the command (the first argument that is not -c/--config or its value) is one. */
+  static boolean runsInForeground(String[] args) {
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      if (arg.equals("-c") || arg.equals("--config")) {
+        i++;
+      } else if (!arg.startsWith("-")) {
+        return FOREGROUND_COMMANDS.contains(arg);
+      }
+    }
+    return false;
+  }
+
+  /**
    * How long a relay waits for the daemon to open a claimed pair of pipes before it gives up on
    * them.
    */
@@ -78,7 +97,7 @@ public final class CliRelay {
   public static void main(String[] args) throws Exception {
     Map<String, String> environment = System.getenv();
     trace("relay main");
-    if ("off".equals(environment.get(SWITCH))) {
+    if ("off".equals(environment.get(SWITCH)) || runsInForeground(args)) {
       runInProcess(args);
       return;
     }

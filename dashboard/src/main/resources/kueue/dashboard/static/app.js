@@ -1,0 +1,439 @@
+"use strict";
+// The dashboard's one script. Every value from the server goes into the page as text
+// (textContent), never as markup. One event stream per page brings each changed view of the
+// fleet; the jobs table and a job's page fetch their data again only when it changed.
+(() => {
+  const csrf = document.querySelector('meta[name="kueue-csrf"]').content;
+  const view = document.getElementById("view");
+  const statusLine = document.getElementById("status");
+  const STATES = ["PENDING", "OFFERED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"];
+  const listeners = new Set();
+  let fleet = null;
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "text") node.textContent = value;
+      else if (key === "class") node.className = value;
+      else if (key === "style") node.style.cssText = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function when(iso) {
+    return iso ? new Date(iso).toLocaleString() : "";
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return "-";
+    seconds = Math.round(seconds);
+    if (seconds < 60) return seconds + "s";
+    if (seconds < 3600) return Math.floor(seconds / 60) + "m" + String(seconds % 60).padStart(2, "0") + "s";
+    const hours = Math.floor(seconds / 3600);
+    return hours + "h" + String(Math.floor((seconds % 3600) / 60)).padStart(2, "0") + "m";
+  }
+
+  function amount(value, unit) {
+    if (unit === "MB") return value >= 1024 ? (value / 1024).toFixed(1) + " GB" : Math.round(value) + " MB";
+    return (Math.round(value * 10) / 10) + " " + unit;
+  }
+
+  function category(job) {
+    if (job.state !== "FINISHED") return job.state;
+    return job.exitCode === 0 ? "SUCCEEDED" : "FAILED";
+  }
+
+  function fieldsEqual(a, b) {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+
+  async function api(path, options) {
+    const response = await fetch(path, Object.assign({ credentials: "same-origin" }, options));
+    let body = null;
+    try { body = await response.json(); } catch (e) { body = { error: response.statusText }; }
+    if (!response.ok) throw new Error((body && body.error) || response.statusText);
+    return body;
+  }
+
+  /** An action: confirmed by the user, sent as a POST with the page's CSRF token. */
+  async function act(question, path, messageBox) {
+    if (!window.confirm(question)) return;
+    try {
+      await api(path, { method: "POST", headers: { "X-Kueue-Csrf": csrf } });
+      show(messageBox, "done", false);
+    } catch (e) {
+      show(messageBox, e.message, true);
+    }
+  }
+
+  function show(box, text, error) {
+    if (!box) return;
+    box.replaceChildren(el("div", { class: error ? "message error" : "message", text }));
+  }
+
+  // ---- the event stream ----
+
+  const events = new EventSource("/api/events");
+  events.addEventListener("fleet", (event) => {
+    fleet = JSON.parse(event.data);
+    if (fleet.serverError) {
+      statusLine.textContent = "server unreachable: " + fleet.serverError;
+      statusLine.className = "status error";
+    } else {
+      statusLine.textContent = "live · " + new Date(fleet.time).toLocaleTimeString();
+      statusLine.className = "status";
+    }
+    for (const listener of listeners) listener(fleet);
+  });
+  events.addEventListener("error", () => {
+    statusLine.textContent = "reconnecting…";
+    statusLine.className = "status error";
+  });
+
+  function onFleet(listener) {
+    listeners.add(listener);
+    if (fleet) listener(fleet);
+  }
+
+  // ---- fleet: counts, batches, workers, plots ----
+
+  function fleetView() {
+    const counts = el("div", { class: "counts", id: "counts" });
+    const batches = el("div", { id: "batches" });
+    const workers = el("div", { class: "cards", id: "workers" });
+    const plots = el("div", { class: "plots", id: "plots" });
+    const message = el("div");
+    view.replaceChildren(
+      el("h2", { text: "Queue" }), counts,
+      el("h2", { text: "Batches" }), message, batches,
+      el("h2", { text: "Workers" }),
+      el("div", { class: "legend" }, el("span", { class: "kueue", text: "Kueue's jobs" }),
+        el("span", { class: "others", text: "other use" }), el("span", { class: "free", text: "free" })),
+      workers,
+      el("h2", { text: "Throughput" }), plots);
+    const charts = makeCharts(plots);
+    onFleet((f) => {
+      renderCounts(counts, f.stats);
+      renderBatches(batches, f.batches || [], message);
+      renderWorkers(workers, f.workers || []);
+      updateCharts(charts, f.history);
+    });
+  }
+
+  function renderCounts(box, stats) {
+    if (!stats) return;
+    const items = STATES.map((state) =>
+      el("div", { class: "count", "data-state": state },
+        el("a", { href: "/jobs?state=" + state },
+          el("b", { text: stats[state.toLowerCase()] }), state.toLowerCase())));
+    items.push(el("div", { class: "count" }, el("b", { text: duration(stats.etaSeconds) }), "ETA"));
+    box.replaceChildren(...items);
+  }
+
+  function segments(stats, total) {
+    const parts = [
+      ["succeeded", stats.succeeded], ["failed", stats.failed], ["canceled", stats.canceled],
+      ["running", stats.running], ["pending", stats.pending + stats.offered]];
+    return parts.filter(([, n]) => n > 0).map(([name, n]) =>
+      el("span", { class: name, title: n + " " + name, "data-count": n,
+        style: "width:" + (100 * n / Math.max(1, total)) + "%" }));
+  }
+
+  function renderBatches(box, batches, message) {
+    if (batches.length === 0) {
+      box.replaceChildren(el("p", { class: "muted", text: "no batches" }));
+      return;
+    }
+    box.replaceChildren(...batches.map((batch) => {
+      const s = batch.stats;
+      const done = s.succeeded + s.failed + s.canceled;
+      const active = s.pending + s.offered + s.running;
+      const summary = done + "/" + batch.jobs + " done" + (s.failed ? " · " + s.failed + " failed" : "") +
+        (active ? " · ETA " + duration(s.etaSeconds) : " · ended");
+      return el("div", { class: "batch", "data-batch": batch.batch, "data-done": done, "data-jobs": batch.jobs },
+        el("a", { class: "name", href: "/jobs?batch=" + batch.batch, title: batch.command,
+          text: "batch " + batch.batch + ": " + batch.command }),
+        el("div", { class: "bar" }, segments(s, batch.jobs)),
+        el("span", { class: "muted", text: summary }),
+        active ? el("span", { class: "actions" },
+          el("button", { class: "cancel-batch", text: "Cancel pending",
+            onclick: () => act("Cancel the pending jobs of batch " + batch.batch + "?",
+              "/api/batches/" + batch.batch + "/cancel", message) }),
+          s.running + s.offered > 0 ? el("button", { class: "danger kill-batch", text: "Kill all",
+            onclick: () => act("Cancel the pending jobs of batch " + batch.batch +
+              " and kill its running ones?", "/api/batches/" + batch.batch + "/kill", message) }) : null)
+          : el("span"));
+    }));
+  }
+
+  function renderWorkers(box, workers) {
+    if (workers.length === 0) {
+      box.replaceChildren(el("p", { class: "muted", text: "no workers connected" }));
+      return;
+    }
+    box.replaceChildren(...workers.map((w) =>
+      el("div", { class: w.connected ? "card worker" : "card worker lost", "data-worker": w.name },
+        el("h3", {}, el("span", { text: w.name }),
+          el("span", { class: "badge", text: w.connected ? "connected" : "lost" })),
+        el("div", { class: "muted", text: w.hostname + " · " + w.slotsUsed + "/" + w.slotsTotal +
+          " slots · load " + w.load1.toFixed(2) + (w.connected ? "" : " · last seen " + when(w.lastSeen)) }),
+        w.bars.map((bar) => el("div", { class: "bar-row", "data-resource": bar.resource },
+          el("span", { text: bar.resource }),
+          el("div", { class: "bar", title: "Kueue " + amount(bar.kueue, bar.unit) + ", others " +
+              amount(bar.others, bar.unit) + ", free " + amount(bar.free, bar.unit) },
+            el("span", { class: "kueue", style: "width:" + (100 * bar.kueue / Math.max(1, bar.total)) + "%" }),
+            el("span", { class: "others", style: "width:" + (100 * bar.others / Math.max(1, bar.total)) + "%" })),
+          el("span", { class: "muted", text: amount(bar.free, bar.unit) + " free of " + amount(bar.total, bar.unit) }))),
+        w.jobs.length === 0 ? el("div", { class: "muted", text: "no jobs" }) :
+          el("ul", { class: "jobs-list" }, w.jobs.map((job) =>
+            el("li", {}, el("a", { href: "/jobs/" + job.id, text: "#" + job.id }), " ",
+              el("span", { class: "muted", text: job.state.toLowerCase() }), " ", job.command))))));
+  }
+
+  function makeCharts(box) {
+    if (typeof uPlot === "undefined") return null;
+    const width = Math.min(640, Math.max(300, (box.clientWidth || 900) / 2 - 30));
+    // The last hours, even before they have data, rather than a range made of one point.
+    const x = { time: true, range: (u, min, max) => [Math.min(min, max - 3600), max + 60] };
+    const finished = new uPlot({
+      title: "jobs finished per minute", width, height: 200, scales: { x },
+      series: [{}, { label: "finished", stroke: "#2e9b4f", fill: "rgba(46,155,79,.15)" }],
+    }, [[], []], el("div", { class: "plot", id: "plot-finished" }));
+    const use = new uPlot({
+      title: "fleet CPU use (reserved / total)", width, height: 200,
+      scales: { x, y: { range: [0, 100] } },
+      // Points too: minutes before the dashboard started are unknown, and a lone known minute
+      // between gaps has no line to draw.
+      series: [{}, { label: "use %", stroke: "#2f6fde", fill: "rgba(47,111,222,.15)",
+        points: { show: true, size: 4 } }],
+    }, [[], []], el("div", { class: "plot", id: "plot-use" }));
+    box.replaceChildren(finished.root.parentNode, use.root.parentNode);
+    return { finished, use };
+  }
+
+  function updateCharts(charts, history) {
+    if (!charts || !history) return;
+    charts.finished.setData([history.minutes, history.finished]);
+    charts.use.setData([history.minutes,
+      history.cpuUse.map((u) => u === null ? null : Math.round(u * 1000) / 10)]);
+  }
+
+  // ---- jobs table ----
+
+  function jobsView() {
+    const params = new URLSearchParams(location.search);
+    const state = { filters: {
+      state: params.get("state") || "", batch: params.get("batch") || "",
+      worker: params.get("worker") || "", text: params.get("text") || "" },
+      order: params.get("order") === "oldest" ? "oldest" : "newest",
+      cursors: [], after: null, rows: [], sortKey: null, sortUp: true, lastStats: null };
+    const input = (name, label, size) => el("label", {}, label,
+      el("input", { name, value: state.filters[name], size }));
+    const stateSelect = el("select", { name: "state" }, el("option", { value: "", text: "all" }),
+      STATES.map((s) => el("option", { value: s, text: s.toLowerCase(), selected: s === state.filters.state })));
+    const form = el("form", { class: "filters", id: "filters" },
+      el("label", {}, "state", stateSelect), input("batch", "batch", 8), input("worker", "worker", 12),
+      input("text", "command, directory or note contains", 24), el("button", { type: "submit", text: "Apply" }));
+    const table = el("table", { id: "jobs" });
+    const pageInfo = el("span", { class: "muted" });
+    const newer = el("button", { text: "‹ previous", id: "page-previous" });
+    const older = el("button", { text: "next ›", id: "page-next" });
+    const message = el("div");
+    view.replaceChildren(el("h2", { text: "Jobs" }), form, message, table,
+      el("div", { class: "pager" }, newer, older, pageInfo));
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      for (const name of ["state", "batch", "worker", "text"]) state.filters[name] = form.elements[name].value.trim();
+      state.cursors = []; state.after = null;
+      remember(); load();
+    });
+    newer.addEventListener("click", () => { state.after = state.cursors.pop() ?? null; load(); });
+    older.addEventListener("click", () => {
+      if (state.rows.length === 0) return;
+      state.cursors.push(state.after);
+      state.after = state.rows[state.rows.length - 1].id;
+      load();
+    });
+
+    function remember() {
+      const query = new URLSearchParams();
+      for (const [k, v] of Object.entries(state.filters)) if (v) query.set(k, v);
+      if (state.order === "oldest") query.set("order", "oldest");
+      history.replaceState(null, "", "/jobs" + (query.toString() ? "?" + query : ""));
+    }
+
+    async function load() {
+      const query = new URLSearchParams({ limit: "50", order: state.order });
+      for (const [k, v] of Object.entries(state.filters)) if (v) query.set(k, v);
+      if (state.after !== null) query.set("after", state.after);
+      try {
+        const started = performance.now();
+        const list = await api("/api/jobs?" + query);
+        state.rows = list.jobs;
+        state.lastStats = list.stats;
+        render();
+        pageInfo.textContent = "page " + (state.cursors.length + 1) + " · " + list.jobs.length +
+          " jobs · " + Math.round(performance.now() - started) + " ms";
+        newer.disabled = state.cursors.length === 0 && state.after === null;
+        older.disabled = list.jobs.length < 50;
+        message.replaceChildren();
+      } catch (e) {
+        show(message, e.message, true);
+      }
+    }
+
+    const columns = [
+      ["id", "id"], ["state", "state"], ["command", "command"], ["worker", "worker"],
+      ["batch", "batch"], ["submitted", "submitted"], ["started", "started"], ["ended", "ended"],
+      ["exitCode", "exit"], ["note", "note"]];
+
+    function render() {
+      const rows = state.rows.slice();
+      if (state.sortKey) {
+        const key = state.sortKey;
+        const value = (job) => key === "state" ? category(job) : job[key];
+        rows.sort((a, b) => {
+          const x = value(a), y = value(b);
+          const order = x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1;
+          return state.sortUp ? order : -order;
+        });
+      }
+      const head = el("tr", {}, columns.map(([key, label]) => {
+        let mark = "";
+        if (key === "id" && !state.sortKey) mark = state.order === "newest" ? " ▼" : " ▲";
+        else if (state.sortKey === key) mark = state.sortUp ? " ▲" : " ▼";
+        return el("th", { "data-sort": key, text: label + mark, title: key === "id" ?
+          "newest or oldest first, over all pages" : "sort this page",
+          onclick: () => sortBy(key) });
+      }));
+      table.replaceChildren(el("thead", {}, head), el("tbody", {}, rows.map((job) => {
+        const cat = category(job);
+        return el("tr", { "data-job": job.id },
+          el("td", {}, el("a", { href: "/jobs/" + job.id, text: job.id })),
+          el("td", { class: "state state-" + cat, text: cat.toLowerCase() }),
+          el("td", { class: "command", title: job.command, text: job.command }),
+          el("td", { text: job.worker || "" }),
+          el("td", {}, job.batch ? el("a", { href: "/jobs?batch=" + job.batch, text: job.batch }) : ""),
+          el("td", { text: when(job.submitted) }), el("td", { text: when(job.started) }),
+          el("td", { text: when(job.ended) }),
+          el("td", { text: job.exitCode ?? (job.signal ? "signal " + job.signal : "") }),
+          el("td", { class: "muted", text: job.note || "" }));
+      })));
+    }
+
+    function sortBy(key) {
+      if (key === "id") {
+        state.sortKey = null;
+        state.order = state.order === "newest" ? "oldest" : "newest";
+        state.cursors = []; state.after = null;
+        remember(); load();
+        return;
+      }
+      state.sortUp = state.sortKey === key ? !state.sortUp : true;
+      state.sortKey = key;
+      render();
+    }
+
+    let pending = null;
+    onFleet((f) => {
+      // Only when the counts moved, and at most every two seconds.
+      if (!state.lastStats || fieldsEqual(f.stats, state.lastStats) || pending) return;
+      pending = setTimeout(() => { pending = null; load(); }, 2000);
+    });
+    load();
+  }
+
+  // ---- one job ----
+
+  function jobView(id) {
+    const box = el("div", { id: "job" });
+    const message = el("div");
+    view.replaceChildren(el("h2", { text: "Job " + id }), message, box);
+    let last = null;
+    let pending = null;
+
+    async function load() {
+      try {
+        const reply = await api("/api/jobs/" + id);
+        if (!fieldsEqual(reply.job, last)) {
+          last = reply.job;
+          render(reply.job);
+        }
+      } catch (e) {
+        show(message, e.message, true);
+      }
+    }
+
+    function render(job) {
+      const s = job.summary, spec = job.spec || {};
+      const cat = category(s);
+      const fields = [
+        ["state", el("span", { class: "state state-" + cat, id: "job-state", text: cat.toLowerCase() })],
+        ["why", s.note || ""], ["command", s.command], ["directory", s.cwd],
+        ["batch", s.batch ? el("a", { href: "/jobs?batch=" + s.batch, text: s.batch + " (index " + s.arrayIndex + ")" }) : ""],
+        ["resources", s.slots + " slot(s), " + s.cpus + " CPU(s), " + amount(s.ramMb, "MB")],
+        ["global resources", Object.entries(spec.globalResources || {}).map(([k, v]) => k + "=" + v).join(", ")],
+        ["environment", job.envVariables < 0 ? "not captured (--no-env)" : job.envVariables + " variables"],
+        ["stdout to", spec.stdout || "(kept by Kueue)"], ["stderr to", spec.stderr || "(kept by Kueue)"],
+        ["worker", s.worker || ""], ["attempt", s.attempt], ["submitted", when(s.submitted)],
+        ["started", when(s.started)], ["ended", when(s.ended)],
+        ["exit", s.exitCode ?? (s.signal ? "signal " + s.signal : "")]];
+      const actions = el("div", { class: "actions" });
+      if (s.state === "PENDING") {
+        actions.append(el("button", { class: "danger", id: "cancel-job", text: "Cancel",
+          onclick: () => act("Cancel job " + id + "?", "/api/jobs/" + id + "/cancel", message).then(load) }));
+      }
+      if (s.state === "OFFERED" || s.state === "RUNNING") {
+        actions.append(el("button", { class: "danger", id: "kill-job", text: "Kill",
+          onclick: () => act("Kill job " + id + " (its whole process tree)?", "/api/jobs/" + id + "/kill", message).then(load) }));
+      }
+      const attempts = new Map();
+      for (const event of job.history) {
+        if (!attempts.has(event.attempt)) attempts.set(event.attempt, []);
+        attempts.get(event.attempt).push(event);
+      }
+      const history = [...attempts.entries()].map(([attempt, list]) => el("div", { class: "attempt", "data-attempt": attempt },
+        el("h3", { text: attempt === 0 ? "Before any attempt" : "Attempt " + attempt }),
+        el("table", {}, el("tbody", {}, list.map((e) => el("tr", {},
+          el("td", { text: when(e.time) }), el("td", { text: e.what }),
+          el("td", { text: e.worker || "" }), el("td", { class: "muted", text: e.detail || "" })))))));
+      const output = (name, captured) => [
+        el("h3", { text: name + (captured && captured.droppedBytes > 0 ? " (first " + captured.droppedBytes + " bytes dropped)" : "") }),
+        el("pre", { class: "output", id: "output-" + name, text: captured && captured.text ? captured.text : "(empty)" })];
+      box.replaceChildren(actions,
+        el("dl", { class: "fields" }, fields.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])),
+        el("h2", { text: "History" }), el("div", { id: "history" }, history),
+        el("h2", { text: "Output" }), ...output("stdout", job.stdout), ...output("stderr", job.stderr));
+    }
+
+    onFleet(() => {
+      // An ended job does not change; a live one is read again when the fleet changed.
+      if (last && last.summary.ended || pending) return;
+      pending = setTimeout(() => { pending = null; load(); }, 1000);
+    });
+    load();
+  }
+
+  // ---- routing ----
+
+  const path = location.pathname;
+  const job = path.match(/^\/jobs\/(\d+)$/);
+  if (job) {
+    document.getElementById("nav-jobs").classList.add("current");
+    jobView(job[1]);
+  } else if (path === "/jobs") {
+    document.getElementById("nav-jobs").classList.add("current");
+    jobsView();
+  } else {
+    document.getElementById("nav-fleet").classList.add("current");
+    fleetView();
+  }
+})();

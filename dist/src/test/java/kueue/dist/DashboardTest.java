@@ -1,0 +1,330 @@
+package kueue.dist;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/**
+ * {@code kueue dashboard} against a server and two workers on loopback: the HTTP rules (token,
+ * Host, CSRF) with plain requests, then the pages in Debian's headless Chromium driven by Selenium.
+ * Screenshots of each view go to target/screenshots.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DashboardTest {
+  private static final Pattern ADDRESS =
+      Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)/\\?token=([A-Za-z0-9_-]+)");
+  private static final Path SCREENSHOTS = Path.of("target", "screenshots");
+
+  @TempDir static Path home;
+  private Fleet fleet;
+  private int port;
+  private int metricsPort;
+  private String token;
+  private WebDriver browser;
+
+  @BeforeAll
+  void start() throws Exception {
+    fleet = new Fleet(home);
+    metricsPort = freePort();
+    fleet.startServer(Map.of("server", "metrics_address = \"127.0.0.1:" + metricsPort + "\""));
+    fleet.startWorker("alpha", "worker_max_parallel_jobs = 3");
+    fleet.startWorker("beta", "worker_max_parallel_jobs = 3");
+    fleet.startKueue("dashboard", "dashboard", "--no-open");
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> ADDRESS.matcher(fleet.log("dashboard")).find());
+    Matcher address = ADDRESS.matcher(fleet.log("dashboard"));
+    assertThat(address.find()).isTrue();
+    port = Integer.parseInt(address.group(1));
+    token = address.group(2);
+    Files.createDirectories(SCREENSHOTS);
+  }
+
+  @AfterAll
+  void stop() {
+    if (browser != null) {
+      browser.quit();
+    }
+    fleet.close();
+  }
+
+  /** One HTTP/1.1 request on a fresh connection; the response's status line and headers, body. */
+  private record Response(int status, String head, String body) {}
+
+  private Response http(String method, String path, Map<String, String> headers)
+      throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(10_000);
+      StringBuilder request = new StringBuilder(method + " " + path + " HTTP/1.1\r\n");
+      Map<String, String> all = new java.util.LinkedHashMap<>();
+      all.put("Host", "127.0.0.1:" + port);
+      all.putAll(headers);
+      all.put("Connection", "close");
+      all.put("Content-Length", "0");
+      all.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+      request.append("\r\n");
+      OutputStream out = socket.getOutputStream();
+      out.write(request.toString().getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = socket.getInputStream();
+      String response = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+      int split = response.indexOf("\r\n\r\n");
+      String head = response.substring(0, split);
+      return new Response(
+          Integer.parseInt(head.split(" ")[1]), head, response.substring(split + 4));
+    }
+  }
+
+  private static int freePort() throws IOException {
+    try (java.net.ServerSocket socket =
+        new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  private String cookie() {
+    return "kueue_dashboard_" + port + "=" + token;
+  }
+
+  @Test
+  @Order(1)
+  void withoutTheTokenFromAnotherHostOrWithoutTheCsrfTokenNothingIsServed() throws Exception {
+    Response noToken = http("GET", "/", Map.of());
+    Response wrongToken = http("GET", "/api/fleet", Map.of("Cookie", "kueue_dashboard_1=x"));
+    Response rebound = http("GET", "/?token=" + token, Map.of("Host", "attacker.example:" + port));
+    Response withToken = http("GET", "/?token=" + token, Map.of());
+    Response page = http("GET", "/", Map.of("Cookie", cookie()));
+    Response forged = http("POST", "/api/jobs/1/cancel", Map.of("Cookie", cookie()));
+    String csrf = page.body().replaceAll("(?s).*name=\"kueue-csrf\" content=\"([^\"]+)\".*", "$1");
+    Response otherOrigin =
+        http(
+            "POST",
+            "/api/jobs/1/cancel",
+            Map.of("Cookie", cookie(), "X-Kueue-Csrf", csrf, "Origin", "http://attacker.example"));
+    Response sameOrigin =
+        http(
+            "POST",
+            "/api/jobs/999999/cancel",
+            Map.of("Cookie", cookie(), "X-Kueue-Csrf", csrf, "Origin", "http://127.0.0.1:" + port));
+
+    assertThat(noToken.status()).isEqualTo(403);
+    assertThat(noToken.body()).contains("access token");
+    assertThat(wrongToken.status()).isEqualTo(403);
+    assertThat(rebound.status()).isEqualTo(403);
+    assertThat(withToken.status()).isEqualTo(303);
+    assertThat(withToken.head())
+        .containsIgnoringCase("Set-Cookie: " + cookie())
+        .contains("HttpOnly");
+    assertThat(page.status()).isEqualTo(200);
+    assertThat(page.body()).doesNotContain(Fleet.SECRET).doesNotContain(token);
+    assertThat(forged.status()).isEqualTo(403);
+    assertThat(otherOrigin.status()).isEqualTo(403);
+    assertThat(sameOrigin.status()).as(sameOrigin.body()).isEqualTo(409);
+    assertThat(sameOrigin.body()).contains("not found");
+  }
+
+  private WebDriver browser() {
+    if (browser == null) {
+      ChromeOptions options = new ChromeOptions();
+      options.setBinary("/usr/bin/chromium");
+      options.addArguments(
+          "--headless=new",
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-dev-shm-usage",
+          "--window-size=1400,1000");
+      ChromeDriverService service =
+          new ChromeDriverService.Builder()
+              .usingDriverExecutable(Path.of("/usr/bin/chromedriver").toFile())
+              .usingAnyFreePort()
+              .build();
+      browser = new ChromeDriver(service, options);
+      browser.manage().timeouts().scriptTimeout(Duration.ofSeconds(10));
+    }
+    return browser;
+  }
+
+  private void screenshot(String name) throws IOException {
+    Files.write(
+        SCREENSHOTS.resolve(name + ".png"),
+        ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+  }
+
+  private List<WebElement> all(String css) {
+    return browser.findElements(By.cssSelector(css));
+  }
+
+  private Object script(String code) {
+    return ((JavascriptExecutor) browser).executeScript(code);
+  }
+
+  @Test
+  @Order(2)
+  void theFleetShowsBothWorkersAndABatchMovesWithoutAReload() throws Exception {
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/?token=" + token);
+    inBrowser().until(() -> all("[data-worker]").size() == 2 && all("#plots .uplot").size() == 2);
+    assertThat(URI.create(page.getCurrentUrl()).getQuery()).as("token left the address").isNull();
+    assertThat(
+            script(
+                "return [...document.querySelectorAll('[data-worker]')]"
+                    + ".map(w => w.dataset.worker).join(',')"))
+        .isEqualTo("alpha,beta");
+    script("window.loadedOnce = true");
+
+    Fleet.Result submitted =
+        fleet.kueue(
+            "cmd",
+            "--array",
+            "1-30",
+            "-c",
+            "1",
+            "sh",
+            "-c",
+            "sleep 0.4; echo output of $KUEUE_ARRAY_INDEX");
+    assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
+    inBrowser().until(() -> all("[data-batch]").size() == 1);
+    inBrowser().until(() -> batchDone() > 0);
+    int before = batchDone();
+    inBrowser().until(() -> !all("[data-worker] .jobs-list li").isEmpty());
+    screenshot("fleet");
+    inBrowser().until(() -> batchDone() > before);
+    assertThat(script("return window.loadedOnce")).as("the page was not reloaded").isEqualTo(true);
+    inBrowser().until(() -> batchDone() == 30);
+  }
+
+  /** Read in one script: the page replaces the batch's element whenever the view changes. */
+  private int batchDone() {
+    Object done =
+        script(
+            "const b = document.querySelector('[data-batch]');"
+                + " return b ? Number(b.dataset.done) : -1;");
+    return ((Number) done).intValue();
+  }
+
+  /** Waits in the browser: elements found may be replaced by the next view before they are read. */
+  private static org.awaitility.core.ConditionFactory inBrowser() {
+    return await().ignoreExceptions().atMost(Duration.ofSeconds(30));
+  }
+
+  @Test
+  @Order(3)
+  void aJobPageShowsItsHistoryAndOutput() throws Exception {
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/jobs?batch=1");
+    inBrowser().until(() -> all("#jobs tbody tr").size() == 30);
+    screenshot("jobs");
+    page.get("http://127.0.0.1:" + port + "/jobs/5");
+    inBrowser().until(() -> !all("#output-stdout").isEmpty());
+    assertThat(page.findElement(By.id("job-state")).getText()).isEqualTo("succeeded");
+    assertThat(page.findElement(By.id("output-stdout")).getText()).isEqualTo("output of 5");
+    assertThat(page.findElement(By.id("history")).getText())
+        .contains("Attempt 1")
+        .contains("started")
+        .contains("ended");
+    screenshot("job");
+  }
+
+  @Test
+  @Order(4)
+  void cancelOnAJobPageCancelsTheJob() throws Exception {
+    long id = fleet.submit("-r", "100000000", "true"); // no worker has the RAM: it stays pending
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/jobs/" + id);
+    inBrowser().until(() -> !all("#cancel-job").isEmpty());
+    page.findElement(By.id("cancel-job")).click();
+    page.switchTo().alert().accept();
+    inBrowser().until(() -> page.findElement(By.id("job-state")).getText().equals("canceled"));
+    Fleet.Result shown = fleet.kueue("show-job", String.valueOf(id));
+    assertThat(shown.out()).contains("canceled");
+  }
+
+  @Test
+  @Order(5)
+  void theJobsTableOverAHundredThousandJobsPagesQuickly() throws Exception {
+    Fleet.Result submitted =
+        fleet.kueue("cmd", "--array", "1-100000", "-r", "100000000", "true"); // all stay pending
+    assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
+    Map<String, String> withCookie = Map.of("Cookie", cookie());
+    http("GET", "/api/jobs?limit=50", withCookie); // the first read of a connection warms it
+    List<String> queries =
+        List.of(
+            "/api/jobs?limit=50",
+            "/api/jobs?limit=50&state=PENDING",
+            "/api/jobs?limit=50&order=oldest&after=50000",
+            "/api/jobs?limit=50&batch=" + submitted.out().replaceAll("(?s)^batch (\\d+):.*", "$1"),
+            "/api/jobs?limit=50&text=true&state=PENDING");
+    for (String query : queries) {
+      long start = System.nanoTime();
+      Response page = http("GET", query, withCookie);
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      System.out.println("dashboard page " + query + ": " + millis + " ms");
+      assertThat(page.status()).as(page.body()).isEqualTo(200);
+      assertThat(page.body()).contains("\"id\"");
+      assertThat(millis).as(query).isLessThan(2000);
+    }
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/jobs?state=PENDING");
+    inBrowser().until(() -> all("#jobs tbody tr").size() == 50);
+    page.findElement(By.id("page-next")).click();
+    inBrowser()
+        .until(
+            () -> page.findElement(By.cssSelector(".pager .muted")).getText().contains("page 2"));
+    screenshot("jobs-100000");
+  }
+
+  @Test
+  @Order(6)
+  void theServersMetricsShowBothWorkersAndTheJobsByOutcome() throws Exception {
+    String metrics;
+    try (var http = java.net.http.HttpClient.newHttpClient()) {
+      metrics =
+          http.send(
+                  java.net.http.HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
+    }
+
+    assertThat(metrics.lines())
+        .contains(
+            "kueue_workers_connected 2.0",
+            "kueue_jobs_ended_total{outcome=\"succeeded\"} 30.0",
+            "kueue_jobs_ended_total{outcome=\"canceled\"} 1.0");
+    assertThat(metrics.lines().filter(line -> line.startsWith("kueue_worker_slots{")))
+        .anyMatch(line -> line.contains("worker=\"alpha\"") && line.contains("kind=\"total\""))
+        .anyMatch(line -> line.contains("worker=\"beta\"") && line.endsWith(" 3.0"));
+  }
+}
