@@ -6,6 +6,7 @@ import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobUpdate;
 import kueue.model.WorkerCapacity;
 
 /**
@@ -15,8 +16,17 @@ import kueue.model.WorkerCapacity;
  */
 public sealed interface Command {
 
-  /** Queue jobs, all or nothing. Answered by SubmitAccepted or RequestRejected. */
-  record Submit(long requestId, List<JobSpec> jobs) implements Command {}
+  /**
+   * Queue jobs, all or nothing. Answered by SubmitAccepted, RequestRejected, or SubmitRaced when a
+   * job named by a dependency ended after targets was looked up (look up again and resubmit).
+   *
+   * @param targets what the jobs and batches named by the specs' dependencies are, as stored
+   */
+  record Submit(long requestId, List<JobSpec> jobs, DependencyTargets targets) implements Command {
+    public Submit(long requestId, List<JobSpec> jobs) {
+      this(requestId, jobs, DependencyTargets.NONE);
+    }
+  }
 
   /**
    * Queue a batch, all or nothing: one job per entry, each with the shared spec, the entry's argv
@@ -24,7 +34,20 @@ public sealed interface Command {
    * in entry order and the first id is the batch id. Answered by SubmitAccepted or by
    * RequestRejected naming the index of the first entry that cannot be queued.
    */
-  record SubmitBatch(long requestId, JobSpec shared, List<BatchEntry> entries) implements Command {}
+  record SubmitBatch(
+      long requestId, JobSpec shared, List<BatchEntry> entries, DependencyTargets targets)
+      implements Command {
+    public SubmitBatch(long requestId, JobSpec shared, List<BatchEntry> entries) {
+      this(requestId, shared, entries, DependencyTargets.NONE);
+    }
+  }
+
+  /**
+   * Hold, release or change jobs that have not started. Jobs that cannot be changed (unknown,
+   * ended, started, or not held for a release) are skipped with the reason. Answered by
+   * JobsUpdated.
+   */
+  record UpdateJobs(long requestId, List<Long> jobIds, JobUpdate update) implements Command {}
 
   /**
    * Cancel a job. A pending job is canceled; an offered or running one only with kill, which also

@@ -24,6 +24,11 @@ public sealed interface Event {
       case JobRequeued e -> JobTransition.REQUEUED;
       case JobCanceled e -> JobTransition.CANCELED;
       case JobFailed e -> JobTransition.FAILED;
+      case JobHeld e -> JobTransition.HELD;
+      case JobReleased e -> JobTransition.RELEASED;
+      case JobBlocked e -> JobTransition.BLOCKED;
+      case JobUnblocked e -> JobTransition.UNBLOCKED;
+      case JobUpdated e -> null;
       case FinishedJobsExpired e -> null;
     };
   }
@@ -39,6 +44,11 @@ public sealed interface Event {
       case JobRequeued e -> e.jobId();
       case JobCanceled e -> e.jobId();
       case JobFailed e -> e.jobId();
+      case JobHeld e -> e.jobId();
+      case JobReleased e -> e.jobId();
+      case JobBlocked e -> e.jobId();
+      case JobUnblocked e -> e.jobId();
+      case JobUpdated e -> e.jobId();
       case FinishedJobsExpired e -> -1;
     };
   }
@@ -75,6 +85,24 @@ public sealed interface Event {
 
   /** Gave up on a job (e.g. too many lost attempts): FINISHED without exit code, with reason. */
   record JobFailed(long jobId, String reason, Instant at) implements Event {}
+
+  /** PENDING or WAITING -> HELD: a user held it, or it was submitted held. */
+  record JobHeld(long jobId, Instant at) implements Event {}
+
+  /** HELD -> PENDING: a user released it and nothing else keeps it back. */
+  record JobReleased(long jobId, Instant at) implements Event {}
+
+  /**
+   * PENDING or HELD -> WAITING: just submitted with dependencies not yet met, or released from a
+   * hold before they were.
+   */
+  record JobBlocked(long jobId, Instant at) implements Event {}
+
+  /** WAITING -> PENDING: its last dependency was met. */
+  record JobUnblocked(long jobId, Instant at) implements Event {}
+
+  /** A job that has not started was changed (no state move); only the fields set change. */
+  record JobUpdated(long jobId, Integer priority, Instant at) implements Event {}
 
   /** Finished and canceled jobs that ended before the cutoff are deleted. */
   record FinishedJobsExpired(Instant endedBefore) implements Event {}

@@ -1,8 +1,11 @@
 package kueue.core;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
+import kueue.model.DependencyKind;
 import kueue.model.JobState;
 import kueue.model.JobTransition;
 
@@ -14,7 +17,10 @@ final class Job {
   static final long NO_WORKER = -1;
 
   final long id;
-  final Shape shape;
+
+  /** Changes only while the job is not queued (a new priority). */
+  Shape shape;
+
   final Instant submitted;
 
   /** Changed only by {@link #moveTo}, so that every change is one of {@link JobTransition}. */
@@ -45,6 +51,15 @@ final class Job {
 
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
+
+  /** Dependencies of this job that are not met yet; it stays WAITING (or HELD) until 0. */
+  int unmetDependencies;
+
+  /** Jobs that wait for this one to end, one entry per dependency; null when none. */
+  List<Dependent> dependents;
+
+  /** A job that depends on this one, and how. */
+  record Dependent(Job child, DependencyKind kind) {}
 
   /** A job just submitted. */
   Job(long id, Shape shape, Instant submitted) {
@@ -78,6 +93,13 @@ final class Job {
           "job " + id + " cannot move from " + state + " to " + target + " (see JobTransition)");
     }
     state = target;
+  }
+
+  void addDependent(Job child, DependencyKind kind) {
+    if (dependents == null) {
+      dependents = new ArrayList<>(1);
+    }
+    dependents.add(new Dependent(child, kind));
   }
 
   boolean isOnWorker() {

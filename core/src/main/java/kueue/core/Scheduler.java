@@ -13,8 +13,10 @@ import java.util.TreeMap;
 import java.util.function.Consumer;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
+import kueue.model.Dependency;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
+import kueue.model.JobUpdate;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
@@ -36,6 +38,9 @@ public final class Scheduler {
   static final String CANCELED_BY_USER = "canceled by user";
   static final String SUPERSEDED = "superseded";
   static final String NOT_RECLAIMED = "worker did not come back after server restart";
+  static final String SUCCEEDED = "succeeded";
+  static final String FAILED = "failed";
+  static final String WAS_CANCELED = "was canceled";
   private static final WorkerCapacity NO_CAPACITY = new WorkerCapacity(Resources.NONE, 0, 0);
 
   private final SchedulerSettings settings;
@@ -54,6 +59,17 @@ public final class Scheduler {
   private final TreeMap<Long, Job> unclaimed = new TreeMap<>();
 
   private long lastExpiryMinute = Long.MIN_VALUE;
+
+  /**
+   * Restored jobs whose dependencies the restore found decided (a parent ended as stored): they are
+   * canceled (with the reason) or unblocked by the next placement, which can record events.
+   */
+  private final Map<Job, String> restoredCancels = new java.util.LinkedHashMap<>();
+
+  private final List<Job> restoredUnblocks = new ArrayList<>();
+
+  /** The jobs one CancelJobs canceled, by id; empty between commands. */
+  private final Map<Long, Job> canceledJobs = new HashMap<>();
 
   public Scheduler(SchedulerSettings settings, long nextJobId) {
     this.settings = settings;
@@ -97,6 +113,12 @@ public final class Scheduler {
     private final Map<Shape, Shape> shapes = new HashMap<>();
     private Resources lastDemand;
     private Map<String, Integer> lastResources;
+    private int lastPriority;
+
+    /** Held and waiting jobs with their stored dependencies, linked by finish(). */
+    private final List<Map.Entry<Job, List<RestoredJob.RestoredDependency>>> dependencies =
+        new ArrayList<>();
+
     private Shape shape;
     private List<Job> queue;
 
@@ -111,16 +133,22 @@ public final class Scheduler {
       }
       // The store hands consecutive jobs of one submission the same demand objects, so the shape
       // is looked up once per run of them.
-      if (entry.demand() != lastDemand || entry.globalResources() != lastResources) {
+      if (entry.demand() != lastDemand
+          || entry.globalResources() != lastResources
+          || entry.priority() != lastPriority) {
         lastDemand = entry.demand();
         lastResources = entry.globalResources();
-        shape = shapes.computeIfAbsent(shapeOf(lastDemand, lastResources), k -> k);
+        lastPriority = entry.priority();
+        shape = shapes.computeIfAbsent(shapeOf(lastDemand, lastResources, lastPriority), k -> k);
         queue = pending.computeIfAbsent(shape, k -> new ArrayList<>());
       }
       Job job = new Job(entry.jobId(), shape, entry.submitted(), entry.state());
       job.attempt = entry.attempt();
       if (entry.state() == JobState.PENDING) {
         queue.add(job);
+      } else if (entry.state() == JobState.HELD || entry.state() == JobState.WAITING) {
+        jobs.put(job.id, job);
+        dependencies.add(Map.entry(job, entry.dependencies()));
       } else if (entry.state().isOnWorker()) {
         jobs.put(job.id, job);
         limits.take(job.shape);
@@ -140,6 +168,43 @@ public final class Scheduler {
         }
       }
       pending.clear();
+      for (var linked : dependencies) {
+        link(linked.getKey(), linked.getValue());
+      }
+      dependencies.clear();
+    }
+
+    /**
+     * A parent still active gets the job as its dependent again. A parent that has ended decided
+     * its dependency when it ended; were it stored otherwise (its end was stored, not its
+     * dependents' fate), the next placement settles the job.
+     */
+    private void link(Job job, List<RestoredJob.RestoredDependency> stored) {
+      String cancel = null;
+      for (RestoredJob.RestoredDependency dependency : stored) {
+        Job parent = jobs.get(dependency.parentId());
+        if (parent != null) {
+          parent.addDependent(job, dependency.kind());
+          job.unmetDependencies++;
+        } else if (cancel == null && dependency.parentState() != null) {
+          boolean succeeded =
+              dependency.parentState().category(dependency.parentExitCode())
+                  == kueue.model.JobFilter.SUCCEEDED;
+          if (!dependency.kind().metBy(succeeded)) {
+            cancel =
+                dependencyFailed(
+                    dependency.parentId(),
+                    succeeded
+                        ? SUCCEEDED
+                        : dependency.parentState() == JobState.CANCELED ? WAS_CANCELED : FAILED);
+          }
+        }
+      }
+      if (cancel != null) {
+        restoredCancels.put(job, cancel);
+      } else if (job.state() == JobState.WAITING && job.unmetDependencies == 0) {
+        restoredUnblocks.add(job);
+      }
     }
   }
 
@@ -151,6 +216,7 @@ public final class Scheduler {
       case Command.SubmitBatch batch -> submitBatch(batch, now, out);
       case Command.Cancel cancel -> cancel(cancel, now, out);
       case Command.CancelJobs cancel -> cancelJobs(cancel, now, out);
+      case Command.UpdateJobs update -> updateJobs(update, now, out);
       case Command.ConnectWorker connect -> connect(connect, now, out);
       case Command.UpdateWorker update -> update(update, now);
       case Command.DisconnectWorker disconnect -> disconnect(disconnect, now);
@@ -167,6 +233,9 @@ public final class Scheduler {
    * Called once after each batch of commands.
    */
   public void place(Instant now, Decisions out) {
+    if (!restoredCancels.isEmpty() || !restoredUnblocks.isEmpty()) {
+      settleRestored(now, out);
+    }
     if (workers.isEmpty() || queues.isEmpty() || limits.full()) {
       return;
     }
@@ -176,7 +245,7 @@ public final class Scheduler {
     }
     // Oldest candidate of each shape; nothing is freed during a pass, so a shape that cannot run
     // once in this pass cannot run later in it either and is dropped for good.
-    PriorityQueue<Job> candidates = new PriorityQueue<>(Comparator.comparingLong(job -> job.id));
+    PriorityQueue<Job> candidates = new PriorityQueue<>(PLACEMENT_ORDER);
     for (PendingQueue queue : queues.values()) {
       if (queue.shape().demand().fitsIn(roomiest) && limits.admits(queue.shape())) {
         candidates.add(queue.oldest());
@@ -222,13 +291,28 @@ public final class Scheduler {
     }
   }
 
-  /** The job if it has not ended, with why it is still pending. */
+  /** Higher priority first, then the older job. */
+  private static final Comparator<Job> PLACEMENT_ORDER =
+      Comparator.comparingInt((Job job) -> job.shape.priority())
+          .reversed()
+          .thenComparingLong(job -> job.id);
+
+  /** The job if it has not ended, with why it is still pending, held or waiting. */
   public Optional<ActiveJobView> activeJob(long jobId) {
     Job job = jobs.get(jobId);
     if (job == null) {
       return Optional.empty();
     }
-    String reason = job.state() == JobState.PENDING ? pendingReason(job) : null;
+    String reason =
+        switch (job.state()) {
+          case PENDING -> pendingReason(job);
+          case HELD ->
+              job.unmetDependencies > 0
+                  ? "held (kueue release " + job.id + "), and " + waitingReason(job)
+                  : "held until released (kueue release " + job.id + ")";
+          case WAITING -> waitingReason(job);
+          default -> null;
+        };
     return Optional.of(new ActiveJobView(job.id, job.state(), job.attempt, job.workerId, reason));
   }
 
@@ -268,41 +352,142 @@ public final class Scheduler {
 
   private void submit(Command.Submit command, Instant now, Decisions out) {
     String problem = SubmitValidation.problem(command.jobs(), settings);
+    if (problem == null) {
+      for (JobSpec spec : command.jobs()) {
+        problem = dependencyProblem(spec, command.targets());
+        if (problem != null) {
+          break;
+        }
+      }
+    }
     if (problem != null) {
-      out.then(new Effect.RequestRejected(command.requestId(), problem));
+      answerProblem(command.requestId(), problem, out);
       return;
     }
     List<Long> ids = new ArrayList<>(command.jobs().size());
+    List<Long> canceled = new ArrayList<>(0);
     for (JobSpec spec : command.jobs()) {
-      Job job = new Job(nextJobId++, shapeOf(spec.demand(), spec.globalResources()), now);
+      Job job =
+          new Job(
+              nextJobId++, shapeOf(spec.demand(), spec.globalResources(), spec.priority()), now);
       jobs.put(job.id, job);
-      enqueue(job);
       out.record(new Event.JobQueued(job.id, spec.forJob(job.id, spec.argv(), null, null), now));
+      admit(job, spec, command.targets(), now, out, canceled);
       ids.add(job.id);
     }
     out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
+    if (!canceled.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(canceled)));
+    }
+  }
+
+  private void answerProblem(long requestId, String problem, Decisions out) {
+    out.then(
+        problem == RACED
+            ? new Effect.SubmitRaced(requestId)
+            : new Effect.RequestRejected(requestId, problem));
+  }
+
+  /** A marker problem: a job named by a dependency ended after it was looked up. */
+  private static final String RACED = new String("raced");
+
+  /** Why the spec's dependencies cannot be accepted, RACED, or null when they can. */
+  private String dependencyProblem(JobSpec spec, DependencyTargets targets) {
+    for (Dependency dependency : spec.dependencies()) {
+      List<Long> parents = targets.jobsOf().get(dependency.jobId());
+      if (parents == null || parents.isEmpty()) {
+        return "job "
+            + dependency.jobId()
+            + " not found: a dependency must name a stored job or batch";
+      }
+      for (long parent : parents) {
+        if (!jobs.containsKey(parent) && !targets.ended().containsKey(parent)) {
+          return RACED;
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A job just queued (state PENDING, not yet in a queue) goes where its spec and dependencies put
+   * it: canceled when a parent already ended in a way that can never meet its dependency, held,
+   * waiting for its parents, or into the pending queue.
+   */
+  private void admit(
+      Job job,
+      JobSpec spec,
+      DependencyTargets targets,
+      Instant now,
+      Decisions out,
+      List<Long> ended) {
+    if (!spec.dependencies().isEmpty()) {
+      for (Dependency dependency : spec.dependencies()) {
+        for (long parent : targets.jobsOf().get(dependency.jobId())) {
+          DependencyTargets.ParentEnd end =
+              jobs.containsKey(parent) ? null : targets.ended().get(parent);
+          if (end != null && !dependency.kind().metBy(end.succeeded())) {
+            jobs.remove(job.id);
+            job.moveTo(JobState.CANCELED);
+            out.record(new Event.JobCanceled(job.id, dependencyFailed(parent, end.how()), now));
+            ended.add(job.id);
+            return;
+          }
+        }
+      }
+      for (Dependency dependency : spec.dependencies()) {
+        for (long parent : targets.jobsOf().get(dependency.jobId())) {
+          Job active = jobs.get(parent);
+          if (active != null) {
+            active.addDependent(job, dependency.kind());
+            job.unmetDependencies++;
+          }
+        }
+      }
+    }
+    if (spec.hold()) {
+      job.moveTo(JobState.HELD);
+      out.record(new Event.JobHeld(job.id, now));
+    } else if (job.unmetDependencies > 0) {
+      job.moveTo(JobState.WAITING);
+      out.record(new Event.JobBlocked(job.id, now));
+    } else {
+      enqueue(job);
+    }
   }
 
   private void submitBatch(Command.SubmitBatch command, Instant now, Decisions out) {
     String problem = SubmitValidation.batchProblem(command.shared(), command.entries(), settings);
+    if (problem == null) {
+      problem = dependencyProblem(command.shared(), command.targets());
+    }
     if (problem != null) {
-      out.then(new Effect.RequestRejected(command.requestId(), problem));
+      answerProblem(command.requestId(), problem, out);
       return;
     }
     JobSpec shared = command.shared();
-    Shape shape = shapeOf(shared.demand(), shared.globalResources());
+    Shape shape = shapeOf(shared.demand(), shared.globalResources(), shared.priority());
     long batch = nextJobId;
     List<Long> ids = new ArrayList<>(command.entries().size());
+    List<Long> canceled = new ArrayList<>(0);
+    boolean plain = shared.dependencies().isEmpty() && !shared.hold();
     for (BatchEntry entry : command.entries()) {
       Job job = new Job(nextJobId++, shape, now);
       jobs.put(job.id, job);
-      enqueue(job);
       List<String> argv = entry.argv() != null ? entry.argv() : shared.argv();
       out.record(
           new Event.JobQueued(job.id, shared.forJob(job.id, argv, batch, entry.index()), now));
+      if (plain) {
+        enqueue(job);
+      } else {
+        admit(job, shared, command.targets(), now, out, canceled);
+      }
       ids.add(job.id);
     }
     out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
+    if (!canceled.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(canceled)));
+    }
   }
 
   private void cancel(Command.Cancel command, Instant now, Decisions out) {
@@ -313,7 +498,7 @@ public final class Scheduler {
               command.requestId(), "job " + command.jobId() + " not found or already ended"));
       return;
     }
-    if (job.state() != JobState.PENDING && !command.kill()) {
+    if (job.isOnWorker() && !command.kill()) {
       String where =
           job.state() == JobState.RUNNING ? "is running" : "is being offered to a worker";
       out.then(
@@ -326,19 +511,23 @@ public final class Scheduler {
       out.then(kill);
     }
     out.then(new Effect.CancelAccepted(command.requestId(), job.id));
-    out.then(new Effect.JobsTerminated(List.of(job.id)));
+    List<Long> ended = new ArrayList<>(List.of(job.id));
+    settleDependents(job, false, WAS_CANCELED, now, out, ended);
+    out.then(new Effect.JobsTerminated(List.copyOf(ended)));
   }
 
   private void cancelJobs(Command.CancelJobs command, Instant now, Decisions out) {
     List<Long> canceled = new ArrayList<>();
     List<Long> left = new ArrayList<>();
     List<Effect> kills = new ArrayList<>();
+    canceledJobs.clear();
     for (Long id : command.jobIds() == null ? List.<Long>of() : command.jobIds()) {
       Job job = id == null ? null : jobs.get(id);
       if (job == null) {
         continue;
       }
-      if (job.state() != JobState.PENDING && !command.kill()) {
+      canceledJobs.put(job.id, job);
+      if (job.isOnWorker() && !command.kill()) {
         left.add(job.id);
         continue;
       }
@@ -352,8 +541,14 @@ public final class Scheduler {
     out.then(
         new Effect.CancelJobsAnswered(
             command.requestId(), List.copyOf(canceled), List.copyOf(left)));
-    if (!canceled.isEmpty()) {
-      out.then(new Effect.JobsTerminated(List.copyOf(canceled)));
+    List<Long> ended = new ArrayList<>(canceled);
+    for (Long id : canceled) {
+      // A job of the list canceled as a dependent of an earlier one is already settled.
+      settleDependents(canceledJobs.get(id), false, WAS_CANCELED, now, out, ended);
+    }
+    canceledJobs.clear();
+    if (!ended.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(ended)));
     }
   }
 
@@ -365,7 +560,7 @@ public final class Scheduler {
     Effect kill = null;
     if (job.state() == JobState.PENDING) {
       dequeue(job);
-    } else {
+    } else if (job.isOnWorker()) {
       Worker holder = holderOf(job);
       if (holder != null) {
         // The process is still dying: its worker and global resources stay taken until the worker
@@ -544,7 +739,15 @@ public final class Scheduler {
       out.record(
           new Event.JobEnded(
               job.id, job.attempt, command.outcome(), command.stdout(), command.stderr(), now));
-      out.then(new Effect.JobsTerminated(List.of(job.id)));
+      if (job.dependents == null) {
+        out.then(new Effect.JobsTerminated(List.of(job.id)));
+      } else {
+        Integer exit = command.outcome() == null ? null : command.outcome().exitCode();
+        boolean succeeded = exit != null && exit == 0;
+        List<Long> ended = new ArrayList<>(List.of(job.id));
+        settleDependents(job, succeeded, succeeded ? SUCCEEDED : FAILED, now, out, ended);
+        out.then(new Effect.JobsTerminated(ended));
+      }
     } else {
       releaseDying(new AttemptRef(command.jobId(), command.attempt()), worker);
     }
@@ -591,6 +794,157 @@ public final class Scheduler {
       lastExpiryMinute = minute;
       out.record(new Event.FinishedJobsExpired(now.minus(settings.cleanupAfter())));
     }
+  }
+
+  private void updateJobs(Command.UpdateJobs command, Instant now, Decisions out) {
+    JobUpdate update = command.update();
+    List<Long> updated = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    for (Long id : command.jobIds() == null ? List.<Long>of() : command.jobIds()) {
+      Job job = id == null ? null : jobs.get(id);
+      String problem = job == null ? "job " + id + " not found or already ended" : null;
+      if (problem == null && job.isOnWorker()) {
+        problem = "job " + id + " has started";
+      }
+      if (problem == null && Boolean.FALSE.equals(update.hold()) && job.state() != JobState.HELD) {
+        problem = "job " + id + " is not held";
+      }
+      if (problem != null) {
+        skipped.add(problem);
+        continue;
+      }
+      if (update.priority() != null && update.priority() != job.shape.priority()) {
+        boolean queued = job.state() == JobState.PENDING;
+        if (queued) {
+          dequeue(job);
+        }
+        job.shape = shapeOf(job.shape.demand(), job.shape.globalResources(), update.priority());
+        if (queued) {
+          enqueue(job);
+        }
+        out.record(new Event.JobUpdated(job.id, update.priority(), now));
+      }
+      if (Boolean.TRUE.equals(update.hold()) && job.state() != JobState.HELD) {
+        if (job.state() == JobState.PENDING) {
+          dequeue(job);
+        }
+        job.moveTo(JobState.HELD);
+        out.record(new Event.JobHeld(job.id, now));
+      } else if (Boolean.FALSE.equals(update.hold())) {
+        if (job.unmetDependencies > 0) {
+          job.moveTo(JobState.WAITING);
+          out.record(new Event.JobBlocked(job.id, now));
+        } else {
+          job.moveTo(JobState.PENDING);
+          out.record(new Event.JobReleased(job.id, now));
+          enqueue(job);
+        }
+      }
+      updated.add(job.id);
+    }
+    out.then(
+        new Effect.JobsUpdated(command.requestId(), List.copyOf(updated), List.copyOf(skipped)));
+  }
+
+  // ---- dependencies
+
+  /**
+   * The job has just ended (its event is recorded): each dependent whose dependency it met counts
+   * one fewer unmet, and is placed when none is left; each one whose dependency it can never meet
+   * is canceled, and so on down the chain. A work list rather than recursion, so that a chain of
+   * any length is settled in one pass.
+   *
+   * @param ended receives the ids of the jobs canceled here
+   */
+  private void settleDependents(
+      Job job, boolean succeeded, String how, Instant now, Decisions out, List<Long> ended) {
+    if (job == null || job.dependents == null) {
+      return;
+    }
+    java.util.ArrayDeque<Job> canceled = new java.util.ArrayDeque<>();
+    settleDependentsOf(job, succeeded, how, now, out, canceled);
+    while (!canceled.isEmpty()) {
+      Job child = canceled.poll();
+      ended.add(child.id);
+      settleDependentsOf(child, false, WAS_CANCELED, now, out, canceled);
+    }
+  }
+
+  private void settleDependentsOf(
+      Job parent,
+      boolean succeeded,
+      String how,
+      Instant now,
+      Decisions out,
+      java.util.ArrayDeque<Job> canceled) {
+    List<Job.Dependent> dependents = parent.dependents;
+    parent.dependents = null;
+    if (dependents == null) {
+      return;
+    }
+    for (Job.Dependent dependent : dependents) {
+      Job child = dependent.child();
+      if (child.state().isTerminal()) {
+        continue;
+      }
+      if (dependent.kind().metBy(succeeded)) {
+        child.unmetDependencies--;
+        if (child.unmetDependencies == 0 && child.state() == JobState.WAITING) {
+          child.moveTo(JobState.PENDING);
+          out.record(new Event.JobUnblocked(child.id, now));
+          enqueue(child);
+        }
+      } else {
+        cancelDependent(child, dependencyFailed(parent.id, how), now, out);
+        canceled.add(child);
+      }
+    }
+  }
+
+  /** Cancels a held or waiting job whose dependency can no longer be met. */
+  private void cancelDependent(Job child, String reason, Instant now, Decisions out) {
+    jobs.remove(child.id);
+    child.moveTo(JobState.CANCELED);
+    out.record(new Event.JobCanceled(child.id, reason, now));
+  }
+
+  static String dependencyFailed(long parent, String how) {
+    return "dependency on job " + parent + " failed" + (how.equals(FAILED) ? "" : ": it " + how);
+  }
+
+  /** Carries out what the restore found decided (see {@link Restoration}). */
+  private void settleRestored(Instant now, Decisions out) {
+    List<Long> ended = new ArrayList<>();
+    for (var entry : restoredCancels.entrySet()) {
+      Job job = entry.getKey();
+      if (!job.state().isTerminal()) {
+        cancelDependent(job, entry.getValue(), now, out);
+        ended.add(job.id);
+        settleDependents(job, false, WAS_CANCELED, now, out, ended);
+      }
+    }
+    restoredCancels.clear();
+    for (Job job : restoredUnblocks) {
+      if (job.state() == JobState.WAITING && job.unmetDependencies == 0) {
+        job.moveTo(JobState.PENDING);
+        out.record(new Event.JobUnblocked(job.id, now));
+        enqueue(job);
+      }
+    }
+    restoredUnblocks.clear();
+    if (!ended.isEmpty()) {
+      out.then(new Effect.JobsTerminated(ended));
+    }
+  }
+
+  private static String waitingReason(Job job) {
+    int unmet = job.unmetDependencies;
+    return "waiting for "
+        + unmet
+        + (unmet == 1 ? " dependency" : " dependencies")
+        + " (show-job "
+        + job.id
+        + " lists them)";
   }
 
   // ---- transitions shared by several commands
@@ -641,6 +995,7 @@ public final class Scheduler {
       out.record(
           new Event.JobFailed(job.id, "lost " + job.losses + times + "; last: " + reason, now));
       failed.add(job.id);
+      settleDependents(job, false, FAILED, now, out, failed);
     } else {
       out.record(new Event.JobRequeued(job.id, job.attempt, reason, now));
       job.moveTo(JobState.PENDING);
@@ -756,8 +1111,8 @@ public final class Scheduler {
   }
 
   /** Equal shapes share one instance, so a million jobs of one shape cost one shape. */
-  private Shape shapeOf(Resources demand, Map<String, Integer> globalResources) {
-    Shape shape = new Shape(demand, globalResources == null ? Map.of() : globalResources);
+  private Shape shapeOf(Resources demand, Map<String, Integer> globalResources, int priority) {
+    Shape shape = new Shape(demand, globalResources == null ? Map.of() : globalResources, priority);
     PendingQueue queue = queues.get(shape);
     return queue == null ? shape : queue.shape();
   }

@@ -17,10 +17,12 @@ import java.util.TreeMap;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
+import kueue.model.Dependency;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.JobTransition;
+import kueue.model.JobUpdate;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
 
@@ -47,6 +49,12 @@ final class SchedulerHarness {
   private final Map<Long, Set<Long>> deferred = new HashMap<>();
   private final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
   private final Set<Long> stopping = new HashSet<>();
+  private final Set<Long> submitted = new HashSet<>();
+  private final Map<Long, List<Long>> batches = new HashMap<>();
+  private final Map<Long, DependencyTargets.ParentEnd> ended = new HashMap<>();
+
+  /** Each submitted job's dependencies, a batch's expanded to its jobs as at submission. */
+  private final Map<Long, List<Dependency>> dependenciesOf = new HashMap<>();
 
   /** The state of each active job, replayed from the events through {@link JobTransition}. */
   private final Map<Long, JobState> replayedState = new HashMap<>();
@@ -79,7 +87,61 @@ final class SchedulerHarness {
   }
 
   Decisions submitSpecs(List<JobSpec> specs) {
-    return step(new Command.Submit(nextRequestId++, specs));
+    return step(
+        new Command.Submit(
+            nextRequestId++, specs, targets(specs.stream().map(JobSpec::dependencies).toList())));
+  }
+
+  /**
+   * What the store would answer for the ids the dependencies name: a batch id stands for its jobs,
+   * and jobs that ended are given with how they ended.
+   */
+  DependencyTargets targets(List<List<Dependency>> dependencies) {
+    Map<Long, List<Long>> jobsOf = new HashMap<>();
+    Map<Long, DependencyTargets.ParentEnd> endedParents = new HashMap<>();
+    for (List<Dependency> list : dependencies) {
+      for (Dependency dependency : list) {
+        List<Long> members = batches.get(dependency.jobId());
+        if (members == null && submitted.contains(dependency.jobId())) {
+          members = List.of(dependency.jobId());
+        }
+        if (members != null) {
+          jobsOf.put(dependency.jobId(), members);
+          for (long member : members) {
+            if (ended.containsKey(member)) {
+              endedParents.put(member, ended.get(member));
+            }
+          }
+        }
+      }
+    }
+    return new DependencyTargets(jobsOf, endedParents);
+  }
+
+  Decisions update(List<Long> jobIds, JobUpdate update) {
+    return step(new Command.UpdateJobs(nextRequestId++, jobIds, update));
+  }
+
+  Decisions hold(Long... jobIds) {
+    return update(List.of(jobIds), JobUpdate.holding(true));
+  }
+
+  Decisions releaseHold(Long... jobIds) {
+    return update(List.of(jobIds), JobUpdate.holding(false));
+  }
+
+  /** The reason the job was canceled with, from the last step's events. */
+  String canceledReason(long jobId) {
+    return events(Event.JobCanceled.class).stream()
+        .filter(canceled -> canceled.jobId() == jobId)
+        .map(Event.JobCanceled::reason)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("job " + jobId + " was not canceled"));
+  }
+
+  /** Whether the job has ended (the scheduler has forgotten it). */
+  boolean hasEnded(long jobId) {
+    return ended.containsKey(jobId);
   }
 
   long connect(WorkerBuilder worker, AttemptRef... running) {
@@ -131,6 +193,11 @@ final class SchedulerHarness {
     return start(job.workerId(), jobId, job.attempt());
   }
 
+  Decisions endCurrent(long jobId, int exitCode) {
+    ActiveJobView job = view(jobId);
+    return end(job.workerId(), jobId, job.attempt(), exitCode);
+  }
+
   Decisions end(long workerId, long jobId, int attempt, int exitCode) {
     JobOutcome outcome = new JobOutcome(exitCode, null, null, now, now);
     return step(
@@ -162,7 +229,9 @@ final class SchedulerHarness {
   }
 
   Decisions submitBatch(JobSpec shared, List<BatchEntry> entries) {
-    return step(new Command.SubmitBatch(nextRequestId++, shared, entries));
+    return step(
+        new Command.SubmitBatch(
+            nextRequestId++, shared, entries, targets(List.of(shared.dependencies()))));
   }
 
   Decisions tick() {
@@ -177,6 +246,7 @@ final class SchedulerHarness {
     for (RestoredJob job : jobs) {
       shapes.put(job.jobId(), new Shape(job.demand(), job.globalResources()));
       active.add(job.jobId());
+      submitted.add(job.jobId());
       replayedState.put(job.jobId(), job.state());
     }
     scheduler.restore(jobs, now);
@@ -288,12 +358,41 @@ final class SchedulerHarness {
       switch (event) {
         case Event.JobQueued queued -> {
           active.add(queued.jobId());
+          List<Dependency> expanded = new ArrayList<>();
+          for (Dependency dependency : queued.spec().dependencies()) {
+            for (long parent :
+                batches.getOrDefault(dependency.jobId(), List.of(dependency.jobId()))) {
+              expanded.add(new Dependency(dependency.kind(), parent));
+            }
+          }
+          if (!expanded.isEmpty()) {
+            dependenciesOf.put(queued.jobId(), expanded);
+          }
+          submitted.add(queued.jobId());
+          if (queued.spec().batch() != null) {
+            batches
+                .computeIfAbsent(queued.spec().batch(), batch -> new ArrayList<>())
+                .add(queued.jobId());
+          }
           shapes.put(
               queued.jobId(), new Shape(queued.spec().demand(), queued.spec().globalResources()));
         }
-        case Event.JobEnded ended -> active.remove(ended.jobId());
-        case Event.JobCanceled canceled -> active.remove(canceled.jobId());
-        case Event.JobFailed failed -> active.remove(failed.jobId());
+        case Event.JobEnded end -> {
+          active.remove(end.jobId());
+          Integer exit = end.outcome().exitCode();
+          boolean succeeded = exit != null && exit == 0;
+          ended.put(
+              end.jobId(),
+              new DependencyTargets.ParentEnd(succeeded, succeeded ? "succeeded" : "failed"));
+        }
+        case Event.JobCanceled canceled -> {
+          active.remove(canceled.jobId());
+          ended.put(canceled.jobId(), new DependencyTargets.ParentEnd(false, "was canceled"));
+        }
+        case Event.JobFailed failed -> {
+          active.remove(failed.jobId());
+          ended.put(failed.jobId(), new DependencyTargets.ParentEnd(false, "failed"));
+        }
         case Event.JobDeclined declined when command instanceof Command.Decline decline -> {
           if (decline.permanent()) {
             declinedForever
@@ -385,6 +484,7 @@ final class SchedulerHarness {
 
   private void checkState() {
     assertThat(replayedState.keySet()).as("jobs that have not ended").isEqualTo(active);
+    checkDependencies();
     for (long jobId : active) {
       assertThat(view(jobId).state())
           .as("state of job %d after the moves its events record", jobId)
@@ -449,6 +549,38 @@ final class SchedulerHarness {
       assertThat(usage.used()).as("use of %s", usage.name()).isLessThanOrEqualTo(usage.total());
     }
     assertThat(holder.keySet()).as("jobs held by workers are active").isSubsetOf(active);
+  }
+
+  /**
+   * Nothing waits for a dependency that can never be met (it is canceled at once), a waiting job
+   * has a dependency not yet met, and a job placed or pending has all of them met.
+   */
+  private void checkDependencies() {
+    for (var entry : dependenciesOf.entrySet()) {
+      long jobId = entry.getKey();
+      if (!active.contains(jobId)) {
+        continue;
+      }
+      boolean allMet = true;
+      for (Dependency dependency : entry.getValue()) {
+        DependencyTargets.ParentEnd end = ended.get(dependency.jobId());
+        if (end == null) {
+          allMet = false;
+        } else if (!dependency.kind().metBy(end.succeeded())) {
+          fail(
+              "job %d is %s though its dependency %s on job %d can never be met",
+              jobId, view(jobId).state(), dependency.kind(), dependency.jobId());
+        }
+      }
+      JobState state = view(jobId).state();
+      if (state == JobState.WAITING) {
+        assertThat(allMet).as("job %d waits though all its dependencies are met", jobId).isFalse();
+      } else if (state != JobState.HELD) {
+        assertThat(allMet)
+            .as("job %d is %s before its dependencies are met", jobId, state)
+            .isTrue();
+      }
+    }
   }
 
   private void checkPlacement(Decisions placement, Map<Long, Resources> freeBefore) {

@@ -21,6 +21,10 @@ import java.util.Map;
  *     submitted on its own; set by the server, ignored when a client sends it
  * @param arrayIndex the job's index within its batch ({@code --array} value or {@code --file} line
  *     number), or null outside a batch
+ * @param priority placement order among pending jobs: higher first, then submission order
+ * @param hold submitted held: the job does not start until a user releases it
+ * @param dependencies jobs (or batches) that must end as stated before the job may start; empty for
+ *     none
  */
 @RecordBuilder
 public record JobSpec(
@@ -34,7 +38,10 @@ public record JobSpec(
     String stdout,
     String stderr,
     Long batch,
-    Long arrayIndex)
+    Long arrayIndex,
+    int priority,
+    boolean hold,
+    List<Dependency> dependencies)
     implements JobSpecBuilder.With {
 
   public JobSpec {
@@ -46,6 +53,7 @@ public record JobSpec(
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
+    dependencies = dependencies == null ? List.of() : List.copyOf(dependencies);
   }
 
   public Resources demand() {

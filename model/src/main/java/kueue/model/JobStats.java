@@ -12,4 +12,30 @@ public record JobStats(
     long failed,
     long canceled,
     Double averageRunSeconds,
-    Double etaSeconds) {}
+    Double etaSeconds,
+    long held,
+    long waiting) {
+
+  /** Counts without held or waiting jobs. */
+  public JobStats(
+      long pending,
+      long offered,
+      long running,
+      long succeeded,
+      long failed,
+      long canceled,
+      Double averageRunSeconds,
+      Double etaSeconds) {
+    this(
+        pending,
+        offered,
+        running,
+        succeeded,
+        failed,
+        canceled,
+        averageRunSeconds,
+        etaSeconds,
+        0,
+        0);
+  }
+}
