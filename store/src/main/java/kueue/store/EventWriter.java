@@ -14,15 +14,21 @@ import java.util.List;
 import java.util.Map;
 import kueue.core.Event;
 import kueue.core.Event.FinishedJobsExpired;
+import kueue.core.Event.JobBlocked;
 import kueue.core.Event.JobCanceled;
 import kueue.core.Event.JobDeclined;
 import kueue.core.Event.JobEnded;
 import kueue.core.Event.JobFailed;
+import kueue.core.Event.JobHeld;
 import kueue.core.Event.JobOffered;
 import kueue.core.Event.JobQueued;
+import kueue.core.Event.JobReleased;
 import kueue.core.Event.JobRequeued;
 import kueue.core.Event.JobStarted;
+import kueue.core.Event.JobUnblocked;
+import kueue.core.Event.JobUpdated;
 import kueue.model.CapturedOutput;
+import kueue.model.Dependency;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobTransition;
@@ -48,6 +54,14 @@ final class EventWriter implements AutoCloseable {
   private final String databaseName;
   private final PreparedStatement insertJob;
   private final PreparedStatement insertOfferedJob;
+  private final PreparedStatement insertHeldJob;
+  private final PreparedStatement insertWaitingJob;
+  private final PreparedStatement insertDependencies;
+  private final PreparedStatement markHeld;
+  private final PreparedStatement markReleased;
+  private final PreparedStatement markBlocked;
+  private final PreparedStatement markUnblocked;
+  private final PreparedStatement markUpdated;
   private final PreparedStatement findEnv;
   private final PreparedStatement insertEnv;
   private final PreparedStatement insertHistory;
@@ -84,6 +98,10 @@ final class EventWriter implements AutoCloseable {
   private final Map<JobQueued, JobOffered> offeredWithQueue = new IdentityHashMap<>();
 
   private final Map<JobEnded, JobStarted> startedWithEnd = new IdentityHashMap<>();
+
+  /** A job queued and held or left waiting in one batch: the move that gives its first state. */
+  private final Map<JobQueued, Event> keptWithQueue = new IdentityHashMap<>();
+
   private final Map<Event, Boolean> foldedAway = new IdentityHashMap<>();
 
   /** The argv of the last job written and its JSON: a sweep often repeats one command. */
@@ -102,22 +120,47 @@ final class EventWriter implements AutoCloseable {
     // Every insert would otherwise be followed by a query for its row id, which nothing here
     // reads (the one place that needs it asks for last_insert_rowid() itself).
     connection.unwrap(SQLiteConnection.class).getConnectionConfig().setGetGeneratedKeys(false);
-    insertJob =
+    insertJob = prepare(insertQueued(JobTransition.QUEUED));
+    // A job held or left waiting in the batch that queued it is written once, in that state.
+    insertHeldJob = prepare(insertQueued(JobTransition.HELD));
+    insertWaitingJob = prepare(insertQueued(JobTransition.BLOCKED));
+    // A batch id stands for every job of the batch, a job id for itself.
+    insertDependencies =
         prepare(
-            "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index)"
-                + " VALUES (?, "
-                + to(JobTransition.QUEUED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)");
+            "INSERT OR IGNORE INTO job_dependencies (job_id, parent_id, kind)"
+                + " SELECT ?, id, ? FROM jobs WHERE id = ? OR batch_id = ?");
+    markHeld =
+        prepare(
+            "UPDATE jobs SET state = " + to(JobTransition.HELD) + " WHERE id = ?" + NOT_TERMINAL);
+    markReleased =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.RELEASED)
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
+    markBlocked =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.BLOCKED)
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
+    markUnblocked =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.UNBLOCKED)
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
+    markUpdated =
+        prepare("UPDATE jobs SET priority = coalesce(?, priority) WHERE id = ?" + NOT_TERMINAL);
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, worker,"
-                + " history_offered)"
+                + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index,"
+                + " priority, hold, dependencies, worker, history_offered)"
                 + " VALUES (?, "
                 + to(JobTransition.OFFERED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -278,6 +321,7 @@ final class EventWriter implements AutoCloseable {
     for (String sql :
         List.of(
             "DELETE FROM outputs" + ownedByJobs,
+            "DELETE FROM job_dependencies" + ownedByJobs,
             "DELETE FROM job_events" + ownedByJobs,
             "DELETE" + jobs)) {
       try (PreparedStatement statement = connection.prepareStatement(sql)) {
@@ -307,6 +351,7 @@ final class EventWriter implements AutoCloseable {
   private void findFolds(List<Event> events) {
     offeredWithQueue.clear();
     startedWithEnd.clear();
+    keptWithQueue.clear();
     Map<Long, Event> lastOfJob = new HashMap<>();
     for (Event event : events) {
       switch (event) {
@@ -327,6 +372,19 @@ final class EventWriter implements AutoCloseable {
         case JobRequeued e -> lastOfJob.put(e.jobId(), e);
         case JobCanceled e -> lastOfJob.put(e.jobId(), e);
         case JobFailed e -> lastOfJob.put(e.jobId(), e);
+        case JobHeld held -> {
+          if (lastOfJob.put(held.jobId(), held) instanceof JobQueued queued) {
+            keptWithQueue.put(queued, held);
+          }
+        }
+        case JobBlocked blocked -> {
+          if (lastOfJob.put(blocked.jobId(), blocked) instanceof JobQueued queued) {
+            keptWithQueue.put(queued, blocked);
+          }
+        }
+        case JobReleased e -> lastOfJob.put(e.jobId(), e);
+        case JobUnblocked e -> lastOfJob.put(e.jobId(), e);
+        case JobUpdated e -> lastOfJob.put(e.jobId(), e);
         case FinishedJobsExpired e -> lastOfJob.clear();
       }
     }
@@ -334,6 +392,7 @@ final class EventWriter implements AutoCloseable {
     foldedAway.clear();
     offeredWithQueue.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
     startedWithEnd.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
+    keptWithQueue.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
   }
 
   private long apply(Event event, long nextJobId) throws SQLException {
@@ -397,6 +456,38 @@ final class EventWriter implements AutoCloseable {
         markFailed.setLong(3, failed.jobId());
         requireChanged(markFailed, failed.jobId());
       }
+      case JobHeld held -> {
+        // The history line is written even when the row was inserted held.
+        history(held.jobId(), held.at(), 0, "held", null, null);
+        if (!foldedAway.containsKey(held)) {
+          markHeld.setLong(1, held.jobId());
+          requireChanged(markHeld, held.jobId());
+        }
+      }
+      case JobReleased released -> {
+        history(released.jobId(), released.at(), 0, "released", null, null);
+        markReleased.setLong(1, released.jobId());
+        requireChanged(markReleased, released.jobId());
+      }
+      case JobBlocked blocked -> {
+        if (!foldedAway.containsKey(blocked)) {
+          markBlocked.setLong(1, blocked.jobId());
+          requireChanged(markBlocked, blocked.jobId());
+        }
+      }
+      case JobUnblocked unblocked -> {
+        markUnblocked.setLong(1, unblocked.jobId());
+        requireChanged(markUnblocked, unblocked.jobId());
+      }
+      case JobUpdated updated -> {
+        if (updated.priority() != null) {
+          history(
+              updated.jobId(), updated.at(), 0, "updated", null, "priority " + updated.priority());
+        }
+        setNullable(markUpdated, 1, updated.priority());
+        markUpdated.setLong(2, updated.jobId());
+        requireChanged(markUpdated, updated.jobId());
+      }
       case FinishedJobsExpired expired ->
           deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), JobStore.EXPIRY_CHUNK);
     }
@@ -410,7 +501,13 @@ final class EventWriter implements AutoCloseable {
     }
     JobSpec spec = queued.spec();
     JobOffered offered = offeredWithQueue.get(queued);
-    PreparedStatement insert = offered == null ? insertJob : insertOfferedJob;
+    Event kept = keptWithQueue.get(queued);
+    PreparedStatement insert =
+        offered != null
+            ? insertOfferedJob
+            : kept instanceof JobHeld
+                ? insertHeldJob
+                : kept instanceof JobBlocked ? insertWaitingJob : insertJob;
     insert.setLong(1, queued.jobId());
     insert.setString(2, argvJson(spec.argv()));
     insert.setString(3, spec.cwd());
@@ -432,11 +529,26 @@ final class EventWriter implements AutoCloseable {
     insert.setLong(column++, millis(queued.at()));
     setNullable(insert, column++, spec.batch());
     setNullable(insert, column++, spec.arrayIndex());
+    insert.setInt(column++, spec.priority());
+    insert.setInt(column++, spec.hold() ? 1 : 0);
+    List<Dependency> dependencies = spec.dependencies();
+    if (dependencies.isEmpty()) {
+      insert.setNull(column++, Types.VARCHAR);
+    } else {
+      insert.setString(column++, Dependency.format(dependencies));
+    }
     if (offered != null) {
       insert.setString(column++, offered.workerName());
       insert.setLong(column, millis(offered.at()));
     }
     insert.executeUpdate();
+    for (Dependency dependency : dependencies) {
+      insertDependencies.setLong(1, queued.jobId());
+      insertDependencies.setString(2, dependency.kind().name());
+      insertDependencies.setLong(3, dependency.jobId());
+      insertDependencies.setLong(4, dependency.jobId());
+      insertDependencies.executeUpdate();
+    }
     // No history row: a job's "submitted" line is read from its row (SqliteJobStore#detail),
     // which spares a row and an index entry per job.
   }
@@ -610,6 +722,16 @@ final class EventWriter implements AutoCloseable {
     }
   }
 
+  /** The insert of a new job in the state the move leaves it in. */
+  private static String insertQueued(JobTransition move) {
+    return "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
+        + " stdout_target, stderr_target, attempt, submitted, batch_id, array_index, priority,"
+        + " hold, dependencies)"
+        + " VALUES (?, "
+        + to(move)
+        + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)";
+  }
+
   /** The state a move leaves its job in, as an SQL literal. */
   private static String to(JobTransition transition) {
     return Schema.literal(transition.to());
@@ -629,6 +751,11 @@ final class EventWriter implements AutoCloseable {
       case JobRequeued e -> "JobRequeued of job " + e.jobId();
       case JobCanceled e -> "JobCanceled of job " + e.jobId();
       case JobFailed e -> "JobFailed of job " + e.jobId();
+      case JobHeld e -> "JobHeld of job " + e.jobId();
+      case JobReleased e -> "JobReleased of job " + e.jobId();
+      case JobBlocked e -> "JobBlocked of job " + e.jobId();
+      case JobUnblocked e -> "JobUnblocked of job " + e.jobId();
+      case JobUpdated e -> "JobUpdated of job " + e.jobId();
       case FinishedJobsExpired e -> "FinishedJobsExpired before " + e.endedBefore();
     };
   }

@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 3;
+  static final int VERSION = 5;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -50,6 +50,31 @@ final class Schema {
           + " timed = timed %1$s (%2$s.started IS NOT NULL AND %2$s.ended IS NOT NULL),"
           + " run_ms = run_ms %1$s coalesce(%2$s.ended - %2$s.started, 0)"
           + " WHERE category = %2$s.category;";
+
+  private static final String COUNTED_ON_INSERT =
+      "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "
+          + COUNT_CHANGE.formatted("+", "NEW")
+          + " END";
+
+  private static final String COUNTED_ON_UPDATE =
+      "CREATE TRIGGER jobs_counted_on_update AFTER UPDATE OF state, exit_code, started, ended"
+          + " ON jobs BEGIN "
+          + COUNT_CHANGE.formatted("-", "OLD")
+          + " "
+          + COUNT_CHANGE.formatted("+", "NEW")
+          + " END";
+
+  private static final String COUNTED_ON_DELETE =
+      "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
+          + COUNT_CHANGE.formatted("-", "OLD")
+          + " END";
+
+  /** The stored columns of jobs in version 4, which version 5 copies into its rebuilt table. */
+  private static final String COPIED_COLUMNS =
+      "id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources, stdout_target,"
+          + " stderr_target, attempt, worker, submitted, started, ended, exit_code, signal, note,"
+          + " batch_id, array_index, history_offered, history_started, history_ended, priority,"
+          + " hold, dependencies";
 
   /** The tables of version 1; {@link #MIGRATIONS} bring them to {@link #VERSION}. */
   static final List<String> CREATE =
@@ -126,18 +151,9 @@ final class Schema {
           """,
           "INSERT INTO job_counts (category) VALUES"
               + " ('PENDING'), ('OFFERED'), ('RUNNING'), ('SUCCEEDED'), ('FAILED'), ('CANCELED')",
-          "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "
-              + COUNT_CHANGE.formatted("+", "NEW")
-              + " END",
-          "CREATE TRIGGER jobs_counted_on_update AFTER UPDATE OF state, exit_code, started, ended"
-              + " ON jobs BEGIN "
-              + COUNT_CHANGE.formatted("-", "OLD")
-              + " "
-              + COUNT_CHANGE.formatted("+", "NEW")
-              + " END",
-          "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
-              + COUNT_CHANGE.formatted("-", "OLD")
-              + " END");
+          COUNTED_ON_INSERT,
+          COUNTED_ON_UPDATE,
+          COUNTED_ON_DELETE);
 
   /**
    * MIGRATIONS.get(i) takes a database from version i + 1 to version i + 2, in the same transaction
@@ -160,7 +176,78 @@ final class Schema {
           List.of(
               "ALTER TABLE jobs ADD COLUMN history_offered INTEGER",
               "ALTER TABLE jobs ADD COLUMN history_started INTEGER",
-              "ALTER TABLE jobs ADD COLUMN history_ended INTEGER"));
+              "ALTER TABLE jobs ADD COLUMN history_ended INTEGER"),
+          // 4: priorities, holds and dependencies (kueue cmd --priority, --hold, --after and
+          // --dependency). dependencies is the submitted text (afterok:12,afterany:13); the
+          // rows of job_dependencies are its ids with batches expanded to their jobs, written
+          // with the job, so that show-job and a restart find each parent without parsing.
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+              "ALTER TABLE jobs ADD COLUMN hold INTEGER NOT NULL DEFAULT 0",
+              "ALTER TABLE jobs ADD COLUMN dependencies TEXT",
+              """
+              CREATE TABLE job_dependencies (
+                job_id INTEGER NOT NULL,
+                parent_id INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                PRIMARY KEY (job_id, parent_id, kind)) WITHOUT ROWID\
+              """),
+          // 5: the states HELD and WAITING (holds and dependencies). SQLite cannot alter the
+          // CHECK on jobs.state, so the table is rebuilt with every column of version 4, its
+          // indexes and its counting triggers; the rows are copied before the triggers exist, so
+          // job_counts stays as it was, plus a row for each new category.
+          List.of(
+              """
+              CREATE TABLE jobs_rebuilt (
+                id INTEGER PRIMARY KEY,
+                state TEXT NOT NULL
+                  CHECK (state IN ('PENDING', 'HELD', 'WAITING', 'OFFERED', 'RUNNING', 'FINISHED',
+                    'CANCELED')),
+                argv TEXT NOT NULL,
+                cwd TEXT NOT NULL,
+                env_id INTEGER,
+                slots INTEGER NOT NULL,
+                cpus INTEGER NOT NULL,
+                ram_mb INTEGER NOT NULL,
+                global_resources TEXT,
+                stdout_target TEXT,
+                stderr_target TEXT,
+                attempt INTEGER NOT NULL,
+                worker TEXT,
+                submitted INTEGER NOT NULL,
+                started INTEGER,
+                ended INTEGER,
+                exit_code INTEGER,
+                signal INTEGER,
+                note TEXT,
+                category TEXT GENERATED ALWAYS AS (
+                  CASE WHEN state = 'FINISHED'
+                    THEN CASE WHEN exit_code = 0 THEN 'SUCCEEDED' ELSE 'FAILED' END
+                    ELSE state END) VIRTUAL,
+                batch_id INTEGER,
+                array_index INTEGER,
+                history_offered INTEGER,
+                history_started INTEGER,
+                history_ended INTEGER,
+                priority INTEGER NOT NULL DEFAULT 0,
+                hold INTEGER NOT NULL DEFAULT 0,
+                dependencies TEXT)\
+              """,
+              "INSERT INTO jobs_rebuilt ("
+                  + COPIED_COLUMNS
+                  + ") SELECT "
+                  + COPIED_COLUMNS
+                  + " FROM jobs",
+              "DROP TABLE jobs",
+              "ALTER TABLE jobs_rebuilt RENAME TO jobs",
+              "CREATE INDEX jobs_by_category ON jobs (category)",
+              "CREATE INDEX jobs_by_end ON jobs (ended) WHERE ended IS NOT NULL",
+              "CREATE INDEX jobs_by_env ON jobs (env_id) WHERE env_id IS NOT NULL",
+              "CREATE INDEX jobs_by_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL",
+              COUNTED_ON_INSERT,
+              COUNTED_ON_UPDATE,
+              COUNTED_ON_DELETE,
+              "INSERT INTO job_counts (category) VALUES ('HELD'), ('WAITING')"));
 
   /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
   static String states(Predicate<JobState> which) {

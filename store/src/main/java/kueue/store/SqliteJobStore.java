@@ -17,21 +17,27 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import kueue.core.DependencyTargets;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.CommandLines;
+import kueue.model.Dependency;
+import kueue.model.DependencyKind;
+import kueue.model.DependencyStatus;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
@@ -76,7 +82,7 @@ public final class SqliteJobStore implements JobStore {
           + " exit_code, signal, note, batch_id, array_index";
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
-          + " array_index";
+          + " array_index, priority, hold, dependencies";
   private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
 
   /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
@@ -632,15 +638,17 @@ public final class SqliteJobStore implements JobStore {
     try {
       readers.read(
           loan -> {
+            Map<Long, List<RestoredJob.RestoredDependency>> dependencies =
+                dependenciesOfKeptJobs(loan);
             PreparedStatement query =
                 loan.prepare(
-                    "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted"
+                    "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted, priority"
                         + " FROM jobs WHERE category = ? AND state = ?");
             for (JobState state : JobState.values()) {
               if (!state.isTerminal()) {
                 query.setString(1, state.category(null).name());
                 query.setString(2, state.name());
-                readActive(query, state, each);
+                readActive(query, state, dependencies, each);
               }
             }
             return null;
@@ -650,8 +658,44 @@ public final class SqliteJobStore implements JobStore {
     }
   }
 
+  /**
+   * The dependencies of held and waiting jobs, with where each parent stands: the only jobs whose
+   * dependencies may not all be met (a job is placed only once they are).
+   */
+  private static Map<Long, List<RestoredJob.RestoredDependency>> dependenciesOfKeptJobs(
+      ReadConnections.Loan loan) throws SQLException {
+    Map<Long, List<RestoredJob.RestoredDependency>> dependencies = new HashMap<>();
+    PreparedStatement query =
+        loan.prepare(
+            "SELECT d.job_id, d.kind, d.parent_id, p.state, p.exit_code FROM jobs j"
+                + " JOIN job_dependencies d ON d.job_id = j.id"
+                + " LEFT JOIN jobs p ON p.id = d.parent_id"
+                + " WHERE j.category IN ("
+                + Schema.literal(JobState.HELD)
+                + ", "
+                + Schema.literal(JobState.WAITING)
+                + ")");
+    try (ResultSet row = query.executeQuery()) {
+      while (row.next()) {
+        String state = row.getString(4);
+        dependencies
+            .computeIfAbsent(row.getLong(1), id -> new ArrayList<>(1))
+            .add(
+                new RestoredJob.RestoredDependency(
+                    DependencyKind.valueOf(row.getString(2)),
+                    row.getLong(3),
+                    state == null ? null : JobState.valueOf(state),
+                    integerOrNull(row, "exit_code")));
+      }
+    }
+    return dependencies;
+  }
+
   private static void readActive(
-      PreparedStatement query, JobState state, java.util.function.Consumer<RestoredJob> each)
+      PreparedStatement query,
+      JobState state,
+      Map<Long, List<RestoredJob.RestoredDependency>> dependencies,
+      java.util.function.Consumer<RestoredJob> each)
       throws SQLException {
     Resources demand = null;
     String resourcesJson = null;
@@ -679,9 +723,64 @@ public final class SqliteJobStore implements JobStore {
         if (submitted == null || submitted.toEpochMilli() != submittedMillis) {
           submitted = Instant.ofEpochMilli(submittedMillis);
         }
-        each.accept(new RestoredJob(id, state, demand, resources, attempt, submitted));
+        each.accept(
+            new RestoredJob(
+                id,
+                state,
+                demand,
+                resources,
+                attempt,
+                submitted,
+                row.getInt(8),
+                dependencies.getOrDefault(id, List.of())));
       }
     }
+  }
+
+  @Override
+  public DependencyTargets dependencyTargets(Collection<Long> ids) {
+    Objects.requireNonNull(ids, "ids");
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT id, state, exit_code FROM jobs WHERE id = ?1 OR batch_id = ?1"
+                      + " ORDER BY id");
+          Map<Long, List<Long>> jobsOf = new HashMap<>();
+          Map<Long, DependencyTargets.ParentEnd> ended = new HashMap<>();
+          for (long id : new java.util.TreeSet<>(ids)) {
+            query.setLong(1, id);
+            List<Long> members = new ArrayList<>();
+            try (ResultSet row = query.executeQuery()) {
+              while (row.next()) {
+                long member = row.getLong(1);
+                members.add(member);
+                JobState state = JobState.valueOf(row.getString(2));
+                if (state.isTerminal()) {
+                  Integer exitCode = integerOrNull(row, "exit_code");
+                  JobFilter category = state.category(exitCode);
+                  ended.put(
+                      member,
+                      new DependencyTargets.ParentEnd(
+                          category == JobFilter.SUCCEEDED, endedHow(category)));
+                }
+              }
+            }
+            if (!members.isEmpty()) {
+              jobsOf.put(id, members);
+            }
+          }
+          return new DependencyTargets(jobsOf, ended);
+        });
+  }
+
+  /** How a job of this category ended, as a dependent's reason tells it. */
+  private static String endedHow(JobFilter category) {
+    return switch (category) {
+      case SUCCEEDED -> "succeeded";
+      case CANCELED -> "was canceled";
+      default -> category.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+    };
   }
 
   @Override
@@ -745,7 +844,8 @@ public final class SqliteJobStore implements JobStore {
               loan.prepare(
                   "SELECT "
                       + SUMMARY_COLUMNS
-                      + ", global_resources, stdout_target, stderr_target,"
+                      + ", global_resources, stdout_target, stderr_target, priority, hold,"
+                      + " dependencies,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -807,8 +907,29 @@ public final class SqliteJobStore implements JobStore {
               }
             }
           }
+          List<DependencyStatus> dependencies = new ArrayList<>();
+          if (!spec.dependencies().isEmpty()) {
+            PreparedStatement dependencyQuery =
+                loan.prepare(
+                    "SELECT d.kind, d.parent_id, p.state, p.exit_code FROM job_dependencies d"
+                        + " LEFT JOIN jobs p ON p.id = d.parent_id WHERE d.job_id = ?"
+                        + " ORDER BY d.parent_id, d.kind");
+            dependencyQuery.setLong(1, jobId);
+            try (ResultSet row = dependencyQuery.executeQuery()) {
+              while (row.next()) {
+                String state = row.getString(3);
+                dependencies.add(
+                    new DependencyStatus(
+                        DependencyKind.valueOf(row.getString(1)),
+                        row.getLong(2),
+                        state == null ? null : JobState.valueOf(state),
+                        integerOrNull(row, "exit_code")));
+              }
+            }
+          }
           return Optional.of(
-              new JobDetail(summary, spec, envVariables, List.copyOf(history), stdout, stderr));
+              new JobDetail(
+                  summary, spec, envVariables, List.copyOf(history), stdout, stderr, dependencies));
         });
   }
 
@@ -954,7 +1075,9 @@ public final class SqliteJobStore implements JobStore {
         failed[0],
         counts.getOrDefault(JobFilter.CANCELED, zero)[0],
         average,
-        eta);
+        eta,
+        counts.getOrDefault(JobFilter.HELD, zero)[0],
+        counts.getOrDefault(JobFilter.WAITING, zero)[0]);
   }
 
   private static Double averageRunSeconds(
@@ -1027,7 +1150,14 @@ public final class SqliteJobStore implements JobStore {
         .stderr(row.getString("stderr_target"))
         .batch(longOrNull(row, "batch_id"))
         .arrayIndex(longOrNull(row, "array_index"))
+        .priority(row.getInt("priority"))
+        .hold(row.getInt("hold") != 0)
+        .dependencies(dependenciesOrNone(row.getString("dependencies")))
         .build();
+  }
+
+  private static List<Dependency> dependenciesOrNone(String text) {
+    return text == null ? List.of() : Dependency.parse(text);
   }
 
   private static Instant instantOrNull(ResultSet row, String column) throws SQLException {

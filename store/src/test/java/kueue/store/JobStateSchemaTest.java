@@ -250,6 +250,10 @@ class JobStateSchemaTest {
           case REQUEUED -> new Event.JobRequeued(id, attempts, "worker w1 went away", at(5));
           case CANCELED -> new Event.JobCanceled(id, "canceled by user", at(6));
           case FAILED -> new Event.JobFailed(id, "lost 3 times", at(7));
+          case HELD -> new Event.JobHeld(id, at(8));
+          case RELEASED -> new Event.JobReleased(id, at(9));
+          case BLOCKED -> new Event.JobBlocked(id, at(10));
+          case UNBLOCKED -> new Event.JobUnblocked(id, at(11));
           default ->
               throw new AssertionError(
                   "JobTransition."
