@@ -32,7 +32,7 @@ final class BatchTable {
           List.of(
               TextTable.Cell.of(String.valueOf(batch.batch())),
               TextTable.Cell.of(BatchFormat.range(batch.firstJob(), batch.lastJob())),
-              count(stats.pending(), Style.PLAIN),
+              count(stats.pending() + stats.held() + stats.waiting(), Style.PLAIN),
               count(stats.offered() + stats.running(), Style.BLUE),
               count(stats.succeeded(), Style.GREEN),
               count(stats.failed(), Style.RED),

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.stream.Collectors;
 import kueue.config.KueueConfig;
 import kueue.model.BatchEntry;
+import kueue.model.Dependency;
 import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.model.OutputTarget;
@@ -101,6 +102,38 @@ final class CmdCommand extends ServerCommand {
   String stderr;
 
   @Option(
+      names = "--priority",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "Pending jobs start by priority, higher first, then in submission order (default:"
+              + " ${DEFAULT-VALUE}; may be negative). A job that fits no worker does not hold up"
+              + " others.")
+  int priority;
+
+  @Option(
+      names = "--hold",
+      description = "Submit the job held: it does not start until kueue release ID.")
+  boolean hold;
+
+  @Option(
+      names = "--after",
+      paramLabel = "ID[,ID...]",
+      description =
+          "Start only after all these jobs succeeded (afterok). An ID may be a batch id: then every"
+              + " job of the batch.")
+  String after;
+
+  @Option(
+      names = {"-d", "--dependency"},
+      paramLabel = "afterok:ID[:ID...],afterany:ID...,afternotok:ID...",
+      description =
+          "Start only when all conditions hold: afterok (succeeded), afterany (ended in any way),"
+              + " afternotok (failed or canceled). A job whose condition can no longer hold is"
+              + " canceled at once, with the reason.")
+  String dependency;
+
+  @Option(
       names = {"-w", "--wait"},
       description = "Wait until the job ends and exit with its exit code.")
   boolean await;
@@ -146,6 +179,7 @@ final class CmdCommand extends ServerCommand {
   List<String> arguments = new ArrayList<>();
 
   private Map<String, Integer> globalResources;
+  private List<Dependency> dependencies;
   private Path cwd;
 
   /** The batch's jobs, or null for a single job. */
@@ -190,6 +224,18 @@ final class CmdCommand extends ServerCommand {
     checkOutputName("--stdout", stdout, batch);
     checkOutputName("--stderr", stderr, batch);
     globalResources = parseResources(resources);
+    dependencies = new ArrayList<>();
+    try {
+      if (after != null) {
+        dependencies.addAll(Dependency.parseAfter(after));
+      }
+      if (dependency != null) {
+        dependencies.addAll(Dependency.parse(dependency));
+      }
+    } catch (IllegalArgumentException e) {
+      throw usage(
+          (after != null && dependency == null ? "--after: " : "--dependency: ") + e.getMessage());
+    }
     try {
       cwd = context.workingDirectory().toRealPath();
     } catch (IOException e) {
@@ -291,6 +337,9 @@ final class CmdCommand extends ServerCommand {
             .globalResources(globalResources)
             .stdout(stdout)
             .stderr(stderr)
+            .priority(priority)
+            .hold(hold)
+            .dependencies(dependencies)
             .build();
     if (entries != null) {
       return submitBatch(client, job);

@@ -39,8 +39,8 @@ public record JobSpec(
     String stderr,
     Long batch,
     Long arrayIndex,
-    int priority,
-    boolean hold,
+    Integer priority,
+    Boolean hold,
     List<Dependency> dependencies)
     implements JobSpecBuilder.With {
 
@@ -53,6 +53,9 @@ public record JobSpec(
     argv = List.copyOf(argv);
     env = env == null ? null : Map.copyOf(env);
     globalResources = globalResources == null ? Map.of() : Map.copyOf(globalResources);
+    // Absent in messages of peers that predate them: no priority, no hold, no dependencies.
+    priority = priority == null ? 0 : priority;
+    hold = hold != null && hold;
     dependencies = dependencies == null ? List.of() : List.copyOf(dependencies);
   }
 

@@ -14,6 +14,7 @@ import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.JobUpdate;
 import kueue.model.ResourceUsage;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
@@ -69,6 +70,8 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.BatchEnded.class, name = "batch_ended"),
   @JsonSubTypes.Type(value = Message.RemoveBatch.class, name = "remove_batch"),
   @JsonSubTypes.Type(value = Message.BatchRemoved.class, name = "batch_removed"),
+  @JsonSubTypes.Type(value = Message.UpdateJobs.class, name = "update_jobs"),
+  @JsonSubTypes.Type(value = Message.JobsUpdated.class, name = "jobs_updated"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -189,6 +192,17 @@ public sealed interface Message {
 
   /** canceled: jobs this request canceled; left: jobs still on a worker because kill was false. */
   record BatchRemoved(BatchSummary batch, long canceled, long left) implements Reply {}
+
+  // ---- changing jobs that have not started (kueue hold, release, update-job) ----
+
+  /**
+   * Apply update to the listed jobs, or with batch to the batch's jobs that have not ended. Jobs
+   * that cannot take it (ended, started, not held for a release) are skipped, each with the reason.
+   */
+  record UpdateJobs(List<Long> ids, Long batch, JobUpdate update) implements Request {}
+
+  /** updated: the jobs changed; skipped: one line per job left as it was, saying why. */
+  record JobsUpdated(List<Long> updated, List<String> skipped) implements Reply {}
 
   // ---- worker ----
 

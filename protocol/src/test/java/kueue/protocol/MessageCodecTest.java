@@ -51,7 +51,8 @@ class MessageCodecTest {
             "{\"type\":\"offer\",\"jobId\":41,\"attempt\":1,\"spec\":{\"argv\":[\"true\"],"
                 + "\"cwd\":\"/home/user/work\",\"env\":null,\"slots\":1,\"cpus\":0,\"ramMb\":0,"
                 + "\"globalResources\":{},\"stdout\":null,\"stderr\":null,\"batch\":null,"
-                + "\"arrayIndex\":null},\"envSlot\":3}\n");
+                + "\"arrayIndex\":null,\"priority\":0,\"hold\":false,\"dependencies\":[]},"
+                + "\"envSlot\":3}\n");
   }
 
   @Test

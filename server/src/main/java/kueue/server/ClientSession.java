@@ -11,11 +11,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import kueue.core.ActiveJobView;
 import kueue.core.Command;
+import kueue.core.DependencyTargets;
 import kueue.core.Effect;
 import kueue.core.WorkerView;
 import kueue.model.BatchSummary;
+import kueue.model.Dependency;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
+import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.model.SystemInfo;
@@ -103,6 +106,7 @@ final class ClientSession {
       case Message.ListBatches list -> listBatches(list);
       case Message.WaitBatch wait -> waitBatch(wait.batch());
       case Message.RemoveBatch remove -> removeBatch(remove);
+      case Message.UpdateJobs update -> updateJobs(update);
     };
   }
 
@@ -119,11 +123,85 @@ final class ClientSession {
         throw new RequestException("bad_request", "a job without command or working directory");
       }
     }
-    Effect effect = await(context.loop().request(id -> new Command.Submit(id, submit.jobs())));
+    List<Long> named = dependencyIds(submit.jobs());
+    Effect effect =
+        submitWithTargets(
+            named,
+            targets ->
+                context.loop().request(id -> new Command.Submit(id, submit.jobs(), targets)));
     return switch (effect) {
       case Effect.SubmitAccepted accepted -> new Message.Submitted(accepted.jobIds());
       case Effect.RequestRejected rejected ->
           throw new RequestException("rejected", rejected.reason());
+      default -> throw new IllegalStateException("unexpected answer " + effect);
+    };
+  }
+
+  /** How often a submission is looked up again when a job it depends on ends meanwhile. */
+  private static final int SUBMIT_ATTEMPTS = 10;
+
+  /**
+   * Looks up what the dependencies name (the scheduler knows neither ended jobs nor batches) and
+   * submits; a job named that ends between the look-up and the submission makes the scheduler ask
+   * for another look-up.
+   */
+  private Effect submitWithTargets(
+      List<Long> named,
+      java.util.function.Function<DependencyTargets, CompletableFuture<Effect>> submit)
+      throws RequestException {
+    for (int attempt = 1; ; attempt++) {
+      DependencyTargets targets =
+          named.isEmpty() ? DependencyTargets.NONE : context.store().dependencyTargets(named);
+      Effect effect = await(submit.apply(targets));
+      if (!(effect instanceof Effect.SubmitRaced) || attempt == SUBMIT_ATTEMPTS) {
+        if (effect instanceof Effect.SubmitRaced) {
+          throw new RequestException(
+              "rejected", "the jobs this depends on keep changing; submit again");
+        }
+        return effect;
+      }
+    }
+  }
+
+  private static List<Long> dependencyIds(List<JobSpec> specs) {
+    List<Long> ids = new ArrayList<>();
+    for (JobSpec spec : specs) {
+      if (spec != null) {
+        for (Dependency dependency : spec.dependencies()) {
+          ids.add(dependency.jobId());
+        }
+      }
+    }
+    return ids;
+  }
+
+  private Message.Reply updateJobs(Message.UpdateJobs update) throws RequestException {
+    if (update.update() == null || update.update().isEmpty()) {
+      throw new RequestException("bad_request", "nothing to change");
+    }
+    List<Long> ids;
+    if (update.batch() != null) {
+      batchOrNotFound(update.batch());
+      ids = context.store().activeJobIds(update.batch());
+      if (ids.isEmpty()) {
+        throw new RequestException(
+            "rejected", "batch " + update.batch() + " has no jobs left that have not ended");
+      }
+    } else {
+      ids = update.ids();
+      if (ids == null || ids.isEmpty() || ids.contains(null)) {
+        throw new RequestException("bad_request", "no jobs to change");
+      }
+    }
+    List<Long> jobs = ids;
+    Effect effect =
+        await(
+            context
+                .loop()
+                .request(requestId -> new Command.UpdateJobs(requestId, jobs, update.update())));
+    return switch (effect) {
+      case Effect.JobsUpdated updated ->
+          new Message.JobsUpdated(updated.updated(), updated.skipped());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
   }
@@ -165,11 +243,16 @@ final class ClientSession {
     if (batch.shared() == null || batch.shared().cwd() == null) {
       throw new RequestException("bad_request", "a batch without working directory");
     }
+    List<Long> named = dependencyIds(List.of(batch.shared()));
     Effect effect =
-        await(
-            context
-                .loop()
-                .request(id -> new Command.SubmitBatch(id, batch.shared(), batch.entries())));
+        submitWithTargets(
+            named,
+            targets ->
+                context
+                    .loop()
+                    .request(
+                        id ->
+                            new Command.SubmitBatch(id, batch.shared(), batch.entries(), targets)));
     return switch (effect) {
       case Effect.SubmitAccepted accepted ->
           new Message.BatchSubmitted(accepted.jobIds().getFirst(), accepted.jobIds());
@@ -244,7 +327,8 @@ final class ClientSession {
             detail.envVariables(),
             detail.history(),
             detail.stdout(),
-            detail.stderr()));
+            detail.stderr(),
+            detail.dependencies()));
   }
 
   private Message.Reply waitJobs(List<Long> ids) throws RequestException {
@@ -324,10 +408,13 @@ final class ClientSession {
         view.lastSeen());
   }
 
-  /** Pending jobs get the scheduler's explanation of why they wait. */
+  /** Pending, held and waiting jobs get the scheduler's explanation of why they wait. */
   private List<JobSummary> withPendingReasons(List<JobSummary> jobs) throws RequestException {
     List<Long> pending =
-        jobs.stream().filter(j -> j.state() == JobState.PENDING).map(JobSummary::id).toList();
+        jobs.stream()
+            .filter(j -> !j.state().isTerminal() && !j.state().isOnWorker())
+            .map(JobSummary::id)
+            .toList();
     if (pending.isEmpty()) {
       return jobs;
     }
