@@ -46,11 +46,11 @@ class CommandModelTest {
         .containsOnlyKeys("list-jobs");
     assertThat(KueueCli.commandLine(context(), new String[] {"help", "cmd"}).getSubcommands())
         .containsKeys("cmd", "list-jobs", "complete", "help")
-        .hasSize(11);
+        .hasSize(14);
     assertThat(KueueCli.commandLine(context(), new String[] {"lst-jobs"}).getSubcommands())
-        .hasSize(11);
+        .hasSize(14);
     assertThat(KueueCli.commandLine(context(), new String[] {"--version"}).getSubcommands())
-        .hasSize(11);
+        .hasSize(14);
   }
 
   @Test

@@ -305,7 +305,9 @@ class ReadingCommandsTest {
               "failed",
               "canceled",
               "averageRunSeconds",
-              "etaSeconds");
+              "etaSeconds",
+              "held",
+              "waiting");
       assertThat(result.out()).contains("\n  \"jobs\"");
     }
   }
@@ -380,7 +382,8 @@ class ReadingCommandsTest {
       JsonNode root = json(cli.run("show-job", "--json", "12").out());
 
       assertThat(fieldNames(root))
-          .containsExactly("summary", "spec", "envVariables", "history", "stdout", "stderr");
+          .containsExactly(
+              "summary", "spec", "envVariables", "history", "stdout", "stderr", "dependencies");
       assertThat(root.get("stdout").get("droppedBytes").asLong()).isEqualTo(5000);
       assertThat(root.get("spec").get("argv").get(0).asText()).isEqualTo("./train.py");
     }
