@@ -46,11 +46,11 @@ class CommandModelTest {
         .containsOnlyKeys("list-jobs");
     assertThat(KueueCli.commandLine(context(), new String[] {"help", "cmd"}).getSubcommands())
         .containsKeys("cmd", "list-jobs", "complete", "help")
-        .hasSize(14);
+        .hasSize(15);
     assertThat(KueueCli.commandLine(context(), new String[] {"lst-jobs"}).getSubcommands())
-        .hasSize(14);
+        .hasSize(15);
     assertThat(KueueCli.commandLine(context(), new String[] {"--version"}).getSubcommands())
-        .hasSize(14);
+        .hasSize(15);
   }
 
   @Test

@@ -50,6 +50,17 @@ public sealed interface Command {
   record UpdateJobs(long requestId, List<Long> jobIds, JobUpdate update) implements Command {}
 
   /**
+   * Put ended jobs back in the queue as new attempts ({@code kueue requeue}): the jobs asked for
+   * and the jobs canceled because of them, as the store has them (state: the state they ended in;
+   * dependencies: each with where its parent stands). Jobs that have not ended are skipped.
+   * Answered by JobsUpdated, or SubmitRaced when a parent ended after the look-up.
+   *
+   * @param asked the ids the user named (the others are dependents that come back with them)
+   */
+  record Rerun(long requestId, List<RestoredJob> jobs, java.util.Set<Long> asked)
+      implements Command {}
+
+  /**
    * Cancel a job. A pending job is canceled; an offered or running one only with kill, which also
    * tells its worker to kill it. Answered by JobCancelAnswered or RequestRejected.
    */

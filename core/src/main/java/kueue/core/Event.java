@@ -29,6 +29,7 @@ public sealed interface Event {
       case JobBlocked e -> JobTransition.BLOCKED;
       case JobUnblocked e -> JobTransition.UNBLOCKED;
       case JobUpdated e -> null;
+      case JobRerun e -> JobTransition.RERUN;
       case FinishedJobsExpired e -> null;
     };
   }
@@ -49,6 +50,7 @@ public sealed interface Event {
       case JobBlocked e -> e.jobId();
       case JobUnblocked e -> e.jobId();
       case JobUpdated e -> e.jobId();
+      case JobRerun e -> e.jobId();
       case FinishedJobsExpired e -> -1;
     };
   }
@@ -103,6 +105,12 @@ public sealed interface Event {
 
   /** A job that has not started was changed (no state move); only the fields set change. */
   record JobUpdated(long jobId, Integer priority, Instant at) implements Event {}
+
+  /**
+   * FINISHED or CANCELED -> PENDING: put back in the queue by a user, or because a job it depended
+   * on was (reason says which); its next offer is a new attempt.
+   */
+  record JobRerun(long jobId, String reason, Instant at) implements Event {}
 
   /** Finished and canceled jobs that ended before the cutoff are deleted. */
   record FinishedJobsExpired(Instant endedBefore) implements Event {}

@@ -77,6 +77,21 @@ final class Job {
     this.state = state;
   }
 
+  /** A job that has ended, read back from the store to be put back in the queue. */
+  static Job ended(long id, Shape shape, Instant submitted, JobState state) {
+    if (state == null || !state.isTerminal()) {
+      throw new IllegalArgumentException("job " + id + " has not ended: " + state);
+    }
+    return new Job(id, shape, submitted, state, true);
+  }
+
+  private Job(long id, Shape shape, Instant submitted, JobState state, boolean ended) {
+    this.id = id;
+    this.shape = shape;
+    this.submitted = submitted;
+    this.state = state;
+  }
+
   JobState state() {
     return state;
   }

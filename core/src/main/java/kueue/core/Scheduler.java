@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import kueue.model.AttemptRef;
@@ -217,6 +218,7 @@ public final class Scheduler {
       case Command.Cancel cancel -> cancel(cancel, now, out);
       case Command.CancelJobs cancel -> cancelJobs(cancel, now, out);
       case Command.UpdateJobs update -> updateJobs(update, now, out);
+      case Command.Rerun rerun -> rerun(rerun, now, out);
       case Command.ConnectWorker connect -> connect(connect, now, out);
       case Command.UpdateWorker update -> update(update, now);
       case Command.DisconnectWorker disconnect -> disconnect(disconnect, now);
@@ -844,6 +846,109 @@ public final class Scheduler {
     }
     out.then(
         new Effect.JobsUpdated(command.requestId(), List.copyOf(updated), List.copyOf(skipped)));
+  }
+
+  static final String REQUEUED_BY_USER = "requeued by user";
+
+  private void rerun(Command.Rerun command, Instant now, Decisions out) {
+    Set<Long> coming = new java.util.HashSet<>();
+    for (RestoredJob entry : command.jobs()) {
+      if (jobs.containsKey(entry.jobId())) {
+        continue;
+      }
+      if (!entry.state().isTerminal()) {
+        // It ended after the look-up: its stored state is out of date.
+        out.then(new Effect.SubmitRaced(command.requestId()));
+        return;
+      }
+      coming.add(entry.jobId());
+    }
+    for (RestoredJob entry : command.jobs()) {
+      for (RestoredJob.RestoredDependency dependency : entry.dependencies()) {
+        boolean endedAsStored =
+            dependency.parentState() == null || dependency.parentState().isTerminal();
+        if (!endedAsStored
+            && !jobs.containsKey(dependency.parentId())
+            && !coming.contains(dependency.parentId())) {
+          out.then(new Effect.SubmitRaced(command.requestId()));
+          return;
+        }
+      }
+    }
+    List<Long> requeued = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    List<Map.Entry<Job, RestoredJob>> revived = new ArrayList<>();
+    for (RestoredJob entry : command.jobs()) {
+      if (!coming.contains(entry.jobId())) {
+        if (command.asked().contains(entry.jobId())) {
+          skipped.add("job " + entry.jobId() + " has not ended");
+        }
+        continue;
+      }
+      Shape shape = shapeOf(entry.demand(), entry.globalResources(), entry.priority());
+      Job job = Job.ended(entry.jobId(), shape, entry.submitted(), entry.state());
+      job.attempt = entry.attempt();
+      jobs.put(job.id, job);
+      job.moveTo(JobState.PENDING);
+      out.record(
+          new Event.JobRerun(
+              job.id,
+              command.asked().contains(job.id)
+                  ? REQUEUED_BY_USER
+                  : "a job it depends on was requeued",
+              now));
+      revived.add(Map.entry(job, entry));
+      requeued.add(job.id);
+    }
+    List<Long> ended = new ArrayList<>();
+    for (var pair : revived) {
+      Job job = pair.getKey();
+      if (job.state().isTerminal()) {
+        continue; // canceled again as the dependent of one canceled below
+      }
+      String cancel = null;
+      for (RestoredJob.RestoredDependency dependency : pair.getValue().dependencies()) {
+        Job parent = jobs.get(dependency.parentId());
+        if (parent != null) {
+          parent.addDependent(job, dependency.kind());
+          job.unmetDependencies++;
+        } else if (cancel == null && dependency.parentState() != null) {
+          boolean succeeded =
+              dependency.parentState().category(dependency.parentExitCode())
+                  == kueue.model.JobFilter.SUCCEEDED;
+          if (!dependency.kind().metBy(succeeded)) {
+            cancel =
+                dependencyFailed(
+                    dependency.parentId(),
+                    succeeded
+                        ? SUCCEEDED
+                        : dependency.parentState() == JobState.CANCELED ? WAS_CANCELED : FAILED);
+          }
+        }
+      }
+      if (cancel != null) {
+        cancelDependent(job, cancel, now, out);
+        ended.add(job.id);
+        settleDependents(job, false, WAS_CANCELED, now, out, ended);
+      }
+    }
+    for (var pair : revived) {
+      Job job = pair.getKey();
+      if (job.state() != JobState.PENDING) {
+        continue;
+      }
+      if (job.unmetDependencies > 0) {
+        job.moveTo(JobState.WAITING);
+        out.record(new Event.JobBlocked(job.id, now));
+      } else {
+        enqueue(job);
+      }
+    }
+    out.then(
+        new Effect.JobsUpdated(command.requestId(), List.copyOf(requeued), List.copyOf(skipped)));
+    if (!ended.isEmpty()) {
+      out.then(new Effect.JobsTerminated(ended));
+    }
   }
 
   // ---- dependencies

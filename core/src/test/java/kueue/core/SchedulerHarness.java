@@ -53,6 +53,13 @@ final class SchedulerHarness {
   private final Map<Long, List<Long>> batches = new HashMap<>();
   private final Map<Long, DependencyTargets.ParentEnd> ended = new HashMap<>();
 
+  /** How each ended job ended, for a rerun; removed when it comes back. */
+  private final Map<Long, JobState> endedStates = new HashMap<>();
+
+  private final Map<Long, Integer> endedExitCodes = new HashMap<>();
+  private final Map<Long, String> canceledNotes = new HashMap<>();
+  private final Map<Long, Integer> attempts = new HashMap<>();
+
   /** Each submitted job's dependencies, a batch's expanded to its jobs as at submission. */
   private final Map<Long, List<Dependency>> dependenciesOf = new HashMap<>();
 
@@ -120,6 +127,58 @@ final class SchedulerHarness {
 
   Decisions update(List<Long> jobIds, JobUpdate update) {
     return step(new Command.UpdateJobs(nextRequestId++, jobIds, update));
+  }
+
+  /**
+   * Requeues ended jobs as the server does: with the jobs canceled because of them (down the chain)
+   * and each one's dependencies with where its parents stand.
+   */
+  Decisions rerun(Long... jobIds) {
+    Set<Long> asked = Set.of(jobIds);
+    java.util.TreeSet<Long> coming = new java.util.TreeSet<>(asked);
+    boolean grew = true;
+    while (grew) {
+      grew = false;
+      for (var entry : dependenciesOf.entrySet()) {
+        String note = canceledNotes.get(entry.getKey());
+        if (note == null || coming.contains(entry.getKey())) {
+          continue;
+        }
+        for (Dependency dependency : entry.getValue()) {
+          if (coming.contains(dependency.jobId())
+              && note.startsWith("dependency on job " + dependency.jobId() + " failed")) {
+            grew |= coming.add(entry.getKey());
+            break;
+          }
+        }
+      }
+    }
+    List<RestoredJob> jobs = new ArrayList<>();
+    for (long id : coming) {
+      JobState state = endedStates.getOrDefault(id, JobState.PENDING);
+      List<RestoredJob.RestoredDependency> dependencies = new ArrayList<>();
+      for (Dependency dependency : dependenciesOf.getOrDefault(id, List.of())) {
+        long parent = dependency.jobId();
+        dependencies.add(
+            new RestoredJob.RestoredDependency(
+                dependency.kind(),
+                parent,
+                endedStates.getOrDefault(parent, JobState.PENDING),
+                endedExitCodes.get(parent)));
+      }
+      Shape shape = shapes.get(id);
+      jobs.add(
+          new RestoredJob(
+              id,
+              state,
+              shape.demand(),
+              shape.globalResources(),
+              attempts.getOrDefault(id, 0),
+              now,
+              0,
+              dependencies));
+    }
+    return step(new Command.Rerun(nextRequestId++, jobs, asked));
   }
 
   Decisions hold(Long... jobIds) {
@@ -377,7 +436,17 @@ final class SchedulerHarness {
           shapes.put(
               queued.jobId(), new Shape(queued.spec().demand(), queued.spec().globalResources()));
         }
+        case Event.JobOffered offered -> attempts.put(offered.jobId(), offered.attempt());
+        case Event.JobRerun rerun -> {
+          active.add(rerun.jobId());
+          ended.remove(rerun.jobId());
+          endedStates.remove(rerun.jobId());
+          endedExitCodes.remove(rerun.jobId());
+          canceledNotes.remove(rerun.jobId());
+        }
         case Event.JobEnded end -> {
+          endedStates.put(end.jobId(), JobState.FINISHED);
+          endedExitCodes.put(end.jobId(), end.outcome().exitCode());
           active.remove(end.jobId());
           Integer exit = end.outcome().exitCode();
           boolean succeeded = exit != null && exit == 0;
@@ -386,10 +455,13 @@ final class SchedulerHarness {
               new DependencyTargets.ParentEnd(succeeded, succeeded ? "succeeded" : "failed"));
         }
         case Event.JobCanceled canceled -> {
+          endedStates.put(canceled.jobId(), JobState.CANCELED);
+          canceledNotes.put(canceled.jobId(), canceled.reason());
           active.remove(canceled.jobId());
           ended.put(canceled.jobId(), new DependencyTargets.ParentEnd(false, "was canceled"));
         }
         case Event.JobFailed failed -> {
+          endedStates.put(failed.jobId(), JobState.FINISHED);
           active.remove(failed.jobId());
           ended.put(failed.jobId(), new DependencyTargets.ParentEnd(false, "failed"));
         }
@@ -461,6 +533,9 @@ final class SchedulerHarness {
     }
     long jobId = Event.jobIdOf(event);
     JobState before = replayedState.get(jobId);
+    if (before == null && transition == JobTransition.RERUN) {
+      before = endedStates.get(jobId);
+    }
     if (transition.from().isEmpty()) {
       assertThat(before).as("%s of job %d, which exists already", transition, jobId).isNull();
     } else {

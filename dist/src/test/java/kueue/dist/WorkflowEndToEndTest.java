@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Priorities, holds and dependencies from the command line, across a server restart: jobs queued
  * before the restart start by priority after it, a failed parent cancels its chain with the reason,
- * a succeeded one lets its dependent run, and a held job waits for its release.
+ * a held job waits for its release, and a requeued parent brings its chain back.
  */
 class WorkflowEndToEndTest {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,7 +28,8 @@ class WorkflowEndToEndTest {
       long low = fleet.submit("sh", "-c", "echo low >> " + order);
       long high = fleet.submit("--priority", "5", "sh", "-c", "echo high >> " + order);
       long held = fleet.submit("--hold", "sh", "-c", "echo held >> " + order);
-      long failing = fleet.submit("--priority", "-1", "sh", "-c", "exit 3");
+      Path fixed = home.resolve("fixed");
+      long failing = fleet.submit("--priority", "-1", "test", "-f", fixed.toString());
       long child = fleet.submit("--after", String.valueOf(failing), "true");
       long grandchild = fleet.submit("-d", "afterok:" + child, "true");
       long cleanup = fleet.submit("-d", "afternotok:" + failing, "echo", "cleaning up");
@@ -52,7 +53,7 @@ class WorkflowEndToEndTest {
       assertThat(fleet.kueue("wait-job", String.valueOf(low)).exitCode()).isZero();
       assertThat(Files.readAllLines(order)).containsExactly("high", "low");
       Fleet.Result show = fleet.kueue("show-job", String.valueOf(child));
-      assertThat(show.out()).contains("afterok " + failing + " (failed (exit 3))");
+      assertThat(show.out()).contains("afterok " + failing + " (failed (exit 1))");
 
       assertThat(fleet.kueue("list-jobs", "--held").out()).contains(" " + held + " ", "held");
       Fleet.Result released = fleet.kueue("release", String.valueOf(held));
@@ -62,6 +63,16 @@ class WorkflowEndToEndTest {
       Fleet.Result again = fleet.kueue("release", String.valueOf(held));
       assertThat(again.exitCode()).as(again.toString()).isEqualTo(5);
       assertThat(again.err()).contains("not found or already ended");
+
+      Files.createFile(fixed);
+      Fleet.Result requeued = fleet.kueue("requeue", String.valueOf(failing));
+      assertThat(requeued.out())
+          .as(requeued.toString())
+          .contains("3 jobs requeued: " + failing + " " + child + " " + grandchild);
+      Fleet.Result rerun = fleet.kueue("wait-job", String.valueOf(grandchild));
+      assertThat(rerun.exitCode()).as(rerun.toString()).isZero();
+      assertThat(fleet.kueue("show-job", String.valueOf(failing)).out())
+          .contains("ended: exit 1", "requeued: requeued by user", "attempt 2");
     }
   }
 

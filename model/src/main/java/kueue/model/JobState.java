@@ -39,7 +39,10 @@ public enum JobState {
     this.categoryUnlessExitZero = categoryUnlessExitZero;
   }
 
-  /** Nothing happens to the job any more; the scheduler forgets it and the store keeps its row. */
+  /**
+   * The job has ended: the scheduler forgets it and the store keeps its row. Only a user's {@code
+   * kueue requeue} ({@link JobTransition#RERUN}) brings it back.
+   */
   public boolean isTerminal() {
     return terminal;
   }

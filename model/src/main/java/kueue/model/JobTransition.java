@@ -56,6 +56,12 @@ public enum JobTransition {
   /** The last of the job's dependencies was met: it may be placed. */
   UNBLOCKED(JobState.PENDING, JobState.WAITING),
 
+  /**
+   * A user put an ended job back in the queue ({@code kueue requeue}), for a new attempt under the
+   * same id: the only move out of a terminal state.
+   */
+  RERUN(JobState.PENDING, JobState.FINISHED, JobState.CANCELED),
+
   /** Lost too many times: given up without a result. */
   FAILED(JobState.FINISHED, JobState.OFFERED, JobState.RUNNING);
 

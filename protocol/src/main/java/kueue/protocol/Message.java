@@ -72,6 +72,7 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.BatchRemoved.class, name = "batch_removed"),
   @JsonSubTypes.Type(value = Message.UpdateJobs.class, name = "update_jobs"),
   @JsonSubTypes.Type(value = Message.JobsUpdated.class, name = "jobs_updated"),
+  @JsonSubTypes.Type(value = Message.Requeue.class, name = "requeue"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -203,6 +204,13 @@ public sealed interface Message {
 
   /** updated: the jobs changed; skipped: one line per job left as it was, saying why. */
   record JobsUpdated(List<Long> updated, List<String> skipped) implements Reply {}
+
+  /**
+   * Put ended jobs back in the queue as new attempts under their ids: the listed ones, or with
+   * batch the batch's ended jobs (only its failed ones with failed). Jobs canceled because a
+   * dependency on one of them failed come back too. Answered by {@link JobsUpdated}.
+   */
+  record Requeue(List<Long> ids, Long batch, boolean failed) implements Request {}
 
   // ---- worker ----
 

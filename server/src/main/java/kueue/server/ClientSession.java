@@ -4,15 +4,18 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import kueue.core.ActiveJobView;
 import kueue.core.Command;
 import kueue.core.DependencyTargets;
 import kueue.core.Effect;
+import kueue.core.RestoredJob;
 import kueue.core.WorkerView;
 import kueue.model.BatchSummary;
 import kueue.model.Dependency;
@@ -107,6 +110,7 @@ final class ClientSession {
       case Message.WaitBatch wait -> waitBatch(wait.batch());
       case Message.RemoveBatch remove -> removeBatch(remove);
       case Message.UpdateJobs update -> updateJobs(update);
+      case Message.Requeue requeue -> requeue(requeue);
     };
   }
 
@@ -204,6 +208,67 @@ final class ClientSession {
           new Message.JobsUpdated(updated.updated(), updated.skipped());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
+  }
+
+  private Message.Reply requeue(Message.Requeue requeue) throws RequestException {
+    List<Long> ids;
+    if (requeue.batch() != null) {
+      batchOrNotFound(requeue.batch());
+      List<JobFilter> ended =
+          requeue.failed()
+              ? List.of(JobFilter.FAILED)
+              : java.util.Arrays.stream(JobFilter.values())
+                  .filter(
+                      filter ->
+                          java.util.Arrays.stream(JobState.values())
+                              .anyMatch(
+                                  state ->
+                                      state.isTerminal()
+                                          && (state.category(0) == filter
+                                              || state.category(null) == filter)))
+                  .toList();
+      ids =
+          context.store().listBatch(requeue.batch(), 0, ended).stream()
+              .map(JobSummary::id)
+              .toList();
+      if (ids.isEmpty()) {
+        throw new RequestException(
+            "rejected",
+            "batch "
+                + requeue.batch()
+                + " has no "
+                + (requeue.failed() ? "failed" : "ended")
+                + " jobs to requeue");
+      }
+    } else {
+      ids = requeue.ids();
+      if (ids == null || ids.isEmpty() || ids.contains(null)) {
+        throw new RequestException("bad_request", "no jobs to requeue");
+      }
+    }
+    List<String> skipped = new ArrayList<>();
+    Set<Long> stored = new HashSet<>();
+    for (JobSummary job : context.store().summaries(ids)) {
+      stored.add(job.id());
+    }
+    for (Long id : ids) {
+      if (!stored.contains(id)) {
+        skipped.add("job " + id + " not found");
+      }
+    }
+    Set<Long> asked = Set.copyOf(stored);
+    for (int attempt = 1; attempt <= SUBMIT_ATTEMPTS; attempt++) {
+      List<RestoredJob> candidates =
+          asked.isEmpty() ? List.of() : context.store().rerunCandidates(asked);
+      Effect effect =
+          await(
+              context.loop().request(requestId -> new Command.Rerun(requestId, candidates, asked)));
+      if (effect instanceof Effect.JobsUpdated updated) {
+        skipped.addAll(updated.skipped());
+        return new Message.JobsUpdated(updated.updated(), skipped);
+      }
+    }
+    throw new RequestException("rejected", "the jobs to requeue keep changing; try again");
   }
 
   /** In chunks, each a turn of the loop, so that other requests are not held up meanwhile. */

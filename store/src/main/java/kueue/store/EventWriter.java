@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -24,6 +25,7 @@ import kueue.core.Event.JobOffered;
 import kueue.core.Event.JobQueued;
 import kueue.core.Event.JobReleased;
 import kueue.core.Event.JobRequeued;
+import kueue.core.Event.JobRerun;
 import kueue.core.Event.JobStarted;
 import kueue.core.Event.JobUnblocked;
 import kueue.core.Event.JobUpdated;
@@ -62,6 +64,14 @@ final class EventWriter implements AutoCloseable {
   private final PreparedStatement markBlocked;
   private final PreparedStatement markUnblocked;
   private final PreparedStatement markUpdated;
+  private final PreparedStatement findDependencyTargets;
+  private final PreparedStatement markRerun;
+  private final PreparedStatement keepEndedLine;
+  private final PreparedStatement deleteOutputs;
+
+  /** The jobs each id named by a dependency stands for, looked up once per batch of events. */
+  private final Map<Long, List<Long>> dependencyTargets = new HashMap<>();
+
   private final PreparedStatement findEnv;
   private final PreparedStatement insertEnv;
   private final PreparedStatement insertHistory;
@@ -127,8 +137,27 @@ final class EventWriter implements AutoCloseable {
     // A batch id stands for every job of the batch, a job id for itself.
     insertDependencies =
         prepare(
-            "INSERT OR IGNORE INTO job_dependencies (job_id, parent_id, kind)"
-                + " SELECT ?, id, ? FROM jobs WHERE id = ? OR batch_id = ?");
+            "INSERT OR IGNORE INTO job_dependencies (job_id, parent_id, kind) VALUES (?, ?, ?)");
+    findDependencyTargets =
+        prepare("SELECT id FROM jobs WHERE id = ?1 UNION SELECT id FROM jobs WHERE batch_id = ?1");
+    markRerun =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.RERUN)
+                + ", started = NULL, ended = NULL, exit_code = NULL, signal = NULL, note = NULL,"
+                + " history_offered = NULL, history_started = NULL, history_ended = NULL"
+                + " WHERE id = ? AND state IN "
+                + Schema.TERMINAL_STATES);
+    // The ended line of the attempt, kept in the row, becomes a row before the next attempt.
+    keepEndedLine =
+        prepare(
+            "INSERT INTO job_events (job_id, time, attempt, what, worker, detail)"
+                + " SELECT id, history_ended, attempt, 'ended', worker,"
+                + " CASE WHEN note IS NOT NULL THEN note"
+                + " WHEN signal IS NOT NULL THEN 'signal ' || signal"
+                + " WHEN exit_code IS NOT NULL THEN 'exit ' || exit_code END"
+                + " FROM jobs WHERE id = ? AND history_ended IS NOT NULL");
+    deleteOutputs = prepare("DELETE FROM outputs WHERE job_id = ?");
     markHeld =
         prepare(
             "UPDATE jobs SET state = " + to(JobTransition.HELD) + " WHERE id = ?" + NOT_TERMINAL);
@@ -267,6 +296,7 @@ final class EventWriter implements AutoCloseable {
   void persist(List<Event> events) {
     long next = nextJobId;
     Event current = null;
+    dependencyTargets.clear();
     try {
       findFolds(events);
       for (Event event : events) {
@@ -385,6 +415,7 @@ final class EventWriter implements AutoCloseable {
         case JobReleased e -> lastOfJob.put(e.jobId(), e);
         case JobUnblocked e -> lastOfJob.put(e.jobId(), e);
         case JobUpdated e -> lastOfJob.put(e.jobId(), e);
+        case JobRerun e -> lastOfJob.put(e.jobId(), e);
         case FinishedJobsExpired e -> lastOfJob.clear();
       }
     }
@@ -488,6 +519,19 @@ final class EventWriter implements AutoCloseable {
         markUpdated.setLong(2, updated.jobId());
         requireChanged(markUpdated, updated.jobId());
       }
+      case JobRerun rerun -> {
+        keepRowLines(rerun.jobId());
+        keepEndedLine.setLong(1, rerun.jobId());
+        keepEndedLine.executeUpdate();
+        history(rerun.jobId(), rerun.at(), 0, "requeued", null, rerun.reason());
+        markRerun.setLong(1, rerun.jobId());
+        if (markRerun.executeUpdate() != 1) {
+          throw new StoreException("job " + rerun.jobId() + " is not stored or has not ended");
+        }
+        // The next attempt's output replaces it; a stream it leaves empty must not show this one.
+        deleteOutputs.setLong(1, rerun.jobId());
+        deleteOutputs.executeUpdate();
+      }
       case FinishedJobsExpired expired ->
           deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), JobStore.EXPIRY_CHUNK);
     }
@@ -543,14 +587,31 @@ final class EventWriter implements AutoCloseable {
     }
     insert.executeUpdate();
     for (Dependency dependency : dependencies) {
-      insertDependencies.setLong(1, queued.jobId());
-      insertDependencies.setString(2, dependency.kind().name());
-      insertDependencies.setLong(3, dependency.jobId());
-      insertDependencies.setLong(4, dependency.jobId());
-      insertDependencies.executeUpdate();
+      for (long parent : dependencyTargets(dependency.jobId())) {
+        insertDependencies.setLong(1, queued.jobId());
+        insertDependencies.setLong(2, parent);
+        insertDependencies.setString(3, dependency.kind().name());
+        insertDependencies.executeUpdate();
+      }
     }
     // No history row: a job's "submitted" line is read from its row (SqliteJobStore#detail),
     // which spares a row and an index entry per job.
+  }
+
+  /** A batch id stands for every job of the batch, a job id for itself. */
+  private List<Long> dependencyTargets(long id) throws SQLException {
+    List<Long> targets = dependencyTargets.get(id);
+    if (targets == null) {
+      targets = new ArrayList<>();
+      findDependencyTargets.setLong(1, id);
+      try (ResultSet row = findDependencyTargets.executeQuery()) {
+        while (row.next()) {
+          targets.add(row.getLong(1));
+        }
+      }
+      dependencyTargets.put(id, targets);
+    }
+    return targets;
   }
 
   private String argvJson(List<String> argv) {
@@ -756,6 +817,7 @@ final class EventWriter implements AutoCloseable {
       case JobBlocked e -> "JobBlocked of job " + e.jobId();
       case JobUnblocked e -> "JobUnblocked of job " + e.jobId();
       case JobUpdated e -> "JobUpdated of job " + e.jobId();
+      case JobRerun e -> "JobRerun of job " + e.jobId();
       case FinishedJobsExpired e -> "FinishedJobsExpired before " + e.endedBefore();
     };
   }

@@ -60,6 +60,13 @@ public interface JobStore extends AutoCloseable {
    */
   DependencyTargets dependencyTargets(Collection<Long> ids);
 
+  /**
+   * What {@code kueue requeue} of these jobs brings back, in id order: each of them that is stored,
+   * and the jobs canceled because a dependency on one of them failed, down the chain; each with its
+   * stored state and its dependencies with where their parents stand.
+   */
+  List<RestoredJob> rerunCandidates(Collection<Long> ids);
+
   /** The full spec, environment included, to send to a worker. */
   Optional<JobSpec> spec(long jobId);
 

@@ -191,7 +191,9 @@ final class Schema {
                 parent_id INTEGER NOT NULL,
                 kind TEXT NOT NULL,
                 PRIMARY KEY (job_id, parent_id, kind)) WITHOUT ROWID\
-              """),
+              """,
+              // kueue requeue finds the dependents canceled because of a job through it.
+              "CREATE INDEX job_dependencies_by_parent ON job_dependencies (parent_id)"),
           // 5: the states HELD and WAITING (holds and dependencies). SQLite cannot alter the
           // CHECK on jobs.state, so the table is rebuilt with every column of version 4, its
           // indexes and its counting triggers; the rows are copied before the triggers exist, so

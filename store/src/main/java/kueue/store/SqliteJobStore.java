@@ -774,6 +774,88 @@ public final class SqliteJobStore implements JobStore {
         });
   }
 
+  @Override
+  public List<RestoredJob> rerunCandidates(Collection<Long> ids) {
+    Objects.requireNonNull(ids, "ids");
+    String asked = jsonArray(ids);
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "WITH RECURSIVE coming(id) AS (SELECT value FROM json_each(?1)"
+                      + " UNION SELECT d.job_id FROM coming c"
+                      + " JOIN job_dependencies d ON d.parent_id = c.id"
+                      + " JOIN jobs j ON j.id = d.job_id"
+                      + " WHERE j.state = "
+                      + Schema.literal(JobState.CANCELED)
+                      + " AND j.note LIKE 'dependency on job ' || c.id || ' failed%')"
+                      + " SELECT j.id, j.slots, j.cpus, j.ram_mb, j.global_resources, j.attempt,"
+                      + " j.submitted, j.priority, j.state FROM jobs j JOIN coming ON j.id = coming.id"
+                      + " ORDER BY j.id");
+          query.setString(1, asked);
+          List<RestoredJob> found = new ArrayList<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              found.add(
+                  new RestoredJob(
+                      row.getLong(1),
+                      JobState.valueOf(row.getString(9)),
+                      new Resources(row.getInt(2), row.getInt(3), row.getLong(4)),
+                      JsonColumns.resources(row.getString(5)),
+                      row.getInt(6),
+                      Instant.ofEpochMilli(row.getLong(7)),
+                      row.getInt(8),
+                      List.of()));
+            }
+          }
+          Map<Long, List<RestoredJob.RestoredDependency>> dependencies = new HashMap<>();
+          PreparedStatement dependencyQuery =
+              loan.prepare(
+                  "SELECT d.job_id, d.kind, d.parent_id, p.state, p.exit_code"
+                      + " FROM job_dependencies d LEFT JOIN jobs p ON p.id = d.parent_id"
+                      + " WHERE d.job_id IN (SELECT value FROM json_each(?))");
+          dependencyQuery.setString(1, jsonArray(found.stream().map(RestoredJob::jobId).toList()));
+          try (ResultSet row = dependencyQuery.executeQuery()) {
+            while (row.next()) {
+              String state = row.getString(4);
+              dependencies
+                  .computeIfAbsent(row.getLong(1), id -> new ArrayList<>(1))
+                  .add(
+                      new RestoredJob.RestoredDependency(
+                          DependencyKind.valueOf(row.getString(2)),
+                          row.getLong(3),
+                          state == null ? null : JobState.valueOf(state),
+                          integerOrNull(row, "exit_code")));
+            }
+          }
+          List<RestoredJob> jobs = new ArrayList<>(found.size());
+          for (RestoredJob job : found) {
+            jobs.add(
+                new RestoredJob(
+                    job.jobId(),
+                    job.state(),
+                    job.demand(),
+                    job.globalResources(),
+                    job.attempt(),
+                    job.submitted(),
+                    job.priority(),
+                    dependencies.getOrDefault(job.jobId(), List.of())));
+          }
+          return jobs;
+        });
+  }
+
+  private static String jsonArray(Collection<Long> ids) {
+    StringBuilder array = new StringBuilder("[");
+    for (Long id : ids) {
+      if (array.length() > 1) {
+        array.append(',');
+      }
+      array.append(Objects.requireNonNull(id, "job id"));
+    }
+    return array.append(']').toString();
+  }
+
   /** How a job of this category ended, as a dependent's reason tells it. */
   private static String endedHow(JobFilter category) {
     return switch (category) {

@@ -107,6 +107,53 @@ class DependencyStoreTest {
   }
 
   @Test
+  void aRerunKeepsTheEndedAttemptInTheHistoryAndQueuesTheJobAgain() {
+    store.persist(Jobs.ranToCompletion(1, 3, 1, 2));
+
+    store.persist(List.of(new Event.JobRerun(1, "requeued by user", at(3))));
+
+    var detail = store.detail(1).orElseThrow();
+    assertThat(detail.summary().state()).isEqualTo(JobState.PENDING);
+    assertThat(detail.summary().exitCode()).isNull();
+    assertThat(detail.summary().ended()).isNull();
+    assertThat(detail.history())
+        .extracting(line -> line.what() + " " + line.attempt() + " " + line.detail())
+        .containsExactly(
+            "submitted 0 null",
+            "offered 1 null",
+            "started 1 null",
+            "ended 1 exit 3",
+            "requeued 0 requeued by user");
+    assertThat(store.stats(at(3)).failed()).isZero();
+    assertThat(store.stats(at(3)).pending()).isEqualTo(1);
+    assertThat(store.activeJobs()).extracting(RestoredJob::jobId).containsExactly(1L);
+  }
+
+  @Test
+  void rerunCandidatesAreTheJobsAndWhatWasCanceledBecauseOfThem() {
+    store.persist(Jobs.ranToCompletion(1, 3, 1, 2));
+    store.persist(
+        List.of(
+            new Event.JobQueued(
+                2, Jobs.aSpec().withDependencies(Dependency.parse("afterok:1")), at(0)),
+            new Event.JobQueued(
+                3, Jobs.aSpec().withDependencies(Dependency.parse("afterok:2")), at(0)),
+            new Event.JobQueued(
+                4, Jobs.aSpec().withDependencies(Dependency.parse("afterany:1")), at(0)),
+            new Event.JobCanceled(2, "dependency on job 1 failed", at(2)),
+            new Event.JobCanceled(3, "dependency on job 2 failed: it was canceled", at(2)),
+            new Event.JobCanceled(4, "canceled by user", at(2))));
+
+    List<RestoredJob> candidates = store.rerunCandidates(List.of(1L));
+
+    assertThat(candidates).extracting(RestoredJob::jobId).containsExactly(1L, 2L, 3L);
+    assertThat(candidates.get(0).state()).isEqualTo(JobState.FINISHED);
+    assertThat(candidates.get(1).dependencies())
+        .containsExactly(
+            new RestoredJob.RestoredDependency(DependencyKind.AFTEROK, 1, JobState.FINISHED, 3));
+  }
+
+  @Test
   void cleaningAJobRemovesItsDependencies() throws Exception {
     store.persist(List.of(new Event.JobQueued(1, Jobs.aSpec(), at(0))));
     store.persist(
