@@ -154,6 +154,34 @@ class DependencyStoreTest {
   }
 
   @Test
+  void dependentsReleasedTogetherAreWrittenTogetherAndAnEndedOneIsRefused() {
+    List<Event> waiting = new java.util.ArrayList<>();
+    for (long id = 1; id <= 4; id++) {
+      waiting.add(new Event.JobQueued(id, Jobs.aSpec(), at(0)));
+      waiting.add(new Event.JobBlocked(id, at(0)));
+    }
+    store.persist(waiting);
+    store.persist(List.of(new Event.JobCanceled(4, "canceled by user", at(1))));
+
+    store.persist(
+        List.of(
+            new Event.JobUnblocked(1, at(2)),
+            new Event.JobUnblocked(2, at(2)),
+            Jobs.offered(2, 1, "w1", 2)));
+
+    assertThat(store.summary(1).orElseThrow().state()).isEqualTo(JobState.PENDING);
+    assertThat(store.summary(2).orElseThrow().state()).isEqualTo(JobState.OFFERED);
+    assertThat(store.stats(at(2)).waiting()).isEqualTo(1);
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                store.persist(
+                    List.of(new Event.JobUnblocked(3, at(3)), new Event.JobUnblocked(4, at(3)))))
+        .isInstanceOf(StoreException.class)
+        .hasMessageContaining("job 4 has already ended (CANCELED)");
+    assertThat(store.summary(3).orElseThrow().state()).isEqualTo(JobState.WAITING);
+  }
+
+  @Test
   void cleaningAJobRemovesItsDependencies() throws Exception {
     store.persist(List.of(new Event.JobQueued(1, Jobs.aSpec(), at(0))));
     store.persist(
