@@ -68,24 +68,19 @@ final class Job {
 
   /** A job read back from the store, in the state it was stored in; it must not have ended. */
   Job(long id, Shape shape, Instant submitted, JobState state) {
-    if (state == null || state.isTerminal()) {
-      throw new IllegalArgumentException("job " + id + " cannot be restored as " + state);
-    }
-    this.id = id;
-    this.shape = shape;
-    this.submitted = submitted;
-    this.state = state;
+    this(id, shape, submitted, state, false);
   }
 
   /** A job that has ended, read back from the store to be put back in the queue. */
   static Job ended(long id, Shape shape, Instant submitted, JobState state) {
-    if (state == null || !state.isTerminal()) {
-      throw new IllegalArgumentException("job " + id + " has not ended: " + state);
-    }
     return new Job(id, shape, submitted, state, true);
   }
 
   private Job(long id, Shape shape, Instant submitted, JobState state, boolean ended) {
+    if (state == null || state.isTerminal() != ended) {
+      throw new IllegalArgumentException(
+          "job " + id + (ended ? " has not ended: " : " cannot be restored as ") + state);
+    }
     this.id = id;
     this.shape = shape;
     this.submitted = submitted;

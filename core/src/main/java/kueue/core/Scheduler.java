@@ -354,16 +354,15 @@ public final class Scheduler {
 
   private void submit(Command.Submit command, Instant now, Decisions out) {
     String problem = SubmitValidation.problem(command.jobs(), settings);
-    if (problem == null) {
-      for (JobSpec spec : command.jobs()) {
-        problem = dependencyProblem(spec, command.targets());
-        if (problem != null) {
-          break;
-        }
-      }
+    for (int i = 0; problem == null && i < command.jobs().size(); i++) {
+      problem = dependencyProblem(command.jobs().get(i), command.targets());
     }
     if (problem != null) {
-      answerProblem(command.requestId(), problem, out);
+      out.then(new Effect.RequestRejected(command.requestId(), problem));
+      return;
+    }
+    if (command.jobs().stream().anyMatch(spec -> raced(spec, command.targets()))) {
+      out.then(new Effect.SubmitRaced(command.requestId()));
       return;
     }
     List<Long> ids = new ArrayList<>(command.jobs().size());
@@ -383,18 +382,8 @@ public final class Scheduler {
     }
   }
 
-  private void answerProblem(long requestId, String problem, Decisions out) {
-    out.then(
-        problem == RACED
-            ? new Effect.SubmitRaced(requestId)
-            : new Effect.RequestRejected(requestId, problem));
-  }
-
-  /** A marker problem: a job named by a dependency ended after it was looked up. */
-  private static final String RACED = new String("raced");
-
-  /** Why the spec's dependencies cannot be accepted, RACED, or null when they can. */
-  private String dependencyProblem(JobSpec spec, DependencyTargets targets) {
+  /** Why the spec's dependencies cannot be accepted, or null when they can. */
+  private static String dependencyProblem(JobSpec spec, DependencyTargets targets) {
     for (Dependency dependency : spec.dependencies()) {
       List<Long> parents = targets.jobsOf().get(dependency.jobId());
       if (parents == null || parents.isEmpty()) {
@@ -402,13 +391,23 @@ public final class Scheduler {
             + dependency.jobId()
             + " not found: a dependency must name a stored job or batch";
       }
-      for (long parent : parents) {
+    }
+    return null;
+  }
+
+  /**
+   * Whether a job named by the spec's dependencies ended after it was looked up: the scheduler no
+   * longer has it, and the look-up did not see its end.
+   */
+  private boolean raced(JobSpec spec, DependencyTargets targets) {
+    for (Dependency dependency : spec.dependencies()) {
+      for (long parent : targets.jobsOf().get(dependency.jobId())) {
         if (!jobs.containsKey(parent) && !targets.ended().containsKey(parent)) {
-          return RACED;
+          return true;
         }
       }
     }
-    return null;
+    return false;
   }
 
   /**
@@ -464,7 +463,11 @@ public final class Scheduler {
       problem = dependencyProblem(command.shared(), command.targets());
     }
     if (problem != null) {
-      answerProblem(command.requestId(), problem, out);
+      out.then(new Effect.RequestRejected(command.requestId(), problem));
+      return;
+    }
+    if (raced(command.shared(), command.targets())) {
+      out.then(new Effect.SubmitRaced(command.requestId()));
       return;
     }
     JobSpec shared = command.shared();
