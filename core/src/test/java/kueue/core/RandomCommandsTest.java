@@ -95,6 +95,8 @@ class RandomCommandsTest {
         }
       } else if (dice < 82 && !workers.isEmpty()) {
         staleMessage(random, harness, pick(random, workers));
+      } else if (dice < 88 && random.nextInt(6) == 0 && !harness.endedJobs().isEmpty()) {
+        harness.rerun(pick(random, harness.endedJobs()));
       } else if (dice < 88 && random.nextInt(3) == 0) {
         List<Long> active = sorted(harness);
         List<Long> some = new ArrayList<>();
@@ -140,6 +142,7 @@ class RandomCommandsTest {
             Event.JobBlocked.class,
             Event.JobUnblocked.class,
             Event.JobUpdated.class,
+            Event.JobRerun.class,
             Effect.JobsUpdated.class);
   }
 

@@ -198,6 +198,11 @@ final class SchedulerHarness {
         .orElseThrow(() -> new AssertionError("job " + jobId + " was not canceled"));
   }
 
+  /** The jobs that have ended, in id order. */
+  List<Long> endedJobs() {
+    return ended.keySet().stream().sorted().toList();
+  }
+
   /** Whether the job has ended (the scheduler has forgotten it). */
   boolean hasEnded(long jobId) {
     return ended.containsKey(jobId);
@@ -438,7 +443,16 @@ final class SchedulerHarness {
         }
         case Event.JobOffered offered -> attempts.put(offered.jobId(), offered.attempt());
         case Event.JobRerun rerun -> {
+          // Jobs still waiting or queued have counted this dependency as decided already; what the
+          // new attempt does is no longer theirs to wait for.
+          for (var entry : dependenciesOf.entrySet()) {
+            if (active.contains(entry.getKey())) {
+              entry.getValue().removeIf(dependency -> dependency.jobId() == rerun.jobId());
+            }
+          }
           active.add(rerun.jobId());
+          // A worker's refusal was of the earlier run; the user may have fixed what it lacked.
+          declinedForever.remove(rerun.jobId());
           ended.remove(rerun.jobId());
           endedStates.remove(rerun.jobId());
           endedExitCodes.remove(rerun.jobId());
