@@ -851,7 +851,7 @@ public final class Scheduler {
         new Effect.JobsUpdated(command.requestId(), List.copyOf(updated), List.copyOf(skipped)));
   }
 
-  static final String REQUEUED_BY_USER = "requeued by user";
+  static final String REQUEUED_BY_USER = "by user";
 
   private void rerun(Command.Rerun command, Instant now, Decisions out) {
     Set<Long> coming = new java.util.HashSet<>();
@@ -896,9 +896,7 @@ public final class Scheduler {
       out.record(
           new Event.JobRerun(
               job.id,
-              command.asked().contains(job.id)
-                  ? REQUEUED_BY_USER
-                  : "a job it depends on was requeued",
+              command.asked().contains(job.id) ? REQUEUED_BY_USER : withParent(entry, coming),
               now));
       revived.add(Map.entry(job, entry));
       requeued.add(job.id);
@@ -947,11 +945,27 @@ public final class Scheduler {
         enqueue(job);
       }
     }
+    // A job canceled again at once (another of its dependencies failed) is not requeued: say why.
+    for (Event event : out.events()) {
+      if (event instanceof Event.JobCanceled canceled && requeued.remove(canceled.jobId())) {
+        skipped.add("job " + canceled.jobId() + " was canceled again: " + canceled.reason());
+      }
+    }
     out.then(
         new Effect.JobsUpdated(command.requestId(), List.copyOf(requeued), List.copyOf(skipped)));
     if (!ended.isEmpty()) {
       out.then(new Effect.JobsTerminated(ended));
     }
+  }
+
+  /** "with job 12, which it depends on": why a dependent comes back with a requeued job. */
+  private static String withParent(RestoredJob entry, Set<Long> coming) {
+    for (RestoredJob.RestoredDependency dependency : entry.dependencies()) {
+      if (coming.contains(dependency.parentId())) {
+        return "with job " + dependency.parentId() + ", which it depends on";
+      }
+    }
+    return "with a job it depends on";
   }
 
   // ---- dependencies
@@ -1047,10 +1061,9 @@ public final class Scheduler {
 
   private static String waitingReason(Job job) {
     int unmet = job.unmetDependencies;
-    return "waiting for "
-        + unmet
+    return unmet
         + (unmet == 1 ? " dependency" : " dependencies")
-        + " (show-job "
+        + " not met yet (show-job "
         + job.id
         + " lists them)";
   }

@@ -24,7 +24,7 @@ class DependenciesTest {
     long child = harness.submitOne(aJob().after(parent));
 
     assertThat(harness.state(child)).isEqualTo(JobState.WAITING);
-    assertThat(harness.pendingReason(child)).startsWith("waiting for 1 dependency");
+    assertThat(harness.pendingReason(child)).startsWith("1 dependency not met yet");
     assertThat(harness.offers()).isEmpty();
 
     harness.startCurrent(parent);

@@ -21,7 +21,7 @@ class RerunTest {
     harness.rerun(job);
 
     assertThat(harness.events(Event.JobRerun.class))
-        .containsExactly(new Event.JobRerun(job, "requeued by user", SchedulerHarness.START));
+        .containsExactly(new Event.JobRerun(job, "by user", SchedulerHarness.START));
     assertThat(harness.offers()).containsEntry(job, worker);
     assertThat(harness.view(job).attempt()).isEqualTo(2);
     assertThat(SchedulerHarness.only(harness.last, Effect.JobsUpdated.class).updated())
@@ -50,9 +50,9 @@ class RerunTest {
     assertThat(harness.events(Event.JobRerun.class))
         .extracting(Event.JobRerun::reason)
         .containsExactly(
-            "requeued by user",
-            "a job it depends on was requeued",
-            "a job it depends on was requeued");
+            "by user",
+            "with job " + parent + ", which it depends on",
+            "with job " + child + ", which it depends on");
 
     harness.startCurrent(parent);
     harness.endCurrent(parent, 0);
@@ -87,6 +87,11 @@ class RerunTest {
 
     assertThat(harness.canceledReason(child)).isEqualTo("dependency on job " + second + " failed");
     assertThat(harness.last.effects()).contains(new Effect.JobsTerminated(List.of(child)));
+    Effect.JobsUpdated answer = SchedulerHarness.only(harness.last, Effect.JobsUpdated.class);
+    assertThat(answer.updated()).isEmpty();
+    assertThat(answer.skipped())
+        .containsExactly(
+            "job " + child + " was canceled again: dependency on job " + second + " failed");
   }
 
   @Test

@@ -72,7 +72,7 @@ class WorkflowEndToEndTest {
       Fleet.Result rerun = fleet.kueue("wait-job", String.valueOf(grandchild));
       assertThat(rerun.exitCode()).as(rerun.toString()).isZero();
       assertThat(fleet.kueue("show-job", String.valueOf(failing)).out())
-          .contains("ended: exit 1", "requeued: requeued by user", "attempt 2");
+          .contains("ended: exit 1", "requeued: by user", "attempt 2");
     }
   }
 

@@ -110,7 +110,7 @@ class DependencyStoreTest {
   void aRerunKeepsTheEndedAttemptInTheHistoryAndQueuesTheJobAgain() {
     store.persist(Jobs.ranToCompletion(1, 3, 1, 2));
 
-    store.persist(List.of(new Event.JobRerun(1, "requeued by user", at(3))));
+    store.persist(List.of(new Event.JobRerun(1, "by user", at(3))));
 
     var detail = store.detail(1).orElseThrow();
     assertThat(detail.summary().state()).isEqualTo(JobState.PENDING);
@@ -123,7 +123,7 @@ class DependencyStoreTest {
             "offered 1 null",
             "started 1 null",
             "ended 1 exit 3",
-            "requeued 0 requeued by user");
+            "requeued 0 by user");
     assertThat(store.stats(at(3)).failed()).isZero();
     assertThat(store.stats(at(3)).pending()).isEqualTo(1);
     assertThat(store.activeJobs()).extracting(RestoredJob::jobId).containsExactly(1L);

@@ -257,7 +257,7 @@ class JobStateSchemaTest {
           case RELEASED -> new Event.JobReleased(id, at(9));
           case BLOCKED -> new Event.JobBlocked(id, at(10));
           case UNBLOCKED -> new Event.JobUnblocked(id, at(11));
-          case RERUN -> new Event.JobRerun(id, "requeued by user", at(12));
+          case RERUN -> new Event.JobRerun(id, "by user", at(12));
           default ->
               throw new AssertionError(
                   "JobTransition."
