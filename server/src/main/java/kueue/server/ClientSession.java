@@ -141,6 +141,14 @@ final class ClientSession {
     };
   }
 
+  /** The list categories of jobs that have ended: what requeue --batch takes without --failed. */
+  private static final List<JobFilter> ENDED_CATEGORIES =
+      java.util.Arrays.stream(JobState.values())
+          .filter(JobState::isTerminal)
+          .flatMap(state -> java.util.stream.Stream.of(state.category(0), state.category(null)))
+          .distinct()
+          .toList();
+
   /** How often a submission is looked up again when a job it depends on ends meanwhile. */
   private static final int SUBMIT_ATTEMPTS = 10;
 
@@ -214,19 +222,7 @@ final class ClientSession {
     List<Long> ids;
     if (requeue.batch() != null) {
       batchOrNotFound(requeue.batch());
-      List<JobFilter> ended =
-          requeue.failed()
-              ? List.of(JobFilter.FAILED)
-              : java.util.Arrays.stream(JobFilter.values())
-                  .filter(
-                      filter ->
-                          java.util.Arrays.stream(JobState.values())
-                              .anyMatch(
-                                  state ->
-                                      state.isTerminal()
-                                          && (state.category(0) == filter
-                                              || state.category(null) == filter)))
-                  .toList();
+      List<JobFilter> ended = requeue.failed() ? List.of(JobFilter.FAILED) : ENDED_CATEGORIES;
       ids =
           context.store().listBatch(requeue.batch(), 0, ended).stream()
               .map(JobSummary::id)
