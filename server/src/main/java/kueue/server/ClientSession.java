@@ -211,11 +211,20 @@ final class ClientSession {
             context
                 .loop()
                 .request(requestId -> new Command.UpdateJobs(requestId, jobs, update.update())));
-    return switch (effect) {
-      case Effect.JobsUpdated updated ->
-          new Message.JobsUpdated(updated.updated(), updated.skipped());
-      default -> throw new IllegalStateException("unexpected answer " + effect);
-    };
+    if (!(effect instanceof Effect.JobsUpdated updated)) {
+      throw new IllegalStateException("unexpected answer " + effect);
+    }
+    if (update.batch() == null) {
+      return new Message.JobsUpdated(updated.updated(), updated.skipped());
+    }
+    // A batch's running jobs are not what "hold the batch" is about: they are left alone quietly.
+    List<String> skipped =
+        updated.skipped().stream().filter(reason -> !reason.endsWith(" has started")).toList();
+    if (updated.updated().isEmpty() && skipped.isEmpty()) {
+      throw new RequestException(
+          "rejected", "batch " + update.batch() + " has no jobs left that have not started");
+    }
+    return new Message.JobsUpdated(updated.updated(), skipped);
   }
 
   private Message.Reply requeue(Message.Requeue requeue) throws RequestException {
