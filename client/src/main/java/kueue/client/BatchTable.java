@@ -36,7 +36,7 @@ final class BatchTable {
       List<TextTable.Cell> cells = new ArrayList<>();
       cells.add(TextTable.Cell.of(String.valueOf(batch.batch())));
       cells.add(TextTable.Cell.of(BatchFormat.range(batch.firstJob(), batch.lastJob())));
-      cells.add(count(stats.pending(), Style.PLAIN));
+      cells.add(count(stats.pending() + stats.held() + stats.waiting(), Style.PLAIN));
       cells.add(count(stats.offered() + stats.running(), Style.BLUE));
       cells.add(count(stats.succeeded(), Style.GREEN));
       cells.add(count(stats.failed(), Style.RED));

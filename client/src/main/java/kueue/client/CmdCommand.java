@@ -14,6 +14,7 @@ import java.util.stream.Collectors;
 import kueue.config.DurationText;
 import kueue.config.KueueConfig;
 import kueue.model.BatchEntry;
+import kueue.model.Dependency;
 import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.model.OutputTarget;
@@ -152,6 +153,38 @@ final class CmdCommand extends ServerCommand {
   String retryDelay;
 
   @Option(
+      names = "--priority",
+      paramLabel = "N",
+      defaultValue = "0",
+      description =
+          "Pending jobs start by priority, higher first, then in submission order (default:"
+              + " ${DEFAULT-VALUE}; may be negative). A job that fits no worker does not hold up"
+              + " others.")
+  int priority;
+
+  @Option(
+      names = "--hold",
+      description = "Submit the job held: it does not start until kueue release ID.")
+  boolean hold;
+
+  @Option(
+      names = "--after",
+      paramLabel = "ID[,ID...]",
+      description =
+          "Start only after all these jobs succeeded (afterok). An ID may be a batch id: then every"
+              + " job of the batch.")
+  String after;
+
+  @Option(
+      names = {"-d", "--dependency"},
+      paramLabel = "afterok:ID[:ID...],afterany:ID...,afternotok:ID...",
+      description =
+          "Start only when all conditions hold: afterok (succeeded), afterany (ended in any way),"
+              + " afternotok (failed or canceled). A job whose condition can no longer hold is"
+              + " canceled at once, with the reason.")
+  String dependency;
+
+  @Option(
       names = {"-w", "--wait"},
       description = "Wait until the job ends and exit with its exit code.")
   boolean await;
@@ -206,6 +239,7 @@ final class CmdCommand extends ServerCommand {
 
   private Map<String, Integer> globalResources;
   private Map<String, Double> workerResources;
+  private List<Dependency> dependencies;
   private Path cwd;
   private Long timeLimitSeconds;
   private Long retryDelaySeconds;
@@ -270,6 +304,18 @@ final class CmdCommand extends ServerCommand {
           gpus == null
               ? "--gpu-ram-mb needs --gpus"
               : "--gpu-ram-mb must not be negative, got " + gpuRamMb);
+    }
+    dependencies = new ArrayList<>();
+    try {
+      if (after != null) {
+        dependencies.addAll(Dependency.parseAfter(after));
+      }
+      if (dependency != null) {
+        dependencies.addAll(Dependency.parse(dependency));
+      }
+    } catch (IllegalArgumentException e) {
+      throw usage(
+          (after != null && dependency == null ? "--after: " : "--dependency: ") + e.getMessage());
     }
     try {
       cwd = context.workingDirectory().toRealPath();
@@ -423,6 +469,9 @@ final class CmdCommand extends ServerCommand {
             .retries(retries == null || retries == 0 ? null : retries)
             .retryDelaySeconds(retryDelaySeconds)
             .submissionKey(ServerRestarts.newSubmissionKey())
+            .priority(priority)
+            .hold(hold)
+            .dependencies(dependencies)
             .build();
     try (ServerRestarts server = ridingOutRestarts(client)) {
       if (entries != null) {

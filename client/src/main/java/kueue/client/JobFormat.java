@@ -33,12 +33,14 @@ final class JobFormat {
   private JobFormat() {}
 
   /**
-   * pending, offered, running, finished (0), failed (exit 3 / SIGKILL / reason), canceled, timed
-   * out.
+   * pending, held, waiting (for dependencies), offered, running, finished (0), failed (exit 3 /
+   * SIGKILL / reason), canceled, timed out.
    */
   static String status(JobSummary job) {
     return switch (job.state()) {
       case PENDING -> "pending";
+      case HELD -> "held";
+      case WAITING -> "waiting";
       case OFFERED -> "offered";
       case RUNNING -> "running";
       case CANCELED -> "canceled";
@@ -50,6 +52,8 @@ final class JobFormat {
   static Style style(JobSummary job) {
     return switch (job.state()) {
       case PENDING -> Style.PLAIN;
+      case HELD -> Style.GREY;
+      case WAITING -> Style.PLAIN;
       case OFFERED -> Style.YELLOW;
       case RUNNING -> Style.BLUE;
       case CANCELED -> Style.GREY;

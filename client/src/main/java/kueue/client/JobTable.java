@@ -42,13 +42,18 @@ final class JobTable {
   }
 
   /**
-   * "pending 3 · running 4 · succeeded 120 · failed 2 · canceled 0 avg 1m12s ETA 3m"; offered jobs
-   * are counted only when there are some, as they rarely stay offered for long, and timed-out jobs
-   * only when there are some, as most queues have no time limits.
+   * "pending 3 · running 4 · succeeded 120 · failed 2 · canceled 0 avg 1m12s ETA 3m"; offered,
+   * held, waiting and timed-out jobs are counted only when there are some.
    */
   static String footer(JobStats stats, boolean colors) {
     List<String> counts = new ArrayList<>();
     counts.add(count("pending", stats.pending(), Style.PLAIN, colors));
+    if (stats.held() > 0) {
+      counts.add(count("held", stats.held(), Style.GREY, colors));
+    }
+    if (stats.waiting() > 0) {
+      counts.add(count("waiting", stats.waiting(), Style.PLAIN, colors));
+    }
     if (stats.offered() > 0) {
       counts.add(count("offered", stats.offered(), Style.YELLOW, colors));
     }
@@ -88,6 +93,8 @@ final class JobTable {
   static long matching(JobStats stats, List<JobFilter> filters) {
     if (filters.isEmpty()) {
       return stats.pending()
+          + stats.held()
+          + stats.waiting()
           + stats.offered()
           + stats.running()
           + stats.succeeded()
@@ -100,6 +107,8 @@ final class JobTable {
       total +=
           switch (filter) {
             case PENDING -> stats.pending();
+            case HELD -> stats.held();
+            case WAITING -> stats.waiting();
             case OFFERED -> stats.offered();
             case RUNNING -> stats.running();
             case SUCCEEDED -> stats.succeeded();

@@ -163,6 +163,10 @@ public final class KueueCli {
     SERVER_COMMANDS.put("wait-job", WaitJobCommand::new);
     SERVER_COMMANDS.put("log", LogCommand::new);
     SERVER_COMMANDS.put("remove-job", RemoveJobCommand::new);
+    SERVER_COMMANDS.put("hold", HoldCommand::new);
+    SERVER_COMMANDS.put("release", ReleaseCommand::new);
+    SERVER_COMMANDS.put("update-job", UpdateJobCommand::new);
+    SERVER_COMMANDS.put("requeue", RequeueCommand::new);
     SERVER_COMMANDS.put("clean-jobs", CleanJobsCommand::new);
     SERVER_COMMANDS.put("list-workers", ListWorkersCommand::new);
     SERVER_COMMANDS.put("show-worker", ShowWorkerCommand::new);

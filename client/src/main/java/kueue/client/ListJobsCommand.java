@@ -40,6 +40,14 @@ final class ListJobsCommand extends ServerCommand {
       description = "Pending jobs.")
   boolean pending;
 
+  @Option(names = "--held", description = "Held jobs (cmd --hold, kueue hold).")
+  boolean held;
+
+  @Option(
+      names = "--waiting",
+      description = "Jobs waiting for the jobs they depend on (cmd --after, --dependency).")
+  boolean waiting;
+
   @Option(
       names = {"-o", "--offered"},
       description = "Jobs offered to a worker.")
@@ -100,6 +108,12 @@ final class ListJobsCommand extends ServerCommand {
     EnumSet<JobFilter> filters = EnumSet.noneOf(JobFilter.class);
     if (pending) {
       filters.add(JobFilter.PENDING);
+    }
+    if (held) {
+      filters.add(JobFilter.HELD);
+    }
+    if (waiting) {
+      filters.add(JobFilter.WAITING);
     }
     if (offered) {
       filters.add(JobFilter.OFFERED);

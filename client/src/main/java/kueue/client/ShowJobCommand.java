@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import kueue.config.DurationText;
 import kueue.model.CapturedOutput;
+import kueue.model.DependencyStatus;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobSpec;
@@ -54,7 +55,8 @@ final class ShowJobCommand extends ServerCommand {
     List<String[]> fields = new ArrayList<>();
     fields.add(field("status", JobFormat.style(job).apply(JobFormat.status(job), colors)));
     if (job.note() != null && !job.note().isBlank()) {
-      fields.add(field(job.state() == JobState.PENDING ? "waiting because" : "reason", job.note()));
+      boolean notStarted = !job.state().isTerminal() && !job.state().isOnWorker();
+      fields.add(field(notStarted ? "waiting because" : "reason", job.note()));
     }
     if (job.batch() != null) {
       fields.add(
@@ -94,6 +96,12 @@ final class ShowJobCommand extends ServerCommand {
     if (spec != null && !spec.workerResources().isEmpty()) {
       fields.add(field("devices", devices(job, detail.devices())));
     }
+    if (spec != null && spec.priority() != 0) {
+      fields.add(field("priority", String.valueOf(spec.priority())));
+    }
+    if (!detail.dependencies().isEmpty()) {
+      fields.add(field("depends on", dependencies(detail.dependencies())));
+    }
     fields.add(
         field(
             "environment",
@@ -119,6 +127,45 @@ final class ShowJobCommand extends ServerCommand {
     boolean ended = job.state().isTerminal();
     printOutput("stdout", spec == null ? null : spec.stdout(), detail.stdout(), ended, out);
     printOutput("stderr", spec == null ? null : spec.stderr(), detail.stderr(), ended, out);
+  }
+
+  /** Shown one by one up to this many; beyond, counted per state. */
+  private static final int DEPENDENCIES_LISTED = 20;
+
+  /** "afterok 12 (finished (0)), afterany 13 (running)", or counts per state for many. */
+  private static String dependencies(List<DependencyStatus> dependencies) {
+    if (dependencies.size() <= DEPENDENCIES_LISTED) {
+      List<String> parts = new ArrayList<>();
+      for (DependencyStatus dependency : dependencies) {
+        parts.add(
+            dependency.kind().label()
+                + " "
+                + dependency.parentId()
+                + " ("
+                + parentState(dependency)
+                + ")");
+      }
+      return String.join(", ", parts);
+    }
+    java.util.Map<String, Integer> counts = new java.util.TreeMap<>();
+    for (DependencyStatus dependency : dependencies) {
+      counts.merge(dependency.kind().label() + " " + parentState(dependency), 1, Integer::sum);
+    }
+    List<String> parts = new ArrayList<>();
+    counts.forEach((what, count) -> parts.add(count + " x " + what));
+    return dependencies.size() + " jobs: " + String.join(", ", parts);
+  }
+
+  private static String parentState(DependencyStatus dependency) {
+    if (dependency.parentState() == null) {
+      return "no longer stored";
+    }
+    return JobFormat.status(
+        kueue.model.JobSummaryBuilder.builder()
+            .id(dependency.parentId())
+            .state(dependency.parentState())
+            .exitCode(dependency.parentExitCode())
+            .build());
   }
 
   /**

@@ -307,7 +307,9 @@ class ReadingCommandsTest {
               "canceled",
               "timedOut",
               "averageRunSeconds",
-              "etaSeconds");
+              "etaSeconds",
+              "held",
+              "waiting");
       assertThat(result.out()).contains("\n  \"jobs\"");
     }
   }
@@ -383,7 +385,14 @@ class ReadingCommandsTest {
 
       assertThat(fieldNames(root))
           .containsExactly(
-              "summary", "spec", "envVariables", "history", "stdout", "stderr", "devices");
+              "summary",
+              "spec",
+              "envVariables",
+              "history",
+              "stdout",
+              "stderr",
+              "devices",
+              "dependencies");
       assertThat(root.get("stdout").get("droppedBytes").asLong()).isEqualTo(5000);
       assertThat(root.get("spec").get("argv").get(0).asText()).isEqualTo("./train.py");
     }

@@ -6,6 +6,7 @@ import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
+import kueue.model.JobUpdate;
 import kueue.model.WorkerCapacity;
 
 /**
@@ -15,8 +16,17 @@ import kueue.model.WorkerCapacity;
  */
 public sealed interface Command {
 
-  /** Queue jobs, all or nothing. Answered by SubmitAccepted or RequestRejected. */
-  record Submit(long requestId, List<JobSpec> jobs) implements Command {}
+  /**
+   * Queue jobs, all or nothing. Answered by SubmitAccepted, RequestRejected, or SubmitRaced when a
+   * job named by a dependency ended after targets was looked up (look up again and resubmit).
+   *
+   * @param targets what the jobs and batches named by the specs' dependencies are, as stored
+   */
+  record Submit(long requestId, List<JobSpec> jobs, DependencyTargets targets) implements Command {
+    public Submit(long requestId, List<JobSpec> jobs) {
+      this(requestId, jobs, DependencyTargets.NONE);
+    }
+  }
 
   /**
    * Queue a batch, all or nothing: one job per entry, each with the shared spec, the entry's argv
@@ -24,7 +34,31 @@ public sealed interface Command {
    * in entry order and the first id is the batch id. Answered by SubmitAccepted or by
    * RequestRejected naming the index of the first entry that cannot be queued.
    */
-  record SubmitBatch(long requestId, JobSpec shared, List<BatchEntry> entries) implements Command {}
+  record SubmitBatch(
+      long requestId, JobSpec shared, List<BatchEntry> entries, DependencyTargets targets)
+      implements Command {
+    public SubmitBatch(long requestId, JobSpec shared, List<BatchEntry> entries) {
+      this(requestId, shared, entries, DependencyTargets.NONE);
+    }
+  }
+
+  /**
+   * Hold, release or change jobs that have not started. Jobs that cannot be changed (unknown,
+   * ended, started, or not held for a release) are skipped with the reason. Answered by
+   * JobsUpdated.
+   */
+  record UpdateJobs(long requestId, List<Long> jobIds, JobUpdate update) implements Command {}
+
+  /**
+   * Put ended jobs back in the queue as new attempts ({@code kueue requeue}): the jobs asked for
+   * and the jobs canceled because of them, as the store has them (state: the state they ended in;
+   * dependencies: each with where its parent stands). Jobs that have not ended are skipped.
+   * Answered by JobsUpdated, or SubmitRaced when a parent ended after the look-up.
+   *
+   * @param asked the ids the user named (the others are dependents that come back with them)
+   */
+  record Rerun(long requestId, List<RestoredJob> jobs, java.util.Set<Long> asked)
+      implements Command {}
 
   /**
    * Cancel a job. A pending job is canceled; an offered or running one only with kill, which also

@@ -22,6 +22,12 @@ public sealed interface Effect {
 
   record RequestRejected(long requestId, String reason) implements Effect {}
 
+  /** A job named by a dependency ended after it was looked up: look up again and resubmit. */
+  record SubmitRaced(long requestId) implements Effect {}
+
+  /** The answer to UpdateJobs: jobs changed, and for each job skipped why. */
+  record JobsUpdated(long requestId, List<Long> updated, List<String> skipped) implements Effect {}
+
   /** Send the job's spec (read from the store) to the worker as an Offer. */
   record SendOffer(long workerId, long jobId, int attempt, Map<String, List<Integer>> devices)
       implements Effect {

@@ -28,6 +28,12 @@ public sealed interface Event {
       case JobFailed e -> JobTransition.FAILED;
       case JobTimedOut e -> JobTransition.TIMED_OUT;
       case JobRetried e -> JobTransition.RETRIED;
+      case JobHeld e -> JobTransition.HELD;
+      case JobReleased e -> JobTransition.RELEASED;
+      case JobBlocked e -> JobTransition.BLOCKED;
+      case JobUnblocked e -> JobTransition.UNBLOCKED;
+      case JobUpdated e -> null;
+      case JobRerun e -> JobTransition.RERUN;
       case FinishedJobsExpired e -> null;
     };
   }
@@ -45,6 +51,12 @@ public sealed interface Event {
       case JobFailed e -> e.jobId();
       case JobTimedOut e -> e.jobId();
       case JobRetried e -> e.jobId();
+      case JobHeld e -> e.jobId();
+      case JobReleased e -> e.jobId();
+      case JobBlocked e -> e.jobId();
+      case JobUnblocked e -> e.jobId();
+      case JobUpdated e -> e.jobId();
+      case JobRerun e -> e.jobId();
       case FinishedJobsExpired e -> -1;
     };
   }
@@ -126,6 +138,30 @@ public sealed interface Event {
       Instant notBefore,
       Instant at)
       implements Event {}
+
+  /** PENDING or WAITING -> HELD: a user held it, or it was submitted held. */
+  record JobHeld(long jobId, Instant at) implements Event {}
+
+  /** HELD -> PENDING: a user released it and nothing else keeps it back. */
+  record JobReleased(long jobId, Instant at) implements Event {}
+
+  /**
+   * PENDING or HELD -> WAITING: just submitted with dependencies not yet met, or released from a
+   * hold before they were.
+   */
+  record JobBlocked(long jobId, Instant at) implements Event {}
+
+  /** WAITING -> PENDING: its last dependency was met. */
+  record JobUnblocked(long jobId, Instant at) implements Event {}
+
+  /** A job that has not started was changed (no state move); only the fields set change. */
+  record JobUpdated(long jobId, Integer priority, Instant at) implements Event {}
+
+  /**
+   * FINISHED or CANCELED -> PENDING: put back in the queue by a user, or because a job it depended
+   * on was (reason says which); its next offer is a new attempt.
+   */
+  record JobRerun(long jobId, String reason, Instant at) implements Event {}
 
   /** Finished and canceled jobs that ended before the cutoff are deleted. */
   record FinishedJobsExpired(Instant endedBefore) implements Event {}

@@ -1,10 +1,12 @@
 package kueue.core;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import kueue.model.DependencyKind;
 import kueue.model.JobState;
 import kueue.model.JobTransition;
 
@@ -16,7 +18,10 @@ final class Job {
   static final long NO_WORKER = -1;
 
   final long id;
-  final Shape shape;
+
+  /** Changes only while the job is not queued (a new priority). */
+  Shape shape;
+
   final Instant submitted;
 
   /** Changed only by {@link #moveTo}, so that every change is one of {@link JobTransition}. */
@@ -57,6 +62,15 @@ final class Job {
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
 
+  /** Dependencies of this job that are not met yet; it stays WAITING (or HELD) until 0. */
+  int unmetDependencies;
+
+  /** Jobs that wait for this one to end, one entry per dependency; null when none. */
+  List<Dependent> dependents;
+
+  /** A job that depends on this one, and how. */
+  record Dependent(Job child, DependencyKind kind) {}
+
   /** A job just submitted. */
   Job(long id, Shape shape, Instant submitted) {
     this(id, shape, submitted, JobTransition.initial());
@@ -64,8 +78,18 @@ final class Job {
 
   /** A job read back from the store, in the state it was stored in; it must not have ended. */
   Job(long id, Shape shape, Instant submitted, JobState state) {
-    if (state == null || state.isTerminal()) {
-      throw new IllegalArgumentException("job " + id + " cannot be restored as " + state);
+    this(id, shape, submitted, state, false);
+  }
+
+  /** A job that has ended, read back from the store to be put back in the queue. */
+  static Job ended(long id, Shape shape, Instant submitted, JobState state) {
+    return new Job(id, shape, submitted, state, true);
+  }
+
+  private Job(long id, Shape shape, Instant submitted, JobState state, boolean ended) {
+    if (state == null || state.isTerminal() != ended) {
+      throw new IllegalArgumentException(
+          "job " + id + (ended ? " has not ended: " : " cannot be restored as ") + state);
     }
     this.id = id;
     this.shape = shape;
@@ -119,6 +143,13 @@ final class Job {
           "job " + id + " cannot move from " + state + " to " + target + " (see JobTransition)");
     }
     state = target;
+  }
+
+  void addDependent(Job child, DependencyKind kind) {
+    if (dependents == null) {
+      dependents = new ArrayList<>(1);
+    }
+    dependents.add(new Dependent(child, kind));
   }
 
   boolean isOnWorker() {

@@ -3,6 +3,7 @@ package kueue.core;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import kueue.model.DependencyKind;
 import kueue.model.JobState;
 import kueue.model.Resources;
 
@@ -14,6 +15,9 @@ import kueue.model.Resources;
  * @param retried how many of them it has had
  * @param retryDelaySeconds the pause before each retry, 0 for none
  * @param notBefore a pending job waiting for its retry delay: when it may be offered; else null
+ * @param priority see {@link kueue.model.JobSpec#priority()}
+ * @param dependencies of a held or waiting job, each with where its parent stands now; empty for
+ *     other jobs (their dependencies are met)
  */
 public record RestoredJob(
     long jobId,
@@ -28,11 +32,75 @@ public record RestoredJob(
     Instant notBefore,
     Map<String, Double> workerResources,
     long gpuRamMb,
-    Map<String, List<Integer>> devices) {
+    Map<String, List<Integer>> devices,
+    int priority,
+    List<RestoredDependency> dependencies) {
 
   public RestoredJob {
     workerResources = workerResources == null ? Map.of() : workerResources;
     devices = devices == null ? Map.of() : devices;
+    dependencies = dependencies == null ? List.of() : dependencies;
+  }
+
+  /** A job of priority 0 without dependencies. */
+  public RestoredJob(
+      long jobId,
+      JobState state,
+      Resources demand,
+      Map<String, Integer> globalResources,
+      int attempt,
+      Instant submitted,
+      int retries,
+      int retried,
+      long retryDelaySeconds,
+      Instant notBefore,
+      Map<String, Double> workerResources,
+      long gpuRamMb,
+      Map<String, List<Integer>> devices) {
+    this(
+        jobId,
+        state,
+        demand,
+        globalResources,
+        attempt,
+        submitted,
+        retries,
+        retried,
+        retryDelaySeconds,
+        notBefore,
+        workerResources,
+        gpuRamMb,
+        devices,
+        0,
+        List.of());
+  }
+
+  /** A job without retries or devices. */
+  public RestoredJob(
+      long jobId,
+      JobState state,
+      Resources demand,
+      Map<String, Integer> globalResources,
+      int attempt,
+      Instant submitted,
+      int priority,
+      List<RestoredDependency> dependencies) {
+    this(
+        jobId,
+        state,
+        demand,
+        globalResources,
+        attempt,
+        submitted,
+        0,
+        0,
+        0,
+        null,
+        Map.of(),
+        0,
+        Map.of(),
+        priority,
+        dependencies);
   }
 
   /** A job without retries. */
@@ -100,4 +168,13 @@ public record RestoredJob(
       Instant submitted) {
     this(jobId, state, demand, globalResources, attempt, submitted, Map.of(), 0, Map.of());
   }
+
+  /**
+   * One dependency of a restored job.
+   *
+   * @param parentState the parent's stored state, null when it is no longer stored
+   * @param parentExitCode the parent's exit code, or null
+   */
+  public record RestoredDependency(
+      DependencyKind kind, long parentId, JobState parentState, Integer parentExitCode) {}
 }

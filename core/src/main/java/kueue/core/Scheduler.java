@@ -9,13 +9,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
+import kueue.model.Dependency;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
+import kueue.model.JobUpdate;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
@@ -38,6 +41,10 @@ public final class Scheduler {
   static final String CANCELED_BY_USER = "canceled by user";
   static final String SUPERSEDED = "superseded";
   static final String NOT_RECLAIMED = "worker did not come back after server restart";
+  static final String SUCCEEDED = "succeeded";
+  static final String FAILED = "failed";
+  static final String WAS_CANCELED = "was canceled";
+  static final String TIMED_OUT = "timed out";
   private static final WorkerCapacity NO_CAPACITY = new WorkerCapacity(Resources.NONE, 0, 0);
 
   private final SchedulerSettings settings;
@@ -61,6 +68,17 @@ public final class Scheduler {
   private final TreeMap<Long, Job> unclaimed = new TreeMap<>();
 
   private long lastExpiryMinute = Long.MIN_VALUE;
+
+  /**
+   * Restored jobs whose dependencies the restore found decided (a parent ended as stored): they are
+   * canceled (with the reason) or unblocked by the next placement, which can record events.
+   */
+  private final Map<Job, String> restoredCancels = new java.util.LinkedHashMap<>();
+
+  private final List<Job> restoredUnblocks = new ArrayList<>();
+
+  /** The jobs one CancelJobs canceled, by id; empty between commands. */
+  private final Map<Long, Job> canceledJobs = new HashMap<>();
 
   public Scheduler(SchedulerSettings settings, long nextJobId) {
     this.settings = settings;
@@ -104,6 +122,12 @@ public final class Scheduler {
     private final Map<Shape, Shape> shapes = new HashMap<>();
     private Resources lastDemand;
     private Map<String, Integer> lastResources;
+    private int lastPriority;
+
+    /** Held and waiting jobs with their stored dependencies, linked by finish(). */
+    private final List<Map.Entry<Job, List<RestoredJob.RestoredDependency>>> dependencies =
+        new ArrayList<>();
+
     private Shape shape;
     private List<Job> queue;
 
@@ -121,12 +145,19 @@ public final class Scheduler {
       if (entry.demand() != lastDemand
           || entry.globalResources() != lastResources
           || !entry.workerResources().isEmpty()
-          || (shape != null && shape.needsDevices())) {
+          || (shape != null && shape.needsDevices())
+          || entry.priority() != lastPriority) {
         lastDemand = entry.demand();
         lastResources = entry.globalResources();
+        lastPriority = entry.priority();
         shape =
             shapes.computeIfAbsent(
-                shapeOf(lastDemand, lastResources, entry.workerResources(), entry.gpuRamMb()),
+                shapeOf(
+                    lastDemand,
+                    lastResources,
+                    entry.workerResources(),
+                    entry.gpuRamMb(),
+                    lastPriority),
                 k -> k);
         queue = pending.computeIfAbsent(shape, k -> new ArrayList<>());
       }
@@ -146,6 +177,9 @@ public final class Scheduler {
         delay(job, entry.notBefore());
       } else if (entry.state() == JobState.PENDING) {
         queue.add(job);
+      } else if (entry.state() == JobState.HELD || entry.state() == JobState.WAITING) {
+        jobs.put(job.id, job);
+        dependencies.add(Map.entry(job, entry.dependencies()));
       } else if (entry.state().isOnWorker()) {
         jobs.put(job.id, job);
         limits.take(job.shape);
@@ -165,6 +199,43 @@ public final class Scheduler {
         }
       }
       pending.clear();
+      for (var linked : dependencies) {
+        link(linked.getKey(), linked.getValue());
+      }
+      dependencies.clear();
+    }
+
+    /**
+     * A parent still active gets the job as its dependent again. A parent that has ended decided
+     * its dependency when it ended; were it stored otherwise (its end was stored, not its
+     * dependents' fate), the next placement settles the job.
+     */
+    private void link(Job job, List<RestoredJob.RestoredDependency> stored) {
+      String cancel = null;
+      for (RestoredJob.RestoredDependency dependency : stored) {
+        Job parent = jobs.get(dependency.parentId());
+        if (parent != null) {
+          parent.addDependent(job, dependency.kind());
+          job.unmetDependencies++;
+        } else if (cancel == null && dependency.parentState() != null) {
+          boolean succeeded =
+              dependency.parentState().category(dependency.parentExitCode())
+                  == kueue.model.JobFilter.SUCCEEDED;
+          if (!dependency.kind().metBy(succeeded)) {
+            cancel =
+                dependencyFailed(
+                    dependency.parentId(),
+                    succeeded
+                        ? SUCCEEDED
+                        : dependency.parentState() == JobState.CANCELED ? WAS_CANCELED : FAILED);
+          }
+        }
+      }
+      if (cancel != null) {
+        restoredCancels.put(job, cancel);
+      } else if (job.state() == JobState.WAITING && job.unmetDependencies == 0) {
+        restoredUnblocks.add(job);
+      }
     }
   }
 
@@ -176,6 +247,8 @@ public final class Scheduler {
       case Command.SubmitBatch batch -> submitBatch(batch, now, out);
       case Command.Cancel cancel -> cancel(cancel, now, out);
       case Command.CancelJobs cancel -> cancelJobs(cancel, now, out);
+      case Command.UpdateJobs update -> updateJobs(update, now, out);
+      case Command.Rerun rerun -> rerun(rerun, now, out);
       case Command.ConnectWorker connect -> connect(connect, now, out);
       case Command.UpdateWorker update -> update(update, now);
       case Command.DisconnectWorker disconnect -> disconnect(disconnect, now);
@@ -193,6 +266,9 @@ public final class Scheduler {
    */
   public void place(Instant now, Decisions out) {
     queueDueRetries(now);
+    if (!restoredCancels.isEmpty() || !restoredUnblocks.isEmpty()) {
+      settleRestored(now, out);
+    }
     if (workers.isEmpty() || queues.isEmpty() || limits.full()) {
       return;
     }
@@ -202,7 +278,7 @@ public final class Scheduler {
     }
     // Oldest candidate of each shape; nothing is freed during a pass, so a shape that cannot run
     // once in this pass cannot run later in it either and is dropped for good.
-    PriorityQueue<Job> candidates = new PriorityQueue<>(Comparator.comparingLong(job -> job.id));
+    PriorityQueue<Job> candidates = new PriorityQueue<>(PLACEMENT_ORDER);
     for (PendingQueue queue : queues.values()) {
       if (queue.shape().demand().fitsIn(roomiest) && limits.admits(queue.shape())) {
         candidates.add(queue.oldest());
@@ -258,13 +334,28 @@ public final class Scheduler {
     }
   }
 
-  /** The job if it has not ended, with why it is still pending. */
+  /** Higher priority first, then the older job. */
+  private static final Comparator<Job> PLACEMENT_ORDER =
+      Comparator.comparingInt((Job job) -> job.shape.priority())
+          .reversed()
+          .thenComparingLong(job -> job.id);
+
+  /** The job if it has not ended, with why it is still pending, held or waiting. */
   public Optional<ActiveJobView> activeJob(long jobId) {
     Job job = jobs.get(jobId);
     if (job == null) {
       return Optional.empty();
     }
-    String reason = job.state() == JobState.PENDING ? pendingReason(job) : null;
+    String reason =
+        switch (job.state()) {
+          case PENDING -> pendingReason(job);
+          case HELD ->
+              job.unmetDependencies > 0
+                  ? "held (kueue release " + job.id + "), and " + waitingReason(job)
+                  : "held until released (kueue release " + job.id + ")";
+          case WAITING -> waitingReason(job);
+          default -> null;
+        };
     return Optional.of(new ActiveJobView(job.id, job.state(), job.attempt, job.workerId, reason));
   }
 
@@ -305,43 +396,145 @@ public final class Scheduler {
 
   private void submit(Command.Submit command, Instant now, Decisions out) {
     String problem = SubmitValidation.problem(command.jobs(), settings);
+    for (int i = 0; problem == null && i < command.jobs().size(); i++) {
+      problem = dependencyProblem(command.jobs().get(i), command.targets());
+    }
     if (problem != null) {
       out.then(new Effect.RequestRejected(command.requestId(), problem));
       return;
     }
+    if (command.jobs().stream().anyMatch(spec -> raced(spec, command.targets()))) {
+      out.then(new Effect.SubmitRaced(command.requestId()));
+      return;
+    }
     List<Long> ids = new ArrayList<>(command.jobs().size());
+    List<Long> canceled = new ArrayList<>(0);
     for (JobSpec spec : command.jobs()) {
       Job job = new Job(nextJobId++, shapeOf(spec), now);
       allowRetries(job, spec);
       jobs.put(job.id, job);
-      enqueue(job);
       out.record(new Event.JobQueued(job.id, spec.forJob(job.id, spec.argv(), null, null), now));
+      admit(job, spec, command.targets(), now, out, canceled);
       ids.add(job.id);
     }
     out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
+    if (!canceled.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(canceled)));
+    }
+  }
+
+  /** Why the spec's dependencies cannot be accepted, or null when they can. */
+  private static String dependencyProblem(JobSpec spec, DependencyTargets targets) {
+    for (Dependency dependency : spec.dependencies()) {
+      List<Long> parents = targets.jobsOf().get(dependency.jobId());
+      if (parents == null || parents.isEmpty()) {
+        return "job "
+            + dependency.jobId()
+            + " not found: a dependency must name a stored job or batch";
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Whether a job named by the spec's dependencies ended after it was looked up: the scheduler no
+   * longer has it, and the look-up did not see its end.
+   */
+  private boolean raced(JobSpec spec, DependencyTargets targets) {
+    for (Dependency dependency : spec.dependencies()) {
+      for (long parent : targets.jobsOf().get(dependency.jobId())) {
+        if (!jobs.containsKey(parent) && !targets.ended().containsKey(parent)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A job just queued (state PENDING, not yet in a queue) goes where its spec and dependencies put
+   * it: canceled when a parent already ended in a way that can never meet its dependency, held,
+   * waiting for its parents, or into the pending queue.
+   */
+  private void admit(
+      Job job,
+      JobSpec spec,
+      DependencyTargets targets,
+      Instant now,
+      Decisions out,
+      List<Long> ended) {
+    if (!spec.dependencies().isEmpty()) {
+      for (Dependency dependency : spec.dependencies()) {
+        for (long parent : targets.jobsOf().get(dependency.jobId())) {
+          DependencyTargets.ParentEnd end =
+              jobs.containsKey(parent) ? null : targets.ended().get(parent);
+          if (end != null && !dependency.kind().metBy(end.succeeded())) {
+            jobs.remove(job.id);
+            job.moveTo(JobState.CANCELED);
+            out.record(new Event.JobCanceled(job.id, dependencyFailed(parent, end.how()), now));
+            ended.add(job.id);
+            return;
+          }
+        }
+      }
+      for (Dependency dependency : spec.dependencies()) {
+        for (long parent : targets.jobsOf().get(dependency.jobId())) {
+          Job active = jobs.get(parent);
+          if (active != null) {
+            active.addDependent(job, dependency.kind());
+            job.unmetDependencies++;
+          }
+        }
+      }
+    }
+    if (spec.hold()) {
+      job.moveTo(JobState.HELD);
+      out.record(new Event.JobHeld(job.id, now));
+    } else if (job.unmetDependencies > 0) {
+      job.moveTo(JobState.WAITING);
+      out.record(new Event.JobBlocked(job.id, now));
+    } else {
+      enqueue(job);
+    }
   }
 
   private void submitBatch(Command.SubmitBatch command, Instant now, Decisions out) {
     String problem = SubmitValidation.batchProblem(command.shared(), command.entries(), settings);
+    if (problem == null) {
+      problem = dependencyProblem(command.shared(), command.targets());
+    }
     if (problem != null) {
       out.then(new Effect.RequestRejected(command.requestId(), problem));
+      return;
+    }
+    if (raced(command.shared(), command.targets())) {
+      out.then(new Effect.SubmitRaced(command.requestId()));
       return;
     }
     JobSpec shared = command.shared();
     Shape shape = shapeOf(shared);
     long batch = nextJobId;
     List<Long> ids = new ArrayList<>(command.entries().size());
+    List<Long> canceled = new ArrayList<>(0);
+    boolean plain = shared.dependencies().isEmpty() && !shared.hold();
     for (BatchEntry entry : command.entries()) {
       Job job = new Job(nextJobId++, shape, now);
       allowRetries(job, shared);
       jobs.put(job.id, job);
-      enqueue(job);
       List<String> argv = entry.argv() != null ? entry.argv() : shared.argv();
       out.record(
           new Event.JobQueued(job.id, shared.forJob(job.id, argv, batch, entry.index()), now));
+      if (plain) {
+        enqueue(job);
+      } else {
+        admit(job, shared, command.targets(), now, out, canceled);
+      }
       ids.add(job.id);
     }
     out.then(new Effect.SubmitAccepted(command.requestId(), List.copyOf(ids)));
+    if (!canceled.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(canceled)));
+    }
   }
 
   private static void allowRetries(Job job, JobSpec spec) {
@@ -359,7 +552,7 @@ public final class Scheduler {
               command.requestId(), "job " + command.jobId() + " not found or already ended"));
       return;
     }
-    if (job.state() != JobState.PENDING && !command.kill()) {
+    if (job.isOnWorker() && !command.kill()) {
       String where =
           job.state() == JobState.RUNNING ? "is running" : "is being offered to a worker";
       out.then(
@@ -372,19 +565,23 @@ public final class Scheduler {
       out.then(kill);
     }
     out.then(new Effect.CancelAccepted(command.requestId(), job.id));
-    out.then(new Effect.JobsTerminated(List.of(job.id)));
+    List<Long> ended = new ArrayList<>(List.of(job.id));
+    settleDependents(job, false, WAS_CANCELED, now, out, ended);
+    out.then(new Effect.JobsTerminated(List.copyOf(ended)));
   }
 
   private void cancelJobs(Command.CancelJobs command, Instant now, Decisions out) {
     List<Long> canceled = new ArrayList<>();
     List<Long> left = new ArrayList<>();
     List<Effect> kills = new ArrayList<>();
+    canceledJobs.clear();
     for (Long id : command.jobIds() == null ? List.<Long>of() : command.jobIds()) {
       Job job = id == null ? null : jobs.get(id);
       if (job == null) {
         continue;
       }
-      if (job.state() != JobState.PENDING && !command.kill()) {
+      canceledJobs.put(job.id, job);
+      if (job.isOnWorker() && !command.kill()) {
         left.add(job.id);
         continue;
       }
@@ -398,8 +595,14 @@ public final class Scheduler {
     out.then(
         new Effect.CancelJobsAnswered(
             command.requestId(), List.copyOf(canceled), List.copyOf(left)));
-    if (!canceled.isEmpty()) {
-      out.then(new Effect.JobsTerminated(List.copyOf(canceled)));
+    List<Long> ended = new ArrayList<>(canceled);
+    for (Long id : canceled) {
+      // A job of the list canceled as a dependent of an earlier one is already settled.
+      settleDependents(canceledJobs.get(id), false, WAS_CANCELED, now, out, ended);
+    }
+    canceledJobs.clear();
+    if (!ended.isEmpty()) {
+      out.then(new Effect.JobsTerminated(List.copyOf(ended)));
     }
   }
 
@@ -411,7 +614,7 @@ public final class Scheduler {
     Effect kill = null;
     if (job.state() == JobState.PENDING) {
       dequeue(job);
-    } else {
+    } else if (job.isOnWorker()) {
       Worker holder = holderOf(job);
       if (holder != null) {
         // The process is still dying: its worker and global resources stay taken until the worker
@@ -592,7 +795,7 @@ public final class Scheduler {
         out.record(
             new Event.JobTimedOut(
                 job.id, job.attempt, outcome, command.stdout(), command.stderr(), now));
-        out.then(new Effect.JobsTerminated(List.of(job.id)));
+        terminatedWithDependents(job, false, TIMED_OUT, now, out);
       } else if (job.retries != null
           && job.retries.left()
           && (outcome == null || !outcome.succeeded())) {
@@ -603,7 +806,9 @@ public final class Scheduler {
         out.record(
             new Event.JobEnded(
                 job.id, job.attempt, outcome, command.stdout(), command.stderr(), now));
-        out.then(new Effect.JobsTerminated(List.of(job.id)));
+        Integer exit = outcome == null ? null : outcome.exitCode();
+        boolean succeeded = exit != null && exit == 0;
+        terminatedWithDependents(job, succeeded, succeeded ? SUCCEEDED : FAILED, now, out);
       }
     } else {
       releaseDying(new AttemptRef(command.jobId(), command.attempt()), worker);
@@ -684,6 +889,294 @@ public final class Scheduler {
     }
   }
 
+  private void updateJobs(Command.UpdateJobs command, Instant now, Decisions out) {
+    JobUpdate update = command.update();
+    List<Long> updated = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    for (Long id : command.jobIds() == null ? List.<Long>of() : command.jobIds()) {
+      Job job = id == null ? null : jobs.get(id);
+      String problem = job == null ? "job " + id + " not found or already ended" : null;
+      if (problem == null && job.isOnWorker()) {
+        problem = "job " + id + " has started";
+      }
+      if (problem == null && Boolean.FALSE.equals(update.hold()) && job.state() != JobState.HELD) {
+        problem = "job " + id + " is not held";
+      }
+      if (problem != null) {
+        skipped.add(problem);
+        continue;
+      }
+      if (update.priority() != null && update.priority() != job.shape.priority()) {
+        boolean queued = job.state() == JobState.PENDING;
+        if (queued) {
+          dequeue(job);
+        }
+        job.shape = withPriority(job.shape, update.priority());
+        if (queued) {
+          enqueue(job);
+        }
+        out.record(new Event.JobUpdated(job.id, update.priority(), now));
+      }
+      if (Boolean.TRUE.equals(update.hold()) && job.state() != JobState.HELD) {
+        if (job.state() == JobState.PENDING) {
+          dequeue(job);
+        }
+        job.moveTo(JobState.HELD);
+        out.record(new Event.JobHeld(job.id, now));
+      } else if (Boolean.FALSE.equals(update.hold())) {
+        if (job.unmetDependencies > 0) {
+          job.moveTo(JobState.WAITING);
+          out.record(new Event.JobBlocked(job.id, now));
+        } else {
+          job.moveTo(JobState.PENDING);
+          out.record(new Event.JobReleased(job.id, now));
+          enqueue(job);
+        }
+      }
+      updated.add(job.id);
+    }
+    out.then(
+        new Effect.JobsUpdated(command.requestId(), List.copyOf(updated), List.copyOf(skipped)));
+  }
+
+  static final String REQUEUED_BY_USER = "by user";
+
+  private void rerun(Command.Rerun command, Instant now, Decisions out) {
+    Set<Long> coming = new java.util.HashSet<>();
+    for (RestoredJob entry : command.jobs()) {
+      if (jobs.containsKey(entry.jobId())) {
+        continue;
+      }
+      if (!entry.state().isTerminal()) {
+        // It ended after the look-up: its stored state is out of date.
+        out.then(new Effect.SubmitRaced(command.requestId()));
+        return;
+      }
+      coming.add(entry.jobId());
+    }
+    for (RestoredJob entry : command.jobs()) {
+      for (RestoredJob.RestoredDependency dependency : entry.dependencies()) {
+        boolean endedAsStored =
+            dependency.parentState() == null || dependency.parentState().isTerminal();
+        if (!endedAsStored
+            && !jobs.containsKey(dependency.parentId())
+            && !coming.contains(dependency.parentId())) {
+          out.then(new Effect.SubmitRaced(command.requestId()));
+          return;
+        }
+      }
+    }
+    List<Long> requeued = new ArrayList<>();
+    List<String> skipped = new ArrayList<>();
+    List<Map.Entry<Job, RestoredJob>> revived = new ArrayList<>();
+    for (RestoredJob entry : command.jobs()) {
+      if (!coming.contains(entry.jobId())) {
+        if (command.asked().contains(entry.jobId())) {
+          skipped.add("job " + entry.jobId() + " has not ended");
+        }
+        continue;
+      }
+      Shape shape =
+          shapeOf(
+              entry.demand(),
+              entry.globalResources(),
+              entry.workerResources(),
+              entry.gpuRamMb(),
+              entry.priority());
+      Job job = Job.ended(entry.jobId(), shape, entry.submitted(), entry.state());
+      job.attempt = entry.attempt();
+      if (entry.retries() > 0) {
+        job.retries = new Job.Retries(entry.retries(), entry.retryDelaySeconds(), 0);
+      }
+      jobs.put(job.id, job);
+      job.moveTo(JobState.PENDING);
+      out.record(
+          new Event.JobRerun(
+              job.id,
+              command.asked().contains(job.id) ? REQUEUED_BY_USER : withParent(entry, coming),
+              now));
+      revived.add(Map.entry(job, entry));
+      requeued.add(job.id);
+    }
+    List<Long> ended = new ArrayList<>();
+    for (var pair : revived) {
+      Job job = pair.getKey();
+      if (job.state().isTerminal()) {
+        continue; // canceled again as the dependent of one canceled below
+      }
+      String cancel = null;
+      for (RestoredJob.RestoredDependency dependency : pair.getValue().dependencies()) {
+        Job parent = jobs.get(dependency.parentId());
+        if (parent != null) {
+          parent.addDependent(job, dependency.kind());
+          job.unmetDependencies++;
+        } else if (cancel == null && dependency.parentState() != null) {
+          boolean succeeded =
+              dependency.parentState().category(dependency.parentExitCode())
+                  == kueue.model.JobFilter.SUCCEEDED;
+          if (!dependency.kind().metBy(succeeded)) {
+            cancel =
+                dependencyFailed(
+                    dependency.parentId(),
+                    succeeded
+                        ? SUCCEEDED
+                        : dependency.parentState() == JobState.CANCELED ? WAS_CANCELED : FAILED);
+          }
+        }
+      }
+      if (cancel != null) {
+        cancelDependent(job, cancel, now, out);
+        ended.add(job.id);
+        settleDependents(job, false, WAS_CANCELED, now, out, ended);
+      }
+    }
+    for (var pair : revived) {
+      Job job = pair.getKey();
+      if (job.state() != JobState.PENDING) {
+        continue;
+      }
+      if (job.unmetDependencies > 0) {
+        job.moveTo(JobState.WAITING);
+        out.record(new Event.JobBlocked(job.id, now));
+      } else {
+        enqueue(job);
+      }
+    }
+    // A job canceled again at once (another of its dependencies failed) is not requeued: say why.
+    for (Event event : out.events()) {
+      if (event instanceof Event.JobCanceled canceled && requeued.remove(canceled.jobId())) {
+        skipped.add("job " + canceled.jobId() + " was canceled again: " + canceled.reason());
+      }
+    }
+    out.then(
+        new Effect.JobsUpdated(command.requestId(), List.copyOf(requeued), List.copyOf(skipped)));
+    if (!ended.isEmpty()) {
+      out.then(new Effect.JobsTerminated(ended));
+    }
+  }
+
+  /** "with job 12, which it depends on": why a dependent comes back with a requeued job. */
+  private static String withParent(RestoredJob entry, Set<Long> coming) {
+    for (RestoredJob.RestoredDependency dependency : entry.dependencies()) {
+      if (coming.contains(dependency.parentId())) {
+        return "with job " + dependency.parentId() + ", which it depends on";
+      }
+    }
+    return "with a job it depends on";
+  }
+
+  // ---- dependencies
+
+  /** The job has ended: its waiters wake, and its dependents learn how it ended. */
+  private void terminatedWithDependents(
+      Job job, boolean succeeded, String how, Instant now, Decisions out) {
+    if (job.dependents == null) {
+      out.then(new Effect.JobsTerminated(List.of(job.id)));
+      return;
+    }
+    List<Long> ended = new ArrayList<>(List.of(job.id));
+    settleDependents(job, succeeded, how, now, out, ended);
+    out.then(new Effect.JobsTerminated(ended));
+  }
+
+  /**
+   * The job has just ended (its event is recorded): each dependent whose dependency it met counts
+   * one fewer unmet, and is placed when none is left; each one whose dependency it can never meet
+   * is canceled, and so on down the chain. A work list rather than recursion, so that a chain of
+   * any length is settled in one pass.
+   *
+   * @param ended receives the ids of the jobs canceled here
+   */
+  private void settleDependents(
+      Job job, boolean succeeded, String how, Instant now, Decisions out, List<Long> ended) {
+    if (job == null || job.dependents == null) {
+      return;
+    }
+    java.util.ArrayDeque<Job> canceled = new java.util.ArrayDeque<>();
+    settleDependentsOf(job, succeeded, how, now, out, canceled);
+    while (!canceled.isEmpty()) {
+      Job child = canceled.poll();
+      ended.add(child.id);
+      settleDependentsOf(child, false, WAS_CANCELED, now, out, canceled);
+    }
+  }
+
+  private void settleDependentsOf(
+      Job parent,
+      boolean succeeded,
+      String how,
+      Instant now,
+      Decisions out,
+      java.util.ArrayDeque<Job> canceled) {
+    List<Job.Dependent> dependents = parent.dependents;
+    parent.dependents = null;
+    if (dependents == null) {
+      return;
+    }
+    for (Job.Dependent dependent : dependents) {
+      Job child = dependent.child();
+      if (child.state().isTerminal()) {
+        continue;
+      }
+      if (dependent.kind().metBy(succeeded)) {
+        child.unmetDependencies--;
+        if (child.unmetDependencies == 0 && child.state() == JobState.WAITING) {
+          child.moveTo(JobState.PENDING);
+          out.record(new Event.JobUnblocked(child.id, now));
+          enqueue(child);
+        }
+      } else {
+        cancelDependent(child, dependencyFailed(parent.id, how), now, out);
+        canceled.add(child);
+      }
+    }
+  }
+
+  /** Cancels a held or waiting job whose dependency can no longer be met. */
+  private void cancelDependent(Job child, String reason, Instant now, Decisions out) {
+    jobs.remove(child.id);
+    child.moveTo(JobState.CANCELED);
+    out.record(new Event.JobCanceled(child.id, reason, now));
+  }
+
+  static String dependencyFailed(long parent, String how) {
+    return "dependency on job " + parent + " failed" + (how.equals(FAILED) ? "" : ": it " + how);
+  }
+
+  /** Carries out what the restore found decided (see {@link Restoration}). */
+  private void settleRestored(Instant now, Decisions out) {
+    List<Long> ended = new ArrayList<>();
+    for (var entry : restoredCancels.entrySet()) {
+      Job job = entry.getKey();
+      if (!job.state().isTerminal()) {
+        cancelDependent(job, entry.getValue(), now, out);
+        ended.add(job.id);
+        settleDependents(job, false, WAS_CANCELED, now, out, ended);
+      }
+    }
+    restoredCancels.clear();
+    for (Job job : restoredUnblocks) {
+      if (job.state() == JobState.WAITING && job.unmetDependencies == 0) {
+        job.moveTo(JobState.PENDING);
+        out.record(new Event.JobUnblocked(job.id, now));
+        enqueue(job);
+      }
+    }
+    restoredUnblocks.clear();
+    if (!ended.isEmpty()) {
+      out.then(new Effect.JobsTerminated(ended));
+    }
+  }
+
+  private static String waitingReason(Job job) {
+    int unmet = job.unmetDependencies;
+    return unmet
+        + (unmet == 1 ? " dependency" : " dependencies")
+        + " not met yet (show-job "
+        + job.id
+        + " lists them)";
+  }
+
   // ---- transitions shared by several commands
 
   private void offer(Job job, Worker worker, Instant now, Decisions out) {
@@ -733,6 +1226,7 @@ public final class Scheduler {
       out.record(
           new Event.JobFailed(job.id, "lost " + job.losses + times + "; last: " + reason, now));
       failed.add(job.id);
+      settleDependents(job, false, FAILED, now, out, failed);
     } else {
       out.record(new Event.JobRequeued(job.id, job.attempt, reason, now));
       job.moveTo(JobState.PENDING);
@@ -869,7 +1363,24 @@ public final class Scheduler {
   }
 
   private Shape shapeOf(JobSpec spec) {
-    return shapeOf(spec.demand(), spec.globalResources(), spec.workerResources(), spec.gpuRamMb());
+    return shapeOf(
+        spec.demand(),
+        spec.globalResources(),
+        spec.workerResources(),
+        spec.gpuRamMb(),
+        spec.priority());
+  }
+
+  private Shape withPriority(Shape shape, int priority) {
+    Shape changed =
+        new Shape(
+            shape.demand(),
+            shape.globalResources(),
+            shape.workerResources(),
+            shape.gpuRamMb(),
+            priority);
+    PendingQueue queue = queues.get(changed);
+    return queue == null ? changed : queue.shape();
   }
 
   /** Equal shapes share one instance, so a million jobs of one shape cost one shape. */
@@ -877,7 +1388,8 @@ public final class Scheduler {
       Resources demand,
       Map<String, Integer> globalResources,
       Map<String, Double> workerResources,
-      long gpuRamMb) {
+      long gpuRamMb,
+      int priority) {
     Map<String, Integer> devices = Map.of();
     if (!workerResources.isEmpty()) {
       devices = new HashMap<>();
@@ -886,7 +1398,12 @@ public final class Scheduler {
       }
     }
     Shape shape =
-        new Shape(demand, globalResources == null ? Map.of() : globalResources, devices, gpuRamMb);
+        new Shape(
+            demand,
+            globalResources == null ? Map.of() : globalResources,
+            devices,
+            gpuRamMb,
+            priority);
     PendingQueue queue = queues.get(shape);
     return queue == null ? shape : queue.shape();
   }

@@ -4,6 +4,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import kueue.model.Dependency;
+import kueue.model.DependencyKind;
 import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 
@@ -20,6 +22,9 @@ final class JobBuilder {
   private Long timeLimitSeconds;
   private final Map<String, Double> workerResources = new LinkedHashMap<>();
   private long gpuRamMb;
+  private int priority;
+  private boolean hold;
+  private List<Dependency> dependencies = List.of();
 
   static JobBuilder aJob() {
     return new JobBuilder();
@@ -84,6 +89,31 @@ final class JobBuilder {
     return this;
   }
 
+  JobBuilder priority(int priority) {
+    this.priority = priority;
+    return this;
+  }
+
+  JobBuilder held() {
+    this.hold = true;
+    return this;
+  }
+
+  /** Slurm's form, e.g. "afterok:3:4,afterany:5". */
+  JobBuilder dependency(String dependencies) {
+    this.dependencies = Dependency.parse(dependencies);
+    return this;
+  }
+
+  JobBuilder after(long... parents) {
+    List<Dependency> list = new ArrayList<>();
+    for (long parent : parents) {
+      list.add(new Dependency(DependencyKind.AFTEROK, parent));
+    }
+    this.dependencies = list;
+    return this;
+  }
+
   JobSpec build() {
     return JobSpecBuilder.builder()
         .argv(argv)
@@ -98,6 +128,9 @@ final class JobBuilder {
         .timeLimitSeconds(timeLimitSeconds)
         .workerResources(workerResources)
         .gpuRamMb(gpuRamMb)
+        .priority(priority)
+        .hold(hold)
+        .dependencies(dependencies)
         .build();
   }
 }

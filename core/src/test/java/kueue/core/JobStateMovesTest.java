@@ -24,7 +24,7 @@ class JobStateMovesTest {
   void everyMoveOfTheTableIsAllowed() {
     for (JobTransition transition : JobTransition.values()) {
       for (JobState from : transition.from()) {
-        Job job = new Job(1, SHAPE, NOW, from);
+        Job job = from.isTerminal() ? Job.ended(1, SHAPE, NOW, from) : new Job(1, SHAPE, NOW, from);
         job.moveTo(transition.to());
         assertThat(job.state()).as("%s from %s", transition, from).isEqualTo(transition.to());
       }
@@ -52,12 +52,16 @@ class JobStateMovesTest {
   }
 
   @Test
-  void anEndedJobCannotMove() {
+  void anEndedJobCanOnlyBeQueuedAgain() {
     Job job = new Job(3, SHAPE, NOW);
     job.moveTo(JobState.CANCELED);
     for (JobState to : JobState.values()) {
-      assertThatThrownBy(() -> job.moveTo(to)).isInstanceOf(IllegalStateException.class);
+      if (to != JobTransition.RERUN.to()) {
+        assertThatThrownBy(() -> job.moveTo(to)).isInstanceOf(IllegalStateException.class);
+      }
     }
+    job.moveTo(JobState.PENDING);
+    assertThat(job.state()).isEqualTo(JobState.PENDING);
   }
 
   @Test
@@ -73,6 +77,8 @@ class JobStateMovesTest {
     assertThatThrownBy(() -> new Job(4, SHAPE, NOW, JobState.FINISHED))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new Job(4, SHAPE, NOW, null))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Job.ended(4, SHAPE, NOW, JobState.PENDING))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -60,6 +60,7 @@ class RandomCommandsTest {
         JobBuilder[] jobs = new JobBuilder[1 + random.nextInt(3)];
         for (int i = 0; i < jobs.length; i++) {
           jobs[i] = randomJob(random);
+          addRandomDependencies(random, harness, jobs[i]);
         }
         harness.submitSpecs(java.util.Arrays.stream(jobs).map(JobBuilder::build).toList());
       } else if (dice < 23 && workers.size() < 6) {
@@ -98,6 +99,19 @@ class RandomCommandsTest {
         }
       } else if (dice < 82 && !workers.isEmpty()) {
         staleMessage(random, harness, pick(random, workers));
+      } else if (dice < 88 && random.nextInt(6) == 0 && !harness.endedJobs().isEmpty()) {
+        harness.rerun(pick(random, harness.endedJobs()));
+      } else if (dice < 88 && random.nextInt(3) == 0) {
+        List<Long> active = sorted(harness);
+        List<Long> some = new ArrayList<>();
+        for (int i = random.nextInt(3); i >= 0 && !active.isEmpty(); i--) {
+          some.add(pick(random, active));
+        }
+        int what = random.nextInt(3);
+        harness.update(
+            some,
+            new kueue.model.JobUpdate(
+                what == 2 ? null : what == 0, random.nextBoolean() ? null : random.nextInt(5)));
       } else if (dice < 88) {
         List<Long> active = sorted(harness);
         long job =
@@ -128,7 +142,14 @@ class RandomCommandsTest {
             Event.JobRetried.class,
             Effect.SendKill.class,
             Effect.CloseWorker.class,
-            Effect.RequestRejected.class);
+            Effect.RequestRejected.class,
+            Event.JobHeld.class,
+            Event.JobReleased.class,
+            Event.JobBlocked.class,
+            Event.JobUnblocked.class,
+            Event.JobUpdated.class,
+            Event.JobRerun.class,
+            Effect.JobsUpdated.class);
   }
 
   private record AttemptOnWorker(long workerId, long jobId, int attempt) {}
@@ -162,6 +183,35 @@ class RandomCommandsTest {
       job.gpus(1).gpuRamMb(30_000);
     }
     return job;
+  }
+
+  /** Some jobs are held, have a priority, or depend on jobs active or ended. */
+  private static void addRandomDependencies(
+      Random random, SchedulerHarness harness, JobBuilder job) {
+    if (random.nextInt(8) == 0) {
+      job.held();
+    }
+    if (random.nextInt(4) == 0) {
+      job.priority(random.nextInt(7) - 3);
+    }
+    List<Long> active = sorted(harness);
+    if (active.isEmpty() || random.nextInt(3) != 0) {
+      return;
+    }
+    String[] kinds = {"afterok", "afterany", "afternotok"};
+    StringBuilder dependencies = new StringBuilder();
+    for (int i = random.nextInt(2); i >= 0; i--) {
+      long parent = pick(random, active);
+      if (random.nextInt(4) == 0) {
+        // A job that may have ended by now.
+        parent = 1 + random.nextLong(parent);
+      }
+      if (!dependencies.isEmpty()) {
+        dependencies.append(',');
+      }
+      dependencies.append(kinds[random.nextInt(kinds.length)]).append(':').append(parent);
+    }
+    job.dependency(dependencies.toString());
   }
 
   private static WorkerBuilder randomWorker(Random random) {

@@ -17,11 +17,13 @@ import java.util.TreeMap;
 import kueue.model.AttemptRef;
 import kueue.model.BatchEntry;
 import kueue.model.CapturedOutput;
+import kueue.model.Dependency;
 import kueue.model.DeviceState;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.JobTransition;
+import kueue.model.JobUpdate;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
 
@@ -48,6 +50,19 @@ final class SchedulerHarness {
   private final Map<Long, Set<Long>> deferred = new HashMap<>();
   private final Map<AttemptRef, KilledAttempt> dying = new LinkedHashMap<>();
   private final Set<Long> stopping = new HashSet<>();
+  private final Set<Long> submitted = new HashSet<>();
+  private final Map<Long, List<Long>> batches = new HashMap<>();
+  private final Map<Long, DependencyTargets.ParentEnd> ended = new HashMap<>();
+
+  /** How each ended job ended, for a rerun; removed when it comes back. */
+  private final Map<Long, JobState> endedStates = new HashMap<>();
+
+  private final Map<Long, Integer> endedExitCodes = new HashMap<>();
+  private final Map<Long, String> canceledNotes = new HashMap<>();
+  private final Map<Long, Integer> attempts = new HashMap<>();
+
+  /** Each submitted job's dependencies, a batch's expanded to its jobs as at submission. */
+  private final Map<Long, List<Dependency>> dependenciesOf = new HashMap<>();
 
   /** Jobs waiting out a retry delay: when they may be offered again. */
   private final Map<Long, Instant> retryAt = new HashMap<>();
@@ -64,6 +79,13 @@ final class SchedulerHarness {
       Instant killedAt,
       boolean started,
       Map<String, List<Integer>> devices) {}
+
+  /** Thousandths of devices as the amounts a spec asks for. */
+  private static Map<String, Double> amounts(Map<String, Integer> thousandths) {
+    Map<String, Double> amounts = new HashMap<>();
+    thousandths.forEach((name, share) -> amounts.put(name, share / 1000.0));
+    return amounts;
+  }
 
   /** The shape of a spec, computed here rather than by the scheduler. */
   static Shape shapeOf(JobSpec spec) {
@@ -107,7 +129,125 @@ final class SchedulerHarness {
   }
 
   Decisions submitSpecs(List<JobSpec> specs) {
-    return step(new Command.Submit(nextRequestId++, specs));
+    return step(
+        new Command.Submit(
+            nextRequestId++, specs, targets(specs.stream().map(JobSpec::dependencies).toList())));
+  }
+
+  /**
+   * What the store would answer for the ids the dependencies name: a batch id stands for its jobs,
+   * and jobs that ended are given with how they ended.
+   */
+  DependencyTargets targets(List<List<Dependency>> dependencies) {
+    Map<Long, List<Long>> jobsOf = new HashMap<>();
+    Map<Long, DependencyTargets.ParentEnd> endedParents = new HashMap<>();
+    for (List<Dependency> list : dependencies) {
+      for (Dependency dependency : list) {
+        List<Long> members = batches.get(dependency.jobId());
+        if (members == null && submitted.contains(dependency.jobId())) {
+          members = List.of(dependency.jobId());
+        }
+        if (members != null) {
+          jobsOf.put(dependency.jobId(), members);
+          for (long member : members) {
+            if (ended.containsKey(member)) {
+              endedParents.put(member, ended.get(member));
+            }
+          }
+        }
+      }
+    }
+    return new DependencyTargets(jobsOf, endedParents);
+  }
+
+  Decisions update(List<Long> jobIds, JobUpdate update) {
+    return step(new Command.UpdateJobs(nextRequestId++, jobIds, update));
+  }
+
+  /**
+   * Requeues ended jobs as the server does: with the jobs canceled because of them (down the chain)
+   * and each one's dependencies with where its parents stand.
+   */
+  Decisions rerun(Long... jobIds) {
+    Set<Long> asked = Set.of(jobIds);
+    java.util.TreeSet<Long> coming = new java.util.TreeSet<>(asked);
+    boolean grew = true;
+    while (grew) {
+      grew = false;
+      for (var entry : dependenciesOf.entrySet()) {
+        String note = canceledNotes.get(entry.getKey());
+        if (note == null || coming.contains(entry.getKey())) {
+          continue;
+        }
+        for (Dependency dependency : entry.getValue()) {
+          if (coming.contains(dependency.jobId())
+              && note.startsWith("dependency on job " + dependency.jobId() + " failed")) {
+            grew |= coming.add(entry.getKey());
+            break;
+          }
+        }
+      }
+    }
+    List<RestoredJob> jobs = new ArrayList<>();
+    for (long id : coming) {
+      JobState state = endedStates.getOrDefault(id, JobState.PENDING);
+      List<RestoredJob.RestoredDependency> dependencies = new ArrayList<>();
+      for (Dependency dependency : dependenciesOf.getOrDefault(id, List.of())) {
+        long parent = dependency.jobId();
+        dependencies.add(
+            new RestoredJob.RestoredDependency(
+                dependency.kind(),
+                parent,
+                endedStates.getOrDefault(parent, JobState.PENDING),
+                endedExitCodes.get(parent)));
+      }
+      Shape shape = shapes.get(id);
+      jobs.add(
+          new RestoredJob(
+              id,
+              state,
+              shape.demand(),
+              shape.globalResources(),
+              attempts.getOrDefault(id, 0),
+              now,
+              0,
+              0,
+              0,
+              null,
+              amounts(shape.workerResources()),
+              shape.gpuRamMb(),
+              Map.of(),
+              0,
+              dependencies));
+    }
+    return step(new Command.Rerun(nextRequestId++, jobs, asked));
+  }
+
+  Decisions hold(Long... jobIds) {
+    return update(List.of(jobIds), JobUpdate.holding(true));
+  }
+
+  Decisions releaseHold(Long... jobIds) {
+    return update(List.of(jobIds), JobUpdate.holding(false));
+  }
+
+  /** The reason the job was canceled with, from the last step's events. */
+  String canceledReason(long jobId) {
+    return events(Event.JobCanceled.class).stream()
+        .filter(canceled -> canceled.jobId() == jobId)
+        .map(Event.JobCanceled::reason)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("job " + jobId + " was not canceled"));
+  }
+
+  /** The jobs that have ended, in id order. */
+  List<Long> endedJobs() {
+    return ended.keySet().stream().sorted().toList();
+  }
+
+  /** Whether the job has ended (the scheduler has forgotten it). */
+  boolean hasEnded(long jobId) {
+    return ended.containsKey(jobId);
   }
 
   long connect(WorkerBuilder worker, AttemptRef... running) {
@@ -159,6 +299,11 @@ final class SchedulerHarness {
     return start(job.workerId(), jobId, job.attempt());
   }
 
+  Decisions endCurrent(long jobId, int exitCode) {
+    ActiveJobView job = view(jobId);
+    return end(job.workerId(), jobId, job.attempt(), exitCode);
+  }
+
   Decisions end(long workerId, long jobId, int attempt, int exitCode) {
     JobOutcome outcome = new JobOutcome(exitCode, null, null, now, now);
     return step(
@@ -169,11 +314,6 @@ final class SchedulerHarness {
             outcome,
             new CapturedOutput("done\n", 0),
             CapturedOutput.EMPTY));
-  }
-
-  Decisions endCurrent(long jobId, int exitCode) {
-    ActiveJobView job = view(jobId);
-    return end(job.workerId(), jobId, job.attempt(), exitCode);
   }
 
   /** The current attempt ended because its worker stopped it at the time limit. */
@@ -208,7 +348,9 @@ final class SchedulerHarness {
   }
 
   Decisions submitBatch(JobSpec shared, List<BatchEntry> entries) {
-    return step(new Command.SubmitBatch(nextRequestId++, shared, entries));
+    return step(
+        new Command.SubmitBatch(
+            nextRequestId++, shared, entries, targets(List.of(shared.dependencies()))));
   }
 
   Decisions tick() {
@@ -228,6 +370,7 @@ final class SchedulerHarness {
         assigned.put(job.jobId(), job.devices());
       }
       active.add(job.jobId());
+      submitted.add(job.jobId());
       replayedState.put(job.jobId(), job.state());
       if (job.notBefore() != null) {
         retryAt.put(job.jobId(), job.notBefore());
@@ -350,16 +493,71 @@ final class SchedulerHarness {
       switch (event) {
         case Event.JobQueued queued -> {
           active.add(queued.jobId());
+          List<Dependency> expanded = new ArrayList<>();
+          for (Dependency dependency : queued.spec().dependencies()) {
+            for (long parent :
+                batches.getOrDefault(dependency.jobId(), List.of(dependency.jobId()))) {
+              expanded.add(new Dependency(dependency.kind(), parent));
+            }
+          }
+          if (!expanded.isEmpty()) {
+            dependenciesOf.put(queued.jobId(), expanded);
+          }
+          submitted.add(queued.jobId());
+          if (queued.spec().batch() != null) {
+            batches
+                .computeIfAbsent(queued.spec().batch(), batch -> new ArrayList<>())
+                .add(queued.jobId());
+          }
           shapes.put(queued.jobId(), shapeOf(queued.spec()));
         }
         case Event.JobOffered offered -> {
+          attempts.put(offered.jobId(), offered.attempt());
           assigned.put(offered.jobId(), offered.devices());
           retryAt.remove(offered.jobId());
         }
-        case Event.JobEnded ended -> active.remove(ended.jobId());
-        case Event.JobCanceled canceled -> active.remove(canceled.jobId());
-        case Event.JobFailed failed -> active.remove(failed.jobId());
-        case Event.JobTimedOut timedOut -> active.remove(timedOut.jobId());
+        case Event.JobRerun rerun -> {
+          // Jobs still waiting or queued have counted this dependency as decided already; what the
+          // new attempt does is no longer theirs to wait for.
+          for (var entry : dependenciesOf.entrySet()) {
+            if (active.contains(entry.getKey())) {
+              entry.getValue().removeIf(dependency -> dependency.jobId() == rerun.jobId());
+            }
+          }
+          active.add(rerun.jobId());
+          // A worker's refusal was of the earlier run; the user may have fixed what it lacked.
+          declinedForever.remove(rerun.jobId());
+          ended.remove(rerun.jobId());
+          endedStates.remove(rerun.jobId());
+          endedExitCodes.remove(rerun.jobId());
+          canceledNotes.remove(rerun.jobId());
+        }
+        case Event.JobEnded end -> {
+          endedStates.put(end.jobId(), JobState.FINISHED);
+          endedExitCodes.put(end.jobId(), end.outcome().exitCode());
+          active.remove(end.jobId());
+          Integer exit = end.outcome().exitCode();
+          boolean succeeded = exit != null && exit == 0;
+          ended.put(
+              end.jobId(),
+              new DependencyTargets.ParentEnd(succeeded, succeeded ? "succeeded" : "failed"));
+        }
+        case Event.JobCanceled canceled -> {
+          endedStates.put(canceled.jobId(), JobState.CANCELED);
+          canceledNotes.put(canceled.jobId(), canceled.reason());
+          active.remove(canceled.jobId());
+          ended.put(canceled.jobId(), new DependencyTargets.ParentEnd(false, "was canceled"));
+        }
+        case Event.JobFailed failed -> {
+          endedStates.put(failed.jobId(), JobState.FINISHED);
+          active.remove(failed.jobId());
+          ended.put(failed.jobId(), new DependencyTargets.ParentEnd(false, "failed"));
+        }
+        case Event.JobTimedOut timedOut -> {
+          endedStates.put(timedOut.jobId(), JobState.TIMED_OUT);
+          active.remove(timedOut.jobId());
+          ended.put(timedOut.jobId(), new DependencyTargets.ParentEnd(false, "timed out"));
+        }
         case Event.JobRetried retried -> {
           if (retried.notBefore() != null) {
             retryAt.put(retried.jobId(), retried.notBefore());
@@ -438,6 +636,9 @@ final class SchedulerHarness {
     }
     long jobId = Event.jobIdOf(event);
     JobState before = replayedState.get(jobId);
+    if (before == null && transition == JobTransition.RERUN) {
+      before = endedStates.get(jobId);
+    }
     if (transition.from().isEmpty()) {
       assertThat(before).as("%s of job %d, which exists already", transition, jobId).isNull();
     } else {
@@ -461,6 +662,7 @@ final class SchedulerHarness {
 
   private void checkState() {
     assertThat(replayedState.keySet()).as("jobs that have not ended").isEqualTo(active);
+    checkDependencies();
     for (long jobId : active) {
       assertThat(view(jobId).state())
           .as("state of job %d after the moves its events record", jobId)
@@ -641,6 +843,38 @@ final class SchedulerHarness {
                       .isLessThanOrEqualTo(1000);
                 }
               });
+    }
+  }
+
+  /**
+   * Nothing waits for a dependency that can never be met (it is canceled at once), a waiting job
+   * has a dependency not yet met, and a job placed or pending has all of them met.
+   */
+  private void checkDependencies() {
+    for (var entry : dependenciesOf.entrySet()) {
+      long jobId = entry.getKey();
+      if (!active.contains(jobId)) {
+        continue;
+      }
+      boolean allMet = true;
+      for (Dependency dependency : entry.getValue()) {
+        DependencyTargets.ParentEnd end = ended.get(dependency.jobId());
+        if (end == null) {
+          allMet = false;
+        } else if (!dependency.kind().metBy(end.succeeded())) {
+          fail(
+              "job %d is %s though its dependency %s on job %d can never be met",
+              jobId, view(jobId).state(), dependency.kind(), dependency.jobId());
+        }
+      }
+      JobState state = view(jobId).state();
+      if (state == JobState.WAITING) {
+        assertThat(allMet).as("job %d waits though all its dependencies are met", jobId).isFalse();
+      } else if (state != JobState.HELD) {
+        assertThat(allMet)
+            .as("job %d is %s before its dependencies are met", jobId, state)
+            .isTrue();
+      }
     }
   }
 

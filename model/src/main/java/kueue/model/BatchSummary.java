@@ -28,8 +28,8 @@ public record BatchSummary(
     JobStats stats,
     JobSummary firstFailure) {
 
-  /** Jobs that have not ended yet (pending, offered or running). */
+  /** Jobs that have not ended yet (pending, held, waiting, offered or running). */
   public long active() {
-    return stats.pending() + stats.offered() + stats.running();
+    return stats.pending() + stats.held() + stats.waiting() + stats.offered() + stats.running();
   }
 }

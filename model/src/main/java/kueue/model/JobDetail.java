@@ -7,7 +7,8 @@ import java.util.Map;
  * Everything {@code show-job} prints. The spec's environment is left out (it can hold the
  * submitter's tokens); {@code envVariables} says how many were captured, -1 for {@code --no-env}.
  * {@code devices} are the device indices of the current or last attempt by resource name (empty
- * when it asked for none or was never placed).
+ * when it asked for none or was never placed). {@code dependencies} lists each job the job depends
+ * on (a batch's jobs one by one) with its state.
  */
 public record JobDetail(
     JobSummary summary,
@@ -16,12 +17,39 @@ public record JobDetail(
     List<JobEvent> history,
     CapturedOutput stdout,
     CapturedOutput stderr,
-    Map<String, List<Integer>> devices) {
+    Map<String, List<Integer>> devices,
+    List<DependencyStatus> dependencies) {
 
   public JobDetail {
     devices = devices == null ? Map.of() : Map.copyOf(devices);
+    dependencies = dependencies == null ? List.of() : List.copyOf(dependencies);
   }
 
+  /** A job without devices. */
+  public JobDetail(
+      JobSummary summary,
+      JobSpec spec,
+      int envVariables,
+      List<JobEvent> history,
+      CapturedOutput stdout,
+      CapturedOutput stderr,
+      List<DependencyStatus> dependencies) {
+    this(summary, spec, envVariables, history, stdout, stderr, Map.of(), dependencies);
+  }
+
+  /** A job without dependencies. */
+  public JobDetail(
+      JobSummary summary,
+      JobSpec spec,
+      int envVariables,
+      List<JobEvent> history,
+      CapturedOutput stdout,
+      CapturedOutput stderr,
+      Map<String, List<Integer>> devices) {
+    this(summary, spec, envVariables, history, stdout, stderr, devices, List.of());
+  }
+
+  /** A job without devices or dependencies. */
   public JobDetail(
       JobSummary summary,
       JobSpec spec,
@@ -29,6 +57,6 @@ public record JobDetail(
       List<JobEvent> history,
       CapturedOutput stdout,
       CapturedOutput stderr) {
-    this(summary, spec, envVariables, history, stdout, stderr, Map.of());
+    this(summary, spec, envVariables, history, stdout, stderr, Map.of(), List.of());
   }
 }

@@ -3,6 +3,8 @@ package kueue.model;
 /** The state filters of {@code list-jobs}; "succeeded" and "failed" split FINISHED by exit code. */
 public enum JobFilter {
   PENDING,
+  HELD,
+  WAITING,
   OFFERED,
   RUNNING,
   SUCCEEDED,

@@ -35,6 +35,10 @@ import java.util.Map;
  *     (see {@link WorkerResources})
  * @param gpuRamMb only GPUs with at least this much memory free (MiB) are assigned; 0 (or null,
  *     read as 0) for any
+ * @param priority placement order among pending jobs: higher first, then submission order
+ * @param hold submitted held: the job does not start until a user releases it
+ * @param dependencies jobs (or batches) that must end as stated before the job may start; empty for
+ *     none
  */
 @RecordBuilder
 public record JobSpec(
@@ -54,7 +58,10 @@ public record JobSpec(
     Long retryDelaySeconds,
     String submissionKey,
     Map<String, Double> workerResources,
-    Long gpuRamMb)
+    Long gpuRamMb,
+    Integer priority,
+    Boolean hold,
+    List<Dependency> dependencies)
     implements JobSpecBuilder.With {
 
   /** The longest submission key accepted, in characters. */
@@ -72,6 +79,10 @@ public record JobSpec(
     workerResources = workerResources == null ? Map.of() : Map.copyOf(workerResources);
     // A peer of an older version sends no such field.
     gpuRamMb = gpuRamMb == null ? 0L : gpuRamMb;
+    // Absent in messages of peers that predate them: no priority, no hold, no dependencies.
+    priority = priority == null ? 0 : priority;
+    hold = hold != null && hold;
+    dependencies = dependencies == null ? List.of() : List.copyOf(dependencies);
   }
 
   /** How many retries the job may still have after its first attempt; 0 for none. */

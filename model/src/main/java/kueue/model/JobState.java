@@ -9,6 +9,10 @@ package kueue.model;
 public enum JobState {
   //       terminal  on a worker  list category (FINISHED: by exit code)
   PENDING(false, false, JobFilter.PENDING),
+  /** Kept out of placement until a user releases it ({@code kueue release}). */
+  HELD(false, false, JobFilter.HELD),
+  /** Kept out of placement until the jobs it depends on have ended as it requires. */
+  WAITING(false, false, JobFilter.WAITING),
   OFFERED(false, true, JobFilter.OFFERED),
   RUNNING(false, true, JobFilter.RUNNING),
   FINISHED(true, false, JobFilter.SUCCEEDED, JobFilter.FAILED),
@@ -37,7 +41,10 @@ public enum JobState {
     this.categoryUnlessExitZero = categoryUnlessExitZero;
   }
 
-  /** Nothing happens to the job any more; the scheduler forgets it and the store keeps its row. */
+  /**
+   * The job has ended: the scheduler forgets it and the store keeps its row. Only a user's {@code
+   * kueue requeue} ({@link JobTransition#RERUN}) brings it back.
+   */
   public boolean isTerminal() {
     return terminal;
   }

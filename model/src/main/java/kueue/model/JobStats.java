@@ -13,9 +13,11 @@ public record JobStats(
     long canceled,
     long timedOut,
     Double averageRunSeconds,
-    Double etaSeconds) {
+    Double etaSeconds,
+    long held,
+    long waiting) {
 
-  /** Without timed-out jobs, for callers that have none to count. */
+  /** Counts without timed-out, held or waiting jobs. */
   public JobStats(
       long pending,
       long offered,
@@ -26,5 +28,56 @@ public record JobStats(
       Double averageRunSeconds,
       Double etaSeconds) {
     this(pending, offered, running, succeeded, failed, canceled, 0, averageRunSeconds, etaSeconds);
+  }
+
+  /** Counts without held or waiting jobs. */
+  public JobStats(
+      long pending,
+      long offered,
+      long running,
+      long succeeded,
+      long failed,
+      long canceled,
+      long timedOut,
+      Double averageRunSeconds,
+      Double etaSeconds) {
+    this(
+        pending,
+        offered,
+        running,
+        succeeded,
+        failed,
+        canceled,
+        timedOut,
+        averageRunSeconds,
+        etaSeconds,
+        0,
+        0);
+  }
+
+  /** Counts without timed-out jobs. */
+  public JobStats(
+      long pending,
+      long offered,
+      long running,
+      long succeeded,
+      long failed,
+      long canceled,
+      Double averageRunSeconds,
+      Double etaSeconds,
+      long held,
+      long waiting) {
+    this(
+        pending,
+        offered,
+        running,
+        succeeded,
+        failed,
+        canceled,
+        0,
+        averageRunSeconds,
+        etaSeconds,
+        held,
+        waiting);
   }
 }

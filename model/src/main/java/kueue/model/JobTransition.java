@@ -29,8 +29,38 @@ public enum JobTransition {
   /** The attempt was lost (worker gone, offer not answered) or released; the job queues again. */
   REQUEUED(JobState.PENDING, JobState.OFFERED, JobState.RUNNING),
 
-  /** Canceled by a user; a job on a worker only when the user asked to kill it. */
-  CANCELED(JobState.CANCELED, JobState.PENDING, JobState.OFFERED, JobState.RUNNING),
+  /**
+   * Canceled by a user (a job on a worker only when the user asked to kill it), or because a
+   * dependency can no longer be satisfied.
+   */
+  CANCELED(
+      JobState.CANCELED,
+      JobState.PENDING,
+      JobState.HELD,
+      JobState.WAITING,
+      JobState.OFFERED,
+      JobState.RUNNING),
+
+  /** A user holds a job that has not started (or it was submitted with {@code --hold}). */
+  HELD(JobState.HELD, JobState.PENDING, JobState.WAITING),
+
+  /** A user released a held job whose dependencies are met (or that has none). */
+  RELEASED(JobState.PENDING, JobState.HELD),
+
+  /**
+   * The job waits for jobs it depends on: just submitted, or released from a hold before its
+   * dependencies were met.
+   */
+  BLOCKED(JobState.WAITING, JobState.PENDING, JobState.HELD),
+
+  /** The last of the job's dependencies was met: it may be placed. */
+  UNBLOCKED(JobState.PENDING, JobState.WAITING),
+
+  /**
+   * A user put an ended job back in the queue ({@code kueue requeue}), for a new attempt under the
+   * same id: the only move out of a terminal state.
+   */
+  RERUN(JobState.PENDING, JobState.FINISHED, JobState.CANCELED, JobState.TIMED_OUT),
 
   /** Lost too many times: given up without a result. */
   FAILED(JobState.FINISHED, JobState.OFFERED, JobState.RUNNING),

@@ -72,6 +72,12 @@ public final class EveryField {
     if (raw == List.class && elementTypes(component).equals(List.of(String.class))) {
       return new ArrayList<>(List.of(name + "-first", name + "-second " + position));
     }
+    if (raw == List.class && elementTypes(component).equals(List.of(Dependency.class))) {
+      return new ArrayList<>(
+          List.of(
+              new Dependency(DependencyKind.AFTEROK, 10_000L + position),
+              new Dependency(DependencyKind.AFTERNOTOK, 20_000L + position)));
+    }
     if (raw == Map.class && elementTypes(component).equals(List.of(String.class, String.class))) {
       return Map.of(name.toUpperCase() + "_A", "a " + position, name.toUpperCase() + "_B", "");
     }

@@ -40,12 +40,18 @@ class JobTransitionTest {
   }
 
   @Test
-  void terminalStatesHaveNoWayOut() {
+  void onlyARerunLeavesATerminalState() {
     for (JobTransition transition : JobTransition.values()) {
       for (JobState from : transition.from()) {
-        assertThat(from.isTerminal()).as("%s starts from terminal %s", transition, from).isFalse();
+        if (transition != JobTransition.RERUN) {
+          assertThat(from.isTerminal())
+              .as("%s starts from terminal %s", transition, from)
+              .isFalse();
+        }
       }
     }
+    assertThat(JobTransition.RERUN.from()).allMatch(JobState::isTerminal);
+    assertThat(JobTransition.RERUN.to()).isEqualTo(JobTransition.initial());
   }
 
   @Test

@@ -17,6 +17,7 @@ import kueue.model.JobQuery;
 import kueue.model.JobSpec;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.JobUpdate;
 import kueue.model.OutputCursor;
 import kueue.model.OutputPart;
 import kueue.model.OutputPiece;
@@ -82,6 +83,9 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.FindJobs.class, name = "find_jobs"),
   @JsonSubTypes.Type(value = Message.CountEnded.class, name = "count_ended"),
   @JsonSubTypes.Type(value = Message.EndedPerMinute.class, name = "ended_per_minute"),
+  @JsonSubTypes.Type(value = Message.UpdateJobs.class, name = "update_jobs"),
+  @JsonSubTypes.Type(value = Message.JobsUpdated.class, name = "jobs_updated"),
+  @JsonSubTypes.Type(value = Message.Requeue.class, name = "requeue"),
 })
 public sealed interface Message {
   int PROTOCOL_VERSION = 1;
@@ -252,6 +256,24 @@ public sealed interface Message {
 
   /** The most jobs one read_output may name. */
   int MAX_OUTPUT_CURSORS = 1000;
+
+  // ---- changing jobs that have not started (kueue hold, release, update-job) ----
+
+  /**
+   * Apply update to the listed jobs, or with batch to the batch's jobs that have not ended. Jobs
+   * that cannot take it (ended, started, not held for a release) are skipped, each with the reason.
+   */
+  record UpdateJobs(List<Long> ids, Long batch, JobUpdate update) implements Request {}
+
+  /** updated: the jobs changed; skipped: one line per job left as it was, saying why. */
+  record JobsUpdated(List<Long> updated, List<String> skipped) implements Reply {}
+
+  /**
+   * Put ended jobs back in the queue as new attempts under their ids: the listed ones, or with
+   * batch the batch's ended jobs (only its failed ones with failed). Jobs canceled because a
+   * dependency on one of them failed come back too. Answered by {@link JobsUpdated}.
+   */
+  record Requeue(List<Long> ids, Long batch, boolean failed) implements Request {}
 
   // ---- worker ----
 

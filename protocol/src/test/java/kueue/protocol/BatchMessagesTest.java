@@ -141,6 +141,9 @@ class BatchMessagesTest {
 
     assertThat(decoded.jobs().getFirst().batch()).isNull();
     assertThat(decoded.jobs().getFirst().arrayIndex()).isNull();
+    assertThat(decoded.jobs().getFirst().priority()).isZero();
+    assertThat(decoded.jobs().getFirst().hold()).isFalse();
+    assertThat(decoded.jobs().getFirst().dependencies()).isEmpty();
     assertThat(listJobs).isEqualTo(new Message.ListJobs(5, List.of()));
   }
 }

@@ -4,16 +4,21 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import kueue.core.ActiveJobView;
 import kueue.core.Command;
+import kueue.core.DependencyTargets;
 import kueue.core.Effect;
+import kueue.core.RestoredJob;
 import kueue.core.WorkerView;
 import kueue.model.BatchSummary;
+import kueue.model.Dependency;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
 import kueue.model.JobSpec;
@@ -111,6 +116,8 @@ final class ClientSession {
       case Message.WaitBatch wait -> waitBatch(wait.batch());
       case Message.RemoveBatch remove -> removeBatch(remove);
       case Message.ReadOutput read -> readOutput(read);
+      case Message.UpdateJobs update -> updateJobs(update);
+      case Message.Requeue requeue -> requeue(requeue);
     };
   }
 
@@ -166,14 +173,156 @@ final class ClientSession {
             "bad_request", "the jobs of one submission must have the same submission key");
       }
     }
+    List<Long> named = dependencyIds(submit.jobs());
     Effect effect =
-        await(context.loop().submitOnce(key, id -> new Command.Submit(id, submit.jobs())));
+        submitWithTargets(
+            named,
+            targets ->
+                context
+                    .loop()
+                    .submitOnce(key, id -> new Command.Submit(id, submit.jobs(), targets)));
     return switch (effect) {
       case Effect.SubmitAccepted accepted -> new Message.Submitted(accepted.jobIds());
       case Effect.RequestRejected rejected ->
           throw new RequestException("rejected", rejected.reason());
       default -> throw new IllegalStateException("unexpected answer " + effect);
     };
+  }
+
+  /** The list categories of jobs that have ended: what requeue --batch takes without --failed. */
+  private static final List<JobFilter> ENDED_CATEGORIES =
+      java.util.Arrays.stream(JobState.values())
+          .filter(JobState::isTerminal)
+          .flatMap(state -> java.util.stream.Stream.of(state.category(0), state.category(null)))
+          .distinct()
+          .toList();
+
+  /** How often a submission is looked up again when a job it depends on ends meanwhile. */
+  private static final int SUBMIT_ATTEMPTS = 10;
+
+  /**
+   * Looks up what the dependencies name (the scheduler knows neither ended jobs nor batches) and
+   * submits; a job named that ends between the look-up and the submission makes the scheduler ask
+   * for another look-up.
+   */
+  private Effect submitWithTargets(
+      List<Long> named,
+      java.util.function.Function<DependencyTargets, CompletableFuture<Effect>> submit)
+      throws RequestException {
+    for (int attempt = 1; ; attempt++) {
+      DependencyTargets targets =
+          named.isEmpty() ? DependencyTargets.NONE : context.store().dependencyTargets(named);
+      Effect effect = await(submit.apply(targets));
+      if (!(effect instanceof Effect.SubmitRaced) || attempt == SUBMIT_ATTEMPTS) {
+        if (effect instanceof Effect.SubmitRaced) {
+          throw new RequestException(
+              "rejected", "the jobs this depends on keep changing; submit again");
+        }
+        return effect;
+      }
+    }
+  }
+
+  private static List<Long> dependencyIds(List<JobSpec> specs) {
+    List<Long> ids = new ArrayList<>();
+    for (JobSpec spec : specs) {
+      if (spec != null) {
+        for (Dependency dependency : spec.dependencies()) {
+          ids.add(dependency.jobId());
+        }
+      }
+    }
+    return ids;
+  }
+
+  private Message.Reply updateJobs(Message.UpdateJobs update) throws RequestException {
+    if (update.update() == null || update.update().isEmpty()) {
+      throw new RequestException("bad_request", "nothing to change");
+    }
+    List<Long> ids;
+    if (update.batch() != null) {
+      batchOrNotFound(update.batch());
+      ids = context.store().activeJobIds(update.batch());
+      if (ids.isEmpty()) {
+        throw new RequestException(
+            "rejected", "batch " + update.batch() + " has no jobs left that have not ended");
+      }
+    } else {
+      ids = update.ids();
+      if (ids == null || ids.isEmpty() || ids.contains(null)) {
+        throw new RequestException("bad_request", "no jobs to change");
+      }
+    }
+    List<Long> jobs = ids;
+    Effect effect =
+        await(
+            context
+                .loop()
+                .request(requestId -> new Command.UpdateJobs(requestId, jobs, update.update())));
+    if (!(effect instanceof Effect.JobsUpdated updated)) {
+      throw new IllegalStateException("unexpected answer " + effect);
+    }
+    if (update.batch() == null) {
+      return new Message.JobsUpdated(updated.updated(), updated.skipped());
+    }
+    // A batch's running jobs are not what "hold the batch" is about: they are left alone quietly.
+    List<String> skipped =
+        updated.skipped().stream().filter(reason -> !reason.endsWith(" has started")).toList();
+    if (updated.updated().isEmpty() && skipped.isEmpty()) {
+      throw new RequestException(
+          "rejected", "batch " + update.batch() + " has no jobs left that have not started");
+    }
+    return new Message.JobsUpdated(updated.updated(), skipped);
+  }
+
+  private Message.Reply requeue(Message.Requeue requeue) throws RequestException {
+    List<Long> ids;
+    if (requeue.batch() != null) {
+      batchOrNotFound(requeue.batch());
+      List<JobFilter> ended =
+          requeue.failed() ? List.of(JobFilter.FAILED, JobFilter.TIMED_OUT) : ENDED_CATEGORIES;
+      ids =
+          context.store().listBatch(requeue.batch(), 0, ended).stream()
+              .map(JobSummary::id)
+              .toList();
+      if (ids.isEmpty()) {
+        throw new RequestException(
+            "rejected",
+            "batch "
+                + requeue.batch()
+                + " has no "
+                + (requeue.failed() ? "failed" : "ended")
+                + " jobs to requeue");
+      }
+    } else {
+      ids = requeue.ids();
+      if (ids == null || ids.isEmpty() || ids.contains(null)) {
+        throw new RequestException("bad_request", "no jobs to requeue");
+      }
+    }
+    List<String> skipped = new ArrayList<>();
+    Set<Long> stored = new HashSet<>();
+    for (JobSummary job : context.store().summaries(ids)) {
+      stored.add(job.id());
+    }
+    for (Long id : ids) {
+      if (!stored.contains(id)) {
+        skipped.add("job " + id + " not found");
+      }
+    }
+    Set<Long> asked = Set.copyOf(stored);
+    for (int attempt = 1; attempt <= SUBMIT_ATTEMPTS; attempt++) {
+      List<RestoredJob> candidates =
+          asked.isEmpty() ? List.of() : context.store().rerunCandidates(asked);
+      Effect effect =
+          await(
+              context.loop().request(requestId -> new Command.Rerun(requestId, candidates, asked)));
+      if (effect instanceof Effect.JobsUpdated updated) {
+        skipped.addAll(updated.skipped());
+        return new Message.JobsUpdated(updated.updated(), skipped);
+      }
+    }
+    throw new RequestException("rejected", "the jobs to requeue keep changing; try again");
   }
 
   /** In chunks, each a turn of the loop, so that other requests are not held up meanwhile. */
@@ -293,13 +442,18 @@ final class ClientSession {
     if (batch.shared() == null || batch.shared().cwd() == null) {
       throw new RequestException("bad_request", "a batch without working directory");
     }
+    List<Long> named = dependencyIds(List.of(batch.shared()));
+    String batchKey = submissionKey(batch.shared());
     Effect effect =
-        await(
-            context
-                .loop()
-                .submitOnce(
-                    submissionKey(batch.shared()),
-                    id -> new Command.SubmitBatch(id, batch.shared(), batch.entries())));
+        submitWithTargets(
+            named,
+            targets ->
+                context
+                    .loop()
+                    .submitOnce(
+                        batchKey,
+                        id ->
+                            new Command.SubmitBatch(id, batch.shared(), batch.entries(), targets)));
     return switch (effect) {
       case Effect.SubmitAccepted accepted ->
           new Message.BatchSubmitted(accepted.jobIds().getFirst(), accepted.jobIds());
@@ -375,7 +529,8 @@ final class ClientSession {
             detail.history(),
             detail.stdout(),
             detail.stderr(),
-            detail.devices()));
+            detail.devices(),
+            detail.dependencies()));
   }
 
   private Message.Reply waitJobs(List<Long> ids) throws RequestException {
@@ -456,10 +611,13 @@ final class ClientSession {
         view.devices());
   }
 
-  /** Pending jobs get the scheduler's explanation of why they wait. */
+  /** Pending, held and waiting jobs get the scheduler's explanation of why they wait. */
   private List<JobSummary> withPendingReasons(List<JobSummary> jobs) throws RequestException {
     List<Long> pending =
-        jobs.stream().filter(j -> j.state() == JobState.PENDING).map(JobSummary::id).toList();
+        jobs.stream()
+            .filter(j -> !j.state().isTerminal() && !j.state().isOnWorker())
+            .map(JobSummary::id)
+            .toList();
     if (pending.isEmpty()) {
       return jobs;
     }

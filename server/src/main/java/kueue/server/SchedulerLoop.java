@@ -483,6 +483,8 @@ final class SchedulerLoop {
       case Effect.CancelAccepted accepted -> answer(accepted.requestId(), effect);
       case Effect.CancelJobsAnswered answered -> answer(answered.requestId(), effect);
       case Effect.RequestRejected rejected -> answer(rejected.requestId(), effect);
+      case Effect.SubmitRaced raced -> answer(raced.requestId(), effect);
+      case Effect.JobsUpdated updated -> answer(updated.requestId(), effect);
       case Effect.SendOffer offer -> sendOffer(offer);
       case Effect.SendKill kill ->
           toWorker(kill.workerId(), new Message.Kill(kill.jobId(), kill.attempt(), kill.reason()));

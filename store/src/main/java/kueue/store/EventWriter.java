@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -14,17 +15,24 @@ import java.util.List;
 import java.util.Map;
 import kueue.core.Event;
 import kueue.core.Event.FinishedJobsExpired;
+import kueue.core.Event.JobBlocked;
 import kueue.core.Event.JobCanceled;
 import kueue.core.Event.JobDeclined;
 import kueue.core.Event.JobEnded;
 import kueue.core.Event.JobFailed;
+import kueue.core.Event.JobHeld;
 import kueue.core.Event.JobOffered;
 import kueue.core.Event.JobQueued;
+import kueue.core.Event.JobReleased;
 import kueue.core.Event.JobRequeued;
+import kueue.core.Event.JobRerun;
 import kueue.core.Event.JobRetried;
 import kueue.core.Event.JobStarted;
 import kueue.core.Event.JobTimedOut;
+import kueue.core.Event.JobUnblocked;
+import kueue.core.Event.JobUpdated;
 import kueue.model.CapturedOutput;
+import kueue.model.Dependency;
 import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobTransition;
@@ -54,6 +62,24 @@ final class EventWriter implements AutoCloseable {
   private final String databaseName;
   private final PreparedStatement insertJob;
   private final PreparedStatement insertOfferedJob;
+  private final PreparedStatement insertHeldJob;
+  private final PreparedStatement insertWaitingJob;
+  private final PreparedStatement insertDependencies;
+  private final PreparedStatement markHeld;
+  private final PreparedStatement markReleased;
+  private final PreparedStatement markBlocked;
+  private final PreparedStatement markUnblocked;
+  private final PreparedStatement markUpdated;
+  private final PreparedStatement markAllUnblocked;
+  private final List<Long> unblocked = new ArrayList<>();
+  private final PreparedStatement findDependencyTargets;
+  private final PreparedStatement markRerun;
+  private final PreparedStatement keepEndedLine;
+  private final PreparedStatement deleteOutputs;
+
+  /** The jobs each id named by a dependency stands for, looked up once per batch of events. */
+  private final Map<Long, List<Long>> dependencyTargets = new HashMap<>();
+
   private final PreparedStatement findEnv;
   private final PreparedStatement insertEnv;
   private final PreparedStatement insertHistory;
@@ -92,6 +118,10 @@ final class EventWriter implements AutoCloseable {
   private final Map<JobQueued, JobOffered> offeredWithQueue = new IdentityHashMap<>();
 
   private final Map<JobEnded, JobStarted> startedWithEnd = new IdentityHashMap<>();
+
+  /** A job queued and held or left waiting in one batch: the move that gives its first state. */
+  private final Map<JobQueued, Event> keptWithQueue = new IdentityHashMap<>();
+
   private final Map<Event, Boolean> foldedAway = new IdentityHashMap<>();
 
   /** The argv of the last job written and its JSON: a sweep often repeats one command. */
@@ -110,24 +140,73 @@ final class EventWriter implements AutoCloseable {
     // Every insert would otherwise be followed by a query for its row id, which nothing here
     // reads (the one place that needs it asks for last_insert_rowid() itself).
     connection.unwrap(SQLiteConnection.class).getConnectionConfig().setGetGeneratedKeys(false);
-    insertJob =
+    insertJob = prepare(insertQueued(JobTransition.QUEUED));
+    // A job held or left waiting in the batch that queued it is written once, in that state.
+    insertHeldJob = prepare(insertQueued(JobTransition.HELD));
+    insertWaitingJob = prepare(insertQueued(JobTransition.BLOCKED));
+    // A batch id stands for every job of the batch, a job id for itself.
+    insertDependencies =
         prepare(
-            "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
-                + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
-                + " submitted, batch_id, array_index, submission_key, worker_resources, gpu_ram_mb)"
-                + " VALUES (?, "
-                + to(JobTransition.QUEUED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?)");
+            "INSERT OR IGNORE INTO job_dependencies (job_id, parent_id, kind) VALUES (?, ?, ?)");
+    findDependencyTargets =
+        prepare("SELECT id FROM jobs WHERE id = ?1 UNION SELECT id FROM jobs WHERE batch_id = ?1");
+    markRerun =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.RERUN)
+                + ", started = NULL, ended = NULL, exit_code = NULL, signal = NULL, note = NULL,"
+                + " history_offered = NULL, history_started = NULL, history_ended = NULL"
+                + " WHERE id = ? AND state IN "
+                + Schema.TERMINAL_STATES);
+    // The ended line of the attempt, kept in the row, becomes a row before the next attempt.
+    keepEndedLine =
+        prepare(
+            "INSERT INTO job_events (job_id, time, attempt, what, worker, detail)"
+                + " SELECT id, history_ended, attempt, 'ended', worker,"
+                + " CASE WHEN note IS NOT NULL THEN note"
+                + " WHEN signal IS NOT NULL THEN 'signal ' || signal"
+                + " WHEN exit_code IS NOT NULL THEN 'exit ' || exit_code END"
+                + " FROM jobs WHERE id = ? AND history_ended IS NOT NULL");
+    deleteOutputs = prepare("DELETE FROM outputs WHERE job_id = ?");
+    markHeld =
+        prepare(
+            "UPDATE jobs SET state = " + to(JobTransition.HELD) + " WHERE id = ?" + NOT_TERMINAL);
+    markReleased =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.RELEASED)
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
+    markBlocked =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.BLOCKED)
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
+    markUnblocked =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.UNBLOCKED)
+                + " WHERE id = ?"
+                + NOT_TERMINAL);
+    markAllUnblocked =
+        prepare(
+            "UPDATE jobs SET state = "
+                + to(JobTransition.UNBLOCKED)
+                + " WHERE id IN (SELECT value FROM json_each(?))"
+                + NOT_TERMINAL);
+    markUpdated =
+        prepare("UPDATE jobs SET priority = coalesce(?, priority) WHERE id = ?" + NOT_TERMINAL);
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
                 + " submitted, batch_id, array_index, submission_key, worker_resources, gpu_ram_mb,"
-                + " worker, history_offered, devices)"
+                + " priority, hold, dependencies, worker, history_offered, devices)"
                 + " VALUES (?, "
                 + to(JobTransition.OFFERED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -246,13 +325,19 @@ final class EventWriter implements AutoCloseable {
   void persist(List<Event> events) {
     long next = nextJobId;
     Event current = null;
+    dependencyTargets.clear();
+    unblocked.clear();
     try {
       findFolds(events);
       for (Event event : events) {
         current = event;
+        if (!(event instanceof JobUnblocked)) {
+          writeUnblocked();
+        }
         next = apply(event, next);
       }
       current = null;
+      writeUnblocked();
       if (next != nextJobId) {
         saveNextJobId.setLong(1, next);
         saveNextJobId.executeUpdate();
@@ -300,6 +385,7 @@ final class EventWriter implements AutoCloseable {
     for (String sql :
         List.of(
             "DELETE FROM outputs" + ownedByJobs,
+            "DELETE FROM job_dependencies" + ownedByJobs,
             "DELETE FROM job_events" + ownedByJobs,
             "DELETE" + jobs)) {
       try (PreparedStatement statement = connection.prepareStatement(sql)) {
@@ -329,6 +415,7 @@ final class EventWriter implements AutoCloseable {
   private void findFolds(List<Event> events) {
     offeredWithQueue.clear();
     startedWithEnd.clear();
+    keptWithQueue.clear();
     Map<Long, Event> lastOfJob = new HashMap<>();
     for (Event event : events) {
       switch (event) {
@@ -351,6 +438,20 @@ final class EventWriter implements AutoCloseable {
         case JobFailed e -> lastOfJob.put(e.jobId(), e);
         case JobTimedOut e -> lastOfJob.put(e.jobId(), e);
         case JobRetried e -> lastOfJob.put(e.jobId(), e);
+        case JobHeld held -> {
+          if (lastOfJob.put(held.jobId(), held) instanceof JobQueued queued) {
+            keptWithQueue.put(queued, held);
+          }
+        }
+        case JobBlocked blocked -> {
+          if (lastOfJob.put(blocked.jobId(), blocked) instanceof JobQueued queued) {
+            keptWithQueue.put(queued, blocked);
+          }
+        }
+        case JobReleased e -> lastOfJob.put(e.jobId(), e);
+        case JobUnblocked e -> lastOfJob.put(e.jobId(), e);
+        case JobUpdated e -> lastOfJob.put(e.jobId(), e);
+        case JobRerun e -> lastOfJob.put(e.jobId(), e);
         case FinishedJobsExpired e -> lastOfJob.clear();
       }
     }
@@ -358,6 +459,7 @@ final class EventWriter implements AutoCloseable {
     foldedAway.clear();
     offeredWithQueue.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
     startedWithEnd.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
+    keptWithQueue.values().forEach(e -> foldedAway.put(e, Boolean.TRUE));
   }
 
   private long apply(Event event, long nextJobId) throws SQLException {
@@ -452,6 +554,48 @@ final class EventWriter implements AutoCloseable {
         markFailed.setLong(3, failed.jobId());
         requireChanged(markFailed, failed.jobId());
       }
+      case JobHeld held -> {
+        // The history line is written even when the row was inserted held.
+        history(held.jobId(), held.at(), 0, "held", null, null);
+        if (!foldedAway.containsKey(held)) {
+          markHeld.setLong(1, held.jobId());
+          requireChanged(markHeld, held.jobId());
+        }
+      }
+      case JobReleased released -> {
+        history(released.jobId(), released.at(), 0, "released", null, null);
+        markReleased.setLong(1, released.jobId());
+        requireChanged(markReleased, released.jobId());
+      }
+      case JobBlocked blocked -> {
+        if (!foldedAway.containsKey(blocked)) {
+          markBlocked.setLong(1, blocked.jobId());
+          requireChanged(markBlocked, blocked.jobId());
+        }
+      }
+      case JobUnblocked unblocked -> unblocked(unblocked.jobId());
+      case JobUpdated updated -> {
+        if (updated.priority() != null) {
+          history(
+              updated.jobId(), updated.at(), 0, "updated", null, "priority " + updated.priority());
+        }
+        setNullable(markUpdated, 1, updated.priority());
+        markUpdated.setLong(2, updated.jobId());
+        requireChanged(markUpdated, updated.jobId());
+      }
+      case JobRerun rerun -> {
+        keepRowLines(rerun.jobId());
+        keepEndedLine.setLong(1, rerun.jobId());
+        keepEndedLine.executeUpdate();
+        history(rerun.jobId(), rerun.at(), 0, "requeued", null, rerun.reason());
+        markRerun.setLong(1, rerun.jobId());
+        if (markRerun.executeUpdate() != 1) {
+          throw new StoreException("job " + rerun.jobId() + " is not stored or has not ended");
+        }
+        // The next attempt's output replaces it; a stream it leaves empty must not show this one.
+        deleteOutputs.setLong(1, rerun.jobId());
+        deleteOutputs.executeUpdate();
+      }
       case FinishedJobsExpired expired ->
           deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), JobStore.EXPIRY_CHUNK);
     }
@@ -465,7 +609,13 @@ final class EventWriter implements AutoCloseable {
     }
     JobSpec spec = queued.spec();
     JobOffered offered = offeredWithQueue.get(queued);
-    PreparedStatement insert = offered == null ? insertJob : insertOfferedJob;
+    Event kept = keptWithQueue.get(queued);
+    PreparedStatement insert =
+        offered != null
+            ? insertOfferedJob
+            : kept instanceof JobHeld
+                ? insertHeldJob
+                : kept instanceof JobBlocked ? insertWaitingJob : insertJob;
     insert.setLong(1, queued.jobId());
     insert.setString(2, argvJson(spec.argv()));
     insert.setString(3, spec.cwd());
@@ -493,14 +643,88 @@ final class EventWriter implements AutoCloseable {
     insert.setString(column++, spec.submissionKey());
     insert.setString(column++, JsonColumns.mapOrNull(spec.workerResources()));
     setNullable(insert, column++, spec.gpuRamMb() == 0 ? null : spec.gpuRamMb());
+    insert.setInt(column++, spec.priority());
+    insert.setInt(column++, spec.hold() ? 1 : 0);
+    List<Dependency> dependencies = spec.dependencies();
+    if (dependencies.isEmpty()) {
+      insert.setNull(column++, Types.VARCHAR);
+    } else {
+      insert.setString(column++, Dependency.format(dependencies));
+    }
     if (offered != null) {
       insert.setString(column++, offered.workerName());
       insert.setLong(column++, millis(offered.at()));
       insert.setString(column, JsonColumns.mapOrNull(offered.devices()));
     }
     insert.executeUpdate();
+    for (Dependency dependency : dependencies) {
+      for (long parent : dependencyTargets(dependency.jobId())) {
+        insertDependencies.setLong(1, queued.jobId());
+        insertDependencies.setLong(2, parent);
+        insertDependencies.setString(3, dependency.kind().name());
+        insertDependencies.executeUpdate();
+      }
+    }
     // No history row: a job's "submitted" line is read from its row (SqliteJobStore#detail),
     // which spares a row and an index entry per job.
+  }
+
+  /**
+   * Jobs whose last dependency was met, written together by {@link #writeUnblocked} before the next
+   * other event: the dependents of one job, a hundred thousand of them, are released by one
+   * statement instead of one each.
+   */
+  private void unblocked(long jobId) {
+    unblocked.add(jobId);
+  }
+
+  private void writeUnblocked() throws SQLException {
+    if (unblocked.isEmpty()) {
+      return;
+    }
+    if (unblocked.size() == 1) {
+      markUnblocked.setLong(1, unblocked.getFirst());
+      requireChanged(markUnblocked, unblocked.getFirst());
+    } else {
+      StringBuilder ids = new StringBuilder(unblocked.size() * 8).append('[');
+      for (int i = 0; i < unblocked.size(); i++) {
+        ids.append(i == 0 ? "" : ",").append(unblocked.get(i));
+      }
+      markAllUnblocked.setString(1, ids.append(']').toString());
+      if (markAllUnblocked.executeUpdate() != unblocked.size()) {
+        // Name the job that was not changed: none of it is kept, the transaction rolls back.
+        for (long jobId : unblocked) {
+          findState.setLong(1, jobId);
+          try (ResultSet row = findState.executeQuery()) {
+            if (!row.next()) {
+              throw new StoreException("job " + jobId + " is not stored");
+            }
+            if (!row.getString(1).equals(JobTransition.UNBLOCKED.to().name())) {
+              throw new StoreException(
+                  "job " + jobId + " has already ended (" + row.getString(1) + ")");
+            }
+          }
+        }
+        throw new StoreException("a job was released twice in one batch");
+      }
+    }
+    unblocked.clear();
+  }
+
+  /** A batch id stands for every job of the batch, a job id for itself. */
+  private List<Long> dependencyTargets(long id) throws SQLException {
+    List<Long> targets = dependencyTargets.get(id);
+    if (targets == null) {
+      targets = new ArrayList<>();
+      findDependencyTargets.setLong(1, id);
+      try (ResultSet row = findDependencyTargets.executeQuery()) {
+        while (row.next()) {
+          targets.add(row.getLong(1));
+        }
+      }
+      dependencyTargets.put(id, targets);
+    }
+    return targets;
   }
 
   private String argvJson(List<String> argv) {
@@ -720,6 +944,17 @@ final class EventWriter implements AutoCloseable {
     }
   }
 
+  /** The insert of a new job in the state the move leaves it in. */
+  private static String insertQueued(JobTransition move) {
+    return "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
+        + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
+        + " submitted, batch_id, array_index, submission_key, worker_resources, gpu_ram_mb,"
+        + " priority, hold, dependencies)"
+        + " VALUES (?, "
+        + to(move)
+        + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  }
+
   /** The state a move leaves its job in, as an SQL literal. */
   private static String to(JobTransition transition) {
     return Schema.literal(transition.to());
@@ -741,6 +976,12 @@ final class EventWriter implements AutoCloseable {
       case JobFailed e -> "JobFailed of job " + e.jobId();
       case JobTimedOut e -> "JobTimedOut of job " + e.jobId();
       case JobRetried e -> "JobRetried of job " + e.jobId();
+      case JobHeld e -> "JobHeld of job " + e.jobId();
+      case JobReleased e -> "JobReleased of job " + e.jobId();
+      case JobBlocked e -> "JobBlocked of job " + e.jobId();
+      case JobUnblocked e -> "JobUnblocked of job " + e.jobId();
+      case JobUpdated e -> "JobUpdated of job " + e.jobId();
+      case JobRerun e -> "JobRerun of job " + e.jobId();
       case FinishedJobsExpired e -> "FinishedJobsExpired before " + e.endedBefore();
     };
   }

@@ -2,10 +2,12 @@ package kueue.store;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
+import kueue.core.DependencyTargets;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
@@ -52,6 +54,19 @@ public interface JobStore extends AutoCloseable {
    * durable; if it throws, none of them is stored.
    */
   void persist(List<Event> events);
+
+  /**
+   * What the ids named by dependencies stand for: each stored job or batch (a batch id stands for
+   * its stored jobs, the first one included), and which of those jobs have ended and how.
+   */
+  DependencyTargets dependencyTargets(Collection<Long> ids);
+
+  /**
+   * What {@code kueue requeue} of these jobs brings back, in id order: each of them that is stored,
+   * and the jobs canceled because a dependency on one of them failed, down the chain; each with its
+   * stored state and its dependencies with where their parents stand.
+   */
+  List<RestoredJob> rerunCandidates(Collection<Long> ids);
 
   /** The full spec, environment included, to send to a worker. */
   Optional<JobSpec> spec(long jobId);

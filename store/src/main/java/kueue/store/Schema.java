@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 7;
+  static final int VERSION = 8;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -51,13 +51,33 @@ final class Schema {
           + " run_ms = run_ms %1$s coalesce(%2$s.ended - %2$s.started, 0)"
           + " WHERE category = %2$s.category;";
 
-  /** The stored (not generated) columns of jobs at version 5, which its rebuild copies. */
-  private static final String JOB_COLUMNS_7 =
+  private static final String COUNTED_ON_INSERT =
+      "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "
+          + COUNT_CHANGE.formatted("+", "NEW")
+          + " END";
+
+  private static final String COUNTED_ON_UPDATE =
+      "CREATE TRIGGER jobs_counted_on_update AFTER UPDATE OF state, exit_code, started, ended"
+          + " ON jobs BEGIN "
+          + COUNT_CHANGE.formatted("-", "OLD")
+          + " "
+          + COUNT_CHANGE.formatted("+", "NEW")
+          + " END";
+
+  private static final String COUNTED_ON_DELETE =
+      "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
+          + COUNT_CHANGE.formatted("-", "OLD")
+          + " END";
+
+  /**
+   * The stored (not generated) columns of jobs at version 7, which the rebuild of version 8 copies.
+   */
+  private static final String JOB_COLUMNS_8 =
       "id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources, stdout_target,"
           + " stderr_target, attempt, worker, submitted, started, ended, exit_code, signal, note,"
           + " batch_id, array_index, history_offered, history_started, history_ended,"
           + " submission_key, time_limit_s, retries, retry_delay_s, retried, not_before,"
-          + " worker_resources, gpu_ram_mb, devices";
+          + " worker_resources, gpu_ram_mb, devices, priority, hold, dependencies";
 
   /** The tables of version 1; {@link #MIGRATIONS} bring them to {@link #VERSION}. */
   static final List<String> CREATE =
@@ -134,18 +154,9 @@ final class Schema {
           """,
           "INSERT INTO job_counts (category) VALUES"
               + " ('PENDING'), ('OFFERED'), ('RUNNING'), ('SUCCEEDED'), ('FAILED'), ('CANCELED')",
-          "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "
-              + COUNT_CHANGE.formatted("+", "NEW")
-              + " END",
-          "CREATE TRIGGER jobs_counted_on_update AFTER UPDATE OF state, exit_code, started, ended"
-              + " ON jobs BEGIN "
-              + COUNT_CHANGE.formatted("-", "OLD")
-              + " "
-              + COUNT_CHANGE.formatted("+", "NEW")
-              + " END",
-          "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
-              + COUNT_CHANGE.formatted("-", "OLD")
-              + " END");
+          COUNTED_ON_INSERT,
+          COUNTED_ON_UPDATE,
+          COUNTED_ON_DELETE);
 
   /**
    * MIGRATIONS.get(i) takes a database from version i + 1 to version i + 2, in the same transaction
@@ -193,16 +204,35 @@ final class Schema {
               "ALTER TABLE jobs ADD COLUMN worker_resources TEXT",
               "ALTER TABLE jobs ADD COLUMN gpu_ram_mb INTEGER",
               "ALTER TABLE jobs ADD COLUMN devices TEXT"),
-          // 7: the state TIMED_OUT (time limits). SQLite cannot alter a CHECK, so jobs is built
-          // again with every column of versions 1 to 6; DROP TABLE fires no trigger, so the
-          // counts stay right, and the indexes and triggers are made again on the new table.
+          // 7: priorities, holds and dependencies (kueue cmd --priority, --hold, --after and
+          // --dependency). dependencies is the submitted text (afterok:12,afterany:13); the
+          // rows of job_dependencies are its ids with batches expanded to their jobs, written
+          // with the job, so that show-job and a restart find each parent without parsing.
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 0",
+              "ALTER TABLE jobs ADD COLUMN hold INTEGER NOT NULL DEFAULT 0",
+              "ALTER TABLE jobs ADD COLUMN dependencies TEXT",
+              """
+              CREATE TABLE job_dependencies (
+                job_id INTEGER NOT NULL,
+                parent_id INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                PRIMARY KEY (job_id, parent_id, kind)) WITHOUT ROWID\
+              """,
+              // kueue requeue finds the dependents canceled because of a job through it.
+              "CREATE INDEX job_dependencies_by_parent ON job_dependencies (parent_id)"),
+          // 8: the states TIMED_OUT (time limits), HELD and WAITING (holds and dependencies).
+          // SQLite cannot alter the CHECK on jobs.state, so the table is rebuilt with every column
+          // of version 7, its indexes and its counting triggers; the rows are copied before the
+          // triggers exist (DROP TABLE fires none), so job_counts stays as it was, plus a row for
+          // each new category.
           List.of(
               """
               CREATE TABLE jobs_rebuilt (
                 id INTEGER PRIMARY KEY,
                 state TEXT NOT NULL
-                  CHECK (state IN ('PENDING', 'OFFERED', 'RUNNING', 'FINISHED', 'CANCELED',
-                    'TIMED_OUT')),
+                  CHECK (state IN ('PENDING', 'HELD', 'WAITING', 'OFFERED', 'RUNNING', 'FINISHED',
+                    'CANCELED', 'TIMED_OUT')),
                 argv TEXT NOT NULL,
                 cwd TEXT NOT NULL,
                 env_id INTEGER,
@@ -237,12 +267,15 @@ final class Schema {
                 not_before INTEGER,
                 worker_resources TEXT,
                 gpu_ram_mb INTEGER,
-                devices TEXT)\
+                devices TEXT,
+                priority INTEGER NOT NULL DEFAULT 0,
+                hold INTEGER NOT NULL DEFAULT 0,
+                dependencies TEXT)\
               """,
               "INSERT INTO jobs_rebuilt ("
-                  + JOB_COLUMNS_7
+                  + JOB_COLUMNS_8
                   + ") SELECT "
-                  + JOB_COLUMNS_7
+                  + JOB_COLUMNS_8
                   + " FROM jobs",
               "DROP TABLE jobs",
               "ALTER TABLE jobs_rebuilt RENAME TO jobs",
@@ -252,19 +285,10 @@ final class Schema {
               "CREATE INDEX jobs_by_batch ON jobs (batch_id) WHERE batch_id IS NOT NULL",
               "CREATE INDEX jobs_by_submission_key ON jobs (submission_key)"
                   + " WHERE submission_key IS NOT NULL",
-              "CREATE TRIGGER jobs_counted_on_insert AFTER INSERT ON jobs BEGIN "
-                  + COUNT_CHANGE.formatted("+", "NEW")
-                  + " END",
-              "CREATE TRIGGER jobs_counted_on_update AFTER UPDATE OF state, exit_code, started,"
-                  + " ended ON jobs BEGIN "
-                  + COUNT_CHANGE.formatted("-", "OLD")
-                  + " "
-                  + COUNT_CHANGE.formatted("+", "NEW")
-                  + " END",
-              "CREATE TRIGGER jobs_counted_on_delete AFTER DELETE ON jobs BEGIN "
-                  + COUNT_CHANGE.formatted("-", "OLD")
-                  + " END",
-              "INSERT INTO job_counts (category) VALUES ('TIMED_OUT')"));
+              COUNTED_ON_INSERT,
+              COUNTED_ON_UPDATE,
+              COUNTED_ON_DELETE,
+              "INSERT INTO job_counts (category) VALUES ('TIMED_OUT'), ('HELD'), ('WAITING')"));
 
   /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
   static String states(Predicate<JobState> which) {

@@ -17,21 +17,27 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import kueue.core.DependencyTargets;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.CommandLines;
+import kueue.model.Dependency;
+import kueue.model.DependencyKind;
+import kueue.model.DependencyStatus;
 import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
@@ -78,7 +84,7 @@ public final class SqliteJobStore implements JobStore {
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
           + " array_index, time_limit_s, retries, retry_delay_s, submission_key, worker_resources,"
-          + " gpu_ram_mb";
+          + " gpu_ram_mb, priority, hold, dependencies";
   private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
 
   /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
@@ -634,17 +640,19 @@ public final class SqliteJobStore implements JobStore {
     try {
       readers.read(
           loan -> {
+            Map<Long, List<RestoredJob.RestoredDependency>> dependencies =
+                dependenciesOfKeptJobs(loan);
             PreparedStatement query =
                 loan.prepare(
                     "SELECT id, slots, cpus, ram_mb, global_resources, attempt, submitted,"
                         + " retries, retried, retry_delay_s, not_before, worker_resources, gpu_ram_mb,"
-                        + " devices"
+                        + " devices, priority"
                         + " FROM jobs WHERE category = ? AND state = ?");
             for (JobState state : JobState.values()) {
               if (!state.isTerminal()) {
                 query.setString(1, state.category(null).name());
                 query.setString(2, state.name());
-                readActive(query, state, each);
+                readActive(query, state, dependencies, each);
               }
             }
             return null;
@@ -654,8 +662,44 @@ public final class SqliteJobStore implements JobStore {
     }
   }
 
+  /**
+   * The dependencies of held and waiting jobs, with where each parent stands: the only jobs whose
+   * dependencies may not all be met (a job is placed only once they are).
+   */
+  private static Map<Long, List<RestoredJob.RestoredDependency>> dependenciesOfKeptJobs(
+      ReadConnections.Loan loan) throws SQLException {
+    Map<Long, List<RestoredJob.RestoredDependency>> dependencies = new HashMap<>();
+    PreparedStatement query =
+        loan.prepare(
+            "SELECT d.job_id, d.kind, d.parent_id, p.state, p.exit_code FROM jobs j"
+                + " JOIN job_dependencies d ON d.job_id = j.id"
+                + " LEFT JOIN jobs p ON p.id = d.parent_id"
+                + " WHERE j.category IN ("
+                + Schema.literal(JobState.HELD)
+                + ", "
+                + Schema.literal(JobState.WAITING)
+                + ")");
+    try (ResultSet row = query.executeQuery()) {
+      while (row.next()) {
+        String state = row.getString(4);
+        dependencies
+            .computeIfAbsent(row.getLong(1), id -> new ArrayList<>(1))
+            .add(
+                new RestoredJob.RestoredDependency(
+                    DependencyKind.valueOf(row.getString(2)),
+                    row.getLong(3),
+                    state == null ? null : JobState.valueOf(state),
+                    integerOrNull(row, "exit_code")));
+      }
+    }
+    return dependencies;
+  }
+
   private static void readActive(
-      PreparedStatement query, JobState state, java.util.function.Consumer<RestoredJob> each)
+      PreparedStatement query,
+      JobState state,
+      Map<Long, List<RestoredJob.RestoredDependency>> dependencies,
+      java.util.function.Consumer<RestoredJob> each)
       throws SQLException {
     Resources demand = null;
     String resourcesJson = null;
@@ -703,9 +747,156 @@ public final class SqliteJobStore implements JobStore {
                 state == JobState.PENDING ? retryAt : null,
                 workerResources == null ? Map.of() : JsonColumns.amounts(workerResources),
                 row.getLong(13),
-                workerResources == null ? Map.of() : JsonColumns.devices(row.getString(14))));
+                workerResources == null ? Map.of() : JsonColumns.devices(row.getString(14)),
+                row.getInt(15),
+                dependencies.getOrDefault(id, List.of())));
       }
     }
+  }
+
+  @Override
+  public DependencyTargets dependencyTargets(Collection<Long> ids) {
+    Objects.requireNonNull(ids, "ids");
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "SELECT id, state, exit_code FROM jobs WHERE id = ?1 OR batch_id = ?1"
+                      + " ORDER BY id");
+          Map<Long, List<Long>> jobsOf = new HashMap<>();
+          Map<Long, DependencyTargets.ParentEnd> ended = new HashMap<>();
+          for (long id : new java.util.TreeSet<>(ids)) {
+            query.setLong(1, id);
+            List<Long> members = new ArrayList<>();
+            try (ResultSet row = query.executeQuery()) {
+              while (row.next()) {
+                long member = row.getLong(1);
+                members.add(member);
+                JobState state = JobState.valueOf(row.getString(2));
+                if (state.isTerminal()) {
+                  Integer exitCode = integerOrNull(row, "exit_code");
+                  JobFilter category = state.category(exitCode);
+                  ended.put(
+                      member,
+                      new DependencyTargets.ParentEnd(
+                          category == JobFilter.SUCCEEDED, endedHow(category)));
+                }
+              }
+            }
+            if (!members.isEmpty()) {
+              jobsOf.put(id, members);
+            }
+          }
+          return new DependencyTargets(jobsOf, ended);
+        });
+  }
+
+  @Override
+  public List<RestoredJob> rerunCandidates(Collection<Long> ids) {
+    Objects.requireNonNull(ids, "ids");
+    String asked = jsonArray(ids);
+    return readers.read(
+        loan -> {
+          PreparedStatement query =
+              loan.prepare(
+                  "WITH RECURSIVE coming(id) AS (SELECT value FROM json_each(?1)"
+                      + " UNION SELECT d.job_id FROM coming c"
+                      + " JOIN job_dependencies d ON d.parent_id = c.id"
+                      + " JOIN jobs j ON j.id = d.job_id"
+                      + " WHERE j.state = "
+                      + Schema.literal(JobState.CANCELED)
+                      + " AND j.note LIKE 'dependency on job ' || c.id || ' failed%')"
+                      + " SELECT j.id, j.slots, j.cpus, j.ram_mb, j.global_resources, j.attempt,"
+                      + " j.submitted, j.priority, j.state, j.retries, j.retry_delay_s,"
+                      + " j.worker_resources, j.gpu_ram_mb"
+                      + " FROM jobs j JOIN coming ON j.id = coming.id"
+                      + " ORDER BY j.id");
+          query.setString(1, asked);
+          List<RestoredJob> found = new ArrayList<>();
+          try (ResultSet row = query.executeQuery()) {
+            while (row.next()) {
+              found.add(
+                  new RestoredJob(
+                      row.getLong(1),
+                      JobState.valueOf(row.getString(9)),
+                      new Resources(row.getInt(2), row.getInt(3), row.getLong(4)),
+                      JsonColumns.resources(row.getString(5)),
+                      row.getInt(6),
+                      Instant.ofEpochMilli(row.getLong(7)),
+                      // A job run again gets its retries afresh.
+                      row.getInt(10),
+                      0,
+                      row.getLong(11),
+                      null,
+                      row.getString(12) == null ? Map.of() : JsonColumns.amounts(row.getString(12)),
+                      row.getLong(13),
+                      Map.of(),
+                      row.getInt(8),
+                      List.of()));
+            }
+          }
+          Map<Long, List<RestoredJob.RestoredDependency>> dependencies = new HashMap<>();
+          PreparedStatement dependencyQuery =
+              loan.prepare(
+                  "SELECT d.job_id, d.kind, d.parent_id, p.state, p.exit_code"
+                      + " FROM job_dependencies d LEFT JOIN jobs p ON p.id = d.parent_id"
+                      + " WHERE d.job_id IN (SELECT value FROM json_each(?))");
+          dependencyQuery.setString(1, jsonArray(found.stream().map(RestoredJob::jobId).toList()));
+          try (ResultSet row = dependencyQuery.executeQuery()) {
+            while (row.next()) {
+              String state = row.getString(4);
+              dependencies
+                  .computeIfAbsent(row.getLong(1), id -> new ArrayList<>(1))
+                  .add(
+                      new RestoredJob.RestoredDependency(
+                          DependencyKind.valueOf(row.getString(2)),
+                          row.getLong(3),
+                          state == null ? null : JobState.valueOf(state),
+                          integerOrNull(row, "exit_code")));
+            }
+          }
+          List<RestoredJob> jobs = new ArrayList<>(found.size());
+          for (RestoredJob job : found) {
+            jobs.add(
+                new RestoredJob(
+                    job.jobId(),
+                    job.state(),
+                    job.demand(),
+                    job.globalResources(),
+                    job.attempt(),
+                    job.submitted(),
+                    job.retries(),
+                    job.retried(),
+                    job.retryDelaySeconds(),
+                    job.notBefore(),
+                    job.workerResources(),
+                    job.gpuRamMb(),
+                    job.devices(),
+                    job.priority(),
+                    dependencies.getOrDefault(job.jobId(), List.of())));
+          }
+          return jobs;
+        });
+  }
+
+  private static String jsonArray(Collection<Long> ids) {
+    StringBuilder array = new StringBuilder("[");
+    for (Long id : ids) {
+      if (array.length() > 1) {
+        array.append(',');
+      }
+      array.append(Objects.requireNonNull(id, "job id"));
+    }
+    return array.append(']').toString();
+  }
+
+  /** How a job of this category ended, as a dependent's reason tells it. */
+  private static String endedHow(JobFilter category) {
+    return switch (category) {
+      case SUCCEEDED -> "succeeded";
+      case CANCELED -> "was canceled";
+      default -> category.name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+    };
   }
 
   @Override
@@ -771,6 +962,7 @@ public final class SqliteJobStore implements JobStore {
                       + SUMMARY_COLUMNS
                       + ", global_resources, stdout_target, stderr_target, submission_key,"
                       + " time_limit_s, retries, retry_delay_s, worker_resources, gpu_ram_mb, devices,"
+                      + " priority, hold, dependencies,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -834,9 +1026,36 @@ public final class SqliteJobStore implements JobStore {
               }
             }
           }
+          List<DependencyStatus> dependencies = new ArrayList<>();
+          if (!spec.dependencies().isEmpty()) {
+            PreparedStatement dependencyQuery =
+                loan.prepare(
+                    "SELECT d.kind, d.parent_id, p.state, p.exit_code FROM job_dependencies d"
+                        + " LEFT JOIN jobs p ON p.id = d.parent_id WHERE d.job_id = ?"
+                        + " ORDER BY d.parent_id, d.kind");
+            dependencyQuery.setLong(1, jobId);
+            try (ResultSet row = dependencyQuery.executeQuery()) {
+              while (row.next()) {
+                String state = row.getString(3);
+                dependencies.add(
+                    new DependencyStatus(
+                        DependencyKind.valueOf(row.getString(1)),
+                        row.getLong(2),
+                        state == null ? null : JobState.valueOf(state),
+                        integerOrNull(row, "exit_code")));
+              }
+            }
+          }
           return Optional.of(
               new JobDetail(
-                  summary, spec, envVariables, List.copyOf(history), stdout, stderr, devices));
+                  summary,
+                  spec,
+                  envVariables,
+                  List.copyOf(history),
+                  stdout,
+                  stderr,
+                  devices,
+                  dependencies));
         });
   }
 
@@ -1162,7 +1381,9 @@ public final class SqliteJobStore implements JobStore {
         counts.getOrDefault(JobFilter.CANCELED, zero)[0],
         counts.getOrDefault(JobFilter.TIMED_OUT, zero)[0],
         average,
-        eta);
+        eta,
+        counts.getOrDefault(JobFilter.HELD, zero)[0],
+        counts.getOrDefault(JobFilter.WAITING, zero)[0]);
   }
 
   private static Double averageRunSeconds(
@@ -1241,7 +1462,14 @@ public final class SqliteJobStore implements JobStore {
         .submissionKey(row.getString("submission_key"))
         .workerResources(JsonColumns.amounts(row.getString("worker_resources")))
         .gpuRamMb(row.getLong("gpu_ram_mb"))
+        .priority(row.getInt("priority"))
+        .hold(row.getInt("hold") != 0)
+        .dependencies(dependenciesOrNone(row.getString("dependencies")))
         .build();
+  }
+
+  private static List<Dependency> dependenciesOrNone(String text) {
+    return text == null ? List.of() : Dependency.parse(text);
   }
 
   private static Instant instantOrNull(ResultSet row, String column) throws SQLException {

@@ -165,11 +165,14 @@ class JobStateSchemaTest {
     }
   }
 
-  /** Which moves are legal is the scheduler's to check; the store refuses to revive a job. */
+  /**
+   * Which moves are legal is the scheduler's to check; the store refuses to revive a job, except by
+   * the one move that does (a user's requeue).
+   */
   @Test
   void noMoveOfAJobThatHasEndedIsStored() {
     for (JobTransition transition : JobTransition.values()) {
-      if (transition.from().isEmpty()) {
+      if (transition.from().isEmpty() || transition == JobTransition.RERUN) {
         continue;
       }
       for (JobState from : JobState.values()) {
@@ -269,6 +272,11 @@ class JobStateSchemaTest {
                   2,
                   at(19),
                   at(9));
+          case HELD -> new Event.JobHeld(id, at(8));
+          case RELEASED -> new Event.JobReleased(id, at(9));
+          case BLOCKED -> new Event.JobBlocked(id, at(10));
+          case UNBLOCKED -> new Event.JobUnblocked(id, at(11));
+          case RERUN -> new Event.JobRerun(id, "by user", at(12));
           default ->
               throw new AssertionError(
                   "JobTransition."

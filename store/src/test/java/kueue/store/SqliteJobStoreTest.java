@@ -483,6 +483,8 @@ class SqliteJobStoreTest extends JobStoreContract {
       long counted =
           switch (filter) {
             case PENDING -> stats.pending();
+            case HELD -> stats.held();
+            case WAITING -> stats.waiting();
             case OFFERED -> stats.offered();
             case RUNNING -> stats.running();
             case SUCCEEDED -> stats.succeeded();
