@@ -244,7 +244,7 @@ class EndToEndTest {
 
   @Test
   void aWrongSecretIsRefusedWithAClearMessage() throws Exception {
-    Path config = fleet.config("intruder", "not-the-secret-at-all-0123456789abcdef", Map.of());
+    Path config = fleet.config("intruder", "0ECOVQt3DQ-lNAN3MI0MxPG55b6AujscQtEzPRwp8IM", Map.of());
     Fleet.Result result = fleet.kueueWith(config, home, Map.of(), "list-jobs");
     assertThat(result.exitCode()).as(result.toString()).isEqualTo(4);
     assertThat(result.err()).containsIgnoringCase("authentication");

@@ -114,14 +114,32 @@ class LoadAndMemoryTest {
     throw new IllegalStateException("no VmRSS for " + pid);
   }
 
+  /**
+   * Read from /proc rather than through ProcessHandle.Info, which on Linux leaves out the arguments
+   * of a command line longer than a page, as the test class path makes it.
+   */
   private static long pidOf(String mainClass, Path config) {
     return ProcessHandle.allProcesses()
-        .filter(p -> p.info().arguments().map(List::of).orElse(List.of()).contains(mainClass))
         .filter(
-            p -> p.info().arguments().map(List::of).orElse(List.of()).contains(config.toString()))
+            p -> {
+              List<String> arguments = commandLine(p.pid());
+              return arguments.contains(mainClass) && arguments.contains(config.toString());
+            })
         .findFirst()
-        .orElseThrow()
+        .orElseThrow(() -> new AssertionError("no process " + mainClass + " with " + config))
         .pid();
+  }
+
+  private static List<String> commandLine(long pid) {
+    try {
+      String text =
+          new String(
+              Files.readAllBytes(Path.of("/proc", Long.toString(pid), "cmdline")),
+              java.nio.charset.StandardCharsets.UTF_8);
+      return List.of(text.split("\0"));
+    } catch (java.io.IOException e) {
+      return List.of();
+    }
   }
 
   @Test
