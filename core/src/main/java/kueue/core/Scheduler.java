@@ -211,26 +211,7 @@ public final class Scheduler {
      * dependents' fate), the next placement settles the job.
      */
     private void link(Job job, List<RestoredJob.RestoredDependency> stored) {
-      String cancel = null;
-      for (RestoredJob.RestoredDependency dependency : stored) {
-        Job parent = jobs.get(dependency.parentId());
-        if (parent != null) {
-          parent.addDependent(job, dependency.kind());
-          job.unmetDependencies++;
-        } else if (cancel == null && dependency.parentState() != null) {
-          boolean succeeded =
-              dependency.parentState().category(dependency.parentExitCode())
-                  == kueue.model.JobFilter.SUCCEEDED;
-          if (!dependency.kind().metBy(succeeded)) {
-            cancel =
-                dependencyFailed(
-                    dependency.parentId(),
-                    succeeded
-                        ? SUCCEEDED
-                        : dependency.parentState() == JobState.CANCELED ? WAS_CANCELED : FAILED);
-          }
-        }
-      }
+      String cancel = linkToParents(job, stored);
       if (cancel != null) {
         restoredCancels.put(job, cancel);
       } else if (job.state() == JobState.WAITING && job.unmetDependencies == 0) {
@@ -1004,26 +985,7 @@ public final class Scheduler {
       if (job.state().isTerminal()) {
         continue; // canceled again as the dependent of one canceled below
       }
-      String cancel = null;
-      for (RestoredJob.RestoredDependency dependency : pair.getValue().dependencies()) {
-        Job parent = jobs.get(dependency.parentId());
-        if (parent != null) {
-          parent.addDependent(job, dependency.kind());
-          job.unmetDependencies++;
-        } else if (cancel == null && dependency.parentState() != null) {
-          boolean succeeded =
-              dependency.parentState().category(dependency.parentExitCode())
-                  == kueue.model.JobFilter.SUCCEEDED;
-          if (!dependency.kind().metBy(succeeded)) {
-            cancel =
-                dependencyFailed(
-                    dependency.parentId(),
-                    succeeded
-                        ? SUCCEEDED
-                        : dependency.parentState() == JobState.CANCELED ? WAS_CANCELED : FAILED);
-          }
-        }
-      }
+      String cancel = linkToParents(job, pair.getValue().dependencies());
       if (cancel != null) {
         cancelDependent(job, cancel, now, out);
         ended.add(job.id);
@@ -1053,6 +1015,42 @@ public final class Scheduler {
     if (!ended.isEmpty()) {
       out.then(new Effect.JobsTerminated(ended));
     }
+  }
+
+  /**
+   * Makes the job a dependent of each of its parents still active, counting them as unmet; a parent
+   * that has ended decided its dependency then.
+   *
+   * @return why the job must be canceled (a dependency an ended parent can no longer meet), or null
+   */
+  private String linkToParents(Job job, List<RestoredJob.RestoredDependency> stored) {
+    String cancel = null;
+    for (RestoredJob.RestoredDependency dependency : stored) {
+      Job parent = jobs.get(dependency.parentId());
+      if (parent != null) {
+        parent.addDependent(job, dependency.kind());
+        job.unmetDependencies++;
+      } else if (cancel == null && dependency.parentState() != null) {
+        boolean succeeded =
+            dependency.parentState().category(dependency.parentExitCode())
+                == kueue.model.JobFilter.SUCCEEDED;
+        if (!dependency.kind().metBy(succeeded)) {
+          cancel = dependencyFailed(dependency.parentId(), howItEnded(dependency, succeeded));
+        }
+      }
+    }
+    return cancel;
+  }
+
+  private static String howItEnded(RestoredJob.RestoredDependency parent, boolean succeeded) {
+    if (succeeded) {
+      return SUCCEEDED;
+    }
+    return switch (parent.parentState()) {
+      case CANCELED -> WAS_CANCELED;
+      case TIMED_OUT -> TIMED_OUT;
+      default -> FAILED;
+    };
   }
 
   /** "with job 12, which it depends on": why a dependent comes back with a requeued job. */
