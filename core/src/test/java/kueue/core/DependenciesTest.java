@@ -56,6 +56,23 @@ class DependenciesTest {
   }
 
   @Test
+  void aTimedOutParentCancelsItsAfterokDependentsAndReleasesItsAfternotokOnes() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long worker = harness.connect(aWorker().slots(4));
+    long parent = harness.submitOne(aJob().timeLimitSeconds(2));
+    long ok = harness.submitOne(aJob().after(parent));
+    long notOk = harness.submitOne(aJob().dependency("afternotok:" + parent));
+
+    harness.startCurrent(parent);
+    harness.timeOutCurrent(parent);
+
+    assertThat(harness.events(Event.JobTimedOut.class)).hasSize(1);
+    assertThat(harness.canceledReason(ok))
+        .isEqualTo("dependency on job " + parent + " failed: it timed out");
+    assertThat(harness.offers()).containsEntry(notOk, worker);
+  }
+
+  @Test
   void aCanceledParentCancelsItsDependents() {
     SchedulerHarness harness = SchedulerHarness.create();
     long parent = harness.submitOne(aJob());
