@@ -18,7 +18,8 @@ final class BatchTable {
     boolean timeouts = batches.stream().anyMatch(batch -> batch.stats().timedOut() > 0);
     List<TextTable.Column> columns = new ArrayList<>();
     columns.add(TextTable.Column.right("batch"));
-    columns.add(TextTable.Column.left("jobs"));
+    // On a narrow terminal the job ids go first (show the batch's jobs), then the average.
+    columns.add(TextTable.Column.left("jobs").droppable(2));
     columns.add(TextTable.Column.right("pending"));
     columns.add(TextTable.Column.right("running"));
     columns.add(TextTable.Column.right("succeeded"));
@@ -27,7 +28,7 @@ final class BatchTable {
     if (timeouts) {
       columns.add(TextTable.Column.right("timed out"));
     }
-    columns.add(TextTable.Column.right("avg"));
+    columns.add(TextTable.Column.right("avg").droppable(1));
     columns.add(TextTable.Column.right("ETA"));
     columns.add(TextTable.Column.clipBack("command", 12));
     TextTable table = new TextTable(columns);

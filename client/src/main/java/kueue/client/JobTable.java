@@ -71,6 +71,17 @@ final class JobTable {
     return String.join(" · ", counts) + "   avg " + average + "  ETA " + eta(stats);
   }
 
+  /** The footer on a terminal this wide: the average and ETA on a line of their own if need be. */
+  static String footer(JobStats stats, boolean colors, int width) {
+    String line = footer(stats, colors);
+    String plain = colors ? footer(stats, false) : line;
+    if (DisplayWidth.of(plain) <= width) {
+      return line;
+    }
+    int split = line.lastIndexOf("   avg ");
+    return line.substring(0, split) + "\n" + line.substring(split + 3);
+  }
+
   /** The estimate, or "-" and why there is none while jobs are left. */
   private static String eta(JobStats stats) {
     if (stats.etaSeconds() != null) {

@@ -176,7 +176,7 @@ final class ListJobsCommand extends ServerCommand {
           .println(
               "(the newest " + list.jobs().size() + " of " + matching + " shown; -n 0 shows all)");
     }
-    out().println(JobTable.footer(list.stats(), terminal.colors()));
+    out().println(JobTable.footer(list.stats(), terminal.colors(), terminal.width()));
     return ExitCodes.OK;
   }
 
@@ -216,7 +216,7 @@ final class ListJobsCommand extends ServerCommand {
     if (received == 0) {
       out().println(filters.isEmpty() ? "no jobs" : "no matching jobs");
     }
-    out().println(JobTable.footer(first.stats(), terminal.colors()));
+    out().println(JobTable.footer(first.stats(), terminal.colors(), terminal.width()));
     return ExitCodes.OK;
   }
 
@@ -238,7 +238,7 @@ final class ListJobsCommand extends ServerCommand {
         out().println("(the newest " + shown + " batches shown; -n 0 shows all)");
       }
     }
-    out().println(JobTable.footer(list.stats(), terminal.colors()));
+    out().println(JobTable.footer(list.stats(), terminal.colors(), terminal.width()));
     return ExitCodes.OK;
   }
 }

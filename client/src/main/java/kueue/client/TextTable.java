@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * An aligned table that fits a given width: when too wide, the widest clippable column loses a
- * character at a time until the table fits or every clippable column is at its minimum. Paths are
- * clipped at the front (the end of a path says most), commands at the back.
+ * character at a time until the table fits or every clippable column is at its minimum; if it is
+ * still too wide, the columns marked as droppable go, the least needed first. Paths are clipped at
+ * the front (the end of a path says most), commands at the back.
  */
 final class TextTable {
   static final String ELLIPSIS = "…";
@@ -26,26 +27,34 @@ final class TextTable {
   /**
    * @param lastResort clipped only once the other clippable columns are at their minimum, for short
    *     columns such as a status whose every character matters
+   * @param dropRank 0: always shown; otherwise left out when the table does not fit even with every
+   *     column clipped, the highest rank first
    */
-  record Column(String header, Align align, Clip clip, int minWidth, boolean lastResort) {
+  record Column(
+      String header, Align align, Clip clip, int minWidth, boolean lastResort, int dropRank) {
     static Column left(String header) {
-      return new Column(header, Align.LEFT, Clip.NONE, 0, false);
+      return new Column(header, Align.LEFT, Clip.NONE, 0, false, 0);
     }
 
     static Column right(String header) {
-      return new Column(header, Align.RIGHT, Clip.NONE, 0, false);
+      return new Column(header, Align.RIGHT, Clip.NONE, 0, false, 0);
     }
 
     static Column clipFront(String header, int minWidth) {
-      return new Column(header, Align.LEFT, Clip.FRONT, minWidth, false);
+      return new Column(header, Align.LEFT, Clip.FRONT, minWidth, false, 0);
     }
 
     static Column clipBack(String header, int minWidth) {
-      return new Column(header, Align.LEFT, Clip.BACK, minWidth, false);
+      return new Column(header, Align.LEFT, Clip.BACK, minWidth, false, 0);
     }
 
     Column asLastResort() {
-      return new Column(header, align, clip, minWidth, true);
+      return new Column(header, align, clip, minWidth, true, dropRank);
+    }
+
+    /** Left out of a table too wide for the terminal; a higher rank goes first. */
+    Column droppable(int rank) {
+      return new Column(header, align, clip, minWidth, lastResort, rank);
     }
   }
 
@@ -86,6 +95,10 @@ final class TextTable {
   /** The lines of the table, header first, none longer than {@code width} if possible. */
   List<String> render(int width, boolean colors) {
     int[] widths = fit(naturalWidths(), width);
+    int drop = droppedFirst();
+    if (total(widths) > width && drop >= 0) {
+      return without(drop).render(width, colors);
+    }
     List<String> lines = new ArrayList<>(rows.size() + 1);
     List<Cell> header = new ArrayList<>();
     for (Column column : columns) {
@@ -96,6 +109,38 @@ final class TextTable {
       lines.add(line(row, widths, colors));
     }
     return lines;
+  }
+
+  private static int total(int[] widths) {
+    int total = GAP.length() * (widths.length - 1);
+    for (int w : widths) {
+      total += w;
+    }
+    return total;
+  }
+
+  /** The droppable column with the highest rank, or -1. */
+  private int droppedFirst() {
+    int drop = -1;
+    for (int i = 0; i < columns.size(); i++) {
+      int rank = columns.get(i).dropRank();
+      if (rank > 0 && (drop < 0 || rank > columns.get(drop).dropRank())) {
+        drop = i;
+      }
+    }
+    return drop;
+  }
+
+  private TextTable without(int column) {
+    List<Column> kept = new ArrayList<>(columns);
+    kept.remove(column);
+    TextTable smaller = new TextTable(kept);
+    for (List<Cell> row : rows) {
+      List<Cell> cells = new ArrayList<>(row);
+      cells.remove(column);
+      smaller.rows.add(cells);
+    }
+    return smaller;
   }
 
   private int[] naturalWidths() {

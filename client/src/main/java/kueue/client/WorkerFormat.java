@@ -21,15 +21,16 @@ final class WorkerFormat {
     columns.add(TextTable.Column.clipBack("name", 8).asLastResort());
     columns.add(TextTable.Column.clipBack("os", 8));
     columns.add(TextTable.Column.right("cores"));
-    columns.add(TextTable.Column.right("MHz"));
+    // On a narrow terminal the clock rate goes first, then the uptime, then the load.
+    columns.add(TextTable.Column.right("MHz").droppable(3));
     columns.add(TextTable.Column.right("RAM free/total"));
     if (gpus) {
       columns.add(TextTable.Column.right("GPUs free/total"));
     }
     columns.add(TextTable.Column.right("jobs"));
     columns.add(TextTable.Column.right("busy"));
-    columns.add(TextTable.Column.left("load 1/5/15"));
-    columns.add(TextTable.Column.right("uptime"));
+    columns.add(TextTable.Column.left("load 1/5/15").droppable(1));
+    columns.add(TextTable.Column.right("uptime").droppable(2));
     TextTable table = new TextTable(columns);
     for (WorkerSummary worker : workers) {
       SystemInfo system = worker.system();

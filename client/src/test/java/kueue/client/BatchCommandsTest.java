@@ -457,6 +457,17 @@ class BatchCommandsTest {
     }
 
     @Test
+    void onAnEightyColumnTerminalTheBatchLinesFitWithoutTheirJobIds() {
+      cli.env.put("COLUMNS", "80");
+
+      List<String> lines = cli.run("list-jobs", "--batches").outLines();
+
+      assertThat(lines)
+          .allSatisfy(line -> assertThat(DisplayWidth.of(line)).isLessThanOrEqualTo(80));
+      assertThat(lines.getFirst()).startsWith("batch  pending").contains("succeeded", "command");
+    }
+
+    @Test
     void filtersSelectBatchesWithSuchJobs() {
       cli.run("list-jobs", "--batches", "-f", "-r", "-n", "5");
 

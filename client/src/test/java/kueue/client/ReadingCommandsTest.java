@@ -413,6 +413,17 @@ class ReadingCommandsTest {
     }
 
     @Test
+    void onAnEightyColumnTerminalTheLeastNeededColumnsGo() {
+      cli.env.put("COLUMNS", "80");
+
+      List<String> lines = cli.run("list-workers").outLines();
+
+      assertThat(lines)
+          .allSatisfy(line -> assertThat(DisplayWidth.of(line)).isLessThanOrEqualTo(80));
+      assertThat(lines.getFirst()).contains("RAM free/total", "jobs", "busy").doesNotContain("MHz");
+    }
+
+    @Test
     void printsTheWorkerListAsJson() throws Exception {
       JsonNode root = json(cli.run("list-workers", "--json").out());
 
