@@ -154,8 +154,18 @@ public sealed interface Event {
   /** WAITING -> PENDING: its last dependency was met. */
   record JobUnblocked(long jobId, Instant at) implements Event {}
 
-  /** A job that has not started was changed (no state move); only the fields set change. */
-  record JobUpdated(long jobId, Integer priority, Instant at) implements Event {}
+  /**
+   * A job that has not started was changed (no state move); only the fields that are not null
+   * change. A time limit of 0 removes the limit, retries of 0 remove retries.
+   */
+  record JobUpdated(
+      long jobId, Integer priority, Long timeLimitSeconds, Integer retries, Instant at)
+      implements Event {
+
+    public JobUpdated(long jobId, Integer priority, Instant at) {
+      this(jobId, priority, null, null, at);
+    }
+  }
 
   /**
    * FINISHED or CANCELED -> PENDING: put back in the queue by a user, or because a job it depended

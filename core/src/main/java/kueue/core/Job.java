@@ -108,8 +108,11 @@ final class Job {
 
   /** How a job with retries runs again after an attempt that did not succeed. */
   static final class Retries {
-    /** How many more times the job may run after attempts that do not succeed (--retries). */
-    final int allowed;
+    /**
+     * How many more times the job may run after attempts that do not succeed (--retries); changed
+     * by update-job before the job starts.
+     */
+    int allowed;
 
     /** The pause before each retry, in seconds; 0 for none. */
     final long delaySeconds;

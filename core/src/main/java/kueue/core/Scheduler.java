@@ -518,6 +518,18 @@ public final class Scheduler {
     }
   }
 
+  /**
+   * A new retry count for a job that has not started; the retries it has had still count. A job
+   * waiting out a retry delay keeps its retries object, so that the wait ends as planned.
+   */
+  private static void allowRetries(Job job, int allowed) {
+    if (job.retries != null) {
+      job.retries.allowed = allowed;
+    } else if (allowed > 0) {
+      job.retries = new Job.Retries(allowed, 0, 0);
+    }
+  }
+
   private static void allowRetries(Job job, JobSpec spec) {
     if (spec.retriesAllowed() > 0) {
       Long delay = spec.retryDelaySeconds();
@@ -877,6 +889,9 @@ public final class Scheduler {
     for (Long id : command.jobIds() == null ? List.<Long>of() : command.jobIds()) {
       Job job = id == null ? null : jobs.get(id);
       String problem = job == null ? "job " + id + " not found or already ended" : null;
+      if (problem == null && update.problem() != null) {
+        problem = "job " + id + " not changed: " + update.problem();
+      }
       if (problem == null && job.isOnWorker()) {
         problem = "job " + id + " has started";
       }
@@ -886,6 +901,13 @@ public final class Scheduler {
       if (problem != null) {
         skipped.add(problem);
         continue;
+      }
+      if (update.timeLimitSeconds() != null || update.retries() != null) {
+        if (update.retries() != null) {
+          allowRetries(job, update.retries());
+        }
+        out.record(
+            new Event.JobUpdated(job.id, null, update.timeLimitSeconds(), update.retries(), now));
       }
       if (update.priority() != null && update.priority() != job.shape.priority()) {
         boolean queued = job.state() == JobState.PENDING;

@@ -239,6 +239,9 @@ final class ClientSession {
     if (update.update() == null || update.update().isEmpty()) {
       throw new RequestException("bad_request", "nothing to change");
     }
+    if (update.update().problem() != null) {
+      throw new RequestException("bad_request", update.update().problem());
+    }
     List<Long> ids;
     if (update.batch() != null) {
       batchOrNotFound(update.batch());

@@ -445,6 +445,10 @@ final class SchedulerLoop {
         queuedSpecs.remove(canceled.jobId());
       } else if (event instanceof Event.JobFailed failed) {
         queuedSpecs.remove(failed.jobId());
+      } else if (event instanceof Event.JobUpdated updated
+          && (updated.timeLimitSeconds() != null || updated.retries() != null)) {
+        // The worker enforces the time limit from the spec it is offered: read the changed one.
+        queuedSpecs.remove(updated.jobId());
       } else if (event instanceof Event.FinishedJobsExpired expired) {
         expiringBefore = expired.endedBefore();
       }

@@ -196,7 +196,12 @@ final class EventWriter implements AutoCloseable {
                 + " WHERE id IN (SELECT value FROM json_each(?))"
                 + NOT_TERMINAL);
     markUpdated =
-        prepare("UPDATE jobs SET priority = coalesce(?, priority) WHERE id = ?" + NOT_TERMINAL);
+        prepare(
+            "UPDATE jobs SET priority = coalesce(?1, priority),"
+                + " time_limit_s = CASE WHEN ?2 IS NULL THEN time_limit_s ELSE nullif(?2, 0) END,"
+                + " retries = CASE WHEN ?3 IS NULL THEN retries ELSE nullif(?3, 0) END"
+                + " WHERE id = ?4"
+                + NOT_TERMINAL);
     // A job offered in the batch that queued it (an idle fleet) is written once, as offered.
     insertOfferedJob =
         prepare(
@@ -579,8 +584,25 @@ final class EventWriter implements AutoCloseable {
           history(
               updated.jobId(), updated.at(), 0, "updated", null, "priority " + updated.priority());
         }
+        if (updated.timeLimitSeconds() != null) {
+          history(
+              updated.jobId(),
+              updated.at(),
+              0,
+              "updated",
+              null,
+              updated.timeLimitSeconds() == 0
+                  ? "no time limit"
+                  : "time limit " + updated.timeLimitSeconds() + "s");
+        }
+        if (updated.retries() != null) {
+          history(
+              updated.jobId(), updated.at(), 0, "updated", null, "retries " + updated.retries());
+        }
         setNullable(markUpdated, 1, updated.priority());
-        markUpdated.setLong(2, updated.jobId());
+        setNullable(markUpdated, 2, updated.timeLimitSeconds());
+        setNullable(markUpdated, 3, updated.retries());
+        markUpdated.setLong(4, updated.jobId());
         requireChanged(markUpdated, updated.jobId());
       }
       case JobRerun rerun -> {
