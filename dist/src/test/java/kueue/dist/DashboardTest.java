@@ -341,6 +341,42 @@ class DashboardTest {
 
   @Test
   @Order(6)
+  void aBatchIsHeldReleasedAndItsFailedJobsRequeued() throws Exception {
+    Fleet.Result waiting = fleet.kueue("cmd", "--array", "1-3", "-r", "100000000", "true");
+    assertThat(waiting.exitCode()).as(waiting.toString()).isZero();
+    long stuck = Long.parseLong(waiting.out().replaceAll("(?s)^batch (\\d+):.*", "$1"));
+    Fleet.Result failing = fleet.kueue("cmd", "--array", "1-2", "false");
+    assertThat(failing.exitCode()).as(failing.toString()).isZero();
+    long failed = Long.parseLong(failing.out().replaceAll("(?s)^batch (\\d+):.*", "$1"));
+
+    Response held = action("/api/batches/" + stuck + "/hold");
+    assertThat(held.status()).as(held.body()).isEqualTo(200);
+    assertThat(JSON.readTree(held.body()).get("updated").size()).isEqualTo(3);
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/");
+    inBrowser().until(() -> !all("[data-batch='" + stuck + "'] .release-batch").isEmpty());
+    assertThat(all("[data-batch='" + stuck + "'] .bar .held")).hasSize(1);
+    inBrowser().until(() -> !all("[data-batch='" + failed + "'] .requeue-batch").isEmpty());
+    screenshot("fleet-held-and-failed");
+    Response released = action("/api/batches/" + stuck + "/release");
+    assertThat(JSON.readTree(released.body()).get("updated").size()).isEqualTo(3);
+    assertThat(summary(stuck).get("state").asText()).isEqualTo("PENDING");
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                summary(failed).get("state").asText().equals("FINISHED")
+                    && summary(failed + 1).get("state").asText().equals("FINISHED"));
+    Response requeued = action("/api/batches/" + failed + "/requeue-failed");
+    assertThat(requeued.status()).as(requeued.body()).isEqualTo(200);
+    assertThat(JSON.readTree(requeued.body()).get("updated").toString())
+        .isEqualTo("[" + failed + "," + (failed + 1) + "]");
+    assertThat(action("/api/jobs/" + failed + "/requeue-failed").status()).isEqualTo(404);
+  }
+
+  @Test
+  @Order(7)
   void theJobsTableOverAHundredThousandJobsPagesQuickly() throws Exception {
     Fleet.Result submitted =
         fleet.kueue("cmd", "--array", "1-100000", "-r", "100000000", "true"); // all stay pending
@@ -374,7 +410,7 @@ class DashboardTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void theServersMetricsShowBothWorkersAndTheJobsByOutcome() throws Exception {
     String metrics;
     try (var http = java.net.http.HttpClient.newHttpClient()) {
