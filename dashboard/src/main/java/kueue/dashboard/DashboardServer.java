@@ -26,6 +26,7 @@ import kueue.client.ServerAccess;
 import kueue.config.ConfigException;
 import kueue.model.JobFilter;
 import kueue.model.JobQuery;
+import kueue.model.JobUpdate;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 
@@ -39,7 +40,9 @@ public final class DashboardServer implements AutoCloseable {
   private static final String UPLOT = "META-INF/resources/webjars/uplot/";
   private static final Pattern JOB_PAGE = Pattern.compile("/jobs/(\\d+)");
   private static final Pattern JOB_API = Pattern.compile("/api/jobs/(\\d+)");
-  private static final Pattern ACTION = Pattern.compile("/api/(jobs|batches)/(\\d+)/(cancel|kill)");
+  private static final Pattern ACTION =
+      Pattern.compile(
+          "/api/(jobs|batches)/(\\d+)/(cancel|kill|hold|release|requeue|requeue-failed)");
 
   /** How often an idle event stream sends a comment, so that proxies and ssh -L keep it open. */
   private static final long KEEPALIVE_SECONDS = 15;
@@ -231,12 +234,35 @@ public final class DashboardServer implements AutoCloseable {
     return value == null || value.isBlank() ? null : Long.valueOf(value.trim());
   }
 
+  /** The actions of the command line, as its commands send them; every one came through POST. */
   private void act(HttpExchange exchange, String what, long id, String how) throws IOException {
-    boolean kill = how.equals("kill");
-    if (what.equals("jobs")) {
-      ask(exchange, new Message.RemoveJob(id, kill), Message.JobRemoved.class);
-    } else {
-      ask(exchange, new Message.RemoveBatch(id, kill), Message.BatchRemoved.class);
+    boolean batch = what.equals("batches");
+    List<Long> ids = batch ? null : List.of(id);
+    Long batchId = batch ? id : null;
+    switch (how) {
+      case "cancel", "kill" -> {
+        boolean kill = how.equals("kill");
+        if (batch) {
+          ask(exchange, new Message.RemoveBatch(id, kill), Message.BatchRemoved.class);
+        } else {
+          ask(exchange, new Message.RemoveJob(id, kill), Message.JobRemoved.class);
+        }
+      }
+      case "hold", "release" ->
+          ask(
+              exchange,
+              new Message.UpdateJobs(ids, batchId, JobUpdate.holding(how.equals("hold"))),
+              Message.JobsUpdated.class);
+      case "requeue" ->
+          ask(exchange, new Message.Requeue(ids, batchId, false), Message.JobsUpdated.class);
+      case "requeue-failed" -> {
+        if (batch) {
+          ask(exchange, new Message.Requeue(null, id, true), Message.JobsUpdated.class);
+        } else {
+          send(exchange, 404, "text/plain", "not found\n");
+        }
+      }
+      default -> send(exchange, 404, "text/plain", "not found\n");
     }
   }
 

@@ -3,6 +3,8 @@ package kueue.dist;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -45,6 +47,7 @@ class DashboardTest {
   private static final Pattern ADDRESS =
       Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)/\\?token=([A-Za-z0-9_-]+)");
   private static final Path SCREENSHOTS = Path.of("target", "screenshots");
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   @TempDir static Path home;
   private Fleet fleet;
@@ -270,8 +273,110 @@ class DashboardTest {
     assertThat(shown.out()).contains("canceled");
   }
 
+  /** A POST as the dashboard's page sends it: with the cookie, the CSRF token and its origin. */
+  private Response action(String path) throws IOException {
+    Response page = http("GET", "/", Map.of("Cookie", cookie()));
+    String csrf = page.body().replaceAll("(?s).*name=\"kueue-csrf\" content=\"([^\"]+)\".*", "$1");
+    return http(
+        "POST",
+        path,
+        Map.of("Cookie", cookie(), "X-Kueue-Csrf", csrf, "Origin", "http://127.0.0.1:" + port));
+  }
+
+  /** The job's summary as the job page reads it. */
+  private JsonNode summary(long id) throws IOException {
+    Response job = http("GET", "/api/jobs/" + id, Map.of("Cookie", cookie()));
+    assertThat(job.status()).as(job.body()).isEqualTo(200);
+    return JSON.readTree(job.body()).at("/job/summary");
+  }
+
   @Test
   @Order(5)
+  void holdReleaseAndRequeueGoThroughTheGuardedActions() throws Exception {
+    long pending = fleet.submit("-r", "100000000", "true"); // no worker has the RAM
+    Response forged = http("POST", "/api/jobs/" + pending + "/hold", Map.of("Cookie", cookie()));
+    assertThat(forged.status()).isEqualTo(403);
+    assertThat(summary(pending).get("state").asText()).isEqualTo("PENDING");
+
+    Response held = action("/api/jobs/" + pending + "/hold");
+    assertThat(held.status()).as(held.body()).isEqualTo(200);
+    assertThat(JSON.readTree(held.body()).get("updated").toString()).isEqualTo("[" + pending + "]");
+    assertThat(summary(pending).get("state").asText()).isEqualTo("HELD");
+
+    Response released = action("/api/jobs/" + pending + "/release");
+    assertThat(released.status()).as(released.body()).isEqualTo(200);
+    assertThat(summary(pending).get("state").asText()).isEqualTo("PENDING");
+    Response releasedAgain = action("/api/jobs/" + pending + "/release");
+    assertThat(JSON.readTree(releasedAgain.body()).get("updated").size()).isZero();
+    assertThat(releasedAgain.body()).contains("is not held");
+
+    long failing = fleet.submit("false");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> summary(failing).get("state").asText().equals("FINISHED"));
+    Response requeued = action("/api/jobs/" + failing + "/requeue");
+    assertThat(requeued.status()).as(requeued.body()).isEqualTo(200);
+    assertThat(JSON.readTree(requeued.body()).get("updated").toString())
+        .isEqualTo("[" + failing + "]");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () -> {
+              JsonNode again = summary(failing);
+              return again.get("attempt").asInt() == 2
+                  && again.get("state").asText().equals("FINISHED");
+            });
+
+    // On the job page: Hold, then Release, each confirmed.
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/jobs/" + pending);
+    inBrowser().until(() -> !all("#hold-job").isEmpty());
+    page.findElement(By.id("hold-job")).click();
+    page.switchTo().alert().accept();
+    inBrowser().until(() -> page.findElement(By.id("job-state")).getText().equals("held"));
+    page.findElement(By.id("release-job")).click();
+    page.switchTo().alert().accept();
+    inBrowser().until(() -> page.findElement(By.id("job-state")).getText().equals("pending"));
+  }
+
+  @Test
+  @Order(6)
+  void aBatchIsHeldReleasedAndItsFailedJobsRequeued() throws Exception {
+    Fleet.Result waiting = fleet.kueue("cmd", "--array", "1-3", "-r", "100000000", "true");
+    assertThat(waiting.exitCode()).as(waiting.toString()).isZero();
+    long stuck = Long.parseLong(waiting.out().replaceAll("(?s)^batch (\\d+):.*", "$1"));
+    Fleet.Result failing = fleet.kueue("cmd", "--array", "1-2", "false");
+    assertThat(failing.exitCode()).as(failing.toString()).isZero();
+    long failed = Long.parseLong(failing.out().replaceAll("(?s)^batch (\\d+):.*", "$1"));
+
+    Response held = action("/api/batches/" + stuck + "/hold");
+    assertThat(held.status()).as(held.body()).isEqualTo(200);
+    assertThat(JSON.readTree(held.body()).get("updated").size()).isEqualTo(3);
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/");
+    inBrowser().until(() -> !all("[data-batch='" + stuck + "'] .release-batch").isEmpty());
+    assertThat(all("[data-batch='" + stuck + "'] .bar .held")).hasSize(1);
+    inBrowser().until(() -> !all("[data-batch='" + failed + "'] .requeue-batch").isEmpty());
+    screenshot("fleet-held-and-failed");
+    Response released = action("/api/batches/" + stuck + "/release");
+    assertThat(JSON.readTree(released.body()).get("updated").size()).isEqualTo(3);
+    assertThat(summary(stuck).get("state").asText()).isEqualTo("PENDING");
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                summary(failed).get("state").asText().equals("FINISHED")
+                    && summary(failed + 1).get("state").asText().equals("FINISHED"));
+    Response requeued = action("/api/batches/" + failed + "/requeue-failed");
+    assertThat(requeued.status()).as(requeued.body()).isEqualTo(200);
+    assertThat(JSON.readTree(requeued.body()).get("updated").toString())
+        .isEqualTo("[" + failed + "," + (failed + 1) + "]");
+    assertThat(action("/api/jobs/" + failed + "/requeue-failed").status()).isEqualTo(404);
+  }
+
+  @Test
+  @Order(7)
   void theJobsTableOverAHundredThousandJobsPagesQuickly() throws Exception {
     Fleet.Result submitted =
         fleet.kueue("cmd", "--array", "1-100000", "-r", "100000000", "true"); // all stay pending
@@ -305,7 +410,7 @@ class DashboardTest {
   }
 
   @Test
-  @Order(6)
+  @Order(8)
   void theServersMetricsShowBothWorkersAndTheJobsByOutcome() throws Exception {
     String metrics;
     try (var http = java.net.http.HttpClient.newHttpClient()) {

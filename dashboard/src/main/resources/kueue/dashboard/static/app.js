@@ -6,7 +6,9 @@
   const csrf = document.querySelector('meta[name="kueue-csrf"]').content;
   const view = document.getElementById("view");
   const statusLine = document.getElementById("status");
-  const STATES = ["PENDING", "OFFERED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELED"];
+  const STATES = ["PENDING", "HELD", "WAITING", "OFFERED", "RUNNING", "SUCCEEDED", "FAILED",
+    "CANCELED", "TIMED_OUT"];
+  const ENDED = ["FINISHED", "CANCELED", "TIMED_OUT"];
   const listeners = new Set();
   let fleet = null;
 
@@ -45,6 +47,16 @@
     return (Math.round(value * 10) / 10) + " " + unit;
   }
 
+  /** A state or category as people read it: "timed out", not "TIMED_OUT". */
+  function label(state) {
+    return state.toLowerCase().replace("_", " ");
+  }
+
+  /** The field of the stats that counts a category: TIMED_OUT is counted in timedOut. */
+  function statsKey(state) {
+    return state.toLowerCase().replace(/_(.)/g, (match, letter) => letter.toUpperCase());
+  }
+
   function category(job) {
     if (job.state !== "FINISHED") return job.state;
     return job.exitCode === 0 ? "SUCCEEDED" : "FAILED";
@@ -62,12 +74,22 @@
     return body;
   }
 
-  /** An action: confirmed by the user, sent as a POST with the page's CSRF token. */
+  /**
+   * An action: confirmed by the user, sent as a POST with the page's CSRF token. Hold, release and
+   * requeue answer with the jobs they changed and why they left others as they were.
+   */
   async function act(question, path, messageBox) {
     if (!window.confirm(question)) return;
     try {
-      await api(path, { method: "POST", headers: { "X-Kueue-Csrf": csrf } });
-      show(messageBox, "done", false);
+      const reply = await api(path, { method: "POST", headers: { "X-Kueue-Csrf": csrf } });
+      const skipped = reply && reply.skipped ? reply.skipped : [];
+      if (skipped.length === 0) {
+        show(messageBox, "done", false);
+      } else {
+        const updated = reply.updated ? reply.updated.length : 0;
+        show(messageBox, (updated > 0 ? updated + " job(s) changed; " : "") + skipped.join("; "),
+          updated === 0);
+      }
     } catch (e) {
       show(messageBox, e.message, true);
     }
@@ -132,17 +154,18 @@
     const items = STATES.map((state) =>
       el("div", { class: "count", "data-state": state },
         el("a", { href: "/jobs?state=" + state },
-          el("b", { text: stats[state.toLowerCase()] }), state.toLowerCase())));
+          el("b", { text: stats[statsKey(state)] ?? 0 }), label(state))));
     items.push(el("div", { class: "count" }, el("b", { text: duration(stats.etaSeconds) }), "ETA"));
     box.replaceChildren(...items);
   }
 
   function segments(stats, total) {
     const parts = [
-      ["succeeded", stats.succeeded], ["failed", stats.failed], ["canceled", stats.canceled],
-      ["running", stats.running], ["pending", stats.pending + stats.offered]];
+      ["succeeded", stats.succeeded], ["failed", stats.failed], ["timed-out", stats.timedOut],
+      ["canceled", stats.canceled], ["running", stats.running],
+      ["pending", stats.pending + stats.offered], ["waiting", stats.waiting], ["held", stats.held]];
     return parts.filter(([, n]) => n > 0).map(([name, n]) =>
-      el("span", { class: name, title: n + " " + name, "data-count": n,
+      el("span", { class: name, title: n + " " + name.replace("-", " "), "data-count": n,
         style: "width:" + (100 * n / Math.max(1, total)) + "%" }));
   }
 
@@ -153,23 +176,31 @@
     }
     box.replaceChildren(...batches.map((batch) => {
       const s = batch.stats;
-      const done = s.succeeded + s.failed + s.canceled;
-      const active = s.pending + s.offered + s.running;
+      const timedOut = s.timedOut || 0, held = s.held || 0, waiting = s.waiting || 0;
+      const done = s.succeeded + s.failed + s.canceled + timedOut;
+      const active = s.pending + s.offered + s.running + held + waiting;
       const summary = done + "/" + batch.jobs + " done" + (s.failed ? " · " + s.failed + " failed" : "") +
+        (timedOut ? " · " + timedOut + " timed out" : "") + (held ? " · " + held + " held" : "") +
         (active ? " · ETA " + duration(s.etaSeconds) : " · ended");
+      const ask = (question, how) => act(question + " (batch " + batch.batch + ")",
+        "/api/batches/" + batch.batch + "/" + how, message);
       return el("div", { class: "batch", "data-batch": batch.batch, "data-done": done, "data-jobs": batch.jobs },
         el("a", { class: "name", href: "/jobs?batch=" + batch.batch, title: batch.command,
           text: "batch " + batch.batch + ": " + batch.command }),
         el("div", { class: "bar" }, segments(s, batch.jobs)),
         el("span", { class: "muted", text: summary }),
-        active ? el("span", { class: "actions" },
-          el("button", { class: "cancel-batch", text: "Cancel pending",
-            onclick: () => act("Cancel the pending jobs of batch " + batch.batch + "?",
-              "/api/batches/" + batch.batch + "/cancel", message) }),
+        el("span", { class: "actions" },
+          s.pending + waiting > 0 ? el("button", { class: "hold-batch", text: "Hold",
+            onclick: () => ask("Hold the jobs that have not started?", "hold") }) : null,
+          held > 0 ? el("button", { class: "release-batch", text: "Release",
+            onclick: () => ask("Release the held jobs?", "release") }) : null,
+          s.failed + timedOut > 0 ? el("button", { class: "requeue-batch", text: "Requeue failed",
+            onclick: () => ask("Run the failed and timed-out jobs again?", "requeue-failed") }) : null,
+          active ? el("button", { class: "cancel-batch", text: "Cancel pending",
+            onclick: () => ask("Cancel the jobs that have not started?", "cancel") }) : null,
           s.running + s.offered > 0 ? el("button", { class: "danger kill-batch", text: "Kill all",
-            onclick: () => act("Cancel the pending jobs of batch " + batch.batch +
-              " and kill its running ones?", "/api/batches/" + batch.batch + "/kill", message) }) : null)
-          : el("span"));
+            onclick: () => ask("Cancel the jobs that have not started and kill the running ones?",
+              "kill") }) : null));
     }));
   }
 
@@ -237,7 +268,7 @@
     const input = (name, label, size) => el("label", {}, label,
       el("input", { name, value: state.filters[name], size }));
     const stateSelect = el("select", { name: "state" }, el("option", { value: "", text: "all" }),
-      STATES.map((s) => el("option", { value: s, text: s.toLowerCase(), selected: s === state.filters.state })));
+      STATES.map((s) => el("option", { value: s, text: label(s), selected: s === state.filters.state })));
     const form = el("form", { class: "filters", id: "filters" },
       el("label", {}, "state", stateSelect), input("batch", "batch", 8), input("worker", "worker", 12),
       input("text", "command, directory or note contains", 24), el("button", { type: "submit", text: "Apply" }));
@@ -318,7 +349,7 @@
         const cat = category(job);
         return el("tr", { "data-job": job.id },
           el("td", {}, el("a", { href: "/jobs/" + job.id, text: job.id })),
-          el("td", { class: "state state-" + cat, text: cat.toLowerCase() }),
+          el("td", { class: "state state-" + cat, text: label(cat) }),
           el("td", { class: "command", title: job.command, text: job.command }),
           el("td", { text: job.worker || "" }),
           el("td", {}, job.batch ? el("a", { href: "/jobs?batch=" + job.batch, text: job.batch }) : ""),
@@ -376,7 +407,7 @@
       const s = job.summary, spec = job.spec || {};
       const cat = category(s);
       const fields = [
-        ["state", el("span", { class: "state state-" + cat, id: "job-state", text: cat.toLowerCase() })],
+        ["state", el("span", { class: "state state-" + cat, id: "job-state", text: label(cat) })],
         ["why", s.note || ""], ["command", s.command], ["directory", s.cwd],
         ["batch", s.batch ? el("a", { href: "/jobs?batch=" + s.batch, text: s.batch + " (index " + s.arrayIndex + ")" }) : ""],
         ["resources", s.slots + " slot(s), " + s.cpus + " CPU(s), " + amount(s.ramMb, "MB")],
@@ -387,9 +418,19 @@
         ["started", when(s.started)], ["ended", when(s.ended)],
         ["exit", s.exitCode ?? (s.signal ? "signal " + s.signal : "")]];
       const actions = el("div", { class: "actions" });
-      if (s.state === "PENDING") {
-        actions.append(el("button", { class: "danger", id: "cancel-job", text: "Cancel",
-          onclick: () => act("Cancel job " + id + "?", "/api/jobs/" + id + "/cancel", message).then(load) }));
+      const button = (css, name, text, question) => el("button", { class: css, id: name + "-job", text,
+        onclick: () => act(question, "/api/jobs/" + id + "/" + name, message).then(load) });
+      if (s.state === "PENDING" || s.state === "WAITING") {
+        actions.append(button("", "hold", "Hold", "Hold job " + id + " (keep it from starting)?"));
+      }
+      if (s.state === "HELD") {
+        actions.append(button("", "release", "Release", "Release job " + id + "?"));
+      }
+      if (ENDED.includes(s.state)) {
+        actions.append(button("", "requeue", "Requeue", "Run job " + id + " again?"));
+      }
+      if (s.state === "PENDING" || s.state === "HELD" || s.state === "WAITING") {
+        actions.append(button("danger", "cancel", "Cancel", "Cancel job " + id + "?"));
       }
       if (s.state === "OFFERED" || s.state === "RUNNING") {
         actions.append(el("button", { class: "danger", id: "kill-job", text: "Kill",
@@ -416,7 +457,7 @@
 
     onFleet(() => {
       // An ended job does not change; a live one is read again when the fleet changed.
-      if (last && last.summary.ended || pending) return;
+      if (last && ENDED.includes(last.summary.state) || pending) return;
       pending = setTimeout(() => { pending = null; load(); }, 1000);
     });
     load();
