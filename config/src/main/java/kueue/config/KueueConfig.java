@@ -129,46 +129,6 @@ public record KueueConfig(
           Devices.DEFAULT);
     }
 
-    /** With the default device settings: GPUs found by themselves, no declared resources. */
-    public Worker(
-        String workerName,
-        int workerMaxParallelJobs,
-        boolean dynamicCheckFreeResources,
-        double dynamicCpuLoadScaleFactor,
-        Duration heartbeatInterval,
-        long capturedOutputMaxBytes,
-        Duration timeLimitGrace) {
-      this(
-          workerName,
-          workerMaxParallelJobs,
-          dynamicCheckFreeResources,
-          dynamicCpuLoadScaleFactor,
-          heartbeatInterval,
-          capturedOutputMaxBytes,
-          timeLimitGrace,
-          Devices.DEFAULT);
-    }
-
-    /** With the default grace period for jobs stopped at their time limit. */
-    public Worker(
-        String workerName,
-        int workerMaxParallelJobs,
-        boolean dynamicCheckFreeResources,
-        double dynamicCpuLoadScaleFactor,
-        Duration heartbeatInterval,
-        long capturedOutputMaxBytes,
-        Devices devices) {
-      this(
-          workerName,
-          workerMaxParallelJobs,
-          dynamicCheckFreeResources,
-          dynamicCpuLoadScaleFactor,
-          heartbeatInterval,
-          capturedOutputMaxBytes,
-          DEFAULT_TIME_LIMIT_GRACE,
-          devices);
-    }
-
     /** From TERM to KILL for a job stopped at its time limit, unless time_limit_grace_seconds. */
     public static final Duration DEFAULT_TIME_LIMIT_GRACE = Duration.ofSeconds(30);
   }

@@ -38,9 +38,14 @@ final class ServerFixture implements AutoCloseable {
   final int port;
   final String encryption;
   final ListAppender<ILoggingEvent> logs = new ListAppender<>();
+  private final KueueConfig config;
+  private final ConnectionGuard.Limits limits;
 
-  private ServerFixture(KueueServer server, String encryption) {
-    this.server = server;
+  private ServerFixture(KueueConfig config, ConnectionGuard.Limits limits, String encryption)
+      throws IOException {
+    this.config = config;
+    this.limits = limits;
+    this.server = KueueServer.start(config, Clock.systemUTC(), () -> {}, limits);
     this.port = server.addresses().getFirst().getPort();
     this.encryption = encryption;
     logs.start();
@@ -75,8 +80,13 @@ final class ServerFixture implements AutoCloseable {
     Files.setPosixFilePermissions(
         file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     KueueConfig config = ConfigLoader.load(file, warning -> {}, Map.of("HOME", home.toString()));
-    return new ServerFixture(
-        KueueServer.start(config, Clock.systemUTC(), () -> {}, limits), encryption);
+    return new ServerFixture(config, limits, encryption);
+  }
+
+  /** Stops this server and starts another on the same configuration and database. */
+  ServerFixture restart() throws IOException {
+    close();
+    return new ServerFixture(config, limits, encryption);
   }
 
   static ConnectionGuard.Limits standardLimits() {

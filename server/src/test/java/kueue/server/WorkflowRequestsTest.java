@@ -2,19 +2,11 @@ package kueue.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import kueue.config.ConfigLoader;
-import kueue.config.KueueConfig;
 import kueue.model.BatchEntry;
 import kueue.model.Dependency;
 import kueue.model.JobFilter;
@@ -36,55 +28,20 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(120)
 class WorkflowRequestsTest {
-  private static final String SECRET = "aw5b90wSM4iSdEXf1dTLNS8cJKppT87dyUdCfJUcAPE";
-
   @TempDir Path home;
-  private KueueConfig config;
-  private KueueServer server;
+  private ServerFixture fixture;
   private PeerConnection client;
 
   @BeforeEach
   void startServer() throws Exception {
-    Path file = home.resolve("config.toml");
-    Files.writeString(
-        file,
-        """
-        [common]
-        shared_secret = "%s"
-        server_name = "127.0.0.1"
-        server_port = %d
-        [server]
-        address_bindings = "127.0.0.1"
-        data_directory = "%s"
-        """
-            .formatted(SECRET, freePort(), home.resolve("data")));
-    Files.setPosixFilePermissions(
-        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-    config = ConfigLoader.load(file, warning -> {}, Map.of("HOME", home.toString()));
-    server = KueueServer.start(config, Clock.systemUTC(), () -> {});
-    client = connect();
+    fixture = ServerFixture.start(home, "tls", "", ServerFixture.standardLimits());
+    client = fixture.client();
   }
 
   @AfterEach
   void stopServer() {
     client.close();
-    server.close();
-  }
-
-  private PeerConnection connect() throws Exception {
-    return PeerConnection.open(
-        "127.0.0.1",
-        server.addresses().getFirst().getPort(),
-        SECRET,
-        "client",
-        "test",
-        Duration.ofSeconds(10));
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
-    }
+    fixture.close();
   }
 
   private Message request(Message.Request request) throws Exception {
@@ -206,9 +163,8 @@ class WorkflowRequestsTest {
     assertThat(state(child)).isEqualTo(JobState.WAITING);
 
     client.close();
-    server.close();
-    server = KueueServer.start(config, Clock.systemUTC(), () -> {});
-    client = connect();
+    fixture = fixture.restart();
+    client = fixture.client();
 
     assertThat(state(child)).isEqualTo(JobState.WAITING);
     request(new Message.RemoveJob(parent, false));
