@@ -1480,12 +1480,25 @@ public final class Scheduler {
         return shortage;
       }
     }
+    List<String> shortages = new ArrayList<>();
     for (Worker worker : willing) {
       if (worker.mayTake(job) && demand.fitsIn(worker.free())) {
         return "about to be offered to a worker";
       }
+      String shortage = worker.resourceShortage(demand);
+      if (shortage != null) {
+        shortages.add(shortage);
+      }
     }
-    return "waiting for free resources on a worker";
+    if (shortages.isEmpty()) {
+      return "waiting for free resources on a worker";
+    }
+    int shown = Math.min(3, shortages.size());
+    String more =
+        shortages.size() > shown ? "; and " + (shortages.size() - shown) + " more workers" : "";
+    return "waiting for free resources on a worker: "
+        + String.join("; ", shortages.subList(0, shown))
+        + more;
   }
 
   /**

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -17,6 +18,7 @@ import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
 import kueue.model.WorkerDevice;
 import kueue.model.WorkerResources;
+import kueue.model.WorkerUsage;
 
 /** A connected worker and everything the scheduler has reserved on it. */
 final class Worker {
@@ -104,10 +106,18 @@ final class Worker {
     if (unreportedDemand.equals(Resources.NONE)) {
       return capacity;
     }
+    // A measured load leaves Kueue's jobs out, and those offered are already reserved; a load
+    // average will count them once they run.
+    int loadCpus =
+        capacity.usage() != null
+            ? capacity.loadCpus()
+            : capacity.loadCpus() + unreportedDemand.cpus();
     return new WorkerCapacity(
         capacity.total(),
-        capacity.loadCpus() + unreportedDemand.cpus(),
-        Math.max(0, capacity.availableRamMb() - unreportedDemand.ramMb()));
+        loadCpus,
+        Math.max(0, capacity.availableRamMb() - unreportedDemand.ramMb()),
+        capacity.devices(),
+        capacity.usage());
   }
 
   boolean mayTake(Job job) {
@@ -338,5 +348,52 @@ final class Worker {
       return text.toString();
     }
     return null;
+  }
+
+  /**
+   * Which of the job's per-worker resources this worker lacks now and who holds them, e.g. "vm has
+   * 1 of 8 CPUs free (Kueue's jobs hold 4, other programs use 3.2)"; null when the job fits.
+   */
+  String resourceShortage(Resources demand) {
+    if (stopping) {
+      return name + " is stopping";
+    }
+    Resources free = free();
+    Resources total = capacity.total();
+    List<String> shortages = new ArrayList<>();
+    if (demand.slots() > free.slots()) {
+      shortages.add(free.slots() + " of " + total.slots() + " job slots free");
+    }
+    WorkerUsage usage = capacity.usage();
+    if (demand.cpus() > free.cpus()) {
+      String others =
+          usage != null
+              ? ", other programs use " + String.format(Locale.ROOT, "%.1f", usage.othersCpus())
+              : capacity.loadCpus() > 0 ? ", load " + capacity.loadCpus() : "";
+      shortages.add(
+          free.cpus()
+              + " of "
+              + total.cpus()
+              + " CPUs free (Kueue's jobs hold "
+              + reserved.cpus()
+              + others
+              + ")");
+    }
+    if (demand.ramMb() > free.ramMb()) {
+      String others =
+          usage != null
+              ? ", other programs use " + usage.othersRamMb() + " MB"
+              : ", the OS has " + capacity.availableRamMb() + " MB available";
+      shortages.add(
+          free.ramMb()
+              + " of "
+              + total.ramMb()
+              + " MB RAM free (Kueue's jobs hold "
+              + reserved.ramMb()
+              + " MB"
+              + others
+              + ")");
+    }
+    return shortages.isEmpty() ? null : name + " has " + String.join(", ", shortages);
   }
 }

@@ -56,7 +56,28 @@ class PendingReasonTest {
 
     long job = harness.submitOne(aJob().cpus(6));
 
-    assertThat(harness.pendingReason(job)).isEqualTo("waiting for free resources on a worker");
+    assertThat(harness.pendingReason(job))
+        .isEqualTo(
+            "waiting for free resources on a worker: worker has 2 of 8 CPUs free (Kueue's jobs"
+                + " hold 6)");
+  }
+
+  @Test
+  void aJobWaitingForResourcesSaysWhichAreShortOnWhichWorkerAndWhoUsesThem() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    harness.connect(aWorker().named("alpha").cpus(8).othersUse(6.6, 1_000));
+    harness.connect(
+        aWorker().named("beta").cpus(8).ramMb(16_000).availableRamMb(9_000).othersUse(0, 6_500));
+    harness.connect(aWorker().named("gamma").cpus(2).ramMb(4_000));
+
+    long job = harness.submitOne(aJob().cpus(2).ramMb(9_500));
+
+    assertThat(harness.pendingReason(job))
+        .isEqualTo(
+            "waiting for free resources on a worker: alpha has 1 of 8 CPUs free (Kueue's jobs hold"
+                + " 0, other programs use 6.6); beta has 9000 of 16000 MB RAM free (Kueue's jobs"
+                + " hold 0 MB, other programs use 6500 MB); gamma has 4000 of 4000 MB RAM free"
+                + " (Kueue's jobs hold 0 MB, the OS has 4000 MB available)");
   }
 
   @Test

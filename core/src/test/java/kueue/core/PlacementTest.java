@@ -153,7 +153,9 @@ class PlacementTest {
 
     assertThat(harness.offers()).containsOnlyKeys(jobs.getFirst());
     assertThat(harness.pendingReason(jobs.get(1)))
-        .isEqualTo("waiting for free resources on a worker");
+        .isEqualTo(
+            "waiting for free resources on a worker: worker has 0 of 8 CPUs free (Kueue's jobs"
+                + " hold 1, load 7)");
   }
 
   @Test
@@ -164,6 +166,32 @@ class PlacementTest {
     List<Long> jobs = harness.submit(aJob().cpus(4), aJob().cpus(1));
 
     assertThat(harness.offers()).containsOnlyKeys(jobs.getFirst());
+  }
+
+  @Test
+  void measuredUseOfOtherProgramsTakesCpusEvenFromAnIdleWorker() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long worker = harness.connect(aWorker().cpus(2).othersUse(1.7, 0));
+
+    long job = harness.submitOne(aJob().cpus(1));
+
+    assertThat(harness.offers()).isEmpty();
+    harness.update(worker, aWorker().cpus(2).othersUse(0.4, 0));
+    assertThat(harness.offers()).containsOnlyKeys(job);
+  }
+
+  @Test
+  void kueuesOwnJobsAreNotCountedTwiceWhenTheWorkerMeasures() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long worker = harness.connect(aWorker().cpus(2).othersUse(0, 0));
+    long first = harness.submitOne(aJob().cpus(1));
+    harness.startCurrent(first);
+    // The running job burns its CPU; the worker leaves it out of other programs' use.
+    harness.update(worker, aWorker().cpus(2).othersUse(0.1, 0));
+
+    long second = harness.submitOne(aJob().cpus(1));
+
+    assertThat(harness.offers()).containsKey(second);
   }
 
   @Test
@@ -268,7 +296,10 @@ class PlacementTest {
     assertThat(harness.offers()).isEmpty();
     harness.startCurrent(offered);
     harness.update(worker, aWorker().slots(10).ramMb(16_000).availableRamMb(1000));
-    assertThat(harness.pendingReason(next)).isEqualTo("waiting for free resources on a worker");
+    assertThat(harness.pendingReason(next))
+        .isEqualTo(
+            "waiting for free resources on a worker: worker has 1000 of 16000 MB RAM free (Kueue's"
+                + " jobs hold 2000 MB, the OS has 1000 MB available)");
     harness.update(worker, aWorker().slots(10).ramMb(16_000).availableRamMb(3000));
     assertThat(harness.offers()).containsOnlyKeys(next);
   }

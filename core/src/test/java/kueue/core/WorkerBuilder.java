@@ -5,6 +5,7 @@ import java.util.List;
 import kueue.model.Resources;
 import kueue.model.WorkerCapacity;
 import kueue.model.WorkerDevice;
+import kueue.model.WorkerUsage;
 
 /** A worker's reported capacity with small defaults. */
 final class WorkerBuilder {
@@ -14,6 +15,7 @@ final class WorkerBuilder {
   private long ramMb = 16_000;
   private int loadCpus = 0;
   private Long availableRamMb;
+  private WorkerUsage usage;
   private final List<WorkerDevice> devices = new ArrayList<>();
 
   static WorkerBuilder aWorker() {
@@ -47,6 +49,16 @@ final class WorkerBuilder {
 
   WorkerBuilder availableRamMb(long availableRamMb) {
     this.availableRamMb = availableRamMb;
+    return this;
+  }
+
+  /**
+   * A worker that measured other programs' use: CPUs (rounded, as the worker sends them) and RAM;
+   * Kueue's own part does not matter to the scheduler.
+   */
+  WorkerBuilder othersUse(double cpus, long ramMb) {
+    this.loadCpus = (int) Math.round(cpus);
+    this.usage = new WorkerUsage(cpus, ramMb, 0, 0, 5);
     return this;
   }
 
@@ -89,6 +101,7 @@ final class WorkerBuilder {
         new Resources(slots, cpus, ramMb),
         loadCpus,
         availableRamMb == null ? ramMb : availableRamMb,
-        devices);
+        devices,
+        usage);
   }
 }

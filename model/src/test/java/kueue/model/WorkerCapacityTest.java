@@ -43,4 +43,39 @@ class WorkerCapacityTest {
     assertThat(capacity.busyness(Resources.NONE)).isEqualTo(0.5);
     assertThat(capacity.busyness(new Resources(10, 1, 0))).isEqualTo(1.0);
   }
+
+  private static WorkerCapacity measured(int othersCpus, long othersRamMb, long availableRamMb) {
+    return new WorkerCapacity(
+        TOTAL,
+        othersCpus,
+        availableRamMb,
+        java.util.List.of(),
+        new WorkerUsage(othersCpus, othersRamMb, 0, 0, 5));
+  }
+
+  @Test
+  void measuredUseOfOtherProgramsAddsToWhatKueueReserves() {
+    WorkerCapacity capacity = measured(2, 3_000, 12_000);
+
+    assertThat(capacity.free(new Resources(2, 3, 2_000))).isEqualTo(new Resources(8, 3, 11_000));
+  }
+
+  @Test
+  void measuredUseTakesCpusFromAnIdleWorkerToo() {
+    assertThat(measured(8, 0, 16_000).free(Resources.NONE).cpus()).isZero();
+    assertThat(measured(0, 0, 16_000).free(Resources.NONE).cpus()).isEqualTo(8);
+  }
+
+  @Test
+  void measuredFreeRamIsAtMostWhatTheSystemReportsAvailable() {
+    // The job reserved 1 GB but uses 9: the OS has only 6 GB left.
+    WorkerCapacity capacity = measured(0, 1_000, 6_000);
+
+    assertThat(capacity.free(new Resources(1, 1, 1_000)).ramMb()).isEqualTo(6_000);
+  }
+
+  @Test
+  void measuredBusynessAddsOtherProgramsToWhatKueueReserves() {
+    assertThat(measured(2, 0, 16_000).busyness(new Resources(1, 2, 0))).isEqualTo(0.5);
+  }
 }
