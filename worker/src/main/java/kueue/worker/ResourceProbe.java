@@ -10,6 +10,7 @@ import kueue.config.KueueConfig;
 import kueue.model.Resources;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
+import kueue.model.WorkerUsage;
 
 /**
  * Reads what this machine has and how busy it is from /proc and /etc/os-release. A file that is
@@ -50,17 +51,34 @@ public final class ResourceProbe {
   }
 
   /**
-   * What this worker offers, from a fresh {@link #systemInfo()}. In dynamic mode the current load
-   * and the RAM the OS reports available count against it; in static mode only the totals matter.
+   * What this worker offers, from a fresh {@link #systemInfo()}, without a measurement of its
+   * machine's use.
    */
   public WorkerCapacity capacity(SystemInfo system) {
+    return capacity(system, null);
+  }
+
+  /**
+   * What this worker offers. In dynamic mode other programs take CPUs and RAM away: as measured
+   * ({@code usage}, which leaves the worker and its jobs out), or without a measurement by the load
+   * average and the RAM the OS reports available; in static mode only the totals matter.
+   */
+  public WorkerCapacity capacity(SystemInfo system, WorkerUsage usage) {
     Resources total =
         new Resources(
             Math.max(0, settings.workerMaxParallelJobs()), system.cores(), system.totalRamMb());
     if (!settings.dynamicCheckFreeResources()) {
       return new WorkerCapacity(total, 0, system.totalRamMb());
     }
-    double busy = Math.max(0, system.load1() * settings.dynamicCpuLoadScaleFactor());
+    double scale = settings.dynamicCpuLoadScaleFactor();
+    if (usage != null) {
+      // Rounded to the nearest CPU: a fraction of one CPU used by background services must not
+      // take a whole CPU away.
+      long others = Math.round(Math.max(0, usage.othersCpus() * scale));
+      return new WorkerCapacity(
+          total, (int) Math.min(Integer.MAX_VALUE, others), system.availableRamMb(), null, usage);
+    }
+    double busy = Math.max(0, system.load1() * scale);
     int loadCpus = (int) Math.min(Integer.MAX_VALUE, Math.ceil(busy));
     return new WorkerCapacity(total, loadCpus, system.availableRamMb());
   }

@@ -85,6 +85,10 @@ public final class WorkerAgent {
   private final Duration shutdownWait;
   private final String software;
   private final ResourceProbe probe;
+
+  /** Other programs' use of the machine; null in static mode, where only the totals count. */
+  private final UsageMonitor usage;
+
   private final ProcessRunner runner;
   private final Backoff backoff;
   private final ScheduledExecutorService heartbeats;
@@ -189,6 +193,7 @@ public final class WorkerAgent {
     this.shutdownWait = killGrace.plusSeconds(5);
     this.software = software;
     this.probe = probe;
+    this.usage = settings.dynamicCheckFreeResources() ? new UsageMonitor() : null;
     this.runner = runner;
     this.backoff = backoff;
     this.heartbeats =
@@ -226,14 +231,20 @@ public final class WorkerAgent {
     return jobs;
   }
 
-  /** The machine's capacity with the devices of the last GPU probe. */
+  /** The machine's capacity with its measured use and the devices of the last GPU probe. */
   private WorkerCapacity capacity(SystemInfo system) {
-    WorkerCapacity measured = probe.capacity(system);
+    WorkerCapacity measured = probe.capacity(system, usage == null ? null : usage.current());
     List<WorkerDevice> devices = gpus.devices();
-    return devices.isEmpty()
-        ? measured
-        : new WorkerCapacity(
-            measured.total(), measured.loadCpus(), measured.availableRamMb(), devices);
+    return devices.isEmpty() ? measured : measured.withDevices(devices);
+  }
+
+  private void sampleUsage() {
+    try {
+      usage.sample(System.nanoTime());
+    } catch (RuntimeException e) {
+      // An exception would cancel all later samples.
+      log.warn("cannot sample the machine's use", e);
+    }
   }
 
   /** The configured worker name, or the host name when none is set. */
@@ -279,6 +290,12 @@ public final class WorkerAgent {
     // Before the first registration, so that the server knows the GPUs from the start and no job
     // runs here before it is known whether they must be hidden from it.
     gpus.refresh();
+    if (usage != null) {
+      usage.sample(System.nanoTime());
+      long samplePeriod = UsageMonitor.SAMPLE_PERIOD.toMillis();
+      heartbeats.scheduleWithFixedDelay(
+          this::sampleUsage, samplePeriod, samplePeriod, TimeUnit.MILLISECONDS);
+    }
     long probePeriod = Math.max(1, heartbeatInterval.toMillis());
     gpuProbes.scheduleWithFixedDelay(
         this::refreshGpus, probePeriod, probePeriod, TimeUnit.MILLISECONDS);

@@ -10,6 +10,7 @@ import kueue.config.KueueConfig;
 import kueue.model.Resources;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
+import kueue.model.WorkerUsage;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -73,6 +74,33 @@ class ResourceProbeTest {
     assertThat(capacity.availableRamMb()).isEqualTo(8192);
     assertThat(capacity.total().slots()).isEqualTo(10);
     assertThat(capacity.total().ramMb()).isEqualTo(16384);
+  }
+
+  @Test
+  void measuredUseReplacesTheLoadAverage() throws IOException {
+    Path proc = fakeProc("7.0 1.0 0.5 1/85 4510\n");
+    ResourceProbe probe = new ResourceProbe(settings(true, 1.5), proc, dir.resolve("none"));
+    WorkerUsage usage = new WorkerUsage(1.1, 3000, 1.9, 500, 5);
+
+    WorkerCapacity capacity = probe.capacity(probe.systemInfo(), usage);
+
+    assertThat(capacity.loadCpus()).isEqualTo(2); // round(1.1 * 1.5), the load of 7 left aside
+    assertThat(capacity.usage()).isEqualTo(usage);
+    assertThat(capacity.availableRamMb()).isEqualTo(8192);
+    assertThat(probe.capacity(probe.systemInfo(), new WorkerUsage(0.3, 0, 2, 0, 5)).loadCpus())
+        .isZero();
+  }
+
+  @Test
+  void staticModeIgnoresMeasuredUse() throws IOException {
+    Path proc = fakeProc("7.0 1.0 0.5 1/85 4510\n");
+    ResourceProbe probe = new ResourceProbe(settings(false, 1.0), proc, dir.resolve("none"));
+
+    WorkerCapacity capacity =
+        probe.capacity(probe.systemInfo(), new WorkerUsage(1.1, 3000, 1.9, 500, 5));
+
+    assertThat(capacity.loadCpus()).isZero();
+    assertThat(capacity.usage()).isNull();
   }
 
   @Test
