@@ -4,12 +4,14 @@ import java.io.PrintWriter;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import kueue.model.DeviceState;
 import kueue.model.Resources;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerDevice;
 import kueue.model.WorkerResources;
 import kueue.model.WorkerSummary;
+import kueue.model.WorkerUsage;
 import kueue.protocol.Message;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -72,6 +74,23 @@ final class ShowWorkerCommand extends ServerCommand {
       fields.add(new String[] {"capacity", resources(worker.capacity().total())});
     }
     fields.add(new String[] {"reserved", resources(worker.reserved())});
+    WorkerUsage usage = worker.capacity() == null ? null : worker.capacity().usage();
+    if (usage != null) {
+      String window = String.format(Locale.ROOT, "over the last %.0f s", usage.windowSeconds());
+      fields.add(
+          new String[] {
+            "used by Kueue",
+            use(usage.kueueCpus(), usage.kueueRamMb())
+                + " (the worker and its jobs, "
+                + window
+                + ")"
+          });
+      fields.add(
+          new String[] {
+            "used by others",
+            use(usage.othersCpus(), usage.othersRamMb()) + " (other programs, " + window + ")"
+          });
+    }
     fields.add(new String[] {"free", resources(worker.free())});
     fields.add(new String[] {"running jobs", String.valueOf(worker.runningJobs())});
     fields.add(new String[] {"busy", WorkerFormat.busy(worker.busyness())});
@@ -145,6 +164,10 @@ final class ShowWorkerCommand extends ServerCommand {
       parts.add("someone else's: " + state.device().busy());
     }
     return parts.isEmpty() ? "free" : String.join("; ", parts);
+  }
+
+  private static String use(double cpus, long ramMb) {
+    return String.format(Locale.ROOT, "%.1f CPUs, %d MB RAM", cpus, ramMb);
   }
 
   private static String resources(Resources resources) {

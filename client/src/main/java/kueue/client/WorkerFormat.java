@@ -5,9 +5,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import kueue.model.DeviceState;
+import kueue.model.Resources;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerResources;
 import kueue.model.WorkerSummary;
+import kueue.model.WorkerUsage;
 
 /** The worker table of list-workers. */
 final class WorkerFormat {
@@ -23,7 +25,16 @@ final class WorkerFormat {
     columns.add(TextTable.Column.right("cores"));
     // On a narrow terminal the clock rate goes first, then the uptime, then the load.
     columns.add(TextTable.Column.right("MHz").droppable(3));
-    columns.add(TextTable.Column.right("RAM free/total"));
+    // A fleet whose workers measure other programs' use shows Kueue's part, theirs and what is
+    // free; without a measurement the RAM the OS reports free.
+    boolean measured = workers.stream().anyMatch(WorkerFormat::measured);
+    if (measured) {
+      columns.add(TextTable.Column.right("kueue"));
+      columns.add(TextTable.Column.right("others"));
+      columns.add(TextTable.Column.right("free"));
+    } else {
+      columns.add(TextTable.Column.right("RAM free/total"));
+    }
     if (gpus) {
       columns.add(TextTable.Column.right("GPUs free/total"));
     }
@@ -40,7 +51,13 @@ final class WorkerFormat {
       cells.add(TextTable.Cell.of(system == null ? "-" : orDash(system.os())));
       cells.add(TextTable.Cell.of(system == null ? "-" : String.valueOf(system.cores())));
       cells.add(TextTable.Cell.of(system == null ? "-" : mhz(system.cpuMhz())));
-      cells.add(TextTable.Cell.of(system == null ? "-" : ram(system)));
+      if (measured) {
+        cells.add(TextTable.Cell.of(kueue(worker)));
+        cells.add(TextTable.Cell.of(others(worker)));
+        cells.add(TextTable.Cell.of(cpusAndRam(worker.free())));
+      } else {
+        cells.add(TextTable.Cell.of(system == null ? "-" : ram(system)));
+      }
       if (gpus) {
         cells.add(TextTable.Cell.of(gpuCount(worker) == 0 ? "-" : gpuUse(worker)));
       }
@@ -51,6 +68,31 @@ final class WorkerFormat {
       table.row(cells);
     }
     return table.render(width, colors);
+  }
+
+  static boolean measured(WorkerSummary worker) {
+    return worker.capacity() != null && worker.capacity().usage() != null;
+  }
+
+  /** "2c 4.0G": CPUs and GB of RAM Kueue's jobs reserve here. */
+  static String kueue(WorkerSummary worker) {
+    return cpusAndRam(worker.reserved());
+  }
+
+  /** "0.3c 1.2G": CPUs and GB of RAM other programs use here, as measured; "-" unmeasured. */
+  static String others(WorkerSummary worker) {
+    if (!measured(worker)) {
+      return "-";
+    }
+    WorkerUsage usage = worker.capacity().usage();
+    return String.format(Locale.ROOT, "%.1fc", usage.othersCpus())
+        + " "
+        + gigabytes(usage.othersRamMb())
+        + "G";
+  }
+
+  static String cpusAndRam(Resources resources) {
+    return resources == null ? "-" : resources.cpus() + "c " + gigabytes(resources.ramMb()) + "G";
   }
 
   static long gpuCount(WorkerSummary worker) {

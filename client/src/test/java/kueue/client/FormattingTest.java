@@ -230,4 +230,62 @@ class FormattingTest {
             "  GPU 2   NVIDIA A100-SXM4-40GB  20000/40960 MiB  55%  Kueue: job 12 (0.5 taken)",
             "  fpga 0                                               Kueue: job 14");
   }
+
+  private static kueue.model.WorkerSummary measuredWorker(String name, boolean measured) {
+    kueue.model.WorkerSummary base = ReadingCommandsTest.WORKER;
+    kueue.model.WorkerCapacity capacity =
+        new kueue.model.WorkerCapacity(
+            base.capacity().total(),
+            0,
+            40960,
+            List.of(),
+            measured ? new kueue.model.WorkerUsage(0.34, 1229, 4.1, 2400, 5) : null);
+    return new kueue.model.WorkerSummary(
+        base.id(),
+        name,
+        base.system(),
+        capacity,
+        base.reserved(),
+        base.free(),
+        base.runningJobs(),
+        base.busyness(),
+        base.connected(),
+        base.lastSeen(),
+        List.of());
+  }
+
+  @Test
+  void listWorkersShowsKueuesPartOthersAndFreeWhereWorkersMeasure() {
+    List<String> lines =
+        WorkerFormat.render(
+            List.of(measuredWorker("ralab04", true), measuredWorker("old", false)), 200, false);
+
+    assertThat(lines.getFirst())
+        .contains("  kueue  ", " others  ", "  free  ")
+        .doesNotContain("RAM free/total");
+    assertThat(lines.get(1)).contains(" 4c 2.0G ", " 0.3c 1.2G ", " 10c 38.0G ");
+    assertThat(lines.get(2)).contains(" 4c 2.0G ", " - ", " 10c 38.0G ");
+    assertThat(WorkerFormat.render(List.of(measuredWorker("ralab04", true)), 80, false))
+        .allSatisfy(line -> assertThat(DisplayWidth.of(line)).isLessThanOrEqualTo(80))
+        .first()
+        .asString()
+        .contains("kueue", "others", "free", "jobs", "busy");
+  }
+
+  @Test
+  void showWorkerShowsKueuesUseAndOthersUseWhenMeasured() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    java.io.PrintWriter out = new java.io.PrintWriter(text);
+    ShowWorkerCommand.print(
+        measuredWorker("ralab04", true), java.time.Instant.parse("2026-11-25T10:00:00Z"), out);
+    out.flush();
+
+    assertThat(text.toString())
+        .contains(
+            "  reserved:       2 slots, 4 CPUs, 2048 MB RAM\n",
+            "  used by Kueue:  4.1 CPUs, 2400 MB RAM (the worker and its jobs, over the last 5"
+                + " s)\n",
+            "  used by others: 0.3 CPUs, 1229 MB RAM (other programs, over the last 5 s)\n",
+            "  free:           8 slots, 10 CPUs, 38912 MB RAM\n");
+  }
 }

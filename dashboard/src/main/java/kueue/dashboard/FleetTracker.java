@@ -14,6 +14,7 @@ import kueue.model.JobStats;
 import kueue.model.JobSummary;
 import kueue.model.Resources;
 import kueue.model.WorkerSummary;
+import kueue.model.WorkerUsage;
 
 /**
  * Turns what the server answered at each poll into a {@link FleetView}: remembers workers that went
@@ -167,22 +168,31 @@ final class FleetTracker {
   }
 
   /**
-   * Kueue's part is what its jobs reserved; the others' part is the load beyond that (the load
-   * counts Kueue's jobs too), so a job that uses less than it asked for shows no one else's use.
+   * Kueue's part is what its jobs reserved; the others' part is what the worker measured other
+   * programs using, or without a measurement the load beyond Kueue's part (the load counts Kueue's
+   * jobs too), so a job that uses less than it asked for shows no one else's use.
    */
   static FleetView.Bar cpuBar(WorkerSummary worker) {
     double total = worker.capacity().total().cpus();
     double kueue = Math.min(total, worker.reserved().cpus());
-    double others = Math.min(total - kueue, Math.max(0, worker.capacity().loadCpus() - kueue));
+    WorkerUsage usage = worker.capacity().usage();
+    double beyond =
+        usage != null ? usage.othersCpus() : Math.max(0, worker.capacity().loadCpus() - kueue);
+    double others = Math.min(total - kueue, beyond);
     return new FleetView.Bar("CPU", "cores", total, kueue, others, total - kueue - others);
   }
 
-  /** Kueue's part is reserved RAM; the others' part is the used RAM beyond that. */
+  /**
+   * Kueue's part is reserved RAM; the others' part is what other programs use as measured, or
+   * without a measurement the used RAM beyond Kueue's part.
+   */
   static FleetView.Bar ramBar(WorkerSummary worker) {
     double total = worker.capacity().total().ramMb();
     double kueue = Math.min(total, worker.reserved().ramMb());
+    WorkerUsage usage = worker.capacity().usage();
     double used = Math.max(0, total - worker.capacity().availableRamMb());
-    double others = Math.min(total - kueue, Math.max(0, used - kueue));
+    double beyond = usage != null ? usage.othersRamMb() : Math.max(0, used - kueue);
+    double others = Math.min(total - kueue, beyond);
     return new FleetView.Bar("RAM", "MB", total, kueue, others, total - kueue - others);
   }
 
