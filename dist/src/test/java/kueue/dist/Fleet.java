@@ -91,7 +91,6 @@ final class Fleet implements AutoCloseable {
         data_directory = "%s"
         %s
         [worker]
-        dynamic_check_free_resources = false
         heartbeat_interval_seconds = 1
         %s
         [client]
@@ -107,7 +106,7 @@ final class Fleet implements AutoCloseable {
                 sections.getOrDefault("common", ""),
                 home.resolve("data"),
                 sections.getOrDefault("server", ""),
-                sections.getOrDefault("worker", ""),
+                workerSettings(sections.getOrDefault("worker", "")),
                 sections.getOrDefault("client", ""),
                 sections.getOrDefault("global_resources", ""));
     Path file = home.resolve(name + ".toml");
@@ -115,6 +114,16 @@ final class Fleet implements AutoCloseable {
     Files.setPosixFilePermissions(
         file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     return file;
+  }
+
+  /**
+   * Static mode unless a test asks otherwise: other programs on the shared test machine must not
+   * change where jobs go.
+   */
+  private static String workerSettings(String settings) {
+    return settings.contains("dynamic_check_free_resources")
+        ? settings
+        : "dynamic_check_free_resources = false\n" + settings;
   }
 
   Path clientConfig() throws IOException {

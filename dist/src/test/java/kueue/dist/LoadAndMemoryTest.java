@@ -1,6 +1,7 @@
 package kueue.dist;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,12 +10,14 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import kueue.protocol.Handshakes;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
@@ -172,6 +175,67 @@ class LoadAndMemoryTest {
       assertThat(text.length()).isLessThanOrEqualTo(1_048_576);
       assertThat(job.at("/stdout/droppedBytes").asLong() + text.length())
           .isEqualTo(200_000_000L + "\nthe-end\n".length());
+    }
+  }
+
+  private static JsonNode usageOfFirstWorker(Fleet fleet) throws Exception {
+    return JSON.readTree(fleet.kueue("list-workers", "--json").out()).at("/workers/0/capacity");
+  }
+
+  /**
+   * A job's busy loop is Kueue's use, not other people's; a busy loop outside Kueue (started here,
+   * ended by its pid) is other people's. The machine is shared (each loop may get only a part of a
+   * CPU), so the thresholds are low: what matters is on which side each loop lands.
+   */
+  @Test
+  void aJobsOwnCpuIsKueuesUseAndAProgramOutsideKueueIsOtherPeoples() throws Exception {
+    Process outside = null;
+    try (Fleet fleet = new Fleet(home)) {
+      fleet.startServer(Map.of());
+      // Measured, but other programs take no CPUs away: the shared test machine may be busy.
+      fleet.startWorker(
+          "alpha", "dynamic_check_free_resources = true\ndynamic_cpu_load_scale_factor = 0\n");
+      long busy = fleet.submit("sh", "-c", "while :; do :; done");
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () -> {
+                JsonNode capacity = usageOfFirstWorker(fleet);
+                assertThat(capacity.at("/usage/kueueCpus").asDouble())
+                    .as(capacity.toString())
+                    .isGreaterThan(0.1);
+              });
+
+      // A job that needs every CPU of the worker waits, and says which resource is short where.
+      int cores = usageOfFirstWorker(fleet).at("/total/cpus").asInt();
+      long big = fleet.submit("-c", String.valueOf(cores), "true");
+      String reason =
+          JSON.readTree(fleet.kueue("show-job", String.valueOf(big), "--json").out())
+              .at("/summary/note")
+              .asText();
+      assertThat(reason)
+          .startsWith("waiting for free resources on a worker: alpha has ")
+          .contains(" CPUs free (Kueue's jobs hold 1, other programs use ");
+      assertThat(fleet.kueue("remove-job", String.valueOf(big)).exitCode()).isZero();
+      assertThat(fleet.kueue("remove-job", "--kill", String.valueOf(busy)).exitCode()).isZero();
+
+      outside = new ProcessBuilder("sh", "-c", "while :; do :; done").start();
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .untilAsserted(
+              () -> {
+                JsonNode usage = usageOfFirstWorker(fleet).at("/usage");
+                assertThat(usage.at("/kueueCpus").asDouble()).as(usage.toString()).isLessThan(0.1);
+                assertThat(usage.at("/othersCpus").asDouble())
+                    .as(usage.toString())
+                    .isGreaterThan(0.1);
+              });
+      assertThat(fleet.kueue("list-workers").out()).contains("kueue", "others", "free");
+    } finally {
+      if (outside != null) {
+        outside.destroyForcibly();
+        outside.waitFor(10, TimeUnit.SECONDS);
+      }
     }
   }
 }
