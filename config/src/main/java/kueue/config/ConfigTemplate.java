@@ -69,7 +69,8 @@ final class ConfigTemplate {
     worker_max_parallel_jobs = 10
     # Count load and memory used by other programs on this machine, not only Kueue's own jobs.
     dynamic_check_free_resources = true
-    # Each unit of system load average takes this many CPUs away from what is free for jobs.
+    # Each CPU that other programs use (measured over the last seconds; the 1-minute load average
+    # where /proc cannot be read) takes this many CPUs away from what is free for jobs; 0 ignores them.
     dynamic_cpu_load_scale_factor = 1.0
     # How often the worker reports its free resources to the server (at least every eighth of
     # worker_timeout_seconds, whatever this says).
