@@ -46,6 +46,35 @@ class FleetTrackerTest {
   }
 
   @Test
+  void aMeasuredWorkersBarsTakeOthersFromTheMeasurement() {
+    WorkerSummary plain = worker("a", 2, 5);
+    WorkerSummary measured =
+        new WorkerSummary(
+            plain.id(),
+            plain.name(),
+            plain.system(),
+            new WorkerCapacity(
+                new Resources(4, 8, 16_000),
+                1,
+                10_000,
+                List.of(),
+                new kueue.model.WorkerUsage(1.4, 3_000, 2.2, 2_500, 5)),
+            plain.reserved(),
+            plain.free(),
+            plain.runningJobs(),
+            plain.busyness(),
+            T0,
+            T0,
+            List.of());
+
+    FleetView.Bar cpu = FleetTracker.cpuBar(measured);
+    FleetView.Bar ram = FleetTracker.ramBar(measured);
+
+    assertThat(List.of(cpu.total(), cpu.kueue(), cpu.others())).containsExactly(8.0, 2.0, 1.4);
+    assertThat(List.of(ram.kueue(), ram.others())).containsExactly(2_000.0, 3_000.0);
+  }
+
+  @Test
   void barsSplitEachResourceIntoKueueOthersAndFree() {
     FleetView.Bar cpu = FleetTracker.cpuBar(worker("a", 2, 5));
     FleetView.Bar ram = FleetTracker.ramBar(worker("a", 2, 5));

@@ -53,9 +53,6 @@ final class UsageMonitor {
   synchronized void sample(long nanos) {
     try {
       window.add(nanos, read());
-      if (failing) {
-        log.info("measuring other programs' use from {} again", proc);
-      }
       failing = false;
     } catch (IOException | RuntimeException e) {
       window.clear();
