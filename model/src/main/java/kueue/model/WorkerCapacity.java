@@ -52,7 +52,7 @@ public record WorkerCapacity(
     int slots = Math.max(0, total.slots() - reserved.slots());
     if (usage != null) {
       // Measured: other programs' use excludes Kueue's jobs, so it adds to what they reserve.
-      int cpus = Math.max(0, total.cpus() - reserved.cpus() - loadCpus);
+      int cpus = Math.max(0, total.cpus() - reserved.cpus() - Math.max(0, loadCpus));
       long othersRam = Math.max(0, usage.othersRamMb());
       // A job may use more RAM than it reserved: never promise more than the OS has available.
       long ram =
@@ -70,7 +70,10 @@ public record WorkerCapacity(
 
   /** 0 for idle, 1 for fully used; used to give work to the least busy worker first. */
   public double busyness(Resources reserved) {
-    int busyCpus = usage != null ? reserved.cpus() + loadCpus : Math.max(reserved.cpus(), loadCpus);
+    int busyCpus =
+        usage != null
+            ? reserved.cpus() + Math.max(0, loadCpus)
+            : Math.max(reserved.cpus(), loadCpus);
     double cpu = total.cpus() == 0 ? 1 : busyCpus / (double) total.cpus();
     double slots = total.slots() == 0 ? 1 : reserved.slots() / (double) total.slots();
     return Math.max(cpu, slots);

@@ -78,4 +78,11 @@ class WorkerCapacityTest {
   void measuredBusynessAddsOtherProgramsToWhatKueueReserves() {
     assertThat(measured(2, 0, 16_000).busyness(new Resources(1, 2, 0))).isEqualTo(0.5);
   }
+
+  @Test
+  void aNegativeMeasurementFreesNothingBeyondTheTotal() {
+    WorkerCapacity capacity = measured(-3, -5_000, 16_000);
+
+    assertThat(capacity.free(Resources.NONE)).isEqualTo(new Resources(10, 8, 16_000));
+  }
 }
