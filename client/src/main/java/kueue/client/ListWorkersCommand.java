@@ -11,8 +11,9 @@ import picocli.CommandLine.Option;
     versionProvider = KueueCli.Version.class,
     description = {
       "Show the connected workers: OS, cores, frequency, memory, running jobs, how busy they are"
-          + " (the larger of reserved CPUs and load, or job slots taken), load averages and"
-          + " uptime."
+          + " (CPUs reserved plus those other programs use, or job slots taken), load averages and"
+          + " uptime. Where workers measure other programs' use: kueue (CPUs c and GB G its"
+          + " jobs reserve), others (what other programs use, over the last 5 s) and free."
     })
 final class ListWorkersCommand extends ServerCommand {
   @Option(names = "--json", description = "Print JSON (see docs/JSON.md).")
