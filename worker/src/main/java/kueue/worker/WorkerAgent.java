@@ -238,15 +238,6 @@ public final class WorkerAgent {
     return devices.isEmpty() ? measured : measured.withDevices(devices);
   }
 
-  private void sampleUsage() {
-    try {
-      usage.sample(System.nanoTime());
-    } catch (RuntimeException e) {
-      // An exception would cancel all later samples.
-      log.warn("cannot sample the machine's use", e);
-    }
-  }
-
   /** The configured worker name, or the host name when none is set. */
   public static String workerName(KueueConfig.Worker settings, ResourceProbe probe) {
     String configured = settings.workerName();
@@ -293,8 +284,9 @@ public final class WorkerAgent {
     if (usage != null) {
       usage.sample(System.nanoTime());
       long samplePeriod = UsageMonitor.SAMPLE_PERIOD.toMillis();
+      // sample() never throws, which would cancel all later samples.
       heartbeats.scheduleWithFixedDelay(
-          this::sampleUsage, samplePeriod, samplePeriod, TimeUnit.MILLISECONDS);
+          () -> usage.sample(System.nanoTime()), samplePeriod, samplePeriod, TimeUnit.MILLISECONDS);
     }
     long probePeriod = Math.max(1, heartbeatInterval.toMillis());
     gpuProbes.scheduleWithFixedDelay(
