@@ -206,6 +206,7 @@ class LoadAndMemoryTest {
                     .isGreaterThan(0.1);
               });
 
+      System.out.printf("a job's busy loop: %s%n", usageOfFirstWorker(fleet).at("/usage"));
       // A job that needs every CPU of the worker waits, and says which resource is short where.
       int cores = usageOfFirstWorker(fleet).at("/total/cpus").asInt();
       long big = fleet.submit("-c", String.valueOf(cores), "true");
@@ -230,7 +231,10 @@ class LoadAndMemoryTest {
                     .as(usage.toString())
                     .isGreaterThan(0.1);
               });
-      assertThat(fleet.kueue("list-workers").out()).contains("kueue", "others", "free");
+      System.out.printf("a busy loop outside Kueue: %s%n", usageOfFirstWorker(fleet).at("/usage"));
+      String table = fleet.kueue("list-workers").out();
+      System.out.print(table);
+      assertThat(table).contains("kueue", "others", "free");
     } finally {
       if (outside != null) {
         outside.destroyForcibly();
