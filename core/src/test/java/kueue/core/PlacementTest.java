@@ -169,15 +169,17 @@ class PlacementTest {
   }
 
   @Test
-  void measuredUseOfOtherProgramsTakesCpusEvenFromAnIdleWorker() {
+  void measuredUseOfOtherProgramsTakesCpusEvenFromAnIdleWorkerButLeavesItOne() {
     SchedulerHarness harness = SchedulerHarness.create();
-    long worker = harness.connect(aWorker().cpus(2).othersUse(1.7, 0));
+    long worker = harness.connect(aWorker().cpus(4).othersUse(3.7, 0));
 
-    long job = harness.submitOne(aJob().cpus(1));
+    long big = harness.submitOne(aJob().cpus(2));
+    long small = harness.submitOne(aJob().cpus(1));
 
-    assertThat(harness.offers()).isEmpty();
-    harness.update(worker, aWorker().cpus(2).othersUse(0.4, 0));
-    assertThat(harness.offers()).containsOnlyKeys(job);
+    assertThat(harness.offers()).as("one CPU, for one job at a time").containsOnlyKeys(small);
+    harness.startCurrent(small);
+    harness.update(worker, aWorker().cpus(4).othersUse(0.4, 0));
+    assertThat(harness.offers()).containsKeys(big);
   }
 
   @Test

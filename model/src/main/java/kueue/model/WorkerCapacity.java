@@ -53,6 +53,12 @@ public record WorkerCapacity(
     if (usage != null) {
       // Measured: other programs' use excludes Kueue's jobs, so it adds to what they reserve.
       int cpus = Math.max(0, total.cpus() - reserved.cpus() - Math.max(0, loadCpus));
+      if (reserved.slots() == 0) {
+        // A worker that runs no Kueue job always offers one CPU, however busy other programs keep
+        // the machine: a queue must not stall for good behind a colleague's week-long run, and
+        // one job at a time is the least a machine shared with Kueue gives it.
+        cpus = Math.max(cpus, Math.min(1, total.cpus()));
+      }
       long othersRam = Math.max(0, usage.othersRamMb());
       // A job may use more RAM than it reserved: never promise more than the OS has available.
       long ram =

@@ -61,9 +61,11 @@ class WorkerCapacityTest {
   }
 
   @Test
-  void measuredUseTakesCpusFromAnIdleWorkerToo() {
-    assertThat(measured(8, 0, 16_000).free(Resources.NONE).cpus()).isZero();
+  void measuredUseTakesCpusFromAnIdleWorkerTooButLeavesItOne() {
+    assertThat(measured(8, 0, 16_000).free(Resources.NONE).cpus()).isEqualTo(1);
+    assertThat(measured(5, 0, 16_000).free(Resources.NONE).cpus()).isEqualTo(3);
     assertThat(measured(0, 0, 16_000).free(Resources.NONE).cpus()).isEqualTo(8);
+    assertThat(measured(8, 0, 16_000).free(new Resources(1, 1, 0)).cpus()).isZero();
   }
 
   @Test
