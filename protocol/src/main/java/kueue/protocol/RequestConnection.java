@@ -17,9 +17,17 @@ import java.time.Duration;
 public final class RequestConnection implements AutoCloseable {
   public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
-  /** Where to reach the server and how to prove the secret, with the file the values came from. */
+  /**
+   * Where to reach the server, how to prove the secret and which server key to trust, with the file
+   * the values came from.
+   */
   public record Settings(
-      String serverName, int serverPort, String sharedSecret, boolean encrypted, Path configFile) {
+      String serverName,
+      int serverPort,
+      String sharedSecret,
+      boolean encrypted,
+      Path serverKeyFile,
+      Path configFile) {
     String address() {
       return serverName + ":" + serverPort;
     }
@@ -85,10 +93,8 @@ public final class RequestConnection implements AutoCloseable {
    * Connects and authenticates.
    *
    * @param software this end's name and version, which the server logs
-   * @param keyCacheDirectory where the server's public key is kept between runs, or null
    */
-  public static RequestConnection connect(
-      Settings settings, String software, Path keyCacheDirectory) throws Failure {
+  public static RequestConnection connect(Settings settings, String software) throws Failure {
     String address = settings.address();
     String where = "server_name and server_port in " + settings.configFile();
     try {
@@ -100,8 +106,7 @@ public final class RequestConnection implements AutoCloseable {
               "client",
               software,
               CONNECT_TIMEOUT,
-              TransportSecurity.of(
-                  settings.encrypted(), settings.sharedSecret(), keyCacheDirectory));
+              TransportSecurity.forClient(settings.encrypted(), settings.serverKeyFile()));
       return new RequestConnection(connection, address);
     } catch (EncryptionMismatchException e) {
       throw new Failure(
@@ -115,6 +120,11 @@ public final class RequestConnection implements AutoCloseable {
               + "\" from "
               + settings.configFile()
               + ")",
+          e);
+    } catch (ServerKeyException e) {
+      throw new Failure(
+          e.reason() == ServerKeyException.Reason.NOT_PINNED ? Kind.SETTINGS : Kind.UNREACHABLE,
+          "cannot trust the Kueue server at " + address + ": " + e.getMessage(),
           e);
     } catch (PeerConnection.AuthenticationException e) {
       throw new Failure(
