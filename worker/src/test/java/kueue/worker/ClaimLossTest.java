@@ -50,7 +50,7 @@ class ClaimLossTest {
 
   private void startAgent() throws Exception {
     server = new ScriptedServer(SECRET);
-    KueueConfig.Common common = new KueueConfig.Common(SECRET, "127.0.0.1", server.port(), "info");
+    KueueConfig.Common common = server.common(SECRET);
     KueueConfig.Worker settings =
         new KueueConfig.Worker("test-worker", 4, false, 1.0, Duration.ofMillis(100), 64 * 1024);
     agent =

@@ -50,7 +50,7 @@ class WorkerAgentTest {
   private void startAgent(String serverSecret, Duration heartbeat, Duration workerTimeout)
       throws Exception {
     server = new ScriptedServer(serverSecret);
-    KueueConfig.Common common = new KueueConfig.Common(SECRET, "127.0.0.1", server.port(), "info");
+    KueueConfig.Common common = server.common(SECRET);
     KueueConfig.Worker settings =
         new KueueConfig.Worker("test-worker", 4, false, 1.0, heartbeat, 64 * 1024);
     ResourceProbe probe = new ResourceProbe(settings);
