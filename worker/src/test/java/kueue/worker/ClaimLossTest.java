@@ -167,6 +167,32 @@ class ClaimLossTest {
   }
 
   @Test
+  void jobsKeepRunningWhileAnotherProgramHoldsTheServersPort() throws Exception {
+    startAgent();
+    ScriptedServer.Peer peer = registeredPeer(1);
+    ProcessHandle job = startSleepingJob(peer, 10);
+    int port = server.port();
+    server.close();
+
+    // Another user's program on the port while the server is down: it cannot present the pinned
+    // key, and since it holds the port, the real server is not counting this worker out either.
+    try (ScriptedServer squatter =
+        new ScriptedServer(
+            SECRET,
+            kueue.protocol.TransportSecurity.server(kueue.protocol.ServerIdentity.generate()),
+            port)) {
+      await()
+          .during(WORKER_TIMEOUT.multipliedBy(2))
+          .atMost(WORKER_TIMEOUT.multipliedBy(3))
+          .until(job::isAlive);
+      assertThat(squatter.connections()).as("the worker kept trying").isPositive();
+      assertThat(squatter.handshakeMessages()).as("and said nothing to it").isEmpty();
+    }
+    assertThat(agent.runningAttempts()).containsExactly(new AttemptRef(10, 1));
+    assertThat(agent.lostAttempts()).isEmpty();
+  }
+
+  @Test
   void anOfferOfANewAttemptWhileTheOldOneStillRunsHereKillsTheOldOneAndIsDeclinedForNow()
       throws Exception {
     startAgent();

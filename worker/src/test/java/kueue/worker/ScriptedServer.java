@@ -56,9 +56,16 @@ final class ScriptedServer implements AutoCloseable {
 
   /** With a transport of its own, e.g. an impostor's TLS key or plain TCP. */
   ScriptedServer(String secret, TransportSecurity transport) throws IOException {
+    this(secret, transport, 0);
+  }
+
+  /** On a given port, e.g. the one a server just left; 0 for any free one. */
+  ScriptedServer(String secret, TransportSecurity transport, int port) throws IOException {
     this.secret = secret;
     this.transport = transport;
-    this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    this.listener = new ServerSocket();
+    listener.setReuseAddress(true);
+    listener.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
     Thread.ofPlatform().daemon().name("scripted-server").start(this::acceptLoop);
   }
 
