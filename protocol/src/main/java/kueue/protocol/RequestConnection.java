@@ -98,16 +98,7 @@ public final class RequestConnection implements AutoCloseable {
     String address = settings.address();
     String where = "server_name and server_port in " + settings.configFile();
     try {
-      PeerConnection connection =
-          PeerConnection.open(
-              settings.serverName(),
-              settings.serverPort(),
-              settings.sharedSecret(),
-              "client",
-              software,
-              CONNECT_TIMEOUT,
-              TransportSecurity.forClient(settings.encrypted(), settings.serverKeyFile()));
-      return new RequestConnection(connection, address);
+      return new RequestConnection(openRetryingHandshakes(settings, software), address);
     } catch (EncryptionMismatchException e) {
       throw new Failure(
           Kind.SETTINGS,
@@ -156,6 +147,44 @@ public final class RequestConnection implements AutoCloseable {
           Kind.UNEXPECTED,
           "the server at " + address + " does not speak the Kueue protocol: " + e.getMessage(),
           e);
+    }
+  }
+
+  /** How often a connection closed during the handshake is tried again, see below. */
+  private static final int HANDSHAKE_TRIES = 5;
+
+  /**
+   * Opens and authenticates. A server flooded with connections that never authenticate makes room
+   * by closing unauthenticated ones at random, ours included while its handshake runs; nothing was
+   * asked yet, so trying again is safe, and a few tries almost always get through.
+   */
+  private static PeerConnection openRetryingHandshakes(Settings settings, String software)
+      throws IOException, ProtocolException {
+    TransportSecurity transport =
+        TransportSecurity.forClient(settings.encrypted(), settings.serverKeyFile());
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return PeerConnection.open(
+            settings.serverName(),
+            settings.serverPort(),
+            settings.sharedSecret(),
+            "client",
+            software,
+            CONNECT_TIMEOUT,
+            transport);
+      } catch (PeerConnection.ConnectionClosedException | java.net.SocketException closed) {
+        if (attempt >= HANDSHAKE_TRIES
+            || closed instanceof ConnectException
+            || closed instanceof NoRouteToHostException) {
+          throw closed;
+        }
+        try {
+          Thread.sleep(20L << attempt);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw closed;
+        }
+      }
     }
   }
 

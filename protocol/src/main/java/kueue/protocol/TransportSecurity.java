@@ -235,7 +235,7 @@ public final class TransportSecurity {
     try {
       tls.startHandshake();
     } catch (SSLException e) {
-      if (causedBy(e, java.io.EOFException.class)) {
+      if (causedBy(e, java.io.EOFException.class) || causedBy(e, java.net.SocketException.class)) {
         throw new PeerConnection.ConnectionClosedException(
             "the server closed the connection during the TLS handshake");
       }

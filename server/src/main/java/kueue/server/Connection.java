@@ -67,9 +67,6 @@ final class Connection implements Runnable {
         return;
       }
       authenticated = true;
-      if (admission != null) {
-        admission.authenticated();
-      }
       reader.limit(MessageCodec.MAX_MESSAGE_BYTES);
       if (role.equals("client")) {
         watched.authenticatedAsClient();
@@ -250,6 +247,11 @@ final class Connection implements Runnable {
         return null;
       }
       context.throttle().succeeded(socket.getInetAddress());
+      // Before the welcome: once the peer has it, the connection must no longer be displaced to
+      // make room for unauthenticated ones, or a client could lose its first request.
+      if (admission != null) {
+        admission.authenticated();
+      }
       outbound.send(
           new Message.Welcome(
               context.software(),
