@@ -500,7 +500,7 @@ public final class Chaos {
         "client",
         "chaos",
         Duration.ofSeconds(10),
-        TransportSecurity.tls(secret));
+        TransportSecurity.client(config("client").resolveSibling("server-key.pub")));
   }
 
   /** Submits the jobs in batches of 20 over time; a batch the server did not answer is retried. */

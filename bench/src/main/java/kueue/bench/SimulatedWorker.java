@@ -11,6 +11,7 @@ import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
+import kueue.protocol.TransportSecurity;
 
 /**
  * A worker that speaks the real protocol but runs nothing: every offer is started and ended at once
@@ -29,7 +30,8 @@ final class SimulatedWorker implements AutoCloseable {
             common.sharedSecret(),
             "worker",
             "kueue-bench",
-            Duration.ofSeconds(30));
+            Duration.ofSeconds(30),
+            TransportSecurity.forClient(common.encrypted(), common.serverKeyFile()));
     SystemInfo system =
         new SystemInfo(name, "bench", "bench", 1000, 0, 1_000_000, 1_000_000, 0, 0, 0, 0);
     WorkerCapacity capacity =

@@ -112,9 +112,7 @@ final class CliContext implements ServerAccess {
   @Override
   public KueueClient connect() throws ConfigException, CliException {
     KueueConfig loaded = config();
-    KueueClient client =
-        KueueClient.connect(
-            loaded.common(), loaded.file(), ConfigLoader.cacheDirectory(environment));
+    KueueClient client = KueueClient.connect(loaded.common(), loaded.file());
     StartupTrace.mark("connected");
     if (!loaded.common().encrypted()) {
       err.println(

@@ -32,17 +32,6 @@ public final class KueueClient implements AutoCloseable {
    */
   public static KueueClient connect(KueueConfig.Common common, Path configFile)
       throws CliException {
-    return connect(common, configFile, null);
-  }
-
-  /**
-   * Connects and authenticates.
-   *
-   * @param configFile named in error messages so the user knows where to fix the settings
-   * @param keyCacheDirectory where the server's public key is kept between runs, or null
-   */
-  public static KueueClient connect(
-      KueueConfig.Common common, Path configFile, Path keyCacheDirectory) throws CliException {
     RequestConnection.Settings settings = settings(common, configFile);
     ServerConnections pool = ServerConnections.shared();
     ServerConnections.Key poolKey = null;
@@ -53,7 +42,7 @@ public final class KueueClient implements AutoCloseable {
               common.serverPort(),
               common.sharedSecret(),
               common.encrypted(),
-              keyCacheDirectory);
+              common.serverKeyFile());
       PeerConnection open = pool.take(poolKey, System.nanoTime());
       if (open != null) {
         return new KueueClient(RequestConnection.over(open, settings), pool, poolKey);
@@ -61,9 +50,7 @@ public final class KueueClient implements AutoCloseable {
     }
     try {
       return new KueueClient(
-          RequestConnection.connect(settings, "kueue " + KueueVersion.VERSION, keyCacheDirectory),
-          pool,
-          poolKey);
+          RequestConnection.connect(settings, "kueue " + KueueVersion.VERSION), pool, poolKey);
     } catch (RequestConnection.Failure e) {
       throw asCliException(e);
     }
@@ -75,6 +62,7 @@ public final class KueueClient implements AutoCloseable {
         common.serverPort(),
         common.sharedSecret(),
         common.encrypted(),
+        common.serverKeyFile(),
         configFile);
   }
 

@@ -11,9 +11,9 @@ import kueue.protocol.PeerConnection;
 /**
  * Authenticated connections to servers kept open between commands, for a process that runs many
  * commands (the CLI daemon): connecting and proving the secret over TLS costs more than most
- * requests. A connection is reused only by commands with the same server, secret and encryption,
- * only after it answered its last request completely, and only while nothing arrived on it
- * meanwhile ({@link PeerConnection#stillOpenWhileIdle}).
+ * requests. A connection is reused only by commands with the same server, secret, encryption and
+ * pinned key file, only after it answered its last request completely, and only while nothing
+ * arrived on it meanwhile ({@link PeerConnection#stillOpenWhileIdle}).
  */
 public final class ServerConnections {
   /** Idle connections kept per server; more concurrent commands than this open their own. */
@@ -24,7 +24,7 @@ public final class ServerConnections {
   private final Duration maxIdle;
   private final Map<Key, ArrayDeque<Idle>> idle = new HashMap<>();
 
-  record Key(String host, int port, String secret, boolean encrypted, Path keyCache) {}
+  record Key(String host, int port, String secret, boolean encrypted, Path serverKeyFile) {}
 
   private record Idle(PeerConnection connection, long sinceNanos) {}
 

@@ -53,6 +53,8 @@ final class CliHarness {
             + "\n"
             + extra);
     Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
+    kueue.protocol.ServerKeyPin.publish(
+        home.resolve("server-key.pub"), ScriptedServer.KEY, "the scripted servers' key");
     return this;
   }
 

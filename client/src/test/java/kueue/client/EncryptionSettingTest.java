@@ -21,7 +21,7 @@ class EncryptionSettingTest {
 
   @Test
   void anEncryptedConnectionNeedsNoWarning() throws Exception {
-    try (ScriptedServer server = server(TransportSecurity.tls(CliHarness.SECRET))) {
+    try (ScriptedServer server = server(TransportSecurity.server(ScriptedServer.KEY))) {
       CliHarness.Result result =
           new CliHarness(home).pointingAt(server.port()).run("list-resources");
 
@@ -50,7 +50,7 @@ class EncryptionSettingTest {
 
   @Test
   void aPlainClientAtATlsServerIsAConfigurationErrorNamingTheFile() throws Exception {
-    try (ScriptedServer server = server(TransportSecurity.tls(CliHarness.SECRET))) {
+    try (ScriptedServer server = server(TransportSecurity.server(ScriptedServer.KEY))) {
       CliHarness cli = new CliHarness(home).pointingAt(server.port(), CliHarness.SECRET, PLAIN);
 
       CliHarness.Result result = cli.run("list-resources");

@@ -59,6 +59,43 @@ class ErrorReportingTest {
   }
 
   @Test
+  void aProgramWithAnotherKeyOnTheServersPortIsTreatedAsNoServerWithExit3() throws Exception {
+    try (ScriptedServer squatter =
+        new ScriptedServer(
+            CliHarness.SECRET,
+            kueue.protocol.TransportSecurity.server(kueue.protocol.ServerIdentity.generate()),
+            request -> null)) {
+      CliHarness cli = new CliHarness(home).pointingAt(squatter.port());
+
+      CliHarness.Result result = cli.run("list-jobs");
+
+      assertThat(result.exitCode()).isEqualTo(3);
+      assertThat(result.err())
+          .startsWith("kueue: cannot trust the Kueue server at 127.0.0.1:" + squatter.port())
+          .contains("not the Kueue server key pinned in " + home.resolve("server-key.pub"))
+          .contains(ScriptedServer.KEY.fingerprint())
+          .hasLineCount(1);
+      assertThat(squatter.requests()).isEmpty();
+    }
+  }
+
+  @Test
+  void withoutAPinnedKeyTheErrorSaysWhereTheServerWritesItWithExit2() throws Exception {
+    try (ScriptedServer server = new ScriptedServer(CliHarness.SECRET, request -> null)) {
+      CliHarness cli = new CliHarness(home).pointingAt(server.port());
+      java.nio.file.Files.delete(home.resolve("server-key.pub"));
+
+      CliHarness.Result result = cli.run("list-jobs");
+
+      assertThat(result.exitCode()).isEqualTo(2);
+      assertThat(result.err())
+          .contains(home.resolve("server-key.pub") + " does not exist")
+          .contains("start the server first")
+          .hasLineCount(1);
+    }
+  }
+
+  @Test
   void aServerThatRejectsOurProofFailsAuthenticationWithExit4() throws Exception {
     try (ScriptedServer server =
         new ScriptedServer(CliHarness.SECRET, request -> null).rejectingEveryProof()) {

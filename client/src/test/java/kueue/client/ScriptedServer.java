@@ -12,6 +12,7 @@ import kueue.protocol.FrameReader;
 import kueue.protocol.Handshakes;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
+import kueue.protocol.ServerIdentity;
 import kueue.protocol.TransportSecurity;
 
 /**
@@ -28,8 +29,14 @@ final class ScriptedServer implements AutoCloseable {
   private volatile boolean rejectEveryProof;
   private final Thread acceptor;
 
+  /**
+   * The key every scripted server holds unless given another transport; {@link CliHarness} pins it
+   * next to the config it writes.
+   */
+  static final ServerIdentity KEY = ServerIdentity.generate();
+
   ScriptedServer(String secret, Function<Message.Request, Message> answers) throws IOException {
-    this(secret, TransportSecurity.tls(secret), answers);
+    this(secret, TransportSecurity.server(KEY), answers);
   }
 
   ScriptedServer(
@@ -75,12 +82,7 @@ final class ScriptedServer implements AutoCloseable {
       Message.Hello hello = (Message.Hello) MessageCodec.decode(reader.next());
       String nonce = Handshakes.newNonce();
       String binding = channel.binding();
-      send(
-          out,
-          new Message.Challenge(
-              Message.PROTOCOL_VERSION,
-              nonce,
-              Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce, binding)));
+      send(out, new Message.Challenge(Message.PROTOCOL_VERSION, nonce));
       byte[] line = reader.next();
       if (line == null) {
         return;
@@ -91,7 +93,11 @@ final class ScriptedServer implements AutoCloseable {
         send(out, new Message.Failure("auth", "authentication failed"));
         return;
       }
-      send(out, new Message.Welcome("scripted server"));
+      send(
+          out,
+          new Message.Welcome(
+              "scripted server",
+              Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce, binding)));
       while ((line = reader.next()) != null) {
         Message.Request request = (Message.Request) MessageCodec.decode(line);
         requests.add(request);

@@ -35,6 +35,9 @@ import org.tomlj.TomlTable;
  * -c/--config.
  */
 public final class ConfigLoader {
+  /** The pin file's name in the config file's directory, unless server_key_file names another. */
+  public static final String DEFAULT_SERVER_KEY_FILE = "server-key.pub";
+
   private static final Set<String> LOG_LEVELS = Set.of("trace", "debug", "info", "warn", "error");
   private static final Set<PosixFilePermission> OWNER_ONLY_DIRECTORY =
       PosixFilePermissions.fromString("rwx------");
@@ -392,7 +395,28 @@ public final class ConfigLoader {
             case "none" -> KueueConfig.Encryption.NONE;
             default -> throw s.invalid("encryption", "\"tls\" (the default) or \"none\"");
           };
-      return new KueueConfig.Common(secret, serverName, serverPort, logLevel, mode);
+      return new KueueConfig.Common(
+          secret, serverName, serverPort, logLevel, mode, serverKeyFile(s));
+    }
+
+    /**
+     * Next to the config file by default, so that every machine sharing the home directory finds
+     * the key the server wrote; a relative path is taken from the config file's directory.
+     */
+    private Path serverKeyFile(Section s) throws ConfigException {
+      Path configDirectory = file.toAbsolutePath().getParent();
+      String value = s.string("server_key_file", "").strip();
+      if (value.isEmpty()) {
+        return configDirectory.resolve(DEFAULT_SERVER_KEY_FILE);
+      }
+      if (value.startsWith("~/")) {
+        return home(environment).resolve(value.substring(2)).normalize();
+      }
+      try {
+        return configDirectory.resolve(value).normalize();
+      } catch (java.nio.file.InvalidPathException e) {
+        throw s.invalid("server_key_file", "a file path");
+      }
     }
 
     private KueueConfig.Server readServer(Section s) throws ConfigException {

@@ -34,10 +34,15 @@ final class ConfigTemplate {
     server_port = 11236
     # How much the programs log: trace, debug, info, warn or error.
     log_level = "info"
-    # "tls" encrypts all traffic, with a server key computed from shared_secret (no certificate
-    # files). "none" sends commands, environments and output readable by anyone on the network:
-    # only for a network you trust completely. Server, workers and clients must all agree.
+    # "tls" encrypts all traffic. The server makes its own key (in its data directory) and writes
+    # the public half to server_key_file; clients and workers talk only to the server holding it.
+    # "none" sends commands, environments and output readable by anyone on the network: only for
+    # a network you trust completely. Server, workers and clients must all agree.
     encryption = "tls"
+    # The server's public key, written by kueue_server when it starts. Empty = server-key.pub in
+    # this file's directory; a relative path is taken from this file's directory. Without a shared
+    # home, copy this file from the server's machine like the config.
+    server_key_file = ""
 
     [server]
     # Addresses the server listens on, separated by spaces; it runs as long as one of them binds.

@@ -18,17 +18,28 @@ public record KueueConfig(
     RestartWorkers restartWorkers,
     Map<String, Integer> globalResources) {
 
-  /** [common] */
+  /**
+   * [common]
+   *
+   * @param serverKeyFile the pin file naming the server's public key: the server writes it, clients
+   *     and workers trust only the server that holds that key
+   */
   public record Common(
       String sharedSecret,
       String serverName,
       int serverPort,
       String logLevel,
-      Encryption encryption) {
+      Encryption encryption,
+      Path serverKeyFile) {
 
-    /** With the default encryption, TLS. */
-    public Common(String sharedSecret, String serverName, int serverPort, String logLevel) {
-      this(sharedSecret, serverName, serverPort, logLevel, Encryption.TLS);
+    /** With the default encryption, TLS, and the server key pinned in {@code serverKeyFile}. */
+    public Common(
+        String sharedSecret,
+        String serverName,
+        int serverPort,
+        String logLevel,
+        Path serverKeyFile) {
+      this(sharedSecret, serverName, serverPort, logLevel, Encryption.TLS, serverKeyFile);
     }
 
     public boolean encrypted() {
@@ -46,13 +57,15 @@ public record KueueConfig(
           + logLevel
           + ", encryption="
           + encryption
+          + ", serverKeyFile="
+          + serverKeyFile
           + "]";
     }
   }
 
   /** [common] encryption: how connections between the programs are protected. */
   public enum Encryption {
-    /** TLS 1.3 with a server key derived from the shared secret (the default). */
+    /** TLS 1.3 with the server's own key, pinned in a file next to the config (the default). */
     TLS,
     /** Plain TCP, for trusted networks only, and only when the config file says so. */
     NONE

@@ -70,7 +70,12 @@ class ConfigLoaderTest {
   private KueueConfig expectedDefaults(Path file, String secret) {
     return new KueueConfig(
         file,
-        new KueueConfig.Common(secret, "localhost", 11236, "info"),
+        new KueueConfig.Common(
+            secret,
+            "localhost",
+            11236,
+            "info",
+            file.toAbsolutePath().getParent().resolve("server-key.pub")),
         new KueueConfig.Server(
             List.of("0.0.0.0", "[::]"),
             Duration.ofSeconds(20),
@@ -166,7 +171,12 @@ class ConfigLoaderTest {
 
       assertThat(toml.getTable("common").keySet())
           .containsExactlyInAnyOrder(
-              "shared_secret", "server_name", "server_port", "log_level", "encryption");
+              "shared_secret",
+              "server_name",
+              "server_port",
+              "log_level",
+              "encryption",
+              "server_key_file");
       assertThat(toml.getTable("server").keySet())
           .containsExactlyInAnyOrder(
               "address_bindings",
@@ -530,6 +540,25 @@ class ConfigLoaderTest {
       assertThat(loadText(withSecret("encryption = \"tls\"\n")).common().encrypted()).isTrue();
       assertThat(loadText(withSecret("encryption = \"none\"\n")).common().encryption())
           .isEqualTo(KueueConfig.Encryption.NONE);
+    }
+
+    @Test
+    void theServerKeyPinLiesNextToTheConfigUnlessTheFileNamesAnother() throws Exception {
+      Path file = write(withSecret(""));
+      Path directory = file.toAbsolutePath().getParent();
+
+      assertThat(load(file).common().serverKeyFile())
+          .isEqualTo(directory.resolve("server-key.pub"));
+      assertThat(
+              loadText(withSecret("server_key_file = \"keys/lab.pub\"\n")).common().serverKeyFile())
+          .isEqualTo(directory.resolve("keys/lab.pub"));
+      assertThat(loadText(withSecret("server_key_file = \"~/lab.pub\"\n")).common().serverKeyFile())
+          .isEqualTo(home.resolve("lab.pub"));
+      assertThat(
+              loadText(withSecret("server_key_file = \"/etc/kueue.pub\"\n"))
+                  .common()
+                  .serverKeyFile())
+          .isEqualTo(Path.of("/etc/kueue.pub"));
     }
 
     @Test

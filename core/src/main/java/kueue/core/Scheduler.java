@@ -752,6 +752,18 @@ public final class Scheduler {
     enqueue(job);
   }
 
+  /**
+   * Whether {@code attempt} of {@code job} is the current one and {@code worker} may speak for it:
+   * it was offered to that worker, or it was restored after a restart and nobody has claimed it
+   * yet. Another worker's word about it, even with the secret, changes nothing.
+   */
+  private boolean isHeldBy(Job job, int attempt, Worker worker) {
+    return job != null
+        && job.isOnWorker()
+        && job.attempt == attempt
+        && (job.workerId == worker.id || unclaimed.containsKey(job.id));
+  }
+
   private void markStarted(Command.MarkStarted command, Instant now, Decisions out) {
     Worker worker = workers.get(command.workerId());
     if (worker == null) {
@@ -759,7 +771,7 @@ public final class Scheduler {
     }
     worker.lastSeen = now;
     Job job = jobs.get(command.jobId());
-    if (job != null && job.isOnWorker() && job.attempt == command.attempt()) {
+    if (isHeldBy(job, command.attempt(), worker)) {
       claim(job, worker, command.at() == null ? now : command.at(), out);
       return;
     }
@@ -778,7 +790,7 @@ public final class Scheduler {
       worker.lastSeen = now;
     }
     Job job = jobs.get(command.jobId());
-    if (job != null && job.isOnWorker() && job.attempt == command.attempt()) {
+    if (worker != null && isHeldBy(job, command.attempt(), worker)) {
       detach(job);
       limits.release(job.shape);
       JobOutcome outcome = command.outcome();

@@ -142,6 +142,30 @@ class LifecycleTest {
   }
 
   @Test
+  void anotherWorkerCannotStartOrEndTheAttemptAWorkerHolds() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long holder = harness.connect(aWorker());
+    long job = harness.submitOne(aJob());
+    long stranger = harness.connect(aWorker());
+
+    harness.start(stranger, job, 1);
+
+    assertThat(harness.last.events()).isEmpty();
+    assertThat(harness.last.effects())
+        .containsExactly(new Effect.SendKill(stranger, job, 1, "superseded"));
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.OFFERED, 1, holder, null));
+
+    harness.start(holder, job, 1);
+    harness.end(stranger, job, 1, 0);
+
+    assertThat(harness.last.events()).as("a forged end is not stored").isEmpty();
+    assertThat(harness.view(job))
+        .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, holder, null));
+    assertThat(harness.worker(stranger).reserved()).isEqualTo(Resources.NONE);
+  }
+
+  @Test
   void messagesFromAnUnknownWorkerChangeNothing() {
     SchedulerHarness harness = SchedulerHarness.create();
     long worker = harness.connect(aWorker());

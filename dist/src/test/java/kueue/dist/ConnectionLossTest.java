@@ -71,11 +71,11 @@ class ConnectionLossTest {
   }
 
   private List<String> connected() throws Exception {
-    return new QuickClient(fleet.port).workers();
+    return new QuickClient(fleet).workers();
   }
 
   private JsonNode job(long id) throws Exception {
-    return new QuickClient(fleet.port).job(id);
+    return new QuickClient(fleet).job(id);
   }
 
   private void awaitState(long id, String state) {

@@ -34,6 +34,7 @@ class DescriptorLimitTest {
       assertThat(fleet.kueue("list-jobs").exitCode()).isZero();
 
       List<Socket> idle = new ArrayList<>();
+      long floodStarted = System.nanoTime();
       try {
         // Twice the limit, opened again and again as the server closes them to make room.
         for (int round = 0; round < 3; round++) {
@@ -47,9 +48,13 @@ class DescriptorLimitTest {
               .isLessThan(Duration.ofSeconds(10));
         }
         assertThat(fleet.log("server")).doesNotContain("Too many open files");
+        // At most 20 lines per 10 s window plus one summary each, however loaded the machine is;
+        // line by line it would be one per displaced connection, over a thousand.
+        long windows = Duration.ofNanos(System.nanoTime() - floodStarted).toSeconds() / 10 + 2;
         assertThat(lines(fleet, "to make room"))
             .as("the flood is counted, not logged line by line")
-            .isLessThanOrEqualTo(25);
+            .isLessThanOrEqualTo(21 * windows)
+            .isLessThan(DESCRIPTORS);
       } finally {
         for (Socket socket : idle) {
           socket.close();

@@ -32,11 +32,13 @@ class LoadAndMemoryTest {
   @TempDir Path home;
 
   /** An authenticated client connection that then says nothing (or, with trickle, very little). */
-  private static Socket authenticatedClient(int port) throws Exception {
+  private static Socket authenticatedClient(Fleet fleet) throws Exception {
+    int port = fleet.port;
     Socket socket = new Socket("127.0.0.1", port);
     socket.setSoTimeout(30_000);
     TransportSecurity.Channel channel =
-        TransportSecurity.tls(Fleet.SECRET).connect(socket, "127.0.0.1", port);
+        TransportSecurity.client(fleet.home.resolve("server-key.pub"))
+            .connect(socket, "127.0.0.1", port);
     kueue.protocol.FrameReader reader = new kueue.protocol.FrameReader(channel.input());
     String nonce = Handshakes.newNonce();
     channel
@@ -67,13 +69,13 @@ class LoadAndMemoryTest {
       try (ExecutorService opening = Executors.newFixedThreadPool(8)) {
         List<Future<Socket>> opened = new ArrayList<>();
         for (int i = 0; i < 2_000; i++) {
-          opened.add(opening.submit(() -> authenticatedClient(fleet.port)));
+          opened.add(opening.submit(() -> authenticatedClient(fleet)));
         }
         for (Future<Socket> socket : opened) {
           idle.add(socket.get());
         }
       }
-      Socket trickle = authenticatedClient(fleet.port);
+      Socket trickle = authenticatedClient(fleet);
       OutputStream slow = trickle.getOutputStream();
       Thread trickling =
           Thread.ofVirtual()

@@ -16,9 +16,11 @@ import kueue.protocol.TransportSecurity;
  */
 final class QuickClient {
   private final int port;
+  private final java.nio.file.Path pin;
 
-  QuickClient(int port) {
-    this.port = port;
+  QuickClient(Fleet fleet) {
+    this.port = fleet.port;
+    this.pin = fleet.home.resolve("server-key.pub");
   }
 
   private <T extends Message> T ask(Message.Request request, Class<T> type) throws Exception {
@@ -30,7 +32,7 @@ final class QuickClient {
             "client",
             "test",
             Duration.ofSeconds(10),
-            TransportSecurity.tls(Fleet.SECRET))) {
+            TransportSecurity.client(pin))) {
       connection.send(request);
       return type.cast(connection.receive());
     }

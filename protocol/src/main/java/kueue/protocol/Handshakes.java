@@ -13,7 +13,9 @@ import javax.crypto.spec.SecretKeySpec;
  * secret by an HMAC-SHA256 over both fresh nonces and the connection's channel binding, with a
  * different label per direction, so a proof can neither be replayed on a later connection (new
  * nonces), nor relayed into another TLS connection (other channel binding), nor reflected back
- * (different label). The secret itself never leaves the process.
+ * (different label). The secret itself never leaves the process. The peer proves first, and the
+ * server proves only to a peer that did, so nobody without the secret sees a proof to test guesses
+ * against.
  */
 public final class Handshakes {
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -28,7 +30,7 @@ public final class Handshakes {
   }
 
   /**
-   * Sent by the server in its Challenge.
+   * Sent by the server in its Welcome, after the peer's proof matched.
    *
    * @param channelBinding {@link TransportSecurity.Channel#binding()} of this connection
    */

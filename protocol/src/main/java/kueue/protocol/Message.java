@@ -88,7 +88,7 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.Requeue.class, name = "requeue"),
 })
 public sealed interface Message {
-  int PROTOCOL_VERSION = 1;
+  int PROTOCOL_VERSION = 2;
 
   /** The most jobs one submit or submit_batch may hold. */
   int MAX_JOBS_PER_SUBMIT = 100_000;
@@ -113,14 +113,20 @@ public sealed interface Message {
   /** First message of every connection, from the client or worker. role is "client" or "worker". */
   record Hello(int protocol, String role, String nonce, String software) implements Handshake {}
 
-  /** The server's nonce and its proof that it knows the secret, bound to the peer's nonce. */
-  record Challenge(int protocol, String nonce, String proof) implements Handshake {}
+  /**
+   * The server's nonce. It carries nothing derived from the secret: the peer proves the secret
+   * first, so a stranger learns nothing to test guesses against.
+   */
+  record Challenge(int protocol, String nonce) implements Handshake {}
 
   /** The peer's proof that it knows the secret, bound to both nonces. */
   record Authenticate(String proof) implements Handshake {}
 
-  /** Authentication succeeded; requests may follow. */
-  record Welcome(String software) implements Handshake {}
+  /**
+   * Authentication succeeded; requests may follow. {@code proof} is the server's proof that it
+   * knows the secret, bound to both nonces, sent only to a peer that proved it first.
+   */
+  record Welcome(String software, String proof) implements Handshake {}
 
   /**
    * Something went wrong. Codes: "auth", "version", "protocol", "bad_request", "not_found",

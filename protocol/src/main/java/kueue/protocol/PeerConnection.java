@@ -11,9 +11,9 @@ import java.time.Duration;
 
 /**
  * The client's or worker's end of one connection: connects (over TLS unless the configuration
- * turned encryption off), proves the secret and checks the server's proof before anything else is
- * exchanged, then sends and receives messages. Sending is thread-safe; receiving is meant for one
- * reader thread.
+ * turned encryption off, to the server holding the pinned key), proves the secret and checks the
+ * server's proof before anything else is exchanged, then sends and receives messages. Sending is
+ * thread-safe; receiving is meant for one reader thread.
  */
 public final class PeerConnection implements Closeable {
   private final Socket socket;
@@ -36,25 +36,12 @@ public final class PeerConnection implements Closeable {
   }
 
   /**
-   * Opens an authenticated connection over TLS.
-   *
-   * @param role "client" or "worker"
-   * @throws AuthenticationException if either side's proof is wrong
-   * @throws IOException if the server cannot be reached
-   */
-  public static PeerConnection open(
-      String host, int port, String secret, String role, String software, Duration connectTimeout)
-      throws IOException, ProtocolException {
-    return open(host, port, secret, role, software, connectTimeout, TransportSecurity.tls(secret));
-  }
-
-  /**
    * Opens an authenticated connection.
    *
    * @param role "client" or "worker"
    * @param transport TLS, or none when the configuration says so; must match the server's
-   * @throws AuthenticationException if either side's proof is wrong, or the server's TLS
-   *     certificate is not the one derived from the secret
+   * @throws AuthenticationException if either side's proof is wrong
+   * @throws ServerKeyException if the server's key is not the pinned one, or none is pinned
    * @throws EncryptionMismatchException if one side uses TLS and the other not
    * @throws IOException if the server cannot be reached
    */
@@ -136,13 +123,11 @@ public final class PeerConnection implements Closeable {
               + ", this program "
               + Message.PROTOCOL_VERSION);
     }
-    if (!Handshakes.isWellFormedNonce(challenge.nonce())
-        || !Handshakes.matches(
-            Handshakes.serverProof(secret, role, nonce, challenge.nonce(), channelBinding),
-            challenge.proof())) {
-      throw new AuthenticationException(
-          "the server could not prove it knows the shared secret (different shared_secret, or not a Kueue server)");
+    if (!Handshakes.isWellFormedNonce(challenge.nonce())) {
+      throw new ProtocolException("the server sent a malformed nonce");
     }
+    // This side proves the secret first, and only over a channel to the pinned server: nothing
+    // derived from the secret reaches anyone who does not hold the server's private key.
     send(
         new Message.Authenticate(
             Handshakes.peerProof(secret, role, nonce, challenge.nonce(), channelBinding)));
@@ -150,8 +135,15 @@ public final class PeerConnection implements Closeable {
     if (answer instanceof Message.Failure failure) {
       throw new AuthenticationException(failure.message());
     }
-    if (!(answer instanceof Message.Welcome)) {
+    if (!(answer instanceof Message.Welcome welcome)) {
       throw new ProtocolException("expected welcome from the server, got " + describe(answer));
+    }
+    if (!Handshakes.matches(
+        Handshakes.serverProof(secret, role, nonce, challenge.nonce(), channelBinding),
+        welcome.proof())) {
+      throw new AuthenticationException(
+          "the server could not prove it knows the shared secret (different shared_secret, or not"
+              + " a Kueue server)");
     }
     socket.setSoTimeout(0);
   }
@@ -210,8 +202,8 @@ public final class PeerConnection implements Closeable {
     return message.getClass().getSimpleName();
   }
 
-  /** Either side failed to prove it knows the shared secret. */
-  public static final class AuthenticationException extends ProtocolException {
+  /** Either side failed to prove it knows the shared secret, or the server is not trusted. */
+  public static class AuthenticationException extends ProtocolException {
     public AuthenticationException(String message) {
       super(message);
     }

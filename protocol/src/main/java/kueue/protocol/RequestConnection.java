@@ -17,9 +17,17 @@ import java.time.Duration;
 public final class RequestConnection implements AutoCloseable {
   public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
 
-  /** Where to reach the server and how to prove the secret, with the file the values came from. */
+  /**
+   * Where to reach the server, how to prove the secret and which server key to trust, with the file
+   * the values came from.
+   */
   public record Settings(
-      String serverName, int serverPort, String sharedSecret, boolean encrypted, Path configFile) {
+      String serverName,
+      int serverPort,
+      String sharedSecret,
+      boolean encrypted,
+      Path serverKeyFile,
+      Path configFile) {
     String address() {
       return serverName + ":" + serverPort;
     }
@@ -85,24 +93,12 @@ public final class RequestConnection implements AutoCloseable {
    * Connects and authenticates.
    *
    * @param software this end's name and version, which the server logs
-   * @param keyCacheDirectory where the server's public key is kept between runs, or null
    */
-  public static RequestConnection connect(
-      Settings settings, String software, Path keyCacheDirectory) throws Failure {
+  public static RequestConnection connect(Settings settings, String software) throws Failure {
     String address = settings.address();
     String where = "server_name and server_port in " + settings.configFile();
     try {
-      PeerConnection connection =
-          PeerConnection.open(
-              settings.serverName(),
-              settings.serverPort(),
-              settings.sharedSecret(),
-              "client",
-              software,
-              CONNECT_TIMEOUT,
-              TransportSecurity.of(
-                  settings.encrypted(), settings.sharedSecret(), keyCacheDirectory));
-      return new RequestConnection(connection, address);
+      return new RequestConnection(openRetryingHandshakes(settings, software), address);
     } catch (EncryptionMismatchException e) {
       throw new Failure(
           Kind.SETTINGS,
@@ -115,6 +111,11 @@ public final class RequestConnection implements AutoCloseable {
               + "\" from "
               + settings.configFile()
               + ")",
+          e);
+    } catch (ServerKeyException e) {
+      throw new Failure(
+          e.reason() == ServerKeyException.Reason.NOT_PINNED ? Kind.SETTINGS : Kind.UNREACHABLE,
+          "cannot trust the Kueue server at " + address + ": " + e.getMessage(),
           e);
     } catch (PeerConnection.AuthenticationException e) {
       throw new Failure(
@@ -146,6 +147,44 @@ public final class RequestConnection implements AutoCloseable {
           Kind.UNEXPECTED,
           "the server at " + address + " does not speak the Kueue protocol: " + e.getMessage(),
           e);
+    }
+  }
+
+  /** How often a connection closed during the handshake is tried again, see below. */
+  private static final int HANDSHAKE_TRIES = 5;
+
+  /**
+   * Opens and authenticates. A server flooded with connections that never authenticate makes room
+   * by closing unauthenticated ones at random, ours included while its handshake runs; nothing was
+   * asked yet, so trying again is safe, and a few tries almost always get through.
+   */
+  private static PeerConnection openRetryingHandshakes(Settings settings, String software)
+      throws IOException, ProtocolException {
+    TransportSecurity transport =
+        TransportSecurity.forClient(settings.encrypted(), settings.serverKeyFile());
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return PeerConnection.open(
+            settings.serverName(),
+            settings.serverPort(),
+            settings.sharedSecret(),
+            "client",
+            software,
+            CONNECT_TIMEOUT,
+            transport);
+      } catch (PeerConnection.ConnectionClosedException | java.net.SocketException closed) {
+        if (attempt >= HANDSHAKE_TRIES
+            || closed instanceof ConnectException
+            || closed instanceof NoRouteToHostException) {
+          throw closed;
+        }
+        try {
+          Thread.sleep(20L << attempt);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw closed;
+        }
+      }
     }
   }
 

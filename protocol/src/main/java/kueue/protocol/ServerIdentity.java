@@ -6,12 +6,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -20,37 +23,30 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.NamedParameterSpec;
 import java.util.Arrays;
-import java.util.HexFormat;
-import javax.crypto.KDF;
-import javax.crypto.Mac;
-import javax.crypto.spec.HKDFParameterSpec;
-import javax.crypto.spec.SecretKeySpec;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
 
 /**
- * The server's TLS key pair and certificate, computed from the shared secret alone, so that nobody
- * has to create, copy or renew certificate files: whoever knows the secret can compute the same
- * public key and check that the server holds the matching private key, and whoever does not know it
- * can neither impersonate the server nor predict its key.
+ * The server's TLS key pair and certificate. The key pair is random, made once per server data
+ * directory and kept there ({@value #KEY_FILE}, mode 0600); clients and workers trust the server
+ * only if it holds the key named in their pin file ({@link ServerKeyPin}), which the server writes
+ * next to the configuration when it starts. Nothing about the key depends on the shared secret, so
+ * the key a stranger can fetch from the server's port says nothing about the secret.
  *
- * <p>The Ed25519 private key is the 32 bytes of HKDF-SHA256 (RFC 5869) with input keying material =
- * the UTF-8 bytes of shared_secret, salt = {@value #SALT_TEXT}, info = {@value #INFO_TEXT}. The
- * certificate is self-signed with that key, with fixed fields (serial 1, CN=kueue, valid from
- * 2000-01-01 to 9999-12-31) and Ed25519 signatures are deterministic, so the same secret always
- * gives byte-for-byte the same certificate.
- *
- * <p>Clients and workers only need the public key. Deriving it costs a cold JVM tens of
- * milliseconds of Ed25519 set-up, so {@link #expectedKey(String, Path)} keeps it in a file of the
- * user's cache directory, named by an HMAC of the secret (so another secret never finds it).
+ * <p>The file holds the 32 random bytes of an Ed25519 private key. The certificate is self-signed
+ * with fixed fields (serial 1, CN=kueue, valid from 2000-01-01 to 9999-12-31): TLS only needs it to
+ * carry the public key, and clients check nothing else.
  */
 public final class ServerIdentity {
-  static final String SALT_TEXT = "kueue-server-identity";
-  static final String INFO_TEXT = "kueue tls ed25519 private key v1";
+  /** The private key's file in the server's data directory. */
+  public static final String KEY_FILE = "server-key";
+
+  private static final String KEY_FILE_HEADER = "kueue server key v1";
+  private static final int SEED_BYTES = 32;
+  private static final SecureRandom RANDOM = new SecureRandom();
   private static final byte[] ED25519_ALGORITHM = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
   private static final byte[] COMMON_NAME_OID = {0x06, 0x03, 0x55, 0x04, 0x03};
-  static final String CACHE_LABEL = "kueue server public key cache v1";
-
-  /** The SubjectPublicKeyInfo of an Ed25519 key: the algorithm header and 32 key bytes. */
-  private static final int PUBLIC_KEY_INFO_BYTES = 44;
 
   private final KeyPair keyPair;
   private X509Certificate certificate;
@@ -59,117 +55,136 @@ public final class ServerIdentity {
     this.keyPair = keyPair;
   }
 
-  /** Computes the identity; the same secret always gives the same key pair and certificate. */
-  public static ServerIdentity derive(String secret) {
-    byte[] seed = privateKeyBytes(secret);
+  /** A new random identity, kept only in memory. */
+  public static ServerIdentity generate() {
+    byte[] seed = new byte[SEED_BYTES];
+    RANDOM.nextBytes(seed);
+    try {
+      return fromSeed(seed);
+    } finally {
+      Arrays.fill(seed, (byte) 0);
+    }
+  }
+
+  /**
+   * The identity kept in {@code dataDirectory}, made and stored on first use.
+   *
+   * @throws IOException when the file cannot be read or written, is damaged, or other users may
+   *     read it (the message says what to do)
+   */
+  public static ServerIdentity loadOrCreate(Path dataDirectory) throws IOException {
+    Path file = dataDirectory.resolve(KEY_FILE);
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+      create(dataDirectory, file);
+    }
+    if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      throw new IOException(file + " is not a regular file; remove it to make a new server key");
+    }
+    refuseLoosePermissions(file);
+    List<String> lines = Files.readAllLines(file, StandardCharsets.US_ASCII);
+    byte[] seed = null;
+    try {
+      if (lines.size() >= 2 && KEY_FILE_HEADER.equals(lines.get(0).strip())) {
+        seed = Base64.getDecoder().decode(lines.get(1).strip());
+      }
+    } catch (IllegalArgumentException damaged) {
+      seed = null;
+    }
+    if (seed == null || seed.length != SEED_BYTES) {
+      throw new IOException(
+          file
+              + " is damaged; remove it to make a new server key (clients and workers then trust"
+              + " the new key once the server has written its pin file again)");
+    }
+    try {
+      return fromSeed(seed);
+    } finally {
+      Arrays.fill(seed, (byte) 0);
+    }
+  }
+
+  private static void refuseLoosePermissions(Path file) throws IOException {
+    Set<PosixFilePermission> permissions;
+    try {
+      permissions = Files.getPosixFilePermissions(file, LinkOption.NOFOLLOW_LINKS);
+    } catch (UnsupportedOperationException noPosix) {
+      return;
+    }
+    for (PosixFilePermission loose :
+        List.of(
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE)) {
+      if (permissions.contains(loose)) {
+        throw new IOException(
+            "the server's private key "
+                + file
+                + " may be read or changed by other users (mode "
+                + PosixFilePermissions.toString(permissions)
+                + "); run: chmod 600 "
+                + file);
+      }
+    }
+  }
+
+  /** Written under a temporary name with mode 0600, then moved into place unless one appeared. */
+  private static void create(Path directory, Path file) throws IOException {
+    Files.createDirectories(
+        directory,
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    byte[] seed = new byte[SEED_BYTES];
+    RANDOM.nextBytes(seed);
+    Path temporary =
+        Files.createTempFile(
+            directory,
+            ".server-key",
+            ".tmp",
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    try {
+      Files.writeString(
+          temporary,
+          KEY_FILE_HEADER + "\n" + Base64.getEncoder().encodeToString(seed) + "\n",
+          StandardCharsets.US_ASCII);
+      try {
+        // Without REPLACE_EXISTING: a server that started at the same moment keeps its key.
+        Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
+      } catch (FileAlreadyExistsException other) {
+        // Use the one that is there.
+      }
+    } finally {
+      Arrays.fill(seed, (byte) 0);
+      Files.deleteIfExists(temporary);
+    }
+  }
+
+  private static ServerIdentity fromSeed(byte[] seed) {
     try {
       KeyPairGenerator generator = KeyPairGenerator.getInstance("Ed25519");
       generator.initialize(NamedParameterSpec.ED25519, new FixedBytes(seed));
       return new ServerIdentity(generator.generateKeyPair());
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("Ed25519 is part of every JDK since 15", e);
-    } finally {
-      Arrays.fill(seed, (byte) 0);
     }
   }
 
-  /** The Ed25519 private key as documented in the class comment. */
-  static byte[] privateKeyBytes(String secret) {
+  /** The SubjectPublicKeyInfo (X.509) encoding of the public key, as the pin file holds it. */
+  public byte[] encodedPublicKey() {
+    return keyPair.getPublic().getEncoded();
+  }
+
+  /** As ssh prints host keys: {@code SHA256:} and the unpadded Base64 of the key's digest. */
+  public String fingerprint() {
+    return fingerprint(encodedPublicKey());
+  }
+
+  /** The fingerprint of an encoded public key, see {@link #fingerprint()}. */
+  public static String fingerprint(byte[] encodedPublicKey) {
     try {
-      KDF hkdf = KDF.getInstance("HKDF-SHA256");
-      return hkdf.deriveData(
-          HKDFParameterSpec.ofExtract()
-              .addIKM(secret.getBytes(StandardCharsets.UTF_8))
-              .addSalt(SALT_TEXT.getBytes(StandardCharsets.UTF_8))
-              .thenExpand(INFO_TEXT.getBytes(StandardCharsets.UTF_8), 32));
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(encodedPublicKey);
+      return "SHA256:" + Base64.getEncoder().withoutPadding().encodeToString(digest);
     } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("HKDF-SHA256 is part of every JDK since 25", e);
-    }
-  }
-
-  /**
-   * The SubjectPublicKeyInfo of the server's public key, as {@link #publicKey()} would give it,
-   * taken from {@code cacheDirectory} when an earlier run stored it there, else derived and stored.
-   * The cache only saves time: a missing, unreadable or unwritable cache means deriving. A caller
-   * that finds the server's key different from a cached one asks again with {@code cacheDirectory}
-   * null, which derives without trusting the file.
-   */
-  public static byte[] expectedKey(String secret, Path cacheDirectory) {
-    if (cacheDirectory == null) {
-      return derive(secret).publicKey().getEncoded();
-    }
-    Path file = cacheDirectory.resolve(cacheFileName(secret));
-    try {
-      byte[] cached = Files.readAllBytes(file);
-      if (cached.length == PUBLIC_KEY_INFO_BYTES) {
-        return cached;
-      }
-    } catch (IOException | RuntimeException missing) {
-      // Derive and store below.
-    }
-    byte[] derived = derive(secret).publicKey().getEncoded();
-    store(cacheDirectory, file, derived);
-    return derived;
-  }
-
-  /**
-   * Derives the key without trusting the cache and, when it equals {@code presented}, replaces the
-   * cached one, which was therefore damaged.
-   *
-   * @return whether {@code presented} is the key derived from the secret
-   */
-  static boolean refreshExpectedKey(String secret, Path cacheDirectory, byte[] presented) {
-    byte[] derived = derive(secret).publicKey().getEncoded();
-    if (!Arrays.equals(derived, presented)) {
-      return false;
-    }
-    store(cacheDirectory, cacheDirectory.resolve(cacheFileName(secret)), derived);
-    return true;
-  }
-
-  /** HMAC-SHA256 of a fixed label keyed with the secret: names the file, reveals nothing else. */
-  static String cacheFileName(String secret) {
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-      byte[] tag = mac.doFinal(CACHE_LABEL.getBytes(StandardCharsets.UTF_8));
-      return "server-key-" + HexFormat.of().formatHex(tag, 0, 16);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("HmacSHA256 is part of every JDK", e);
-    }
-  }
-
-  /** Written under a temporary name with mode 0600 in a 0700 directory, then moved into place. */
-  private static void store(Path directory, Path file, byte[] key) {
-    Path temporary = null;
-    try {
-      try {
-        Files.createDirectories(
-            directory,
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-      } catch (FileAlreadyExistsException notADirectory) {
-        return;
-      }
-      temporary =
-          Files.createTempFile(
-              directory,
-              ".server-key",
-              ".tmp",
-              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.write(temporary, key);
-      Files.move(
-          temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      temporary = null;
-    } catch (IOException | RuntimeException e) {
-      // Without a cache the next start derives the key again; nothing else depends on it.
-    } finally {
-      if (temporary != null) {
-        try {
-          Files.deleteIfExists(temporary);
-        } catch (IOException ignored) {
-          // a stray temporary file in the user's own cache directory is harmless
-        }
-      }
+      throw new IllegalStateException("SHA-256 is part of every JDK", e);
     }
   }
 
@@ -254,7 +269,7 @@ public final class ServerIdentity {
   }
 
   /**
-   * Hands the derived bytes to the JDK's Ed25519 key pair generator, which takes the 32 bytes of a
+   * Hands the stored bytes to the JDK's Ed25519 key pair generator, which takes the 32 bytes of a
    * private key from its random source; that is the only way to get the matching public key from
    * the JDK without implementing curve arithmetic here.
    */

@@ -8,11 +8,11 @@ import java.io.SequenceInputStream;
 import java.net.Socket;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
-import java.util.Arrays;
 import java.util.Base64;
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.KeyManager;
@@ -26,8 +26,9 @@ import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * How a connection is protected: TLS 1.3 with the server identity derived from the shared secret
- * (the default), or nothing (only when the configuration says {@code encryption = "none"}).
+ * How a connection is protected: TLS 1.3 with the server's own key, which clients and workers check
+ * against their pin file (the default), or nothing (only when the configuration says {@code
+ * encryption = "none"}).
  *
  * <p>Both sides end up with a {@link Channel} whose {@link Channel#binding()} names the connection.
  * Over TLS it is the RFC 9266 "tls-exporter" value, which both ends of one TLS connection compute
@@ -60,31 +61,39 @@ public final class TransportSecurity {
   /** A TLS 1.2-framed fatal handshake_failure alert, the answer of a plain server to TLS. */
   private static final byte[] HANDSHAKE_FAILURE_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28};
 
-  private final String secret;
-  private final Path keyCacheDirectory;
-  // Each side needs only its own context and key material; clients start often, so nothing is
-  // computed in advance.
+  /** The server's key; null on a client's side and without encryption. */
+  private final ServerIdentity identity;
+
+  /** The client's pin file; null on a server's side and without encryption. */
+  private final Path pinFile;
+
+  /** The key a client trusts when it was given one instead of a pin file. */
+  private final byte[] trustedKey;
+
+  // Each side needs only its own context; clients start often, so nothing is made in advance.
   private SSLContext serverContext;
   private SSLContext clientContext;
+  private PinnedKeyTrustManager pinnedKeyTrust;
 
-  private TransportSecurity(String secret, Path keyCacheDirectory) {
-    this.secret = secret;
-    this.keyCacheDirectory = keyCacheDirectory;
+  private TransportSecurity(ServerIdentity identity, Path pinFile, byte[] trustedKey) {
+    this.identity = identity;
+    this.pinFile = pinFile;
+    this.trustedKey = trustedKey;
   }
 
   private synchronized SSLContext serverContext() {
     if (serverContext == null) {
-      serverContext =
-          newContext(new KeyManager[] {new DerivedKeyManager(ServerIdentity.derive(secret))}, null);
+      serverContext = newContext(new KeyManager[] {new ServerKeyManager(identity)}, null);
     }
     return serverContext;
   }
 
-  private synchronized SSLContext clientContext() {
+  private synchronized SSLContext clientContext(byte[] pinnedKey) {
     if (clientContext == null) {
-      clientContext =
-          newContext(null, new TrustManager[] {new DerivedTrustManager(secret, keyCacheDirectory)});
+      pinnedKeyTrust = new PinnedKeyTrustManager();
+      clientContext = newContext(null, new TrustManager[] {pinnedKeyTrust});
     }
+    pinnedKeyTrust.pin(pinnedKey);
     return clientContext;
   }
 
@@ -106,37 +115,49 @@ public final class TransportSecurity {
     }
   }
 
-  /** TLS with the identity derived from {@code secret}. */
-  public static TransportSecurity tls(String secret) {
-    return tls(secret, null);
+  /** A server's TLS with {@code identity}'s key. */
+  public static TransportSecurity server(ServerIdentity identity) {
+    if (identity == null) {
+      throw new IllegalArgumentException("a TLS server needs its key");
+    }
+    return new TransportSecurity(identity, null, null);
   }
 
   /**
-   * TLS with the identity derived from {@code secret}; as a client, the server's public key is kept
-   * in {@code keyCacheDirectory} (see {@link ServerIdentity#expectedKey}), null for none.
+   * A client's or worker's TLS, trusting only the server whose key {@code pinFile} names. The file
+   * is read again on every connection, so a server that wrote a new pin is trusted without a
+   * restart.
    */
-  public static TransportSecurity tls(String secret, Path keyCacheDirectory) {
-    if (secret == null) {
-      throw new IllegalArgumentException("TLS needs the shared secret");
+  public static TransportSecurity client(Path pinFile) {
+    if (pinFile == null) {
+      throw new IllegalArgumentException("a TLS client needs the server key pin file");
     }
-    return new TransportSecurity(secret, keyCacheDirectory);
+    return new TransportSecurity(null, pinFile, null);
+  }
+
+  /**
+   * A client's TLS trusting exactly {@code encodedKey} (a SubjectPublicKeyInfo), for a program that
+   * has the key at hand, such as the server connecting to itself.
+   */
+  public static TransportSecurity clientTrusting(byte[] encodedKey) {
+    if (encodedKey == null) {
+      throw new IllegalArgumentException("a TLS client needs the server's key");
+    }
+    return new TransportSecurity(null, null, encodedKey.clone());
   }
 
   /** Plain TCP: everything, including commands and output, readable by anyone on the path. */
   public static TransportSecurity none() {
-    return new TransportSecurity(null, null);
+    return new TransportSecurity(null, null, null);
   }
 
-  public static TransportSecurity of(boolean encrypted, String secret) {
-    return encrypted ? tls(secret) : none();
-  }
-
-  public static TransportSecurity of(boolean encrypted, String secret, Path keyCacheDirectory) {
-    return encrypted ? tls(secret, keyCacheDirectory) : none();
+  /** {@link #client(Path)}, or {@link #none()} when not {@code encrypted}. */
+  public static TransportSecurity forClient(boolean encrypted, Path pinFile) {
+    return encrypted ? client(pinFile) : none();
   }
 
   public boolean encrypted() {
-    return secret != null;
+    return identity != null || pinFile != null || trustedKey != null;
   }
 
   /**
@@ -193,10 +214,9 @@ public final class TransportSecurity {
 
   /**
    * The client's or worker's side of a connected socket: over TLS, the handshake, which only
-   * succeeds with a server that holds the private key derived from the same secret.
+   * succeeds with a server that holds the private key of the pinned public key.
    *
-   * @throws PeerConnection.AuthenticationException when the server's certificate is not the derived
-   *     one
+   * @throws ServerKeyException when no key is pinned or the server holds another one
    * @throws EncryptionMismatchException when the server does not speak TLS
    */
   public Channel connect(Socket socket, String host, int port)
@@ -204,21 +224,38 @@ public final class TransportSecurity {
     if (!encrypted()) {
       return new Channel(socket, socket.getInputStream(), socket.getOutputStream(), PLAIN_BINDING);
     }
+    if (identity != null) {
+      throw new IllegalStateException("a server's transport cannot connect as a client");
+    }
+    byte[] pinned = trustedKey != null ? trustedKey : ServerKeyPin.read(pinFile);
     SSLSocket tls =
-        (SSLSocket) clientContext().getSocketFactory().createSocket(socket, host, port, true);
+        (SSLSocket) clientContext(pinned).getSocketFactory().createSocket(socket, host, port, true);
     tls.setUseClientMode(true);
     restrict(tls, CLIENT_GROUPS);
     try {
       tls.startHandshake();
     } catch (SSLException e) {
-      if (causedBy(e, java.io.EOFException.class)) {
+      if (causedBy(e, java.io.EOFException.class) || causedBy(e, java.net.SocketException.class)) {
         throw new PeerConnection.ConnectionClosedException(
             "the server closed the connection during the TLS handshake");
       }
-      if (causedBy(e, UntrustedCertificateException.class)) {
-        throw new PeerConnection.AuthenticationException(
-            "the server's TLS certificate is not derived from this shared_secret (a different"
-                + " shared_secret, or not a Kueue server)");
+      UntrustedCertificateException untrusted = cause(e, UntrustedCertificateException.class);
+      if (untrusted != null) {
+        throw new ServerKeyException(
+            ServerKeyException.Reason.MISMATCH,
+            "the program at "
+                + host
+                + ":"
+                + port
+                + " holds "
+                + untrusted.getMessage()
+                + ", not the Kueue server key pinned in "
+                + (pinFile != null ? pinFile : "this program")
+                + " ("
+                + ServerIdentity.fingerprint(pinned)
+                + "): another program may hold the server's port while the server is down, or the"
+                + " server's data directory was replaced (then start the server, which writes the"
+                + " pin again, or copy the pin file from its machine)");
       }
       throw new EncryptionMismatchException(
           "the TLS handshake with the server failed ("
@@ -230,13 +267,17 @@ public final class TransportSecurity {
     return new Channel(tls, tls.getInputStream(), tls.getOutputStream(), binding(tls));
   }
 
-  private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+  private static <T extends Throwable> T cause(Throwable e, Class<T> type) {
     for (Throwable cause = e; cause != null; cause = cause.getCause()) {
       if (type.isInstance(cause)) {
-        return true;
+        return type.cast(cause);
       }
     }
-    return false;
+    return null;
+  }
+
+  private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+    return cause(e, type) != null;
   }
 
   private static String binding(SSLSocket socket) throws SSLException {
@@ -263,12 +304,12 @@ public final class TransportSecurity {
     }
   }
 
-  /** Offers the derived key for TLS 1.3's Ed25519 signature scheme and nothing else. */
-  private static final class DerivedKeyManager extends X509ExtendedKeyManager {
+  /** Offers the server's key for TLS 1.3's Ed25519 signature scheme and nothing else. */
+  private static final class ServerKeyManager extends X509ExtendedKeyManager {
     private static final String ALIAS = "kueue";
     private final ServerIdentity identity;
 
-    DerivedKeyManager(ServerIdentity identity) {
+    ServerKeyManager(ServerIdentity identity) {
       this.identity = identity;
     }
 
@@ -315,32 +356,25 @@ public final class TransportSecurity {
   }
 
   /**
-   * Trusts exactly one server key: the one derived from the secret. TLS itself checks that the
-   * server holds the matching private key (CertificateVerify), so no certificate authority, host
-   * name or date is involved.
+   * Trusts exactly one server key: the pinned one. TLS itself checks that the server holds the
+   * matching private key (CertificateVerify), so no certificate authority, host name or date is
+   * involved.
    */
-  private static final class DerivedTrustManager extends X509ExtendedTrustManager {
-    private final String secret;
-    private final Path keyCacheDirectory;
+  private static final class PinnedKeyTrustManager extends X509ExtendedTrustManager {
+    private volatile byte[] pinnedKey;
 
-    DerivedTrustManager(String secret, Path keyCacheDirectory) {
-      this.secret = secret;
-      this.keyCacheDirectory = keyCacheDirectory;
+    void pin(byte[] key) {
+      pinnedKey = key.clone();
     }
 
     private void check(X509Certificate[] chain) throws CertificateException {
       if (chain == null || chain.length == 0) {
-        throw new UntrustedCertificateException("the server presented no certificate");
+        throw new UntrustedCertificateException("no certificate");
       }
       byte[] presented = chain[0].getPublicKey().getEncoded();
-      boolean trusted =
-          Arrays.equals(presented, ServerIdentity.expectedKey(secret, keyCacheDirectory))
-              // A damaged cache file must not lock the client out: derive without it.
-              || keyCacheDirectory != null
-                  && ServerIdentity.refreshExpectedKey(secret, keyCacheDirectory, presented);
-      if (!trusted) {
-        throw new UntrustedCertificateException(
-            "the server's certificate does not carry the key derived from the shared secret");
+      byte[] expected = pinnedKey;
+      if (expected == null || !MessageDigest.isEqual(presented, expected)) {
+        throw new UntrustedCertificateException("the key " + ServerIdentity.fingerprint(presented));
       }
     }
 

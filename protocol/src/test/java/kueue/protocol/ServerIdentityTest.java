@@ -1,59 +1,77 @@
 package kueue.protocol;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.charset.StandardCharsets;
-import java.security.interfaces.EdECPrivateKey;
-import java.util.HexFormat;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ServerIdentityTest {
-  /** Also computed with OpenSSL in docs/SECURITY.md, so a change of the derivation is noticed. */
-  private static final String VECTOR_SECRET = "kueue-test-vector";
-
-  private static final String VECTOR_PRIVATE_KEY =
-      "afa14790ca52b96f599e81beac36b9e3a973096bf4e387595fc0f3d563ddf598";
-  private static final String VECTOR_PUBLIC_KEY_INFO =
-      "302a300506032b6570032100dd1f82bafe43489992145c943a1488185831964a2dff24631f0cdd3e9e90a80a";
-
   @Test
-  void theSameSecretAlwaysGivesTheSameKeyAndByteForByteTheSameCertificate() throws Exception {
-    ServerIdentity first = ServerIdentity.derive("shared secret");
-    ServerIdentity second = ServerIdentity.derive("shared secret");
+  void aDataDirectoryGetsItsOwnPrivateKeyFileOnceAndKeepsIt(@TempDir Path data) throws Exception {
+    ServerIdentity first = ServerIdentity.loadOrCreate(data);
+    ServerIdentity again = ServerIdentity.loadOrCreate(data);
 
-    assertThat(second.publicKey().getEncoded()).isEqualTo(first.publicKey().getEncoded());
-    assertThat(second.certificate().getEncoded()).isEqualTo(first.certificate().getEncoded());
+    Path file = data.resolve(ServerIdentity.KEY_FILE);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+        .isEqualTo("rw-------");
+    assertThat(again.encodedPublicKey()).isEqualTo(first.encodedPublicKey());
+    assertThat(again.certificate().getEncoded()).isEqualTo(first.certificate().getEncoded());
+    try (var listing = Files.list(data)) {
+      assertThat(listing).containsExactly(file);
+    }
   }
 
   @Test
-  void anotherSecretGivesAnotherKey() {
-    assertThat(ServerIdentity.derive("secret one").publicKey().getEncoded())
-        .isNotEqualTo(ServerIdentity.derive("secret two").publicKey().getEncoded());
+  void everyInstallHasAnotherKeyWhateverItsSecret(@TempDir Path one, @TempDir Path two)
+      throws Exception {
+    // Nothing about the key comes from the shared secret: the key a stranger fetches from the
+    // server's port cannot be used to test guesses of it.
+    assertThat(ServerIdentity.loadOrCreate(one).encodedPublicKey())
+        .isNotEqualTo(ServerIdentity.loadOrCreate(two).encodedPublicKey());
+    assertThat(ServerIdentity.generate().encodedPublicKey())
+        .isNotEqualTo(ServerIdentity.generate().encodedPublicKey());
   }
 
   @Test
-  void thePrivateKeyIsTheDocumentedHkdfOutput() throws Exception {
-    byte[] expected =
-        hkdfSha256(VECTOR_SECRET, "kueue-server-identity", "kueue tls ed25519 private key v1");
+  void aKeyFileOthersMayReadIsRefusedWithTheChmodToRun(@TempDir Path data) throws Exception {
+    ServerIdentity.loadOrCreate(data);
+    Path file = data.resolve(ServerIdentity.KEY_FILE);
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
 
-    assertThat(ServerIdentity.privateKeyBytes(VECTOR_SECRET)).isEqualTo(expected);
-    assertThat(HexFormat.of().formatHex(expected)).isEqualTo(VECTOR_PRIVATE_KEY);
-    EdECPrivateKey key = (EdECPrivateKey) ServerIdentity.derive(VECTOR_SECRET).privateKey();
-    assertThat(key.getBytes()).hasValue(expected);
+    assertThatThrownBy(() -> ServerIdentity.loadOrCreate(data))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("may be read or changed by other users")
+        .hasMessageContaining("chmod 600 " + file);
   }
 
   @Test
-  void thePublicKeyMatchesTheOneOpenSslComputesFromTheSamePrivateKey() {
-    assertThat(
-            HexFormat.of().formatHex(ServerIdentity.derive(VECTOR_SECRET).publicKey().getEncoded()))
-        .isEqualTo(VECTOR_PUBLIC_KEY_INFO);
+  void aDamagedKeyFileIsRefusedRatherThanReplacedSilently(@TempDir Path data) throws Exception {
+    Path file = data.resolve(ServerIdentity.KEY_FILE);
+    Files.writeString(file, "kueue server key v1\nnot base64!\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+
+    assertThatThrownBy(() -> ServerIdentity.loadOrCreate(data))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("is damaged; remove it");
+  }
+
+  @Test
+  void theFingerprintIsWrittenAsSshWritesHostKeyFingerprints() {
+    ServerIdentity identity = ServerIdentity.generate();
+
+    assertThat(identity.fingerprint()).matches("SHA256:[A-Za-z0-9+/]{43}");
+    assertThat(ServerIdentity.fingerprint(identity.encodedPublicKey()))
+        .isEqualTo(identity.fingerprint());
   }
 
   @Test
   void theCertificateIsAValidSelfSignedEd25519VersionThreeCertificate() throws Exception {
-    ServerIdentity identity = ServerIdentity.derive(VECTOR_SECRET);
+    ServerIdentity identity = ServerIdentity.generate();
     var certificate = identity.certificate();
 
     certificate.verify(identity.publicKey());
@@ -63,18 +81,6 @@ class ServerIdentityTest {
     assertThat(certificate.getSubjectX500Principal().getName()).isEqualTo("CN=kueue");
     assertThat(certificate.getIssuerX500Principal())
         .isEqualTo(certificate.getSubjectX500Principal());
-    assertThat(certificate.getPublicKey().getEncoded())
-        .isEqualTo(identity.publicKey().getEncoded());
-  }
-
-  /** RFC 5869 written out with HMAC, independent of the JDK's KDF class. */
-  private static byte[] hkdfSha256(String inputKey, String salt, String info) throws Exception {
-    Mac mac = Mac.getInstance("HmacSHA256");
-    mac.init(new SecretKeySpec(salt.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-    byte[] pseudoRandomKey = mac.doFinal(inputKey.getBytes(StandardCharsets.UTF_8));
-    mac.init(new SecretKeySpec(pseudoRandomKey, "HmacSHA256"));
-    mac.update(info.getBytes(StandardCharsets.UTF_8));
-    mac.update((byte) 1);
-    return mac.doFinal();
+    assertThat(certificate.getPublicKey().getEncoded()).isEqualTo(identity.encodedPublicKey());
   }
 }

@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.net.InetAddress;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -31,11 +29,21 @@ class TransportSecurityTest {
     return outcome;
   }
 
+  private final ServerIdentity serverKey = ServerIdentity.generate();
+
+  private TransportSecurity server() {
+    return TransportSecurity.server(serverKey);
+  }
+
+  private TransportSecurity pinned() {
+    return TransportSecurity.clientTrusting(serverKey.encodedPublicKey());
+  }
+
   @Test
   void aClientWithTheSameSecretTalksOverTlsBoundToItsOwnConnection() throws Exception {
-    try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
-        PeerConnection first = open(server.port(), SECRET, TransportSecurity.tls(SECRET));
-        PeerConnection _ = open(server.port(), SECRET, TransportSecurity.tls(SECRET))) {
+    try (HandshakeServer server = new HandshakeServer(server(), SECRET);
+        PeerConnection first = open(server.port(), SECRET, pinned());
+        PeerConnection _ = open(server.port(), SECRET, pinned())) {
       first.send(new Message.ShowJob(7));
 
       assertThat(first.encrypted()).isTrue();
@@ -48,8 +56,27 @@ class TransportSecurityTest {
   }
 
   @Test
+  void aClientTrustsTheKeyInItsPinFileAndReadsTheFileAgainForEveryConnection(@TempDir Path home)
+      throws Exception {
+    Path pin = home.resolve("server-key.pub");
+    ServerKeyPin.publish(pin, ServerIdentity.generate(), "an old server");
+    TransportSecurity client = TransportSecurity.client(pin);
+    try (HandshakeServer server = new HandshakeServer(server(), SECRET)) {
+      assertThatThrownBy(() -> open(server.port(), SECRET, client))
+          .isInstanceOfSatisfying(
+              ServerKeyException.class,
+              e -> assertThat(e.reason()).isEqualTo(ServerKeyException.Reason.MISMATCH));
+
+      ServerKeyPin.publish(pin, serverKey, "the server now listening");
+      try (PeerConnection connection = open(server.port(), SECRET, client)) {
+        assertThat(connection.encrypted()).isTrue();
+      }
+    }
+  }
+
+  @Test
   void bothEndsOfOneTlsConnectionComputeTheSameChannelBinding() throws Exception {
-    TransportSecurity transport = TransportSecurity.tls(SECRET);
+    TransportSecurity transport = server();
     try (var listener = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       CompletableFuture<TransportSecurity.Channel> serverSide =
           CompletableFuture.supplyAsync(
@@ -62,7 +89,7 @@ class TransportSecurityTest {
               });
       Socket socket = new Socket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
       TransportSecurity.Channel clientSide =
-          TransportSecurity.tls(SECRET).connect(socket, "127.0.0.1", listener.getLocalPort());
+          pinned().connect(socket, "127.0.0.1", listener.getLocalPort());
       TransportSecurity.Channel accepted = serverSide.get(10, TimeUnit.SECONDS);
 
       assertThat(clientSide.binding()).isEqualTo(accepted.binding());
@@ -74,94 +101,67 @@ class TransportSecurityTest {
   }
 
   @Test
-  void aServerWhoseKeyIsNotDerivedFromTheSecretIsRefusedDuringTls() throws Exception {
+  void aServerWithAnotherKeyIsRefusedDuringTlsBeforeTheClientSaysAnything() throws Exception {
+    // Another program on the server's port, perhaps one that knows the secret's format and hopes
+    // for a proof to test guesses against: the client hangs up during TLS.
     try (HandshakeServer impostor =
-        new HandshakeServer(TransportSecurity.tls("another secret"), "another secret")) {
-      assertThatThrownBy(() -> open(impostor.port(), SECRET, TransportSecurity.tls(SECRET)))
-          .isInstanceOf(PeerConnection.AuthenticationException.class)
-          .hasMessageContaining("certificate is not derived from this shared_secret");
+        new HandshakeServer(TransportSecurity.server(ServerIdentity.generate()), SECRET, true)) {
+      assertThatThrownBy(() -> open(impostor.port(), SECRET, pinned()))
+          .isInstanceOfSatisfying(
+              ServerKeyException.class,
+              e -> assertThat(e.reason()).isEqualTo(ServerKeyException.Reason.MISMATCH))
+          .hasMessageContaining("not the Kueue server key pinned")
+          .hasMessageContaining(serverKey.fingerprint());
       // The client's alert or its hang-up, whichever the impostor notices first.
       assertThat(outcome(impostor)).isInstanceOf(java.io.IOException.class);
+      assertThat(impostor.received).isEmpty();
     }
   }
 
   @Test
-  void aClientKeepsTheServersKeyInItsCacheDirectoryReadableOnlyByItsUser(@TempDir Path home)
-      throws Exception {
-    Path cache = home.resolve("cache").resolve("kueue");
-    try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
-        PeerConnection connection =
-            open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
-      assertThat(connection.encrypted()).isTrue();
-    }
-
-    Path file = cache.resolve(ServerIdentity.cacheFileName(SECRET));
-    assertThat(Files.readAllBytes(file))
-        .isEqualTo(ServerIdentity.derive(SECRET).publicKey().getEncoded());
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
-        .isEqualTo("rw-------");
-    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(cache)))
-        .isEqualTo("rwx------");
-    try (var listing = Files.list(cache)) {
-      assertThat(listing).containsExactly(file);
+  void withoutAPinFileTheClientDoesNotConnect(@TempDir Path home) throws Exception {
+    try (HandshakeServer server = new HandshakeServer(server(), SECRET)) {
+      assertThatThrownBy(
+              () ->
+                  open(
+                      server.port(),
+                      SECRET,
+                      TransportSecurity.client(home.resolve("server-key.pub"))))
+          .isInstanceOfSatisfying(
+              ServerKeyException.class,
+              e -> assertThat(e.reason()).isEqualTo(ServerKeyException.Reason.NOT_PINNED))
+          .hasMessageContaining("does not exist");
+      assertThat(server.received).isEmpty();
     }
   }
 
   @Test
-  void aDamagedCachedKeyIsReplacedInsteadOfLockingTheClientOut(@TempDir Path cache)
-      throws Exception {
-    Path file = cache.resolve(ServerIdentity.cacheFileName(SECRET));
-    byte[] wrongKey = ServerIdentity.derive("another secret").publicKey().getEncoded();
-    Files.write(file, wrongKey);
-
-    try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET);
-        PeerConnection connection =
-            open(server.port(), SECRET, TransportSecurity.tls(SECRET, cache))) {
-      assertThat(connection.encrypted()).isTrue();
-    }
-
-    assertThat(Files.readAllBytes(file))
-        .isEqualTo(ServerIdentity.derive(SECRET).publicKey().getEncoded());
-  }
-
-  @Test
-  void aCachedKeyDoesNotMakeAnImpostorTrusted(@TempDir Path cache) throws Exception {
-    // The impostor's key sits in the cache file of this secret, as if someone who can write the
-    // user's files had put it there.
-    Path file = cache.resolve(ServerIdentity.cacheFileName(SECRET));
-    try (HandshakeServer impostor =
-        new HandshakeServer(TransportSecurity.tls("another secret"), "another secret")) {
-      Files.write(file, ServerIdentity.derive("another secret").publicKey().getEncoded());
-      // TLS accepts the planted key, but the impostor cannot prove the secret in the Kueue
-      // handshake, so the client stops before sending anything but its hello.
-      assertThatThrownBy(() -> open(impostor.port(), SECRET, TransportSecurity.tls(SECRET, cache)))
+  void thePeerProvesTheSecretFirstAndTheServerAfterwards() throws Exception {
+    // A server holding the pinned key but not the secret (its key file was copied): it gets the
+    // client's proof only because TLS showed it holds the key, and cannot answer with its own.
+    try (HandshakeServer impostor = new HandshakeServer(server(), "a guessed secret", true)) {
+      assertThatThrownBy(() -> open(impostor.port(), SECRET, pinned()))
           .isInstanceOf(PeerConnection.AuthenticationException.class)
           .hasMessageContaining("could not prove it knows the shared secret");
+      assertThat(impostor.received.poll(5, TimeUnit.SECONDS)).isInstanceOf(Message.Hello.class);
+      assertThat(impostor.received.poll(5, TimeUnit.SECONDS))
+          .isInstanceOf(Message.Authenticate.class);
     }
   }
 
   @Test
-  void theCacheFileOfOneSecretIsNotFoundWithAnother() {
-    assertThat(ServerIdentity.cacheFileName(SECRET))
-        .startsWith("server-key-")
-        .isNotEqualTo(ServerIdentity.cacheFileName("another secret"))
-        .doesNotContain(SECRET);
-  }
-
-  @Test
-  void aServerWithTheRightKeyButWithoutTheSecretCannotProveItself() throws Exception {
-    // As if the derived private key had leaked without the secret: TLS succeeds, the proof fails.
-    try (HandshakeServer impostor =
-        new HandshakeServer(TransportSecurity.tls(SECRET), "a guessed secret")) {
-      assertThatThrownBy(() -> open(impostor.port(), SECRET, TransportSecurity.tls(SECRET)))
+  void aServerWithAnotherSecretRefusesTheClientsProof() throws Exception {
+    try (HandshakeServer server = new HandshakeServer(server(), "another secret")) {
+      assertThatThrownBy(() -> open(server.port(), SECRET, pinned()))
           .isInstanceOf(PeerConnection.AuthenticationException.class)
-          .hasMessageContaining("could not prove it knows the shared secret");
+          .hasMessageContaining("authentication failed");
+      assertThat(outcome(server)).isEqualTo("refused");
     }
   }
 
   @Test
   void aPlainClientAtATlsServerIsToldAtOnceThatTheServerRequiresTls() throws Exception {
-    try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET)) {
+    try (HandshakeServer server = new HandshakeServer(server(), SECRET)) {
       assertThatThrownBy(() -> open(server.port(), SECRET, TransportSecurity.none()))
           .isInstanceOf(EncryptionMismatchException.class)
           .hasMessageContaining("accepts only TLS-encrypted connections")
@@ -174,7 +174,7 @@ class TransportSecurityTest {
   void aTlsClientAtAPlainServerIsToldAtOnceThatTheEncryptionSettingsDiffer() throws Exception {
     try (HandshakeServer server = new HandshakeServer(TransportSecurity.none(), SECRET)) {
       long started = System.nanoTime();
-      assertThatThrownBy(() -> open(server.port(), SECRET, TransportSecurity.tls(SECRET)))
+      assertThatThrownBy(() -> open(server.port(), SECRET, pinned()))
           .isInstanceOf(EncryptionMismatchException.class)
           .hasMessageContaining("both ends need the same [common] encryption setting");
       assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(TIMEOUT);
@@ -196,8 +196,8 @@ class TransportSecurityTest {
 
   @Test
   void closingAnEncryptedConnectionEndsAWaitingReceiveAtOnce() throws Exception {
-    try (HandshakeServer server = new HandshakeServer(TransportSecurity.tls(SECRET), SECRET)) {
-      PeerConnection connection = open(server.port(), SECRET, TransportSecurity.tls(SECRET));
+    try (HandshakeServer server = new HandshakeServer(server(), SECRET)) {
+      PeerConnection connection = open(server.port(), SECRET, pinned());
       CompletableFuture<Throwable> waiting =
           CompletableFuture.supplyAsync(
               () -> {

@@ -67,9 +67,6 @@ final class Connection implements Runnable {
         return;
       }
       authenticated = true;
-      if (admission != null) {
-        admission.authenticated();
-      }
       reader.limit(MessageCodec.MAX_MESSAGE_BYTES);
       if (role.equals("client")) {
         watched.authenticatedAsClient();
@@ -224,11 +221,9 @@ final class Connection implements Runnable {
       }
       String secret = context.secret();
       String serverNonce = Handshakes.newNonce();
-      outbound.send(
-          new Message.Challenge(
-              Message.PROTOCOL_VERSION,
-              serverNonce,
-              Handshakes.serverProof(secret, role, hello.nonce(), serverNonce, channelBinding)));
+      // Nothing derived from the secret before the peer has proved it: a stranger must not get
+      // anything to test guesses against.
+      outbound.send(new Message.Challenge(Message.PROTOCOL_VERSION, serverNonce));
       Message second = read(reader);
       if (!(second instanceof Message.Authenticate authenticate)) {
         throw new ProtocolException("expected authenticate, got " + typeOf(second));
@@ -252,7 +247,15 @@ final class Connection implements Runnable {
         return null;
       }
       context.throttle().succeeded(socket.getInetAddress());
-      outbound.send(new Message.Welcome(context.software()));
+      // Before the welcome: once the peer has it, the connection must no longer be displaced to
+      // make room for unauthenticated ones, or a client could lose its first request.
+      if (admission != null) {
+        admission.authenticated();
+      }
+      outbound.send(
+          new Message.Welcome(
+              context.software(),
+              Handshakes.serverProof(secret, role, hello.nonce(), serverNonce, channelBinding)));
       log.debug("authenticated {} as {}", peer, role);
       return role;
     } finally {

@@ -21,6 +21,8 @@ import kueue.core.Scheduler;
 import kueue.core.SchedulerSettings;
 import kueue.model.JobStats;
 import kueue.protocol.PeerConnection;
+import kueue.protocol.ServerIdentity;
+import kueue.protocol.ServerKeyPin;
 import kueue.protocol.TransportSecurity;
 import kueue.store.JobStore;
 import kueue.store.SqliteJobStore;
@@ -41,6 +43,10 @@ public final class KueueServer implements AutoCloseable {
   private final ServerContext context;
   private final java.util.Set<Socket> openSockets = ConcurrentHashMap.newKeySet();
   private final Clock clock;
+
+  /** The TLS key; null when the configuration turned encryption off. */
+  private final ServerIdentity identity;
+
   private ServerMetrics metrics;
   private volatile boolean closed;
 
@@ -67,7 +73,10 @@ public final class KueueServer implements AutoCloseable {
           Executors.newSingleThreadScheduledExecutor(
               r -> Thread.ofPlatform().daemon().name("timers").unstarted(r));
       KueueConfig.Common common = config.common();
-      TransportSecurity transport = TransportSecurity.of(common.encrypted(), common.sharedSecret());
+      this.identity =
+          common.encrypted() ? ServerIdentity.loadOrCreate(settings.dataDirectory()) : null;
+      TransportSecurity transport =
+          identity != null ? TransportSecurity.server(identity) : TransportSecurity.none();
       if (!transport.encrypted()) {
         log.warn(
             "encryption = \"none\" in {}: commands, environments and output cross the network"
@@ -122,7 +131,7 @@ public final class KueueServer implements AutoCloseable {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-    } catch (RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       store.close();
       throw e;
     }
@@ -159,7 +168,9 @@ public final class KueueServer implements AutoCloseable {
               "client",
               "kueue_server warm-up",
               WARM_UP_LIMIT,
-              context.transport())) {
+              identity != null
+                  ? TransportSecurity.clientTrusting(identity.encodedPublicKey())
+                  : TransportSecurity.none())) {
         log.debug("warm-up connection authenticated");
       }
       accepted.join(WARM_UP_LIMIT.toMillis());
@@ -231,6 +242,9 @@ public final class KueueServer implements AutoCloseable {
       ConnectionGuard guard = server.context.guard();
       server.timers.scheduleWithFixedDelay(guard::check, 1, 1, TimeUnit.SECONDS);
       server.bind(config.server().addressBindings(), config.common().serverPort());
+      // Only once the port is ours: a second server started by mistake with another data
+      // directory must not take the pin away from the one that is running.
+      server.publishKey(config);
       if (server.store instanceof SqliteJobStore sqlite && !sqlite.checksBeforeWriting()) {
         server.watchIntegrity(sqlite, onFatalError);
       }
@@ -238,6 +252,49 @@ public final class KueueServer implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       server.close();
       throw e;
+    }
+  }
+
+  /**
+   * Writes the server's public key to the pin file, so that clients and workers sharing the
+   * configuration's directory trust it. A pin that names another key is replaced: only the user can
+   * write there, and the key changes only when the data directory was replaced.
+   */
+  private void publishKey(KueueConfig config) {
+    if (identity == null) {
+      return;
+    }
+    java.nio.file.Path pin = config.common().serverKeyFile();
+    try {
+      boolean written =
+          ServerKeyPin.publish(
+              pin,
+              identity,
+              "Written by kueue_server on "
+                  + hostName()
+                  + " for its data directory "
+                  + config.server().dataDirectory()
+                  + ".");
+      log.info(
+          "server key {} {} {}",
+          identity.fingerprint(),
+          written ? "written to" : "already pinned in",
+          pin);
+    } catch (IOException | RuntimeException e) {
+      log.warn(
+          "cannot write the server key pin {} ({}): clients and workers will not trust this"
+              + " server until it holds this server's key {}",
+          pin,
+          e.toString(),
+          identity.fingerprint());
+    }
+  }
+
+  private static String hostName() {
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (IOException e) {
+      return "this machine";
     }
   }
 
@@ -256,8 +313,15 @@ public final class KueueServer implements AutoCloseable {
       }
       boolean inUse = failures.stream().anyMatch(f -> f.contains("in use"));
       if (!inUse || System.nanoTime() > deadline) {
+        String holder = inUse ? PortHolder.describe(port) : null;
         throw new IOException(
-            "could not listen on any of " + addresses + " port " + port + ": " + failures);
+            "could not listen on any of "
+                + addresses
+                + " port "
+                + port
+                + ": "
+                + failures
+                + (holder == null ? "" : "; " + holder));
       }
       try {
         Thread.sleep(100);

@@ -75,7 +75,8 @@ class BatchRequestsTest {
         SECRET,
         "client",
         "test",
-        Duration.ofSeconds(10));
+        Duration.ofSeconds(10),
+        kueue.protocol.TransportSecurity.client(config.common().serverKeyFile()));
   }
 
   private static int freePort() throws IOException {

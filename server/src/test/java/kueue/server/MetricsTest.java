@@ -66,7 +66,8 @@ class MetricsTest {
             SECRET,
             "client",
             "test",
-            Duration.ofSeconds(10));
+            Duration.ofSeconds(10),
+            kueue.protocol.TransportSecurity.client(config.common().serverKeyFile()));
   }
 
   @AfterEach

@@ -31,10 +31,10 @@ final class RawPeer implements AutoCloseable {
     this.out = channel.output();
   }
 
-  /** TLS to the server, checking its key as a real client would. */
-  static RawPeer tls(int port, String secret) throws IOException, ProtocolException {
+  /** TLS to the server, checking its key against the pin file as a real client would. */
+  static RawPeer tls(int port, java.nio.file.Path pin) throws IOException, ProtocolException {
     Socket socket = connect(port);
-    return new RawPeer(TransportSecurity.tls(secret).connect(socket, "127.0.0.1", port));
+    return new RawPeer(TransportSecurity.client(pin).connect(socket, "127.0.0.1", port));
   }
 
   /**
@@ -68,6 +68,11 @@ final class RawPeer implements AutoCloseable {
   synchronized void send(Message message) throws IOException {
     out.write(MessageCodec.encode(message));
     out.flush();
+  }
+
+  /** The next message as the server wrote it, or null once the server closed the connection. */
+  byte[] nextLine() throws IOException, ProtocolException {
+    return reader.next();
   }
 
   /** The next message, or null once the server closed the connection. */

@@ -54,6 +54,11 @@ class SecurityTest {
   @TempDir static Path home;
   private KueueServer server;
   private int port;
+
+  /** The pin file the server under test wrote: what its clients trust. */
+  private Path pin;
+
+  private Path lastDirectory;
   private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
   private final List<KueueServer> extraServers = new ArrayList<>();
 
@@ -64,6 +69,7 @@ class SecurityTest {
     root.addAppender(logs);
     server = start("tls");
     port = server.addresses().getFirst().getPort();
+    pin = lastDirectory.resolve("server-key.pub");
   }
 
   @AfterAll
@@ -83,6 +89,7 @@ class SecurityTest {
 
   private KueueServer start(String encryption) throws Exception {
     Path directory = Files.createTempDirectory(home, "server");
+    lastDirectory = directory;
     Path file = directory.resolve("config.toml");
     Files.writeString(
         file,
@@ -113,8 +120,8 @@ class SecurityTest {
     }
   }
 
-  private static PeerConnection connect(int port, String secret) throws Exception {
-    return connect(port, secret, TransportSecurity.tls(secret));
+  private PeerConnection connect(int port, String secret) throws Exception {
+    return connect(port, secret, TransportSecurity.client(pin));
   }
 
   private static PeerConnection connect(int port, String secret, TransportSecurity transport)
@@ -152,10 +159,49 @@ class SecurityTest {
   }
 
   @Test
-  void aClientWithAnotherSecretRefusesTheServerBeforeSendingAnything() {
+  void aClientWithAnotherSecretIsRefused() {
     assertThatThrownBy(() -> connect(port, "not the secret"))
         .isInstanceOf(PeerConnection.AuthenticationException.class)
-        .hasMessageContaining("not derived from this shared_secret");
+        .hasMessageContaining("authentication failed: the shared_secret differs");
+  }
+
+  @Test
+  void aStrangerGetsNothingDerivedFromTheSecretToTestGuessesAgainst() throws Exception {
+    // What anyone who can reach the port obtains without the secret: the certificate and the
+    // challenge. The key is the random one in the data directory (another server with the same
+    // secret has another), and the challenge holds a fresh nonce and nothing else.
+    try (RawPeer stranger = RawPeer.tlsTrustingAnyServer(port)) {
+      java.security.cert.Certificate[] presented =
+          ((javax.net.ssl.SSLSocket) stranger.channel.socket()).getSession().getPeerCertificates();
+      byte[] key = presented[0].getPublicKey().getEncoded();
+      assertThat(key)
+          .isEqualTo(
+              kueue.protocol.ServerIdentity.loadOrCreate(lastDirectoryOf(pin).resolve("data"))
+                  .encodedPublicKey());
+      KueueServer twin = start("tls");
+      try (RawPeer toTwin = RawPeer.tlsTrustingAnyServer(twin.addresses().getFirst().getPort())) {
+        byte[] twinKey =
+            ((javax.net.ssl.SSLSocket) toTwin.channel.socket())
+                .getSession()
+                .getPeerCertificates()[0]
+                .getPublicKey()
+                .getEncoded();
+        assertThat(twinKey).as("same secret, another install").isNotEqualTo(key);
+      }
+
+      stranger.send(hello());
+      byte[] challenge = stranger.nextLine();
+      com.fasterxml.jackson.databind.JsonNode fields =
+          new com.fasterxml.jackson.databind.ObjectMapper().readTree(challenge);
+      List<String> names = new ArrayList<>();
+      fields.fieldNames().forEachRemaining(names::add);
+      assertThat(names).containsExactlyInAnyOrder("type", "protocol", "nonce");
+      assertThat(fields.get("type").asText()).isEqualTo("challenge");
+    }
+  }
+
+  private static Path lastDirectoryOf(Path pinFile) {
+    return pinFile.getParent();
   }
 
   @Test
@@ -217,7 +263,7 @@ class SecurityTest {
   void aRecordedHandshakeReplayedOnANewConnectionIsRefused() throws Exception {
     Message.Hello recordedHello = hello();
     Message.Authenticate recordedProof;
-    try (RawPeer genuine = RawPeer.tls(port, SECRET)) {
+    try (RawPeer genuine = RawPeer.tls(port, pin)) {
       genuine.send(recordedHello);
       Message.Challenge challenge = (Message.Challenge) genuine.receive();
       recordedProof =
@@ -246,51 +292,40 @@ class SecurityTest {
   }
 
   @Test
-  void aRelayWithACertificateFromAnotherSecretIsRefusedByTheClient() throws Exception {
+  void aRelayWithAnotherKeyIsRefusedByTheClientBeforeItSaysAnything() throws Exception {
     try (LoopbackRelay relay =
         LoopbackRelay.terminatingTls(
-            TransportSecurity.tls("the relay's own secret"), TransportSecurity.tls(SECRET), port)) {
+            TransportSecurity.server(kueue.protocol.ServerIdentity.generate()),
+            TransportSecurity.client(pin),
+            port)) {
       assertThatThrownBy(() -> connect(relay.port(), SECRET))
-          .isInstanceOf(PeerConnection.AuthenticationException.class)
-          .hasMessageContaining("certificate is not derived from this shared_secret");
+          .isInstanceOfSatisfying(
+              kueue.protocol.ServerKeyException.class,
+              e ->
+                  assertThat(e.reason())
+                      .isEqualTo(kueue.protocol.ServerKeyException.Reason.MISMATCH));
       assertThat(relay.seen()).as("no message reached the relay in plain text").isEmpty();
     }
   }
 
   @Test
   void aRelayHoldingTheServerKeyStillCannotPassAProofFromOneConnectionToAnother() throws Exception {
-    // As if the server's derived private key had leaked but not the secret: the relay can read
-    // the traffic, yet every proof names the TLS connection it was made on.
+    // As if the server's private key had leaked but not the secret: the relay can read the
+    // traffic, yet every proof names the TLS connection it was made on, so the server refuses the
+    // client's proof made for the connection to the relay.
     try (LoopbackRelay relay =
         LoopbackRelay.terminatingTls(
-            TransportSecurity.tls(SECRET), TransportSecurity.tls(SECRET), port)) {
+            TransportSecurity.server(
+                kueue.protocol.ServerIdentity.loadOrCreate(pin.getParent().resolve("data"))),
+            TransportSecurity.client(pin),
+            port)) {
       assertThatThrownBy(() -> connect(relay.port(), SECRET))
           .isInstanceOf(PeerConnection.AuthenticationException.class)
-          .hasMessageContaining("could not prove it knows the shared secret");
-
-      // A client that skipped that check would send a proof for its connection to the relay; the
-      // server, on its connection from the relay, refuses it.
-      try (RawPeer careless = RawPeer.tls(relay.port(), SECRET)) {
-        Message.Hello hello = hello();
-        careless.send(hello);
-        Message.Challenge challenge = (Message.Challenge) careless.receive();
-        careless.send(
-            new Message.Authenticate(
-                Handshakes.peerProof(
-                    SECRET,
-                    "client",
-                    hello.nonce(),
-                    challenge.nonce(),
-                    careless.channel.binding())));
-
-        assertThat(careless.receive())
-            .isInstanceOf(Message.Failure.class)
-            .extracting(m -> ((Message.Failure) m).code())
-            .isEqualTo("auth");
-      }
+          .hasMessageContaining("authentication failed");
       assertThat(new String(relay.seen(), StandardCharsets.UTF_8))
           .as("the relay did read the handshake")
-          .contains("\"type\":\"authenticate\"");
+          .contains("\"type\":\"authenticate\"")
+          .doesNotContain("\"type\":\"welcome\"");
     }
   }
 

@@ -104,7 +104,7 @@ final class ServerFixture implements AutoCloseable {
   }
 
   TransportSecurity transport() {
-    return TransportSecurity.of(encryption.equals("tls"), SECRET);
+    return TransportSecurity.forClient(encryption.equals("tls"), config.common().serverKeyFile());
   }
 
   /** An ordinary, well-behaved client. */

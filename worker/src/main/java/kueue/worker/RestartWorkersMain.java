@@ -333,9 +333,9 @@ public final class RestartWorkersMain implements Callable<Integer> {
                 common.serverPort(),
                 common.sharedSecret(),
                 common.encrypted(),
+                common.serverKeyFile(),
                 settings.file()),
-            "kueue " + KueueVersion.VERSION,
-            ConfigLoader.cacheDirectory(System.getenv()))) {
+            "kueue " + KueueVersion.VERSION)) {
       return client.request(new Message.ListWorkers(), Message.WorkerList.class).workers();
     }
   }

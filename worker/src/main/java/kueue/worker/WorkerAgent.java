@@ -34,6 +34,7 @@ import kueue.protocol.EncryptionMismatchException;
 import kueue.protocol.Message;
 import kueue.protocol.PeerConnection;
 import kueue.protocol.ProtocolException;
+import kueue.protocol.ServerKeyException;
 import kueue.protocol.TransportSecurity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -186,7 +187,7 @@ public final class WorkerAgent {
       Duration killGrace,
       Backoff backoff) {
     this.common = common;
-    this.transport = TransportSecurity.of(common.encrypted(), common.sharedSecret());
+    this.transport = TransportSecurity.forClient(common.encrypted(), common.serverKeyFile());
     this.name = workerName(settings, probe);
     this.limits = new ContactLimits(workerTimeout);
     this.heartbeatInterval = limits.heartbeatPeriod(settings.heartbeatInterval());
@@ -564,6 +565,14 @@ public final class WorkerAgent {
               software,
               CONNECT_TIMEOUT,
               transport);
+    } catch (ServerKeyException e) {
+      if (e.reason() == ServerKeyException.Reason.MISMATCH) {
+        // Another program holds the port, so the real server is not listening there and cannot
+        // be giving our jobs to other workers: as with a refused connection, the jobs run on.
+        post(new WorkerInput.ConnectionRefused());
+      }
+      retryLater("cannot trust server " + address() + ": " + e.getMessage(), true);
+      return null;
     } catch (PeerConnection.AuthenticationException e) {
       retryLater("authentication with server " + address() + " failed: " + e.getMessage(), true);
       return null;

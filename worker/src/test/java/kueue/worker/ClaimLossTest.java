@@ -50,7 +50,7 @@ class ClaimLossTest {
 
   private void startAgent() throws Exception {
     server = new ScriptedServer(SECRET);
-    KueueConfig.Common common = new KueueConfig.Common(SECRET, "127.0.0.1", server.port(), "info");
+    KueueConfig.Common common = server.common(SECRET);
     KueueConfig.Worker settings =
         new KueueConfig.Worker("test-worker", 4, false, 1.0, Duration.ofMillis(100), 64 * 1024);
     agent =
@@ -163,6 +163,32 @@ class ClaimLossTest {
         .atMost(WORKER_TIMEOUT.multipliedBy(3))
         .until(job::isAlive);
     assertThat(agent.runningAttempts()).containsExactly(new AttemptRef(8, 1));
+    assertThat(agent.lostAttempts()).isEmpty();
+  }
+
+  @Test
+  void jobsKeepRunningWhileAnotherProgramHoldsTheServersPort() throws Exception {
+    startAgent();
+    ScriptedServer.Peer peer = registeredPeer(1);
+    ProcessHandle job = startSleepingJob(peer, 10);
+    int port = server.port();
+    server.close();
+
+    // Another user's program on the port while the server is down: it cannot present the pinned
+    // key, and since it holds the port, the real server is not counting this worker out either.
+    try (ScriptedServer squatter =
+        new ScriptedServer(
+            SECRET,
+            kueue.protocol.TransportSecurity.server(kueue.protocol.ServerIdentity.generate()),
+            port)) {
+      await()
+          .during(WORKER_TIMEOUT.multipliedBy(2))
+          .atMost(WORKER_TIMEOUT.multipliedBy(3))
+          .until(job::isAlive);
+      assertThat(squatter.connections()).as("the worker kept trying").isPositive();
+      assertThat(squatter.handshakeMessages()).as("and said nothing to it").isEmpty();
+    }
+    assertThat(agent.runningAttempts()).containsExactly(new AttemptRef(10, 1));
     assertThat(agent.lostAttempts()).isEmpty();
   }
 

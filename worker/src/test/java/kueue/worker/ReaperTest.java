@@ -148,6 +148,8 @@ class ReaperTest {
           worker_name = "doomed"
           """
               .formatted(SECRET, server.port()));
+      kueue.protocol.ServerKeyPin.publish(
+          dir.resolve("server-key.pub"), server.pinnedIdentity(), "the scripted server");
       Files.setPosixFilePermissions(
           config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
       ProcessBuilder builder =

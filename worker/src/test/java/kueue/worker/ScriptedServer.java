@@ -7,6 +7,8 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,10 +17,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import kueue.config.KueueConfig;
 import kueue.protocol.FrameReader;
 import kueue.protocol.Handshakes;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
+import kueue.protocol.ServerIdentity;
+import kueue.protocol.ServerKeyPin;
 import kueue.protocol.TransportSecurity;
 
 /**
@@ -37,20 +42,57 @@ final class ScriptedServer implements AutoCloseable {
   private volatile CountDownLatch handshakeGate = new CountDownLatch(0);
   private final BlockingQueue<Message> handshakeMessages = new LinkedBlockingQueue<>();
 
+  /** The key workers pinned for this server; it holds it unless given another transport. */
+  private final ServerIdentity pinnedIdentity = ServerIdentity.generate();
+
+  private Path pinFile;
+
   ScriptedServer(String secret) throws IOException {
-    this(secret, TransportSecurity.tls(secret));
+    this.secret = secret;
+    this.transport = TransportSecurity.server(pinnedIdentity);
+    this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    Thread.ofPlatform().daemon().name("scripted-server").start(this::acceptLoop);
   }
 
   /** With a transport of its own, e.g. an impostor's TLS key or plain TCP. */
   ScriptedServer(String secret, TransportSecurity transport) throws IOException {
+    this(secret, transport, 0);
+  }
+
+  /** On a given port, e.g. the one a server just left; 0 for any free one. */
+  ScriptedServer(String secret, TransportSecurity transport, int port) throws IOException {
     this.secret = secret;
     this.transport = transport;
-    this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    this.listener = new ServerSocket();
+    listener.setReuseAddress(true);
+    listener.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
     Thread.ofPlatform().daemon().name("scripted-server").start(this::acceptLoop);
   }
 
   int port() {
     return listener.getLocalPort();
+  }
+
+  /** The key this server holds, unless it was given another transport. */
+  ServerIdentity pinnedIdentity() {
+    return pinnedIdentity;
+  }
+
+  /** A pin file naming {@link #pinnedIdentity()}, as the real server writes it. */
+  synchronized Path pinFile() throws IOException {
+    if (pinFile == null) {
+      Path directory = Files.createTempDirectory("kueue-pin");
+      directory.toFile().deleteOnExit();
+      pinFile = directory.resolve("server-key.pub");
+      ServerKeyPin.publish(pinFile, pinnedIdentity, "test");
+      pinFile.toFile().deleteOnExit();
+    }
+    return pinFile;
+  }
+
+  /** A worker's [common] section for this server. */
+  KueueConfig.Common common(String workerSecret) throws IOException {
+    return new KueueConfig.Common(workerSecret, "127.0.0.1", port(), "info", pinFile());
   }
 
   /** How many TCP connections were accepted so far. */
@@ -121,8 +163,7 @@ final class ScriptedServer implements AutoCloseable {
       Message.Hello hello = (Message.Hello) first;
       String nonce = Handshakes.newNonce();
       String binding = channel.binding();
-      String proof = Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce, binding);
-      out.write(MessageCodec.encode(new Message.Challenge(Message.PROTOCOL_VERSION, nonce, proof)));
+      out.write(MessageCodec.encode(new Message.Challenge(Message.PROTOCOL_VERSION, nonce)));
       synchronized (afterChallenge) {
         for (Message message : afterChallenge) {
           out.write(MessageCodec.encode(message));
@@ -144,7 +185,11 @@ final class ScriptedServer implements AutoCloseable {
         channel.socket().close();
         return;
       }
-      out.write(MessageCodec.encode(new Message.Welcome("scripted server")));
+      out.write(
+          MessageCodec.encode(
+              new Message.Welcome(
+                  "scripted server",
+                  Handshakes.serverProof(secret, hello.role(), hello.nonce(), nonce, binding))));
       out.flush();
       peers.add(new Peer(channel.socket(), reader));
     } catch (Exception e) {

@@ -50,7 +50,7 @@ class WorkerAgentTest {
   private void startAgent(String serverSecret, Duration heartbeat, Duration workerTimeout)
       throws Exception {
     server = new ScriptedServer(serverSecret);
-    KueueConfig.Common common = new KueueConfig.Common(SECRET, "127.0.0.1", server.port(), "info");
+    KueueConfig.Common common = server.common(SECRET);
     KueueConfig.Worker settings =
         new KueueConfig.Worker("test-worker", 4, false, 1.0, heartbeat, 64 * 1024);
     ResourceProbe probe = new ResourceProbe(settings);
@@ -250,14 +250,17 @@ class WorkerAgentTest {
   }
 
   @Test
-  void aServerThatCannotProveTheSecretGetsNoRegisterAndRunsNothing() throws Exception {
+  void aServerWithAnotherSecretGetsNoRegisterAndRunsNothing() throws Exception {
+    // It holds the pinned key, so the worker proves the secret to it; the proof is refused, and
+    // the job it pushed before anyone was authenticated is ignored.
     Path marker = dir.resolve("must-not-exist");
     startAgent("a-different-secret", Duration.ofSeconds(30));
     server.sendAfterChallenge(offer(30, Jobs.command(dir, "touch", marker.toString())));
 
     await().atMost(WAIT).until(() -> server.connections() >= 3);
 
-    assertThat(server.handshakeMessages()).allMatch(m -> m instanceof Message.Hello);
+    assertThat(server.handshakeMessages())
+        .allMatch(m -> m instanceof Message.Hello || m instanceof Message.Authenticate);
     assertThat(marker).doesNotExist();
     assertThat(agent.workerId()).isEqualTo(-1);
     assertThat(agent.runningAttempts()).isEmpty();

@@ -160,6 +160,8 @@ class WorkerMainTest {
               worker_name = "e2e-worker"
               """
                   .formatted(SECRET, server.port()));
+      kueue.protocol.ServerKeyPin.publish(
+          dir.resolve("server-key.pub"), server.pinnedIdentity(), "the scripted server");
       Path log = dir.resolve("worker.log");
       ProcessBuilder builder =
           new ProcessBuilder(
