@@ -51,13 +51,36 @@ public final class Chaos {
   // Each job logs its runs itself, independently of Kueue: "start", then "end" or, when it is
   // killed (TERM, which the worker and its reaper send first), "killed". The trap comes first so
   // that a run killed at once still leaves a line.
+  //
+  // A flaky job ($3 = flaky) fails its first run: it leaves a marker and exits 3 with a "failed"
+  // line, and a later run, seeing the marker, runs normally. Its retries bring it to success.
   private static final String JOB_SCRIPT =
       """
       trap 'echo "killed $KUEUE_JOB_ID $$ $(date +%s%N)" >> "$1"; exit 143' TERM
       echo "start $KUEUE_JOB_ID $$ $(date +%s%N)" >> "$1"
+      if [ "$3" = flaky ] && [ ! -e "flaky-$KUEUE_JOB_ID" ]; then
+        : > "flaky-$KUEUE_JOB_ID"
+        echo "failed $KUEUE_JOB_ID $$ $(date +%s%N)" >> "$1"
+        exit 3
+      fi
       sleep "$2" & wait $!
       echo "end $KUEUE_JOB_ID $$ $(date +%s%N)" >> "$1"
       """;
+
+  /**
+   * What a job of the run is: most are plain; the others try the workflow features under the same
+   * kills. A dependent waits for an earlier plain job (afterok); a flaky one fails once and has
+   * retries; a timed one sleeps far past its time limit and must end as timed out.
+   */
+  enum Kind {
+    PLAIN,
+    DEPENDENT,
+    FLAKY,
+    TIMED
+  }
+
+  /** The time limit of timed jobs; they would sleep 60 s. */
+  private static final long TIME_LIMIT_SECONDS = 2;
 
   /** What to do; see {@link #usage()}. */
   public record Options(
@@ -83,6 +106,13 @@ public final class Chaos {
 
   private final Options options;
   private final Random random;
+
+  /**
+   * The jobs' kinds and lengths, apart from {@link #random}, which the kill schedule draws from on
+   * another thread: a seed repeats both.
+   */
+  private final Random jobRandom;
+
   private final PrintStream out;
   private final Path home;
   private final Path log;
@@ -97,6 +127,7 @@ public final class Chaos {
   private Chaos(Options options, PrintStream out) throws IOException {
     this.options = options;
     this.random = new Random(options.seed());
+    this.jobRandom = new Random(~options.seed());
     this.out = out;
     this.home =
         options.directory() != null
@@ -506,6 +537,15 @@ public final class Chaos {
   /** Submits the jobs in batches of 20 over time; a batch the server did not answer is retried. */
   private final class Submitter implements Runnable {
     final Set<Long> acknowledged = ConcurrentHashMap.newKeySet();
+
+    /** The kind of each acknowledged job, and the parent of each dependent. */
+    final Map<Long, Kind> kinds = new ConcurrentHashMap<>();
+
+    final Map<Long, Long> parents = new ConcurrentHashMap<>();
+
+    /** Acknowledged plain jobs, which dependents may wait for. */
+    final List<Long> plainJobs = new ArrayList<>();
+
     final Duration spread;
     int requests;
     int retries;
@@ -523,12 +563,29 @@ public final class Chaos {
         while (left > 0) {
           int size = Math.min(BATCH, left);
           List<JobSpec> specs = new ArrayList<>();
+          List<Kind> batchKinds = new ArrayList<>();
+          List<Long> batchParents = new ArrayList<>();
           for (int i = 0; i < size; i++) {
+            Kind kind = nextKind();
+            if (kind == Kind.DEPENDENT && plainJobs.isEmpty()) {
+              kind = Kind.PLAIN;
+            }
             String seconds =
-                String.format(java.util.Locale.ROOT, "%.2f", 0.05 + random.nextDouble() * 0.95);
-            specs.add(
+                kind == Kind.TIMED
+                    ? "60"
+                    : String.format(
+                        java.util.Locale.ROOT, "%.2f", 0.05 + jobRandom.nextDouble() * 0.95);
+            JobSpecBuilder spec =
                 JobSpecBuilder.builder()
-                    .argv(List.of("sh", "-c", JOB_SCRIPT, "chaos-job", log.toString(), seconds))
+                    .argv(
+                        List.of(
+                            "sh",
+                            "-c",
+                            JOB_SCRIPT,
+                            "chaos-" + kind.name().toLowerCase(java.util.Locale.ROOT),
+                            log.toString(),
+                            seconds,
+                            kind == Kind.FLAKY ? "flaky" : "-"))
                     .cwd(work.toString())
                     .env(Map.of("PATH", "/usr/local/bin:/usr/bin:/bin"))
                     .slots(1)
@@ -536,12 +593,36 @@ public final class Chaos {
                     .ramMb(10)
                     .globalResources(Map.of())
                     .stdout("null")
-                    .stderr("null")
-                    .build());
+                    .stderr("null");
+            Long parent = null;
+            switch (kind) {
+              case DEPENDENT -> {
+                parent = plainJobs.get(jobRandom.nextInt(plainJobs.size()));
+                spec.dependencies(
+                    List.of(
+                        new kueue.model.Dependency(kueue.model.DependencyKind.AFTEROK, parent)));
+              }
+              case FLAKY -> spec.retries(3);
+              case TIMED -> spec.timeLimitSeconds(TIME_LIMIT_SECONDS);
+              case PLAIN -> {}
+            }
+            specs.add(spec.build());
+            batchKinds.add(kind);
+            batchParents.add(parent);
           }
-          while (!submit(specs)) {
+          List<Long> ids;
+          while ((ids = submit(specs)) == null) {
             retries++;
             Thread.sleep(300);
+          }
+          for (int i = 0; i < ids.size(); i++) {
+            kinds.put(ids.get(i), batchKinds.get(i));
+            if (batchParents.get(i) != null) {
+              parents.put(ids.get(i), batchParents.get(i));
+            }
+            if (batchKinds.get(i) == Kind.PLAIN) {
+              plainJobs.add(ids.get(i));
+            }
           }
           left -= size;
           Thread.sleep(pause);
@@ -551,22 +632,37 @@ public final class Chaos {
       }
     }
 
-    private boolean submit(List<JobSpec> specs) {
+    /** The new jobs' ids in the order of specs, or null when the server did not answer. */
+    private List<Long> submit(List<JobSpec> specs) {
       requests++;
       try (PeerConnection connection = client()) {
         connection.send(new Message.Submit(specs));
         Message reply = connection.receive();
         if (reply instanceof Message.Submitted submitted) {
           acknowledged.addAll(submitted.ids());
-          return true;
+          return submitted.ids();
         }
         throw new IllegalStateException("submission refused: " + reply);
       } catch (IllegalStateException e) {
         throw e;
       } catch (Exception e) {
-        return false; // the server is down or went down meanwhile
+        return null; // the server is down or went down meanwhile
       }
     }
+  }
+
+  private Kind nextKind() {
+    double roll = jobRandom.nextDouble();
+    if (roll < 0.12) {
+      return Kind.DEPENDENT;
+    }
+    if (roll < 0.22) {
+      return Kind.FLAKY;
+    }
+    if (roll < 0.26) {
+      return Kind.TIMED;
+    }
+    return Kind.PLAIN;
   }
 
   private void awaitAllEnded(Submitter submitter) throws Exception {
@@ -576,7 +672,8 @@ public final class Chaos {
         connection.send(new Message.ListJobs(1, List.of()));
         if (connection.receive() instanceof Message.JobList list) {
           var stats = list.stats();
-          if (stats.pending() + stats.offered() + stats.running() == 0) {
+          if (stats.pending() + stats.offered() + stats.running() + stats.waiting() + stats.held()
+              == 0) {
             return;
           }
         }
@@ -625,16 +722,34 @@ public final class Chaos {
     return jobs;
   }
 
+  /**
+   * @param jobs per job: id, state, exit code, attempt, and its {@link Kind} (from its command)
+   * @param parents the parent of each dependent
+   */
   private record DatabaseView(
       String source,
       Map<Long, String[]> jobs,
       Map<Long, Integer> results,
-      Map<Long, Integer> gaveUp) {}
+      Map<Long, Integer> gaveUp,
+      Map<Long, Long> parents) {
+    Kind kind(long id) {
+      String[] row = jobs.get(id);
+      return row == null ? Kind.PLAIN : Kind.valueOf(row[4]);
+    }
+  }
 
   /** The database read directly: with the sqlite3 program when installed, else over JDBC. */
   private DatabaseView databaseView() throws Exception {
     Path database = home.resolve("data").resolve("kueue.db");
-    String jobsQuery = "SELECT id, state, coalesce(exit_code, 'null'), attempt FROM jobs";
+    // Unacknowledged jobs (their answer was lost in a kill) are checked too: their kind is read
+    // from their command, which names it.
+    String jobsQuery =
+        "SELECT id, state, coalesce(exit_code, 'null'), attempt, CASE"
+            + " WHEN instr(argv, 'chaos-flaky') > 0 THEN 'FLAKY'"
+            + " WHEN instr(argv, 'chaos-timed') > 0 THEN 'TIMED'"
+            + " WHEN instr(argv, 'chaos-dependent') > 0 THEN 'DEPENDENT' ELSE 'PLAIN' END"
+            + " FROM jobs";
+    String parentsQuery = "SELECT job_id, parent_id FROM job_dependencies";
     // A job's ended line is a history row, or kept in the job's row (schema version 3).
     String resultsQuery =
         "SELECT job_id, count(*) FROM (SELECT job_id FROM job_events WHERE what = 'ended'"
@@ -646,13 +761,17 @@ public final class Chaos {
     List<String[]> resultRows =
         cli ? sqlite3(database, resultsQuery) : jdbc(database, resultsQuery);
     List<String[]> failedRows = cli ? sqlite3(database, failedQuery) : jdbc(database, failedQuery);
+    List<String[]> parentRows =
+        cli ? sqlite3(database, parentsQuery) : jdbc(database, parentsQuery);
+    Map<Long, Long> parents = new HashMap<>();
+    parentRows.forEach(row -> parents.put(Long.parseLong(row[0]), Long.parseLong(row[1])));
     Map<Long, String[]> jobs = new TreeMap<>();
     jobRows.forEach(row -> jobs.put(Long.parseLong(row[0]), row));
     Map<Long, Integer> results = new HashMap<>();
     resultRows.forEach(row -> results.put(Long.parseLong(row[0]), Integer.parseInt(row[1])));
     Map<Long, Integer> gaveUp = new HashMap<>();
     failedRows.forEach(row -> gaveUp.put(Long.parseLong(row[0]), Integer.parseInt(row[1])));
-    return new DatabaseView(cli ? "sqlite3" : "JDBC", jobs, results, gaveUp);
+    return new DatabaseView(cli ? "sqlite3" : "JDBC", jobs, results, gaveUp, parents);
   }
 
   private static boolean onPath(String program) {
@@ -729,13 +848,13 @@ public final class Chaos {
                 .computeIfAbsent(pid, p -> new long[] {-1, -1});
         switch (parts[0]) {
           case "start" -> run[0] = time;
-          case "end", "killed" -> {
+          case "end", "killed", "failed" -> {
             run[1] = Math.max(run[1], time);
             hows.computeIfAbsent(job, j -> new HashMap<>())
                 .merge(
                     pid,
                     parts[0],
-                    (a, b) -> a.equals("killed") || b.equals("killed") ? "killed" : "end");
+                    (a, b) -> a.equals("killed") || b.equals("killed") ? "killed" : b);
           }
           default -> unreadable++;
         }
@@ -781,9 +900,14 @@ public final class Chaos {
         continue;
       }
       listed++;
-      if (!job.get("state").asText().equals("FINISHED")
-          || job.get("exitCode").isNull()
-          || job.get("exitCode").asInt() != 0) {
+      boolean timed = database.kind(id) == Kind.TIMED;
+      boolean asExpected =
+          timed
+              ? job.get("state").asText().equals("TIMED_OUT")
+              : job.get("state").asText().equals("FINISHED")
+                  && !job.get("exitCode").isNull()
+                  && job.get("exitCode").asInt() == 0;
+      if (!asExpected) {
         violations.add(
             "client view: job "
                 + id
@@ -800,11 +924,12 @@ public final class Chaos {
     lines.add(
         String.format(
             "client view (kueue list-jobs --json): %d of %d acknowledged jobs"
-                + " listed, %d finished with exit code 0, %d missing",
+                + " listed, %d finished as expected (exit code 0, or timed out), %d missing",
             listed, acknowledged.size(), finishedOk, acknowledged.size() - listed));
 
     int stored = 0;
     int once = 0;
+    Map<Kind, Integer> kinds = new TreeMap<>();
     Map<Integer, Integer> attempts = new TreeMap<>();
     for (long id : all) {
       String[] row = database.jobs().get(id);
@@ -814,10 +939,21 @@ public final class Chaos {
       }
       stored++;
       int results = database.results().getOrDefault(id, 0);
-      if (!row[1].equals("FINISHED")
-          || !row[2].equals("0")
-          || results != 1
-          || database.gaveUp().containsKey(id)) {
+      Kind kind = database.kind(id);
+      kinds.merge(kind, 1, Integer::sum);
+      // A flaky job's failed attempts are recorded too, one line each, before its last.
+      boolean asExpected =
+          switch (kind) {
+            case TIMED -> row[1].equals("TIMED_OUT") && results == 1;
+            case FLAKY ->
+                row[1].equals("FINISHED")
+                    && row[2].equals("0")
+                    && results >= 2
+                    && Integer.parseInt(row[3]) >= 2;
+            case PLAIN, DEPENDENT ->
+                row[1].equals("FINISHED") && row[2].equals("0") && results == 1;
+          };
+      if (!asExpected || database.gaveUp().containsKey(id)) {
         violations.add(
             "database: job "
                 + id
@@ -827,7 +963,9 @@ public final class Chaos {
                 + row[2]
                 + " and "
                 + results
-                + " results recorded");
+                + " results recorded (a "
+                + kind.name().toLowerCase(java.util.Locale.ROOT)
+                + " job)");
       } else {
         once++;
       }
@@ -836,13 +974,14 @@ public final class Chaos {
     lines.add(
         String.format(
             "database (%s): %d jobs stored (%d acknowledged, %d stored without"
-                + " acknowledgement), %d finished exactly once with exit code 0, %d missing",
+                + " acknowledgement), %d ended as expected, once, %d missing",
             database.source(),
             stored,
             acknowledged.size(),
             unacknowledged,
             once,
             all.size() - stored));
+    lines.add("kinds of jobs: " + kinds);
     lines.add(
         "attempt of each job's result: "
             + attempts.entrySet().stream()
@@ -854,6 +993,8 @@ public final class Chaos {
     int killed = 0;
     int repeated = 0;
     int overlaps = 0;
+    int failed = 0;
+    int dependentsAfterParent = 0;
     for (long id : all) {
       List<JobLog.Run> jobRuns = log.runs().getOrDefault(id, List.of());
       if (jobRuns.isEmpty()) {
@@ -869,6 +1010,7 @@ public final class Chaos {
         switch (run.how()) {
           case "end" -> completed++;
           case "killed" -> killed++;
+          case "failed" -> failed++;
           default ->
               violations.add(
                   "job log: run "
@@ -885,15 +1027,55 @@ public final class Chaos {
                   id, jobRuns.get(i - 1).pid(), jobRuns.get(i - 1).end(), run.pid(), run.start()));
         }
       }
-      if (jobRuns.stream().noneMatch(run -> run.how().equals("end"))) {
+      Kind kind = database.kind(id);
+      if (kind == Kind.TIMED) {
+        if (jobRuns.stream().anyMatch(run -> run.how().equals("end"))) {
+          violations.add("job log: job " + id + " ran to its end past its time limit");
+        }
+      } else if (jobRuns.stream().noneMatch(run -> run.how().equals("end"))) {
         violations.add("job log: job " + id + " never ran to its end");
+      }
+      if (kind == Kind.FLAKY && jobRuns.stream().noneMatch(run -> run.how().equals("failed"))) {
+        violations.add("job log: flaky job " + id + " never failed");
+      }
+      Long parent = database.parents().get(id);
+      if (kind == Kind.DEPENDENT) {
+        List<JobLog.Run> parentRuns =
+            parent == null ? List.of() : log.runs().getOrDefault(parent, List.of());
+        long parentEnd =
+            parentRuns.stream()
+                .filter(run -> run.how().equals("end"))
+                .mapToLong(JobLog.Run::end)
+                .max()
+                .orElse(Long.MAX_VALUE);
+        if (parent == null || jobRuns.getFirst().start() < parentEnd) {
+          violations.add(
+              "job log: dependent job "
+                  + id
+                  + " started before its parent "
+                  + parent
+                  + " had run to its end");
+        } else {
+          dependentsAfterParent++;
+        }
       }
     }
     lines.add(
         String.format(
-            "job log: %d runs of %d jobs: %d ran to the end, %d killed (worker SIGKILLed or cut"
-                + " off); %d jobs ran more than once; %d overlapping runs; %d unreadable lines",
-            runs, all.size(), completed, killed, repeated, overlaps, log.unreadable()));
+            "job log: %d runs of %d jobs: %d ran to the end, %d failed on purpose (flaky), %d"
+                + " killed (time limit, or worker SIGKILLed or cut off); %d jobs ran more than"
+                + " once; %d overlapping runs; %d of %d dependents started after their parent's"
+                + " end; %d unreadable lines",
+            runs,
+            all.size(),
+            completed,
+            failed,
+            killed,
+            repeated,
+            overlaps,
+            dependentsAfterParent,
+            kinds.getOrDefault(Kind.DEPENDENT, 0),
+            log.unreadable()));
   }
 
   // ---- small helpers

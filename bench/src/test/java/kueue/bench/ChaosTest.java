@@ -18,7 +18,7 @@ class ChaosTest {
   @TempDir Path home;
 
   @Test
-  void jobsSurviveAServerAndAWorkerKilledWithSigkillFinishingExactlyOnceWithoutOverlaps()
+  void jobsWithDependenciesRetriesAndTimeLimitsSurviveAServerAndAWorkerKilledWithSigkill()
       throws Exception {
     ByteArrayOutputStream text = new ByteArrayOutputStream();
     Chaos.Options options =
@@ -30,8 +30,13 @@ class ChaosTest {
     System.out.println(output);
     assertThat(report.violations()).as(output).isEmpty();
     assertThat(output)
-        .contains("100 of 100 acknowledged jobs listed, 100 finished with exit code 0, 0 missing")
+        .contains(
+            "100 of 100 acknowledged jobs listed, 100 finished as expected (exit code 0, or timed"
+                + " out), 0 missing")
         .contains("0 overlapping runs")
+        .containsPattern(
+            "kinds of jobs: \\{PLAIN=\\d+, DEPENDENT=[1-9]\\d*, FLAKY=[1-9]\\d*, TIMED=[1-9]")
+        .containsPattern("(\\d+) of \\1 dependents started after their parent's end")
         .contains("result: OK");
   }
 }
