@@ -32,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import kueue.core.DependencyTargets;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
+import kueue.model.AttemptOutput;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.CommandLines;
@@ -1010,22 +1011,21 @@ public final class SqliteJobStore implements JobStore {
             }
           }
           history.addAll(rowLines);
-          PreparedStatement outputQuery =
-              loan.prepare("SELECT stream, text, dropped_bytes FROM outputs WHERE job_id = ?");
-          outputQuery.setLong(1, jobId);
-          CapturedOutput stdout = CapturedOutput.EMPTY;
-          CapturedOutput stderr = CapturedOutput.EMPTY;
-          try (ResultSet row = outputQuery.executeQuery()) {
+          PreparedStatement attemptsQuery =
+              loan.prepare(
+                  "SELECT DISTINCT attempt FROM outputs WHERE job_id = ? ORDER BY attempt");
+          attemptsQuery.setLong(1, jobId);
+          List<Integer> outputAttempts = new ArrayList<>();
+          try (ResultSet row = attemptsQuery.executeQuery()) {
             while (row.next()) {
-              CapturedOutput output =
-                  new CapturedOutput(row.getString("text"), row.getLong("dropped_bytes"));
-              if (row.getString("stream").equals("stdout")) {
-                stdout = output;
-              } else {
-                stderr = output;
-              }
+              outputAttempts.add(row.getInt(1));
             }
           }
+          AttemptOutput last =
+              outputAttempts.isEmpty()
+                  ? new AttemptOutput(0, null, null)
+                  : output(loan, jobId, outputAttempts.getLast())
+                      .orElse(new AttemptOutput(0, null, null));
           List<DependencyStatus> dependencies = new ArrayList<>();
           if (!spec.dependencies().isEmpty()) {
             PreparedStatement dependencyQuery =
@@ -1052,11 +1052,42 @@ public final class SqliteJobStore implements JobStore {
                   spec,
                   envVariables,
                   List.copyOf(history),
-                  stdout,
-                  stderr,
+                  last.stdout(),
+                  last.stderr(),
                   devices,
-                  dependencies));
+                  dependencies,
+                  outputAttempts));
         });
+  }
+
+  @Override
+  public Optional<AttemptOutput> output(long jobId, int attempt) {
+    return readers.read(loan -> output(loan, jobId, attempt));
+  }
+
+  private static Optional<AttemptOutput> output(ReadConnections.Loan loan, long jobId, int attempt)
+      throws SQLException {
+    PreparedStatement query =
+        loan.prepare(
+            "SELECT stream, text, dropped_bytes FROM outputs WHERE job_id = ? AND attempt = ?");
+    query.setLong(1, jobId);
+    query.setInt(2, attempt);
+    CapturedOutput stdout = null;
+    CapturedOutput stderr = null;
+    try (ResultSet row = query.executeQuery()) {
+      while (row.next()) {
+        CapturedOutput output =
+            new CapturedOutput(row.getString("text"), row.getLong("dropped_bytes"));
+        if (row.getString("stream").equals("stdout")) {
+          stdout = output;
+        } else {
+          stderr = output;
+        }
+      }
+    }
+    return stdout == null && stderr == null
+        ? Optional.empty()
+        : Optional.of(new AttemptOutput(attempt, stdout, stderr));
   }
 
   private static void addRowLine(
