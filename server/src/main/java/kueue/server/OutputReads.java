@@ -10,8 +10,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import kueue.core.ActiveJobView;
+import kueue.model.AttemptOutput;
 import kueue.model.CapturedOutput;
-import kueue.model.JobDetail;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.model.OutputCursor;
@@ -161,15 +161,10 @@ final class OutputReads {
       }
       return follow ? changeOf(job) : done(part(cursor, wanted, job, false));
     }
-    if (wanted < current) {
-      // An earlier attempt: what the follower had not read of it is not kept.
-      return done(part(cursor, wanted, job, true));
-    }
-    if (job.state().isTerminal()) {
-      return CompletableFuture.completedFuture(stored(cursor, job, partBytes));
-    }
-    if (job.state() == JobState.PENDING) {
-      return done(part(cursor, wanted, job, true)); // its worker was lost; a next attempt follows
+    if (wanted < current || job.state().isTerminal() || !job.state().isOnWorker()) {
+      // Ended: what is kept of it is in the store (nothing for an attempt lost with its worker,
+      // or one older than the kept attempts). A job back in the queue has a next attempt coming.
+      return CompletableFuture.completedFuture(stored(cursor, wanted, job, partBytes));
     }
     if (job.state() != JobState.RUNNING) {
       return follow ? changeOf(job) : done(part(cursor, wanted, job, false));
@@ -266,14 +261,14 @@ final class OutputReads {
   /**
    * The rest of an ended attempt, from the store: stdout, then stderr (their order is not kept).
    */
-  private OutputPart stored(OutputCursor cursor, JobSummary job, int partBytes) {
-    JobDetail detail = context.store().detail(job.id()).orElse(null);
+  private OutputPart stored(OutputCursor cursor, int attempt, JobSummary job, int partBytes) {
+    AttemptOutput kept = context.store().output(job.id(), attempt).orElse(null);
     List<OutputPiece> pieces = new ArrayList<>(2);
     long[] next = {from(cursor.stdoutFrom()), from(cursor.stderrFrom())};
     int budget = partBytes;
     boolean all = true;
-    if (detail != null) {
-      CapturedOutput[] outputs = {detail.stdout(), detail.stderr()};
+    if (kept != null) {
+      CapturedOutput[] outputs = {kept.stdout(), kept.stderr()};
       Long[] wanted = {cursor.stdoutFrom(), cursor.stderrFrom()};
       String[] names = {OutputPiece.STDOUT, OutputPiece.STDERR};
       for (int stream = 0; stream < 2 && all; stream++) {
@@ -305,7 +300,7 @@ final class OutputReads {
     }
     return new OutputPart(
         cursor.jobId(),
-        job.attempt(),
+        attempt,
         job,
         pieces,
         cursor.stdoutFrom() == null ? 0 : next[0],

@@ -169,6 +169,44 @@ class OutputReadsTest {
   }
 
   @Test
+  void eachAttemptsOutputIsReadOnItsOwnAfterTheJobWasRequeued() throws Exception {
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    long job = submit();
+    for (int attempt = 1; attempt <= 2; attempt++) {
+      Message.Offer offer = next(worker, Message.Offer.class);
+      assertThat(offer.attempt()).isEqualTo(attempt);
+      Instant now = Instant.now();
+      worker.send(
+          new Message.Ended(
+              job,
+              offer.attempt(),
+              new JobOutcome(attempt, null, null, now, now),
+              new CapturedOutput("attempt " + attempt + "\n", 0),
+              CapturedOutput.EMPTY));
+      next(worker, Message.ResultStored.class);
+      if (attempt == 1) {
+        client.send(new Message.Requeue(List.of(job), null, false));
+        client.receive();
+      }
+    }
+
+    OutputPart first =
+        read(new OutputCursor(job, 1, 0L, 0L), false).get(10, TimeUnit.SECONDS).parts().getFirst();
+    OutputPart last =
+        read(new OutputCursor(job, null, 0L, 0L), false)
+            .get(10, TimeUnit.SECONDS)
+            .parts()
+            .getFirst();
+
+    assertThat(first.attempt()).isEqualTo(1);
+    assertThat(first.pieces()).containsExactly(new OutputPiece("stdout", 0, "attempt 1\n"));
+    assertThat(first.complete()).isTrue();
+    assertThat(last.attempt()).isEqualTo(2);
+    assertThat(last.pieces()).containsExactly(new OutputPiece("stdout", 0, "attempt 2\n"));
+  }
+
+  @Test
   void aFollowedPendingJobIsAnsweredOnceItStarts() throws Exception {
     long job = submit();
     CompletableFuture<Message.OutputRead> answer = read(new OutputCursor(job, null, 0L, 0L), true);
