@@ -1237,6 +1237,9 @@ public final class SqliteJobStore implements JobStore {
         query.filters().isEmpty()
             ? EnumSet.allOf(JobFilter.class)
             : EnumSet.copyOf(query.filters());
+    if (query.byState()) {
+      return pageByState(query, distinct);
+    }
     boolean allStates = distinct.size() == JobFilter.values().length;
     List<List<JobFilter>> reads =
         query.batch() != null || allStates
@@ -1260,6 +1263,49 @@ public final class SqliteJobStore implements JobStore {
     Comparator<JobSummary> byId = Comparator.comparingLong(JobSummary::id);
     rows.sort(query.newestFirst() ? byId.reversed() : byId);
     return rows.size() <= query.limit() ? rows : List.copyOf(rows.subList(0, query.limit()));
+  }
+
+  /**
+   * A page by state, then id: one read of the category index per state, from the cursor's state on,
+   * each in id order, until the page is full; at most one read per state whatever is stored.
+   */
+  private List<JobSummary> pageByState(JobQuery query, Set<JobFilter> states) {
+    List<JobFilter> order = new ArrayList<>(states);
+    if (query.newestFirst()) {
+      java.util.Collections.reverse(order);
+    }
+    int first = query.afterState() == null ? 0 : Math.max(0, order.indexOf(query.afterState()));
+    if (query.afterState() != null && !states.contains(query.afterState())) {
+      // A cursor in a state no longer asked for: the states after it in the same order.
+      first = 0;
+      while (first < order.size()
+          && (query.newestFirst()
+              ? order.get(first).ordinal() > query.afterState().ordinal()
+              : order.get(first).ordinal() < query.afterState().ordinal())) {
+        first++;
+      }
+    }
+    int from = first;
+    return readers.read(
+        loan -> {
+          List<JobSummary> found = new ArrayList<>();
+          for (int i = from; i < order.size() && found.size() < query.limit(); i++) {
+            JobFilter state = order.get(i);
+            Long after = state == query.afterState() ? query.after() : null;
+            List<Object> parameters = new ArrayList<>();
+            PreparedStatement statement =
+                loan.prepare(
+                    pageQuery(
+                        query.byIdFrom(after, query.limit() - found.size()),
+                        List.of(state),
+                        parameters));
+            for (int p = 0; p < parameters.size(); p++) {
+              statement.setObject(p + 1, parameters.get(p));
+            }
+            found.addAll(summariesFrom(statement));
+          }
+          return found;
+        });
   }
 
   /** Through the index of end times, so the cost follows the jobs that ended since then. */

@@ -830,6 +830,28 @@ abstract class JobStoreContract {
   }
 
   @Test
+  void pagesByStateContinueFromTheCursorsStateAndId() {
+    storeAMixedBatch();
+    persist(queued(8, 6));
+
+    assertThat(ids(store.page(byState(false, null, null, 3)))).containsExactly(1L, 5L, 7L);
+    assertThat(ids(store.page(byState(false, JobFilter.PENDING, 7L, 3))))
+        .as("the last pending job, then the running and succeeded ones")
+        .containsExactly(8L, 4L, 2L);
+    assertThat(ids(store.page(byState(false, JobFilter.SUCCEEDED, 2L, 10))))
+        .containsExactly(3L, 6L);
+    assertThat(ids(store.page(byState(true, null, null, 4)))).containsExactly(6L, 3L, 2L, 4L);
+    assertThat(ids(store.page(byState(true, JobFilter.RUNNING, 4L, 10))))
+        .containsExactly(8L, 7L, 5L, 1L);
+  }
+
+  private static kueue.model.JobQuery byState(
+      boolean descending, JobFilter afterState, Long after, int limit) {
+    return new kueue.model.JobQuery(
+        List.of(), null, null, null, descending, after, limit, true, afterState);
+  }
+
+  @Test
   void endedJobsAreCountedPerMinuteSinceAGivenTimeLeavingCanceledOnesOut() {
     persist(ranToCompletion(1, 0, 0, 10));
     persist(ranToCompletion(2, 1, 0, 50));
