@@ -298,8 +298,8 @@ final class EventWriter implements AutoCloseable {
                 + NOT_TERMINAL);
     insertOutput =
         prepare(
-            "INSERT OR REPLACE INTO outputs (job_id, attempt, stream, text, dropped_bytes)"
-                + " VALUES (?, ?, ?, ?, ?)");
+            "INSERT OR REPLACE INTO outputs (job_id, attempt, stream, text, dropped_bytes, runs)"
+                + " VALUES (?, ?, ?, ?, ?, ?)");
     findState = prepare("SELECT state FROM jobs WHERE id = ?");
     saveNextJobId = prepare("UPDATE meta SET value = ? WHERE key = 'next_job_id'");
     try (Statement statement = connection.createStatement();
@@ -908,6 +908,7 @@ final class EventWriter implements AutoCloseable {
     insertOutput.setString(3, stream);
     insertOutput.setString(4, output.text());
     insertOutput.setLong(5, output.droppedBytes());
+    insertOutput.setString(6, output.runs() == null ? null : JsonColumns.write(output.runs()));
     insertOutput.executeUpdate();
     return true;
   }

@@ -1069,7 +1069,8 @@ public final class SqliteJobStore implements JobStore {
       throws SQLException {
     PreparedStatement query =
         loan.prepare(
-            "SELECT stream, text, dropped_bytes FROM outputs WHERE job_id = ? AND attempt = ?");
+            "SELECT stream, text, dropped_bytes, runs FROM outputs"
+                + " WHERE job_id = ? AND attempt = ?");
     query.setLong(1, jobId);
     query.setInt(2, attempt);
     CapturedOutput stdout = null;
@@ -1077,7 +1078,10 @@ public final class SqliteJobStore implements JobStore {
     try (ResultSet row = query.executeQuery()) {
       while (row.next()) {
         CapturedOutput output =
-            new CapturedOutput(row.getString("text"), row.getLong("dropped_bytes"));
+            new CapturedOutput(
+                row.getString("text"),
+                row.getLong("dropped_bytes"),
+                JsonColumns.numbers(row.getString("runs")));
         if (row.getString("stream").equals("stdout")) {
           stdout = output;
         } else {

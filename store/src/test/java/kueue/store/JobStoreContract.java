@@ -348,12 +348,14 @@ abstract class JobStoreContract {
             1,
             1,
             new JobOutcome(1, null, null, at(2), at(3)),
-            new CapturedOutput("first\n", 0),
-            CapturedOutput.EMPTY,
+            new CapturedOutput("first\n", 0, List.of(0L, 0L, 2L, 3L)),
+            new CapturedOutput("!\n", 0, List.of(1L, 0L)),
             at(3)),
         new Event.JobRerun(1, "by user", at(4)));
 
-    assertThat(store.output(1, 1).orElseThrow().stdout().text()).isEqualTo("first\n");
+    assertThat(store.output(1, 1).orElseThrow().stdout())
+        .as("with where the job switched streams")
+        .isEqualTo(new CapturedOutput("first\n", 0, List.of(0L, 0L, 2L, 3L)));
     assertThat(detail(1).outputAttempts()).containsExactly(1);
   }
 
