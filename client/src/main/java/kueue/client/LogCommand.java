@@ -100,6 +100,9 @@ final class LogCommand extends ServerCommand {
       follower.add(id, attempt, null);
     }
     if (!follow) {
+      if (attempt != null) {
+        follower.oneAttemptOnly();
+      }
       follower.printOnce(client);
       for (JobSummary job : follower.lastSeen()) {
         if (attempt != null && attempt > job.attempt()) {

@@ -87,6 +87,13 @@ final class OutputFollower {
     this.linewise = prefixed || (layout == Layout.MARKED && stdout && stderr);
   }
 
+  private boolean oneAttempt;
+
+  /** Each job's first attempt read is the only one: the attempts after it are left out. */
+  void oneAttemptOnly() {
+    oneAttempt = true;
+  }
+
   /** Follows the job; attempt null means its current one. prefix is put before every line. */
   void add(long jobId, Integer attempt, String prefix) {
     jobs.put(jobId, new Followed(jobId, attempt, prefix == null ? "" : prefix));
@@ -253,11 +260,14 @@ final class OutputFollower {
     if (part.complete()) {
       flushPartialLines(followed);
       JobSummary job = part.job();
-      if (job == null || (job.state().isTerminal() && part.attempt() >= job.attempt())) {
+      if (job == null
+          || (job.state().isTerminal() && part.attempt() >= job.attempt())
+          || oneAttempt) {
         followed.done = true;
       } else {
-        // A next attempt follows: it starts from its first byte.
-        followed.attempt = Math.max(part.attempt(), job.attempt() - 1) + 1;
+        // A next attempt follows (or has run already: its output is kept too); it starts from its
+        // first byte.
+        followed.attempt = part.attempt() + 1;
         followed.stdoutNext = 0;
         followed.stderrNext = 0;
       }
