@@ -19,8 +19,10 @@ import picocli.CommandLine.Parameters;
       "Both streams come in the order the job wrote them; when stdout is not a terminal, each"
           + " line of stderr is marked [stderr]. With --follow, output is printed as the job"
           + " writes it, until the job ends; the exit code is then the job's (as for wait-job)."
-          + " A pending job is waited for. A new attempt of the job (after its worker was lost)"
-          + " starts a section marked [kueue: attempt N].",
+          + " A pending job is waited for. When the job has run more than once (a retry, a"
+          + " requeue, a lost worker), its attempt's section starts with a line"
+          + " [kueue: attempt N on WORKER, exit CODE]; the output of the last "
+          + "10 attempts is kept, and --attempt N shows an earlier one.",
       "Following survives a server restart or a short network break: it goes on from the last"
           + " byte printed."
     })
@@ -41,6 +43,14 @@ final class LogCommand extends ServerCommand {
               + " the batch has ended.")
   Long batch;
 
+  @Option(
+      names = "--attempt",
+      paramLabel = "N",
+      description =
+          "The output of the job's attempt N (1 = the first) instead of its current one; with"
+              + " --follow, the attempts after it follow.")
+  Integer attempt;
+
   @Option(names = "--stdout", description = "Only stdout.")
   boolean onlyStdout;
 
@@ -55,6 +65,10 @@ final class LogCommand extends ServerCommand {
   void prepare() {
     if ((id == null) == (batch == null)) {
       throw new ParameterException(spec.commandLine(), "give a job id or --batch BATCH");
+    }
+    if (attempt != null && (batch != null || attempt < 1)) {
+      throw new ParameterException(
+          spec.commandLine(), "--attempt takes a number from 1 on, for one job (not --batch)");
     }
     if (onlyStdout && onlyStderr) {
       throw new ParameterException(
@@ -80,12 +94,21 @@ final class LogCommand extends ServerCommand {
         follower.add(job.id(), null, "[" + job.arrayIndex() + "] ");
       }
     } else {
-      follower.add(id, null, null);
+      // How the job's earlier attempts ended, for the headers of their sections.
+      follower.knowHistory(
+          client.request(new Message.ShowJob(id), Message.JobDetails.class).job().history());
+      follower.add(id, attempt, null);
     }
     if (!follow) {
+      if (attempt != null) {
+        follower.oneAttemptOnly();
+      }
       follower.printOnce(client);
       for (JobSummary job : follower.lastSeen()) {
-        if (job.state() == JobState.PENDING || job.state() == JobState.OFFERED) {
+        if (attempt != null && attempt > job.attempt()) {
+          err().println("kueue: job " + job.id() + " has had " + job.attempt() + " attempts");
+        } else if (attempt == null
+            && (job.state() == JobState.PENDING || job.state() == JobState.OFFERED)) {
           err().println("kueue: job " + job.id() + " has not started yet");
         }
       }

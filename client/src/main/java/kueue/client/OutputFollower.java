@@ -4,9 +4,11 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import kueue.model.JobEvent;
 import kueue.model.JobSummary;
 import kueue.model.OutputCursor;
 import kueue.model.OutputPart;
@@ -83,6 +85,13 @@ final class OutputFollower {
     this.stdout = stdout;
     this.stderr = stderr;
     this.linewise = prefixed || (layout == Layout.MARKED && stdout && stderr);
+  }
+
+  private boolean oneAttempt;
+
+  /** Each job's first attempt read is the only one: the attempts after it are left out. */
+  void oneAttemptOnly() {
+    oneAttempt = true;
   }
 
   /** Follows the job; attempt null means its current one. prefix is put before every line. */
@@ -219,8 +228,10 @@ final class OutputFollower {
     if (part.attempt() > 0 && (followed.attempt == null || followed.attempt == part.attempt())) {
       followed.attempt = part.attempt();
       if (followed.shownAttempt != part.attempt()) {
-        if (part.attempt() > 1 || followed.shownAttempt > 0) {
-          note(followed, "attempt " + part.attempt());
+        if (part.attempt() > 1
+            || followed.shownAttempt > 0
+            || (part.job() != null && part.job().attempt() > 1)) {
+          note(followed, attemptHeader(part));
         }
         followed.shownAttempt = part.attempt();
       }
@@ -249,15 +260,66 @@ final class OutputFollower {
     if (part.complete()) {
       flushPartialLines(followed);
       JobSummary job = part.job();
-      if (job == null || (job.state().isTerminal() && part.attempt() >= job.attempt())) {
+      if (job == null
+          || (job.state().isTerminal() && part.attempt() >= job.attempt())
+          || oneAttempt) {
         followed.done = true;
       } else {
-        // A next attempt follows: it starts from its first byte.
-        followed.attempt = Math.max(part.attempt(), job.attempt() - 1) + 1;
+        // A next attempt follows (or has run already: its output is kept too); it starts from its
+        // first byte.
+        followed.attempt = part.attempt() + 1;
         followed.stdoutNext = 0;
         followed.stderrNext = 0;
       }
     }
+  }
+
+  /** How earlier attempts ended, by attempt ("exit 1"), for their section headers. */
+  private final Map<Integer, String> earlierEndings = new HashMap<>();
+
+  /**
+   * Where and how earlier attempts ended, from the job's history (the lines of its current attempt
+   * are in its summary), so that their section headers can say it.
+   */
+  void knowHistory(List<JobEvent> history) {
+    for (JobEvent event : history) {
+      if ("ended".equals(event.what())) {
+        String detail = event.detail() == null ? "" : event.detail();
+        int cut = detail.indexOf(';');
+        String ending = cut < 0 ? detail : detail.substring(0, cut);
+        String worker = event.worker() == null ? "" : "on " + event.worker();
+        String joined =
+            worker.isEmpty() || ending.isEmpty() ? worker + ending : worker + ", " + ending;
+        earlierEndings.put(event.attempt(), joined);
+      }
+    }
+  }
+
+  /**
+   * "attempt 2 on vm1, exit 1": the header of an attempt's section, with its worker and how it
+   * ended as far as known.
+   */
+  private String attemptHeader(OutputPart part) {
+    JobSummary job = part.job();
+    String where = earlierEndings.get(part.attempt());
+    if (where == null && job != null && job.attempt() == part.attempt()) {
+      where = job.worker() == null ? "" : "on " + job.worker();
+      String ending = job.state().isTerminal() ? ending(job) : null;
+      if (ending != null) {
+        where = where.isEmpty() ? ending : where + ", " + ending;
+      }
+    }
+    return "attempt " + part.attempt() + (where == null || where.isEmpty() ? "" : " " + where);
+  }
+
+  private static String ending(JobSummary job) {
+    if (job.signal() != null) {
+      return "signal " + job.signal();
+    }
+    if (job.exitCode() != null) {
+      return "exit " + job.exitCode();
+    }
+    return job.state().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
   }
 
   /** A line of kueue's own among the output, where the output goes. */

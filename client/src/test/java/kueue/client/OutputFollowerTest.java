@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.time.Instant;
 import java.util.List;
+import kueue.model.JobEvent;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.model.JobSummaryBuilder;
@@ -132,5 +134,32 @@ class OutputFollowerTest {
 
     assertThat(out.toString()).isEqualTo("one\n[kueue: attempt 2]\ntwo\n");
     assertThat(follower.lastSeen().getFirst().attempt()).isEqualTo(2);
+  }
+
+  @Test
+  void anEarlierAttemptsSectionSaysWhereAndHowItEnded() {
+    OutputFollower follower = follower(OutputFollower.Layout.MARKED, false);
+    follower.knowHistory(
+        List.of(
+            new JobEvent(Instant.EPOCH, 1, "ended", "vm1", "exit 1; retry 1 of 2 follows"),
+            new JobEvent(Instant.EPOCH, 2, "started", "vm2", null)));
+    follower.add(1, 1, null);
+
+    OutputPart first = part(1, 1, JobState.FINISHED, true, new OutputPiece("stdout", 0, "a\n"));
+    follower.print(
+        new OutputPart(
+            1, 1, job(1, JobState.RUNNING, 2).withWorker("vm2"), first.pieces(), 2, 0, true));
+    follower.print(
+        new OutputPart(
+            1,
+            2,
+            job(1, JobState.FINISHED, 2).withWorker("vm2").withExitCode(0),
+            List.of(new OutputPiece("stdout", 0, "b\n")),
+            2,
+            0,
+            true));
+
+    assertThat(out.toString())
+        .isEqualTo("[kueue: attempt 1 on vm1, exit 1]\na\n[kueue: attempt 2 on vm2, exit 0]\nb\n");
   }
 }

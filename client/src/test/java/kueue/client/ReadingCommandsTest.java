@@ -392,7 +392,8 @@ class ReadingCommandsTest {
               "stdout",
               "stderr",
               "devices",
-              "dependencies");
+              "dependencies",
+              "outputAttempts");
       assertThat(root.get("stdout").get("droppedBytes").asLong()).isEqualTo(5000);
       assertThat(root.get("spec").get("argv").get(0).asText()).isEqualTo("./train.py");
     }

@@ -27,6 +27,7 @@ import kueue.config.ConfigException;
 import kueue.model.JobFilter;
 import kueue.model.JobQuery;
 import kueue.model.JobUpdate;
+import kueue.model.OutputCursor;
 import kueue.protocol.Message;
 import kueue.protocol.MessageCodec;
 
@@ -40,6 +41,7 @@ public final class DashboardServer implements AutoCloseable {
   private static final String UPLOT = "META-INF/resources/webjars/uplot/";
   private static final Pattern JOB_PAGE = Pattern.compile("/jobs/(\\d+)");
   private static final Pattern JOB_API = Pattern.compile("/api/jobs/(\\d+)");
+  private static final Pattern OUTPUT_API = Pattern.compile("/api/jobs/(\\d+)/output");
   private static final Pattern ACTION =
       Pattern.compile(
           "/api/(jobs|batches)/(\\d+)/(cancel|kill|hold|release|requeue|requeue-failed)");
@@ -53,6 +55,7 @@ public final class DashboardServer implements AutoCloseable {
   private final ServerLink pollLink;
   private final ServerLink requestLink;
   private final FleetMonitor monitor;
+  private final OutputReader outputReader;
   private final ObjectMapper mapper = MessageCodec.newMapper();
   private final String uplotVersion;
   private volatile boolean closed;
@@ -63,6 +66,7 @@ public final class DashboardServer implements AutoCloseable {
     this.pollLink = new ServerLink(access);
     this.requestLink = new ServerLink(access);
     this.monitor = new FleetMonitor(pollLink, clock, mapper);
+    this.outputReader = new OutputReader(access);
     this.uplotVersion = webJarVersion("org.webjars.npm", "uplot");
   }
 
@@ -182,6 +186,10 @@ public final class DashboardServer implements AutoCloseable {
       events(exchange);
     } else if (path.equals("/api/jobs")) {
       jobs(exchange, query);
+    } else if (OUTPUT_API.matcher(path).matches()) {
+      Matcher job = OUTPUT_API.matcher(path);
+      job.matches();
+      output(exchange, Long.parseLong(job.group(1)), query);
     } else if (JOB_API.matcher(path).matches()) {
       Matcher job = JOB_API.matcher(path);
       job.matches();
@@ -223,10 +231,45 @@ public final class DashboardServer implements AutoCloseable {
               query.get("text"),
               !"oldest".equals(query.get("order")),
               longOrNull(query.get("after")),
-              Integer.parseInt(query.getOrDefault("limit", "50")));
+              Integer.parseInt(query.getOrDefault("limit", "50")),
+              "state".equals(query.get("sort")),
+              query.get("afterState") == null
+                  ? null
+                  : JobFilter.valueOf(
+                      query.get("afterState").trim().toUpperCase(java.util.Locale.ROOT)));
       ask(exchange, new Message.FindJobs(jobQuery), Message.JobList.class);
     } catch (IllegalArgumentException e) {
       sendJson(exchange, 400, Map.of("error", "bad query: " + e.getMessage()));
+    }
+  }
+
+  /**
+   * What is new in a job's output after the page's place in it (read_output with one cursor): at
+   * once, or with follow=1 once there is something new or after the server's longest wait. The page
+   * keeps its place, as {@code kueue log -f} does.
+   */
+  private void output(HttpExchange exchange, long id, Map<String, String> query)
+      throws IOException {
+    try {
+      Long attempt = longOrNull(query.get("attempt"));
+      OutputCursor cursor =
+          new OutputCursor(
+              id,
+              attempt == null ? null : Math.toIntExact(attempt),
+              Math.max(0, Long.parseLong(query.getOrDefault("stdout", "0"))),
+              Math.max(0, Long.parseLong(query.getOrDefault("stderr", "0"))));
+      Message.OutputRead read = outputReader.read(cursor, "1".equals(query.get("follow")));
+      sendJson(exchange, 200, read);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      sendJson(exchange, 400, Map.of("error", "bad query: " + e.getMessage()));
+    } catch (OutputReader.Busy e) {
+      sendJson(exchange, 503, Map.of("error", e.getMessage()));
+    } catch (CliException e) {
+      int status =
+          e.exitCode() == kueue.protocol.RequestConnection.Kind.REFUSED.exitCode() ? 404 : 502;
+      sendJson(exchange, status, Map.of("error", String.valueOf(e.getMessage())));
+    } catch (ConfigException e) {
+      sendJson(exchange, 500, Map.of("error", String.valueOf(e.getMessage())));
     }
   }
 
@@ -400,6 +443,7 @@ public final class DashboardServer implements AutoCloseable {
   public void close() {
     closed = true;
     monitor.close();
+    outputReader.close();
     http.stop(0);
     threads.shutdownNow();
     pollLink.close();

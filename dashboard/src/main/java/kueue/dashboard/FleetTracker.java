@@ -10,9 +10,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import kueue.model.BatchSummary;
+import kueue.model.DeviceState;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
 import kueue.model.Resources;
+import kueue.model.WorkerResources;
 import kueue.model.WorkerSummary;
 import kueue.model.WorkerUsage;
 
@@ -163,8 +165,39 @@ final class FleetTracker {
         reserved.slots(),
         total.slots(),
         worker.system().load1(),
-        List.of(cpuBar(worker), ramBar(worker)),
+        bars(worker),
         jobs);
+  }
+
+  /** CPU and RAM; GPUs too when the worker has any. */
+  static List<FleetView.Bar> bars(WorkerSummary worker) {
+    FleetView.Bar gpus = gpuBar(worker);
+    return gpus == null
+        ? List.of(cpuBar(worker), ramBar(worker))
+        : List.of(cpuBar(worker), ramBar(worker), gpus);
+  }
+
+  /**
+   * Counted in devices: Kueue's part is the share its jobs hold of each GPU; the others' part is
+   * the rest of each GPU the worker found in use outside Kueue (another user's process, memory
+   * taken by no Kueue job); null for a worker without GPUs.
+   */
+  static FleetView.Bar gpuBar(WorkerSummary worker) {
+    double total = 0;
+    double kueue = 0;
+    double others = 0;
+    for (DeviceState state : worker.devices()) {
+      if (!WorkerResources.GPUS.equals(state.device().resource())) {
+        continue;
+      }
+      double held = Math.clamp(state.taken(), 0, 1);
+      total += 1;
+      kueue += held;
+      others += state.device().busy() == null ? 0 : 1 - held;
+    }
+    return total == 0
+        ? null
+        : new FleetView.Bar("GPU", "GPUs", total, kueue, others, total - kueue - others);
   }
 
   /**

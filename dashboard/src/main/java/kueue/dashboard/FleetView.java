@@ -29,7 +29,7 @@ record FleetView(
 
   /**
    * @param connected false for a worker the server no longer lists
-   * @param bars one per resource, CPUs and RAM (more kinds, e.g. GPUs, add bars)
+   * @param bars one per resource: CPUs, RAM, and GPUs when the worker has any
    * @param jobs its offered and running jobs
    */
   record WorkerView(

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Instant;
 import java.util.List;
+import kueue.model.DeviceState;
 import kueue.model.JobState;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
@@ -11,6 +12,8 @@ import kueue.model.JobSummaryBuilder;
 import kueue.model.Resources;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerCapacity;
+import kueue.model.WorkerDevice;
+import kueue.model.WorkerResources;
 import kueue.model.WorkerSummary;
 import org.junit.jupiter.api.Test;
 
@@ -85,6 +88,50 @@ class FleetTrackerTest {
         .as("6,000 MB used, 2,000 of them reserved by Kueue")
         .containsExactly(16_000.0, 2_000.0, 4_000.0, 10_000.0);
     assertThat(FleetTracker.cpuBar(worker("a", 2, 1)).others()).isZero();
+  }
+
+  @Test
+  void aWorkersGpusAreABarOfTheirOwnSplitIntoKueueOthersAndFree() {
+    WorkerSummary plain = worker("a", 2, 5);
+    List<DeviceState> devices =
+        List.of(
+            gpu(0, 1, null),
+            gpu(1, 0.5, null),
+            gpu(2, 0, "another user's process 4242"),
+            gpu(3, 0, null),
+            new DeviceState(WorkerDevice.declared("licences", 0), 1, List.of()));
+    WorkerSummary withGpus =
+        new WorkerSummary(
+            plain.id(),
+            plain.name(),
+            plain.system(),
+            plain.capacity(),
+            plain.reserved(),
+            plain.free(),
+            plain.runningJobs(),
+            plain.busyness(),
+            plain.connected(),
+            plain.lastSeen(),
+            devices);
+
+    FleetView.Bar gpus = FleetTracker.gpuBar(withGpus);
+
+    assertThat(FleetTracker.bars(plain))
+        .extracting(FleetView.Bar::resource)
+        .containsExactly("CPU", "RAM");
+    assertThat(FleetTracker.bars(withGpus))
+        .extracting(FleetView.Bar::resource)
+        .containsExactly("CPU", "RAM", "GPU");
+    assertThat(List.of(gpus.total(), gpus.kueue(), gpus.others(), gpus.free()))
+        .containsExactly(4.0, 1.5, 1.0, 1.5);
+  }
+
+  private static DeviceState gpu(int index, double taken, String busy) {
+    return new DeviceState(
+        new WorkerDevice(
+            WorkerResources.GPUS, index, "GPU-" + index, "A100", 40_000, 0, 0, List.of(), busy),
+        taken,
+        List.of());
   }
 
   @Test

@@ -227,6 +227,13 @@ class DashboardTest {
     inBrowser().until(() -> batchDone() == 30);
   }
 
+  private String firstState() {
+    return String.valueOf(
+        script(
+            "const c = document.querySelector('#jobs tbody tr td.state');"
+                + " return c ? c.textContent : '';"));
+  }
+
   /** Read in one script: the page replaces the batch's element whenever the view changes. */
   private int batchDone() {
     Object done =
@@ -249,18 +256,60 @@ class DashboardTest {
     inBrowser().until(() -> all("#jobs tbody tr").size() == 30);
     screenshot("jobs");
     page.get("http://127.0.0.1:" + port + "/jobs/5");
-    inBrowser().until(() -> !all("#output-stdout").isEmpty());
+    inBrowser().until(() -> page.findElement(By.id("output")).getText().equals("output of 5"));
     assertThat(page.findElement(By.id("job-state")).getText()).isEqualTo("succeeded");
-    assertThat(page.findElement(By.id("output-stdout")).getText()).isEqualTo("output of 5");
     assertThat(page.findElement(By.id("history")).getText())
         .contains("Attempt 1")
         .contains("started")
         .contains("ended");
-    screenshot("job");
   }
 
   @Test
   @Order(4)
+  void aJobPageShowsItsOutputLiveAndEachAttemptsOwn() throws Exception {
+    Path go = home.resolve("go-on");
+    long id =
+        fleet.submit(
+            "sh",
+            "-c",
+            "echo first; echo warning >&2; while [ ! -e "
+                + go
+                + " ]; do sleep 0.05; done;"
+                + " echo second; exit 3");
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/jobs/" + id);
+    inBrowser().until(() -> page.findElement(By.id("output")).getText().contains("warning"));
+    assertThat(page.findElement(By.id("output")).getText()).startsWith("first");
+    assertThat(page.findElement(By.cssSelector("#output .stderr")).getText()).isEqualTo("warning");
+    script("window.loadedOnce = true");
+
+    Files.writeString(go, "");
+    inBrowser().until(() -> page.findElement(By.id("output")).getText().endsWith("second"));
+    inBrowser().until(() -> page.findElement(By.id("job-state")).getText().equals("failed"));
+
+    // Run again: the page, following the latest attempt, goes on with the second one.
+    page.findElement(By.id("requeue-job")).click();
+    page.switchTo().alert().accept();
+    inBrowser().until(() -> all("#output-attempts [data-attempt='2']").size() == 1);
+    // A job that ends at once writes both streams before the worker reads either: their order
+    // is then the order in which the worker read them.
+    inBrowser()
+        .until(
+            () ->
+                page.findElement(By.id("output-info")).getText().startsWith("attempt 2")
+                    && page.findElement(By.id("output")).getText().contains("second"));
+    assertThat(script("return window.loadedOnce")).as("the page was not reloaded").isEqualTo(true);
+    page.findElement(By.cssSelector("#output-attempts [data-attempt='1']")).click();
+    inBrowser().until(() -> page.findElement(By.id("output-info")).getText().equals("attempt 1"));
+    assertThat(page.findElement(By.id("output")).getText())
+        .as("the ended attempt's streams in the order the job wrote them")
+        .isEqualTo("first\nwarning\nsecond");
+    script("document.getElementById('output').scrollIntoView(false)");
+    screenshot("job");
+  }
+
+  @Test
+  @Order(5)
   void cancelOnAJobPageCancelsTheJob() throws Exception {
     long id = fleet.submit("-r", "100000000", "true"); // no worker has the RAM: it stays pending
     WebDriver page = browser();
@@ -291,7 +340,7 @@ class DashboardTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void holdReleaseAndRequeueGoThroughTheGuardedActions() throws Exception {
     long pending = fleet.submit("-r", "100000000", "true"); // no worker has the RAM
     Response forged = http("POST", "/api/jobs/" + pending + "/hold", Map.of("Cookie", cookie()));
@@ -340,7 +389,7 @@ class DashboardTest {
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void aBatchIsHeldReleasedAndItsFailedJobsRequeued() throws Exception {
     Fleet.Result waiting = fleet.kueue("cmd", "--array", "1-3", "-r", "100000000", "true");
     assertThat(waiting.exitCode()).as(waiting.toString()).isZero();
@@ -376,7 +425,7 @@ class DashboardTest {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void theJobsTableOverAHundredThousandJobsPagesQuickly() throws Exception {
     Fleet.Result submitted =
         fleet.kueue("cmd", "--array", "1-100000", "-r", "100000000", "true"); // all stay pending
@@ -389,7 +438,9 @@ class DashboardTest {
             "/api/jobs?limit=50&state=PENDING",
             "/api/jobs?limit=50&order=oldest&after=50000",
             "/api/jobs?limit=50&batch=" + submitted.out().replaceAll("(?s)^batch (\\d+):.*", "$1"),
-            "/api/jobs?limit=50&text=true&state=PENDING");
+            "/api/jobs?limit=50&text=true&state=PENDING",
+            "/api/jobs?limit=50&sort=state",
+            "/api/jobs?limit=50&sort=state&order=oldest&afterState=PENDING&after=60000");
     for (String query : queries) {
       long start = System.nanoTime();
       Response page = http("GET", query, withCookie);
@@ -407,10 +458,23 @@ class DashboardTest {
         .until(
             () -> page.findElement(By.cssSelector(".pager .muted")).getText().contains("page 2"));
     screenshot("jobs-100000");
+
+    // By state over all pages: pending first, then (reversed) the ended states first.
+    page.get("http://127.0.0.1:" + port + "/jobs");
+    inBrowser().until(() -> all("#jobs tbody tr").size() == 50);
+    page.findElement(By.cssSelector("th[data-sort='state']")).click();
+    inBrowser().until(() -> page.getCurrentUrl().contains("sort=state"));
+    inBrowser().until(() -> firstState().equals("pending"));
+    page.findElement(By.cssSelector("th[data-sort='state']")).click();
+    inBrowser().until(() -> firstState().equals("canceled"));
+    page.findElement(By.id("page-next")).click();
+    inBrowser()
+        .until(
+            () -> page.findElement(By.cssSelector(".pager .muted")).getText().contains("page 2"));
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void theServersMetricsShowBothWorkersAndTheJobsByOutcome() throws Exception {
     String metrics;
     try (var http = java.net.http.HttpClient.newHttpClient()) {

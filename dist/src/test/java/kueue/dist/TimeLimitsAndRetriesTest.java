@@ -175,6 +175,12 @@ class TimeLimitsAndRetriesTest {
             "attempt 3: exit 0");
     assertThat(json("show-job", String.valueOf(id), "--json").get("stdout").get("text").asText())
         .isEqualTo("attempt 3\n");
+    // Each attempt's output is kept: the last one with a header naming it, an earlier one asked
+    // for.
+    assertThat(fleet.kueue("log", String.valueOf(id)).out())
+        .matches("\\[kueue: attempt 3 on \\S+, exit 0]\nattempt 3\n");
+    assertThat(fleet.kueue("log", "--attempt", "1", String.valueOf(id)).out())
+        .matches("\\[kueue: attempt 1 on \\S+, exit 1]\nattempt 1\n");
 
     Fleet.Result failed = fleet.kueue("wait-job", String.valueOf(hopeless));
     assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(7);

@@ -16,6 +16,10 @@ import java.util.List;
  * @param after the page continues after this job id in the order asked for (ids below it when
  *     newest first, above it otherwise), or null for the first page
  * @param limit the most jobs of the page, 1 to {@link #MAX_LIMIT} (checked by the reader)
+ * @param byState order by state (the list categories in {@link JobFilter}'s order, reversed when
+ *     newest first), then by id in the same direction; null or false: by id only. Submission order
+ *     is id order (ids are handed out as jobs are submitted), so it needs no order of its own
+ * @param afterState with byState: the state of the job named by after, where the page continues
  */
 public record JobQuery(
     List<JobFilter> filters,
@@ -24,14 +28,34 @@ public record JobQuery(
     String text,
     boolean newestFirst,
     Long after,
-    int limit) {
+    int limit,
+    Boolean byState,
+    JobFilter afterState) {
   public static final int MAX_LIMIT = 1000;
+
+  /** Ordered by id. */
+  public JobQuery(
+      List<JobFilter> filters,
+      Long batch,
+      String worker,
+      String text,
+      boolean newestFirst,
+      Long after,
+      int limit) {
+    this(filters, batch, worker, text, newestFirst, after, limit, false, null);
+  }
 
   /** Decoding never throws here, so that a bad query is answered rather than cut off. */
   public JobQuery {
     filters = filters == null ? List.of() : filters;
     worker = worker == null || worker.isBlank() ? null : worker;
     text = text == null || text.isEmpty() ? null : text;
+    byState = Boolean.TRUE.equals(byState);
+  }
+
+  /** The same query for another place and size of page, by id. */
+  public JobQuery byIdFrom(Long newAfter, int newLimit) {
+    return new JobQuery(filters, batch, worker, text, newestFirst, newAfter, newLimit, false, null);
   }
 
   public boolean limitIsValid() {

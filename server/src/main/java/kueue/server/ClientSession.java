@@ -524,16 +524,7 @@ final class ClientSession {
   private Message.Reply showJob(long id) throws RequestException {
     JobDetail detail = context.store().detail(id).orElseThrow(() -> notFound(id));
     List<JobSummary> summary = withPendingReasons(List.of(detail.summary()));
-    return new Message.JobDetails(
-        new JobDetail(
-            summary.getFirst(),
-            detail.spec(),
-            detail.envVariables(),
-            detail.history(),
-            detail.stdout(),
-            detail.stderr(),
-            detail.devices(),
-            detail.dependencies()));
+    return new Message.JobDetails(detail.withSummary(summary.getFirst()));
   }
 
   private Message.Reply waitJobs(List<Long> ids) throws RequestException {

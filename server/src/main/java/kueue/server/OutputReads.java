@@ -10,8 +10,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import kueue.core.ActiveJobView;
+import kueue.model.AttemptOutput;
 import kueue.model.CapturedOutput;
-import kueue.model.JobDetail;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.model.OutputCursor;
@@ -161,15 +161,10 @@ final class OutputReads {
       }
       return follow ? changeOf(job) : done(part(cursor, wanted, job, false));
     }
-    if (wanted < current) {
-      // An earlier attempt: what the follower had not read of it is not kept.
-      return done(part(cursor, wanted, job, true));
-    }
-    if (job.state().isTerminal()) {
-      return CompletableFuture.completedFuture(stored(cursor, job, partBytes));
-    }
-    if (job.state() == JobState.PENDING) {
-      return done(part(cursor, wanted, job, true)); // its worker was lost; a next attempt follows
+    if (wanted < current || job.state().isTerminal() || !job.state().isOnWorker()) {
+      // Ended: what is kept of it is in the store (nothing for an attempt lost with its worker,
+      // or one older than the kept attempts). A job back in the queue has a next attempt coming.
+      return CompletableFuture.completedFuture(stored(cursor, wanted, job, partBytes));
     }
     if (job.state() != JobState.RUNNING) {
       return follow ? changeOf(job) : done(part(cursor, wanted, job, false));
@@ -264,53 +259,131 @@ final class OutputReads {
   }
 
   /**
-   * The rest of an ended attempt, from the store: stdout, then stderr (their order is not kept).
+   * The rest of an ended attempt, from the store, in the order the job wrote it as far as the
+   * worker remembered its switches between the streams (stdout, then stderr, when it did not).
    */
-  private OutputPart stored(OutputCursor cursor, JobSummary job, int partBytes) {
-    JobDetail detail = context.store().detail(job.id()).orElse(null);
+  private OutputPart stored(OutputCursor cursor, int attempt, JobSummary job, int partBytes) {
+    AttemptOutput kept = context.store().output(job.id(), attempt).orElse(null);
     List<OutputPiece> pieces = new ArrayList<>(2);
     long[] next = {from(cursor.stdoutFrom()), from(cursor.stderrFrom())};
     int budget = partBytes;
     boolean all = true;
-    if (detail != null) {
-      CapturedOutput[] outputs = {detail.stdout(), detail.stderr()};
+    if (kept != null) {
+      CapturedOutput[] outputs = {kept.stdout(), kept.stderr()};
       Long[] wanted = {cursor.stdoutFrom(), cursor.stderrFrom()};
       String[] names = {OutputPiece.STDOUT, OutputPiece.STDERR};
-      for (int stream = 0; stream < 2 && all; stream++) {
+      byte[][] bytes = new byte[2][];
+      long[] starts = new long[2];
+      for (int stream = 0; stream < 2; stream++) {
         CapturedOutput output = outputs[stream];
-        if (wanted[stream] == null || output == null || output.text() == null) {
-          continue;
-        }
-        byte[] bytes = output.text().getBytes(StandardCharsets.UTF_8);
-        long start = Math.max(0, output.droppedBytes());
-        long first = Math.max(next[stream], start);
-        long end = start + bytes.length;
+        bytes[stream] =
+            wanted[stream] == null || output == null || output.text() == null
+                ? new byte[0]
+                : output.text().getBytes(StandardCharsets.UTF_8);
+        starts[stream] = output == null ? 0 : Math.max(0, output.droppedBytes());
+      }
+      for (Segment segment : writeOrder(outputs, starts, bytes)) {
+        int stream = segment.stream();
+        long start = starts[stream];
+        long first = Math.max(next[stream], segment.from());
+        long end = characterEnd(bytes[stream], start, segment.to());
         if (first >= end) {
           continue;
         }
         int offset = (int) (first - start);
         int count = (int) Math.min(end - first, budget);
         if (count < end - first) {
-          count = completeCharacters(bytes, offset, count);
+          count = completeCharacters(bytes[stream], offset, count);
           all = false;
         }
         if (count > 0) {
           pieces.add(
               new OutputPiece(
-                  names[stream], first, new String(bytes, offset, count, StandardCharsets.UTF_8)));
+                  names[stream],
+                  first,
+                  new String(bytes[stream], offset, count, StandardCharsets.UTF_8)));
           next[stream] = first + count;
           budget -= count;
+        }
+        if (!all) {
+          break;
         }
       }
     }
     return new OutputPart(
         cursor.jobId(),
-        job.attempt(),
+        attempt,
         job,
         pieces,
         cursor.stdoutFrom() == null ? 0 : next[0],
         cursor.stderrFrom() == null ? 0 : next[1],
         all);
+  }
+
+  /** Bytes [from, to) of one stream, by offset in the stream. */
+  record Segment(int stream, long from, long to) {}
+
+  /**
+   * The kept bytes of both streams as segments in the order they were written: the bytes before the
+   * first remembered switch of each stream first (their order is not known), stdout's then
+   * stderr's, then each remembered run in turn. Without the switches, all of stdout then all of
+   * stderr.
+   *
+   * @param starts the offset of each stream's first kept byte
+   * @param bytes each stream's kept bytes
+   */
+  static List<Segment> writeOrder(CapturedOutput[] outputs, long[] starts, byte[][] bytes) {
+    long[] ends = {starts[0] + bytes[0].length, starts[1] + bytes[1].length};
+    List<Segment> segments = new ArrayList<>();
+    List<long[]> runs = new ArrayList<>(); // {number, stream, offset}
+    for (int stream = 0; stream < 2; stream++) {
+      List<Long> numbers = outputs[stream] == null ? null : outputs[stream].runs();
+      if (numbers == null || numbers.size() % 2 != 0) {
+        runs.clear();
+        break;
+      }
+      for (int i = 0; i + 1 < numbers.size(); i += 2) {
+        runs.add(new long[] {numbers.get(i), stream, numbers.get(i + 1)});
+      }
+    }
+    runs.sort(java.util.Comparator.comparingLong((long[] run) -> run[0]));
+    for (int stream = 0; stream < 2; stream++) {
+      long firstRun = ends[stream];
+      for (long[] run : runs) {
+        if (run[1] == stream) {
+          firstRun = Math.clamp(run[2], starts[stream], ends[stream]);
+          break;
+        }
+      }
+      segments.add(new Segment(stream, starts[stream], firstRun));
+    }
+    for (int i = 0; i < runs.size(); i++) {
+      int stream = (int) runs.get(i)[1];
+      long to = ends[stream];
+      for (int j = i + 1; j < runs.size(); j++) {
+        if (runs.get(j)[1] == stream) {
+          to = Math.clamp(runs.get(j)[2], starts[stream], ends[stream]);
+          break;
+        }
+      }
+      long from = Math.clamp(runs.get(i)[2], starts[stream], ends[stream]);
+      if (from < to) {
+        segments.add(new Segment(stream, from, to));
+      }
+    }
+    return segments;
+  }
+
+  /**
+   * The offset moved past the rest of a character it falls inside (a run may begin in the middle of
+   * one when the job's write was split), so that no piece ends inside a character.
+   */
+  private static long characterEnd(byte[] bytes, long start, long offset) {
+    long end = start + bytes.length;
+    while (offset > start && offset < end && (bytes[(int) (offset - start)] & 0xC0) == 0x80) {
+      offset++;
+    }
+    return offset;
   }
 
   /** The length of bytes[offset..offset+length) without a character cut off at its end. */

@@ -221,9 +221,16 @@ final class WorkerSession {
     return capped(output, context.capturedOutputMaxBytes());
   }
 
+  /** Numbers in a stream's runs (two per run) a result may carry; see LiveOutput.MAX_SWITCHES. */
+  static final int MAX_RUN_NUMBERS = 2 * 4096;
+
   static CapturedOutput capped(CapturedOutput output, long maxBytes) {
     if (output == null || output.text() == null) {
       return output == null ? null : new CapturedOutput("", output.droppedBytes());
+    }
+    if (output.runs() != null && output.runs().size() > MAX_RUN_NUMBERS) {
+      // More than any worker of ours remembers: the order is dropped, not the output.
+      output = new CapturedOutput(output.text(), output.droppedBytes());
     }
     String text = output.text();
     // A UTF-8 character takes at most three bytes per Java char.
@@ -238,7 +245,7 @@ final class WorkerSession {
     while (cut < bytes.length && (bytes[cut] & 0xC0) == 0x80) {
       cut++; // do not start in the middle of a character
     }
-    return new CapturedOutput(
+    return output.cut(
         new String(bytes, cut, bytes.length - cut, StandardCharsets.UTF_8),
         Math.max(0, output.droppedBytes()) + cut);
   }

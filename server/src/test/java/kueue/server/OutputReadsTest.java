@@ -169,6 +169,99 @@ class OutputReadsTest {
   }
 
   @Test
+  void anEndedAttemptsStreamsAreGivenInTheOrderTheJobWroteThem() throws Exception {
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    long job = submit();
+    Message.Offer offer = next(worker, Message.Offer.class);
+    Instant now = Instant.now();
+    // "one\n" to stdout, "warning\n" to stderr, "two\n" to stdout: switches 0, 1 and 2.
+    worker.send(
+        new Message.Ended(
+            job,
+            offer.attempt(),
+            new JobOutcome(0, null, null, now, now),
+            new CapturedOutput("one\ntwo\n", 0, List.of(0L, 0L, 2L, 4L)),
+            new CapturedOutput("warning\n", 0, List.of(1L, 0L))));
+    next(worker, Message.ResultStored.class);
+
+    OutputPart all =
+        read(new OutputCursor(job, null, 0L, 0L), false)
+            .get(10, TimeUnit.SECONDS)
+            .parts()
+            .getFirst();
+    OutputPart rest =
+        read(new OutputCursor(job, null, 4L, 0L), false)
+            .get(10, TimeUnit.SECONDS)
+            .parts()
+            .getFirst();
+
+    assertThat(all.pieces())
+        .containsExactly(
+            new OutputPiece("stdout", 0, "one\n"),
+            new OutputPiece("stderr", 0, "warning\n"),
+            new OutputPiece("stdout", 4, "two\n"));
+    assertThat(rest.pieces())
+        .containsExactly(
+            new OutputPiece("stderr", 0, "warning\n"), new OutputPiece("stdout", 4, "two\n"));
+  }
+
+  @Test
+  void theWriteOrderStartsWithWhatPrecedesTheFirstKnownSwitchAndSurvivesACutCharacter() {
+    byte[] out = "aé\nb\n".getBytes(java.nio.charset.StandardCharsets.UTF_8); // é is 2 bytes
+    byte[] err = "E\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    // The tail of stdout starts at 10; the run of stdout at 12 begins inside "é".
+    CapturedOutput[] outputs = {
+      new CapturedOutput("", 10, List.of(5L, 12L)), new CapturedOutput("", 0, List.of(4L, 0L))
+    };
+
+    assertThat(OutputReads.writeOrder(outputs, new long[] {10, 0}, new byte[][] {out, err}))
+        .containsExactly(
+            new OutputReads.Segment(0, 10, 12),
+            new OutputReads.Segment(1, 0, 0),
+            new OutputReads.Segment(1, 0, 2),
+            new OutputReads.Segment(0, 12, 16));
+  }
+
+  @Test
+  void eachAttemptsOutputIsReadOnItsOwnAfterTheJobWasRequeued() throws Exception {
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    long job = submit();
+    for (int attempt = 1; attempt <= 2; attempt++) {
+      Message.Offer offer = next(worker, Message.Offer.class);
+      assertThat(offer.attempt()).isEqualTo(attempt);
+      Instant now = Instant.now();
+      worker.send(
+          new Message.Ended(
+              job,
+              offer.attempt(),
+              new JobOutcome(attempt, null, null, now, now),
+              new CapturedOutput("attempt " + attempt + "\n", 0),
+              CapturedOutput.EMPTY));
+      next(worker, Message.ResultStored.class);
+      if (attempt == 1) {
+        client.send(new Message.Requeue(List.of(job), null, false));
+        client.receive();
+      }
+    }
+
+    OutputPart first =
+        read(new OutputCursor(job, 1, 0L, 0L), false).get(10, TimeUnit.SECONDS).parts().getFirst();
+    OutputPart last =
+        read(new OutputCursor(job, null, 0L, 0L), false)
+            .get(10, TimeUnit.SECONDS)
+            .parts()
+            .getFirst();
+
+    assertThat(first.attempt()).isEqualTo(1);
+    assertThat(first.pieces()).containsExactly(new OutputPiece("stdout", 0, "attempt 1\n"));
+    assertThat(first.complete()).isTrue();
+    assertThat(last.attempt()).isEqualTo(2);
+    assertThat(last.pieces()).containsExactly(new OutputPiece("stdout", 0, "attempt 2\n"));
+  }
+
+  @Test
   void aFollowedPendingJobIsAnsweredOnceItStarts() throws Exception {
     long job = submit();
     CompletableFuture<Message.OutputRead> answer = read(new OutputCursor(job, null, 0L, 0L), true);

@@ -75,7 +75,7 @@ final class EventWriter implements AutoCloseable {
   private final PreparedStatement findDependencyTargets;
   private final PreparedStatement markRerun;
   private final PreparedStatement keepEndedLine;
-  private final PreparedStatement deleteOutputs;
+  private final PreparedStatement deleteOldOutputs;
 
   /** The jobs each id named by a dependency stands for, looked up once per batch of events. */
   private final Map<Long, List<Long>> dependencyTargets = new HashMap<>();
@@ -167,7 +167,7 @@ final class EventWriter implements AutoCloseable {
                 + " WHEN signal IS NOT NULL THEN 'signal ' || signal"
                 + " WHEN exit_code IS NOT NULL THEN 'exit ' || exit_code END"
                 + " FROM jobs WHERE id = ? AND history_ended IS NOT NULL");
-    deleteOutputs = prepare("DELETE FROM outputs WHERE job_id = ?");
+    deleteOldOutputs = prepare("DELETE FROM outputs WHERE job_id = ? AND attempt <= ?");
     markHeld =
         prepare(
             "UPDATE jobs SET state = " + to(JobTransition.HELD) + " WHERE id = ?" + NOT_TERMINAL);
@@ -298,8 +298,8 @@ final class EventWriter implements AutoCloseable {
                 + NOT_TERMINAL);
     insertOutput =
         prepare(
-            "INSERT OR REPLACE INTO outputs (job_id, stream, text, dropped_bytes)"
-                + " VALUES (?, ?, ?, ?)");
+            "INSERT OR REPLACE INTO outputs (job_id, attempt, stream, text, dropped_bytes, runs)"
+                + " VALUES (?, ?, ?, ?, ?, ?)");
     findState = prepare("SELECT state FROM jobs WHERE id = ?");
     saveNextJobId = prepare("UPDATE meta SET value = ? WHERE key = 'next_job_id'");
     try (Statement statement = connection.createStatement();
@@ -509,6 +509,7 @@ final class EventWriter implements AutoCloseable {
           end(
               markEnded,
               ended.jobId(),
+              ended.attempt(),
               ended.outcome(),
               ended.stdout(),
               ended.stderr(),
@@ -529,6 +530,7 @@ final class EventWriter implements AutoCloseable {
         end(
             markTimedOut,
             timedOut.jobId(),
+            timedOut.attempt(),
             outcome,
             timedOut.stdout(),
             timedOut.stderr(),
@@ -614,9 +616,6 @@ final class EventWriter implements AutoCloseable {
         if (markRerun.executeUpdate() != 1) {
           throw new StoreException("job " + rerun.jobId() + " is not stored or has not ended");
         }
-        // The next attempt's output replaces it; a stream it leaves empty must not show this one.
-        deleteOutputs.setLong(1, rerun.jobId());
-        deleteOutputs.executeUpdate();
       }
       case FinishedJobsExpired expired ->
           deleteJobsInTransaction(EXPIRED, BY_END, expired.endedBefore(), JobStore.EXPIRY_CHUNK);
@@ -800,6 +799,7 @@ final class EventWriter implements AutoCloseable {
   private void end(
       PreparedStatement mark,
       long jobId,
+      int attempt,
       JobOutcome outcome,
       CapturedOutput stdout,
       CapturedOutput stderr,
@@ -825,13 +825,12 @@ final class EventWriter implements AutoCloseable {
     mark.setLong(7, millis(at));
     mark.setLong(8, jobId);
     requireChanged(mark, jobId);
-    output(jobId, "stdout", stdout);
-    output(jobId, "stderr", stderr);
+    output(jobId, attempt, stdout, stderr);
   }
 
   /**
    * The attempt's end becomes a history row of its own (the row keeps only the current attempt's
-   * lines), with its exit code and which retry follows; its output replaces the stored one.
+   * lines), with its exit code and which retry follows; its output is kept as that attempt's.
    */
   private void retry(JobRetried retried) throws SQLException {
     long jobId = retried.jobId();
@@ -859,8 +858,7 @@ final class EventWriter implements AutoCloseable {
     }
     markRetried.setLong(3, jobId);
     requireChanged(markRetried, jobId);
-    output(jobId, "stdout", retried.stdout());
-    output(jobId, "stderr", retried.stderr());
+    output(jobId, retried.attempt(), retried.stdout(), retried.stderr());
   }
 
   /** "30s", "1m30s": the pause before a retry, to the second. */
@@ -885,15 +883,34 @@ final class EventWriter implements AutoCloseable {
     return null;
   }
 
-  private void output(long jobId, String stream, CapturedOutput output) throws SQLException {
+  /**
+   * Keeps the attempt's output, and forgets that of attempts older than the last {@link
+   * JobStore#KEPT_OUTPUT_ATTEMPTS} (looked for only when there can be any).
+   */
+  private void output(long jobId, int attempt, CapturedOutput stdout, CapturedOutput stderr)
+      throws SQLException {
+    boolean stored = output(jobId, attempt, "stdout", stdout);
+    stored |= output(jobId, attempt, "stderr", stderr);
+    if (stored && attempt > JobStore.KEPT_OUTPUT_ATTEMPTS) {
+      deleteOldOutputs.setLong(1, jobId);
+      deleteOldOutputs.setInt(2, attempt - JobStore.KEPT_OUTPUT_ATTEMPTS);
+      deleteOldOutputs.executeUpdate();
+    }
+  }
+
+  private boolean output(long jobId, int attempt, String stream, CapturedOutput output)
+      throws SQLException {
     if (output == null || (output.text().isEmpty() && output.droppedBytes() == 0)) {
-      return;
+      return false;
     }
     insertOutput.setLong(1, jobId);
-    insertOutput.setString(2, stream);
-    insertOutput.setString(3, output.text());
-    insertOutput.setLong(4, output.droppedBytes());
+    insertOutput.setInt(2, attempt);
+    insertOutput.setString(3, stream);
+    insertOutput.setString(4, output.text());
+    insertOutput.setLong(5, output.droppedBytes());
+    insertOutput.setString(6, output.runs() == null ? null : JsonColumns.write(output.runs()));
     insertOutput.executeUpdate();
+    return true;
   }
 
   private void history(

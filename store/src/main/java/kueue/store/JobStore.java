@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 import kueue.core.DependencyTargets;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
+import kueue.model.AttemptOutput;
 import kueue.model.BatchSummary;
 import kueue.model.JobDetail;
 import kueue.model.JobFilter;
@@ -30,6 +31,12 @@ public interface JobStore extends AutoCloseable {
    * chunks of this many, each a short transaction of its own (see {@link #expire}).
    */
   int EXPIRY_CHUNK = 5_000;
+
+  /**
+   * The attempts of one job whose output is kept: the last ones. A job retried a thousand times
+   * keeps as much output as one retried this often.
+   */
+  int KEPT_OUTPUT_ATTEMPTS = 10;
 
   /** The smallest job id never handed out, also across restarts and after cleanups. */
   long nextJobId();
@@ -77,6 +84,12 @@ public interface JobStore extends AutoCloseable {
   List<JobSummary> summaries(List<Long> jobIds);
 
   Optional<JobDetail> detail(long jobId);
+
+  /**
+   * The output kept of one attempt of the job; empty when the job, the attempt or its output is not
+   * kept (an attempt that printed nothing, one older than the last {@link #KEPT_OUTPUT_ATTEMPTS}).
+   */
+  Optional<AttemptOutput> output(long jobId, int attempt);
 
   /**
    * The newest {@code limit} jobs matching any of the filters (all jobs when filters is empty; no

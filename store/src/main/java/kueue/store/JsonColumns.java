@@ -30,6 +30,13 @@ final class JsonColumns {
 
   private JsonColumns() {}
 
+  private static final ObjectReader NUMBERS = MAPPER.readerFor(new TypeReference<List<Long>>() {});
+
+  /** A list of numbers (the runs of a captured stream), or null. */
+  static List<Long> numbers(String jsonOrNull) {
+    return jsonOrNull == null ? null : read(NUMBERS, jsonOrNull, "runs");
+  }
+
   static String write(Object value) {
     try {
       return MAPPER.writeValueAsString(value);

@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 8;
+  static final int VERSION = 9;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -288,7 +288,28 @@ final class Schema {
               COUNTED_ON_INSERT,
               COUNTED_ON_UPDATE,
               COUNTED_ON_DELETE,
-              "INSERT INTO job_counts (category) VALUES ('TIMED_OUT'), ('HELD'), ('WAITING')"));
+              "INSERT INTO job_counts (category) VALUES ('TIMED_OUT'), ('HELD'), ('WAITING')"),
+          // 9: captured output per attempt (kueue log --attempt N), so that a retry or a requeue
+          // no longer replaces the output of the attempt before it. What is stored already
+          // belongs to the job's last attempt. The writer keeps the last
+          // JobStore.KEPT_OUTPUT_ATTEMPTS attempts of each job. runs: where the job switched to
+          // the stream (CapturedOutput.runs, JSON), NULL when only one stream has output.
+          List.of(
+              """
+              CREATE TABLE outputs_by_attempt (
+                job_id INTEGER NOT NULL,
+                attempt INTEGER NOT NULL,
+                stream TEXT NOT NULL CHECK (stream IN ('stdout', 'stderr')),
+                text TEXT NOT NULL,
+                dropped_bytes INTEGER NOT NULL,
+                runs TEXT,
+                PRIMARY KEY (job_id, attempt, stream)) WITHOUT ROWID\
+              """,
+              "INSERT INTO outputs_by_attempt (job_id, attempt, stream, text, dropped_bytes)"
+                  + " SELECT o.job_id, j.attempt, o.stream, o.text, o.dropped_bytes"
+                  + " FROM outputs o JOIN jobs j ON j.id = o.job_id",
+              "DROP TABLE outputs",
+              "ALTER TABLE outputs_by_attempt RENAME TO outputs"));
 
   /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
   static String states(Predicate<JobState> which) {

@@ -32,6 +32,7 @@ import java.util.concurrent.CompletableFuture;
 import kueue.core.DependencyTargets;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
+import kueue.model.AttemptOutput;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.CommandLines;
@@ -1010,22 +1011,21 @@ public final class SqliteJobStore implements JobStore {
             }
           }
           history.addAll(rowLines);
-          PreparedStatement outputQuery =
-              loan.prepare("SELECT stream, text, dropped_bytes FROM outputs WHERE job_id = ?");
-          outputQuery.setLong(1, jobId);
-          CapturedOutput stdout = CapturedOutput.EMPTY;
-          CapturedOutput stderr = CapturedOutput.EMPTY;
-          try (ResultSet row = outputQuery.executeQuery()) {
+          PreparedStatement attemptsQuery =
+              loan.prepare(
+                  "SELECT DISTINCT attempt FROM outputs WHERE job_id = ? ORDER BY attempt");
+          attemptsQuery.setLong(1, jobId);
+          List<Integer> outputAttempts = new ArrayList<>();
+          try (ResultSet row = attemptsQuery.executeQuery()) {
             while (row.next()) {
-              CapturedOutput output =
-                  new CapturedOutput(row.getString("text"), row.getLong("dropped_bytes"));
-              if (row.getString("stream").equals("stdout")) {
-                stdout = output;
-              } else {
-                stderr = output;
-              }
+              outputAttempts.add(row.getInt(1));
             }
           }
+          AttemptOutput last =
+              outputAttempts.isEmpty()
+                  ? new AttemptOutput(0, null, null)
+                  : output(loan, jobId, outputAttempts.getLast())
+                      .orElse(new AttemptOutput(0, null, null));
           List<DependencyStatus> dependencies = new ArrayList<>();
           if (!spec.dependencies().isEmpty()) {
             PreparedStatement dependencyQuery =
@@ -1052,11 +1052,46 @@ public final class SqliteJobStore implements JobStore {
                   spec,
                   envVariables,
                   List.copyOf(history),
-                  stdout,
-                  stderr,
+                  last.stdout(),
+                  last.stderr(),
                   devices,
-                  dependencies));
+                  dependencies,
+                  outputAttempts));
         });
+  }
+
+  @Override
+  public Optional<AttemptOutput> output(long jobId, int attempt) {
+    return readers.read(loan -> output(loan, jobId, attempt));
+  }
+
+  private static Optional<AttemptOutput> output(ReadConnections.Loan loan, long jobId, int attempt)
+      throws SQLException {
+    PreparedStatement query =
+        loan.prepare(
+            "SELECT stream, text, dropped_bytes, runs FROM outputs"
+                + " WHERE job_id = ? AND attempt = ?");
+    query.setLong(1, jobId);
+    query.setInt(2, attempt);
+    CapturedOutput stdout = null;
+    CapturedOutput stderr = null;
+    try (ResultSet row = query.executeQuery()) {
+      while (row.next()) {
+        CapturedOutput output =
+            new CapturedOutput(
+                row.getString("text"),
+                row.getLong("dropped_bytes"),
+                JsonColumns.numbers(row.getString("runs")));
+        if (row.getString("stream").equals("stdout")) {
+          stdout = output;
+        } else {
+          stderr = output;
+        }
+      }
+    }
+    return stdout == null && stderr == null
+        ? Optional.empty()
+        : Optional.of(new AttemptOutput(attempt, stdout, stderr));
   }
 
   private static void addRowLine(
@@ -1206,6 +1241,9 @@ public final class SqliteJobStore implements JobStore {
         query.filters().isEmpty()
             ? EnumSet.allOf(JobFilter.class)
             : EnumSet.copyOf(query.filters());
+    if (query.byState()) {
+      return pageByState(query, distinct);
+    }
     boolean allStates = distinct.size() == JobFilter.values().length;
     List<List<JobFilter>> reads =
         query.batch() != null || allStates
@@ -1229,6 +1267,49 @@ public final class SqliteJobStore implements JobStore {
     Comparator<JobSummary> byId = Comparator.comparingLong(JobSummary::id);
     rows.sort(query.newestFirst() ? byId.reversed() : byId);
     return rows.size() <= query.limit() ? rows : List.copyOf(rows.subList(0, query.limit()));
+  }
+
+  /**
+   * A page by state, then id: one read of the category index per state, from the cursor's state on,
+   * each in id order, until the page is full; at most one read per state whatever is stored.
+   */
+  private List<JobSummary> pageByState(JobQuery query, Set<JobFilter> states) {
+    List<JobFilter> order = new ArrayList<>(states);
+    if (query.newestFirst()) {
+      java.util.Collections.reverse(order);
+    }
+    int first = query.afterState() == null ? 0 : Math.max(0, order.indexOf(query.afterState()));
+    if (query.afterState() != null && !states.contains(query.afterState())) {
+      // A cursor in a state no longer asked for: the states after it in the same order.
+      first = 0;
+      while (first < order.size()
+          && (query.newestFirst()
+              ? order.get(first).ordinal() > query.afterState().ordinal()
+              : order.get(first).ordinal() < query.afterState().ordinal())) {
+        first++;
+      }
+    }
+    int from = first;
+    return readers.read(
+        loan -> {
+          List<JobSummary> found = new ArrayList<>();
+          for (int i = from; i < order.size() && found.size() < query.limit(); i++) {
+            JobFilter state = order.get(i);
+            Long after = state == query.afterState() ? query.after() : null;
+            List<Object> parameters = new ArrayList<>();
+            PreparedStatement statement =
+                loan.prepare(
+                    pageQuery(
+                        query.byIdFrom(after, query.limit() - found.size()),
+                        List.of(state),
+                        parameters));
+            for (int p = 0; p < parameters.size(); p++) {
+              statement.setObject(p + 1, parameters.get(p));
+            }
+            found.addAll(summariesFrom(statement));
+          }
+          return found;
+        });
   }
 
   /** Through the index of end times, so the cost follows the jobs that ended since then. */

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import kueue.core.Event;
 import kueue.core.RestoredJob;
+import kueue.model.AttemptOutput;
 import kueue.model.BatchSummary;
 import kueue.model.CapturedOutput;
 import kueue.model.EveryField;
@@ -302,6 +303,60 @@ abstract class JobStoreContract {
     assertThat(detail.history())
         .last()
         .isEqualTo(new JobEvent(at(10.2), 1, "ended", "w1", "exit 0"));
+  }
+
+  @Test
+  void eachAttemptKeepsItsOwnOutputAndOnlyTheLastAttemptsAreKept() {
+    int attempts = JobStore.KEPT_OUTPUT_ATTEMPTS + 3;
+    List<Event> events = new ArrayList<>();
+    events.add(queued(1, 0));
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+      events.add(offered(1, attempt, "w" + attempt, attempt));
+      events.add(started(1, attempt, attempt + 0.1));
+      CapturedOutput stdout = new CapturedOutput("out " + attempt + "\n", 0);
+      CapturedOutput stderr =
+          attempt % 2 == 0 ? CapturedOutput.EMPTY : new CapturedOutput("err " + attempt, 0);
+      JobOutcome failed = new JobOutcome(1, null, null, at(attempt + 0.1), at(attempt + 0.5));
+      events.add(
+          attempt < attempts
+              ? new Event.JobRetried(
+                  1, attempt, failed, stdout, stderr, attempt, attempts, null, at(attempt + 0.5))
+              : new Event.JobEnded(1, attempt, failed, stdout, stderr, at(attempt + 0.5)));
+    }
+    persist(events);
+
+    JobDetail detail = detail(1);
+    assertThat(detail.outputAttempts())
+        .as("the last %d attempts", JobStore.KEPT_OUTPUT_ATTEMPTS)
+        .containsExactlyElementsOf(
+            java.util.stream.IntStream.rangeClosed(4, attempts).boxed().toList());
+    assertThat(detail.stdout().text()).isEqualTo("out " + attempts + "\n");
+    assertThat(store.output(1, 3)).as("older than the kept attempts").isEmpty();
+    assertThat(store.output(1, 5).orElseThrow())
+        .isEqualTo(
+            new AttemptOutput(5, new CapturedOutput("out 5\n", 0), new CapturedOutput("err 5", 0)));
+    assertThat(store.output(1, 6).orElseThrow().stderr()).isEqualTo(CapturedOutput.EMPTY);
+  }
+
+  @Test
+  void aRequeuedJobKeepsTheOutputOfItsEndedAttempt() {
+    persist(
+        queued(1, 0),
+        offered(1, 1, "w1", 1),
+        started(1, 1, 2),
+        new Event.JobEnded(
+            1,
+            1,
+            new JobOutcome(1, null, null, at(2), at(3)),
+            new CapturedOutput("first\n", 0, List.of(0L, 0L, 2L, 3L)),
+            new CapturedOutput("!\n", 0, List.of(1L, 0L)),
+            at(3)),
+        new Event.JobRerun(1, "by user", at(4)));
+
+    assertThat(store.output(1, 1).orElseThrow().stdout())
+        .as("with where the job switched streams")
+        .isEqualTo(new CapturedOutput("first\n", 0, List.of(0L, 0L, 2L, 3L)));
+    assertThat(detail(1).outputAttempts()).containsExactly(1);
   }
 
   @Test
@@ -774,6 +829,28 @@ abstract class JobStoreContract {
         .as("%% and _ are matched as themselves")
         .containsExactly(8L);
     assertThat(ids(store.page(query(List.of(), null, null, "1%", true, null, 10)))).isEmpty();
+  }
+
+  @Test
+  void pagesByStateContinueFromTheCursorsStateAndId() {
+    storeAMixedBatch();
+    persist(queued(8, 6));
+
+    assertThat(ids(store.page(byState(false, null, null, 3)))).containsExactly(1L, 5L, 7L);
+    assertThat(ids(store.page(byState(false, JobFilter.PENDING, 7L, 3))))
+        .as("the last pending job, then the running and succeeded ones")
+        .containsExactly(8L, 4L, 2L);
+    assertThat(ids(store.page(byState(false, JobFilter.SUCCEEDED, 2L, 10))))
+        .containsExactly(3L, 6L);
+    assertThat(ids(store.page(byState(true, null, null, 4)))).containsExactly(6L, 3L, 2L, 4L);
+    assertThat(ids(store.page(byState(true, JobFilter.RUNNING, 4L, 10))))
+        .containsExactly(8L, 7L, 5L, 1L);
+  }
+
+  private static kueue.model.JobQuery byState(
+      boolean descending, JobFilter afterState, Long after, int limit) {
+    return new kueue.model.JobQuery(
+        List.of(), null, null, null, descending, after, limit, true, afterState);
   }
 
   @Test

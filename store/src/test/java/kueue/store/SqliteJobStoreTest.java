@@ -668,6 +668,43 @@ class SqliteJobStoreTest extends JobStoreContract {
   }
 
   @Test
+  void aDatabaseOfVersion8KeepsItsOutputAsTheOutputOfEachJobsLastAttempt() throws Exception {
+    store.close();
+    Path old = dataDirectory.resolve("v8");
+    Files.createDirectories(old);
+    Path file = old.resolve("kueue.db");
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      for (String sql : Schema.CREATE) {
+        statement.execute(sql);
+      }
+      for (List<String> migration : Schema.MIGRATIONS.subList(0, 7)) {
+        for (String sql : migration) {
+          statement.execute(sql);
+        }
+      }
+      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+      statement.execute("PRAGMA user_version = 8");
+      statement.execute(
+          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker,"
+              + " submitted, started, ended, exit_code) VALUES"
+              + " (7, 'FINISHED', '[\"./old\"]', '/w', 1, 1, 10, 3, 'w', 0, 1, 2, 1)");
+      statement.execute(
+          "INSERT INTO outputs (job_id, stream, text, dropped_bytes) VALUES"
+              + " (7, 'stdout', 'out\n', 0), (7, 'stderr', 'err\n', 5)");
+      statement.execute("UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
+    }
+
+    store = SqliteJobStore.open(old);
+
+    JobDetail detail = store.detail(7).orElseThrow();
+    assertThat(detail.outputAttempts()).containsExactly(3);
+    assertThat(detail.stdout()).isEqualTo(new CapturedOutput("out\n", 0));
+    assertThat(store.output(7, 3).orElseThrow().stderr()).isEqualTo(new CapturedOutput("err\n", 5));
+    assertThat(store.output(7, 2)).isEmpty();
+  }
+
+  @Test
   void aDatabaseOfVersionThreeGetsTheDeviceColumnsAndKeepsItsJobs() throws Exception {
     store.close();
     Path old = dataDirectory.resolve("v3");

@@ -41,6 +41,9 @@ final class LiveOutput {
 
   private int lastStream = -1;
 
+  /** Switches removed from the front of {@link #runs}, so that the kept ones keep their numbers. */
+  private long forgottenSwitches;
+
   /** Bytes given to followers in the current window (see {@link #allowance}). */
   private long windowStart;
 
@@ -82,8 +85,49 @@ final class LiveOutput {
     return files[STDOUT] != null || files[STDERR] != null;
   }
 
+  /**
+   * The kept tail of the stream, for the attempt's result; when both streams have output, with
+   * where the job switched to this stream within what is kept (see {@link CapturedOutput#runs}), so
+   * that the ended attempt's output can be shown in write order.
+   */
   CapturedOutput snapshot(int stream) {
-    return buffers[stream] == null ? CapturedOutput.EMPTY : buffers[stream].snapshot();
+    if (buffers[stream] == null) {
+      return CapturedOutput.EMPTY;
+    }
+    CapturedOutput tail = buffers[stream].snapshot();
+    List<Long> kept = runsOf(stream, tail.droppedBytes());
+    return kept == null ? tail : new CapturedOutput(tail.text(), tail.droppedBytes(), kept);
+  }
+
+  /** Pairs of switch number and offset of the stream's runs that reach into the kept tail. */
+  private synchronized List<Long> runsOf(int stream, long droppedBytes) {
+    int other = 1 - stream;
+    if (runs == null
+        || buffers[other] == null
+        || buffers[other].end() == 0
+        || buffers[stream].end() == 0) {
+      return null;
+    }
+    long[][] order = runs.toArray(new long[0][]);
+    List<Long> kept = new ArrayList<>();
+    for (int i = 0; i < order.length; i++) {
+      if (order[i][0] != stream) {
+        continue;
+      }
+      long nextStart = Long.MAX_VALUE;
+      for (int j = i + 2; j < order.length; j += 2) {
+        // runs alternate between the streams: the next run of this one is two further on
+        if (order[j][0] == stream) {
+          nextStart = order[j][1];
+          break;
+        }
+      }
+      if (nextStart > droppedBytes) {
+        kept.add(forgottenSwitches + i);
+        kept.add(order[i][1]);
+      }
+    }
+    return kept;
   }
 
   void write(int stream, byte[] bytes, int offset, int length) {
@@ -100,6 +144,7 @@ final class LiveOutput {
         runs.addLast(new long[] {stream, buffer.end()});
         if (runs.size() > MAX_SWITCHES) {
           runs.removeFirst();
+          forgottenSwitches++;
         }
         lastStream = stream;
       }

@@ -879,6 +879,6 @@ final class WorkerCore {
       cut = text.length();
     }
     long removed = text.substring(0, cut).getBytes(StandardCharsets.UTF_8).length;
-    return new CapturedOutput(text.substring(cut), output.droppedBytes() + removed);
+    return output.cut(text.substring(cut), output.droppedBytes() + removed);
   }
 }

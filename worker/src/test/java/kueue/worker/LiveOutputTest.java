@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import kueue.model.CapturedOutput;
 import kueue.model.OutputPiece;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,6 +42,34 @@ class LiveOutputTest {
     assertThat(read.stdoutNext()).isEqualTo(14);
     assertThat(read.stderrNext()).isEqualTo(14);
     assertThat(read.ended()).isFalse();
+  }
+
+  @Test
+  void theResultsTailsCarryWhereTheJobSwitchedStreamsWithinWhatIsKept() {
+    LiveOutput output = captured(8);
+    write(output, LiveOutput.STDOUT, "one\n"); // switch 0: stdout at 0, dropped later
+    write(output, LiveOutput.STDERR, "warning\n"); // switch 1: stderr at 0
+    write(output, LiveOutput.STDOUT, "two\n"); // switch 2: stdout at 4
+    write(output, LiveOutput.STDOUT, "three\n");
+    write(output, LiveOutput.STDERR, "x\n"); // switch 3: stderr at 8
+    output.end();
+
+    CapturedOutput stdout = output.snapshot(LiveOutput.STDOUT);
+    CapturedOutput stderr = output.snapshot(LiveOutput.STDERR);
+
+    assertThat(stdout.text()).isEqualTo("o\nthree\n");
+    assertThat(stdout.runs()).as("the run at 0 is no longer kept").containsExactly(2L, 4L);
+    assertThat(stderr.runs()).containsExactly(1L, 0L, 3L, 8L);
+  }
+
+  @Test
+  void aResultWithOneStreamCarriesNoSwitches() {
+    LiveOutput output = captured(100);
+    write(output, LiveOutput.STDOUT, "only\n");
+    output.end();
+
+    assertThat(output.snapshot(LiveOutput.STDOUT).runs()).isNull();
+    assertThat(output.snapshot(LiveOutput.STDERR)).isEqualTo(CapturedOutput.EMPTY);
   }
 
   @Test

@@ -258,12 +258,23 @@
 
   // ---- jobs table ----
 
+  /**
+   * Columns the store can order all jobs by: id and submission time (the same order) through the
+   * primary key, state through the index of list categories. Exit code, run time and the others
+   * have no index: ordering a million jobs by them would read them all for every page, and an
+   * index would cost every job a write when it ends, so they sort only the page shown.
+   */
+  const SERVER_SORTS = ["id", "state", "submitted"];
+
   function jobsView() {
     const params = new URLSearchParams(location.search);
     const state = { filters: {
       state: params.get("state") || "", batch: params.get("batch") || "",
       worker: params.get("worker") || "", text: params.get("text") || "" },
       order: params.get("order") === "oldest" ? "oldest" : "newest",
+      // Over all pages: by id (which is submission order) or by state then id, each through an
+      // index of the store. Other columns sort the page shown.
+      serverSort: ["state", "submitted"].includes(params.get("sort")) ? params.get("sort") : "id",
       cursors: [], after: null, rows: [], sortKey: null, sortUp: true, lastStats: null };
     const input = (name, label, size) => el("label", {}, label,
       el("input", { name, value: state.filters[name], size }));
@@ -290,7 +301,8 @@
     older.addEventListener("click", () => {
       if (state.rows.length === 0) return;
       state.cursors.push(state.after);
-      state.after = state.rows[state.rows.length - 1].id;
+      const last = state.rows[state.rows.length - 1];
+      state.after = { id: last.id, state: category(last) };
       load();
     });
 
@@ -298,13 +310,18 @@
       const query = new URLSearchParams();
       for (const [k, v] of Object.entries(state.filters)) if (v) query.set(k, v);
       if (state.order === "oldest") query.set("order", "oldest");
+      if (state.serverSort !== "id") query.set("sort", state.serverSort);
       history.replaceState(null, "", "/jobs" + (query.toString() ? "?" + query : ""));
     }
 
     async function load() {
       const query = new URLSearchParams({ limit: "50", order: state.order });
       for (const [k, v] of Object.entries(state.filters)) if (v) query.set(k, v);
-      if (state.after !== null) query.set("after", state.after);
+      if (state.serverSort === "state") query.set("sort", "state");
+      if (state.after !== null) {
+        query.set("after", state.after.id);
+        if (state.serverSort === "state") query.set("afterState", state.after.state);
+      }
       try {
         const started = performance.now();
         const list = await api("/api/jobs?" + query);
@@ -339,10 +356,13 @@
       }
       const head = el("tr", {}, columns.map(([key, label]) => {
         let mark = "";
-        if (key === "id" && !state.sortKey) mark = state.order === "newest" ? " ▼" : " ▲";
-        else if (state.sortKey === key) mark = state.sortUp ? " ▲" : " ▼";
-        return el("th", { "data-sort": key, text: label + mark, title: key === "id" ?
-          "newest or oldest first, over all pages" : "sort this page",
+        if (SERVER_SORTS.includes(key) && !state.sortKey && state.serverSort === key) {
+          mark = state.order === "newest" ? " ▼" : " ▲";
+        } else if (state.sortKey === key) mark = state.sortUp ? " ▲" : " ▼";
+        return el("th", { "data-sort": key, text: label + mark,
+          class: SERVER_SORTS.includes(key) ? "sorts-all" : null,
+          title: SERVER_SORTS.includes(key) ? "sort over all pages" :
+            "sort this page (no index of the store orders all jobs by it)",
           onclick: () => sortBy(key) });
       }));
       table.replaceChildren(el("thead", {}, head), el("tbody", {}, rows.map((job) => {
@@ -361,9 +381,12 @@
     }
 
     function sortBy(key) {
-      if (key === "id") {
+      if (SERVER_SORTS.includes(key)) {
+        const same = !state.sortKey && state.serverSort === key;
         state.sortKey = null;
-        state.order = state.order === "newest" ? "oldest" : "newest";
+        state.order = !same ? (key === "state" ? "oldest" : "newest") :
+          state.order === "newest" ? "oldest" : "newest";
+        state.serverSort = key;
         state.cursors = []; state.after = null;
         remember(); load();
         return;
@@ -387,7 +410,9 @@
   function jobView(id) {
     const box = el("div", { id: "job" });
     const message = el("div");
-    view.replaceChildren(el("h2", { text: "Job " + id }), message, box);
+    const output = outputPane(id);
+    view.replaceChildren(el("h2", { text: "Job " + id }), message, box,
+      el("h2", { text: "Output" }), output.root);
     let last = null;
     let pending = null;
 
@@ -397,6 +422,7 @@
         if (!fieldsEqual(reply.job, last)) {
           last = reply.job;
           render(reply.job);
+          output.know(reply.job);
         }
       } catch (e) {
         show(message, e.message, true);
@@ -446,13 +472,9 @@
         el("table", {}, el("tbody", {}, list.map((e) => el("tr", {},
           el("td", { text: when(e.time) }), el("td", { text: e.what }),
           el("td", { text: e.worker || "" }), el("td", { class: "muted", text: e.detail || "" })))))));
-      const output = (name, captured) => [
-        el("h3", { text: name + (captured && captured.droppedBytes > 0 ? " (first " + captured.droppedBytes + " bytes dropped)" : "") }),
-        el("pre", { class: "output", id: "output-" + name, text: captured && captured.text ? captured.text : "(empty)" })];
       box.replaceChildren(actions,
         el("dl", { class: "fields" }, fields.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])),
-        el("h2", { text: "History" }), el("div", { id: "history" }, history),
-        el("h2", { text: "Output" }), ...output("stdout", job.stdout), ...output("stderr", job.stderr));
+        el("h2", { text: "History" }), el("div", { id: "history" }, history));
     }
 
     onFleet(() => {
@@ -461,6 +483,118 @@
       pending = setTimeout(() => { pending = null; load(); }, 1000);
     });
     load();
+  }
+
+  // ---- a job's output ----
+
+  /** Characters the pane keeps: a job that prints for days must not fill the browser's memory. */
+  const OUTPUT_KEPT_CHARS = 2000000;
+
+  /**
+   * The output of one attempt of the job, live while it runs: the page keeps its place in each
+   * stream and asks the dashboard for what is new after it (read_output, as `kueue log -f` does),
+   * each read waiting at the server until there is something. stderr is marked by its colour.
+   * Following the latest attempt goes on with the next one when the job runs again.
+   */
+  function outputPane(id) {
+    const choices = el("div", { class: "actions output-attempts", id: "output-attempts" });
+    const info = el("div", { class: "muted", id: "output-info" });
+    const pre = el("pre", { class: "output", id: "output" });
+    const root = el("div", {}, choices, info, pre);
+    let job = null;
+    let chosen = null; // the attempt the user picked; null: the latest, followed
+    let reading = null; // the attempt being read, once known
+    let next = { stdout: 0, stderr: 0 };
+    let chars = 0;
+    let generation = 0;
+    let stopped = false; // the attempt read has ended and nothing follows it
+
+    function know(detail) {
+      job = detail;
+      if (stopped && chosen === null && detail.summary.attempt > (reading || 0)) {
+        start(); // requeued after it ended: the new attempt is followed
+      }
+      const attempts = new Set(detail.outputAttempts || []);
+      if (detail.summary.attempt > 0) attempts.add(detail.summary.attempt);
+      const list = [...attempts].sort((a, b) => a - b);
+      const button = (attempt, text) => el("button", {
+        class: (attempt === chosen ? "chosen" : "") + (attempt === null ? " latest" : ""),
+        "data-attempt": attempt === null ? "latest" : attempt, text,
+        onclick: () => { chosen = attempt; start(); know(job); } });
+      choices.replaceChildren(...(list.length > 1 ?
+        [...list.map((a) => button(a, "attempt " + a)), button(null, "latest, live")] : []));
+    }
+
+    function start() {
+      generation++;
+      stopped = false;
+      reading = chosen;
+      next = { stdout: 0, stderr: 0 };
+      chars = 0;
+      pre.replaceChildren();
+      read(generation, false);
+    }
+
+    function append(text, stream) {
+      pre.append(stream === "stderr" ? el("span", { class: "stderr", text }) : document.createTextNode(text));
+      chars += text.length;
+      while (chars > OUTPUT_KEPT_CHARS && pre.firstChild) {
+        chars -= pre.firstChild.textContent.length;
+        pre.firstChild.remove();
+      }
+      if (chars > 0 && pre.dataset.empty) delete pre.dataset.empty;
+    }
+
+    async function read(mine, follow) {
+      while (mine === generation) {
+        const query = new URLSearchParams({ stdout: next.stdout, stderr: next.stderr });
+        if (reading !== null) query.set("attempt", reading);
+        if (follow) query.set("follow", "1");
+        let reply;
+        try {
+          reply = await api("/api/jobs/" + id + "/output?" + query);
+        } catch (e) {
+          if (mine !== generation) return;
+          info.textContent = "output: " + e.message + "; trying again";
+          await new Promise((resolve) => setTimeout(resolve, 2000));
+          continue;
+        }
+        if (mine !== generation) return;
+        const part = reply.parts[0];
+        follow = true;
+        if (!part) continue; // nothing new within the server's wait
+        if (part.attempt > 0) reading = part.attempt;
+        for (const piece of part.pieces) {
+          const expected = next[piece.stream];
+          if (piece.offset > expected) {
+            append("[" + (piece.offset - expected) + " bytes of " + piece.stream + " no longer kept]\n", "note");
+          }
+          append(piece.text, piece.stream);
+          next[piece.stream] = piece.offset + new TextEncoder().encode(piece.text).length;
+        }
+        next = { stdout: part.stdoutNext, stderr: part.stderrNext };
+        const state = part.job ? part.job.state : null;
+        info.textContent = part.attempt === 0 ? "waiting for the job to start" :
+          "attempt " + part.attempt + (part.complete ? "" : " · live");
+        if (part.complete) {
+          if (chars === 0) pre.dataset.empty = "true";
+          const ended = state === null || (ENDED.includes(state) && part.attempt >= part.job.attempt);
+          if (ended || chosen !== null) {
+            info.textContent = "attempt " + part.attempt + (chars === 0 ? " · no output kept" : "");
+            stopped = true;
+            return;
+          }
+          // The job runs again: its next attempt starts from its first byte.
+          reading = Math.max(part.attempt, part.job.attempt - 1) + 1;
+          next = { stdout: 0, stderr: 0 };
+          chars = 0;
+          pre.replaceChildren();
+        }
+      }
+    }
+
+    start();
+    return { root, know };
   }
 
   // ---- routing ----
