@@ -2,7 +2,7 @@ package kueue.core;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -51,10 +51,11 @@ final class Job {
 
   String lossReason;
 
-  /** Workers that will never take this job; null until the first permanent decline. */
-  Set<Long> declinedBy;
-
-  String lastDeclineReason;
+  /**
+   * Workers that will never take this job, by id, with why each said so; null until the first
+   * permanent decline.
+   */
+  Map<Long, String> declinedBy;
 
   /** Its retries; null for a job submitted without, as most are, which then costs one field. */
   Retries retries;
@@ -160,17 +161,22 @@ final class Job {
   }
 
   boolean declinedForever(long worker) {
-    return declinedBy != null && declinedBy.contains(worker);
+    return declinedBy != null && declinedBy.containsKey(worker);
   }
 
-  void declineForever(long worker) {
+  void declineForever(long worker, String reason) {
     if (declinedBy == null) {
-      declinedBy = new HashSet<>();
+      declinedBy = new HashMap<>();
     }
-    declinedBy.add(worker);
+    declinedBy.put(worker, reason);
+  }
+
+  /** Why the worker will never take this job, or null if it might. */
+  String permanentDecline(long worker) {
+    return declinedBy == null ? null : declinedBy.get(worker);
   }
 
   boolean declinedByAll(Set<Long> workers) {
-    return declinedBy != null && !workers.isEmpty() && declinedBy.containsAll(workers);
+    return declinedBy != null && !workers.isEmpty() && declinedBy.keySet().containsAll(workers);
   }
 }

@@ -742,9 +742,8 @@ public final class Scheduler {
             ? "no reason given"
             : command.reason();
     out.record(new Event.JobDeclined(job.id, job.attempt, worker.name, reason, now));
-    job.lastDeclineReason = reason;
     if (command.permanent()) {
-      job.declineForever(worker.id);
+      job.declineForever(worker.id, worker.name + ": " + reason);
     } else {
       worker.deferred.add(job.id);
     }
@@ -1461,13 +1460,17 @@ public final class Scheduler {
       return limit;
     }
     List<Worker> willing = new ArrayList<>();
+    List<String> declines = new ArrayList<>();
     for (Worker worker : workers.values()) {
-      if (!job.declinedForever(worker.id)) {
+      String decline = job.permanentDecline(worker.id);
+      if (decline == null) {
         willing.add(worker);
+      } else {
+        declines.add(decline);
       }
     }
     if (willing.isEmpty()) {
-      return "declined by every connected worker: " + job.lastDeclineReason;
+      return DECLINED_BY_ALL + declinesText(declines);
     }
     Resources demand = job.shape.demand();
     String tooLarge = tooLarge(demand, willing);
@@ -1486,6 +1489,17 @@ public final class Scheduler {
       }
     }
     return "waiting for free resources on a worker";
+  }
+
+  /** How the reason of a job that every connected worker declined for good begins. */
+  public static final String DECLINED_BY_ALL = "declined by every connected worker: ";
+
+  /** The first few declines, sorted so that the text stays the same while they do. */
+  private static String declinesText(List<String> declines) {
+    declines.sort(null);
+    int shown = Math.min(5, declines.size());
+    String more = declines.size() > shown ? "; and " + (declines.size() - shown) + " more" : "";
+    return String.join("; ", declines.subList(0, shown)) + more;
   }
 
   /**

@@ -32,7 +32,7 @@ class DeclineTest {
 
     assertThat(harness.offers()).isEmpty();
     assertThat(harness.pendingReason(job))
-        .isEqualTo("declined by every connected worker: no such directory");
+        .isEqualTo("declined by every connected worker: blind: no such directory");
     harness.update(blind, aWorker().cpus(64));
     assertThat(harness.offers()).isEmpty();
   }
@@ -40,16 +40,38 @@ class DeclineTest {
   @Test
   void aJobDeclinedByEveryWorkerGoesToTheNextWorkerThatConnects() {
     SchedulerHarness harness = SchedulerHarness.create();
-    long first = harness.connect(aWorker());
+    long first = harness.connect(aWorker().named("vm1"));
     long job = harness.submitOne(aJob());
     harness.decline(first, job, 1, true);
     assertThat(harness.offers()).isEmpty();
     assertThat(harness.pendingReason(job))
-        .isEqualTo("declined by every connected worker: no such directory");
+        .isEqualTo("declined by every connected worker: vm1: no such directory");
 
     long second = harness.connect(aWorker());
 
     assertThat(harness.offers()).containsExactly(entry(job, second));
+  }
+
+  @Test
+  void theReasonNamesEveryConnectedWorkerWithItsOwnDecline() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long vm2 = harness.connect(aWorker().named("vm2").slots(1));
+    long job = harness.submitOne(aJob());
+    harness.decline(vm2, job, 1, true, "working directory /x does not exist here");
+    long vm1 = harness.connect(aWorker().named("vm1").slots(1));
+    assertThat(harness.offers()).containsExactly(entry(job, vm1));
+    assertThat(harness.pendingReason(job)).isNull();
+
+    harness.decline(vm1, job, 2, true, "working directory /x is not readable");
+
+    assertThat(harness.pendingReason(job))
+        .isEqualTo(
+            "declined by every connected worker: vm1: working directory /x is not readable;"
+                + " vm2: working directory /x does not exist here");
+    harness.disconnectAndWaitOut(vm1);
+    assertThat(harness.pendingReason(job))
+        .isEqualTo(
+            "declined by every connected worker: vm2: working directory /x does not exist here");
   }
 
   @Test

@@ -282,7 +282,11 @@ final class SchedulerHarness {
   }
 
   Decisions decline(long workerId, long jobId, int attempt, boolean permanent) {
-    return step(new Command.Decline(workerId, jobId, attempt, permanent, "no such directory"));
+    return decline(workerId, jobId, attempt, permanent, "no such directory");
+  }
+
+  Decisions decline(long workerId, long jobId, int attempt, boolean permanent, String reason) {
+    return step(new Command.Decline(workerId, jobId, attempt, permanent, reason));
   }
 
   Decisions declineCurrent(long jobId, boolean permanent) {
