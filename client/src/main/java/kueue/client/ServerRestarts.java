@@ -66,6 +66,16 @@ final class ServerRestarts implements AutoCloseable {
    */
   <T extends Message.Reply> T request(Message.Request request, Class<T> expected, String whileAway)
       throws CliException {
+    return request(request, expected, whileAway, null);
+  }
+
+  /** Like {@link #request(Message.Request, Class, String)}, handing on a wait's reasons. */
+  <T extends Message.Reply> T request(
+      Message.Request request,
+      Class<T> expected,
+      String whileAway,
+      java.util.function.Consumer<Message.PendingReason> reasons)
+      throws CliException {
     // The monotonic clock: the context's clock is the one tables show, which tests fix.
     Long giveUpAt = null;
     int tries = 0;
@@ -79,7 +89,7 @@ final class ServerRestarts implements AutoCloseable {
             err.flush();
           }
         }
-        return client.request(request, expected);
+        return client.request(request, expected, reasons);
       } catch (CliException e) {
         if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE || patience.isZero()) {
           throw e;

@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import kueue.model.JobSummary;
 import kueue.protocol.Message;
 import picocli.CommandLine.Command;
@@ -70,7 +71,11 @@ final class WaitJobCommand extends ServerCommand {
     try (ServerRestarts server = ridingOutRestarts(client)) {
       if (batch != null) {
         Message.BatchEnded ended =
-            server.request(new Message.WaitBatch(batch), Message.BatchEnded.class, JOBS_GO_ON);
+            server.request(
+                new Message.WaitBatch(batch, true),
+                Message.BatchEnded.class,
+                JOBS_GO_ON,
+                new ReasonPrinter(err()));
         if (json) {
           JsonOutput.print(out(), ended);
         }
@@ -78,7 +83,11 @@ final class WaitJobCommand extends ServerCommand {
         return BatchFormat.exitCode(ended.batch());
       }
       Message.JobsEnded ended =
-          server.request(new Message.WaitJobs(ids), Message.JobsEnded.class, JOBS_GO_ON);
+          server.request(
+              new Message.WaitJobs(ids, true),
+              Message.JobsEnded.class,
+              JOBS_GO_ON,
+              new ReasonPrinter(err()));
       if (json) {
         JsonOutput.print(out(), ended);
       }
@@ -92,16 +101,50 @@ final class WaitJobCommand extends ServerCommand {
   /** Used by {@code cmd --wait} too, so that both end the same way. */
   static int waitFor(ServerRestarts server, List<Long> ids, PrintWriter err) throws CliException {
     Message.JobsEnded ended =
-        server.request(new Message.WaitJobs(ids), Message.JobsEnded.class, JOBS_GO_ON);
+        server.request(
+            new Message.WaitJobs(ids, true),
+            Message.JobsEnded.class,
+            JOBS_GO_ON,
+            new ReasonPrinter(err));
     return report(ids, ended.jobs(), err);
   }
 
   /** Used by {@code cmd --wait} for a batch. */
   static int waitForBatch(ServerRestarts server, long batch, PrintWriter err) throws CliException {
     Message.BatchEnded ended =
-        server.request(new Message.WaitBatch(batch), Message.BatchEnded.class, JOBS_GO_ON);
+        server.request(
+            new Message.WaitBatch(batch, true),
+            Message.BatchEnded.class,
+            JOBS_GO_ON,
+            new ReasonPrinter(err));
     err.println(BatchFormat.ending(ended.batch()));
     return BatchFormat.exitCode(ended.batch());
+  }
+
+  /**
+   * Says on stderr why a job waited for still waits, each time that changes: the server sends a
+   * reason only after the first second and when it changes, and again after a reconnection, which
+   * this prints only if it differs from the last one.
+   */
+  static final class ReasonPrinter implements Consumer<Message.PendingReason> {
+    private final PrintWriter err;
+    private Message.PendingReason last;
+
+    ReasonPrinter(PrintWriter err) {
+      this.err = err;
+    }
+
+    @Override
+    public void accept(Message.PendingReason reason) {
+      if (reason.equals(last)) {
+        return;
+      }
+      last = reason;
+      if (reason.reason() != null) {
+        err.println("kueue: job " + reason.jobId() + " waits: " + reason.reason());
+        err.flush();
+      }
+    }
   }
 
   private static int report(List<Long> ids, List<JobSummary> jobs, PrintWriter err) {

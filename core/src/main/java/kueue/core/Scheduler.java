@@ -1485,11 +1485,14 @@ public final class Scheduler {
     }
     for (Worker worker : willing) {
       if (worker.mayTake(job) && demand.fitsIn(worker.free())) {
-        return "about to be offered to a worker";
+        return ABOUT_TO_BE_OFFERED;
       }
     }
     return "waiting for free resources on a worker";
   }
+
+  /** The reason of a job that the next placement pass offers: it holds only until then. */
+  public static final String ABOUT_TO_BE_OFFERED = "about to be offered to a worker";
 
   /** How the reason of a job that every connected worker declined for good begins. */
   public static final String DECLINED_BY_ALL = "declined by every connected worker: ";
