@@ -30,7 +30,8 @@ import picocli.CommandLine.Parameters;
           + " that did not: 124 if it timed out, 127 if it could not start, 128+N if killed by"
           + " signal N, 130 if canceled. For a batch, the first is the one with the smallest id."
           + " With several jobs a summary counts how many succeeded, failed, timed out and were"
-          + " canceled."
+          + " canceled. While a job waits, why is printed on stderr when that changes. Ctrl-C"
+          + " stops waiting, not the jobs, and exits with 75."
     })
 final class WaitJobCommand extends ServerCommand {
   @Parameters(arity = "0..*", paramLabel = "ID", description = "Job ids.")
@@ -68,6 +69,7 @@ final class WaitJobCommand extends ServerCommand {
 
   @Override
   int run(KueueClient client) throws Exception {
+    context.interruptHint(batch != null ? batchHint("waiting", batch) : jobsHint("waiting", ids));
     try (ServerRestarts server = ridingOutRestarts(client)) {
       if (batch != null) {
         Message.BatchEnded ended =
@@ -92,7 +94,54 @@ final class WaitJobCommand extends ServerCommand {
         JsonOutput.print(out(), ended);
       }
       return report(ids, ended.jobs(), err());
+    } finally {
+      context.interruptHint(null);
     }
+  }
+
+  /**
+   * What Ctrl-C says while jobs are waited for or followed: they go on, and how to come back to
+   * them or stop them.
+   *
+   * @param doing "waiting" or "following"
+   */
+  static String jobsHint(String doing, List<Long> ids) {
+    List<Long> distinct = List.copyOf(new LinkedHashSet<>(ids));
+    if (distinct.size() == 1) {
+      long id = distinct.getFirst();
+      return "kueue: stopped "
+          + doing
+          + "; job "
+          + id
+          + " goes on. Follow it: kueue log -f "
+          + id
+          + "; wait for it: kueue wait-job "
+          + id
+          + "; stop it: kueue remove-job --kill "
+          + id;
+    }
+    String list = String.join(" ", distinct.stream().map(String::valueOf).toList());
+    return "kueue: stopped "
+        + doing
+        + "; jobs "
+        + list
+        + " go on. Wait for them: kueue wait-job "
+        + list
+        + "; follow one: kueue log -f ID; stop one: kueue remove-job --kill ID";
+  }
+
+  /** Like {@link #jobsHint}, for a batch. */
+  static String batchHint(String doing, long batch) {
+    return "kueue: stopped "
+        + doing
+        + "; batch "
+        + batch
+        + " goes on. Follow it: kueue log -f --batch "
+        + batch
+        + "; wait for it: kueue wait-job --batch "
+        + batch
+        + "; stop it: kueue remove-job --kill --batch "
+        + batch;
   }
 
   /** What the line printed when the server goes away while waiting says. */
