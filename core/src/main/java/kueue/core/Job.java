@@ -2,10 +2,10 @@ package kueue.core;
 
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import kueue.model.DependencyKind;
 import kueue.model.JobState;
 import kueue.model.JobTransition;
@@ -52,8 +52,8 @@ final class Job {
   String lossReason;
 
   /**
-   * Workers that will never take this job, by id, with why each said so; null until the first
-   * permanent decline.
+   * Worker sessions ({@link Worker#session}) that will never take this job, with why each said so;
+   * null until the first permanent decline.
    */
   Map<Long, String> declinedBy;
 
@@ -160,23 +160,31 @@ final class Job {
     return state.isOnWorker();
   }
 
-  boolean declinedForever(long worker) {
-    return declinedBy != null && declinedBy.containsKey(worker);
+  boolean declinedForever(long session) {
+    return declinedBy != null && declinedBy.containsKey(session);
   }
 
-  void declineForever(long worker, String reason) {
+  void declineForever(long session, String reason) {
     if (declinedBy == null) {
       declinedBy = new HashMap<>();
     }
-    declinedBy.put(worker, reason);
+    declinedBy.put(session, reason);
   }
 
-  /** Why the worker will never take this job, or null if it might. */
-  String permanentDecline(long worker) {
-    return declinedBy == null ? null : declinedBy.get(worker);
+  /** Why the worker session will never take this job, or null if it might. */
+  String permanentDecline(long session) {
+    return declinedBy == null ? null : declinedBy.get(session);
   }
 
-  boolean declinedByAll(Set<Long> workers) {
-    return declinedBy != null && !workers.isEmpty() && declinedBy.keySet().containsAll(workers);
+  boolean declinedByAll(Collection<Worker> workers) {
+    if (declinedBy == null || workers.isEmpty()) {
+      return false;
+    }
+    for (Worker worker : workers) {
+      if (!declinedBy.containsKey(worker.session)) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -54,6 +54,9 @@ public final class Scheduler {
   private final Map<Shape, PendingQueue> queues = new HashMap<>();
   private final TreeMap<Long, Job> parked = new TreeMap<>();
 
+  /** The next {@link Worker#session}. */
+  private long nextWorkerSession = 1;
+
   /** Pending jobs waiting out their retry delay, kept out of the shape queues until it is over. */
   private final PriorityQueue<Job> delayed =
       new PriorityQueue<>(Comparator.comparing(Job::notBefore).thenComparingLong(job -> job.id));
@@ -305,7 +308,7 @@ public final class Scheduler {
         if (roomiest.slots() == 0 || limits.full()) {
           return;
         }
-      } else if (job.declinedByAll(workers.keySet())) {
+      } else if (job.declinedByAll(workers.values())) {
         dequeue(job);
         park(job);
       }
@@ -631,6 +634,7 @@ public final class Scheduler {
     Worker worker = workers.get(command.workerId());
     if (worker == null) {
       worker = new Worker(command.workerId(), name, capacity, now);
+      worker.session = nextWorkerSession++;
       workers.put(worker.id, worker);
       unparkAll();
     } else {
@@ -743,7 +747,7 @@ public final class Scheduler {
             : command.reason();
     out.record(new Event.JobDeclined(job.id, job.attempt, worker.name, reason, now));
     if (command.permanent()) {
-      job.declineForever(worker.id, worker.name + ": " + reason);
+      job.declineForever(worker.session, worker.name + ": " + reason);
     } else {
       worker.deferred.add(job.id);
     }
@@ -1326,7 +1330,7 @@ public final class Scheduler {
     job.devices = Map.of();
     job.claimDeadline = null;
     job.lossReason = null;
-    if (job.declinedByAll(workers.keySet())) {
+    if (job.declinedByAll(workers.values())) {
       park(job);
     } else {
       queues.computeIfAbsent(job.shape, PendingQueue::new).add(job);
@@ -1462,7 +1466,7 @@ public final class Scheduler {
     List<Worker> willing = new ArrayList<>();
     List<String> declines = new ArrayList<>();
     for (Worker worker : workers.values()) {
-      String decline = job.permanentDecline(worker.id);
+      String decline = job.permanentDecline(worker.session);
       if (decline == null) {
         willing.add(worker);
       } else {

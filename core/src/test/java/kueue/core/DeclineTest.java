@@ -166,4 +166,18 @@ class DeclineTest {
     assertThat(harness.view(job))
         .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, worker, null));
   }
+
+  @Test
+  void aWorkerThatComesBackUnderItsIdIsAskedAgainForWhatItDeclinedForGood() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long vm = harness.connect(aWorker().named("vm"));
+    long job = harness.submitOne(aJob());
+    harness.decline(vm, job, 1, true);
+    assertThat(harness.offers()).isEmpty();
+
+    harness.disconnect(vm);
+    harness.connectAs(vm, aWorker().named("vm"));
+
+    assertThat(harness.offers()).containsExactly(entry(job, vm));
+  }
 }

@@ -659,6 +659,8 @@ final class SchedulerHarness {
 
   private void forgetWorker(long workerId) {
     deferred.remove(workerId);
+    // Back under the same id (keyed by its name), it may have been fixed: its declines are over.
+    declinedForever.values().forEach(workers -> workers.remove(workerId));
     dying.values().removeIf(killed -> killed.workerId() == workerId);
   }
 
