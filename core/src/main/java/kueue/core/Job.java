@@ -63,6 +63,9 @@ final class Job {
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
 
+  /** Since when it is parked; null while it is not. */
+  Instant parkedSince;
+
   /** Dependencies of this job that are not met yet; it stays WAITING (or HELD) until 0. */
   int unmetDependencies;
 

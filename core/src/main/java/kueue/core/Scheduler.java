@@ -54,6 +54,12 @@ public final class Scheduler {
   private final Map<Shape, PendingQueue> queues = new HashMap<>();
   private final TreeMap<Long, Job> parked = new TreeMap<>();
 
+  /**
+   * The time of the command or placement being handled, for the few places deep in a call chain
+   * that note when something happened (a job parked).
+   */
+  private Instant latest;
+
   /** The next {@link Worker#session}. */
   private long nextWorkerSession = 1;
 
@@ -225,6 +231,7 @@ public final class Scheduler {
 
   /** Applies one command at time now; decisions are appended to out. Does not place jobs. */
   public void handle(Command command, Instant now, Decisions out) {
+    latest = now;
     switch (command) {
       case null -> {}
       case Command.Submit submit -> submit(submit, now, out);
@@ -249,6 +256,7 @@ public final class Scheduler {
    * Called once after each batch of commands.
    */
   public void place(Instant now, Decisions out) {
+    latest = now;
     queueDueRetries(now);
     if (!restoredCancels.isEmpty() || !restoredUnblocks.isEmpty()) {
       settleRestored(now, out);
@@ -875,6 +883,7 @@ public final class Scheduler {
         requeue(job, job.lossReason, now, out, failed);
       }
     }
+    failDeclinedTooLong(now, out, failed);
     if (!failed.isEmpty()) {
       out.then(new Effect.JobsTerminated(List.copyOf(failed)));
     }
@@ -883,6 +892,47 @@ public final class Scheduler {
       lastExpiryMinute = minute;
       out.record(new Event.FinishedJobsExpired(now.minus(settings.cleanupAfter())));
     }
+  }
+
+  /**
+   * Jobs every connected worker has declined for good, for the whole {@code declinedTimeout}, fail
+   * with the declines as the reason. The time counts from when the job was parked and starts again
+   * when a worker connects (it may take the job).
+   */
+  private void failDeclinedTooLong(Instant now, Decisions out, List<Long> failed) {
+    Duration timeout = settings.declinedTimeout();
+    if (parked.isEmpty() || timeout == null || timeout.isZero()) {
+      return;
+    }
+    for (Job job : List.copyOf(parked.values())) {
+      if (job.parkedSince != null
+          && !now.isBefore(job.parkedSince.plus(timeout))
+          && job.declinedByAll(workers.values())) {
+        String reason =
+            "declined by every connected worker for "
+                + minutes(timeout)
+                + ": "
+                + declinesText(declinesOf(job));
+        dequeue(job);
+        jobs.remove(job.id);
+        job.moveTo(JobState.FINISHED);
+        out.record(new Event.JobFailed(job.id, reason, now));
+        failed.add(job.id);
+        settleDependents(job, false, FAILED, now, out, failed);
+      }
+    }
+  }
+
+  /** Each connected worker's permanent decline of the job ("vm1: no such directory"). */
+  private List<String> declinesOf(Job job) {
+    List<String> declines = new ArrayList<>();
+    for (Worker worker : workers.values()) {
+      String decline = job.permanentDecline(worker.session);
+      if (decline != null) {
+        declines.add(decline);
+      }
+    }
+    return declines;
   }
 
   private void updateJobs(Command.UpdateJobs command, Instant now, Decisions out) {
@@ -1361,6 +1411,7 @@ public final class Scheduler {
     if (job.parked) {
       parked.remove(job.id);
       job.parked = false;
+      job.parkedSince = null;
       return;
     }
     PendingQueue queue = queues.get(job.shape);
@@ -1374,12 +1425,14 @@ public final class Scheduler {
 
   private void park(Job job) {
     job.parked = true;
+    job.parkedSince = latest;
     parked.put(job.id, job);
   }
 
   private void unparkAll() {
     for (Job job : parked.values()) {
       job.parked = false;
+      job.parkedSince = null;
       queues.computeIfAbsent(job.shape, PendingQueue::new).add(job);
     }
     parked.clear();
@@ -1464,17 +1517,20 @@ public final class Scheduler {
       return limit;
     }
     List<Worker> willing = new ArrayList<>();
-    List<String> declines = new ArrayList<>();
     for (Worker worker : workers.values()) {
-      String decline = job.permanentDecline(worker.session);
-      if (decline == null) {
+      if (!job.declinedForever(worker.session)) {
         willing.add(worker);
-      } else {
-        declines.add(decline);
       }
     }
     if (willing.isEmpty()) {
-      return DECLINED_BY_ALL + declinesText(declines);
+      Duration timeout = settings.declinedTimeout();
+      String failsAt =
+          timeout == null || timeout.isZero() || job.parkedSince == null
+              ? ""
+              : " (fails at "
+                  + job.parkedSince.plus(timeout).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                  + " unless a worker that joins takes it)";
+      return DECLINED_BY_ALL + declinesText(declinesOf(job)) + failsAt;
     }
     Resources demand = job.shape.demand();
     String tooLarge = tooLarge(demand, willing);
@@ -1580,6 +1636,11 @@ public final class Scheduler {
 
   private static String count(long amount, String unit) {
     return amount + " " + unit + (amount == 1 ? "" : "s");
+  }
+
+  /** "60 min" for whole minutes, else as {@link #text}. */
+  private static String minutes(Duration duration) {
+    return duration.toSeconds() % 60 == 0 ? duration.toMinutes() + " min" : text(duration);
   }
 
   private static String text(Duration duration) {

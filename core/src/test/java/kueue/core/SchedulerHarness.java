@@ -970,6 +970,12 @@ final class SchedulerHarness {
     private Duration offerTimeout = Duration.ofSeconds(60);
     private Duration cleanupAfter = Duration.ofHours(48);
     private int maxAttempts = 3;
+    private Duration declinedTimeout = Duration.ZERO;
+
+    SettingsBuilder declinedTimeout(Duration declinedTimeout) {
+      this.declinedTimeout = declinedTimeout;
+      return this;
+    }
 
     SettingsBuilder maxParallelJobs(int maxParallelJobs) {
       this.maxParallelJobs = maxParallelJobs;
@@ -998,7 +1004,13 @@ final class SchedulerHarness {
 
     SchedulerSettings build() {
       return new SchedulerSettings(
-          maxParallelJobs, resources, workerTimeout, offerTimeout, cleanupAfter, maxAttempts);
+          maxParallelJobs,
+          resources,
+          workerTimeout,
+          offerTimeout,
+          cleanupAfter,
+          maxAttempts,
+          declinedTimeout);
     }
 
     SchedulerHarness harness() {
