@@ -282,22 +282,32 @@ class CliDaemonTest {
     // Through the daemon, then in-process.
     for (Map<String, String> env :
         List.of(Map.<String, String>of(), Map.of("KUEUE_CLI_DAEMON", "off"))) {
+      Path gone = Files.createDirectories(home.resolve("gone-" + env.size()));
       Path out = Files.createTempFile(home, "out", ".txt");
       Path err = Files.createTempFile(home, "err", ".txt");
       Process waiting =
           start(
               fleet.clientConfig(),
               env,
-              home,
+              gone,
               null,
-              new String[] {"cmd", "--wait", "--cpus", "1000", "true"},
+              new String[] {"cmd", "--wait", "--hold", "true"},
               out,
               err);
       await()
           .atMost(Duration.ofSeconds(30))
-          .until(
-              () -> Files.readString(err).contains("waits: no connected worker is large enough"));
+          .until(() -> Files.readString(err).contains("waits: held until released"));
       long job = Long.parseLong(Files.readString(out).strip());
+      Files.delete(gone);
+      assertThat(fleet.kueue("release", String.valueOf(job)).exitCode()).isZero();
+      String declined =
+          "kueue: job "
+              + job
+              + " waits: declined by every connected worker: alpha: working directory "
+              + gone
+              + " does not exist on alpha";
+      await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(err).contains(declined));
+      assertThat(fleet.kueue("list-jobs").out()).contains("pending (declined by all)");
 
       assertThat(
               new ProcessBuilder("kill", "-INT", String.valueOf(waiting.pid())).start().waitFor())
@@ -307,7 +317,8 @@ class CliDaemonTest {
       String said = Files.readString(err);
       assertThat(waiting.exitValue()).as(said).isEqualTo(75);
       assertThat(said)
-          .containsOnlyOnce("waits: no connected worker is large enough (needs 1000 CPUs")
+          .containsOnlyOnce("waits: held until released")
+          .containsOnlyOnce(declined)
           .contains(
               "kueue: stopped waiting; job "
                   + job
@@ -317,7 +328,9 @@ class CliDaemonTest {
                   + job
                   + "; stop it: kueue remove-job --kill "
                   + job);
-      assertThat(fleet.kueue("show-job", String.valueOf(job)).out()).contains("pending");
+      assertThat(fleet.kueue("show-job", String.valueOf(job)).out())
+          .contains("pending (declined by all)")
+          .containsPattern("worker: +-\\n");
       assertThat(fleet.kueue("remove-job", String.valueOf(job)).exitCode()).isZero();
     }
   }
