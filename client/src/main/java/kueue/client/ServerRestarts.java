@@ -87,6 +87,10 @@ final class ServerRestarts implements AutoCloseable {
           if (giveUpAt != null) {
             err.println("kueue: the Kueue server is back");
             err.flush();
+            // Another restart later is another absence, with the whole patience of its own: a
+            // wait of hours may ride out many.
+            giveUpAt = null;
+            tries = 0;
           }
         }
         return client.request(request, expected, reasons);
