@@ -78,6 +78,7 @@ final class ServerRestarts implements AutoCloseable {
       throws CliException {
     // The monotonic clock: the context's clock is the one tables show, which tests fix.
     Long giveUpAt = null;
+    Long backAt = null;
     int tries = 0;
     while (true) {
       try {
@@ -87,10 +88,7 @@ final class ServerRestarts implements AutoCloseable {
           if (giveUpAt != null) {
             err.println("kueue: the Kueue server is back");
             err.flush();
-            // Another restart later is another absence, with the whole patience of its own: a
-            // wait of hours may ride out many.
-            giveUpAt = null;
-            tries = 0;
+            backAt = System.nanoTime();
           }
         }
         return client.request(request, expected, reasons);
@@ -100,6 +98,14 @@ final class ServerRestarts implements AutoCloseable {
         }
         dropClient();
         long now = System.nanoTime();
+        if (backAt != null && now - backAt >= LONGEST_PAUSE.toNanos()) {
+          // The server served for a while since it came back: this is another restart, with the
+          // whole patience of its own (a wait of hours may ride out many). One that drops every
+          // connection at once stays one absence, which ends in an error.
+          giveUpAt = null;
+          tries = 0;
+        }
+        backAt = null;
         if (giveUpAt == null) {
           giveUpAt = now + patience.toNanos();
           err.println(
