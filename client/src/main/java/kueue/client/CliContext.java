@@ -128,9 +128,27 @@ final class CliContext implements ServerAccess {
     return client;
   }
 
-  /** Whether Ctrl-C reaches this process, which then says what became of a followed job. */
-  boolean printsInterruptHint() {
-    return KueueCli.runsInOwnProcess();
+  /**
+   * Where a relayed command's interrupt hint goes (to the relay, which Ctrl-C reaches); null when
+   * the command runs in its own process or for a test.
+   */
+  private InterruptHints relayedHints;
+
+  void useInterruptHints(InterruptHints hints) {
+    relayedHints = hints;
+  }
+
+  /**
+   * What Ctrl-C prints from now on, before the process exits with {@link
+   * ExitCodes#WAIT_INTERRUPTED}: how to come back to the jobs a command waits for or follows, which
+   * go on. Null goes back to Ctrl-C's usual end, which a command does before it returns.
+   */
+  void interruptHint(String hint) {
+    if (relayedHints != null) {
+      relayedHints.set(hint, ExitCodes.WAIT_INTERRUPTED);
+    } else if (KueueCli.runsInOwnProcess()) {
+      InterruptHints.OWN_PROCESS.set(hint, ExitCodes.WAIT_INTERRUPTED);
+    }
   }
 
   boolean stdoutIsTerminal() {

@@ -2,7 +2,6 @@ package kueue.client;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -64,7 +63,9 @@ import picocli.CommandLine.Parameters;
       "",
       "With --wait the exit code is the job's: 124 if it timed out, 127 if it could not start,"
           + " 128+N if killed by signal N, 130 if canceled. For a batch it is 0 only if every job"
-          + " succeeded, else the code of the job with the smallest id that did not."
+          + " succeeded, else the code of the job with the smallest id that did not. While the"
+          + " job waits, why is printed on stderr when that changes. Ctrl-C stops waiting, not"
+          + " the job, and exits with 75."
     })
 final class CmdCommand extends ServerCommand {
   @Option(
@@ -496,6 +497,7 @@ final class CmdCommand extends ServerCommand {
       if (!await) {
         return ExitCodes.OK;
       }
+      context.interruptHint(WaitJobCommand.jobsHint("waiting", submitted.ids()));
       try {
         return WaitJobCommand.waitFor(server, submitted.ids(), err());
       } catch (CliException e) {
@@ -510,6 +512,8 @@ final class CmdCommand extends ServerCommand {
                 + "; the job is stored and may still be running, wait again with: kueue wait-job "
                 + ids,
             e);
+      } finally {
+        context.interruptHint(null);
       }
     }
   }
@@ -540,6 +544,7 @@ final class CmdCommand extends ServerCommand {
     if (!await) {
       return ExitCodes.OK;
     }
+    context.interruptHint(WaitJobCommand.batchHint("waiting", submitted.batch()));
     try {
       return WaitJobCommand.waitForBatch(server, submitted.batch(), err());
     } catch (CliException e) {
@@ -553,6 +558,8 @@ final class CmdCommand extends ServerCommand {
               + " --batch "
               + submitted.batch(),
           e);
+    } finally {
+      context.interruptHint(null);
     }
   }
 
@@ -571,25 +578,10 @@ final class CmdCommand extends ServerCommand {
         follower.add(batch.ids().get(i), null, "[" + entries.get(i).index() + "] ");
       }
     }
-    String again = batch == null ? "kueue log -f " + id : "kueue log -f --batch " + id;
-    String kill =
-        batch == null ? "kueue remove-job --kill " + id : "kueue remove-job --kill --batch " + id;
-    PrintWriter err = err();
-    Thread hint =
-        new Thread(
-            () -> {
-              err.println();
-              err.println(
-                  "kueue: stopped following; the job goes on. Follow it again: "
-                      + again
-                      + "; stop it: "
-                      + kill);
-              err.flush();
-            });
-    boolean hinting = context.printsInterruptHint();
-    if (hinting) {
-      Runtime.getRuntime().addShutdownHook(hint);
-    }
+    context.interruptHint(
+        batch == null
+            ? WaitJobCommand.jobsHint("following", List.of(id))
+            : WaitJobCommand.batchHint("following", id));
     KueueClient last = client;
     try {
       last = follower.follow(client, context::connect);
@@ -599,13 +591,7 @@ final class CmdCommand extends ServerCommand {
             : WaitJobCommand.waitForBatch(server, id, err());
       }
     } finally {
-      if (hinting) {
-        try {
-          Runtime.getRuntime().removeShutdownHook(hint);
-        } catch (IllegalStateException e) {
-          // shutting down already: the hint is being printed
-        }
-      }
+      context.interruptHint(null);
       if (last != client) {
         last.close();
       }

@@ -24,5 +24,12 @@ final class ExitCodes {
   /** What a shell reports after Ctrl-C (128 + SIGINT): a canceled job was interrupted. */
   static final int JOB_CANCELED = 130;
 
+  /**
+   * Ctrl-C while {@code cmd --wait}, {@code wait-job} or a follow waited: the jobs go on. It is
+   * sysexits.h's EX_TEMPFAIL ("try again later"): wait again with {@code kueue wait-job}. Not 130,
+   * which says the job was canceled.
+   */
+  static final int WAIT_INTERRUPTED = 75;
+
   private ExitCodes() {}
 }

@@ -38,7 +38,7 @@ final class JobFormat {
    */
   static String status(JobSummary job) {
     return switch (job.state()) {
-      case PENDING -> "pending";
+      case PENDING -> declinedByAll(job) ? "pending (declined by all)" : "pending";
       case HELD -> "held";
       case WAITING -> "waiting";
       case OFFERED -> "offered";
@@ -60,6 +60,14 @@ final class JobFormat {
       case TIMED_OUT -> Style.RED;
       case FINISHED -> job.succeeded() ? Style.GREEN : Style.RED;
     };
+  }
+
+  /** How the server's reason begins for a job that every connected worker declined for good. */
+  static final String DECLINED_BY_ALL = "declined by every connected worker";
+
+  /** Whether no connected worker will ever take the pending job, as the server explained. */
+  static boolean declinedByAll(JobSummary job) {
+    return job.note() != null && job.note().startsWith(DECLINED_BY_ALL);
   }
 
   private static String failureShort(JobSummary job) {

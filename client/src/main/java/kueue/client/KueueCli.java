@@ -59,6 +59,7 @@ public final class KueueCli {
             System.in);
     out.flush();
     err.flush();
+    InterruptHints.clearOwnProcess(); // exit() runs the shutdown hooks too
     System.exit(exitCode);
   }
 
@@ -102,6 +103,25 @@ public final class KueueCli {
       boolean stdoutIsTerminal,
       Path terminalDevice,
       InputStream stdin) {
+    return runFor(
+        prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, stdin, null);
+  }
+
+  /**
+   * Like {@link #runFor(Prepared, String[], PrintWriter, PrintWriter, Map, Path, boolean, Path,
+   * InputStream)}, passing what Ctrl-C should print to {@code interruptHints} (the relay's).
+   */
+  public static int runFor(
+      Prepared prepared,
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
+      Map<String, String> env,
+      Path cwd,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      InputStream stdin,
+      InterruptHints interruptHints) {
     StartupTrace.restart();
     return run(
         prepared,
@@ -113,7 +133,8 @@ public final class KueueCli {
         stdoutIsTerminal,
         terminalDevice,
         Clock.systemUTC(),
-        stdin);
+        stdin,
+        interruptHints);
   }
 
   /** Runs one command; {@code prepared} is a tree built for it ahead, or null to build one. */
@@ -128,6 +149,22 @@ public final class KueueCli {
       Path terminalDevice,
       Clock clock,
       InputStream stdin) {
+    return run(
+        prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, clock, stdin, null);
+  }
+
+  private static int run(
+      Prepared prepared,
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
+      Map<String, String> env,
+      Path cwd,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      Clock clock,
+      InputStream stdin,
+      InterruptHints interruptHints) {
     CliContext context;
     CommandLine commandLine;
     if (prepared != null && prepared.commandName.equals(commandName(args))) {
@@ -140,6 +177,7 @@ public final class KueueCli {
       commandLine = commandLine(context, args);
     }
     context.useStdin(stdin);
+    context.useInterruptHints(interruptHints);
     StartupTrace.mark("command model");
     commandLine.setOut(out);
     commandLine.setErr(err);

@@ -78,8 +78,17 @@ public final class KueueClient implements AutoCloseable {
   /** Like {@link #request(Message.Request)}, checking the kind of reply. */
   public <T extends Message.Reply> T request(Message.Request request, Class<T> expected)
       throws CliException {
+    return request(request, expected, null);
+  }
+
+  /** Like {@link #request(Message.Request, Class)}, handing on the reasons a wait sends first. */
+  <T extends Message.Reply> T request(
+      Message.Request request,
+      Class<T> expected,
+      java.util.function.Consumer<Message.PendingReason> reasons)
+      throws CliException {
     try {
-      return connection.request(request, expected);
+      return connection.request(request, expected, reasons);
     } catch (RequestConnection.Failure e) {
       throw asCliException(e);
     } finally {

@@ -114,13 +114,24 @@ final class LogCommand extends ServerCommand {
       }
       return ExitCodes.OK;
     }
-    KueueClient last = follower.follow(client, context::connect);
+    context.interruptHint(
+        batch != null
+            ? WaitJobCommand.batchHint("following", batch)
+            : WaitJobCommand.jobsHint("following", List.of(id)));
+    KueueClient last = client;
+    try {
+      last = follower.follow(client, context::connect);
+    } catch (CliException | RuntimeException e) {
+      context.interruptHint(null);
+      throw e;
+    }
     try (ServerRestarts server = ridingOutRestarts(last)) {
       if (batch != null) {
         return WaitJobCommand.waitForBatch(server, batch, err());
       }
       return WaitJobCommand.waitFor(server, List.of(id), err());
     } finally {
+      context.interruptHint(null);
       if (last != client) {
         last.close();
       }

@@ -66,8 +66,19 @@ final class ServerRestarts implements AutoCloseable {
    */
   <T extends Message.Reply> T request(Message.Request request, Class<T> expected, String whileAway)
       throws CliException {
+    return request(request, expected, whileAway, null);
+  }
+
+  /** Like {@link #request(Message.Request, Class, String)}, handing on a wait's reasons. */
+  <T extends Message.Reply> T request(
+      Message.Request request,
+      Class<T> expected,
+      String whileAway,
+      java.util.function.Consumer<Message.PendingReason> reasons)
+      throws CliException {
     // The monotonic clock: the context's clock is the one tables show, which tests fix.
     Long giveUpAt = null;
+    Long backAt = null;
     int tries = 0;
     while (true) {
       try {
@@ -77,15 +88,24 @@ final class ServerRestarts implements AutoCloseable {
           if (giveUpAt != null) {
             err.println("kueue: the Kueue server is back");
             err.flush();
+            backAt = System.nanoTime();
           }
         }
-        return client.request(request, expected);
+        return client.request(request, expected, reasons);
       } catch (CliException e) {
         if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE || patience.isZero()) {
           throw e;
         }
         dropClient();
         long now = System.nanoTime();
+        if (backAt != null && now - backAt >= LONGEST_PAUSE.toNanos()) {
+          // The server served for a while since it came back: this is another restart, with the
+          // whole patience of its own (a wait of hours may ride out many). One that drops every
+          // connection at once stays one absence, which ends in an error.
+          giveUpAt = null;
+          tries = 0;
+        }
+        backAt = null;
         if (giveUpAt == null) {
           giveUpAt = now + patience.toNanos();
           err.println(

@@ -70,8 +70,17 @@ final class ShowJobCommand extends ServerCommand {
     }
     fields.add(field("command", spec != null ? spec.commandLine() : job.command()));
     fields.add(field("working directory", job.cwd()));
-    fields.add(field("worker", job.worker() == null ? "-" : job.worker()));
-    fields.add(field("attempt", String.valueOf(job.attempt())));
+    // A job that waits is on no worker, whichever one it was last offered to (the history says).
+    boolean waits = !job.state().isTerminal() && !job.state().isOnWorker();
+    fields.add(field("worker", job.worker() == null || waits ? "-" : job.worker()));
+    fields.add(
+        field(
+            "attempt",
+            waits && job.started() == null && job.attempt() > 0
+                ? "none started (offered "
+                    + (job.attempt() == 1 ? "once" : job.attempt() + " times")
+                    + ", see the history)"
+                : String.valueOf(job.attempt())));
     fields.add(field("submitted", JobFormat.timeAndAge(job.submitted(), now)));
     fields.add(field("started", JobFormat.timeAndAge(job.started(), now)));
     fields.add(field("ended", JobFormat.timeAndAge(job.ended(), now)));

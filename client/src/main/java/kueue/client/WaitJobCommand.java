@@ -8,6 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import kueue.model.JobSummary;
 import kueue.protocol.Message;
 import picocli.CommandLine.Command;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Parameters;
           + " that did not: 124 if it timed out, 127 if it could not start, 128+N if killed by"
           + " signal N, 130 if canceled. For a batch, the first is the one with the smallest id."
           + " With several jobs a summary counts how many succeeded, failed, timed out and were"
-          + " canceled."
+          + " canceled. While a job waits, why is printed on stderr when that changes. Ctrl-C"
+          + " stops waiting, not the jobs, and exits with 75."
     })
 final class WaitJobCommand extends ServerCommand {
   @Parameters(arity = "0..*", paramLabel = "ID", description = "Job ids.")
@@ -67,10 +69,15 @@ final class WaitJobCommand extends ServerCommand {
 
   @Override
   int run(KueueClient client) throws Exception {
+    context.interruptHint(batch != null ? batchHint("waiting", batch) : jobsHint("waiting", ids));
     try (ServerRestarts server = ridingOutRestarts(client)) {
       if (batch != null) {
         Message.BatchEnded ended =
-            server.request(new Message.WaitBatch(batch), Message.BatchEnded.class, JOBS_GO_ON);
+            server.request(
+                new Message.WaitBatch(batch, true),
+                Message.BatchEnded.class,
+                JOBS_GO_ON,
+                new ReasonPrinter(err()));
         if (json) {
           JsonOutput.print(out(), ended);
         }
@@ -78,12 +85,63 @@ final class WaitJobCommand extends ServerCommand {
         return BatchFormat.exitCode(ended.batch());
       }
       Message.JobsEnded ended =
-          server.request(new Message.WaitJobs(ids), Message.JobsEnded.class, JOBS_GO_ON);
+          server.request(
+              new Message.WaitJobs(ids, true),
+              Message.JobsEnded.class,
+              JOBS_GO_ON,
+              new ReasonPrinter(err()));
       if (json) {
         JsonOutput.print(out(), ended);
       }
       return report(ids, ended.jobs(), err());
+    } finally {
+      context.interruptHint(null);
     }
+  }
+
+  /**
+   * What Ctrl-C says while jobs are waited for or followed: they go on, and how to come back to
+   * them or stop them.
+   *
+   * @param doing "waiting" or "following"
+   */
+  static String jobsHint(String doing, List<Long> ids) {
+    List<Long> distinct = List.copyOf(new LinkedHashSet<>(ids));
+    if (distinct.size() == 1) {
+      long id = distinct.getFirst();
+      return "kueue: stopped "
+          + doing
+          + "; job "
+          + id
+          + " goes on. Follow it: kueue log -f "
+          + id
+          + "; wait for it: kueue wait-job "
+          + id
+          + "; stop it: kueue remove-job --kill "
+          + id;
+    }
+    String list = String.join(" ", distinct.stream().map(String::valueOf).toList());
+    return "kueue: stopped "
+        + doing
+        + "; jobs "
+        + list
+        + " go on. Wait for them: kueue wait-job "
+        + list
+        + "; follow one: kueue log -f ID; stop one: kueue remove-job --kill ID";
+  }
+
+  /** Like {@link #jobsHint}, for a batch. */
+  static String batchHint(String doing, long batch) {
+    return "kueue: stopped "
+        + doing
+        + "; batch "
+        + batch
+        + " goes on. Follow it: kueue log -f --batch "
+        + batch
+        + "; wait for it: kueue wait-job --batch "
+        + batch
+        + "; stop it: kueue remove-job --kill --batch "
+        + batch;
   }
 
   /** What the line printed when the server goes away while waiting says. */
@@ -92,16 +150,50 @@ final class WaitJobCommand extends ServerCommand {
   /** Used by {@code cmd --wait} too, so that both end the same way. */
   static int waitFor(ServerRestarts server, List<Long> ids, PrintWriter err) throws CliException {
     Message.JobsEnded ended =
-        server.request(new Message.WaitJobs(ids), Message.JobsEnded.class, JOBS_GO_ON);
+        server.request(
+            new Message.WaitJobs(ids, true),
+            Message.JobsEnded.class,
+            JOBS_GO_ON,
+            new ReasonPrinter(err));
     return report(ids, ended.jobs(), err);
   }
 
   /** Used by {@code cmd --wait} for a batch. */
   static int waitForBatch(ServerRestarts server, long batch, PrintWriter err) throws CliException {
     Message.BatchEnded ended =
-        server.request(new Message.WaitBatch(batch), Message.BatchEnded.class, JOBS_GO_ON);
+        server.request(
+            new Message.WaitBatch(batch, true),
+            Message.BatchEnded.class,
+            JOBS_GO_ON,
+            new ReasonPrinter(err));
     err.println(BatchFormat.ending(ended.batch()));
     return BatchFormat.exitCode(ended.batch());
+  }
+
+  /**
+   * Says on stderr why a job waited for still waits, each time that changes: the server sends a
+   * reason only after the first second and when it changes, and again after a reconnection, which
+   * this prints only if it differs from the last one.
+   */
+  static final class ReasonPrinter implements Consumer<Message.PendingReason> {
+    private final PrintWriter err;
+    private Message.PendingReason last;
+
+    ReasonPrinter(PrintWriter err) {
+      this.err = err;
+    }
+
+    @Override
+    public void accept(Message.PendingReason reason) {
+      if (reason.equals(last)) {
+        return;
+      }
+      last = reason;
+      if (reason.reason() != null) {
+        err.println("kueue: job " + reason.jobId() + " waits: " + reason.reason());
+        err.flush();
+      }
+    }
   }
 
   private static int report(List<Long> ids, List<JobSummary> jobs, PrintWriter err) {

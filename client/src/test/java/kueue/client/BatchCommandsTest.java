@@ -236,7 +236,7 @@ class BatchCommandsTest {
           .isEqualTo(
               "batch 12: 2 of 3 jobs succeeded, 1 failed; first: job 13 [index 2] failed with"
                   + " exit code 3\n");
-      assertThat(server.requests().get(1)).isEqualTo(new Message.WaitBatch(12));
+      assertThat(server.requests().get(1)).isEqualTo(new Message.WaitBatch(12, true));
     }
 
     @Test
@@ -347,7 +347,7 @@ class BatchCommandsTest {
 
       CliHarness.Result result = cli.run("wait-job", "--batch", "12");
 
-      assertThat(server.requests()).containsExactly(new Message.WaitBatch(12));
+      assertThat(server.requests()).containsExactly(new Message.WaitBatch(12, true));
       assertThat(result.exitCode()).isEqualTo(ExitCodes.JOB_CANCELED);
       assertThat(result.err())
           .isEqualTo(

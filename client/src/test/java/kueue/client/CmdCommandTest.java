@@ -277,7 +277,7 @@ class CmdCommandTest {
     assertThat(result.out()).isEqualTo("7\n");
     assertThat(result.exitCode()).isEqualTo(3);
     assertThat(result.err()).isEqualTo("job 7 failed with exit code 3\n");
-    assertThat(server.requests().get(1)).isEqualTo(new Message.WaitJobs(List.of(7L)));
+    assertThat(server.requests().get(1)).isEqualTo(new Message.WaitJobs(List.of(7L), true));
   }
 
   @Test

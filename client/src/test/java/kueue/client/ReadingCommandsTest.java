@@ -12,7 +12,10 @@ import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobFilter;
 import kueue.model.JobSpecBuilder;
+import kueue.model.JobState;
 import kueue.model.JobStats;
+import kueue.model.JobSummary;
+import kueue.model.JobSummaryBuilder;
 import kueue.model.ResourceUsage;
 import kueue.model.Resources;
 import kueue.model.SystemInfo;
@@ -337,6 +340,43 @@ class ReadingCommandsTest {
           .contains(
               "stdout (truncated: the first 5000 bytes were dropped, the last 19 bytes follow):\n"
                   + "epoch 99\nloss 0.01\n");
+    }
+
+    @Test
+    void aJobDeclinedByEveryWorkerSaysSoAndIsOnNoWorker() {
+      java.io.StringWriter text = new java.io.StringWriter();
+      JobSummary declined =
+          JobSummaryBuilder.builder(
+                  Jobs.job(
+                      12,
+                      JobState.PENDING,
+                      "vm2",
+                      null,
+                      null,
+                      null,
+                      null,
+                      "declined by every connected worker: vm1: working directory /x does not"
+                          + " exist on vm1; vm2: working directory /x does not exist on vm2"))
+              .attempt(2)
+              .build();
+      JobDetail detail =
+          new JobDetail(
+              declined,
+              DETAIL.spec(),
+              DETAIL.envVariables(),
+              DETAIL.history(),
+              DETAIL.stdout(),
+              DETAIL.stderr());
+
+      ShowJobCommand.print(detail, Jobs.ENDED, false, new java.io.PrintWriter(text, true));
+
+      assertThat(text.toString().lines())
+          .contains(
+              "  status:            pending (declined by all)",
+              "  waiting because:   declined by every connected worker: vm1: working directory /x"
+                  + " does not exist on vm1; vm2: working directory /x does not exist on vm2",
+              "  worker:            -",
+              "  attempt:           none started (offered 2 times, see the history)");
     }
 
     @Test

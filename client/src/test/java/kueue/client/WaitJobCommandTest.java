@@ -46,7 +46,7 @@ class WaitJobCommandTest {
         .isEqualTo(
             "job 3 failed with exit code 4\njob 2 was canceled\njob 1 finished with exit code 0\n"
                 + "3 jobs: 1 succeeded, 1 failed, 1 canceled\n");
-    assertThat(server.requests()).containsExactly(new Message.WaitJobs(List.of(3L, 2L, 1L)));
+    assertThat(server.requests()).containsExactly(new Message.WaitJobs(List.of(3L, 2L, 1L), true));
   }
 
   @Test
@@ -73,5 +73,42 @@ class WaitJobCommandTest {
     assertThat(json.get("jobs")).hasSize(4);
     assertThat(json.get("jobs").get(0).get("state").asText()).isEqualTo("FINISHED");
     assertThat(json.has("type")).isFalse();
+  }
+
+  @Test
+  void printsEachNewReasonOnceAndNothingOnceTheJobNoLongerWaits() {
+    java.io.StringWriter text = new java.io.StringWriter();
+    WaitJobCommand.ReasonPrinter printer =
+        new WaitJobCommand.ReasonPrinter(new java.io.PrintWriter(text));
+
+    printer.accept(new Message.PendingReason(5, "no worker connected"));
+    // The same again, as after a reconnection to a restarted server.
+    printer.accept(new Message.PendingReason(5, "no worker connected"));
+    printer.accept(
+        new Message.PendingReason(
+            5, "declined by every connected worker: vm1: working directory /x does not exist"));
+    printer.accept(new Message.PendingReason(5, null));
+
+    assertThat(text.toString())
+        .isEqualTo(
+            "kueue: job 5 waits: no worker connected\n"
+                + "kueue: job 5 waits: declined by every connected worker: vm1: working directory"
+                + " /x does not exist\n");
+  }
+
+  @Test
+  void ctrlCSaysHowToComeBackToTheJobsOrStopThem() {
+    assertThat(WaitJobCommand.jobsHint("waiting", List.of(7L, 7L)))
+        .isEqualTo(
+            "kueue: stopped waiting; job 7 goes on. Follow it: kueue log -f 7; wait for it: kueue"
+                + " wait-job 7; stop it: kueue remove-job --kill 7");
+    assertThat(WaitJobCommand.jobsHint("waiting", List.of(7L, 8L)))
+        .isEqualTo(
+            "kueue: stopped waiting; jobs 7 8 go on. Wait for them: kueue wait-job 7 8; follow"
+                + " one: kueue log -f ID; stop one: kueue remove-job --kill ID");
+    assertThat(WaitJobCommand.batchHint("following", 12))
+        .isEqualTo(
+            "kueue: stopped following; batch 12 goes on. Follow it: kueue log -f --batch 12; wait"
+                + " for it: kueue wait-job --batch 12; stop it: kueue remove-job --kill --batch 12");
   }
 }

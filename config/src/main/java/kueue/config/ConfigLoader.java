@@ -432,7 +432,13 @@ public final class ConfigLoader {
           s.integer("global_max_parallel_jobs", 100, 1, Integer.MAX_VALUE),
           s.integer("job_max_attempts", 5, 1, Integer.MAX_VALUE),
           dataDirectory(s),
-          metricsAddress(s));
+          metricsAddress(s),
+          Duration.ofMinutes(
+              s.integer(
+                  "job_declined_timeout_minutes",
+                  (int) KueueConfig.Server.DEFAULT_JOB_DECLINED_TIMEOUT.toMinutes(),
+                  0,
+                  Integer.MAX_VALUE)));
     }
 
     /** "HOST:PORT" or "[IPv6]:PORT"; empty (the default) means no metrics. */

@@ -60,6 +60,10 @@ final class ConfigTemplate {
     # A job lost this many times (its worker died, was cut off, ...) is marked failed instead of
     # being run again. A worker stopped with SIGINT/SIGTERM does not count against its jobs.
     job_max_attempts = 5
+    # A job that every connected worker declined for good (e.g. none can see its working
+    # directory) fails after this long, unless a worker that joins meanwhile takes it;
+    # 0 = it waits for such a worker however long that takes.
+    job_declined_timeout_minutes = 60
     # Where the server keeps its database; empty = $XDG_DATA_HOME/kueue or ~/.local/share/kueue.
     data_directory = ""
     # Serve Prometheus metrics at http://HOST:PORT/metrics, e.g. "127.0.0.1:9464"; empty = off.

@@ -75,6 +75,8 @@ public record KueueConfig(
    * [server]
    *
    * @param metricsAddress where Prometheus metrics are served (host unresolved), or null: off
+   * @param jobDeclinedTimeout a job every connected worker declined for good fails after this long;
+   *     zero: it waits for a new worker however long that takes
    */
   public record Server(
       List<String> addressBindings,
@@ -84,7 +86,33 @@ public record KueueConfig(
       int globalMaxParallelJobs,
       int jobMaxAttempts,
       Path dataDirectory,
-      java.net.InetSocketAddress metricsAddress) {
+      java.net.InetSocketAddress metricsAddress,
+      Duration jobDeclinedTimeout) {
+
+    /** The default of {@code job_declined_timeout_minutes}. */
+    public static final Duration DEFAULT_JOB_DECLINED_TIMEOUT = Duration.ofMinutes(60);
+
+    /** With the default time a job declined by every worker waits. */
+    public Server(
+        List<String> addressBindings,
+        Duration workerTimeout,
+        Duration jobOfferTimeout,
+        Duration jobCleanupAfter,
+        int globalMaxParallelJobs,
+        int jobMaxAttempts,
+        Path dataDirectory,
+        java.net.InetSocketAddress metricsAddress) {
+      this(
+          addressBindings,
+          workerTimeout,
+          jobOfferTimeout,
+          jobCleanupAfter,
+          globalMaxParallelJobs,
+          jobMaxAttempts,
+          dataDirectory,
+          metricsAddress,
+          DEFAULT_JOB_DECLINED_TIMEOUT);
+    }
 
     /** Without metrics. */
     public Server(

@@ -185,6 +185,7 @@ class ConfigLoaderTest {
               "job_cleanup_after_minutes",
               "global_max_parallel_jobs",
               "job_max_attempts",
+              "job_declined_timeout_minutes",
               "data_directory",
               "metrics_address");
       assertThat(toml.getTable("worker").keySet())

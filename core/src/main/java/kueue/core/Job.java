@@ -2,10 +2,10 @@ package kueue.core;
 
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import kueue.model.DependencyKind;
 import kueue.model.JobState;
 import kueue.model.JobTransition;
@@ -51,16 +51,20 @@ final class Job {
 
   String lossReason;
 
-  /** Workers that will never take this job; null until the first permanent decline. */
-  Set<Long> declinedBy;
-
-  String lastDeclineReason;
+  /**
+   * Worker sessions ({@link Worker#session}) that will never take this job, with why each said so;
+   * null until the first permanent decline.
+   */
+  Map<Long, String> declinedBy;
 
   /** Its retries; null for a job submitted without, as most are, which then costs one field. */
   Retries retries;
 
   /** Declined by every connected worker: kept out of the shape queues until a new worker comes. */
   boolean parked;
+
+  /** Since when it is parked; null while it is not. */
+  Instant parkedSince;
 
   /** Dependencies of this job that are not met yet; it stays WAITING (or HELD) until 0. */
   int unmetDependencies;
@@ -159,18 +163,31 @@ final class Job {
     return state.isOnWorker();
   }
 
-  boolean declinedForever(long worker) {
-    return declinedBy != null && declinedBy.contains(worker);
+  boolean declinedForever(long session) {
+    return declinedBy != null && declinedBy.containsKey(session);
   }
 
-  void declineForever(long worker) {
+  void declineForever(long session, String reason) {
     if (declinedBy == null) {
-      declinedBy = new HashSet<>();
+      declinedBy = new HashMap<>();
     }
-    declinedBy.add(worker);
+    declinedBy.put(session, reason);
   }
 
-  boolean declinedByAll(Set<Long> workers) {
-    return declinedBy != null && !workers.isEmpty() && declinedBy.containsAll(workers);
+  /** Why the worker session will never take this job, or null if it might. */
+  String permanentDecline(long session) {
+    return declinedBy == null ? null : declinedBy.get(session);
+  }
+
+  boolean declinedByAll(Collection<Worker> workers) {
+    if (declinedBy == null || workers.isEmpty()) {
+      return false;
+    }
+    for (Worker worker : workers) {
+      if (!declinedBy.containsKey(worker.session)) {
+        return false;
+      }
+    }
+    return true;
   }
 }

@@ -54,6 +54,15 @@ public final class Scheduler {
   private final Map<Shape, PendingQueue> queues = new HashMap<>();
   private final TreeMap<Long, Job> parked = new TreeMap<>();
 
+  /**
+   * The time of the command or placement being handled, for the few places deep in a call chain
+   * that note when something happened (a job parked).
+   */
+  private Instant latest;
+
+  /** The next {@link Worker#session}. */
+  private long nextWorkerSession = 1;
+
   /** Pending jobs waiting out their retry delay, kept out of the shape queues until it is over. */
   private final PriorityQueue<Job> delayed =
       new PriorityQueue<>(Comparator.comparing(Job::notBefore).thenComparingLong(job -> job.id));
@@ -222,6 +231,7 @@ public final class Scheduler {
 
   /** Applies one command at time now; decisions are appended to out. Does not place jobs. */
   public void handle(Command command, Instant now, Decisions out) {
+    latest = now;
     switch (command) {
       case null -> {}
       case Command.Submit submit -> submit(submit, now, out);
@@ -246,6 +256,7 @@ public final class Scheduler {
    * Called once after each batch of commands.
    */
   public void place(Instant now, Decisions out) {
+    latest = now;
     queueDueRetries(now);
     if (!restoredCancels.isEmpty() || !restoredUnblocks.isEmpty()) {
       settleRestored(now, out);
@@ -305,7 +316,7 @@ public final class Scheduler {
         if (roomiest.slots() == 0 || limits.full()) {
           return;
         }
-      } else if (job.declinedByAll(workers.keySet())) {
+      } else if (job.declinedByAll(workers.values())) {
         dequeue(job);
         park(job);
       }
@@ -631,6 +642,7 @@ public final class Scheduler {
     Worker worker = workers.get(command.workerId());
     if (worker == null) {
       worker = new Worker(command.workerId(), name, capacity, now);
+      worker.session = nextWorkerSession++;
       workers.put(worker.id, worker);
       unparkAll();
     } else {
@@ -742,9 +754,8 @@ public final class Scheduler {
             ? "no reason given"
             : command.reason();
     out.record(new Event.JobDeclined(job.id, job.attempt, worker.name, reason, now));
-    job.lastDeclineReason = reason;
     if (command.permanent()) {
-      job.declineForever(worker.id);
+      job.declineForever(worker.session, worker.name + ": " + reason);
     } else {
       worker.deferred.add(job.id);
     }
@@ -884,6 +895,7 @@ public final class Scheduler {
         requeue(job, job.lossReason, now, out, failed);
       }
     }
+    failDeclinedTooLong(now, out, failed);
     if (!failed.isEmpty()) {
       out.then(new Effect.JobsTerminated(List.copyOf(failed)));
     }
@@ -892,6 +904,47 @@ public final class Scheduler {
       lastExpiryMinute = minute;
       out.record(new Event.FinishedJobsExpired(now.minus(settings.cleanupAfter())));
     }
+  }
+
+  /**
+   * Jobs every connected worker has declined for good, for the whole {@code declinedTimeout}, fail
+   * with the declines as the reason. The time counts from when the job was parked and starts again
+   * when a worker connects (it may take the job).
+   */
+  private void failDeclinedTooLong(Instant now, Decisions out, List<Long> failed) {
+    Duration timeout = settings.declinedTimeout();
+    if (parked.isEmpty() || timeout == null || timeout.isZero()) {
+      return;
+    }
+    for (Job job : List.copyOf(parked.values())) {
+      if (job.parkedSince != null
+          && !now.isBefore(job.parkedSince.plus(timeout))
+          && job.declinedByAll(workers.values())) {
+        String reason =
+            "declined by every connected worker for "
+                + minutes(timeout)
+                + ": "
+                + declinesText(declinesOf(job));
+        dequeue(job);
+        jobs.remove(job.id);
+        job.moveTo(JobState.FINISHED);
+        out.record(new Event.JobFailed(job.id, reason, now));
+        failed.add(job.id);
+        settleDependents(job, false, FAILED, now, out, failed);
+      }
+    }
+  }
+
+  /** Each connected worker's permanent decline of the job ("vm1: no such directory"). */
+  private List<String> declinesOf(Job job) {
+    List<String> declines = new ArrayList<>();
+    for (Worker worker : workers.values()) {
+      String decline = job.permanentDecline(worker.session);
+      if (decline != null) {
+        declines.add(decline);
+      }
+    }
+    return declines;
   }
 
   private void updateJobs(Command.UpdateJobs command, Instant now, Decisions out) {
@@ -1339,7 +1392,7 @@ public final class Scheduler {
     job.devices = Map.of();
     job.claimDeadline = null;
     job.lossReason = null;
-    if (job.declinedByAll(workers.keySet())) {
+    if (job.declinedByAll(workers.values())) {
       park(job);
     } else {
       queues.computeIfAbsent(job.shape, PendingQueue::new).add(job);
@@ -1370,6 +1423,7 @@ public final class Scheduler {
     if (job.parked) {
       parked.remove(job.id);
       job.parked = false;
+      job.parkedSince = null;
       return;
     }
     PendingQueue queue = queues.get(job.shape);
@@ -1383,12 +1437,14 @@ public final class Scheduler {
 
   private void park(Job job) {
     job.parked = true;
+    job.parkedSince = latest;
     parked.put(job.id, job);
   }
 
   private void unparkAll() {
     for (Job job : parked.values()) {
       job.parked = false;
+      job.parkedSince = null;
       queues.computeIfAbsent(job.shape, PendingQueue::new).add(job);
     }
     parked.clear();
@@ -1474,12 +1530,19 @@ public final class Scheduler {
     }
     List<Worker> willing = new ArrayList<>();
     for (Worker worker : workers.values()) {
-      if (!job.declinedForever(worker.id)) {
+      if (!job.declinedForever(worker.session)) {
         willing.add(worker);
       }
     }
     if (willing.isEmpty()) {
-      return "declined by every connected worker: " + job.lastDeclineReason;
+      Duration timeout = settings.declinedTimeout();
+      String failsAt =
+          timeout == null || timeout.isZero() || job.parkedSince == null
+              ? ""
+              : " (fails at "
+                  + job.parkedSince.plus(timeout).truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+                  + " unless a worker that joins takes it)";
+      return DECLINED_BY_ALL + declinesText(declinesOf(job)) + failsAt;
     }
     Resources demand = job.shape.demand();
     String tooLarge = tooLarge(demand, willing);
@@ -1495,7 +1558,7 @@ public final class Scheduler {
     List<String> shortages = new ArrayList<>();
     for (Worker worker : willing) {
       if (worker.mayTake(job) && demand.fitsIn(worker.free())) {
-        return "about to be offered to a worker";
+        return ABOUT_TO_BE_OFFERED;
       }
       String shortage = worker.resourceShortage(demand);
       if (shortage != null) {
@@ -1511,6 +1574,20 @@ public final class Scheduler {
     return "waiting for free resources on a worker: "
         + String.join("; ", shortages.subList(0, shown))
         + more;
+  }
+
+  /** The reason of a job that the next placement pass offers: it holds only until then. */
+  public static final String ABOUT_TO_BE_OFFERED = "about to be offered to a worker";
+
+  /** How the reason of a job that every connected worker declined for good begins. */
+  public static final String DECLINED_BY_ALL = "declined by every connected worker: ";
+
+  /** The first few declines, sorted so that the text stays the same while they do. */
+  private static String declinesText(List<String> declines) {
+    declines.sort(null);
+    int shown = Math.min(5, declines.size());
+    String more = declines.size() > shown ? "; and " + (declines.size() - shown) + " more" : "";
+    return String.join("; ", declines.subList(0, shown)) + more;
   }
 
   /**
@@ -1584,6 +1661,11 @@ public final class Scheduler {
 
   private static String count(long amount, String unit) {
     return amount + " " + unit + (amount == 1 ? "" : "s");
+  }
+
+  /** "60 min" for whole minutes, else as {@link #text}. */
+  private static String minutes(Duration duration) {
+    return duration.toSeconds() % 60 == 0 ? duration.toMinutes() + " min" : text(duration);
   }
 
   private static String text(Duration duration) {

@@ -35,6 +35,14 @@ final class Worker {
   record DeviceKey(String resource, int index) {}
 
   final long id;
+
+  /**
+   * This connection of the worker, unique in the scheduler's life: a worker that comes back under
+   * the same id (keyed by its name) is a new session, whose earlier permanent declines no longer
+   * count (it may have been fixed meanwhile).
+   */
+  long session;
+
   final Instant connected;
   String name;
   WorkerCapacity capacity;
@@ -121,7 +129,7 @@ final class Worker {
   }
 
   boolean mayTake(Job job) {
-    return !stopping && !job.declinedForever(id) && !deferred.contains(job.id);
+    return !stopping && !job.declinedForever(session) && !deferred.contains(job.id);
   }
 
   /** Reserves a job offered here now. */

@@ -5,6 +5,8 @@ import static kueue.core.WorkerBuilder.aWorker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.entry;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import kueue.model.JobState;
 import kueue.model.Resources;
@@ -32,7 +34,7 @@ class DeclineTest {
 
     assertThat(harness.offers()).isEmpty();
     assertThat(harness.pendingReason(job))
-        .isEqualTo("declined by every connected worker: no such directory");
+        .isEqualTo("declined by every connected worker: blind: no such directory");
     harness.update(blind, aWorker().cpus(64));
     assertThat(harness.offers()).isEmpty();
   }
@@ -40,16 +42,38 @@ class DeclineTest {
   @Test
   void aJobDeclinedByEveryWorkerGoesToTheNextWorkerThatConnects() {
     SchedulerHarness harness = SchedulerHarness.create();
-    long first = harness.connect(aWorker());
+    long first = harness.connect(aWorker().named("vm1"));
     long job = harness.submitOne(aJob());
     harness.decline(first, job, 1, true);
     assertThat(harness.offers()).isEmpty();
     assertThat(harness.pendingReason(job))
-        .isEqualTo("declined by every connected worker: no such directory");
+        .isEqualTo("declined by every connected worker: vm1: no such directory");
 
     long second = harness.connect(aWorker());
 
     assertThat(harness.offers()).containsExactly(entry(job, second));
+  }
+
+  @Test
+  void theReasonNamesEveryConnectedWorkerWithItsOwnDecline() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long vm2 = harness.connect(aWorker().named("vm2").slots(1));
+    long job = harness.submitOne(aJob());
+    harness.decline(vm2, job, 1, true, "working directory /x does not exist here");
+    long vm1 = harness.connect(aWorker().named("vm1").slots(1));
+    assertThat(harness.offers()).containsExactly(entry(job, vm1));
+    assertThat(harness.pendingReason(job)).isNull();
+
+    harness.decline(vm1, job, 2, true, "working directory /x is not readable");
+
+    assertThat(harness.pendingReason(job))
+        .isEqualTo(
+            "declined by every connected worker: vm1: working directory /x is not readable;"
+                + " vm2: working directory /x does not exist here");
+    harness.disconnectAndWaitOut(vm1);
+    assertThat(harness.pendingReason(job))
+        .isEqualTo(
+            "declined by every connected worker: vm2: working directory /x does not exist here");
   }
 
   @Test
@@ -143,5 +167,111 @@ class DeclineTest {
     assertThat(harness.last.effects()).isEmpty();
     assertThat(harness.view(job))
         .isEqualTo(new ActiveJobView(job, JobState.RUNNING, 1, worker, null));
+  }
+
+  @Test
+  void aWorkerThatComesBackUnderItsIdIsAskedAgainForWhatItDeclinedForGood() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long vm = harness.connect(aWorker().named("vm"));
+    long job = harness.submitOne(aJob());
+    harness.decline(vm, job, 1, true);
+    assertThat(harness.offers()).isEmpty();
+
+    harness.disconnect(vm);
+    harness.connectAs(vm, aWorker().named("vm"));
+
+    assertThat(harness.offers()).containsExactly(entry(job, vm));
+  }
+
+  @Test
+  void aJobDeclinedByEveryWorkerForTheWholeTimeoutFailsWithTheDeclinesAsItsReason() {
+    SchedulerHarness harness =
+        SchedulerHarness.settings()
+            .workerTimeout(Duration.ofHours(1))
+            .declinedTimeout(Duration.ofMinutes(10))
+            .harness();
+    long vm1 = harness.connect(aWorker().named("vm1"));
+    long job = harness.submitOne(aJob());
+    long child = harness.submitOne(aJob().after(job));
+    Instant declinedAt = harness.now;
+    harness.decline(vm1, job, 1, true);
+    assertThat(harness.pendingReason(job))
+        .isEqualTo(
+            "declined by every connected worker: vm1: no such directory (fails at "
+                + declinedAt.plus(Duration.ofMinutes(10))
+                + " unless a worker that joins takes it)");
+
+    harness.advance(Duration.ofMinutes(9));
+    harness.tick();
+    assertThat(harness.state(job)).isEqualTo(JobState.PENDING);
+    harness.advance(Duration.ofMinutes(1));
+    Decisions failed = harness.tick();
+
+    assertThat(harness.events(Event.JobFailed.class))
+        .containsExactly(
+            new Event.JobFailed(
+                job,
+                "declined by every connected worker for 10 min: vm1: no such directory",
+                harness.now));
+    assertThat(failed.effects()).contains(new Effect.JobsTerminated(List.of(job, child)));
+  }
+
+  @Test
+  void aJobDeclinedByEveryWorkerDoesNotFailWhileNoWorkerIsConnected() {
+    SchedulerHarness harness =
+        SchedulerHarness.settings()
+            .workerTimeout(Duration.ofMinutes(1))
+            .declinedTimeout(Duration.ofMinutes(10))
+            .harness();
+    long vm1 = harness.connect(aWorker().named("vm1"));
+    long job = harness.submitOne(aJob());
+    harness.decline(vm1, job, 1, true);
+
+    harness.disconnectAndWaitOut(vm1);
+    harness.advance(Duration.ofMinutes(20));
+    harness.tick();
+
+    assertThat(harness.state(job)).isEqualTo(JobState.PENDING);
+    assertThat(harness.pendingReason(job)).isEqualTo("no worker connected");
+  }
+
+  @Test
+  void aWorkerThatJoinsStartsTheTimeoutAgain() {
+    SchedulerHarness harness =
+        SchedulerHarness.settings()
+            .workerTimeout(Duration.ofHours(1))
+            .declinedTimeout(Duration.ofMinutes(10))
+            .harness();
+    long vm1 = harness.connect(aWorker().named("vm1"));
+    long job = harness.submitOne(aJob());
+    harness.decline(vm1, job, 1, true);
+    harness.advance(Duration.ofMinutes(9));
+    long vm2 = harness.connect(aWorker().named("vm2"));
+    harness.decline(vm2, job, 2, true);
+
+    harness.advance(Duration.ofMinutes(9));
+    harness.tick();
+    assertThat(harness.state(job)).isEqualTo(JobState.PENDING);
+    harness.advance(Duration.ofMinutes(1));
+    harness.tick();
+    assertThat(harness.events(Event.JobFailed.class)).hasSize(1);
+  }
+
+  @Test
+  void withoutATimeoutAJobDeclinedByEveryWorkerWaitsForANewOne() {
+    SchedulerHarness harness = SchedulerHarness.create();
+    long vm1 = harness.connect(aWorker().named("vm1"));
+    long job = harness.submitOne(aJob());
+    harness.decline(vm1, job, 1, true);
+
+    for (int i = 0; i < 100; i++) {
+      harness.advance(Duration.ofMinutes(4));
+      harness.update(vm1, aWorker().named("vm1"));
+      harness.tick();
+    }
+
+    assertThat(harness.state(job)).isEqualTo(JobState.PENDING);
+    assertThat(harness.pendingReason(job))
+        .isEqualTo("declined by every connected worker: vm1: no such directory");
   }
 }

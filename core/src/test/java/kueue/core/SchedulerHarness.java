@@ -282,7 +282,11 @@ final class SchedulerHarness {
   }
 
   Decisions decline(long workerId, long jobId, int attempt, boolean permanent) {
-    return step(new Command.Decline(workerId, jobId, attempt, permanent, "no such directory"));
+    return decline(workerId, jobId, attempt, permanent, "no such directory");
+  }
+
+  Decisions decline(long workerId, long jobId, int attempt, boolean permanent, String reason) {
+    return step(new Command.Decline(workerId, jobId, attempt, permanent, reason));
   }
 
   Decisions declineCurrent(long jobId, boolean permanent) {
@@ -655,6 +659,8 @@ final class SchedulerHarness {
 
   private void forgetWorker(long workerId) {
     deferred.remove(workerId);
+    // Back under the same id (keyed by its name), it may have been fixed: its declines are over.
+    declinedForever.values().forEach(workers -> workers.remove(workerId));
     dying.values().removeIf(killed -> killed.workerId() == workerId);
   }
 
@@ -964,6 +970,12 @@ final class SchedulerHarness {
     private Duration offerTimeout = Duration.ofSeconds(60);
     private Duration cleanupAfter = Duration.ofHours(48);
     private int maxAttempts = 3;
+    private Duration declinedTimeout = Duration.ZERO;
+
+    SettingsBuilder declinedTimeout(Duration declinedTimeout) {
+      this.declinedTimeout = declinedTimeout;
+      return this;
+    }
 
     SettingsBuilder maxParallelJobs(int maxParallelJobs) {
       this.maxParallelJobs = maxParallelJobs;
@@ -992,7 +1004,13 @@ final class SchedulerHarness {
 
     SchedulerSettings build() {
       return new SchedulerSettings(
-          maxParallelJobs, resources, workerTimeout, offerTimeout, cleanupAfter, maxAttempts);
+          maxParallelJobs,
+          resources,
+          workerTimeout,
+          offerTimeout,
+          cleanupAfter,
+          maxAttempts,
+          declinedTimeout);
     }
 
     SchedulerHarness harness() {

@@ -1,6 +1,7 @@
 package kueue.dist;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assumptions.assumeThat;
 import static org.awaitility.Awaitility.await;
 
 import java.io.File;
@@ -265,6 +266,73 @@ class CliDaemonTest {
     assertThat(socket()).isEmpty();
     assertThat(daemonLog()).contains("idle for 3 s, exiting");
     assertThat(fleet.kueue("remove-job", "--kill", String.valueOf(job)).exitCode()).isZero();
+  }
+
+  @Test
+  void ctrlCWhileWaitingSaysWhyTheJobWaitsThatItGoesOnAndHowToComeBackToIt() throws Exception {
+    // A JVM leaves SIGINT alone when it was ignored at its start (a test run in the background).
+    String ignored =
+        Files.readAllLines(Path.of("/proc/self/status")).stream()
+            .filter(line -> line.startsWith("SigIgn:"))
+            .findFirst()
+            .orElse("SigIgn: 0");
+    assumeThat(Long.parseLong(ignored.substring(7).strip(), 16) & 2).as("SIGINT ignored").isZero();
+    relay(Map.of(), home, null, "list-workers");
+    awaitDaemon();
+    // Through the daemon, then in-process.
+    for (Map<String, String> env :
+        List.of(Map.<String, String>of(), Map.of("KUEUE_CLI_DAEMON", "off"))) {
+      Path gone = Files.createDirectories(home.resolve("gone-" + env.size()));
+      Path out = Files.createTempFile(home, "out", ".txt");
+      Path err = Files.createTempFile(home, "err", ".txt");
+      Process waiting =
+          start(
+              fleet.clientConfig(),
+              env,
+              gone,
+              null,
+              new String[] {"cmd", "--wait", "--hold", "true"},
+              out,
+              err);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> Files.readString(err).contains("waits: held until released"));
+      long job = Long.parseLong(Files.readString(out).strip());
+      Files.delete(gone);
+      assertThat(fleet.kueue("release", String.valueOf(job)).exitCode()).isZero();
+      String declined =
+          "kueue: job "
+              + job
+              + " waits: declined by every connected worker: alpha: working directory "
+              + gone
+              + " does not exist on alpha";
+      await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(err).contains(declined));
+      assertThat(fleet.kueue("list-jobs").out()).contains("pending (declined by all)");
+
+      assertThat(
+              new ProcessBuilder("kill", "-INT", String.valueOf(waiting.pid())).start().waitFor())
+          .isZero();
+
+      assertThat(waiting.waitFor(30, TimeUnit.SECONDS)).isTrue();
+      String said = Files.readString(err);
+      assertThat(waiting.exitValue()).as(said).isEqualTo(75);
+      assertThat(said)
+          .containsOnlyOnce("waits: held until released")
+          .containsOnlyOnce(declined)
+          .contains(
+              "kueue: stopped waiting; job "
+                  + job
+                  + " goes on. Follow it: kueue log -f "
+                  + job
+                  + "; wait for it: kueue wait-job "
+                  + job
+                  + "; stop it: kueue remove-job --kill "
+                  + job);
+      assertThat(fleet.kueue("show-job", String.valueOf(job)).out())
+          .contains("pending (declined by all)")
+          .containsPattern("worker: +-\\n");
+      assertThat(fleet.kueue("remove-job", String.valueOf(job)).exitCode()).isZero();
+    }
   }
 
   @Test

@@ -62,8 +62,11 @@ public enum JobTransition {
    */
   RERUN(JobState.PENDING, JobState.FINISHED, JobState.CANCELED, JobState.TIMED_OUT),
 
-  /** Lost too many times: given up without a result. */
-  FAILED(JobState.FINISHED, JobState.OFFERED, JobState.RUNNING),
+  /**
+   * Lost too many times, or declined for good by every connected worker for too long: given up
+   * without a result.
+   */
+  FAILED(JobState.FINISHED, JobState.PENDING, JobState.OFFERED, JobState.RUNNING),
 
   /** The worker stopped the attempt when it reached the job's time limit. */
   TIMED_OUT(JobState.TIMED_OUT, JobState.OFFERED, JobState.RUNNING),

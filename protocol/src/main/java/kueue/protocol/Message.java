@@ -47,6 +47,7 @@ import kueue.model.WorkerSummary;
   @JsonSubTypes.Type(value = Message.JobDetails.class, name = "job_details"),
   @JsonSubTypes.Type(value = Message.WaitJobs.class, name = "wait_jobs"),
   @JsonSubTypes.Type(value = Message.JobsEnded.class, name = "jobs_ended"),
+  @JsonSubTypes.Type(value = Message.PendingReason.class, name = "pending_reason"),
   @JsonSubTypes.Type(value = Message.RemoveJob.class, name = "remove_job"),
   @JsonSubTypes.Type(value = Message.JobRemoved.class, name = "job_removed"),
   @JsonSubTypes.Type(value = Message.CleanJobs.class, name = "clean_jobs"),
@@ -189,8 +190,25 @@ public sealed interface Message {
 
   record JobDetails(JobDetail job) implements Reply {}
 
-  /** Answered when every listed job has finished or was canceled. */
-  record WaitJobs(List<Long> ids) implements Request {}
+  /**
+   * Answered with {@link JobsEnded} once every listed job has finished or was canceled. With {@code
+   * reasons} true, the server sends a {@link PendingReason} before that whenever the reason a job
+   * still waits changes (never in the first second); an older server ignores the field and sends
+   * none.
+   */
+  record WaitJobs(List<Long> ids, @JsonInclude(JsonInclude.Include.NON_NULL) Boolean reasons)
+      implements Request {
+    public WaitJobs(List<Long> ids) {
+      this(ids, null);
+    }
+  }
+
+  /**
+   * While a {@link WaitJobs} or {@link WaitBatch} that asked for reasons is being answered: why the
+   * first of its jobs that is not on a worker still waits (the text show-job gives), or null once
+   * none waits any more. Zero or more come before the request's one reply.
+   */
+  record PendingReason(long jobId, String reason) implements Reply {}
 
   record JobsEnded(List<JobSummary> jobs) implements Reply {}
 
@@ -234,8 +252,16 @@ public sealed interface Message {
 
   record BatchList(List<BatchSummary> batches, JobStats stats) implements Reply {}
 
-  /** Answered when every job of the batch has finished or was canceled. */
-  record WaitBatch(long batch) implements Request {}
+  /**
+   * Answered with {@link BatchEnded} when every job of the batch has finished or was canceled; the
+   * reasons as for {@link WaitJobs}.
+   */
+  record WaitBatch(long batch, @JsonInclude(JsonInclude.Include.NON_NULL) Boolean reasons)
+      implements Request {
+    public WaitBatch(long batch) {
+      this(batch, null);
+    }
+  }
 
   record BatchEnded(BatchSummary batch) implements Reply {}
 

@@ -7,6 +7,7 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * A blocking connection from a program of the user (the {@code kueue} CLI, {@code
@@ -195,11 +196,24 @@ public final class RequestConnection implements AutoCloseable {
 
   /** Sends one request and returns its reply; a {@link Message.Failure} becomes a failure. */
   public Message.Reply request(Message.Request request) throws Failure {
+    return request(request, (Consumer<Message.PendingReason>) null);
+  }
+
+  /**
+   * Like {@link #request(Message.Request)}, handing each {@link Message.PendingReason} that comes
+   * before the reply to {@code reasons} (for a wait that asked for them).
+   */
+  public Message.Reply request(Message.Request request, Consumer<Message.PendingReason> reasons)
+      throws Failure {
     Message answer;
     answeredCompletely = false;
     try {
       connection.send(request);
       answer = connection.receive();
+      while (reasons != null && answer instanceof Message.PendingReason reason) {
+        reasons.accept(reason);
+        answer = connection.receive();
+      }
     } catch (IOException e) {
       throw new Failure(
           Kind.UNREACHABLE,
@@ -234,7 +248,14 @@ public final class RequestConnection implements AutoCloseable {
   /** Like {@link #request(Message.Request)}, checking the kind of reply. */
   public <T extends Message.Reply> T request(Message.Request request, Class<T> expected)
       throws Failure {
-    Message.Reply reply = request(request);
+    return request(request, expected, null);
+  }
+
+  /** Like {@link #request(Message.Request, Consumer)}, checking the kind of reply. */
+  public <T extends Message.Reply> T request(
+      Message.Request request, Class<T> expected, Consumer<Message.PendingReason> reasons)
+      throws Failure {
+    Message.Reply reply = request(request, reasons);
     if (!expected.isInstance(reply)) {
       throw new Failure(
           Kind.UNEXPECTED,

@@ -16,6 +16,7 @@ import kueue.core.Command;
 import kueue.core.DependencyTargets;
 import kueue.core.Effect;
 import kueue.core.RestoredJob;
+import kueue.core.Scheduler;
 import kueue.core.WorkerView;
 import kueue.model.BatchSummary;
 import kueue.model.Dependency;
@@ -104,7 +105,7 @@ final class ClientSession {
       case Message.FindJobs find -> findJobs(find);
       case Message.CountEnded count -> countEnded(count);
       case Message.ShowJob show -> showJob(show.id());
-      case Message.WaitJobs wait -> waitJobs(wait.ids());
+      case Message.WaitJobs wait -> waitJobs(wait.ids(), Boolean.TRUE.equals(wait.reasons()));
       case Message.RemoveJob remove -> removeJob(remove);
       case Message.CleanJobs clean -> new Message.JobsCleaned(clean(clean.all()));
       case Message.ListWorkers list -> new Message.WorkerList(workers());
@@ -113,7 +114,7 @@ final class ClientSession {
           new Message.ResourceList(await(context.loop().query(s -> s.resources())));
       case Message.SubmitBatch batch -> submitBatch(batch);
       case Message.ListBatches list -> listBatches(list);
-      case Message.WaitBatch wait -> waitBatch(wait.batch());
+      case Message.WaitBatch wait -> waitBatch(wait.batch(), Boolean.TRUE.equals(wait.reasons()));
       case Message.RemoveBatch remove -> removeBatch(remove);
       case Message.ReadOutput read -> readOutput(read);
       case Message.UpdateJobs update -> updateJobs(update);
@@ -476,11 +477,11 @@ final class ClientSession {
         context.store().batches(list.limit(), filters, now), context.store().stats(now));
   }
 
-  private Message.Reply waitBatch(long batch) throws RequestException {
+  private Message.Reply waitBatch(long batch, boolean reasons) throws RequestException {
     BatchSummary before = batchOrNotFound(batch);
     List<Long> active = context.store().activeJobIds(batch);
     if (!active.isEmpty()) {
-      awaitWhileConnected(context.loop().awaitEnd(active));
+      awaitWhileConnected(context.loop().awaitEnd(active), reasons ? active : null);
     }
     return new Message.BatchEnded(context.store().batch(batch, Instant.now()).orElse(before));
   }
@@ -527,7 +528,7 @@ final class ClientSession {
     return new Message.JobDetails(detail.withSummary(summary.getFirst()));
   }
 
-  private Message.Reply waitJobs(List<Long> ids) throws RequestException {
+  private Message.Reply waitJobs(List<Long> ids, boolean reasons) throws RequestException {
     if (ids == null || ids.isEmpty()) {
       throw new RequestException("bad_request", "no jobs to wait for");
     }
@@ -540,7 +541,7 @@ final class ClientSession {
       missing.removeAll(known.stream().map(JobSummary::id).toList());
       throw new RequestException("not_found", "job " + missing.getFirst() + " not found");
     }
-    awaitWhileConnected(context.loop().awaitEnd(ids));
+    awaitWhileConnected(context.loop().awaitEnd(ids), reasons ? ids : null);
     return new Message.JobsEnded(context.store().summaries(ids));
   }
 
@@ -675,6 +676,17 @@ final class ClientSession {
    * its jobs end. A request the client sends meanwhile is kept for afterwards.
    */
   private <T> T awaitWhileConnected(CompletableFuture<T> future) throws RequestException {
+    return awaitWhileConnected(future, null);
+  }
+
+  /**
+   * Like {@link #awaitWhileConnected(CompletableFuture)}; with {@code reasonsOf}, also sends a
+   * {@link Message.PendingReason} each second in which why the first of those jobs that waits (not
+   * on a worker) waits has changed. The first check comes after a second, so a job that starts at
+   * once gets none.
+   */
+  private <T> T awaitWhileConnected(CompletableFuture<T> future, List<Long> reasonsOf)
+      throws RequestException {
     if (readAhead == null) {
       CompletableFuture<byte[]> ahead = new CompletableFuture<>();
       Thread.ofVirtual()
@@ -690,6 +702,7 @@ final class ClientSession {
       readAhead = ahead;
     }
     watched.busy(true);
+    Message.PendingReason lastReason = NO_REASON;
     try {
       while (true) {
         try {
@@ -698,6 +711,9 @@ final class ClientSession {
           if (readAhead.isCompletedExceptionally()
               || (readAhead.isDone() && readAhead.join() == null)) {
             throw new ClientGone();
+          }
+          if (reasonsOf != null) {
+            lastReason = sendReasonIfChanged(reasonsOf, lastReason);
           }
         }
       }
@@ -709,6 +725,36 @@ final class ClientSession {
     } finally {
       watched.busy(false);
     }
+  }
+
+  /** What a waiting client was last told: nothing yet. */
+  private static final Message.PendingReason NO_REASON = new Message.PendingReason(0, null);
+
+  private Message.PendingReason sendReasonIfChanged(List<Long> ids, Message.PendingReason last)
+      throws RequestException {
+    Message.PendingReason now =
+        await(
+            context
+                .loop()
+                .query(
+                    s -> {
+                      for (long id : ids) {
+                        Optional<ActiveJobView> job = s.activeJob(id);
+                        if (job.isPresent() && job.get().pendingReason() != null) {
+                          return new Message.PendingReason(id, job.get().pendingReason());
+                        }
+                      }
+                      return NO_REASON;
+                    }));
+    // That one holds only until the next placement pass: sent, it would make the printed reason
+    // flip back and forth on a busy fleet.
+    if (Scheduler.ABOUT_TO_BE_OFFERED.equals(now.reason())
+        || now.equals(last)
+        || (now.reason() == null && last.reason() == null)) {
+      return last;
+    }
+    outbound.send(now.reason() == null ? new Message.PendingReason(last.jobId(), null) : now);
+    return now;
   }
 
   /** The client closed its connection while its request was still being answered. */

@@ -65,7 +65,8 @@ public final class KueueServer implements AutoCloseable {
                   settings.workerTimeout(),
                   settings.jobOfferTimeout(),
                   settings.jobCleanupAfter(),
-                  settings.jobMaxAttempts()),
+                  settings.jobMaxAttempts(),
+                  settings.jobDeclinedTimeout()),
               store.nextJobId());
       this.loop = new SchedulerLoop(scheduler, store, clock, onFatalError);
       this.clock = clock;

@@ -88,6 +88,17 @@ final class SchedulerLoop {
   private final Thread thread;
   private long nextRequestId = 1;
   private long nextWorkerId = 1;
+
+  /** The id each named worker got, kept in the store so that it stays across restarts. */
+  private final Map<String, Long> workerIdsByName = new HashMap<>();
+
+  /**
+   * The connection of each registered worker until its session's disconnect reaches this thread
+   * (its link may be gone from {@link #workerLinks} before that): only then is its id free for the
+   * worker's next connection.
+   */
+  private final Map<Long, Outbound> workerSessions = new HashMap<>();
+
   private Instant nextTick;
 
   /** Cutoff of an expiry still deleting jobs chunk by chunk between batches; null when none. */
@@ -103,6 +114,10 @@ final class SchedulerLoop {
     this.clock = clock;
     this.onFatalError = onFatalError;
     this.thread = Thread.ofPlatform().name("scheduler").unstarted(this::run);
+    workerIdsByName.putAll(store.workerIds());
+    for (long id : workerIdsByName.values()) {
+      nextWorkerId = Math.max(nextWorkerId, id + 1);
+    }
   }
 
   /** Metrics to report each turn to, or none; set before {@link #start()}. */
@@ -258,7 +273,8 @@ final class SchedulerLoop {
   void connectWorker(Outbound link, Message.Register register, Consumer<Long> registered) {
     submit(
         now -> {
-          long workerId = nextWorkerId++;
+          long workerId = workerIdFor(register.name());
+          workerSessions.put(workerId, link);
           workerLinks.put(workerId, link);
           // Registered must reach the worker before any offer for it; both go through the same
           // queue.
@@ -289,9 +305,29 @@ final class SchedulerLoop {
         });
   }
 
+  /**
+   * The worker's id: the one its name got before, kept in the store, unless a worker of that name
+   * is connected now (two workers of one name at once), which makes this connection's id one of its
+   * own, as for a worker without a name.
+   */
+  private long workerIdFor(String name) {
+    if (name == null || name.isBlank()) {
+      return nextWorkerId++;
+    }
+    Long known = workerIdsByName.get(name);
+    if (known == null) {
+      long id = nextWorkerId++;
+      store.saveWorkerId(name, id);
+      workerIdsByName.put(name, id);
+      return id;
+    }
+    return workerSessions.containsKey(known) ? nextWorkerId++ : known;
+  }
+
   void disconnectWorker(long workerId, String reason) {
     submit(
         now -> {
+          workerSessions.remove(workerId);
           workerLinks.remove(workerId);
           scheduler.handle(new Command.DisconnectWorker(workerId, reason), now, decisions);
         });

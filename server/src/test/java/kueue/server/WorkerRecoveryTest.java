@@ -135,6 +135,54 @@ class WorkerRecoveryTest {
         .doesNotContain(org.assertj.core.groups.Tuple.tuple(1, "ended"));
   }
 
+  private long register(String name) throws Exception {
+    RawPeer worker = fixture.authenticated("worker");
+    worker.send(
+        new Message.Register(
+            name, ServerFixture.system(name), ServerFixture.capacity(), List.of(), List.of()));
+    workers.add(worker);
+    return ((Message.Registered) worker.receive()).workerId();
+  }
+
+  private final java.util.List<RawPeer> workers = new java.util.ArrayList<>();
+
+  private void closeWorkersAndAwaitTheirDisconnects() throws Exception {
+    for (RawPeer worker : workers) {
+      worker.close();
+    }
+    workers.clear();
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (true) {
+      client.send(new Message.ListWorkers());
+      if (((Message.WorkerList) client.receive()).workers().isEmpty()) {
+        return;
+      }
+      assertThat(System.nanoTime() - deadline).as("workers still connected").isNegative();
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void aWorkerKeepsItsIdByNameAcrossReconnectionsAndRestartsAndTwoOfOneNameAtOnceGetTwo()
+      throws Exception {
+    long alpha = register("alpha");
+    long beta = register("beta");
+    long alphaTwin = register("alpha");
+    assertThat(List.of(alpha, beta, alphaTwin)).doesNotHaveDuplicates();
+    closeWorkersAndAwaitTheirDisconnects();
+
+    assertThat(register("alpha")).isEqualTo(alpha);
+    closeWorkersAndAwaitTheirDisconnects();
+    client.close();
+    fixture = fixture.restart();
+    client = fixture.client();
+
+    assertThat(register("beta")).isEqualTo(beta);
+    assertThat(register("alpha")).isEqualTo(alpha);
+    assertThat(register("gamma")).isNotIn(alpha, beta);
+    closeWorkersAndAwaitTheirDisconnects();
+  }
+
   @Test
   void aWorkerThatReconnectsWithinTheTimeoutKeepsItsJobAsTheSameAttempt() throws Exception {
     long job = submit();

@@ -171,4 +171,38 @@ class WorkflowRequestsTest {
     request(new Message.WaitJobs(List.of(child)));
     assertThat(note(child)).isEqualTo("dependency on job " + parent + " failed: it was canceled");
   }
+
+  @Test
+  void aWaitThatAskedForReasonsHearsWhyItsJobWaitsAfterASecondAndAgainWhenThatChanges()
+      throws Exception {
+    long job = submit(shared().withHold(true));
+    PeerConnection other = fixture.client();
+    try {
+      long waitStart = System.nanoTime();
+      client.send(new Message.WaitJobs(List.of(job), true));
+      Message first = client.receive();
+      long firstAfterMillis = (System.nanoTime() - waitStart) / 1_000_000;
+      other.send(new Message.UpdateJobs(List.of(job), null, JobUpdate.holding(false)));
+      other.receive();
+      Message second = client.receive();
+      other.send(new Message.RemoveJob(job, false));
+      other.receive();
+      Message reply = client.receive();
+
+      assertThat(firstAfterMillis).isGreaterThanOrEqualTo(900);
+      assertThat(first)
+          .isEqualTo(
+              new Message.PendingReason(job, "held until released (kueue release " + job + ")"));
+      assertThat(second).isEqualTo(new Message.PendingReason(job, "no worker connected"));
+      assertThat(reply).isInstanceOf(Message.JobsEnded.class);
+      // Without the flag, the one reply as before.
+      long another = submit(shared().withHold(true));
+      other.send(new Message.RemoveJob(another, false));
+      other.receive();
+      assertThat(request(new Message.WaitJobs(List.of(another))))
+          .isInstanceOf(Message.JobsEnded.class);
+    } finally {
+      other.close();
+    }
+  }
 }

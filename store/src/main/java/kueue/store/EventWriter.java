@@ -317,6 +317,48 @@ final class EventWriter implements AutoCloseable {
     return nextJobId;
   }
 
+  /**
+   * Worker ids are rows of {@code meta} keyed {@code worker_id:NAME}: a key-value table every
+   * version has, so keeping them needed no new table.
+   */
+  static final String WORKER_ID_KEY = "worker_id:";
+
+  Map<String, Long> workerIds() {
+    Map<String, Long> ids = new HashMap<>();
+    try (PreparedStatement select =
+        prepare("SELECT key, value FROM meta WHERE key >= ? AND key < ?")) {
+      // Every key that starts with the prefix, through the primary key's order (';' follows ':').
+      select.setString(1, WORKER_ID_KEY);
+      select.setString(2, WORKER_ID_KEY.substring(0, WORKER_ID_KEY.length() - 1) + ";");
+      try (ResultSet rows = select.executeQuery()) {
+        while (rows.next()) {
+          ids.put(rows.getString(1).substring(WORKER_ID_KEY.length()), rows.getLong(2));
+        }
+      }
+      connection.commit();
+      return ids;
+    } catch (SQLException e) {
+      rollback(e);
+      throw new StoreException(
+          "cannot read the worker ids from " + databaseName + ": " + e.getMessage(), e);
+    }
+  }
+
+  void saveWorkerId(String name, long id) {
+    try (PreparedStatement insert =
+        prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")) {
+      insert.setString(1, WORKER_ID_KEY + name);
+      insert.setLong(2, id);
+      insert.executeUpdate();
+      connection.commit();
+    } catch (SQLException e) {
+      rollback(e);
+      throw new StoreException(
+          "cannot store the id of worker " + name + " in " + databaseName + ": " + e.getMessage(),
+          e);
+    }
+  }
+
   /** The update that records how the current attempt ended, leaving the job in the move's state. */
   private static String endUpdate(JobTransition move) {
     return "UPDATE jobs SET state = "

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
 import kueue.core.DependencyTargets;
@@ -40,6 +41,15 @@ public interface JobStore extends AutoCloseable {
 
   /** The smallest job id never handed out, also across restarts and after cleanups. */
   long nextJobId();
+
+  /**
+   * The id given to each named worker so far: a worker keeps its id across its reconnections and
+   * the server's restarts.
+   */
+  Map<String, Long> workerIds();
+
+  /** Remembers the id given to the worker of this name; durable when this returns. */
+  void saveWorkerId(String name, long id);
 
   /** Jobs that are not FINISHED or CANCELED, for {@code Scheduler.restore}, in id order. */
   default List<RestoredJob> activeJobs() {

@@ -559,6 +559,24 @@ public final class SqliteJobStore implements JobStore {
   }
 
   @Override
+  public Map<String, Long> workerIds() {
+    synchronized (writeLock) {
+      requireOpen();
+      return writer.workerIds();
+    }
+  }
+
+  @Override
+  public void saveWorkerId(String name, long id) {
+    Objects.requireNonNull(name, "name");
+    synchronized (writeLock) {
+      requireOpen();
+      writer.saveWorkerId(name, id);
+    }
+    checkpoints.written();
+  }
+
+  @Override
   public void persist(List<Event> events) {
     Objects.requireNonNull(events, "events");
     if (events.isEmpty()) {

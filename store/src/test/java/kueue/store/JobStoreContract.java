@@ -89,6 +89,19 @@ abstract class JobStoreContract {
   }
 
   @Test
+  void workerIdsAreKeptByNameAcrossAReopen() {
+    assertThat(store.workerIds()).isEmpty();
+    store.saveWorkerId("vm1", 1);
+    store.saveWorkerId("worker;2", 2);
+    store.saveWorkerId("ünïcode 名", 3);
+    store.close();
+    store = open(dataDirectory);
+
+    assertThat(store.workerIds()).isEqualTo(Map.of("vm1", 1L, "worker;2", 2L, "ünïcode 名", 3L));
+    assertThat(store.nextJobId()).isEqualTo(1);
+  }
+
+  @Test
   void aQueuedJobIsPendingWithItsSpecSubmitTimeAndSubmittedHistory() {
     JobSpec spec =
         JobSpecBuilder.builder()

@@ -395,13 +395,30 @@ public final class CliDaemon {
           Path.of(request.workingDirectory()),
           request.stdoutIsTerminal(),
           Path.of(request.stdoutIsTerminal() ? request.terminalDevice() : "/dev/null"),
-          stdin);
+          stdin,
+          (hint, exitCode) -> sendInterruptHint(toRelay, hint, exitCode));
     } catch (RuntimeException e) {
       err.println("kueue: unexpected error: " + e);
       return 1;
     } finally {
       out.flush();
       err.flush();
+    }
+  }
+
+  /** Tells the relay, which Ctrl-C reaches, what to print and exit with on Ctrl-C. */
+  private static void sendInterruptHint(DataOutputStream toRelay, String hint, int exitCode) {
+    byte[] payload = new byte[0];
+    if (hint != null) {
+      byte[] text = hint.getBytes(StandardCharsets.UTF_8);
+      payload = java.nio.ByteBuffer.allocate(4 + text.length).putInt(exitCode).put(text).array();
+    }
+    try {
+      synchronized (toRelay) {
+        LocalProtocol.writeFrame(toRelay, LocalProtocol.INTERRUPT_HINT, payload, 0, payload.length);
+      }
+    } catch (IOException gone) {
+      // The relay went away: its command is interrupted, and nobody is left to tell.
     }
   }
 

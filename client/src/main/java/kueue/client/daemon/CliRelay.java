@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * {@code kueue}'s entry point. A JVM that loads picocli, Jackson and TLS for every command spends
@@ -290,48 +289,6 @@ public final class CliRelay {
     }
   }
 
-  private static final Set<String> CMD_OPTIONS_WITH_VALUES =
-      Set.of(
-          "-j",
-          "--job-slots",
-          "-c",
-          "--cpus",
-          "-r",
-          "--ram-mb",
-          "--resource",
-          "-o",
-          "--stdout",
-          "-e",
-          "--stderr",
-          "--array",
-          "--file",
-          "--config");
-
-  /** Whether the command is cmd --follow or log --follow (the job's own arguments not counted). */
-  static boolean followsOutput(String[] args) {
-    int i = 0;
-    while (i < args.length && (args[i].equals("-c") || args[i].equals("--config"))) {
-      i += 2;
-    }
-    if (i >= args.length || !(args[i].equals("cmd") || args[i].equals("log"))) {
-      return false;
-    }
-    boolean cmd = args[i].equals("cmd");
-    for (i++; i < args.length; i++) {
-      String arg = args[i];
-      if (arg.equals("-f") || arg.equals("--follow")) {
-        return true;
-      }
-      if (cmd && !arg.startsWith("-")) {
-        return false; // the job's program: the rest is its own
-      }
-      if (cmd && CMD_OPTIONS_WITH_VALUES.contains(arg)) {
-        i++;
-      }
-    }
-    return false;
-  }
-
   static int relay(
       InputStream in, OutputStream out, String[] args, Map<String, String> environment) {
     DataOutputStream toDaemon = new DataOutputStream(new BufferedOutputStream(out, 1 << 16));
@@ -346,17 +303,6 @@ public final class CliRelay {
             terminalDevice == null ? "" : terminalDevice);
     OutputStream stdout = new FileOutputStream(FileDescriptor.out);
     OutputStream stderr = new FileOutputStream(FileDescriptor.err);
-    if (followsOutput(args)) {
-      // Ctrl-C ends this relay and with it the following, never the job (the daemon runs the
-      // command, and finish() halts without running hooks: only an interrupt gets here).
-      Runtime.getRuntime()
-          .addShutdownHook(
-              new Thread(
-                  () ->
-                      System.err.println(
-                          "\nkueue: stopped following; the job goes on (kueue log -f ID follows"
-                              + " it again, kueue remove-job --kill ID stops it)")));
-    }
     try {
       request.writeTo(toDaemon);
       trace("request sent");
@@ -370,6 +316,8 @@ public final class CliRelay {
             }
           }
           case LocalProtocol.STDERR -> copy(LocalProtocol.readPayload(fromDaemon), stderr);
+          case LocalProtocol.INTERRUPT_HINT ->
+              setInterruptHint(LocalProtocol.readPayload(fromDaemon));
           case LocalProtocol.STDIN_WANTED -> {
             LocalProtocol.readPayload(fromDaemon);
             forwardStdin(toDaemon);
@@ -398,6 +346,41 @@ public final class CliRelay {
               + "=off to run it without the daemon.");
       return DAEMON_LOST;
     }
+  }
+
+  /**
+   * What Ctrl-C prints and exits with (the payload of the daemon's last {@link
+   * LocalProtocol#INTERRUPT_HINT}); null for the JVM's usual end. Ctrl-C ends this relay, not the
+   * daemon, which interrupts the command when the relay goes away.
+   */
+  private static volatile byte[] interruptHint;
+
+  private static boolean interruptHooked;
+
+  private static void setInterruptHint(byte[] payload) {
+    interruptHint = payload.length < 4 ? null : payload;
+    if (interruptHint != null && !interruptHooked) {
+      interruptHooked = true;
+      // finish() halts without running hooks: only Ctrl-C or kill gets here.
+      Runtime.getRuntime().addShutdownHook(new Thread(CliRelay::interrupted, "interrupt-hint"));
+    }
+  }
+
+  private static void interrupted() {
+    byte[] hint = interruptHint;
+    if (hint == null) {
+      return;
+    }
+    int exitCode =
+        ((hint[0] & 0xff) << 24)
+            | ((hint[1] & 0xff) << 16)
+            | ((hint[2] & 0xff) << 8)
+            | (hint[3] & 0xff);
+    System.err.println();
+    System.err.println(
+        new String(hint, 4, hint.length - 4, java.nio.charset.StandardCharsets.UTF_8));
+    System.err.flush();
+    Runtime.getRuntime().halt(exitCode);
   }
 
   private static boolean copy(byte[] bytes, OutputStream target) {

@@ -42,6 +42,12 @@ final class LocalProtocol {
   /** Relay to daemon: the relay's stdin is at its end. */
   static final byte STDIN_END = 6;
 
+  /**
+   * Daemon to relay: what to do on Ctrl-C from now on: a 4-byte exit code, then the UTF-8 text to
+   * print on stderr before exiting with it; an empty payload goes back to Ctrl-C's usual end.
+   */
+  static final byte INTERRUPT_HINT = 7;
+
   private LocalProtocol() {}
 
   /** One command, with what it needs from the process the user started. */
