@@ -78,6 +78,7 @@ public final class Scale {
             Stats.median(listTimes));
         System.out.printf(
             "  server heap after GC     %s; RSS %d MiB (goal: heap <= 1 GiB)%n", heapUsed, rss);
+        listEverything(fleet);
       }
       workers.forEach(SimulatedWorker::close);
       // SIGTERM: the server closes the database cleanly (and writes its cache).
@@ -141,6 +142,92 @@ public final class Scale {
       times.add((System.nanoTime() - t) / 1e6);
     }
     return Stats.median(times.subList(50, times.size()));
+  }
+
+  /**
+   * {@code kueue list-jobs -n 0 --json} over the whole queue, as a user runs it (its own process,
+   * output read and counted, not kept), while the server's heap after a full GC is sampled every
+   * half second: a listing sent in pages keeps that heap where it was, one built whole would add
+   * every job's summary to it.
+   */
+  private static void listEverything(BenchFleet fleet) throws Exception {
+    long before = heapAfterGcKib(fleet.server);
+    String javaCommand = ProcessHandle.current().info().command().orElse("java");
+    Process cli =
+        new ProcessBuilder(
+                javaCommand,
+                "-Xmx256m",
+                "-cp",
+                BenchFleet.CLASSPATH,
+                "kueue.client.KueueCli",
+                "-c",
+                fleet.config.toString(),
+                "list-jobs",
+                "-n",
+                "0",
+                "--json")
+            .redirectError(fleet.dir.resolve("list-everything.err").toFile())
+            .start();
+    long start = System.nanoTime();
+    long[] counted = new long[2]; // bytes, and jobs (one "command" per job)
+    Thread reader =
+        Thread.ofPlatform()
+            .start(
+                () -> {
+                  byte[] marker =
+                      "\"command\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                  int matched = 0;
+                  byte[] buffer = new byte[1 << 16];
+                  try (var in = cli.getInputStream()) {
+                    for (int n; (n = in.read(buffer)) > 0; ) {
+                      counted[0] += n;
+                      for (int i = 0; i < n; i++) {
+                        matched =
+                            buffer[i] == marker[matched]
+                                ? matched + 1
+                                : buffer[i] == marker[0] ? 1 : 0;
+                        if (matched == marker.length) {
+                          counted[1]++;
+                          matched = 0;
+                        }
+                      }
+                    }
+                  } catch (java.io.IOException e) {
+                    // the listing ended
+                  }
+                });
+    long most = before;
+    int samples = 0;
+    while (cli.isAlive()) {
+      most = Math.max(most, heapAfterGcKib(fleet.server));
+      samples++;
+      Thread.sleep(500);
+    }
+    reader.join();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    long after = heapAfterGcKib(fleet.server);
+    System.out.printf(
+        "  list-jobs -n 0 --json    exit %d, %d jobs, %d MB of JSON in %s; server heap after GC"
+            + " %d MiB before, at most %d MiB in %d samples while listing (+%d MiB), %d MiB"
+            + " after%n",
+        cli.exitValue(),
+        counted[1],
+        counted[0] / 1_000_000,
+        Stats.seconds(seconds),
+        before / 1024,
+        most / 1024,
+        samples,
+        (most - before) / 1024,
+        after / 1024);
+  }
+
+  private static long heapAfterGcKib(Process server) throws Exception {
+    String jcmd =
+        ProcessHandle.current().info().command().orElseThrow().replaceAll("java$", "jcmd");
+    run(jcmd, String.valueOf(server.pid()), "GC.run");
+    String info = run(jcmd, String.valueOf(server.pid()), "GC.heap_info");
+    var matcher = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
+    return matcher.find() ? Long.parseLong(matcher.group(1)) : -1;
   }
 
   /** Heap in use after a full GC, as jcmd reports it. */
