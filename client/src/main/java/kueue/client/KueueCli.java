@@ -56,7 +56,8 @@ public final class KueueCli {
             terminal,
             TerminalInfo.CONTROLLING_TERMINAL,
             Clock.systemUTC(),
-            System.in);
+            System.in,
+            ProcessUmask.current());
     out.flush();
     err.flush();
     System.exit(exitCode);
@@ -82,7 +83,8 @@ public final class KueueCli {
         false,
         TerminalInfo.CONTROLLING_TERMINAL,
         Clock.systemUTC(),
-        System.in);
+        System.in,
+        ProcessUmask.current());
   }
 
   /**
@@ -91,6 +93,8 @@ public final class KueueCli {
    *
    * @param terminalDevice the terminal its stdout is on, for its size; ignored unless {@code
    *     stdoutIsTerminal}
+   * @param umask that process's file mode creation mask, which {@code cmd} gives its jobs; null
+   *     when unknown (the job then runs with the worker's)
    */
   public static int runFor(
       Prepared prepared,
@@ -101,7 +105,8 @@ public final class KueueCli {
       Path cwd,
       boolean stdoutIsTerminal,
       Path terminalDevice,
-      InputStream stdin) {
+      InputStream stdin,
+      Integer umask) {
     StartupTrace.restart();
     return run(
         prepared,
@@ -113,7 +118,8 @@ public final class KueueCli {
         stdoutIsTerminal,
         terminalDevice,
         Clock.systemUTC(),
-        stdin);
+        stdin,
+        umask);
   }
 
   /** Runs one command; {@code prepared} is a tree built for it ahead, or null to build one. */
@@ -127,7 +133,8 @@ public final class KueueCli {
       boolean stdoutIsTerminal,
       Path terminalDevice,
       Clock clock,
-      InputStream stdin) {
+      InputStream stdin,
+      Integer umask) {
     CliContext context;
     CommandLine commandLine;
     if (prepared != null && prepared.commandName.equals(commandName(args))) {
@@ -140,6 +147,7 @@ public final class KueueCli {
       commandLine = commandLine(context, args);
     }
     context.useStdin(stdin);
+    context.useUmask(umask);
     StartupTrace.mark("command model");
     commandLine.setOut(out);
     commandLine.setErr(err);

@@ -80,7 +80,8 @@ final class CliHarness {
             false,
             TerminalInfo.CONTROLLING_TERMINAL,
             Clock.fixed(NOW, ZoneOffset.UTC),
-            new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+            ProcessUmask.current());
     return new Result(exitCode, out.toString(), err.toString());
   }
 }

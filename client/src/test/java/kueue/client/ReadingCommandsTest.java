@@ -139,7 +139,8 @@ class ReadingCommandsTest {
               home,
               false,
               Path.of("/dev/null"),
-              java.io.InputStream.nullInputStream());
+              java.io.InputStream.nullInputStream(),
+              null);
       return new CliHarness.Result(exitCode, out.toString(), err.toString());
     }
 

@@ -395,7 +395,8 @@ public final class CliDaemon {
           Path.of(request.workingDirectory()),
           request.stdoutIsTerminal(),
           Path.of(request.stdoutIsTerminal() ? request.terminalDevice() : "/dev/null"),
-          stdin);
+          stdin,
+          request.umask());
     } catch (RuntimeException e) {
       err.println("kueue: unexpected error: " + e);
       return 1;
@@ -521,7 +522,8 @@ public final class CliDaemon {
           Path.of("/"),
           false,
           Path.of("/dev/null"),
-          InputStream.nullInputStream());
+          InputStream.nullInputStream(),
+          null);
     }
     for (String name : KueueCli.serverCommandNames()) {
       preparedCommands.put(name, KueueCli.prepare(name));

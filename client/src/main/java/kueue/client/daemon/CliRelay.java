@@ -343,7 +343,8 @@ public final class CliRelay {
             List.of(args),
             environment,
             terminalDevice != null,
-            terminalDevice == null ? "" : terminalDevice);
+            terminalDevice == null ? "" : terminalDevice,
+            kueue.client.ProcessUmask.current());
     OutputStream stdout = new FileOutputStream(FileDescriptor.out);
     OutputStream stderr = new FileOutputStream(FileDescriptor.err);
     if (followsOutput(args)) {
