@@ -239,6 +239,65 @@ class ProcessRunnerTest {
     assertThat(outcome.started()).isNull();
   }
 
+  @ParameterizedTest
+  @ValueSource(ints = {077, 0, 022})
+  void theJobAndItsOutputFilesGetTheSubmittersUmask(int umask) throws Exception {
+    JobSpec spec =
+        Jobs.withOutput(Jobs.command(dir, "sh", "-c", "umask; echo x > made.txt"), "out.txt", null)
+            .withUmask(umask);
+
+    JobResult result = run(spec);
+
+    assertThat(result.outcome().exitCode()).isZero();
+    String expected = PosixFilePermissions.toString(FileModes.permissions(0666 & ~umask));
+    assertThat(
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("made.txt"))))
+        .isEqualTo(expected);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("out.txt"))))
+        .isEqualTo(expected);
+    assertThat(Files.readString(dir.resolve("out.txt")).strip())
+        .isEqualTo(String.format("%04o", umask));
+  }
+
+  @Test
+  void aJobThatAsksForTheWorkersOwnUmaskStartsItsProgramDirectly() throws Exception {
+    JobSpec spec =
+        Jobs.command(dir, "sh", "-c", "cat /proc/$$/cmdline | tr '\\0' ' '")
+            .withUmask(FileModes.processUmask());
+
+    JobResult result = run(spec);
+
+    assertThat(result.stdout().text()).doesNotContain("kueue-job");
+  }
+
+  @Test
+  void anOutputPathThatIsASymbolicLinkIsRefusedAndItsTargetLeftAlone() throws Exception {
+    Path secret = dir.resolve("secret");
+    Files.writeString(secret, "keep me\n");
+    Files.createSymbolicLink(dir.resolve("out.txt"), secret);
+    JobSpec spec = Jobs.withOutput(Jobs.command(dir, "echo", "overwritten"), "out.txt", null);
+
+    JobOutcome outcome = run(spec).outcome();
+
+    assertThat(outcome.failure())
+        .isEqualTo(
+            "refusing to write stdout to " + dir.resolve("out.txt") + ": it is a symbolic link");
+    assertThat(outcome.started()).isNull();
+    assertThat(secret).hasContent("keep me");
+  }
+
+  @Test
+  void anOutputPathThatIsNotARegularFileIsRefused() throws Exception {
+    Files.createDirectory(dir.resolve("out"));
+    JobSpec spec = Jobs.withOutput(Jobs.command(dir, "true"), null, "out");
+
+    JobOutcome outcome = run(spec).outcome();
+
+    assertThat(outcome.failure())
+        .isEqualTo(
+            "refusing to write stderr to " + dir.resolve("out") + ": it is not a regular file");
+  }
+
   @Test
   void aProgramThatDoesNotExistEndsAtOnceAsCommandNotFound() {
     RunningJob job = runner.start(ATTEMPT, Jobs.command(dir, "no-such-program-kueue", "arg"));
