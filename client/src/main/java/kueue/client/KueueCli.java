@@ -57,7 +57,7 @@ public final class KueueCli {
             TerminalInfo.CONTROLLING_TERMINAL,
             Clock.systemUTC(),
             System.in,
-            ProcessUmask.current());
+            kueue.client.daemon.ProcessUmask.current());
     out.flush();
     err.flush();
     System.exit(exitCode);
@@ -84,7 +84,7 @@ public final class KueueCli {
         TerminalInfo.CONTROLLING_TERMINAL,
         Clock.systemUTC(),
         System.in,
-        ProcessUmask.current());
+        kueue.client.daemon.ProcessUmask.current());
   }
 
   /**

@@ -344,7 +344,7 @@ public final class CliRelay {
             environment,
             terminalDevice != null,
             terminalDevice == null ? "" : terminalDevice,
-            kueue.client.ProcessUmask.current());
+            ProcessUmask.current());
     OutputStream stdout = new FileOutputStream(FileDescriptor.out);
     OutputStream stderr = new FileOutputStream(FileDescriptor.err);
     if (followsOutput(args)) {

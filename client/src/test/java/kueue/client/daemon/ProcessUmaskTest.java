@@ -1,4 +1,4 @@
-package kueue.client;
+package kueue.client.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

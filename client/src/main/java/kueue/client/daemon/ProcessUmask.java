@@ -1,4 +1,4 @@
-package kueue.client;
+package kueue.client.daemon;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -8,7 +8,8 @@ import java.nio.file.Path;
 /**
  * The file mode creation mask of this process, which a job carries so that its files are as private
  * as the submitter's. Java has no call for it, and umask(2) can only be read by setting it; Linux
- * shows it as the "Umask:" line of /proc/self/status (since 4.7).
+ * shows it as the "Umask:" line of /proc/self/status (since 4.7). In the relay's jar: the relay
+ * reads it for the daemon.
  */
 public final class ProcessUmask {
   private ProcessUmask() {}
