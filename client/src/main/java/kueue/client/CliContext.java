@@ -25,6 +25,7 @@ final class CliContext implements ServerAccess {
   private KueueConfig config;
   private TerminalInfo terminal;
   private InputStream stdin = System.in;
+  private Integer umask;
 
   /** A context for a test of the command model, with the controlling terminal. */
   static CliContext of(
@@ -68,6 +69,15 @@ final class CliContext implements ServerAccess {
   @Override
   public PrintWriter err() {
     return err;
+  }
+
+  void useUmask(Integer umask) {
+    this.umask = umask;
+  }
+
+  /** The umask of the process the user started, for its jobs; null when unknown. */
+  Integer umask() {
+    return umask;
   }
 
   Map<String, String> environment() {

@@ -169,6 +169,14 @@ final class CmdCommand extends ServerCommand {
   boolean hold;
 
   @Option(
+      names = "--keep-children",
+      description =
+          "Leave the processes the job starts in the background running when it ends (a daemon it"
+              + " starts on purpose). By default they are ended (TERM, then KILL) before the job"
+              + " counts as ended.")
+  boolean keepChildren;
+
+  @Option(
       names = "--after",
       paramLabel = "ID[,ID...]",
       description =
@@ -473,6 +481,8 @@ final class CmdCommand extends ServerCommand {
             .priority(priority)
             .hold(hold)
             .dependencies(dependencies)
+            .keepChildren(keepChildren)
+            .umask(context.umask())
             .build();
     try (ServerRestarts server = ridingOutRestarts(client)) {
       if (entries != null) {

@@ -56,7 +56,8 @@ public final class KueueCli {
             terminal,
             TerminalInfo.CONTROLLING_TERMINAL,
             Clock.systemUTC(),
-            System.in);
+            System.in,
+            kueue.client.daemon.ProcessUmask.current());
     out.flush();
     err.flush();
     InterruptHints.clearOwnProcess(); // exit() runs the shutdown hooks too
@@ -83,7 +84,8 @@ public final class KueueCli {
         false,
         TerminalInfo.CONTROLLING_TERMINAL,
         Clock.systemUTC(),
-        System.in);
+        System.in,
+        kueue.client.daemon.ProcessUmask.current());
   }
 
   /**
@@ -92,6 +94,8 @@ public final class KueueCli {
    *
    * @param terminalDevice the terminal its stdout is on, for its size; ignored unless {@code
    *     stdoutIsTerminal}
+   * @param umask that process's file mode creation mask, which {@code cmd} gives its jobs; null
+   *     when unknown (the job then runs with the worker's)
    */
   public static int runFor(
       Prepared prepared,
@@ -104,12 +108,13 @@ public final class KueueCli {
       Path terminalDevice,
       InputStream stdin) {
     return runFor(
-        prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, stdin, null);
+        prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, stdin, null, null);
   }
 
   /**
    * Like {@link #runFor(Prepared, String[], PrintWriter, PrintWriter, Map, Path, boolean, Path,
-   * InputStream)}, passing what Ctrl-C should print to {@code interruptHints} (the relay's).
+   * InputStream)}, passing what Ctrl-C should print to {@code interruptHints} (the relay's), and
+   * the relay's umask.
    */
   public static int runFor(
       Prepared prepared,
@@ -121,7 +126,8 @@ public final class KueueCli {
       boolean stdoutIsTerminal,
       Path terminalDevice,
       InputStream stdin,
-      InterruptHints interruptHints) {
+      InterruptHints interruptHints,
+      Integer umask) {
     StartupTrace.restart();
     return run(
         prepared,
@@ -134,7 +140,8 @@ public final class KueueCli {
         terminalDevice,
         Clock.systemUTC(),
         stdin,
-        interruptHints);
+        interruptHints,
+        umask);
   }
 
   /** Runs one command; {@code prepared} is a tree built for it ahead, or null to build one. */
@@ -150,7 +157,45 @@ public final class KueueCli {
       Clock clock,
       InputStream stdin) {
     return run(
-        prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, clock, stdin, null);
+        prepared,
+        args,
+        out,
+        err,
+        env,
+        cwd,
+        stdoutIsTerminal,
+        terminalDevice,
+        clock,
+        stdin,
+        kueue.client.daemon.ProcessUmask.current());
+  }
+
+  /** Like the one above, with the umask that {@code cmd} gives its jobs (null: the worker's). */
+  static int run(
+      Prepared prepared,
+      String[] args,
+      PrintWriter out,
+      PrintWriter err,
+      Map<String, String> env,
+      Path cwd,
+      boolean stdoutIsTerminal,
+      Path terminalDevice,
+      Clock clock,
+      InputStream stdin,
+      Integer umask) {
+    return run(
+        prepared,
+        args,
+        out,
+        err,
+        env,
+        cwd,
+        stdoutIsTerminal,
+        terminalDevice,
+        clock,
+        stdin,
+        null,
+        umask);
   }
 
   private static int run(
@@ -164,7 +209,8 @@ public final class KueueCli {
       Path terminalDevice,
       Clock clock,
       InputStream stdin,
-      InterruptHints interruptHints) {
+      InterruptHints interruptHints,
+      Integer umask) {
     CliContext context;
     CommandLine commandLine;
     if (prepared != null && prepared.commandName.equals(commandName(args))) {
@@ -178,6 +224,7 @@ public final class KueueCli {
     }
     context.useStdin(stdin);
     context.useInterruptHints(interruptHints);
+    context.useUmask(umask);
     StartupTrace.mark("command model");
     commandLine.setOut(out);
     commandLine.setErr(err);

@@ -111,6 +111,9 @@ final class ShowJobCommand extends ServerCommand {
     if (!detail.dependencies().isEmpty()) {
       fields.add(field("depends on", dependencies(detail.dependencies())));
     }
+    if (spec != null && spec.keepChildren()) {
+      fields.add(field("leftovers", "kept running (--keep-children)"));
+    }
     fields.add(
         field(
             "environment",

@@ -82,7 +82,8 @@ final class CliHarness {
             false,
             TerminalInfo.CONTROLLING_TERMINAL,
             Clock.fixed(NOW, ZoneOffset.UTC),
-            new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)));
+            new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+            kueue.client.daemon.ProcessUmask.current());
     return new Result(exitCode, out.toString(), err.toString());
   }
 }

@@ -142,7 +142,9 @@ class ReadingCommandsTest {
               home,
               false,
               Path.of("/dev/null"),
-              java.io.InputStream.nullInputStream());
+              java.io.InputStream.nullInputStream(),
+              null,
+              null);
       return new CliHarness.Result(exitCode, out.toString(), err.toString());
     }
 

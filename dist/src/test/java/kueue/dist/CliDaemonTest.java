@@ -53,6 +53,9 @@ class CliDaemonTest {
   private String classPath;
   private List<String> jvmOptions;
 
+  /** What starts the relay's JVM: nothing but the JVM itself, unless a test sets it. */
+  private List<String> launcher;
+
   @BeforeAll
   void startFleet() throws Exception {
     fleet = new Fleet(home);
@@ -70,6 +73,7 @@ class CliDaemonTest {
     runtime = Files.createTempDirectory(home, "runtime");
     classPath = System.getProperty("java.class.path");
     jvmOptions = List.of();
+    launcher = List.of();
   }
 
   @AfterEach
@@ -77,6 +81,22 @@ class CliDaemonTest {
     for (long pid : daemonPids()) {
       ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
     }
+  }
+
+  @Test
+  void aRelayedSubmissionCarriesTheUmaskOfTheKueueProcessNotTheDaemons() throws Exception {
+    relay(Map.of(), home, null, "list-workers");
+    awaitDaemon();
+
+    launcher = List.of("/bin/sh", "-c", "umask 077 && exec \"$@\"", "sh");
+    Fleet.Result relayed =
+        relay(Map.of("KUEUE_TRACE_STARTUP", "1"), home, null, "cmd", "--wait", "sh", "-c", "umask");
+
+    assertThat(relayed.exitCode()).as(relayed.toString()).isZero();
+    assertThat(relayed.err()).contains("kueue: trace: request sent");
+    String id = relayed.out().lines().findFirst().orElseThrow().trim();
+    Fleet.Result shown = relay(Map.of(), home, null, "show-job", id);
+    assertThat(shown.out()).contains("0077");
   }
 
   @Test
@@ -532,14 +552,14 @@ class CliDaemonTest {
   private Process start(
       Path config, Map<String, String> env, Path cwd, Path stdin, String[] args, Path out, Path err)
       throws IOException {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                JAVA,
-                "--enable-native-access=ALL-UNNAMED",
-                "-Xmx128m",
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1"));
+    List<String> command = new ArrayList<>(launcher);
+    command.addAll(
+        List.of(
+            JAVA,
+            "--enable-native-access=ALL-UNNAMED",
+            "-Xmx128m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1"));
     command.addAll(jvmOptions);
     command.addAll(
         List.of("-cp", classPath, "kueue.client.daemon.CliRelay", "-c", config.toString()));

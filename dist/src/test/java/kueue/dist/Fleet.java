@@ -269,10 +269,33 @@ final class Fleet implements AutoCloseable {
     return kueueWith(clientConfig(), cwd, env, limit, args);
   }
 
+  /** Like {@link #kueue}, run by a shell that sets this umask first (e.g. "077"). */
+  Result kueueWithUmask(String umask, String... args) throws IOException, InterruptedException {
+    return kueueWith(
+        List.of("/bin/sh", "-c", "umask " + umask + " && exec \"$@\"", "sh"),
+        clientConfig(),
+        home,
+        Map.of(),
+        Duration.ofSeconds(60),
+        args);
+  }
+
   private Result kueueWith(
       Path config, Path cwd, Map<String, String> env, Duration limit, String... args)
       throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>(CliLauncher.command());
+    return kueueWith(List.of(), config, cwd, env, limit, args);
+  }
+
+  private Result kueueWith(
+      List<String> launcher,
+      Path config,
+      Path cwd,
+      Map<String, String> env,
+      Duration limit,
+      String... args)
+      throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(launcher);
+    command.addAll(CliLauncher.command());
     command.addAll(List.of("-c", config.toString()));
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -186,5 +187,89 @@ class TimeLimitsAndRetriesTest {
     assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(7);
     assertThat(endings(hopeless)).hasSize(3).last().isEqualTo("attempt 3: exit 7");
     assertThat(endings(hopeless).getFirst()).isEqualTo("attempt 1: exit 7; retry 1 of 2 in 1s");
+  }
+
+  /** The pids a job wrote to a file of the fleet's home, one a line, once it is complete. */
+  private List<Long> pidsIn(String name) throws Exception {
+    Path file = home.resolve(name);
+    await().atMost(Duration.ofSeconds(20)).until(() -> Files.exists(file));
+    return Files.readAllLines(file).stream().map(Long::parseLong).toList();
+  }
+
+  private static boolean gone(long pid) {
+    return !Files.exists(Path.of("/proc", Long.toString(pid)));
+  }
+
+  /**
+   * Leaves a sleep in the job's session and one that escaped it by a double fork and setsid, and
+   * writes both pids to the file name.
+   */
+  private static String[] leavingTwoSleeps(String name) {
+    return new String[] {
+      "sh",
+      "-c",
+      "sleep 300 & echo $! > "
+          + name
+          + ".tmp; (setsid sh -c 'sleep 300 & echo $! >> "
+          + name
+          + ".tmp' &); sleep 0.2; mv "
+          + name
+          + ".tmp "
+          + name
+          + "; echo x"
+    };
+  }
+
+  @Test
+  void whatAJobLeavesRunningIsEndedUnlessItAskedToKeepIt() throws Exception {
+    List<String> ending = new ArrayList<>(List.of("cmd", "--wait"));
+    ending.addAll(List.of(leavingTwoSleeps("ended-pids")));
+    Fleet.Result ended = fleet.kueue(ending.toArray(String[]::new));
+    assertThat(ended.exitCode()).as(ended.toString()).isZero();
+    List<Long> endedPids = pidsIn("ended-pids");
+    assertThat(endedPids).hasSize(2);
+    // Gone by the time the job counts as ended: its slot is not free before.
+    assertThat(endedPids).allMatch(TimeLimitsAndRetriesTest::gone);
+
+    List<String> keeping = new ArrayList<>(List.of("cmd", "--wait", "--keep-children"));
+    keeping.addAll(List.of(leavingTwoSleeps("kept-pids")));
+    Fleet.Result kept = fleet.kueue(keeping.toArray(String[]::new));
+    assertThat(kept.exitCode()).as(kept.toString()).isZero();
+    List<Long> keptPids = pidsIn("kept-pids");
+    try {
+      assertThat(keptPids).hasSize(2).noneMatch(TimeLimitsAndRetriesTest::gone);
+    } finally {
+      keptPids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    }
+    // Handed to the worker as their subreaper, and collected by it: no zombies are left.
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> keptPids.stream().allMatch(TimeLimitsAndRetriesTest::gone));
+  }
+
+  @Test
+  void aJobSubmittedUnderUmask077MakesPrivateFilesAndASymlinkedOutputIsRefused() throws Exception {
+    Fleet.Result submitted =
+        fleet.kueueWithUmask(
+            "077", "cmd", "--wait", "-o", "private-out.txt", "sh", "-c", "echo x > private.txt");
+    assertThat(submitted.exitCode()).as(submitted.toString()).isZero();
+    assertThat(
+            PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(home.resolve("private.txt"))))
+        .isEqualTo("rw-------");
+    assertThat(
+            PosixFilePermissions.toString(
+                Files.getPosixFilePermissions(home.resolve("private-out.txt"))))
+        .isEqualTo("rw-------");
+
+    Path victim = home.resolve("victim.txt");
+    Files.writeString(victim, "precious\n");
+    Files.createSymbolicLink(home.resolve("linked-out.txt"), victim);
+    Fleet.Result refused = fleet.kueue("cmd", "--wait", "-o", "linked-out.txt", "echo", "gotcha");
+    assertThat(refused.exitCode()).as(refused.toString()).isNotZero();
+    long id = Long.parseLong(refused.out().lines().findFirst().orElseThrow().trim());
+    assertThat(victim).hasContent("precious");
+    Fleet.Result shown = fleet.kueue("show-job", String.valueOf(id));
+    assertThat(shown.out()).contains("it is a symbolic link");
   }
 }

@@ -39,6 +39,12 @@ import java.util.Map;
  * @param hold submitted held: the job does not start until a user releases it
  * @param dependencies jobs (or batches) that must end as stated before the job may start; empty for
  *     none
+ * @param keepChildren the processes the job leaves behind when its main process ends keep running
+ *     ({@code --keep-children}); otherwise its worker ends them (TERM, then KILL after the grace of
+ *     time limits) before it reports the end
+ * @param umask the file mode creation mask the job runs with (the submitter's, 0 to 0777), which
+ *     also applies to the {@code -o}/{@code -e} files the worker creates; null for the worker's own
+ *     (a submitter of an older version sends none)
  */
 @RecordBuilder
 public record JobSpec(
@@ -61,7 +67,9 @@ public record JobSpec(
     Long gpuRamMb,
     Integer priority,
     Boolean hold,
-    List<Dependency> dependencies)
+    List<Dependency> dependencies,
+    Boolean keepChildren,
+    Integer umask)
     implements JobSpecBuilder.With {
 
   /** The longest submission key accepted, in characters. */
@@ -83,6 +91,10 @@ public record JobSpec(
     priority = priority == null ? 0 : priority;
     hold = hold != null && hold;
     dependencies = dependencies == null ? List.of() : List.copyOf(dependencies);
+    keepChildren = keepChildren != null && keepChildren;
+    if (umask != null && (umask < 0 || umask > 0777)) {
+      throw new IllegalArgumentException("umask " + Integer.toOctalString(umask) + " is not 0-777");
+    }
   }
 
   /** How many retries the job may still have after its first attempt; 0 for none. */

@@ -16,7 +16,10 @@ class EveryFieldTest {
     for (RecordComponent component : JobSpec.class.getRecordComponents()) {
       Object value = component.getAccessor().invoke(spec);
       assertThat(value).as(component.getName()).isNotNull();
-      assertThat(seen.add(value)).as(component.getName() + " differs from the others").isTrue();
+      // A flag has one value besides its default: every flag of the sample is true.
+      if (!(value instanceof Boolean)) {
+        assertThat(seen.add(value)).as(component.getName() + " differs from the others").isTrue();
+      }
     }
   }
 

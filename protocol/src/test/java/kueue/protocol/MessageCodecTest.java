@@ -55,7 +55,8 @@ class MessageCodecTest {
                 + "\"globalResources\":{},\"stdout\":null,\"stderr\":null,\"batch\":null,"
                 + "\"arrayIndex\":null,\"timeLimitSeconds\":null,\"retries\":null,"
                 + "\"retryDelaySeconds\":null,\"submissionKey\":null,\"workerResources\":{},"
-                + "\"gpuRamMb\":0,\"priority\":0,\"hold\":false,\"dependencies\":[]},"
+                + "\"gpuRamMb\":0,\"priority\":0,\"hold\":false,\"dependencies\":[],"
+                + "\"keepChildren\":false,\"umask\":null},"
                 + "\"envSlot\":3,\"devices\":null}\n");
   }
 

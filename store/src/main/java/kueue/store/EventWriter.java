@@ -208,10 +208,12 @@ final class EventWriter implements AutoCloseable {
             "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
                 + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
                 + " submitted, batch_id, array_index, submission_key, worker_resources, gpu_ram_mb,"
-                + " priority, hold, dependencies, worker, history_offered, devices)"
+                + " priority, hold, dependencies, keep_children, umask, worker, history_offered,"
+                + " devices)"
                 + " VALUES (?, "
                 + to(JobTransition.OFFERED)
-                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                + " ?)");
     findEnv = prepare("SELECT id FROM envs WHERE hash = ?");
     insertEnv = prepare("INSERT INTO envs (hash, variables, json) VALUES (?, ?, ?)");
     insertHistory =
@@ -714,6 +716,12 @@ final class EventWriter implements AutoCloseable {
     } else {
       insert.setString(column++, Dependency.format(dependencies));
     }
+    insert.setInt(column++, spec.keepChildren() ? 1 : 0);
+    if (spec.umask() == null) {
+      insert.setNull(column++, Types.INTEGER);
+    } else {
+      insert.setInt(column++, spec.umask());
+    }
     if (offered != null) {
       insert.setString(column++, offered.workerName());
       insert.setLong(column++, millis(offered.at()));
@@ -1030,10 +1038,10 @@ final class EventWriter implements AutoCloseable {
     return "INSERT INTO jobs (id, state, argv, cwd, env_id, slots, cpus, ram_mb, global_resources,"
         + " stdout_target, stderr_target, time_limit_s, retries, retry_delay_s, attempt,"
         + " submitted, batch_id, array_index, submission_key, worker_resources, gpu_ram_mb,"
-        + " priority, hold, dependencies)"
+        + " priority, hold, dependencies, keep_children, umask)"
         + " VALUES (?, "
         + to(move)
-        + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        + ", ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
   }
 
   /** The state a move leaves its job in, as an SQL literal. */

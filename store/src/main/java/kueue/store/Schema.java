@@ -23,7 +23,7 @@ final class Schema {
    * Stored in {@code PRAGMA user_version}; raise it and add a migration when the tables change. A
    * new database is created as version 1 and then migrated, so every migration runs in every test.
    */
-  static final int VERSION = 9;
+  static final int VERSION = 10;
 
   /** Stored in {@code PRAGMA application_id} ("KUEU") to recognise our own databases. */
   static final int APPLICATION_ID = 0x4B554555;
@@ -309,7 +309,12 @@ final class Schema {
                   + " SELECT o.job_id, j.attempt, o.stream, o.text, o.dropped_bytes"
                   + " FROM outputs o JOIN jobs j ON j.id = o.job_id",
               "DROP TABLE outputs",
-              "ALTER TABLE outputs_by_attempt RENAME TO outputs"));
+              "ALTER TABLE outputs_by_attempt RENAME TO outputs"),
+          // 10: what a job leaves behind is kept (kueue cmd --keep-children), and the submitter's
+          // umask (NULL: the worker's own, for jobs stored before).
+          List.of(
+              "ALTER TABLE jobs ADD COLUMN keep_children INTEGER NOT NULL DEFAULT 0",
+              "ALTER TABLE jobs ADD COLUMN umask INTEGER"));
 
   /** The states that match, as an SQL list: ('FINISHED', 'CANCELED'). */
   static String states(Predicate<JobState> which) {

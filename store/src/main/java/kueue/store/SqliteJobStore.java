@@ -85,7 +85,7 @@ public final class SqliteJobStore implements JobStore {
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
           + " array_index, time_limit_s, retries, retry_delay_s, submission_key, worker_resources,"
-          + " gpu_ram_mb, priority, hold, dependencies";
+          + " gpu_ram_mb, priority, hold, dependencies, keep_children, umask";
   private static final String ACTIVE_CATEGORIES = Schema.ACTIVE_CATEGORIES;
 
   /** What clean deletes: the categories of ended jobs, failed ones only when asked. */
@@ -981,7 +981,7 @@ public final class SqliteJobStore implements JobStore {
                       + SUMMARY_COLUMNS
                       + ", global_resources, stdout_target, stderr_target, submission_key,"
                       + " time_limit_s, retries, retry_delay_s, worker_resources, gpu_ram_mb, devices,"
-                      + " priority, hold, dependencies,"
+                      + " priority, hold, dependencies, keep_children, umask,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -1564,6 +1564,8 @@ public final class SqliteJobStore implements JobStore {
         .priority(row.getInt("priority"))
         .hold(row.getInt("hold") != 0)
         .dependencies(dependenciesOrNone(row.getString("dependencies")))
+        .keepChildren(row.getInt("keep_children") != 0)
+        .umask(integerOrNull(row, "umask"))
         .build();
   }
 

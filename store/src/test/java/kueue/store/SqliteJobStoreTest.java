@@ -739,6 +739,37 @@ class SqliteJobStoreTest extends JobStoreContract {
   }
 
   @Test
+  void aJobOfADatabaseOfVersionEightEndsWhatItLeavesAndRunsWithTheWorkersUmask() throws Exception {
+    store.close();
+    Path old = dataDirectory.resolve("v8");
+    Files.createDirectories(old);
+    Path file = old.resolve("kueue.db");
+    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
+        Statement statement = connection.createStatement()) {
+      for (String sql : Schema.CREATE) {
+        statement.execute(sql);
+      }
+      for (List<String> migration : Schema.MIGRATIONS.subList(0, 7)) {
+        for (String sql : migration) {
+          statement.execute(sql);
+        }
+      }
+      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
+      statement.execute("PRAGMA user_version = 8");
+      statement.execute(
+          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted)"
+              + " VALUES (7, 'PENDING', '[\"./old\"]', '/w', 1, 1, 10, 0, 0)");
+      statement.execute("UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
+    }
+
+    store = SqliteJobStore.open(old);
+
+    JobSpec spec = store.spec(7).orElseThrow();
+    assertThat(spec.keepChildren()).isFalse();
+    assertThat(spec.umask()).isNull();
+  }
+
+  @Test
   void aHundredThousandJobBatchIsStoredInOneTransactionWithOneCopyOfItsEnvironment() {
     Map<String, String> env = new HashMap<>();
     for (int i = 0; i < 200; i++) {

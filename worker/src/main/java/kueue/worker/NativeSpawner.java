@@ -44,6 +44,10 @@ final class NativeSpawner {
   private static final int O_TRUNC = 01000;
   private static final int O_CLOEXEC = 02000000;
 
+  /** Linux's value on ARM differs from the generic one (x86, RISC-V, ...). */
+  private static final int O_NOFOLLOW =
+      System.getProperty("os.arch", "").matches("aarch64|arm.*") ? 0100000 : 0400000;
+
   /** Generous upper bounds of glibc's opaque structures (336, 80 and 128 bytes on x86-64). */
   private static final long ATTR_BYTES = 1024;
 
@@ -379,7 +383,9 @@ final class NativeSpawner {
                       actions,
                       fd,
                       arena.allocateFrom(f.path().toString()),
-                      O_WRONLY | O_CREAT | O_TRUNC,
+                      // The worker created or checked the file just before; a link put there since
+                      // fails the start instead of being followed.
+                      O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW,
                       0666),
               "addopen");
       case Output.SameAsStdout s -> check((int) actionsDup2.invokeExact(actions, 1, fd), "adddup2");

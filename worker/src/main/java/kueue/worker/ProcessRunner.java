@@ -3,12 +3,16 @@ package kueue.worker;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -42,6 +46,9 @@ public final class ProcessRunner {
   private final String setsid;
   private final java.util.Optional<NativeSpawner> nativeSpawner;
   private final ProgramLocations programs = new ProgramLocations();
+
+  /** This worker's own umask, which a job gets without the wrapping shell; null when unknown. */
+  private final Integer workerUmask = FileModes.processUmask();
 
   /**
    * @param workerName the value of KUEUE_WORKER in every job's environment
@@ -173,7 +180,7 @@ public final class ProcessRunner {
     if (setsid != null) {
       command.add(setsid);
     }
-    command.addAll(spec.argv());
+    command.addAll(withUmask(spec.umask(), spec.argv()));
     ProcessBuilder builder = new ProcessBuilder(command).directory(cwd.toFile());
     try {
       builder.environment().clear();
@@ -182,8 +189,8 @@ public final class ProcessRunner {
       throw new CannotStart("invalid environment: " + e.getMessage());
     }
     builder.redirectInput(ProcessBuilder.Redirect.from(DEV_NULL));
-    Path stdoutFile = redirect(builder, "stdout", spec.stdout(), cwd, null);
-    redirect(builder, "stderr", spec.stderr(), cwd, stdoutFile);
+    Path stdoutFile = redirect(builder, "stdout", spec.stdout(), cwd, null, spec.umask());
+    redirect(builder, "stderr", spec.stderr(), cwd, stdoutFile, spec.umask());
 
     TailBuffer stdout = OutputTarget.isCaptured(spec.stdout()) ? newBuffer() : null;
     TailBuffer stderr =
@@ -269,9 +276,11 @@ public final class ProcessRunner {
       String program,
       boolean watchedByCaller)
       throws CannotStart {
-    NativeSpawner.Output stdoutTarget = nativeOutput("stdout", spec.stdout(), cwd, null);
+    NativeSpawner.Output stdoutTarget =
+        nativeOutput("stdout", spec.stdout(), cwd, null, spec.umask());
     Path stdoutFile = stdoutTarget instanceof NativeSpawner.Output.File file ? file.path() : null;
-    NativeSpawner.Output stderrTarget = nativeOutput("stderr", spec.stderr(), cwd, stdoutFile);
+    NativeSpawner.Output stderrTarget =
+        nativeOutput("stderr", spec.stderr(), cwd, stdoutFile, spec.umask());
     TailBuffer stdout = stdoutTarget instanceof NativeSpawner.Output.Pipe ? newBuffer() : null;
     TailBuffer stderr = stderrTarget instanceof NativeSpawner.Output.Pipe ? newBuffer() : null;
     LiveOutput output =
@@ -280,6 +289,11 @@ public final class ProcessRunner {
             stderr,
             stdoutFile,
             stderrTarget instanceof NativeSpawner.Output.File file ? file.path() : null);
+    List<String> argv = withUmask(spec.umask(), spec.argv());
+    if (argv != spec.argv()) {
+      // The shell finds the program again by the same PATH from the same directory.
+      executable = Path.of(SHELL);
+    }
     Instant started = clock.instant();
     Process process;
     try {
@@ -287,13 +301,7 @@ public final class ProcessRunner {
           nativeSpawner
               .get()
               .spawn(
-                  executable.toAbsolutePath(),
-                  spec.argv(),
-                  shared,
-                  own,
-                  cwd,
-                  stdoutTarget,
-                  stderrTarget);
+                  executable.toAbsolutePath(), argv, shared, own, cwd, stdoutTarget, stderrTarget);
     } catch (IOException e) {
       throw new CannotStart("cannot start " + program + ": " + e.getMessage());
     }
@@ -307,9 +315,31 @@ public final class ProcessRunner {
         attempt, process, true, started, output, killGrace, clock, watchedByCaller);
   }
 
+  private static final String SHELL = "/bin/sh";
+
+  /**
+   * The command that runs argv with the given umask: argv itself when the job asks for none or for
+   * the worker's own (the common case, which costs nothing), else argv through a shell that sets it
+   * first and then replaces itself with the program. Neither posix_spawn nor ProcessBuilder can set
+   * a child's umask, and changing the worker's own around each start would give files the worker
+   * creates meanwhile on other threads (its logs, other jobs' output files) the job's mask.
+   */
+  private List<String> withUmask(Integer umask, List<String> argv) {
+    if (umask == null || umask.equals(workerUmask)) {
+      return argv;
+    }
+    List<String> command = new ArrayList<>(argv.size() + 4);
+    command.add(SHELL);
+    command.add("-c");
+    command.add("umask " + String.format("%03o", umask) + " && exec \"$@\"");
+    command.add("kueue-job");
+    command.addAll(argv);
+    return command;
+  }
+
   /** Like {@link #redirect}, for the native spawner; files are checked here for a clear error. */
-  private static NativeSpawner.Output nativeOutput(
-      String stream, String target, Path cwd, Path stdoutFile) throws CannotStart {
+  private NativeSpawner.Output nativeOutput(
+      String stream, String target, Path cwd, Path stdoutFile, Integer umask) throws CannotStart {
     if (OutputTarget.isCaptured(target)) {
       return new NativeSpawner.Output.Pipe();
     }
@@ -325,16 +355,7 @@ public final class ProcessRunner {
     if (file.equals(stdoutFile)) {
       return new NativeSpawner.Output.SameAsStdout();
     }
-    try {
-      Files.newOutputStream(
-              file,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE,
-              StandardOpenOption.TRUNCATE_EXISTING)
-          .close();
-    } catch (IOException e) {
-      throw new CannotStart("cannot open " + stream + " file " + file + ": " + reason(e));
-    }
+    createOutputFile(stream, file, umask);
     return new NativeSpawner.Output.File(file);
   }
 
@@ -370,8 +391,13 @@ public final class ProcessRunner {
    * Points one output stream at its target. Returns the file it writes to, so that stderr naming
    * the same file as stdout shares its descriptor instead of overwriting it.
    */
-  private static Path redirect(
-      ProcessBuilder builder, String stream, String target, Path cwd, Path stdoutFile)
+  private Path redirect(
+      ProcessBuilder builder,
+      String stream,
+      String target,
+      Path cwd,
+      Path stdoutFile,
+      Integer umask)
       throws CannotStart {
     boolean isStdout = stream.equals("stdout");
     if (OutputTarget.isCaptured(target)) {
@@ -395,22 +421,61 @@ public final class ProcessRunner {
       builder.redirectErrorStream(true);
       return file;
     }
-    try {
-      Files.newOutputStream(
-              file,
-              StandardOpenOption.CREATE,
-              StandardOpenOption.WRITE,
-              StandardOpenOption.TRUNCATE_EXISTING)
-          .close();
-    } catch (IOException e) {
-      throw new CannotStart("cannot open " + stream + " file " + file + ": " + reason(e));
-    }
+    // ProcessBuilder opens the file again following links; the check here is what this fallback
+    // can do, the native spawner's open refuses a link itself.
+    createOutputFile(stream, file, umask);
     if (isStdout) {
       builder.redirectOutput(ProcessBuilder.Redirect.to(file.toFile()));
     } else {
       builder.redirectError(ProcessBuilder.Redirect.to(file.toFile()));
     }
     return file;
+  }
+
+  /**
+   * Creates an {@code -o}/{@code -e} file with the job's umask, or empties the regular file that is
+   * there. A symbolic link is refused rather than followed: in a directory others may write to, it
+   * could point at any file of the worker's user, which the job would then overwrite.
+   */
+  private void createOutputFile(String stream, Path file, Integer umask) throws CannotStart {
+    Integer mask = umask != null ? umask : workerUmask;
+    try {
+      try {
+        // O_CREAT|O_EXCL, which never follows a link.
+        Files.newByteChannel(
+                file,
+                Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                FileModes.asAttribute(FileModes.created(mask)))
+            .close();
+        if (mask != null && !mask.equals(workerUmask)) {
+          // The worker's umask applied to the mode above too: set the job's exactly.
+          Files.getFileAttributeView(file, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS)
+              .setPermissions(FileModes.permissions(FileModes.created(mask)));
+        }
+        return;
+      } catch (FileAlreadyExistsException exists) {
+        // an existing file is emptied below, if it may be
+      }
+      BasicFileAttributes attributes =
+          Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      if (attributes.isSymbolicLink()) {
+        throw new CannotStart(
+            "refusing to write " + stream + " to " + file + ": it is a symbolic link");
+      }
+      if (!attributes.isRegularFile()) {
+        throw new CannotStart(
+            "refusing to write " + stream + " to " + file + ": it is not a regular file");
+      }
+      Files.newByteChannel(
+              file,
+              Set.of(
+                  StandardOpenOption.WRITE,
+                  StandardOpenOption.TRUNCATE_EXISTING,
+                  LinkOption.NOFOLLOW_LINKS))
+          .close();
+    } catch (IOException e) {
+      throw new CannotStart("cannot open " + stream + " file " + file + ": " + reason(e));
+    }
   }
 
   private static String reason(IOException e) {

@@ -95,6 +95,9 @@ public final class WorkerAgent {
   private final ScheduledExecutorService heartbeats;
   private final Reaper reaper;
 
+  /** Null where the worker cannot be the subreaper of its jobs' processes. */
+  private final Leftovers leftovers;
+
   /** Only ever touched on {@link #coreThread}. */
   private final WorkerCore core;
 
@@ -209,6 +212,11 @@ public final class WorkerAgent {
             System.nanoTime(),
             settings.timeLimitGrace());
     this.reaper = Reaper.start(killGrace);
+    // Before the first job starts: only processes started after it are handed to the worker.
+    this.leftovers =
+        Subreaper.become()
+            .map(calls -> new Leftovers(calls, settings.timeLimitGrace()))
+            .orElse(null);
     this.gpus =
         new GpuMonitor(
             settings.devices(),
@@ -295,6 +303,11 @@ public final class WorkerAgent {
     long check = limits.checkPeriod().toMillis();
     heartbeats.scheduleWithFixedDelay(
         () -> post(new WorkerInput.Tick()), check, check, TimeUnit.MILLISECONDS);
+    if (leftovers != null) {
+      long collect = Math.max(check, 1000);
+      heartbeats.scheduleWithFixedDelay(
+          this::collectEndedLeftovers, collect, collect, TimeUnit.MILLISECONDS);
+    }
     try {
       while (!stopping) {
         PeerConnection server = connect();
@@ -495,6 +508,15 @@ public final class WorkerAgent {
 
   // ---- processes
 
+  private void collectEndedLeftovers() {
+    try {
+      leftovers.collectEnded();
+    } catch (RuntimeException e) {
+      // An exception would cancel all later collections.
+      log.warn("cannot collect ended leftover processes", e);
+    }
+  }
+
   private void refreshGpus() {
     try {
       gpus.refresh();
@@ -509,7 +531,11 @@ public final class WorkerAgent {
     try {
       List<String> deviceVariables =
           DeviceEnvironment.variables(spec, devices, gpus.hasGpus(), gpus.settings());
-      job = runner.startToWatch(ref, spec, deviceVariables);
+      job =
+          leftovers == null
+              ? runner.startToWatch(ref, spec, deviceVariables)
+              : leftovers.start(
+                  () -> runner.startToWatch(ref, spec, deviceVariables), RunningJob::pid);
     } catch (RuntimeException e) {
       log.error("job {} attempt {} cannot start", ref.jobId(), ref.attempt(), e);
       job =
@@ -523,17 +549,28 @@ public final class WorkerAgent {
     }
     // Also hands the job to a thread of its own if it runs longer.
     JobResult quick = job.watchFor(job.started() == null ? Duration.ZERO : QUICK_END);
+    boolean keep = spec.keepChildren();
     if (quick != null) {
-      ended(ref, job, tracked, quick);
+      ended(ref, job, tracked, keep, quick);
       return;
     }
     post(new WorkerInput.ProcessStarted(ref, job.started()));
     // Registered only now so that the end can never overtake the start.
     RunningJob watched = job;
-    job.result().thenAccept(result -> ended(ref, watched, tracked, result));
+    job.result().thenAccept(result -> ended(ref, watched, tracked, keep, result));
   }
 
-  private void ended(AttemptRef ref, RunningJob job, boolean tracked, JobResult result) {
+  private void ended(
+      AttemptRef ref, RunningJob job, boolean tracked, boolean keep, JobResult result) {
+    if (leftovers != null && job.pid() > 0) {
+      // Before the end is posted: the job's slots stay taken until what it left is gone, and
+      // the reaper shell still knows its group should the worker die meanwhile.
+      try {
+        leftovers.jobEnded(ref.jobId(), job.pid(), keep);
+      } catch (RuntimeException e) {
+        log.warn("job {}: ending what it left running failed", ref.jobId(), e);
+      }
+    }
     assignedDevices.remove(ref);
     if (tracked) {
       processes.remove(ref);

@@ -44,6 +44,20 @@ class ProcessRunnerTest {
     }
   }
 
+  /**
+   * Whether a process has ended: gone, or a zombie. Once a test in this JVM made it a subreaper (as
+   * the worker is), the grandchildren of a job are handed to it when the job ends, and nothing here
+   * collects them; {@link ProcessHandle#isAlive} counts those zombies as alive.
+   */
+  static boolean ended(ProcessHandle process) {
+    try {
+      String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+      return stat.substring(stat.lastIndexOf(')') + 2).startsWith("Z");
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
   static JobResult resultOf(RunningJob job) throws Exception {
     return job.result().get(20, TimeUnit.SECONDS);
   }
@@ -239,6 +253,65 @@ class ProcessRunnerTest {
     assertThat(outcome.started()).isNull();
   }
 
+  @ParameterizedTest
+  @ValueSource(ints = {077, 0, 022})
+  void theJobAndItsOutputFilesGetTheSubmittersUmask(int umask) throws Exception {
+    JobSpec spec =
+        Jobs.withOutput(Jobs.command(dir, "sh", "-c", "umask; echo x > made.txt"), "out.txt", null)
+            .withUmask(umask);
+
+    JobResult result = run(spec);
+
+    assertThat(result.outcome().exitCode()).isZero();
+    String expected = PosixFilePermissions.toString(FileModes.permissions(0666 & ~umask));
+    assertThat(
+            PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("made.txt"))))
+        .isEqualTo(expected);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("out.txt"))))
+        .isEqualTo(expected);
+    assertThat(Files.readString(dir.resolve("out.txt")).strip())
+        .isEqualTo(String.format("%04o", umask));
+  }
+
+  @Test
+  void aJobThatAsksForTheWorkersOwnUmaskStartsItsProgramDirectly() throws Exception {
+    JobSpec spec =
+        Jobs.command(dir, "sh", "-c", "cat /proc/$$/cmdline | tr '\\0' ' '")
+            .withUmask(FileModes.processUmask());
+
+    JobResult result = run(spec);
+
+    assertThat(result.stdout().text()).doesNotContain("kueue-job");
+  }
+
+  @Test
+  void anOutputPathThatIsASymbolicLinkIsRefusedAndItsTargetLeftAlone() throws Exception {
+    Path secret = dir.resolve("secret");
+    Files.writeString(secret, "keep me\n");
+    Files.createSymbolicLink(dir.resolve("out.txt"), secret);
+    JobSpec spec = Jobs.withOutput(Jobs.command(dir, "echo", "overwritten"), "out.txt", null);
+
+    JobOutcome outcome = run(spec).outcome();
+
+    assertThat(outcome.failure())
+        .isEqualTo(
+            "refusing to write stdout to " + dir.resolve("out.txt") + ": it is a symbolic link");
+    assertThat(outcome.started()).isNull();
+    assertThat(secret).hasContent("keep me");
+  }
+
+  @Test
+  void anOutputPathThatIsNotARegularFileIsRefused() throws Exception {
+    Files.createDirectory(dir.resolve("out"));
+    JobSpec spec = Jobs.withOutput(Jobs.command(dir, "true"), null, "out");
+
+    JobOutcome outcome = run(spec).outcome();
+
+    assertThat(outcome.failure())
+        .isEqualTo(
+            "refusing to write stderr to " + dir.resolve("out") + ": it is not a regular file");
+  }
+
   @Test
   void aProgramThatDoesNotExistEndsAtOnceAsCommandNotFound() {
     RunningJob job = runner.start(ATTEMPT, Jobs.command(dir, "no-such-program-kueue", "arg"));
@@ -322,7 +395,7 @@ class ProcessRunnerTest {
     assertThat(outcome.shellExitCode()).isEqualTo(143);
     await()
         .atMost(Duration.ofSeconds(10))
-        .until(() -> sleeps.stream().noneMatch(ProcessHandle::isAlive));
+        .until(() -> sleeps.stream().allMatch(ProcessRunnerTest::ended));
   }
 
   @Test
@@ -343,7 +416,7 @@ class ProcessRunnerTest {
     assertThat(outcome.signal()).isEqualTo(9);
     await()
         .atMost(Duration.ofSeconds(10))
-        .until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
+        .until(() -> children.stream().allMatch(ProcessRunnerTest::ended));
   }
 
   @Test

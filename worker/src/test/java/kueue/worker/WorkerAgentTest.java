@@ -344,6 +344,60 @@ class WorkerAgentTest {
     assertThat(again.expect(Message.Register.class).running()).isEmpty();
   }
 
+  /**
+   * A job that leaves two sleeps behind, one in its session and one that escaped it (setsid in a
+   * shell that then ends), and writes their pids to the file "left".
+   */
+  private JobSpec leavingTwoSleepsBehind() {
+    return Jobs.command(
+        dir,
+        "sh",
+        "-c",
+        "sleep 300 & echo $! > left.tmp; setsid sh -c 'sleep 300 & echo $! >> left.tmp';"
+            + " mv left.tmp left; echo x");
+  }
+
+  private List<Long> leftPids() throws Exception {
+    return Files.readAllLines(dir.resolve("left")).stream().map(Long::parseLong).toList();
+  }
+
+  private static boolean gone(long pid) {
+    return !Files.exists(Path.of("/proc", Long.toString(pid)));
+  }
+
+  @Test
+  void whatAJobLeftRunningIsEndedAndCollectedBeforeItsEndIsReported() throws Exception {
+    startAgent(SECRET, Duration.ofSeconds(30));
+    ScriptedServer.Peer peer = registeredPeer(1);
+
+    peer.send(offer(30, leavingTwoSleepsBehind()));
+
+    Message.Ended ended = peer.expect(Message.Ended.class, m -> m instanceof Message.Started);
+    assertThat(ended.outcome().exitCode()).isZero();
+    List<Long> left = leftPids();
+    assertThat(left).hasSize(2);
+    await().atMost(WAIT).until(() -> left.stream().allMatch(WorkerAgentTest::gone));
+  }
+
+  @Test
+  void withKeepChildrenWhatAJobLeftRunsOnAndIsCollectedWhenItEnds() throws Exception {
+    startAgent(SECRET, Duration.ofSeconds(30));
+    ScriptedServer.Peer peer = registeredPeer(1);
+
+    peer.send(offer(31, leavingTwoSleepsBehind().withKeepChildren(true)));
+
+    peer.expect(Message.Ended.class, m -> m instanceof Message.Started);
+    List<Long> left = leftPids();
+    try {
+      assertThat(left)
+          .allMatch(pid -> ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+    } finally {
+      left.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    }
+    // Handed to the worker as their subreaper: collected by it, not left as zombies.
+    await().atMost(WAIT).until(() -> left.stream().allMatch(WorkerAgentTest::gone));
+  }
+
   private JobSpec waitForFile(String name) {
     return Jobs.command(
         dir, "sh", "-c", "while [ ! -e " + name + " ]; do sleep 0.05; done; echo " + name);

@@ -396,7 +396,8 @@ public final class CliDaemon {
           request.stdoutIsTerminal(),
           Path.of(request.stdoutIsTerminal() ? request.terminalDevice() : "/dev/null"),
           stdin,
-          (hint, exitCode) -> sendInterruptHint(toRelay, hint, exitCode));
+          (hint, exitCode) -> sendInterruptHint(toRelay, hint, exitCode),
+          request.umask());
     } catch (RuntimeException e) {
       err.println("kueue: unexpected error: " + e);
       return 1;
@@ -538,7 +539,9 @@ public final class CliDaemon {
           Path.of("/"),
           false,
           Path.of("/dev/null"),
-          InputStream.nullInputStream());
+          InputStream.nullInputStream(),
+          null,
+          null);
     }
     for (String name : KueueCli.serverCommandNames()) {
       preparedCommands.put(name, KueueCli.prepare(name));

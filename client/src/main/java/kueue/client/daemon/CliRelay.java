@@ -300,7 +300,8 @@ public final class CliRelay {
             List.of(args),
             environment,
             terminalDevice != null,
-            terminalDevice == null ? "" : terminalDevice);
+            terminalDevice == null ? "" : terminalDevice,
+            ProcessUmask.current());
     OutputStream stdout = new FileOutputStream(FileDescriptor.out);
     OutputStream stderr = new FileOutputStream(FileDescriptor.err);
     try {

@@ -17,7 +17,7 @@ import java.util.Map;
  */
 final class LocalProtocol {
   /** "KQL" and the version of this protocol: both ends come from the same build. */
-  static final int MAGIC = 0x4b514c01;
+  static final int MAGIC = 0x4b514c02;
 
   /** Arguments and environment together; Linux's own limit for both is usually 2 MiB. */
   static final int MAX_REQUEST_BYTES = 16 << 20;
@@ -50,13 +50,17 @@ final class LocalProtocol {
 
   private LocalProtocol() {}
 
-  /** One command, with what it needs from the process the user started. */
+  /**
+   * One command, with what it needs from the process the user started (its umask, which {@code cmd}
+   * gives its jobs, null where unknown).
+   */
   record Request(
       String workingDirectory,
       List<String> arguments,
       Map<String, String> environment,
       boolean stdoutIsTerminal,
-      String terminalDevice) {
+      String terminalDevice,
+      Integer umask) {
 
     void writeTo(DataOutputStream out) throws IOException {
       out.writeInt(MAGIC);
@@ -72,6 +76,7 @@ final class LocalProtocol {
       }
       out.writeBoolean(stdoutIsTerminal);
       writeString(out, terminalDevice);
+      out.writeInt(umask == null ? -1 : umask);
       out.flush();
     }
 
@@ -93,7 +98,9 @@ final class LocalProtocol {
       }
       boolean terminal = in.readBoolean();
       String device = readString(in, budget);
-      return new Request(directory, arguments, environment, terminal, device);
+      int umask = in.readInt();
+      return new Request(
+          directory, arguments, environment, terminal, device, umask < 0 ? null : umask & 0777);
     }
   }
 

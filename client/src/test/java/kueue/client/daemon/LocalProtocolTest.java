@@ -26,7 +26,8 @@ class LocalProtocolTest {
             List.of("cmd", "--wait", "sh", "-c", "echo 'a b'\n"),
             environment,
             true,
-            "/dev/pts/4");
+            "/dev/pts/4",
+            077);
 
     LocalProtocol.Request received = LocalProtocol.Request.readFrom(input(write(request)));
 
