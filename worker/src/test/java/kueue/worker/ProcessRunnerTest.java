@@ -481,7 +481,9 @@ class ProcessRunnerTest {
 
   @Test
   void noWatchByTheStarterHandsTheJobOverAtOnce() throws Exception {
-    RunningJob job = runner.startToWatch(ATTEMPT, Jobs.command(dir, "sh", "-c", "echo done"));
+    // Long enough to be running still when watchFor returns, however slow the start was.
+    RunningJob job =
+        runner.startToWatch(ATTEMPT, Jobs.command(dir, "sh", "-c", "sleep 0.5; echo done"));
 
     assertThat(job.watchFor(Duration.ZERO)).isNull();
 
