@@ -94,27 +94,9 @@ public final class KueueCli {
    *
    * @param terminalDevice the terminal its stdout is on, for its size; ignored unless {@code
    *     stdoutIsTerminal}
+   * @param interruptHints where to say what Ctrl-C should print (the relay's), or null
    * @param umask that process's file mode creation mask, which {@code cmd} gives its jobs; null
    *     when unknown (the job then runs with the worker's)
-   */
-  public static int runFor(
-      Prepared prepared,
-      String[] args,
-      PrintWriter out,
-      PrintWriter err,
-      Map<String, String> env,
-      Path cwd,
-      boolean stdoutIsTerminal,
-      Path terminalDevice,
-      InputStream stdin) {
-    return runFor(
-        prepared, args, out, err, env, cwd, stdoutIsTerminal, terminalDevice, stdin, null, null);
-  }
-
-  /**
-   * Like {@link #runFor(Prepared, String[], PrintWriter, PrintWriter, Map, Path, boolean, Path,
-   * InputStream)}, passing what Ctrl-C should print to {@code interruptHints} (the relay's), and
-   * the relay's umask.
    */
   public static int runFor(
       Prepared prepared,
@@ -144,33 +126,11 @@ public final class KueueCli {
         umask);
   }
 
-  /** Runs one command; {@code prepared} is a tree built for it ahead, or null to build one. */
-  static int run(
-      Prepared prepared,
-      String[] args,
-      PrintWriter out,
-      PrintWriter err,
-      Map<String, String> env,
-      Path cwd,
-      boolean stdoutIsTerminal,
-      Path terminalDevice,
-      Clock clock,
-      InputStream stdin) {
-    return run(
-        prepared,
-        args,
-        out,
-        err,
-        env,
-        cwd,
-        stdoutIsTerminal,
-        terminalDevice,
-        clock,
-        stdin,
-        kueue.client.daemon.ProcessUmask.current());
-  }
-
-  /** Like the one above, with the umask that {@code cmd} gives its jobs (null: the worker's). */
+  /**
+   * Runs one command; {@code prepared} is a tree built for it ahead, or null to build one.
+   *
+   * @param umask the umask that {@code cmd} gives its jobs (null: the worker's)
+   */
   static int run(
       Prepared prepared,
       String[] args,
