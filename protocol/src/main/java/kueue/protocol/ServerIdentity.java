@@ -4,11 +4,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
@@ -75,7 +73,7 @@ public final class ServerIdentity {
   public static ServerIdentity loadOrCreate(Path dataDirectory) throws IOException {
     Path file = dataDirectory.resolve(KEY_FILE);
     if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
-      create(dataDirectory, file);
+      create(file);
     }
     if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
       throw new IOException(file + " is not a regular file; remove it to make a new server key");
@@ -128,33 +126,18 @@ public final class ServerIdentity {
     }
   }
 
-  /** Written under a temporary name with mode 0600, then moved into place unless one appeared. */
-  private static void create(Path directory, Path file) throws IOException {
-    Files.createDirectories(
-        directory,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+  /** Mode 0600, written whole; a server that started at the same moment keeps its own key. */
+  private static void create(Path file) throws IOException {
     byte[] seed = new byte[SEED_BYTES];
     RANDOM.nextBytes(seed);
-    Path temporary =
-        Files.createTempFile(
-            directory,
-            ".server-key",
-            ".tmp",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     try {
-      Files.writeString(
-          temporary,
+      PrivateFiles.write(
+          file,
           KEY_FILE_HEADER + "\n" + Base64.getEncoder().encodeToString(seed) + "\n",
-          StandardCharsets.US_ASCII);
-      try {
-        // Without REPLACE_EXISTING: a server that started at the same moment keeps its key.
-        Files.move(temporary, file, StandardCopyOption.ATOMIC_MOVE);
-      } catch (FileAlreadyExistsException other) {
-        // Use the one that is there.
-      }
+          "rw-------",
+          false);
     } finally {
       Arrays.fill(seed, (byte) 0);
-      Files.deleteIfExists(temporary);
     }
   }
 

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
@@ -124,33 +123,17 @@ public final class ServerKeyPin {
         // Written again below, with safe permissions.
       }
     }
-    Path directory = file.toAbsolutePath().getParent();
-    Files.createDirectories(
-        directory,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    Path temporary =
-        Files.createTempFile(
-            directory,
-            ".server-key-pin",
-            ".tmp",
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-r--r--")));
-    try {
-      Files.writeString(
-          temporary,
-          "# The Kueue server's public key: clients and workers using the configuration in this\n"
-              + "# directory talk only to the server holding it. "
-              + comment.replaceAll("[\\r\\n]", " ")
-              + "\n"
-              + KEY_TYPE
-              + " "
-              + Base64.getEncoder().encodeToString(key)
-              + "\n",
-          StandardCharsets.UTF_8);
-      Files.move(
-          temporary, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      return true;
-    } finally {
-      Files.deleteIfExists(temporary);
-    }
+    return PrivateFiles.write(
+        file,
+        "# The Kueue server's public key: clients and workers using the configuration in this\n"
+            + "# directory talk only to the server holding it. "
+            + comment.replaceAll("[\\r\\n]", " ")
+            + "\n"
+            + KEY_TYPE
+            + " "
+            + Base64.getEncoder().encodeToString(key)
+            + "\n",
+        "rw-r--r--",
+        true);
   }
 }
