@@ -78,6 +78,7 @@ public final class Scale {
             Stats.median(listTimes));
         System.out.printf(
             "  server heap after GC     %s; RSS %d MiB (goal: heap <= 1 GiB)%n", heapUsed, rss);
+        dashboardPages(client);
         listEverything(fleet);
       }
       workers.forEach(SimulatedWorker::close);
@@ -146,12 +147,13 @@ public final class Scale {
 
   /**
    * {@code kueue list-jobs -n 0 --json} over the whole queue, as a user runs it (its own process,
-   * output read and counted, not kept), while the server's heap after a full GC is sampled every
-   * half second: a listing sent in pages keeps that heap where it was, one built whole would add
-   * every job's summary to it.
+   * output read and counted, not kept), while the server's live heap is sampled every half second:
+   * a listing sent in pages keeps it where it was, one built whole would add every job's summary to
+   * it. Live means what a class histogram finds after its own full GC: "used" read after a GC in a
+   * second jcmd call would also count what the busy server allocated in between.
    */
   private static void listEverything(BenchFleet fleet) throws Exception {
-    long before = heapAfterGcKib(fleet.server);
+    long before = liveHeapBytes(fleet.server);
     String javaCommand = ProcessHandle.current().info().command().orElse("java");
     Process cli =
         new ProcessBuilder(
@@ -199,35 +201,77 @@ public final class Scale {
     long most = before;
     int samples = 0;
     while (cli.isAlive()) {
-      most = Math.max(most, heapAfterGcKib(fleet.server));
+      most = Math.max(most, liveHeapBytes(fleet.server));
       samples++;
       Thread.sleep(500);
     }
     reader.join();
     double seconds = (System.nanoTime() - start) / 1e9;
-    long after = heapAfterGcKib(fleet.server);
+    long after = liveHeapBytes(fleet.server);
     System.out.printf(
-        "  list-jobs -n 0 --json    exit %d, %d jobs, %d MB of JSON in %s; server heap after GC"
-            + " %d MiB before, at most %d MiB in %d samples while listing (+%d MiB), %d MiB"
-            + " after%n",
+        "  list-jobs -n 0 --json    exit %d, %d jobs, %d MB of JSON in %s; server's live heap"
+            + " %.1f MiB before, at most %.1f MiB in %d samples while listing (%+.1f MiB),"
+            + " %.1f MiB after%n",
         cli.exitValue(),
         counted[1],
         counted[0] / 1_000_000,
         Stats.seconds(seconds),
-        before / 1024,
-        most / 1024,
+        before / 1048576.0,
+        most / 1048576.0,
         samples,
-        (most - before) / 1024,
-        after / 1024);
+        (most - before) / 1048576.0,
+        after / 1048576.0);
   }
 
-  private static long heapAfterGcKib(Process server) throws Exception {
+  /** Bytes of live objects: the total of a class histogram, which runs a full GC first. */
+  private static long liveHeapBytes(Process server) throws Exception {
     String jcmd =
         ProcessHandle.current().info().command().orElseThrow().replaceAll("java$", "jcmd");
-    run(jcmd, String.valueOf(server.pid()), "GC.run");
-    String info = run(jcmd, String.valueOf(server.pid()), "GC.heap_info");
-    var matcher = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
-    return matcher.find() ? Long.parseLong(matcher.group(1)) : -1;
+    String histogram = run(jcmd, String.valueOf(server.pid()), "GC.class_histogram");
+    return histogram
+        .lines()
+        .filter(line -> line.strip().startsWith("Total"))
+        .map(line -> Long.parseLong(line.strip().split("\\s+")[2]))
+        .findFirst()
+        .orElse(-1L);
+  }
+
+  /**
+   * The requests behind the dashboard's jobs table (find_jobs, a page of 50) over the full queue:
+   * the first page in the table's orders and filters, median of 5 each.
+   */
+  private static void dashboardPages(KueueClient client) throws Exception {
+    Map<String, kueue.model.JobQuery> queries = new java.util.LinkedHashMap<>();
+    queries.put(
+        "newest first", new kueue.model.JobQuery(List.of(), null, null, null, true, null, 50));
+    queries.put(
+        "sorted by state",
+        new kueue.model.JobQuery(List.of(), null, null, null, true, null, 50, true, null));
+    queries.put(
+        "pending only",
+        new kueue.model.JobQuery(
+            List.of(kueue.model.JobFilter.PENDING), null, null, null, true, null, 50));
+    queries.put(
+        "failed only (none)",
+        new kueue.model.JobQuery(
+            List.of(kueue.model.JobFilter.FAILED), null, null, null, true, null, 50));
+    queries.put(
+        "text matching every job",
+        new kueue.model.JobQuery(List.of(), null, null, "true", true, null, 50));
+    queries.put(
+        "text matching no job",
+        new kueue.model.JobQuery(List.of(), null, null, "no-such-text", true, null, 50));
+    for (var query : queries.entrySet()) {
+      List<Double> times = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        long t = System.nanoTime();
+        client.request(new Message.FindJobs(query.getValue()));
+        times.add((System.nanoTime() - t) / 1e6);
+      }
+      System.out.printf(
+          "  dashboard page, %-23s %.1f ms (median of 5; goal 300 ms)%n",
+          query.getKey(), Stats.median(times));
+    }
   }
 
   /** Heap in use after a full GC, as jcmd reports it. */
