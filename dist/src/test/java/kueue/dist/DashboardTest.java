@@ -304,6 +304,16 @@ class DashboardTest {
     assertThat(page.findElement(By.id("output")).getText())
         .as("the ended attempt's streams in the order the job wrote them")
         .isEqualTo("first\nwarning\nsecond");
+    // The history in the order things happened: the requeue between the two attempts.
+    inBrowser()
+        .until(
+            () ->
+                all("#history h3").stream()
+                    .map(WebElement::getText)
+                    .toList()
+                    .equals(
+                        List.of(
+                            "Before any attempt", "Attempt 1", "After attempt 1", "Attempt 2")));
     script("document.getElementById('output').scrollIntoView(false)");
     screenshot("job");
   }

@@ -462,13 +462,21 @@
         actions.append(el("button", { class: "danger", id: "kill-job", text: "Kill",
           onclick: () => act("Kill job " + id + " (its whole process tree)?", "/api/jobs/" + id + "/kill", message).then(load) }));
       }
-      const attempts = new Map();
+      // Sections in the order things happened: a line of no attempt (a requeue, a release) that
+      // comes after an attempt is shown after it, not among the lines before the first one.
+      const sections = [];
+      let previous = 0;
       for (const event of job.history) {
-        if (!attempts.has(event.attempt)) attempts.set(event.attempt, []);
-        attempts.get(event.attempt).push(event);
+        const current = sections[sections.length - 1];
+        if (current && current.attempt === event.attempt) {
+          current.list.push(event);
+        } else {
+          sections.push({ attempt: event.attempt, after: previous, list: [event] });
+        }
+        if (event.attempt) previous = event.attempt;
       }
-      const history = [...attempts.entries()].map(([attempt, list]) => el("div", { class: "attempt", "data-attempt": attempt },
-        el("h3", { text: attempt === 0 ? "Before any attempt" : "Attempt " + attempt }),
+      const history = sections.map(({ attempt, after, list }) => el("div", { class: "attempt", "data-attempt": attempt },
+        el("h3", { text: attempt ? "Attempt " + attempt : after ? "After attempt " + after : "Before any attempt" }),
         el("table", {}, el("tbody", {}, list.map((e) => el("tr", {},
           el("td", { text: when(e.time) }), el("td", { text: e.what }),
           el("td", { text: e.worker || "" }), el("td", { class: "muted", text: e.detail || "" })))))));
