@@ -1,6 +1,7 @@
 package kueue.client;
 
 import java.util.List;
+import kueue.model.JobEvent;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.protocol.Message;
@@ -76,6 +77,9 @@ final class LogCommand extends ServerCommand {
     }
   }
 
+  /** Whether the job (one, not --batch) started at least once before; set by run. */
+  private boolean ranBefore;
+
   @Override
   int run(KueueClient client) throws Exception {
     boolean terminal = context.stdoutIsTerminal();
@@ -95,8 +99,10 @@ final class LogCommand extends ServerCommand {
       }
     } else {
       // How the job's earlier attempts ended, for the headers of their sections.
-      follower.knowHistory(
-          client.request(new Message.ShowJob(id), Message.JobDetails.class).job().history());
+      List<JobEvent> history =
+          client.request(new Message.ShowJob(id), Message.JobDetails.class).job().history();
+      follower.knowHistory(history);
+      ranBefore = history.stream().anyMatch(event -> event.what().equals("started"));
       follower.add(id, attempt, null);
     }
     if (!follow) {
@@ -109,7 +115,14 @@ final class LogCommand extends ServerCommand {
           err().println("kueue: job " + job.id() + " has had " + job.attempt() + " attempts");
         } else if (attempt == null
             && (job.state() == JobState.PENDING || job.state() == JobState.OFFERED)) {
-          err().println("kueue: job " + job.id() + " has not started yet");
+          // A job waiting for its retry (or requeued) has run before: its last output is above.
+          err()
+              .println(
+                  "kueue: job "
+                      + job.id()
+                      + (ranBefore
+                          ? " waits to run again; above is what its last attempt printed"
+                          : " has not started yet"));
         }
       }
       return ExitCodes.OK;

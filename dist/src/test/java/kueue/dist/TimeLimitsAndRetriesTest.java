@@ -189,6 +189,23 @@ class TimeLimitsAndRetriesTest {
     assertThat(endings(hopeless).getFirst()).isEqualTo("attempt 1: exit 7; retry 1 of 2 in 1s");
   }
 
+  @Test
+  void theLogOfAJobWaitingForItsRetrySaysItWaitsToRunAgain() throws Exception {
+    long id =
+        fleet.submit(
+            "-c", "0", "--retries", "1", "--retry-delay", "10m", "sh", "-c", "echo once; exit 3");
+    await().atMost(Duration.ofSeconds(30)).until(() -> endings(id).size() == 1);
+
+    Fleet.Result log = fleet.kueue("log", String.valueOf(id));
+
+    assertThat(log.exitCode()).as(log.toString()).isZero();
+    assertThat(log.out()).contains("once\n");
+    assertThat(log.err())
+        .contains("job " + id + " waits to run again; above is what its last attempt printed")
+        .doesNotContain("has not started yet");
+    assertThat(fleet.kueue("remove-job", String.valueOf(id)).exitCode()).isZero();
+  }
+
   /** The pids a job wrote to a file of the fleet's home, one a line, once it is complete. */
   private List<Long> pidsIn(String name) throws Exception {
     Path file = home.resolve(name);
