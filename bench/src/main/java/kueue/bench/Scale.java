@@ -63,7 +63,7 @@ public final class Scale {
           listTimes.add((System.nanoTime() - t) / 1e6);
         }
         long rss = BenchFleet.rssMib(fleet.server);
-        String heapUsed = heapAfterGc(fleet.server);
+        String heapUsed = String.format("%.0f MiB", liveHeapBytes(fleet.server) / 1048576.0);
         System.out.printf(
             "%d queued jobs, %d connected workers, server -Xmx%s%n", jobs, workerCount, heap);
         System.out.printf(
@@ -272,16 +272,6 @@ public final class Scale {
           "  dashboard page, %-23s %.1f ms (median of 5; goal 300 ms)%n",
           query.getKey(), Stats.median(times));
     }
-  }
-
-  /** Heap in use after a full GC, as jcmd reports it. */
-  private static String heapAfterGc(Process server) throws Exception {
-    String jcmd =
-        ProcessHandle.current().info().command().orElseThrow().replaceAll("java$", "jcmd");
-    run(jcmd, String.valueOf(server.pid()), "GC.run");
-    String info = run(jcmd, String.valueOf(server.pid()), "GC.heap_info");
-    var matcher = java.util.regex.Pattern.compile("used (\\d+)K").matcher(info);
-    return matcher.find() ? (Long.parseLong(matcher.group(1)) / 1024) + " MiB" : "unknown";
   }
 
   private static String run(String... command) throws Exception {

@@ -57,6 +57,7 @@ public final class KueueCli {
             TerminalInfo.CONTROLLING_TERMINAL,
             Clock.systemUTC(),
             System.in,
+            null,
             kueue.client.daemon.ProcessUmask.current());
     out.flush();
     err.flush();
@@ -85,6 +86,7 @@ public final class KueueCli {
         TerminalInfo.CONTROLLING_TERMINAL,
         Clock.systemUTC(),
         System.in,
+        null,
         kueue.client.daemon.ProcessUmask.current());
   }
 
@@ -129,36 +131,10 @@ public final class KueueCli {
   /**
    * Runs one command; {@code prepared} is a tree built for it ahead, or null to build one.
    *
+   * @param interruptHints where to say what Ctrl-C should print (a relay's), or null
    * @param umask the umask that {@code cmd} gives its jobs (null: the worker's)
    */
   static int run(
-      Prepared prepared,
-      String[] args,
-      PrintWriter out,
-      PrintWriter err,
-      Map<String, String> env,
-      Path cwd,
-      boolean stdoutIsTerminal,
-      Path terminalDevice,
-      Clock clock,
-      InputStream stdin,
-      Integer umask) {
-    return run(
-        prepared,
-        args,
-        out,
-        err,
-        env,
-        cwd,
-        stdoutIsTerminal,
-        terminalDevice,
-        clock,
-        stdin,
-        null,
-        umask);
-  }
-
-  private static int run(
       Prepared prepared,
       String[] args,
       PrintWriter out,

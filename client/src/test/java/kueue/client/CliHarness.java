@@ -83,6 +83,7 @@ final class CliHarness {
             TerminalInfo.CONTROLLING_TERMINAL,
             Clock.fixed(NOW, ZoneOffset.UTC),
             new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+            null,
             kueue.client.daemon.ProcessUmask.current());
     return new Result(exitCode, out.toString(), err.toString());
   }
