@@ -92,29 +92,7 @@ public record KueueConfig(
     /** The default of {@code job_declined_timeout_minutes}. */
     public static final Duration DEFAULT_JOB_DECLINED_TIMEOUT = Duration.ofMinutes(60);
 
-    /** With the default time a job declined by every worker waits. */
-    public Server(
-        List<String> addressBindings,
-        Duration workerTimeout,
-        Duration jobOfferTimeout,
-        Duration jobCleanupAfter,
-        int globalMaxParallelJobs,
-        int jobMaxAttempts,
-        Path dataDirectory,
-        java.net.InetSocketAddress metricsAddress) {
-      this(
-          addressBindings,
-          workerTimeout,
-          jobOfferTimeout,
-          jobCleanupAfter,
-          globalMaxParallelJobs,
-          jobMaxAttempts,
-          dataDirectory,
-          metricsAddress,
-          DEFAULT_JOB_DECLINED_TIMEOUT);
-    }
-
-    /** Without metrics. */
+    /** Without metrics, with the default time a job declined by every worker waits. */
     public Server(
         List<String> addressBindings,
         Duration workerTimeout,
@@ -131,7 +109,8 @@ public record KueueConfig(
           globalMaxParallelJobs,
           jobMaxAttempts,
           dataDirectory,
-          null);
+          null,
+          DEFAULT_JOB_DECLINED_TIMEOUT);
     }
   }
 
