@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.BindException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -17,6 +19,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import kueue.config.KueueConfig;
 import kueue.protocol.FrameReader;
 import kueue.protocol.Handshakes;
@@ -65,8 +68,29 @@ final class ScriptedServer implements AutoCloseable {
     this.transport = transport;
     this.listener = new ServerSocket();
     listener.setReuseAddress(true);
-    listener.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
+    bindRetrying(port);
     Thread.ofPlatform().daemon().name("scripted-server").start(this::acceptLoop);
+  }
+
+  /**
+   * A port another listener just left can be taken for a moment by an outgoing connection that the
+   * kernel gave it as its local port (the worker's own reconnects can even connect to themselves),
+   * so binding it again is retried for a bounded time.
+   */
+  private void bindRetrying(int port) throws IOException {
+    var address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        listener.bind(address, 50);
+        return;
+      } catch (BindException e) {
+        if (port == 0 || System.nanoTime() > deadline) {
+          throw e;
+        }
+        LockSupport.parkNanos(20_000_000);
+      }
+    }
   }
 
   int port() {
