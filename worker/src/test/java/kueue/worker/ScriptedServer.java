@@ -79,7 +79,7 @@ final class ScriptedServer implements AutoCloseable {
    */
   private void bindRetrying(int port) throws IOException {
     var address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(70);
     while (true) {
       try {
         listener.bind(address, 50);
