@@ -75,7 +75,8 @@ final class ScriptedServer implements AutoCloseable {
   /**
    * A port another listener just left can be taken for a moment by an outgoing connection that the
    * kernel gave it as its local port (the worker's own reconnects can even connect to themselves),
-   * so binding it again is retried for a bounded time.
+   * and a connection of that kind that ended waits out TIME_WAIT (60 s on Linux), so binding it
+   * again is retried for a little longer than that.
    */
   private void bindRetrying(int port) throws IOException {
     var address = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
