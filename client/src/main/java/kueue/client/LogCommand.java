@@ -116,13 +116,14 @@ final class LogCommand extends ServerCommand {
         } else if (attempt == null
             && (job.state() == JobState.PENDING || job.state() == JobState.OFFERED)) {
           // A job waiting for its retry (or requeued) has run before: its last output is above.
+          String why = job.note() == null ? "" : " (" + job.note() + ")";
           err()
               .println(
                   "kueue: job "
                       + job.id()
                       + (ranBefore
-                          ? " waits to run again; above is what its last attempt printed"
-                          : " has not started yet"));
+                          ? " waits to run again" + why + "; above is what its last attempt printed"
+                          : " has not started yet" + why));
         }
       }
       return ExitCodes.OK;

@@ -67,6 +67,9 @@ final class OutputFollower {
   private final Map<Long, Followed> jobs = new LinkedHashMap<>();
   private final boolean linewise;
 
+  /** Says why a followed job still waits, each time that changes. */
+  private final WaitJobCommand.ReasonPrinter reasons;
+
   /**
    * @param stdout whether stdout is wanted
    * @param stderr whether stderr is wanted
@@ -85,6 +88,7 @@ final class OutputFollower {
     this.stdout = stdout;
     this.stderr = stderr;
     this.linewise = prefixed || (layout == Layout.MARKED && stdout && stderr);
+    this.reasons = new WaitJobCommand.ReasonPrinter(err);
   }
 
   private boolean oneAttempt;
@@ -149,7 +153,9 @@ final class OutputFollower {
         }
         Message.OutputRead read;
         try {
-          read = current.request(new Message.ReadOutput(cursors(), true), Message.OutputRead.class);
+          read =
+              current.request(
+                  new Message.ReadOutput(cursors(), true, true), Message.OutputRead.class, reasons);
         } catch (CliException e) {
           if (e.exitCode() != ExitCodes.SERVER_UNREACHABLE) {
             throw e;

@@ -103,7 +103,16 @@ class LiveOutputEndToEndTest {
 
   @Test
   void logFollowOnAPendingJobWaitsForItsStartThenFollows() throws Exception {
-    long blocker = fleet.submit("-c", "0", "--resource", "lock", "sleep", "5");
+    Path go = home.resolve("blocker-may-end");
+    long blocker =
+        fleet.submit(
+            "-c",
+            "0",
+            "--resource",
+            "lock",
+            "sh",
+            "-c",
+            "while [ ! -e '" + go + "' ]; do sleep 0.1; done");
     long job =
         fleet.submit(
             "-c", "0", "--resource", "lock", "sh", "-c", "echo first; echo oops >&2; exit 5");
@@ -112,6 +121,12 @@ class LiveOutputEndToEndTest {
 
     Follower follower = start("log", "-f", String.valueOf(job));
 
+    // While it waits, the follower says why.
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .until(() -> follower.err().contains("kueue: job " + job + " waits: "));
+    assertThat(follower.err()).contains("lock");
+    Files.createFile(go);
     assertThat(follower.exitCode()).as(follower.err()).isEqualTo(5);
     // Not a terminal: both streams on stdout, stderr's lines marked.
     assertThat(follower.out()).isEqualTo("first\n[stderr] oops\n");

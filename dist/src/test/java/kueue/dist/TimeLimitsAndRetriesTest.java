@@ -201,7 +201,11 @@ class TimeLimitsAndRetriesTest {
     assertThat(log.exitCode()).as(log.toString()).isZero();
     assertThat(log.out()).contains("once\n");
     assertThat(log.err())
-        .contains("job " + id + " waits to run again; above is what its last attempt printed")
+        .containsPattern(
+            "job "
+                + id
+                + " waits to run again \\(retry 1 of 1 waits until [^)]+\\); above is what its"
+                + " last attempt printed")
         .doesNotContain("has not started yet");
     assertThat(fleet.kueue("remove-job", String.valueOf(id)).exitCode()).isZero();
   }

@@ -204,9 +204,10 @@ public sealed interface Message {
   }
 
   /**
-   * While a {@link WaitJobs} or {@link WaitBatch} that asked for reasons is being answered: why the
-   * first of its jobs that is not on a worker still waits (the text show-job gives), or null once
-   * none waits any more. Zero or more come before the request's one reply.
+   * While a {@link WaitJobs}, {@link WaitBatch} or {@link ReadOutput} that asked for reasons is
+   * being answered: why the first of its jobs that is not on a worker still waits (the text
+   * show-job gives), or null once none waits any more. Zero or more come before the request's one
+   * reply.
    */
   record PendingReason(long jobId, String reason) implements Reply {}
 
@@ -276,9 +277,20 @@ public sealed interface Message {
   /**
    * What is new in the output of these jobs after their cursors. With follow, the answer waits
    * until one of them has something new (output, its start, the end of its attempt) or for at most
-   * {@link #FOLLOW_WAIT_MILLIS}; without, it comes at once with what is there.
+   * {@link #FOLLOW_WAIT_MILLIS}; without, it comes at once with what is there. With follow and
+   * {@code reasons} true, the server sends a {@link PendingReason} while it waits whenever the
+   * reason the first of these jobs that is not on a worker waits changes (never in the first
+   * second), as for {@link WaitJobs}; an older server ignores the field and sends none.
    */
-  record ReadOutput(List<OutputCursor> cursors, boolean follow) implements Request {}
+  record ReadOutput(
+      List<OutputCursor> cursors,
+      boolean follow,
+      @JsonInclude(JsonInclude.Include.NON_NULL) Boolean reasons)
+      implements Request {
+    public ReadOutput(List<OutputCursor> cursors, boolean follow) {
+      this(cursors, follow, null);
+    }
+  }
 
   /** The jobs with something new (every job asked for, without follow), in the order asked. */
   record OutputRead(List<OutputPart> parts) implements Reply {}

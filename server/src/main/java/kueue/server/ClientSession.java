@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -26,6 +27,8 @@ import kueue.model.JobSpec;
 import kueue.model.JobState;
 import kueue.model.JobStats;
 import kueue.model.JobSummary;
+import kueue.model.OutputCursor;
+import kueue.model.OutputPart;
 import kueue.model.SystemInfo;
 import kueue.model.WorkerSummary;
 import kueue.protocol.FrameReader;
@@ -137,21 +140,72 @@ final class ClientSession {
         throw new RequestException("bad_request", "negative offset or attempt");
       }
     }
-    // The wait is bounded (FOLLOW_WAIT_MILLIS), so the connection is not watched meanwhile.
     if (outputReads == null) {
       outputReads = new OutputReads(context);
     }
+    if (read.follow() && Boolean.TRUE.equals(read.reasons())) {
+      OutputReads reads = outputReads;
+      CompletableFuture<Message.OutputRead> answer = new CompletableFuture<>();
+      Thread.ofVirtual()
+          .name("read-output " + peer)
+          .start(
+              () -> {
+                try {
+                  answer.complete(readOutput(reads, read));
+                } catch (Throwable e) {
+                  answer.completeExceptionally(e);
+                }
+              });
+      List<Long> ids = read.cursors().stream().map(OutputCursor::jobId).distinct().toList();
+      return withPendingReasons(awaitWhileConnected(answer, ids));
+    }
+    // The wait is bounded (FOLLOW_WAIT_MILLIS), so the connection is not watched meanwhile.
     watched.busy(true);
     try {
-      return outputReads.read(read.cursors(), read.follow());
+      return withPendingReasons(readOutput(outputReads, read));
+    } finally {
+      watched.busy(false);
+    }
+  }
+
+  private Message.OutputRead readOutput(OutputReads reads, Message.ReadOutput read)
+      throws RequestException {
+    try {
+      return reads.read(read.cursors(), read.follow());
     } catch (OutputReads.UnknownJob e) {
       throw notFound(e.jobId);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RequestException("internal", "interrupted");
-    } finally {
-      watched.busy(false);
     }
+  }
+
+  /** A part of a job that waits says why in its summary's note, as show-job does. */
+  private Message.OutputRead withPendingReasons(Message.OutputRead read) throws RequestException {
+    List<JobSummary> jobs =
+        read.parts().stream().map(OutputPart::job).filter(Objects::nonNull).toList();
+    List<JobSummary> noted = withPendingReasons(jobs);
+    if (noted == jobs) {
+      return read;
+    }
+    Map<Long, JobSummary> byId = new HashMap<>();
+    noted.forEach(job -> byId.put(job.id(), job));
+    List<OutputPart> parts = new ArrayList<>(read.parts().size());
+    for (OutputPart part : read.parts()) {
+      JobSummary job = part.job() == null ? null : byId.get(part.jobId());
+      parts.add(
+          job == null
+              ? part
+              : new OutputPart(
+                  part.jobId(),
+                  part.attempt(),
+                  job,
+                  part.pieces(),
+                  part.stdoutNext(),
+                  part.stderrNext(),
+                  part.complete()));
+    }
+    return new Message.OutputRead(parts);
   }
 
   private Message.Reply submit(Message.Submit submit) throws RequestException {
@@ -721,6 +775,9 @@ final class ClientSession {
       Thread.currentThread().interrupt();
       throw new RequestException("internal", "interrupted");
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof RequestException refused) {
+        throw refused;
+      }
       throw new RequestException("internal", "the server failed to answer: " + e.getCause());
     } finally {
       watched.busy(false);
@@ -771,6 +828,9 @@ final class ClientSession {
       Thread.currentThread().interrupt();
       throw new RequestException("internal", "interrupted");
     } catch (ExecutionException e) {
+      if (e.getCause() instanceof RequestException refused) {
+        throw refused;
+      }
       throw new RequestException("internal", "the server failed to answer: " + e.getCause());
     }
   }
