@@ -37,7 +37,12 @@ public final class FollowLatency {
       fleet.startWorker("w");
       fleet.awaitWorkers(1);
       try (KueueClient client = fleet.client()) {
-        latency(fleet, client, lines);
+        // As kueue log -f asks (with the reasons a pending job waits), and without them, side by
+        // side: asking for reasons makes the server watch the connection while it waits.
+        for (int round = 1; round <= 2; round++) {
+          latency(fleet, client, lines, true);
+          latency(fleet, client, lines, false);
+        }
         for (int round = 1; round <= 3; round++) {
           System.out.printf(
               "100 MB job, round %d: nobody follows %d ms, followed by a fast reader %d ms,"
@@ -70,7 +75,8 @@ public final class FollowLatency {
         .getFirst();
   }
 
-  private static void latency(BenchFleet fleet, KueueClient client, int lines) throws Exception {
+  private static void latency(BenchFleet fleet, KueueClient client, int lines, boolean reasons)
+      throws Exception {
     long job =
         submit(
             client,
@@ -87,8 +93,10 @@ public final class FollowLatency {
     while (!done) {
       Message.OutputRead read =
           client.request(
-              new Message.ReadOutput(List.of(new OutputCursor(job, attempt, next, null)), true),
-              Message.OutputRead.class);
+              new Message.ReadOutput(
+                  List.of(new OutputCursor(job, attempt, next, null)), true, reasons ? true : null),
+              Message.OutputRead.class,
+              reason -> {});
       Instant arrived = Instant.now();
       long arrivedNanos = arrived.getEpochSecond() * 1_000_000_000L + arrived.getNano();
       for (OutputPart part : read.parts()) {
@@ -115,8 +123,9 @@ public final class FollowLatency {
         new ArrayList<>(micros.subList(Math.min(50, micros.size()), micros.size()));
     Collections.sort(measured);
     System.out.printf(
-        "follow latency over %d lines (first 50 not counted): median %.2f ms, p99 %.2f ms, max"
-            + " %.2f ms (limit: 100 ms on a LAN)%n",
+        "follow latency%s over %d lines (first 50 not counted): median %.2f ms, p99 %.2f ms,"
+            + " max %.2f ms (limit: 100 ms on a LAN)%n",
+        reasons ? " (as kueue log -f asks, with reasons)" : " (without reasons)",
         measured.size(),
         measured.get(measured.size() / 2) / 1000.0,
         measured.get((int) Math.min(measured.size() - 1, Math.ceil(measured.size() * 0.99) - 1))

@@ -82,7 +82,7 @@ public final class KueueClient implements AutoCloseable {
   }
 
   /** Like {@link #request(Message.Request, Class)}, handing on the reasons a wait sends first. */
-  <T extends Message.Reply> T request(
+  public <T extends Message.Reply> T request(
       Message.Request request,
       Class<T> expected,
       java.util.function.Consumer<Message.PendingReason> reasons)
