@@ -828,9 +828,6 @@ final class ClientSession {
       Thread.currentThread().interrupt();
       throw new RequestException("internal", "interrupted");
     } catch (ExecutionException e) {
-      if (e.getCause() instanceof RequestException refused) {
-        throw refused;
-      }
       throw new RequestException("internal", "the server failed to answer: " + e.getCause());
     }
   }
