@@ -281,9 +281,46 @@ class OutputReadsTest {
   }
 
   @Test
+  void aFollowedReadThatAskedForReasonsHearsWhyItsJobWaitsThenGetsItsAnswer() throws Exception {
+    long job = submit();
+    client.send(new Message.ReadOutput(List.of(new OutputCursor(job, null, 0L, 0L)), true, true));
+
+    // No worker yet: said after the first second, before the read's one answer.
+    assertThat(client.receive()).isEqualTo(new Message.PendingReason(job, "no worker connected"));
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    Message.Offer offer = next(worker, Message.Offer.class);
+    worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
+    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
+    List<OutputPiece> pieces = List.of(new OutputPiece("stdout", 0, "started\n"));
+    worker.send(new Message.Output(request.requestId(), job, 1, true, false, pieces, 8, 0));
+
+    Message reply = client.receive();
+    while (reply instanceof Message.PendingReason) {
+      reply = client.receive(); // "none waits any more", if the check came before the answer
+    }
+    assertThat(reply).isInstanceOf(Message.OutputRead.class);
+    assertThat(((Message.OutputRead) reply).parts().getFirst().pieces()).isEqualTo(pieces);
+  }
+
+  @Test
+  void theNoteOfAWaitingJobsPartSaysWhyItWaits() throws Exception {
+    long job = submit();
+    client.send(new Message.ReadOutput(List.of(new OutputCursor(job, null, 0L, 0L)), false));
+    OutputPart part = ((Message.OutputRead) client.receive()).parts().getFirst();
+    assertThat(part.job().state()).isEqualTo(JobState.PENDING);
+    assertThat(part.job().note()).isEqualTo("no worker connected");
+  }
+
+  @Test
   void anUnknownJobIsNotFound() throws Exception {
     client.send(new Message.ReadOutput(List.of(new OutputCursor(999, null, 0L, 0L)), false));
     Message reply = client.receive();
+    assertThat(reply).isInstanceOf(Message.Failure.class);
+    assertThat(((Message.Failure) reply).code()).isEqualTo("not_found");
+    // Also when the read follows and asks for reasons, which is answered on another thread.
+    client.send(new Message.ReadOutput(List.of(new OutputCursor(999, null, 0L, 0L)), true, true));
+    reply = client.receive();
     assertThat(reply).isInstanceOf(Message.Failure.class);
     assertThat(((Message.Failure) reply).code()).isEqualTo("not_found");
   }
