@@ -261,19 +261,27 @@ class OutputReadsTest {
     assertThat(last.pieces()).containsExactly(new OutputPiece("stdout", 0, "attempt 2\n"));
   }
 
+  /**
+   * A worker joins, takes the pending job, starts it and, asked for its output once it runs,
+   * answers "started"; returns what it answered.
+   */
+  private List<OutputPiece> startOnAWorkerThatAnswersStarted(long job) throws Exception {
+    RawPeer worker =
+        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
+    Message.Offer offer = next(worker, Message.Offer.class);
+    worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
+    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
+    List<OutputPiece> pieces = List.of(new OutputPiece("stdout", 0, "started\n"));
+    worker.send(new Message.Output(request.requestId(), job, 1, true, false, pieces, 8, 0));
+    return pieces;
+  }
+
   @Test
   void aFollowedPendingJobIsAnsweredOnceItStarts() throws Exception {
     long job = submit();
     CompletableFuture<Message.OutputRead> answer = read(new OutputCursor(job, null, 0L, 0L), true);
 
-    RawPeer worker =
-        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
-    Message.Offer offer = next(worker, Message.Offer.class);
-    worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
-    // Once it runs, its worker is asked for its output.
-    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
-    List<OutputPiece> pieces = List.of(new OutputPiece("stdout", 0, "started\n"));
-    worker.send(new Message.Output(request.requestId(), job, 1, true, false, pieces, 8, 0));
+    List<OutputPiece> pieces = startOnAWorkerThatAnswersStarted(job);
 
     OutputPart part = answer.get(10, TimeUnit.SECONDS).parts().getFirst();
     assertThat(part.attempt()).isEqualTo(1);
@@ -287,13 +295,7 @@ class OutputReadsTest {
 
     // No worker yet: said after the first second, before the read's one answer.
     assertThat(client.receive()).isEqualTo(new Message.PendingReason(job, "no worker connected"));
-    RawPeer worker =
-        ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
-    Message.Offer offer = next(worker, Message.Offer.class);
-    worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
-    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
-    List<OutputPiece> pieces = List.of(new OutputPiece("stdout", 0, "started\n"));
-    worker.send(new Message.Output(request.requestId(), job, 1, true, false, pieces, 8, 0));
+    List<OutputPiece> pieces = startOnAWorkerThatAnswersStarted(job);
 
     Message reply = client.receive();
     while (reply instanceof Message.PendingReason) {
