@@ -35,7 +35,9 @@ cp "$here/dist/target/kueue.jar" "$share/lib/kueue.jar.new"
 mv "$share/lib/kueue.jar.new" "$share/lib/kueue.jar"
 cp "$here"/client/target/kueue-client-*-relay.jar "$share/lib/kueue-relay.jar.new"
 mv "$share/lib/kueue-relay.jar.new" "$share/lib/kueue-relay.jar"
-modules=java.base,java.sql,java.desktop,java.management,java.naming,java.logging,java.xml,jdk.unsupported,jdk.crypto.ec,jdk.management,jdk.net,jdk.zipfs
+# What jdeps finds in kueue.jar (LauncherScriptTest checks it for our own code), plus modules that
+# libraries load only by name, e.g. java.security.jgss for JSch's gssapi-with-mic.
+modules=java.base,java.sql,java.desktop,java.management,java.naming,java.logging,java.xml,java.security.jgss,jdk.unsupported,jdk.crypto.ec,jdk.management,jdk.net,jdk.zipfs,jdk.httpserver
 if [ ! -f "$share/runtime/release" ] || [ "$(cat "$share/runtime/.modules" 2>/dev/null)" != "$JAVA_HOME $modules" ]; then
   rm -rf "$share/runtime.new"
   "$JAVA_HOME/bin/jlink" --add-modules "$modules" --strip-debug --no-man-pages --no-header-files \

@@ -3,11 +3,16 @@ package kueue.dist;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.File;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.spi.ToolProvider;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,6 +72,46 @@ class LauncherScriptTest {
 
     assertThat(result.exitCode()).isZero();
     assertThat(result.out()).startsWith(dir + "\n").contains("kueue.client.KueueCli list-jobs");
+  }
+
+  /**
+   * install.sh links a runtime of only the JDK modules it names; a class of a module left out is
+   * missing only there (the tests run on a full JDK), e.g. the dashboard's HTTP server.
+   */
+  @Test
+  void theRuntimeInstallShLinksHasEveryJdkModuleKueuesOwnCodeUses() throws Exception {
+    Path repository = INSTALL_SH.getParent();
+    List<String> ownCode =
+        Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+            .map(entry -> Path.of(entry).toAbsolutePath().normalize())
+            .filter(entry -> entry.startsWith(repository) && Files.exists(entry))
+            .filter(entry -> !entry.toString().contains("test-classes"))
+            .filter(entry -> !entry.getFileName().toString().endsWith("-tests.jar"))
+            .map(Path::toString)
+            .toList();
+    assertThat(ownCode).as("the modules' classes").hasSizeGreaterThan(5);
+    List<String> arguments = new ArrayList<>();
+    arguments.addAll(
+        List.of("--multi-release", "25", "--ignore-missing-deps", "--print-module-deps"));
+    arguments.addAll(ownCode);
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exitCode =
+        ToolProvider.findFirst("jdeps")
+            .orElseThrow()
+            .run(new PrintWriter(out), new PrintWriter(err), arguments.toArray(String[]::new));
+    assertThat(exitCode).as(err.toString()).isZero();
+    List<String> used = List.of(out.toString().strip().split(","));
+
+    String line =
+        Files.readAllLines(INSTALL_SH).stream()
+            .filter(l -> l.startsWith("modules="))
+            .findFirst()
+            .orElseThrow();
+    List<String> linked = List.of(line.substring("modules=".length()).split(","));
+
+    assertThat(used).contains("java.base", "jdk.httpserver");
+    assertThat(linked).containsAll(used);
   }
 
   private static String functionFromInstallSh(String name) throws Exception {
