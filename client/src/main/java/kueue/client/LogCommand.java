@@ -1,6 +1,7 @@
 package kueue.client;
 
 import java.util.List;
+import kueue.model.JobDetail;
 import kueue.model.JobEvent;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
@@ -99,8 +100,19 @@ final class LogCommand extends ServerCommand {
       }
     } else {
       // How the job's earlier attempts ended, for the headers of their sections.
-      List<JobEvent> history =
-          client.request(new Message.ShowJob(id), Message.JobDetails.class).job().history();
+      JobDetail detail = client.request(new Message.ShowJob(id), Message.JobDetails.class).job();
+      int attempts = detail.summary().attempt();
+      if (attempt != null && attempt > attempts) {
+        throw new CliException(
+            ExitCodes.REQUEST_FAILED,
+            "job "
+                + id
+                + " has no attempt "
+                + attempt
+                + ": it has had "
+                + (attempts == 1 ? "1 attempt" : attempts + " attempts"));
+      }
+      List<JobEvent> history = detail.history();
       follower.knowHistory(history);
       ranBefore = history.stream().anyMatch(event -> event.what().equals("started"));
       follower.add(id, attempt, null);
@@ -111,10 +123,7 @@ final class LogCommand extends ServerCommand {
       }
       follower.printOnce(client);
       for (JobSummary job : follower.lastSeen()) {
-        if (attempt != null && attempt > job.attempt()) {
-          err().println("kueue: job " + job.id() + " has had " + job.attempt() + " attempts");
-        } else if (attempt == null
-            && (job.state() == JobState.PENDING || job.state() == JobState.OFFERED)) {
+        if (attempt == null && !job.state().isTerminal() && job.state() != JobState.RUNNING) {
           // A job waiting for its retry (or requeued) has run before: its last output is above.
           String why = job.note() == null ? "" : " (" + job.note() + ")";
           err()

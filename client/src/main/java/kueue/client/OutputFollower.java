@@ -233,7 +233,10 @@ final class OutputFollower {
     }
     if (part.attempt() > 0 && (followed.attempt == null || followed.attempt == part.attempt())) {
       followed.attempt = part.attempt();
-      if (followed.shownAttempt != part.attempt()) {
+      // An attempt that has not printed anything yet gets its header with its first output, or
+      // once it ended: a next attempt still to come has none.
+      if (followed.shownAttempt != part.attempt()
+          && (!part.pieces().isEmpty() || part.complete())) {
         if (part.attempt() > 1
             || followed.shownAttempt > 0
             || (part.job() != null && part.job().attempt() > 1)) {

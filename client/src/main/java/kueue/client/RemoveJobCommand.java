@@ -1,5 +1,8 @@
 package kueue.client;
 
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import kueue.model.JobState;
 import kueue.model.JobSummary;
 import kueue.protocol.Message;
@@ -14,13 +17,15 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     versionProvider = KueueCli.Version.class,
     description = {
-      "Cancel a pending or offered job; a running one only with --kill.",
+      "Cancel pending or offered jobs; running ones only with --kill. With several ids, each is"
+          + " tried: one that cannot be canceled is reported and the rest go on (exit 5 if any"
+          + " could not).",
       "With --batch BATCH: cancel every pending job of the batch in one request, and with --kill"
           + " its offered and running ones too."
     })
 final class RemoveJobCommand extends ServerCommand {
-  @Parameters(arity = "0..1", paramLabel = "ID", description = "Job id.")
-  Long id;
+  @Parameters(arity = "0..*", paramLabel = "ID", description = "Job ids.")
+  List<Long> ids = new ArrayList<>();
 
   @Option(
       names = "--batch",
@@ -42,8 +47,8 @@ final class RemoveJobCommand extends ServerCommand {
 
   @Override
   void prepare() {
-    if ((id == null) == (batch == null)) {
-      throw new ParameterException(spec.commandLine(), "give a job ID or --batch BATCH");
+    if (ids.isEmpty() == (batch == null)) {
+      throw new ParameterException(spec.commandLine(), "give job IDs or --batch BATCH");
     }
   }
 
@@ -52,8 +57,26 @@ final class RemoveJobCommand extends ServerCommand {
     if (batch != null) {
       return removeBatch(client);
     }
-    Message.JobRemoved removed =
-        client.request(new Message.RemoveJob(id, kill), Message.JobRemoved.class);
+    if (ids.size() == 1) {
+      return print(
+          client.request(new Message.RemoveJob(ids.getFirst(), kill), Message.JobRemoved.class));
+    }
+    int exitCode = ExitCodes.OK;
+    for (long id : new LinkedHashSet<>(ids)) {
+      try {
+        print(client.request(new Message.RemoveJob(id, kill), Message.JobRemoved.class));
+      } catch (CliException e) {
+        if (e.exitCode() != ExitCodes.REQUEST_FAILED) {
+          throw e; // the server is gone or refuses us: the next ones would fail the same way
+        }
+        err().println("kueue: " + e.getMessage());
+        exitCode = ExitCodes.REQUEST_FAILED;
+      }
+    }
+    return exitCode;
+  }
+
+  private int print(Message.JobRemoved removed) {
     if (json) {
       JsonOutput.print(out(), removed);
       return ExitCodes.OK;

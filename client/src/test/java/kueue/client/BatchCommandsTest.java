@@ -410,7 +410,7 @@ class BatchCommandsTest {
 
     @Test
     void removeJobNeedsAnIdOrABatch() {
-      assertThat(cli.run("remove-job").err()).contains("give a job ID or --batch BATCH");
+      assertThat(cli.run("remove-job").err()).contains("give job IDs or --batch BATCH");
       assertThat(cli.run("remove-job", "3", "--batch", "12").exitCode())
           .isEqualTo(ExitCodes.USAGE_OR_CONFIG);
       assertThat(server.requests()).isEmpty();

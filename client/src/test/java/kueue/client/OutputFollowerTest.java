@@ -137,6 +137,21 @@ class OutputFollowerTest {
   }
 
   @Test
+  void aNextAttemptThatHasNotPrintedYetHasNoHeader() {
+    OutputFollower follower = follower(OutputFollower.Layout.MARKED, false);
+    follower.add(1, null, null);
+
+    follower.print(part(1, 1, JobState.PENDING, true, new OutputPiece("stdout", 0, "once\n")));
+    // Waiting for its retry: the next attempt has no output yet.
+    follower.print(part(1, 2, JobState.PENDING, false));
+    assertThat(out.toString()).isEqualTo("once\n");
+
+    // It ran and printed nothing: its section is there all the same.
+    follower.print(part(1, 2, JobState.FINISHED, true));
+    assertThat(out.toString()).isEqualTo("once\n[kueue: attempt 2 finished]\n");
+  }
+
+  @Test
   void anEarlierAttemptsSectionSaysWhereAndHowItEnded() {
     OutputFollower follower = follower(OutputFollower.Layout.MARKED, false);
     follower.knowHistory(

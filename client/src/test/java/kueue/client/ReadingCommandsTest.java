@@ -102,6 +102,8 @@ class ReadingCommandsTest {
                       new Message.ResourceList(
                           List.of(
                               new ResourceUsage("genus", 3, 3), new ResourceUsage("matlab", 0, 2)));
+                  case Message.RemoveJob remove when remove.id() == 99 ->
+                      new Message.Failure("not_found", "job 99 not found");
                   case Message.RemoveJob remove ->
                       new Message.JobRemoved(Jobs.canceled(remove.id()));
                   case Message.CleanJobs clean -> new Message.JobsCleaned(5);
@@ -552,6 +554,20 @@ class ReadingCommandsTest {
       assertThat(plain.out()).isEqualTo("job 4 canceled\n");
       assertThat(server.requests())
           .containsExactly(new Message.RemoveJob(4, false), new Message.RemoveJob(5, true));
+    }
+
+    @Test
+    void removeJobOfSeveralIdsTriesEachAndSaysWhichCouldNotBeCanceled() {
+      CliHarness.Result result = cli.run("remove-job", "4", "99", "5", "4");
+
+      assertThat(result.out()).isEqualTo("job 4 canceled\njob 5 canceled\n");
+      assertThat(result.err()).isEqualTo("kueue: job 99 not found\n");
+      assertThat(result.exitCode()).isEqualTo(ExitCodes.REQUEST_FAILED);
+      assertThat(server.requests())
+          .containsExactly(
+              new Message.RemoveJob(4, false),
+              new Message.RemoveJob(99, false),
+              new Message.RemoveJob(5, false));
     }
 
     @Test

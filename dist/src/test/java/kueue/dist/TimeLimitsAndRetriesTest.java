@@ -199,7 +199,8 @@ class TimeLimitsAndRetriesTest {
     Fleet.Result log = fleet.kueue("log", String.valueOf(id));
 
     assertThat(log.exitCode()).as(log.toString()).isZero();
-    assertThat(log.out()).contains("once\n");
+    // No section for the attempt still to come.
+    assertThat(log.out()).isEqualTo("once\n");
     assertThat(log.err())
         .containsPattern(
             "job "
@@ -207,7 +208,17 @@ class TimeLimitsAndRetriesTest {
                 + " waits to run again \\(retry 1 of 1 waits until [^)]+\\); above is what its"
                 + " last attempt printed")
         .doesNotContain("has not started yet");
-    assertThat(fleet.kueue("remove-job", String.valueOf(id)).exitCode()).isZero();
+    Fleet.Result noSuchAttempt = fleet.kueue("log", "--attempt", "2", String.valueOf(id));
+    assertThat(noSuchAttempt.exitCode()).as(noSuchAttempt.toString()).isEqualTo(5);
+    assertThat(noSuchAttempt.out()).isEmpty();
+    assertThat(noSuchAttempt.err())
+        .contains("job " + id + " has no attempt 2: it has had 1 attempt");
+
+    long held = fleet.submit("--hold", "true");
+    assertThat(fleet.kueue("log", String.valueOf(held)).err())
+        .contains("job " + held + " has not started yet (held until released");
+    assertThat(fleet.kueue("remove-job", String.valueOf(id), String.valueOf(held)).exitCode())
+        .isZero();
   }
 
   /** The pids a job wrote to a file of the fleet's home, one a line, once it is complete. */
