@@ -33,6 +33,19 @@ final class JobFormat {
   private JobFormat() {}
 
   /**
+   * The worker a job is on, or "-": a job that waits is on none, whichever one it was last offered
+   * to (its history says).
+   */
+  static String worker(JobSummary job) {
+    return job.worker() == null || waits(job) ? "-" : job.worker();
+  }
+
+  /** Pending, held or waiting for its dependencies: neither on a worker nor ended. */
+  static boolean waits(JobSummary job) {
+    return !job.state().isTerminal() && !job.state().isOnWorker();
+  }
+
+  /**
    * pending, held, waiting (for dependencies), offered, running, finished (0), failed (exit 3 /
    * SIGKILL / reason), canceled, timed out.
    */

@@ -32,7 +32,7 @@ final class JobTable {
         cells.add(TextTable.Cell.of(BatchFormat.member(job)));
       }
       cells.add(new TextTable.Cell(JobFormat.status(job), JobFormat.style(job)));
-      cells.add(TextTable.Cell.of(job.worker() == null ? "-" : job.worker()));
+      cells.add(TextTable.Cell.of(JobFormat.worker(job)));
       cells.add(TextTable.Cell.of(JobFormat.runtime(job, now)));
       cells.add(TextTable.Cell.of(nullToDash(job.cwd())));
       cells.add(TextTable.Cell.of(nullToDash(job.command())));

@@ -109,7 +109,8 @@ final class ServerRestarts implements AutoCloseable {
         if (giveUpAt == null) {
           giveUpAt = now + patience.toNanos();
           err.println(
-              e.getMessage()
+              "kueue: "
+                  + e.getMessage()
                   + "; trying again for up to "
                   + Durations.compact(patience)
                   + " ("
@@ -119,7 +120,7 @@ final class ServerRestarts implements AutoCloseable {
         } else if (now - giveUpAt >= 0) {
           throw new CliException(
               ExitCodes.SERVER_UNREACHABLE,
-              "kueue: the Kueue server did not come back within " + Durations.compact(patience),
+              "the Kueue server did not come back within " + Durations.compact(patience),
               e);
         }
         tries++;

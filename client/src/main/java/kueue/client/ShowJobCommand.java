@@ -70,13 +70,11 @@ final class ShowJobCommand extends ServerCommand {
     }
     fields.add(field("command", spec != null ? spec.commandLine() : job.command()));
     fields.add(field("working directory", job.cwd()));
-    // A job that waits is on no worker, whichever one it was last offered to (the history says).
-    boolean waits = !job.state().isTerminal() && !job.state().isOnWorker();
-    fields.add(field("worker", job.worker() == null || waits ? "-" : job.worker()));
+    fields.add(field("worker", JobFormat.worker(job)));
     fields.add(
         field(
             "attempt",
-            waits && job.started() == null && job.attempt() > 0
+            JobFormat.waits(job) && job.started() == null && job.attempt() > 0
                 ? "none started (offered "
                     + (job.attempt() == 1 ? "once" : job.attempt() + " times")
                     + ", see the history)"

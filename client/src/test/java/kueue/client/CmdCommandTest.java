@@ -342,8 +342,10 @@ class CmdCommandTest {
 
     assertThat(result.exitCode()).isEqualTo(3);
     assertThat(result.err())
+        .containsPattern("(?m)^kueue: lost the connection to the Kueue server at .*; trying again")
         .contains("trying again for up to 1s (the jobs go on meanwhile)")
-        .contains("kueue: the Kueue server did not come back within 1s")
+        .containsPattern("(?m)^kueue: the Kueue server did not come back within 1s")
+        .doesNotContain("kueue: kueue:")
         .endsWith(
             "; the job is stored and may still be running, wait again with: kueue wait-job 7\n");
     assertThat(server.requests().stream().filter(Message.WaitJobs.class::isInstance).count())

@@ -12,6 +12,19 @@ import org.junit.jupiter.api.Test;
 
 class FormattingTest {
   @Test
+  void aJobThatWaitsAgainIsOnNoWorkerInTheTable() {
+    List<String> lines =
+        JobTable.render(
+            List.of(Jobs.pending(1).withWorker("vm1"), Jobs.running(2).withWorker("vm2")),
+            java.time.Instant.now(),
+            200,
+            false);
+
+    assertThat(lines.get(1)).doesNotContain("vm1").containsPattern("pending +- ");
+    assertThat(lines.get(2)).contains("vm2");
+  }
+
+  @Test
   void footerCountsEveryStateWithAverageAndEta() {
     JobStats stats = new JobStats(3, 0, 4, 120, 2, 0, 72.0, 170.0);
 
