@@ -12,6 +12,19 @@ import org.junit.jupiter.api.Test;
 
 class FormattingTest {
   @Test
+  void aBatchWithHeldOrWaitingJobsCountsThemInColumnsOfTheirOwn() {
+    var stats = new JobStats(5, 0, 0, 0, 0, 0, 0, null, null, 3, 2);
+    var batch =
+        new kueue.model.BatchSummary(
+            12, "./sweep.sh", "/tmp", 12, 21, 10, java.time.Instant.now(), null, stats, null);
+
+    List<String> lines = BatchTable.render(List.of(batch), 200, false);
+
+    assertThat(lines.get(0)).containsPattern("pending +held +waiting +running");
+    assertThat(lines.get(1)).containsPattern("12-21 +5 +3 +2 +0");
+  }
+
+  @Test
   void aJobThatWaitsAgainIsOnNoWorkerInTheTable() {
     List<String> lines =
         JobTable.render(
