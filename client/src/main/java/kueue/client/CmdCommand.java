@@ -16,6 +16,8 @@ import kueue.model.BatchEntry;
 import kueue.model.Dependency;
 import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
+import kueue.model.JobState;
+import kueue.model.JobSummary;
 import kueue.model.OutputTarget;
 import kueue.model.WorkerResources;
 import kueue.protocol.Message;
@@ -505,6 +507,9 @@ final class CmdCommand extends ServerCommand {
         return follow(server.connection(), submitted.ids().getFirst(), null);
       }
       if (!await) {
+        if (!dependencies.isEmpty() && !json) {
+          sayIfCanceledAtOnce(server, submitted.ids().getFirst());
+        }
         return ExitCodes.OK;
       }
       context.interruptHint(WaitJobCommand.jobsHint("waiting", submitted.ids()));
@@ -535,6 +540,32 @@ final class CmdCommand extends ServerCommand {
   @Override
   KueueClient connectForRun() throws Exception {
     return connectUnlessRestarting();
+  }
+
+  /**
+   * A job whose dependency can no longer hold (its parent already failed) is canceled as it is
+   * stored: said at once rather than left for the next list-jobs to show.
+   */
+  private void sayIfCanceledAtOnce(ServerRestarts server, long id) {
+    JobSummary job;
+    try {
+      job =
+          server
+              .connection()
+              .request(new Message.ShowJob(id), Message.JobDetails.class)
+              .job()
+              .summary();
+    } catch (CliException e) {
+      return; // the job is stored: the submission succeeded, and list-jobs will tell
+    }
+    if (job.state() == JobState.CANCELED) {
+      err()
+          .println(
+              "kueue: job "
+                  + id
+                  + " was canceled at once"
+                  + (job.note() == null ? "" : ": " + job.note()));
+    }
   }
 
   private int submitBatch(ServerRestarts server, JobSpec shared) throws CliException {

@@ -48,6 +48,16 @@ class WorkflowEndToEndTest {
       assertThat(note(fleet, child)).isEqualTo("dependency on job " + failing + " failed");
       assertThat(note(fleet, grandchild))
           .isEqualTo("dependency on job " + child + " failed: it was canceled");
+      Fleet.Result late = fleet.kueue("cmd", "--after", String.valueOf(failing), "true");
+      assertThat(late.exitCode()).as(late.toString()).isZero();
+      long canceledAtOnce = Long.parseLong(late.out().strip());
+      assertThat(late.err())
+          .contains(
+              "job "
+                  + canceledAtOnce
+                  + " was canceled at once: dependency on job "
+                  + failing
+                  + " failed");
       Fleet.Result cleaned = fleet.kueue("wait-job", String.valueOf(cleanup));
       assertThat(cleaned.exitCode()).as(cleaned.toString()).isZero();
       assertThat(fleet.kueue("wait-job", String.valueOf(low)).exitCode()).isZero();
@@ -68,7 +78,15 @@ class WorkflowEndToEndTest {
       Fleet.Result requeued = fleet.kueue("requeue", String.valueOf(failing));
       assertThat(requeued.out())
           .as(requeued.toString())
-          .contains("3 jobs requeued: " + failing + " " + child + " " + grandchild);
+          .contains(
+              "4 jobs requeued: "
+                  + failing
+                  + " "
+                  + child
+                  + " "
+                  + grandchild
+                  + " "
+                  + canceledAtOnce);
       Fleet.Result rerun = fleet.kueue("wait-job", String.valueOf(grandchild));
       assertThat(rerun.exitCode()).as(rerun.toString()).isZero();
       assertThat(fleet.kueue("show-job", String.valueOf(failing)).out())
