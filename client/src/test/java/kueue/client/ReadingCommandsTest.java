@@ -301,7 +301,8 @@ class ReadingCommandsTest {
               "signal",
               "note",
               "batch",
-              "arrayIndex");
+              "arrayIndex",
+              "priority");
       assertThat(root.get("jobs").get(0).get("submitted").asText())
           .isEqualTo("2026-11-25T09:00:00Z");
       assertThat(fieldNames(root.get("stats")))

@@ -10,6 +10,7 @@ import java.time.Instant;
  * @param note pending jobs: why nothing runs them yet; finished jobs: why they failed, if known
  * @param batch the batch the job belongs to, or null
  * @param arrayIndex the job's index within its batch, or null
+ * @param priority the job's priority now (higher first among pending jobs; 0 by default)
  */
 @RecordBuilder
 public record JobSummary(
@@ -29,7 +30,8 @@ public record JobSummary(
     Integer signal,
     String note,
     Long batch,
-    Long arrayIndex)
+    Long arrayIndex,
+    int priority)
     implements JobSummaryBuilder.With {
 
   public boolean succeeded() {

@@ -81,7 +81,7 @@ public final class SqliteJobStore implements JobStore {
 
   private static final String SUMMARY_COLUMNS =
       "id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker, submitted, started, ended,"
-          + " exit_code, signal, note, batch_id, array_index";
+          + " exit_code, signal, note, batch_id, array_index, priority";
   private static final String SPEC_COLUMNS =
       "argv, cwd, slots, cpus, ram_mb, global_resources, stdout_target, stderr_target, batch_id,"
           + " array_index, time_limit_s, retries, retry_delay_s, submission_key, worker_resources,"
@@ -981,7 +981,7 @@ public final class SqliteJobStore implements JobStore {
                       + SUMMARY_COLUMNS
                       + ", global_resources, stdout_target, stderr_target, submission_key,"
                       + " time_limit_s, retries, retry_delay_s, worker_resources, gpu_ram_mb, devices,"
-                      + " priority, hold, dependencies, keep_children, umask,"
+                      + " hold, dependencies, keep_children, umask,"
                       + " (SELECT variables FROM envs WHERE envs.id = jobs.env_id) AS variables,"
                       + " history_offered, history_started, history_ended"
                       + " FROM jobs WHERE id = ?");
@@ -1539,6 +1539,7 @@ public final class SqliteJobStore implements JobStore {
         .note(row.getString("note"))
         .batch(longOrNull(row, "batch_id"))
         .arrayIndex(longOrNull(row, "array_index"))
+        .priority(row.getInt("priority"))
         .build();
   }
 

@@ -55,5 +55,7 @@ class JobUpdateStoreTest {
     assertThat(spec.timeLimitSeconds()).isNull();
     assertThat(spec.retries()).isNull();
     assertThat(spec.priority()).isEqualTo(5);
+    // What list-jobs --json shows.
+    assertThat(store.summary(1).orElseThrow().priority()).isEqualTo(5);
   }
 }
