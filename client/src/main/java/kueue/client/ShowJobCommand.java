@@ -53,6 +53,11 @@ final class ShowJobCommand extends ServerCommand {
     JobSummary job = detail.summary();
     JobSpec spec = detail.spec();
     List<String[]> fields = new ArrayList<>();
+    // An attempt started before, of a job that waits again (for its retry, or requeued): the
+    // output below is that attempt's.
+    boolean ranBefore =
+        detail.history() != null
+            && detail.history().stream().anyMatch(event -> "started".equals(event.what()));
     fields.add(field("status", JobFormat.style(job).apply(JobFormat.status(job), colors)));
     if (job.note() != null && !job.note().isBlank()) {
       boolean notStarted = !job.state().isTerminal() && !job.state().isOnWorker();
@@ -74,7 +79,7 @@ final class ShowJobCommand extends ServerCommand {
     fields.add(
         field(
             "attempt",
-            JobFormat.waits(job) && job.started() == null && job.attempt() > 0
+            JobFormat.waits(job) && !ranBefore && job.started() == null && job.attempt() > 0
                 ? "none started (offered "
                     + (job.attempt() == 1 ? "once" : job.attempt() + " times")
                     + ", see the history)"
@@ -134,9 +139,9 @@ final class ShowJobCommand extends ServerCommand {
     } else {
       printHistory(detail.history(), out);
     }
-    boolean ended = job.state().isTerminal();
-    printOutput("stdout", spec == null ? null : spec.stdout(), detail.stdout(), ended, out);
-    printOutput("stderr", spec == null ? null : spec.stderr(), detail.stderr(), ended, out);
+    boolean ended = job.state().isTerminal() || (JobFormat.waits(job) && ranBefore);
+    printOutput("stdout", spec == null ? null : spec.stdout(), detail.stdout(), ended, job, out);
+    printOutput("stderr", spec == null ? null : spec.stderr(), detail.stderr(), ended, job, out);
   }
 
   /** Shown one by one up to this many; beyond, counted per state. */
@@ -294,16 +299,27 @@ final class ShowJobCommand extends ServerCommand {
     return "written to " + target;
   }
 
+  /**
+   * The kept output of the attempt shown: what was captured, or the end of the file the job wrote
+   * with -o/-e as its worker read it when the attempt ended.
+   */
   private static void printOutput(
-      String name, String target, CapturedOutput captured, boolean ended, PrintWriter out) {
-    if (!OutputTarget.isCaptured(target)) {
+      String name,
+      String target,
+      CapturedOutput captured,
+      boolean ended,
+      JobSummary job,
+      PrintWriter out) {
+    CapturedOutput output = captured == null ? CapturedOutput.EMPTY : captured;
+    boolean toFile = !OutputTarget.isCaptured(target) && !OutputTarget.isDiscarded(target);
+    if (OutputTarget.isDiscarded(target) || (toFile && output.text().isEmpty())) {
       return;
     }
     out.println();
-    CapturedOutput output = captured == null ? CapturedOutput.EMPTY : captured;
+    String label = toFile ? name + " (from " + target + ")" : name;
     if (output.truncated()) {
       out.println(
-          name
+          label
               + " (truncated: the first "
               + output.droppedBytes()
               + " bytes were dropped, the last "
@@ -311,10 +327,16 @@ final class ShowJobCommand extends ServerCommand {
               + " bytes follow):");
     } else if (output.text().isEmpty()) {
       out.println(
-          name + (ended ? ": (empty)" : ": (captured output is shown once the job has ended)"));
+          label
+              + (ended
+                  ? ": (empty)"
+                  : ": (shown here once the job has ended; kueue log "
+                      + job.id()
+                      + " shows it"
+                      + " as it is written)"));
       return;
     } else {
-      out.println(name + ":");
+      out.println(label + ":");
     }
     out.print(output.text());
     if (!output.text().endsWith("\n")) {

@@ -369,7 +369,10 @@ class ReadingCommandsTest {
               declined,
               DETAIL.spec(),
               DETAIL.envVariables(),
-              DETAIL.history(),
+              List.of(
+                  new JobEvent(Jobs.SUBMITTED, 0, "submitted", null, null),
+                  new JobEvent(Jobs.SUBMITTED, 1, "declined", "vm1", "no such directory"),
+                  new JobEvent(Jobs.SUBMITTED, 2, "declined", "vm2", "no such directory")),
               DETAIL.stdout(),
               DETAIL.stderr());
 
@@ -382,6 +385,30 @@ class ReadingCommandsTest {
                   + " does not exist on vm1; vm2: working directory /x does not exist on vm2",
               "  worker:            -",
               "  attempt:           none started (offered 2 times, see the history)");
+    }
+
+    @Test
+    void aJobWaitingForItsRetryShowsItsLastAttemptAndItsOutputAsEnded() {
+      java.io.StringWriter text = new java.io.StringWriter();
+      JobSummary waiting =
+          JobSummaryBuilder.builder(
+                  Jobs.job(12, JobState.PENDING, "ralab04", null, null, null, null, null))
+              .attempt(1)
+              .build();
+      JobDetail detail =
+          new JobDetail(
+              waiting,
+              DETAIL.spec(),
+              DETAIL.envVariables(),
+              DETAIL.history(),
+              new kueue.model.CapturedOutput("once\n", 0),
+              kueue.model.CapturedOutput.EMPTY);
+
+      ShowJobCommand.print(detail, Jobs.ENDED, false, new java.io.PrintWriter(text, true));
+
+      assertThat(text.toString().lines())
+          .contains("  attempt:           1", "stdout:", "once")
+          .noneMatch(line -> line.contains("none started") || line.contains("once the job"));
     }
 
     @Test

@@ -102,6 +102,18 @@ class LiveOutputEndToEndTest {
   }
 
   @Test
+  void aQuickJobWritingToAFileIsShownByFollowAndByLogAfterItEnded() throws Exception {
+    Follower follower = start("cmd", "--follow", "-c", "0", "-o", "quick.txt", "echo", "quick");
+
+    assertThat(follower.exitCode()).as(follower.err()).isZero();
+    // It ended before the follower asked its worker: the file's end was kept with the attempt.
+    assertThat(follower.out()).isEqualTo("quick\n");
+    String job = follower.err().lines().findFirst().orElseThrow().replace("kueue: job ", "");
+    assertThat(fleet.kueue("log", job).out()).isEqualTo("quick\n");
+    assertThat(fleet.kueue("show-job", job).out()).contains("stdout (from quick.txt):\nquick\n");
+  }
+
+  @Test
   void logFollowOnAPendingJobWaitsForItsStartThenFollows() throws Exception {
     Path go = home.resolve("blocker-may-end");
     long blocker =

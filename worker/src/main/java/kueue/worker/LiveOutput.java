@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
@@ -52,19 +53,26 @@ final class LiveOutput {
   private List<Waiter> waiters;
   private boolean ended;
 
+  /** How much of the end of a file written with -o/-e is kept with the ended attempt. */
+  private final long fileTailBytes;
+
   /**
    * @param stdout the captured stdout, or null when it is not captured
    * @param stdoutFile the file stdout is written to, or null
+   * @param fileTailBytes how much of the end of each file is kept once the attempt has ended, as
+   *     much as of a captured stream
    */
-  LiveOutput(TailBuffer stdout, TailBuffer stderr, Path stdoutFile, Path stderrFile) {
+  LiveOutput(
+      TailBuffer stdout, TailBuffer stderr, Path stdoutFile, Path stderrFile, long fileTailBytes) {
     buffers[STDOUT] = stdout;
     buffers[STDERR] = stderr;
     files[STDOUT] = stdout == null ? stdoutFile : null;
     files[STDERR] = stderr == null ? stderrFile : null;
+    this.fileTailBytes = fileTailBytes;
   }
 
   static LiveOutput none() {
-    LiveOutput output = new LiveOutput(null, null, null, null);
+    LiveOutput output = new LiveOutput(null, null, null, null, 0);
     output.ended = true;
     return output;
   }
@@ -92,11 +100,44 @@ final class LiveOutput {
    */
   CapturedOutput snapshot(int stream) {
     if (buffers[stream] == null) {
-      return CapturedOutput.EMPTY;
+      return files[stream] == null ? CapturedOutput.EMPTY : fileTail(files[stream]);
     }
     CapturedOutput tail = buffers[stream].snapshot();
     List<Long> kept = runsOf(stream, tail.droppedBytes());
     return kept == null ? tail : new CapturedOutput(tail.text(), tail.droppedBytes(), kept);
+  }
+
+  /**
+   * The end of a file the job wrote a stream to, kept with the ended attempt like a captured
+   * stream's tail: once the attempt has ended its worker no longer answers for it, and a job that
+   * ends before anyone asked would otherwise leave nothing to show. Only a regular file is read (a
+   * FIFO put in its place would block); a link put in its place is not followed.
+   */
+  private CapturedOutput fileTail(Path file) {
+    if (fileTailBytes <= 0 || !Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS)) {
+      return CapturedOutput.EMPTY;
+    }
+    try (FileChannel channel =
+        FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      long size = channel.size();
+      int length = (int) Math.min(size, Math.min(fileTailBytes, Integer.MAX_VALUE - 8));
+      long from = size - length;
+      ByteBuffer into = ByteBuffer.allocate(length);
+      while (into.hasRemaining() && channel.read(into, from + into.position()) > 0) {
+        // until the tail is read, or the file got shorter meanwhile
+      }
+      byte[] bytes = into.array();
+      int read = into.position();
+      // The tail starts at a whole character: bytes continuing one cut off count as dropped.
+      int skip = 0;
+      while (skip < Math.min(3, read) && (bytes[skip] & 0xC0) == 0x80) {
+        skip++;
+      }
+      return new CapturedOutput(
+          new String(bytes, skip, read - skip, StandardCharsets.UTF_8), from + skip);
+    } catch (IOException e) {
+      return CapturedOutput.EMPTY;
+    }
   }
 
   /** Pairs of switch number and offset of the stream's runs that reach into the kept tail. */

@@ -202,7 +202,8 @@ public final class ProcessRunner {
             stdout,
             stderr,
             stdoutFile,
-            builder.redirectErrorStream() ? null : fileOf(spec.stderr(), cwd));
+            builder.redirectErrorStream() ? null : fileOf(spec.stderr(), cwd),
+            capturedOutputMaxBytes);
     Instant started = clock.instant();
     Process process;
     try {
@@ -288,7 +289,8 @@ public final class ProcessRunner {
             stdout,
             stderr,
             stdoutFile,
-            stderrTarget instanceof NativeSpawner.Output.File file ? file.path() : null);
+            stderrTarget instanceof NativeSpawner.Output.File file ? file.path() : null,
+            capturedOutputMaxBytes);
     List<String> argv = withUmask(spec.umask(), spec.argv());
     if (argv != spec.argv()) {
       // The shell finds the program again by the same PATH from the same directory.

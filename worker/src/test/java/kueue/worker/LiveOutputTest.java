@@ -14,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 class LiveOutputTest {
   private static LiveOutput captured(long capacity) {
-    return new LiveOutput(new TailBuffer(capacity), new TailBuffer(capacity), null, null);
+    return new LiveOutput(new TailBuffer(capacity), new TailBuffer(capacity), null, null, 0);
   }
 
   private static void write(LiveOutput output, int stream, String text) {
@@ -201,12 +201,37 @@ class LiveOutputTest {
   void followsAFileTheJobWrites(@TempDir Path directory) throws Exception {
     Path file = directory.resolve("out.txt");
     Files.writeString(file, "from the file\n");
-    LiveOutput output = new LiveOutput(null, new TailBuffer(100), file, null);
+    LiveOutput output = new LiveOutput(null, new TailBuffer(100), file, null, 100);
 
     assertThat(output.hasFiles()).isTrue();
     assertThat(output.read(0L, 0L, 1000).pieces())
         .isEqualTo(List.of(new OutputPiece("stdout", 0, "from the file\n")));
     assertThat(output.read(5L, null, 1000).pieces())
         .containsExactly(new OutputPiece("stdout", 5, "the file\n"));
+  }
+
+  @Test
+  void theEndedAttemptKeepsTheEndOfTheFileFromAWholeCharacterOn(@TempDir Path directory)
+      throws Exception {
+    Path file = directory.resolve("out.txt");
+    // "é" is two bytes: the kept 7 bytes would start inside it.
+    Files.writeString(file, "0123456é\nabcd\n");
+    LiveOutput output = new LiveOutput(null, null, file, null, 7);
+
+    CapturedOutput kept = output.snapshot(LiveOutput.STDOUT);
+
+    assertThat(kept.text()).isEqualTo("\nabcd\n");
+    assertThat(kept.droppedBytes()).isEqualTo(9);
+    assertThat(output.snapshot(LiveOutput.STDERR)).isEqualTo(CapturedOutput.EMPTY);
+  }
+
+  @Test
+  void aLinkPutInPlaceOfTheFileIsNotRead(@TempDir Path directory) throws Exception {
+    Path secret = Files.writeString(directory.resolve("secret"), "not for the job\n");
+    Path file = directory.resolve("out.txt");
+    Files.createSymbolicLink(file, secret);
+
+    assertThat(new LiveOutput(null, null, file, null, 100).snapshot(LiveOutput.STDOUT))
+        .isEqualTo(CapturedOutput.EMPTY);
   }
 }

@@ -211,8 +211,9 @@ class ProcessRunnerTest {
 
     assertThat(dir.resolve("out.txt")).hasContent("out");
     assertThat(dir.resolve("err.txt")).hasContent("err");
-    assertThat(result.stdout().text()).isEmpty();
-    assertThat(result.stderr().text()).isEmpty();
+    // The end of each file is kept with the ended attempt, for kueue log and show-job.
+    assertThat(result.stdout().text()).isEqualTo("out\n");
+    assertThat(result.stderr().text()).isEqualTo("err\n");
   }
 
   @Test
