@@ -6,27 +6,34 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.registry.PrometheusScrapeRequest;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import kueue.core.Event;
 import kueue.core.WorkerView;
 import kueue.model.JobStats;
 import kueue.store.JobStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The server's Prometheus metrics ({@code [server] metrics_address}), with the Prometheus Java
  * client. The loop thread only adds to counters and histograms (a few striped additions per turn);
  * counts by state and the workers' resources are read when Prometheus asks, from the store's
- * counters and by one query on the loop.
+ * counters and by one query on the loop. Per-worker series carry the worker's id besides its name,
+ * since two connected workers may share a name and a scrape with two equal series fails.
  */
 final class ServerMetrics implements AutoCloseable {
   /** How long a scrape waits for the loop's answer about the workers before it leaves them out. */
   private static final long WORKERS_WAIT_MILLIS = 2000;
 
-  private final PrometheusRegistry registry = new PrometheusRegistry();
+  private final PrometheusRegistry registry = new ScrapeErrorLogging();
   private final Counter submitted =
       Counter.builder()
           .name("kueue_jobs_submitted_total")
@@ -40,7 +47,7 @@ final class ServerMetrics implements AutoCloseable {
   private final Counter ended =
       Counter.builder()
           .name("kueue_jobs_ended_total")
-          .help("Jobs that ended, by outcome: succeeded (exit 0), failed, canceled.")
+          .help("Jobs that ended, by outcome: succeeded (exit 0), failed, canceled, timed_out.")
           .labelNames("outcome")
           .register(registry);
   private final Counter requeued =
@@ -67,22 +74,28 @@ final class ServerMetrics implements AutoCloseable {
   private final CounterDataPoint succeeded = ended.labelValues("succeeded");
   private final CounterDataPoint failed = ended.labelValues("failed");
   private final CounterDataPoint canceled = ended.labelValues("canceled");
+  private final CounterDataPoint timedOut = ended.labelValues("timed_out");
   private HTTPServer http;
 
   ServerMetrics(JobStore store, SchedulerLoop loop, Clock clock) {
     GaugeWithCallback.builder()
         .name("kueue_jobs")
-        .help("Stored jobs by state (succeeded and failed are finished jobs by exit code).")
+        .help(
+            "Stored jobs by state (succeeded and failed are finished jobs by exit code; held and"
+                + " waiting are kept from starting by a hold and by dependencies).")
         .labelNames("state")
         .callback(
             callback -> {
               JobStats stats = store.stats(clock.instant());
               callback.call(stats.pending(), "pending");
+              callback.call(stats.held(), "held");
+              callback.call(stats.waiting(), "waiting");
               callback.call(stats.offered(), "offered");
               callback.call(stats.running(), "running");
               callback.call(stats.succeeded(), "succeeded");
               callback.call(stats.failed(), "failed");
               callback.call(stats.canceled(), "canceled");
+              callback.call(stats.timedOut(), "timed_out");
             })
         .register(registry);
     GaugeWithCallback.builder()
@@ -93,39 +106,45 @@ final class ServerMetrics implements AutoCloseable {
     GaugeWithCallback.builder()
         .name("kueue_worker_cpus")
         .help("CPUs of each worker: total, reserved by Kueue's jobs, free for placement.")
-        .labelNames("worker", "kind")
+        .labelNames("worker", "worker_id", "kind")
         .callback(
             callback -> {
               for (WorkerView worker : workers(loop)) {
-                callback.call(worker.capacity().total().cpus(), worker.name(), "total");
-                callback.call(worker.reserved().cpus(), worker.name(), "used");
-                callback.call(worker.free().cpus(), worker.name(), "free");
+                String name = worker.name();
+                String id = Long.toString(worker.workerId());
+                callback.call(worker.capacity().total().cpus(), name, id, "total");
+                callback.call(worker.reserved().cpus(), name, id, "used");
+                callback.call(worker.free().cpus(), name, id, "free");
               }
             })
         .register(registry);
     GaugeWithCallback.builder()
         .name("kueue_worker_ram_bytes")
         .help("RAM of each worker: total, reserved by Kueue's jobs, free for placement.")
-        .labelNames("worker", "kind")
+        .labelNames("worker", "worker_id", "kind")
         .callback(
             callback -> {
               for (WorkerView worker : workers(loop)) {
-                callback.call(mb(worker.capacity().total().ramMb()), worker.name(), "total");
-                callback.call(mb(worker.reserved().ramMb()), worker.name(), "used");
-                callback.call(mb(worker.free().ramMb()), worker.name(), "free");
+                String name = worker.name();
+                String id = Long.toString(worker.workerId());
+                callback.call(mb(worker.capacity().total().ramMb()), name, id, "total");
+                callback.call(mb(worker.reserved().ramMb()), name, id, "used");
+                callback.call(mb(worker.free().ramMb()), name, id, "free");
               }
             })
         .register(registry);
     GaugeWithCallback.builder()
         .name("kueue_worker_slots")
         .help("Job slots of each worker: total, taken, free.")
-        .labelNames("worker", "kind")
+        .labelNames("worker", "worker_id", "kind")
         .callback(
             callback -> {
               for (WorkerView worker : workers(loop)) {
-                callback.call(worker.capacity().total().slots(), worker.name(), "total");
-                callback.call(worker.reserved().slots(), worker.name(), "used");
-                callback.call(worker.free().slots(), worker.name(), "free");
+                String name = worker.name();
+                String id = Long.toString(worker.workerId());
+                callback.call(worker.capacity().total().slots(), name, id, "total");
+                callback.call(worker.reserved().slots(), name, id, "used");
+                callback.call(worker.free().slots(), name, id, "free");
               }
             })
         .register(registry);
@@ -169,6 +188,7 @@ final class ServerMetrics implements AutoCloseable {
         case Event.JobEnded end -> (end.outcome().succeeded() ? succeeded : failed).inc();
         case Event.JobCanceled cancel -> canceled.inc();
         case Event.JobFailed givenUp -> failed.inc();
+        case Event.JobTimedOut stopped -> timedOut.inc();
         case Event.JobRequeued again -> requeued.inc();
         default -> {}
       }
@@ -178,6 +198,43 @@ final class ServerMetrics implements AutoCloseable {
   /** One turn that had work took this long; on the loop thread. */
   void turned(long nanos) {
     turns.observe(nanos / 1e9);
+  }
+
+  /**
+   * A registry that logs why a scrape failed: the exporter answers 500 and logs nothing. Each
+   * distinct failure is logged once, not at every scrape (Prometheus asks every few seconds).
+   */
+  static final class ScrapeErrorLogging extends PrometheusRegistry {
+    private static final Logger log = LoggerFactory.getLogger(ServerMetrics.class);
+    private final AtomicReference<String> lastLogged = new AtomicReference<>();
+
+    @Override
+    public MetricSnapshots scrape(PrometheusScrapeRequest request) {
+      try {
+        return super.scrape(request);
+      } catch (RuntimeException e) {
+        logOnce(e);
+        throw e;
+      }
+    }
+
+    @Override
+    public MetricSnapshots scrape(
+        Predicate<String> includedNames, PrometheusScrapeRequest request) {
+      try {
+        return super.scrape(includedNames, request);
+      } catch (RuntimeException e) {
+        logOnce(e);
+        throw e;
+      }
+    }
+
+    private void logOnce(RuntimeException e) {
+      String failure = String.valueOf(e);
+      if (!failure.equals(lastLogged.getAndSet(failure))) {
+        log.error("scraping the metrics failed; /metrics answers 500 until this is fixed", e);
+      }
+    }
   }
 
   @Override

@@ -1,8 +1,14 @@
 package kueue.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -13,13 +19,15 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import kueue.config.ConfigLoader;
-import kueue.config.KueueConfig;
+import kueue.model.CapturedOutput;
+import kueue.model.Dependency;
+import kueue.model.JobOutcome;
 import kueue.model.JobSpec;
 import kueue.model.JobSpecBuilder;
 import kueue.protocol.Message;
@@ -29,51 +37,36 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** [server] metrics_address: a real server's metrics in Prometheus text format. */
 @Timeout(60)
 class MetricsTest {
-  private static final String SECRET = "oEZadgUyUKn0sz8jUYrG2g08QB4DLpNGgvHhzMF6dDc";
-
   @TempDir Path home;
+  private ServerFixture fixture;
   private KueueServer server;
   private PeerConnection client;
+  private final List<RawPeer> workers = new ArrayList<>();
 
   @BeforeEach
   void startServer() throws Exception {
-    Path file = home.resolve("config.toml");
-    Files.writeString(
-        file,
-        """
-        [common]
-        shared_secret = "%s"
-        server_name = "127.0.0.1"
-        server_port = %d
-        [server]
-        address_bindings = "127.0.0.1"
-        data_directory = "%s"
-        metrics_address = "127.0.0.1:%d"
-        """
-            .formatted(SECRET, freePort(), home.resolve("data"), freePort()));
-    Files.setPosixFilePermissions(
-        file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-    KueueConfig config = ConfigLoader.load(file, warning -> {}, Map.of("HOME", home.toString()));
-    server = KueueServer.start(config, Clock.systemUTC(), () -> {});
-    client =
-        PeerConnection.open(
-            "127.0.0.1",
-            server.addresses().getFirst().getPort(),
-            SECRET,
-            "client",
-            "test",
-            Duration.ofSeconds(10),
-            kueue.protocol.TransportSecurity.client(config.common().serverKeyFile()));
+    fixture =
+        ServerFixture.start(
+            home,
+            "tls",
+            "metrics_address = \"127.0.0.1:%d\"".formatted(freePort()),
+            ServerFixture.standardLimits());
+    server = fixture.server;
+    client = fixture.client();
   }
 
   @AfterEach
-  void stopServer() {
+  void stopServer() throws Exception {
+    for (RawPeer worker : workers) {
+      worker.close();
+    }
     client.close();
-    server.close();
+    fixture.close();
   }
 
   private static int freePort() throws IOException {
@@ -150,5 +143,119 @@ class MetricsTest {
     assertThat(check.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
     assertThat(check.exitValue()).as(output).isZero();
+  }
+
+  private long submit(JobSpec spec) throws Exception {
+    client.send(new Message.Submit(List.of(spec)));
+    return ((Message.Submitted) client.receive()).ids().getFirst();
+  }
+
+  /** A raw worker that has registered under name; its id as the server gave it. */
+  private long register(String name) throws Exception {
+    RawPeer worker = fixture.authenticated("worker");
+    workers.add(worker);
+    worker.send(
+        new Message.Register(
+            name, ServerFixture.system(name), ServerFixture.capacity(), List.of(), List.of()));
+    long id = ((Message.Registered) worker.receive()).workerId();
+    ServerFixture.keepAlive(worker, name);
+    return id;
+  }
+
+  private static Message.Offer nextOffer(RawPeer worker) throws Exception {
+    while (true) {
+      Message message = worker.receive();
+      assertThat(message).as("an offer before the connection closed").isNotNull();
+      if (message instanceof Message.Offer offer) {
+        return offer;
+      }
+    }
+  }
+
+  @Test
+  void twoWorkersOfOneNameAreScrapedAsSeriesOfTheirOwnIds() throws Exception {
+    long first = register("twin");
+    long second = register("twin");
+
+    String metrics = scrape();
+
+    assertThat(first).isNotEqualTo(second);
+    assertThat(metrics.lines()).contains("kueue_workers_connected 2.0");
+    List<String> gauges =
+        List.of("kueue_worker_cpus", "kueue_worker_ram_bytes", "kueue_worker_slots");
+    for (String gauge : gauges) {
+      for (long id : List.of(first, second)) {
+        for (String kind : List.of("total", "used", "free")) {
+          assertThat(metrics.lines())
+              .as(gauge + " of worker " + id)
+              .anyMatch(
+                  line ->
+                      line.startsWith(
+                          "%s{kind=\"%s\",worker=\"twin\",worker_id=\"%d\"} "
+                              .formatted(gauge, kind, id)));
+        }
+      }
+    }
+  }
+
+  @Test
+  void countsHeldWaitingAndTimedOutJobs() throws Exception {
+    long held = submit(spec().withHold(true));
+    submit(spec().withDependencies(Dependency.parse("afterok:" + held)));
+    register("box");
+    RawPeer worker = workers.getLast();
+    long stopped = submit(spec());
+    Message.Offer offer = nextOffer(worker);
+    assertThat(offer.jobId()).isEqualTo(stopped);
+    worker.send(new Message.Started(stopped, offer.attempt(), Instant.now()));
+    Instant now = Instant.now();
+    worker.send(
+        new Message.Ended(
+            stopped,
+            offer.attempt(),
+            new JobOutcome(null, 9, null, now, now).asTimedOut(),
+            CapturedOutput.EMPTY,
+            CapturedOutput.EMPTY));
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .untilAsserted(
+            () ->
+                assertThat(scrape().lines())
+                    .contains(
+                        "kueue_jobs{state=\"held\"} 1.0",
+                        "kueue_jobs{state=\"waiting\"} 1.0",
+                        "kueue_jobs{state=\"timed_out\"} 1.0",
+                        "kueue_jobs{state=\"pending\"} 0.0",
+                        "kueue_jobs_ended_total{outcome=\"timed_out\"} 1.0",
+                        "kueue_jobs_ended_total{outcome=\"failed\"} 0.0"));
+  }
+
+  @Test
+  void aFailedScrapeIsLoggedOnceAndNotAtEveryScrape() {
+    ServerMetrics.ScrapeErrorLogging registry = new ServerMetrics.ScrapeErrorLogging();
+    GaugeWithCallback.builder()
+        .name("duplicated")
+        .labelNames("worker")
+        .callback(
+            callback -> {
+              callback.call(1, "twin");
+              callback.call(1, "twin");
+            })
+        .register(registry);
+    Logger logger = (Logger) LoggerFactory.getLogger(ServerMetrics.class);
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    logger.addAppender(logs);
+    try {
+      assertThatThrownBy(registry::scrape).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(registry::scrape).isInstanceOf(IllegalArgumentException.class);
+    } finally {
+      logger.detachAppender(logs);
+    }
+
+    assertThat(logs.list)
+        .singleElement()
+        .satisfies(event -> assertThat(event.getThrowableProxy().getMessage()).contains("twin"));
   }
 }
