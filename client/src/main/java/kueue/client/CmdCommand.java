@@ -508,7 +508,7 @@ final class CmdCommand extends ServerCommand {
       }
       if (!await) {
         if (!dependencies.isEmpty() && !json) {
-          sayIfCanceledAtOnce(server, submitted.ids().getFirst());
+          sayIfCanceledAtOnce(server, submitted.ids().getFirst(), null);
         }
         return ExitCodes.OK;
       }
@@ -546,7 +546,7 @@ final class CmdCommand extends ServerCommand {
    * A job whose dependency can no longer hold (its parent already failed) is canceled as it is
    * stored: said at once rather than left for the next list-jobs to show.
    */
-  private void sayIfCanceledAtOnce(ServerRestarts server, long id) {
+  private void sayIfCanceledAtOnce(ServerRestarts server, long id, Message.BatchSubmitted batch) {
     JobSummary job;
     try {
       job =
@@ -561,9 +561,11 @@ final class CmdCommand extends ServerCommand {
     if (job.state() == JobState.CANCELED) {
       err()
           .println(
-              "kueue: job "
-                  + id
-                  + " was canceled at once"
+              "kueue: "
+                  + (batch == null
+                      ? "job " + id + " was"
+                      : "the " + batch.ids().size() + " jobs of batch " + batch.batch() + " were")
+                  + " canceled at once"
                   + (job.note() == null ? "" : ": " + job.note()));
     }
   }
@@ -583,6 +585,10 @@ final class CmdCommand extends ServerCommand {
       return follow(server.connection(), submitted.batch(), submitted);
     }
     if (!await) {
+      if (!dependencies.isEmpty() && !json) {
+        // The jobs of a batch share its dependencies: its first job tells for all of them.
+        sayIfCanceledAtOnce(server, submitted.ids().getFirst(), submitted);
+      }
       return ExitCodes.OK;
     }
     context.interruptHint(WaitJobCommand.batchHint("waiting", submitted.batch()));

@@ -29,6 +29,17 @@ class CmdCommandTest {
             request ->
                 switch (request) {
                   case Message.Submit submit -> new Message.Submitted(List.of(7L));
+                  case Message.SubmitBatch batch ->
+                      new Message.BatchSubmitted(7, List.of(7L, 8L, 9L));
+                  case Message.ShowJob show ->
+                      new Message.JobDetails(
+                          new kueue.model.JobDetail(
+                              Jobs.canceled(show.id()).withNote("dependency on job 3 failed"),
+                              null,
+                              0,
+                              List.of(),
+                              null,
+                              null));
                   case Message.WaitJobs wait when endedJob == null -> null;
                   case Message.WaitJobs wait -> new Message.JobsEnded(List.of(endedJob));
                   default -> new Message.Failure("bad_request", "unexpected");
@@ -39,6 +50,26 @@ class CmdCommandTest {
   @AfterEach
   void stopServer() throws Exception {
     server.close();
+  }
+
+  @Test
+  void aJobOrBatchCanceledAtOnceForAFailedDependencySaysSo() {
+    CliHarness.Result job = cli.run("cmd", "--after", "3", "true");
+    CliHarness.Result batch = cli.run("cmd", "--array", "1-3", "--after", "3", "true");
+    CliHarness.Result plain = cli.run("cmd", "true");
+
+    assertThat(job.exitCode()).isZero();
+    assertThat(job.out()).isEqualTo("7\n");
+    assertThat(job.err())
+        .isEqualTo("kueue: job 7 was canceled at once: dependency on job 3 failed\n");
+    assertThat(batch.exitCode()).isZero();
+    assertThat(batch.err())
+        .isEqualTo(
+            "kueue: the 3 jobs of batch 7 were canceled at once: dependency on job 3 failed\n");
+    // Without dependencies nothing is asked after the submission.
+    assertThat(plain.err()).isEmpty();
+    assertThat(server.requests().stream().filter(Message.ShowJob.class::isInstance).count())
+        .isEqualTo(2);
   }
 
   private JobSpec submitted() {
