@@ -73,16 +73,6 @@ class EnvironmentSlotsTest {
     return ServerFixture.keepAlive(worker, "w");
   }
 
-  private static Message.Offer nextOffer(RawPeer worker) throws Exception {
-    while (true) {
-      Message message = worker.receive();
-      assertThat(message).as("an offer before the connection closed").isNotNull();
-      if (message instanceof Message.Offer offer) {
-        return offer;
-      }
-    }
-  }
-
   private static void finish(RawPeer worker, Message.Offer offer) throws Exception {
     Instant now = Instant.now();
     worker.send(new Message.Started(offer.jobId(), offer.attempt(), now));
@@ -99,9 +89,9 @@ class EnvironmentSlotsTest {
   void anEnvironmentIsSentOncePerSlotAndAgainAfterItsSlotWasReused() throws Exception {
     RawPeer worker = worker(2);
     List<Long> ids = submit(List.of(A, A, B));
-    Message.Offer first = nextOffer(worker);
-    Message.Offer second = nextOffer(worker);
-    Message.Offer third = nextOffer(worker);
+    Message.Offer first = worker.receiveNext(Message.Offer.class);
+    Message.Offer second = worker.receiveNext(Message.Offer.class);
+    Message.Offer third = worker.receiveNext(Message.Offer.class);
     assertThat(List.of(first.jobId(), second.jobId(), third.jobId())).isEqualTo(ids);
     assertThat(first.envSlot()).isEqualTo(0);
     assertThat(first.spec().env()).isEqualTo(A);
@@ -116,11 +106,11 @@ class EnvironmentSlotsTest {
 
     // Two slots: C takes A's slot, so A must come in full again (into B's slot).
     submit(List.of(C));
-    Message.Offer fourth = nextOffer(worker);
+    Message.Offer fourth = worker.receiveNext(Message.Offer.class);
     assertThat(fourth.envSlot()).isEqualTo(0);
     assertThat(fourth.spec().env()).isEqualTo(C);
     submit(List.of(A));
-    Message.Offer fifth = nextOffer(worker);
+    Message.Offer fifth = worker.receiveNext(Message.Offer.class);
     assertThat(fifth.envSlot()).isEqualTo(1);
     assertThat(fifth.spec().env()).isEqualTo(A);
     worker.close();
@@ -130,8 +120,8 @@ class EnvironmentSlotsTest {
   void aWorkerThatKeepsNoEnvironmentsGetsEveryEnvironmentInFull() throws Exception {
     RawPeer worker = worker(null);
     submit(List.of(A, A));
-    Message.Offer first = nextOffer(worker);
-    Message.Offer second = nextOffer(worker);
+    Message.Offer first = worker.receiveNext(Message.Offer.class);
+    Message.Offer second = worker.receiveNext(Message.Offer.class);
     assertThat(first.envSlot()).isNull();
     assertThat(first.spec().env()).isEqualTo(A);
     assertThat(second.envSlot()).isNull();

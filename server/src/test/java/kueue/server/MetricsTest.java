@@ -162,16 +162,6 @@ class MetricsTest {
     return id;
   }
 
-  private static Message.Offer nextOffer(RawPeer worker) throws Exception {
-    while (true) {
-      Message message = worker.receive();
-      assertThat(message).as("an offer before the connection closed").isNotNull();
-      if (message instanceof Message.Offer offer) {
-        return offer;
-      }
-    }
-  }
-
   @Test
   void twoWorkersOfOneNameAreScrapedAsSeriesOfTheirOwnIds() throws Exception {
     long first = register("twin");
@@ -205,7 +195,7 @@ class MetricsTest {
     register("box");
     RawPeer worker = workers.getLast();
     long stopped = submit(spec());
-    Message.Offer offer = nextOffer(worker);
+    Message.Offer offer = worker.receiveNext(Message.Offer.class);
     assertThat(offer.jobId()).isEqualTo(stopped);
     worker.send(new Message.Started(stopped, offer.attempt(), Instant.now()));
     Instant now = Instant.now();

@@ -59,16 +59,6 @@ class OutputReadsTest {
     return ((Message.Submitted) client.receive()).ids().getFirst();
   }
 
-  private static <T extends Message> T next(RawPeer worker, Class<T> type) throws Exception {
-    while (true) {
-      Message message = worker.receive();
-      assertThat(message).as("a %s before the connection closed", type).isNotNull();
-      if (type.isInstance(message)) {
-        return type.cast(message);
-      }
-    }
-  }
-
   /** Sends the read on its own thread: a followed one is answered only once there is news. */
   private CompletableFuture<Message.OutputRead> read(OutputCursor cursor, boolean follow) {
     CompletableFuture<Message.OutputRead> answer = new CompletableFuture<>();
@@ -87,7 +77,7 @@ class OutputReadsTest {
 
   private long runningJob(RawPeer worker) throws Exception {
     long job = submit();
-    Message.Offer offer = next(worker, Message.Offer.class);
+    Message.Offer offer = worker.receiveNext(Message.Offer.class);
     worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
     // The start is stored once a read of the job is answered from it.
     long deadline = System.nanoTime() + 10_000_000_000L;
@@ -108,7 +98,7 @@ class OutputReadsTest {
     long job = runningJob(worker);
 
     CompletableFuture<Message.OutputRead> answer = read(new OutputCursor(job, 1, 6L, 0L), true);
-    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
+    Message.OutputRequest request = worker.receiveNext(Message.OutputRequest.class);
     assertThat(request.jobId()).isEqualTo(job);
     assertThat(request.attempt()).isEqualTo(1);
     assertThat(request.stdoutFrom()).isEqualTo(6);
@@ -145,7 +135,7 @@ class OutputReadsTest {
     RawPeer worker =
         ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
     long job = submit();
-    Message.Offer offer = next(worker, Message.Offer.class);
+    Message.Offer offer = worker.receiveNext(Message.Offer.class);
     Instant now = Instant.now();
     worker.send(
         new Message.Ended(
@@ -154,7 +144,7 @@ class OutputReadsTest {
             new JobOutcome(4, null, null, now, now),
             new CapturedOutput("hello\nworld\n", 0),
             new CapturedOutput("warning\n", 0)));
-    next(worker, Message.ResultStored.class);
+    worker.receiveNext(Message.ResultStored.class);
 
     OutputPart part =
         read(new OutputCursor(job, null, 6L, null), true)
@@ -173,7 +163,7 @@ class OutputReadsTest {
     RawPeer worker =
         ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
     long job = submit();
-    Message.Offer offer = next(worker, Message.Offer.class);
+    Message.Offer offer = worker.receiveNext(Message.Offer.class);
     Instant now = Instant.now();
     // "one\n" to stdout, "warning\n" to stderr, "two\n" to stdout: switches 0, 1 and 2.
     worker.send(
@@ -183,7 +173,7 @@ class OutputReadsTest {
             new JobOutcome(0, null, null, now, now),
             new CapturedOutput("one\ntwo\n", 0, List.of(0L, 0L, 2L, 4L)),
             new CapturedOutput("warning\n", 0, List.of(1L, 0L))));
-    next(worker, Message.ResultStored.class);
+    worker.receiveNext(Message.ResultStored.class);
 
     OutputPart all =
         read(new OutputCursor(job, null, 0L, 0L), false)
@@ -229,7 +219,7 @@ class OutputReadsTest {
         ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
     long job = submit();
     for (int attempt = 1; attempt <= 2; attempt++) {
-      Message.Offer offer = next(worker, Message.Offer.class);
+      Message.Offer offer = worker.receiveNext(Message.Offer.class);
       assertThat(offer.attempt()).isEqualTo(attempt);
       Instant now = Instant.now();
       worker.send(
@@ -239,7 +229,7 @@ class OutputReadsTest {
               new JobOutcome(attempt, null, null, now, now),
               new CapturedOutput("attempt " + attempt + "\n", 0),
               CapturedOutput.EMPTY));
-      next(worker, Message.ResultStored.class);
+      worker.receiveNext(Message.ResultStored.class);
       if (attempt == 1) {
         client.send(new Message.Requeue(List.of(job), null, false));
         client.receive();
@@ -268,9 +258,9 @@ class OutputReadsTest {
   private List<OutputPiece> startOnAWorkerThatAnswersStarted(long job) throws Exception {
     RawPeer worker =
         ServerFixture.keepAlive(fixture.registeredWorker("w", List.of(), List.of()), "w");
-    Message.Offer offer = next(worker, Message.Offer.class);
+    Message.Offer offer = worker.receiveNext(Message.Offer.class);
     worker.send(new Message.Started(offer.jobId(), offer.attempt(), Instant.now()));
-    Message.OutputRequest request = next(worker, Message.OutputRequest.class);
+    Message.OutputRequest request = worker.receiveNext(Message.OutputRequest.class);
     List<OutputPiece> pieces = List.of(new OutputPiece("stdout", 0, "started\n"));
     worker.send(new Message.Output(request.requestId(), job, 1, true, false, pieces, 8, 0));
     return pieces;

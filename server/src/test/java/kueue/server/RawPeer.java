@@ -86,6 +86,22 @@ final class RawPeer implements AutoCloseable {
     return line == null ? null : MessageCodec.decode(line);
   }
 
+  /**
+   * The next message of this type, passing over others (heartbeats, acknowledgements); fails the
+   * test if the connection closes first.
+   */
+  <T extends Message> T receiveNext(Class<T> type) throws IOException, ProtocolException {
+    while (true) {
+      Message message = receive();
+      if (message == null) {
+        throw new AssertionError("the connection closed before a " + type.getSimpleName());
+      }
+      if (type.isInstance(message)) {
+        return type.cast(message);
+      }
+    }
+  }
+
   @Override
   public void close() throws IOException {
     channel.socket().close();

@@ -67,20 +67,10 @@ class UpdateJobOfferTest {
             "w", ServerFixture.system("w"), ServerFixture.capacity(), List.of(), List.of(), null));
     assertThat(worker.receive()).isInstanceOf(Message.Registered.class);
     worker = ServerFixture.keepAlive(worker, "w");
-    Message.Offer offer = nextOffer(worker);
+    Message.Offer offer = worker.receiveNext(Message.Offer.class);
     assertThat(offer.jobId()).isEqualTo(job);
     assertThat(offer.spec().timeLimitSeconds()).isEqualTo(5400L);
     assertThat(offer.spec().retriesAllowed()).isEqualTo(2);
     worker.close();
-  }
-
-  private static Message.Offer nextOffer(RawPeer worker) throws Exception {
-    while (true) {
-      Message message = worker.receive();
-      assertThat(message).as("an offer before the connection closed").isNotNull();
-      if (message instanceof Message.Offer offer) {
-        return offer;
-      }
-    }
   }
 }

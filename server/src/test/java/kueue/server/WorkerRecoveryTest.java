@@ -65,16 +65,6 @@ class WorkerRecoveryTest {
     return ((Message.JobDetails) client.receive()).job();
   }
 
-  private static Message.Offer nextOffer(RawPeer worker) throws Exception {
-    while (true) {
-      Message message = worker.receive();
-      assertThat(message).as("an offer before the connection closed").isNotNull();
-      if (message instanceof Message.Offer offer) {
-        return offer;
-      }
-    }
-  }
-
   private static Message.Ended ended(long job, int attempt, int exitCode, String stdout) {
     Instant now = Instant.now();
     return new Message.Ended(
@@ -104,14 +94,14 @@ class WorkerRecoveryTest {
       throws Exception {
     long job = submit();
     RawPeer first = fixture.registeredWorker("first", List.of(), List.of());
-    assertThat(nextOffer(first).attempt()).isEqualTo(1);
+    assertThat(first.receiveNext(Message.Offer.class).attempt()).isEqualTo(1);
     first.send(new Message.Started(job, 1, Instant.now()));
     awaitState(job, JobState.RUNNING);
     first.close();
 
     RawPeer second =
         ServerFixture.keepAlive(fixture.registeredWorker("second", List.of(), List.of()), "second");
-    Message.Offer retry = nextOffer(second);
+    Message.Offer retry = second.receiveNext(Message.Offer.class);
     assertThat(retry.attempt()).as("requeued after the worker timeout").isEqualTo(2);
     second.send(new Message.Started(job, 2, Instant.now()));
     RawPeer back =
@@ -187,7 +177,7 @@ class WorkerRecoveryTest {
   void aWorkerThatReconnectsWithinTheTimeoutKeepsItsJobAsTheSameAttempt() throws Exception {
     long job = submit();
     RawPeer first = fixture.registeredWorker("alpha", List.of(), List.of());
-    nextOffer(first);
+    first.receiveNext(Message.Offer.class);
     first.send(new Message.Started(job, 1, Instant.now()));
     awaitState(job, JobState.RUNNING);
 
@@ -206,7 +196,7 @@ class WorkerRecoveryTest {
   void aReleasedAttemptRunsAgainElsewhereAtOnce() throws Exception {
     long job = submit();
     RawPeer stopping = fixture.registeredWorker("stopping", List.of(), List.of());
-    Message.Offer first = nextOffer(stopping);
+    Message.Offer first = stopping.receiveNext(Message.Offer.class);
     stopping.send(new Message.Started(job, 1, Instant.now()));
     awaitState(job, JobState.RUNNING);
     RawPeer other =
@@ -215,7 +205,7 @@ class WorkerRecoveryTest {
 
     stopping.send(new Message.Released(job, 1, "worker stopping stopped"));
     stopping.close();
-    Message.Offer offer = nextOffer(other);
+    Message.Offer offer = other.receiveNext(Message.Offer.class);
 
     assertThat(offer.attempt()).isEqualTo(2);
     // The first offer's spec came from the loop's cache of queued specs, this one from the store.
@@ -244,12 +234,12 @@ class WorkerRecoveryTest {
   void aSilentWorkerIsCutOffAndItsJobRunsElsewhere() throws Exception {
     long job = submit();
     RawPeer silent = fixture.registeredWorker("silent", List.of(), List.of());
-    nextOffer(silent);
+    silent.receiveNext(Message.Offer.class);
     silent.send(new Message.Started(job, 1, Instant.now()));
     RawPeer other =
         ServerFixture.keepAlive(fixture.registeredWorker("other", List.of(), List.of()), "other");
 
-    Message.Offer offer = nextOffer(other);
+    Message.Offer offer = other.receiveNext(Message.Offer.class);
 
     assertThat(offer.attempt()).isEqualTo(2);
     Message last;
