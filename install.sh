@@ -49,13 +49,17 @@ fi
 
 write_launcher() { # directory name main-class jvm-options [shell lines run first] [class path]
   local target=$1/$2
+  local hint=""
+  if [ "$2" = kueue ]; then
+    hint="; kueue cmd runs a job in the directory it is submitted from"
+  fi
   cat > "$target.new" <<LAUNCHER
 #!/bin/sh
 # $2 launcher, written by Kueue's install.sh
 # The JVM cannot start in a deleted directory and would print a stack trace. \$PWD is checked
 # first because it costs nothing; /bin/pwd asks the kernel only when that check fails.
 if [ ! -d "\${PWD:-/-}" ] && ! /bin/pwd >/dev/null 2>&1; then
-  echo "$2: the current directory no longer exists (deleted or moved away): cd to an existing one; kueue cmd runs a job in the directory it is submitted from" >&2
+  echo "$2: the current directory no longer exists (deleted or moved away): cd to an existing one$hint" >&2
   exit 2
 fi
 ${5:-}

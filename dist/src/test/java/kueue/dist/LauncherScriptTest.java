@@ -34,7 +34,10 @@ class LauncherScriptTest {
             + "\n"
             + "write_launcher "
             + launchers
-            + " kueue kueue.client.KueueCli '-Xmx64m' ''\n");
+            + " kueue kueue.client.KueueCli '-Xmx64m' ''\n"
+            + "write_launcher "
+            + launchers
+            + " kueue_worker kueue.worker.WorkerMain '-Xmx64m' ''\n");
     Path gone = Files.createDirectories(dir.resolve("gone"));
 
     Result result =
@@ -48,6 +51,20 @@ class LauncherScriptTest {
         .contains("the current directory no longer exists")
         .contains("kueue cmd");
     assertThat(result.err()).doesNotContain("java.lang").doesNotContain("Exception");
+    Path goneToo = Files.createDirectories(dir.resolve("gone-too"));
+    Result worker =
+        run(
+            "cd "
+                + goneToo
+                + " && rmdir "
+                + goneToo
+                + " && "
+                + launchers.resolve("kueue_worker")
+                + " --help");
+    assertThat(worker.exitCode()).isEqualTo(2);
+    assertThat(worker.err())
+        .contains("kueue_worker: the current directory no longer exists")
+        .doesNotContain("kueue cmd");
   }
 
   @Test
