@@ -72,7 +72,7 @@ class WorkflowEndToEndTest {
       assertThat(Files.readAllLines(order)).containsExactly("high", "low", "held");
       Fleet.Result again = fleet.kueue("release", String.valueOf(held));
       assertThat(again.exitCode()).as(again.toString()).isEqualTo(5);
-      assertThat(again.err()).contains("not found or already ended");
+      assertThat(again.err()).contains("job " + held + " has already ended");
 
       Files.createFile(fixed);
       Fleet.Result requeued = fleet.kueue("requeue", String.valueOf(failing));

@@ -312,16 +312,41 @@ final class ClientSession {
       }
     }
     List<Long> jobs = ids;
+    // The scheduler knows only jobs that have not ended: the store tells an ended job from one
+    // that never was, so that the user hears which it is.
+    List<String> notActive = new ArrayList<>();
+    if (update.batch() == null) {
+      Map<Long, JobSummary> stored = new HashMap<>();
+      context.store().summaries(ids).forEach(job -> stored.put(job.id(), job));
+      List<Long> active = new ArrayList<>();
+      for (long id : ids) {
+        JobSummary job = stored.get(id);
+        if (job == null) {
+          notActive.add("job " + id + " not found");
+        } else if (job.state().isTerminal()) {
+          notActive.add("job " + id + " has already ended");
+        } else {
+          active.add(id);
+        }
+      }
+      if (active.isEmpty()) {
+        return new Message.JobsUpdated(List.of(), notActive);
+      }
+      jobs = active;
+    }
+    List<Long> asked = jobs;
     Effect effect =
         await(
             context
                 .loop()
-                .request(requestId -> new Command.UpdateJobs(requestId, jobs, update.update())));
+                .request(requestId -> new Command.UpdateJobs(requestId, asked, update.update())));
     if (!(effect instanceof Effect.JobsUpdated updated)) {
       throw new IllegalStateException("unexpected answer " + effect);
     }
     if (update.batch() == null) {
-      return new Message.JobsUpdated(updated.updated(), updated.skipped());
+      List<String> skipped = new ArrayList<>(notActive);
+      skipped.addAll(updated.skipped());
+      return new Message.JobsUpdated(updated.updated(), skipped);
     }
     // A batch's running jobs are not what "hold the batch" is about: they are left alone quietly.
     List<String> skipped =

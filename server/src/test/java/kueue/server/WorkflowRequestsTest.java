@@ -139,7 +139,7 @@ class WorkflowRequestsTest {
     assertThat(held.updated()).containsExactly(batch.batch(), batch.batch() + 1);
     assertThat(state(batch.batch())).isEqualTo(JobState.HELD);
     assertThat(changed.updated()).containsExactly(job);
-    assertThat(changed.skipped()).containsExactly("job 42 not found or already ended");
+    assertThat(changed.skipped()).containsExactly("job 42 not found");
     assertThat(((Message.JobDetails) request(new Message.ShowJob(job))).job().spec().priority())
         .isEqualTo(5);
     assertThat(notHeld.skipped()).containsExactly("job " + job + " is not held");
