@@ -60,9 +60,10 @@ public final class RestartWorkersMain implements Callable<Integer> {
    * Run by sh on the host, with the worker command line in place of %s: starts the worker detached
    * from the SSH session, in screen when there is one (so that `screen -r` shows it), else in a
    * session of its own with its output in a log file. A worker that exits within two seconds (no
-   * Java, a broken config) is reported with the reason instead of as started.
+   * Java, a broken config) is reported with its exit status and what it wrote to the log this time
+   * (not the lines an earlier worker left there) instead of as started.
    */
-  private static final String START_SCRIPT =
+  static final String START_SCRIPT =
       """
       set -- %s
       if ! command -v "$1" >/dev/null 2>&1; then
@@ -81,6 +82,7 @@ public final class RestartWorkersMain implements Callable<Integer> {
         state=${XDG_STATE_HOME:-$HOME/.local/state}/kueue
         mkdir -p "$state" || exit 1
         log=$state/worker-$(uname -n).log
+        before=$(wc -c <"$log" 2>/dev/null || echo 0)
         if command -v setsid >/dev/null 2>&1; then
           setsid nohup "$@" >>"$log" 2>&1 </dev/null &
         else
@@ -89,8 +91,10 @@ public final class RestartWorkersMain implements Callable<Integer> {
         pid=$!
         sleep 2
         if ! kill -0 "$pid" 2>/dev/null; then
-          echo "the worker exited right away; the end of $log:" >&2
-          tail -n 5 "$log" >&2
+          wait "$pid"
+          status=$?
+          echo "the worker exited right away with status $status; what it wrote to $log:" >&2
+          tail -c +$((before + 1)) "$log" | tail -n 5 >&2
           exit 1
         fi
         echo "process $pid, log $log"
@@ -279,7 +283,8 @@ public final class RestartWorkersMain implements Callable<Integer> {
             START_SCRIPT.formatted(settings.restartWorkers().workerCommand()),
             COMMAND_TIMEOUT);
     if (output.exitStatus() != 0) {
-      String why = output.stderr().strip();
+      // One line: the log escapes line breaks in what it is given.
+      String why = String.join(" | ", output.stderr().strip().lines().toList());
       throw new RemoteShell.RemoteException(
           "could not start a worker (exit status "
               + output.exitStatus()
