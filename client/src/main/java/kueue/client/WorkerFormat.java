@@ -25,16 +25,11 @@ final class WorkerFormat {
     columns.add(TextTable.Column.right("cores"));
     // On a narrow terminal the clock rate goes first, then the uptime, then the load.
     columns.add(TextTable.Column.right("MHz").droppable(3));
-    // A fleet whose workers measure other programs' use shows Kueue's part, theirs and what is
-    // free; without a measurement the RAM the OS reports free.
-    boolean measured = workers.stream().anyMatch(WorkerFormat::measured);
-    if (measured) {
-      columns.add(TextTable.Column.right("kueue"));
-      columns.add(TextTable.Column.right("others"));
-      columns.add(TextTable.Column.right("free"));
-    } else {
-      columns.add(TextTable.Column.right("RAM free/total"));
-    }
+    // Kueue's part, other programs' (a "-" until a worker has measured it, in its first seconds
+    // or where /proc cannot be read) and what is free for placement.
+    columns.add(TextTable.Column.right("kueue"));
+    columns.add(TextTable.Column.right("others"));
+    columns.add(TextTable.Column.right("free"));
     if (gpus) {
       columns.add(TextTable.Column.right("GPUs free/total"));
     }
@@ -51,13 +46,9 @@ final class WorkerFormat {
       cells.add(TextTable.Cell.of(system == null ? "-" : orDash(system.os())));
       cells.add(TextTable.Cell.of(system == null ? "-" : String.valueOf(system.cores())));
       cells.add(TextTable.Cell.of(system == null ? "-" : mhz(system.cpuMhz())));
-      if (measured) {
-        cells.add(TextTable.Cell.of(kueue(worker)));
-        cells.add(TextTable.Cell.of(others(worker)));
-        cells.add(TextTable.Cell.of(cpusAndRam(worker.free())));
-      } else {
-        cells.add(TextTable.Cell.of(system == null ? "-" : ram(system)));
-      }
+      cells.add(TextTable.Cell.of(kueue(worker)));
+      cells.add(TextTable.Cell.of(others(worker)));
+      cells.add(TextTable.Cell.of(cpusAndRam(worker.free())));
       if (gpus) {
         cells.add(TextTable.Cell.of(gpuCount(worker) == 0 ? "-" : gpuUse(worker)));
       }

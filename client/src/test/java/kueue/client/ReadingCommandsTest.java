@@ -479,10 +479,10 @@ class ReadingCommandsTest {
 
       assertThat(result.outLines())
           .containsExactly(
-              "id  name     os                   cores   MHz  RAM free/total  jobs  busy  load"
+              "id  name     os          cores   MHz    kueue  others       free  jobs  busy  load"
                   + " 1/5/15     uptime",
-              " 3  ralab04  Debian GNU/Linux 12     16  3400    40.0/64.0 GB     2   25%  1.50 1.25"
-                  + " 1.00   1d03h");
+              " 3  ralab04  Debian GN…     16  3400  4c 2.0G       -  10c 38.0G     2   25%  1.50"
+                  + " 1.25 1.00   1d03h");
     }
 
     @Test
@@ -493,7 +493,7 @@ class ReadingCommandsTest {
 
       assertThat(lines)
           .allSatisfy(line -> assertThat(DisplayWidth.of(line)).isLessThanOrEqualTo(80));
-      assertThat(lines.getFirst()).contains("RAM free/total", "jobs", "busy").doesNotContain("MHz");
+      assertThat(lines.getFirst()).contains("free", "jobs", "busy").doesNotContain("MHz");
     }
 
     @Test
