@@ -148,8 +148,13 @@ final class FleetTracker {
         0,
         worker.slotsTotal(),
         0,
-        worker.bars(),
+        worker.bars().stream().map(FleetTracker::unavailable).toList(),
         List.of());
+  }
+
+  /** A lost worker's resource: its size is known, but nothing of it can take a job now. */
+  private static FleetView.Bar unavailable(FleetView.Bar bar) {
+    return new FleetView.Bar(bar.resource(), bar.unit(), bar.total(), 0, 0, 0);
   }
 
   static FleetView.WorkerView view(WorkerSummary worker, List<FleetView.RunningJob> jobs) {
@@ -203,7 +208,9 @@ final class FleetTracker {
   /**
    * Kueue's part is what its jobs reserved; the others' part is what the worker measured other
    * programs using, or without a measurement the load beyond Kueue's part (the load counts Kueue's
-   * jobs too), so a job that uses less than it asked for shows no one else's use.
+   * jobs too), so a job that uses less than it asked for shows no one else's use. Free is what the
+   * scheduler places with (list-workers shows the same): it rounds the others' use to whole CPUs
+   * and always offers one CPU on a worker that runs no job, so it is not total minus the parts.
    */
   static FleetView.Bar cpuBar(WorkerSummary worker) {
     double total = worker.capacity().total().cpus();
@@ -212,12 +219,14 @@ final class FleetTracker {
     double beyond =
         usage != null ? usage.othersCpus() : Math.max(0, worker.capacity().loadCpus() - kueue);
     double others = Math.min(total - kueue, beyond);
-    return new FleetView.Bar("CPU", "cores", total, kueue, others, total - kueue - others);
+    double free = worker.free() == null ? total - kueue - others : worker.free().cpus();
+    return new FleetView.Bar("CPU", "cores", total, kueue, others, free);
   }
 
   /**
    * Kueue's part is reserved RAM; the others' part is what other programs use as measured, or
-   * without a measurement the used RAM beyond Kueue's part.
+   * without a measurement the used RAM beyond Kueue's part. Free is what the scheduler places with,
+   * never more than the OS reports available.
    */
   static FleetView.Bar ramBar(WorkerSummary worker) {
     double total = worker.capacity().total().ramMb();
@@ -226,7 +235,8 @@ final class FleetTracker {
     double used = Math.max(0, total - worker.capacity().availableRamMb());
     double beyond = usage != null ? usage.othersRamMb() : Math.max(0, used - kueue);
     double others = Math.min(total - kueue, beyond);
-    return new FleetView.Bar("RAM", "MB", total, kueue, others, total - kueue - others);
+    double free = worker.free() == null ? total - kueue - others : worker.free().ramMb();
+    return new FleetView.Bar("RAM", "MB", total, kueue, others, free);
   }
 
   private void record(Instant now, JobStats stats, List<WorkerSummary> workers) {

@@ -46,10 +46,13 @@ record FleetView(
       List<RunningJob> jobs) {}
 
   /**
-   * A resource of one worker split three ways; the parts add up to total.
+   * A resource of one worker: what Kueue's jobs and everything else take of it, and what is free.
    *
    * @param kueue reserved by Kueue's jobs
-   * @param others taken by everything else on the machine
+   * @param others taken by everything else on the machine, as measured (a fraction of a CPU too)
+   * @param free what the scheduler can still place there, the free of list-workers: for CPUs it
+   *     counts the others' use in whole CPUs, so the three need not add up to total; 0 for a lost
+   *     worker
    */
   record Bar(
       String resource, String unit, double total, double kueue, double others, double free) {}

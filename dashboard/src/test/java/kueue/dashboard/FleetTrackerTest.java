@@ -21,13 +21,15 @@ class FleetTrackerTest {
   private static final Instant T0 = Instant.parse("2026-03-01T10:00:00Z");
 
   private static WorkerSummary worker(String name, int reservedCpus, int loadCpus) {
+    WorkerCapacity capacity = new WorkerCapacity(new Resources(4, 8, 16_000), loadCpus, 10_000);
+    Resources reserved = new Resources(1, reservedCpus, 2_000);
     return new WorkerSummary(
         name.hashCode(),
         name,
         new SystemInfo(name + ".lab", "Linux", "6.1", 8, 3000, 16_000, 10_000, 1, 1, 1, 100),
-        new WorkerCapacity(new Resources(4, 8, 16_000), loadCpus, 10_000),
-        new Resources(1, reservedCpus, 2_000),
-        new Resources(3, 8 - reservedCpus, 8_000),
+        capacity,
+        reserved,
+        capacity.free(reserved),
         1,
         0.25,
         T0,
@@ -51,19 +53,21 @@ class FleetTrackerTest {
   @Test
   void aMeasuredWorkersBarsTakeOthersFromTheMeasurement() {
     WorkerSummary plain = worker("a", 2, 5);
+    WorkerCapacity capacity =
+        new WorkerCapacity(
+            new Resources(4, 8, 16_000),
+            1,
+            10_000,
+            List.of(),
+            new kueue.model.WorkerUsage(1.4, 3_000, 2.2, 2_500, 5));
     WorkerSummary measured =
         new WorkerSummary(
             plain.id(),
             plain.name(),
             plain.system(),
-            new WorkerCapacity(
-                new Resources(4, 8, 16_000),
-                1,
-                10_000,
-                List.of(),
-                new kueue.model.WorkerUsage(1.4, 3_000, 2.2, 2_500, 5)),
+            capacity,
             plain.reserved(),
-            plain.free(),
+            capacity.free(plain.reserved()),
             plain.runningJobs(),
             plain.busyness(),
             T0,
@@ -74,7 +78,41 @@ class FleetTrackerTest {
     FleetView.Bar ram = FleetTracker.ramBar(measured);
 
     assertThat(List.of(cpu.total(), cpu.kueue(), cpu.others())).containsExactly(8.0, 2.0, 1.4);
-    assertThat(List.of(ram.kueue(), ram.others())).containsExactly(2_000.0, 3_000.0);
+    assertThat(cpu.free())
+        .as("what list-workers shows and the scheduler places with: 1.4 counts as one CPU")
+        .isEqualTo(5.0)
+        .isEqualTo(measured.free().cpus());
+    assertThat(List.of(ram.kueue(), ram.others(), ram.free()))
+        .containsExactly(2_000.0, 3_000.0, 10_000.0);
+  }
+
+  @Test
+  void aMeasuredWorkerRunningNoJobOffersTheCpusThatOthersUseLessThanHalfOf() {
+    WorkerCapacity capacity =
+        new WorkerCapacity(
+            new Resources(4, 2, 16_000),
+            0,
+            10_000,
+            List.of(),
+            new kueue.model.WorkerUsage(0.45, 3_000, 0.1, 100, 5));
+    WorkerSummary idle =
+        new WorkerSummary(
+            1,
+            "a",
+            null,
+            capacity,
+            Resources.NONE,
+            capacity.free(Resources.NONE),
+            0,
+            0,
+            T0,
+            T0,
+            List.of());
+
+    FleetView.Bar cpu = FleetTracker.cpuBar(idle);
+
+    assertThat(List.of(cpu.total(), cpu.kueue(), cpu.others(), cpu.free()))
+        .containsExactly(2.0, 0.0, 0.45, 2.0);
   }
 
   @Test
@@ -195,6 +233,14 @@ class FleetTrackerTest {
 
     assertThat(view.serverError()).isEqualTo("connection refused");
     assertThat(view.workers()).extracting(FleetView.WorkerView::connected).containsExactly(false);
+    assertThat(view.workers().getFirst().bars())
+        .as("a lost worker's size is known, but nothing of it is free")
+        .allSatisfy(
+            bar -> {
+              assertThat(bar.total()).isPositive();
+              assertThat(List.of(bar.kueue(), bar.others(), bar.free()))
+                  .containsExactly(0.0, 0.0, 0.0);
+            });
     assertThat(view.stats()).isEqualTo(last.stats());
   }
 

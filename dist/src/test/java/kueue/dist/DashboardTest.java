@@ -55,6 +55,7 @@ class DashboardTest {
   private int metricsPort;
   private String token;
   private WebDriver browser;
+  private Process beta;
 
   @BeforeAll
   void start() throws Exception {
@@ -62,7 +63,7 @@ class DashboardTest {
     metricsPort = freePort();
     fleet.startServer(Map.of("server", "metrics_address = \"127.0.0.1:" + metricsPort + "\""));
     fleet.startWorker("alpha", "worker_max_parallel_jobs = 3");
-    fleet.startWorker("beta", "worker_max_parallel_jobs = 3");
+    beta = fleet.startWorker("beta", "worker_max_parallel_jobs = 3");
     fleet.startKueue("dashboard", "dashboard", "--no-open");
     await()
         .atMost(Duration.ofSeconds(60))
@@ -205,6 +206,8 @@ class DashboardTest {
                     + ".map(w => w.dataset.worker).join(',')"))
         .isEqualTo("alpha,beta");
     script("window.loadedOnce = true");
+    // Free CPUs as the scheduler counts them, as list-workers says; the tooltip says the same.
+    inBrowser().until(() -> cpuFreeAgreesWithListWorkers("alpha"));
 
     Fleet.Result submitted =
         fleet.kueue(
@@ -225,6 +228,30 @@ class DashboardTest {
     inBrowser().until(() -> batchDone() > before);
     assertThat(script("return window.loadedOnce")).as("the page was not reloaded").isEqualTo(true);
     inBrowser().until(() -> batchDone() == 30);
+  }
+
+  private boolean cpuFreeAgreesWithListWorkers(String worker) throws Exception {
+    @SuppressWarnings("unchecked")
+    List<String> shown =
+        (List<String>)
+            script(
+                "const r = document.querySelector(\"[data-worker='"
+                    + worker
+                    + "'] [data-resource='CPU']\");"
+                    + " return [r.querySelector('.free').textContent,"
+                    + " r.querySelector('.bar').title];");
+    JsonNode workers = JSON.readTree(fleet.kueue("list-workers", "--json").out()).get("workers");
+    for (JsonNode listed : workers) {
+      if (listed.get("name").asText().equals(worker)) {
+        int free = listed.at("/free/cpus").asInt();
+        int total = listed.at("/capacity/total/cpus").asInt();
+        String cores = free == 1 ? "1 core" : free + " cores";
+        String of = total == 1 ? "1 core" : total + " cores";
+        return shown.get(0).equals(cores + " free of " + of)
+            && shown.get(1).endsWith("free for jobs " + cores);
+      }
+    }
+    return false;
   }
 
   private String firstState() {
@@ -268,23 +295,36 @@ class DashboardTest {
   @Order(4)
   void aJobPageShowsItsOutputLiveAndEachAttemptsOwn() throws Exception {
     Path go = home.resolve("go-on");
+    Path goToEnd = home.resolve("go-to-end");
+    // More lines than the pane shows, so that it scrolls.
     long id =
         fleet.submit(
             "sh",
             "-c",
-            "echo first; echo warning >&2; while [ ! -e "
+            "echo first; seq 1 50; echo warning >&2; while [ ! -e "
                 + go
-                + " ]; do sleep 0.05; done;"
-                + " echo second; exit 3");
+                + " ]; do sleep 0.05; done; echo middle; while [ ! -e "
+                + goToEnd
+                + " ]; do sleep 0.05; done; seq 51 100; echo second; exit 3");
     WebDriver page = browser();
     page.get("http://127.0.0.1:" + port + "/jobs/" + id);
     inBrowser().until(() -> page.findElement(By.id("output")).getText().contains("warning"));
     assertThat(page.findElement(By.id("output")).getText()).startsWith("first");
     assertThat(page.findElement(By.cssSelector("#output .stderr")).getText()).isEqualTo("warning");
+    assertThat(outputScrolledToItsEnd()).as("the pane follows the end").isTrue();
     script("window.loadedOnce = true");
 
+    // Scrolled up to read: new lines leave the reader where they are.
+    script("document.getElementById('output').scrollTop = 0");
     Files.writeString(go, "");
+    inBrowser().until(() -> page.findElement(By.id("output")).getText().contains("middle"));
+    assertThat(((Number) script("return document.getElementById('output').scrollTop")).intValue())
+        .isZero();
+    // Back at the end: the pane follows it again.
+    script("const o = document.getElementById('output'); o.scrollTop = o.scrollHeight");
+    Files.writeString(goToEnd, "");
     inBrowser().until(() -> page.findElement(By.id("output")).getText().endsWith("second"));
+    assertThat(outputScrolledToItsEnd()).as("the pane follows the end").isTrue();
     inBrowser().until(() -> page.findElement(By.id("job-state")).getText().equals("failed"));
 
     // Run again: the page, following the latest attempt, goes on with the second one.
@@ -301,9 +341,9 @@ class DashboardTest {
     assertThat(script("return window.loadedOnce")).as("the page was not reloaded").isEqualTo(true);
     page.findElement(By.cssSelector("#output-attempts [data-attempt='1']")).click();
     inBrowser().until(() -> page.findElement(By.id("output-info")).getText().equals("attempt 1"));
-    assertThat(page.findElement(By.id("output")).getText())
+    assertThat(script("return document.getElementById('output').textContent"))
         .as("the ended attempt's streams in the order the job wrote them")
-        .isEqualTo("first\nwarning\nsecond");
+        .isEqualTo("first\n" + lines(1, 50) + "warning\nmiddle\n" + lines(51, 100) + "second\n");
     // The history in the order things happened: the requeue between the two attempts.
     inBrowser()
         .until(
@@ -316,6 +356,23 @@ class DashboardTest {
                             "Before any attempt", "Attempt 1", "After attempt 1", "Attempt 2")));
     script("document.getElementById('output').scrollIntoView(false)");
     screenshot("job");
+  }
+
+  /** The output pane shows its last line: scrolled to its end, and it does scroll. */
+  private boolean outputScrolledToItsEnd() {
+    return (Boolean)
+        script(
+            "const o = document.getElementById('output');"
+                + " return o.scrollHeight > o.clientHeight"
+                + " && Math.abs(o.scrollTop + o.clientHeight - o.scrollHeight) <= 2;");
+  }
+
+  private static String lines(int from, int to) {
+    StringBuilder text = new StringBuilder();
+    for (int line = from; line <= to; line++) {
+      text.append(line).append('\n');
+    }
+    return text.toString();
   }
 
   @Test
@@ -432,6 +489,30 @@ class DashboardTest {
     assertThat(JSON.readTree(requeued.body()).get("updated").toString())
         .isEqualTo("[" + failed + "," + (failed + 1) + "]");
     assertThat(action("/api/jobs/" + failed + "/requeue-failed").status()).isEqualTo(404);
+
+    // Cancel pending cancels the jobs that have not started and leaves the running ones: the
+    // button goes with the last job it could cancel, Kill all stays while some run.
+    Fleet.Result mixed = fleet.kueue("cmd", "--array", "1-8", "-c", "1", "sleep", "600");
+    assertThat(mixed.exitCode()).as(mixed.toString()).isZero();
+    long mixedBatch = Long.parseLong(mixed.out().replaceAll("(?s)^batch (\\d+):.*", "$1"));
+    String batch = "[data-batch='" + mixedBatch + "'] ";
+    inBrowser()
+        .until(
+            () ->
+                !all(batch + ".bar .running").isEmpty()
+                    && !all(batch + ".bar .pending").isEmpty()
+                    && !all(batch + ".cancel-batch").isEmpty());
+    page.findElement(By.cssSelector(batch + ".cancel-batch")).click();
+    page.switchTo().alert().accept();
+    inBrowser().until(() -> all(batch + ".cancel-batch").isEmpty());
+    assertThat(all(batch + ".bar .pending")).isEmpty();
+    assertThat(all(batch + ".kill-batch")).hasSize(1);
+    inBrowser()
+        .until(
+            () -> page.findElement(By.cssSelector(".message")).getText().startsWith("canceled "));
+    page.findElement(By.cssSelector(batch + ".kill-batch")).click();
+    page.switchTo().alert().accept();
+    inBrowser().until(() -> all(batch + "button").isEmpty());
   }
 
   @Test
@@ -501,9 +582,25 @@ class DashboardTest {
         .contains(
             "kueue_workers_connected 2.0",
             "kueue_jobs_ended_total{outcome=\"succeeded\"} 30.0",
-            "kueue_jobs_ended_total{outcome=\"canceled\"} 1.0");
+            "kueue_jobs_ended_total{outcome=\"canceled\"} 9.0");
     assertThat(metrics.lines().filter(line -> line.startsWith("kueue_worker_slots{")))
         .anyMatch(line -> line.contains("worker=\"alpha\"") && line.contains("kind=\"total\""))
         .anyMatch(line -> line.contains("worker=\"beta\"") && line.endsWith(" 3.0"));
+  }
+
+  @Test
+  @Order(10)
+  void aLostWorkerShowsItsSizeAndNothingFree() throws Exception {
+    WebDriver page = browser();
+    page.get("http://127.0.0.1:" + port + "/");
+    inBrowser().until(() -> all("[data-worker='beta'] [data-resource='CPU'] .free").size() == 1);
+    beta.destroy();
+    inBrowser().until(() -> all("[data-worker='beta'].lost").size() == 1);
+    String card = page.findElement(By.cssSelector("[data-worker='beta']")).getText();
+    assertThat(card).contains("last seen").doesNotContain("free").doesNotContain("load");
+    assertThat(
+            page.findElement(By.cssSelector("[data-worker='beta'] [data-resource='CPU']"))
+                .getText())
+        .matches("(?s)CPU\\s+\\d+ cores? · lost");
   }
 }

@@ -42,9 +42,16 @@
     return hours + "h" + String(Math.floor((seconds % 3600) / 60)).padStart(2, "0") + "m";
   }
 
+  /** "1 core", "1.5 cores", "3 GPUs": a unit is named in the plural, and one of it without. */
   function amount(value, unit) {
     if (unit === "MB") return value >= 1024 ? (value / 1024).toFixed(1) + " GB" : Math.round(value) + " MB";
-    return (Math.round(value * 10) / 10) + " " + unit;
+    const rounded = Math.round(value * 10) / 10;
+    return rounded + " " + (rounded === 1 ? unit.replace(/s$/, "") : unit);
+  }
+
+  /** "1 job", "3 jobs". */
+  function count(n, singular) {
+    return n + " " + (n === 1 ? singular : singular + "s");
   }
 
   /** A state or category as people read it: "timed out", not "TIMED_OUT". */
@@ -83,11 +90,16 @@
     try {
       const reply = await api(path, { method: "POST", headers: { "X-Kueue-Csrf": csrf } });
       const skipped = reply && reply.skipped ? reply.skipped : [];
-      if (skipped.length === 0) {
+      if (reply && typeof reply.canceled === "number") {
+        // A batch's cancel: its jobs on a worker stay unless killed, as with remove-job --batch.
+        const left = reply.left ? count(reply.left, "job") + " still running (Kill all stops them)" : "";
+        show(messageBox, reply.canceled === 0 ? "nothing canceled" + (left ? ": " + left : "") :
+          "canceled " + count(reply.canceled, "job") + (left ? "; " + left : ""), reply.canceled === 0);
+      } else if (skipped.length === 0) {
         show(messageBox, "done", false);
       } else {
         const updated = reply.updated ? reply.updated.length : 0;
-        show(messageBox, (updated > 0 ? updated + " job(s) changed; " : "") + skipped.join("; "),
+        show(messageBox, (updated > 0 ? count(updated, "job") + " changed; " : "") + skipped.join("; "),
           updated === 0);
       }
     } catch (e) {
@@ -179,6 +191,8 @@
       const timedOut = s.timedOut || 0, held = s.held || 0, waiting = s.waiting || 0;
       const done = s.succeeded + s.failed + s.canceled + timedOut;
       const active = s.pending + s.offered + s.running + held + waiting;
+      // What remove-job --batch without --kill cancels: the jobs not on a worker.
+      const notStarted = s.pending + held + waiting;
       const summary = done + "/" + batch.jobs + " done" + (s.failed ? " · " + s.failed + " failed" : "") +
         (timedOut ? " · " + timedOut + " timed out" : "") + (held ? " · " + held + " held" : "") +
         (active ? " · ETA " + duration(s.etaSeconds) : " · ended");
@@ -196,7 +210,7 @@
             onclick: () => ask("Release the held jobs?", "release") }) : null,
           s.failed + timedOut > 0 ? el("button", { class: "requeue-batch", text: "Requeue failed",
             onclick: () => ask("Run the failed and timed-out jobs again?", "requeue-failed") }) : null,
-          active ? el("button", { class: "cancel-batch", text: "Cancel pending",
+          notStarted > 0 ? el("button", { class: "cancel-batch", text: "Cancel pending",
             onclick: () => ask("Cancel the jobs that have not started?", "cancel") }) : null,
           s.running + s.offered > 0 ? el("button", { class: "danger kill-batch", text: "Kill all",
             onclick: () => ask("Cancel the jobs that have not started and kill the running ones?",
@@ -213,19 +227,39 @@
       el("div", { class: w.connected ? "card worker" : "card worker lost", "data-worker": w.name },
         el("h3", {}, el("span", { text: w.name }),
           el("span", { class: "badge", text: w.connected ? "connected" : "lost" })),
-        el("div", { class: "muted", text: w.hostname + " · " + w.slotsUsed + "/" + w.slotsTotal +
-          " slots · load " + w.load1.toFixed(2) + (w.connected ? "" : " · last seen " + when(w.lastSeen)) }),
-        w.bars.map((bar) => el("div", { class: "bar-row", "data-resource": bar.resource },
-          el("span", { text: bar.resource }),
-          el("div", { class: "bar", title: "Kueue " + amount(bar.kueue, bar.unit) + ", others " +
-              amount(bar.others, bar.unit) + ", free " + amount(bar.free, bar.unit) },
-            el("span", { class: "kueue", style: "width:" + (100 * bar.kueue / Math.max(1, bar.total)) + "%" }),
-            el("span", { class: "others", style: "width:" + (100 * bar.others / Math.max(1, bar.total)) + "%" })),
-          el("span", { class: "muted", text: amount(bar.free, bar.unit) + " free of " + amount(bar.total, bar.unit) }))),
+        el("div", { class: "muted", text: w.hostname + " · " + (w.connected ?
+          w.slotsUsed + "/" + count(w.slotsTotal, "slot") + " · load " + w.load1.toFixed(2) :
+          count(w.slotsTotal, "slot") + " · last seen " + when(w.lastSeen)) }),
+        w.bars.map((bar) => w.connected ? resourceRow(bar) : lostResourceRow(bar)),
         w.jobs.length === 0 ? el("div", { class: "muted", text: "no jobs" }) :
           el("ul", { class: "jobs-list" }, w.jobs.map((job) =>
             el("li", {}, el("a", { href: "/jobs/" + job.id, text: "#" + job.id }), " ",
               el("span", { class: "muted", text: job.state.toLowerCase() }), " ", job.command))))));
+  }
+
+  /**
+   * Free is what the scheduler can still place (list-workers' free): it counts other programs'
+   * CPU use in whole CPUs, while the bar and its tooltip show that use as measured. The text and
+   * the tooltip say the same free amount.
+   */
+  function resourceRow(bar) {
+    const free = amount(bar.free, bar.unit);
+    const rounding = bar.resource === "CPU" ? " (placement counts it in whole CPUs)" : "";
+    return el("div", { class: "bar-row", "data-resource": bar.resource },
+      el("span", { text: bar.resource }),
+      el("div", { class: "bar", title: "Kueue's jobs " + amount(bar.kueue, bar.unit) + " · other use " +
+          amount(bar.others, bar.unit) + rounding + " · free for jobs " + free },
+        el("span", { class: "kueue", style: "width:" + (100 * bar.kueue / Math.max(1, bar.total)) + "%" }),
+        el("span", { class: "others", style: "width:" + (100 * bar.others / Math.max(1, bar.total)) + "%" })),
+      el("span", { class: "muted free", text: free + " free of " + amount(bar.total, bar.unit) }));
+  }
+
+  /** A lost worker's resource: its size, and nothing offered as free. */
+  function lostResourceRow(bar) {
+    return el("div", { class: "bar-row", "data-resource": bar.resource },
+      el("span", { text: bar.resource }),
+      el("div", { class: "bar unavailable", title: "the worker is lost: nothing of it takes jobs" }),
+      el("span", { class: "muted", text: amount(bar.total, bar.unit) + " · lost" }));
   }
 
   function makeCharts(box) {
@@ -436,7 +470,7 @@
         ["state", el("span", { class: "state state-" + cat, id: "job-state", text: label(cat) })],
         ["why", s.note || ""], ["command", s.command], ["directory", s.cwd],
         ["batch", s.batch ? el("a", { href: "/jobs?batch=" + s.batch, text: s.batch + " (index " + s.arrayIndex + ")" }) : ""],
-        ["resources", s.slots + " slot(s), " + s.cpus + " CPU(s), " + amount(s.ramMb, "MB")],
+        ["resources", count(s.slots, "slot") + ", " + count(s.cpus, "CPU") + ", " + amount(s.ramMb, "MB")],
         ["global resources", Object.entries(spec.globalResources || {}).map(([k, v]) => k + "=" + v).join(", ")],
         ["environment", job.envVariables < 0 ? "not captured (--no-env)" : job.envVariables + " variables"],
         ["stdout to", spec.stdout || "(kept by Kueue)"], ["stderr to", spec.stderr || "(kept by Kueue)"],
@@ -497,6 +531,9 @@
 
   /** Characters the pane keeps: a job that prints for days must not fill the browser's memory. */
   const OUTPUT_KEPT_CHARS = 2000000;
+
+  /** How near the end of the output a reader counts as at the end (about a line). */
+  const FOLLOW_SLACK_PX = 24;
 
   /**
    * The output of one attempt of the job, live while it runs: the page keeps its place in each
@@ -572,6 +609,8 @@
         follow = true;
         if (!part) continue; // nothing new within the server's wait
         if (part.attempt > 0) reading = part.attempt;
+        // As a terminal does: a reader at the end follows it, one who scrolled up stays there.
+        const atEnd = pre.scrollHeight - pre.scrollTop - pre.clientHeight <= FOLLOW_SLACK_PX;
         for (const piece of part.pieces) {
           const expected = next[piece.stream];
           if (piece.offset > expected) {
@@ -580,6 +619,7 @@
           append(piece.text, piece.stream);
           next[piece.stream] = piece.offset + new TextEncoder().encode(piece.text).length;
         }
+        if (atEnd) pre.scrollTop = pre.scrollHeight;
         next = { stdout: part.stdoutNext, stderr: part.stderrNext };
         const state = part.job ? part.job.state : null;
         info.textContent = part.attempt === 0 ? "waiting for the job to start" :
