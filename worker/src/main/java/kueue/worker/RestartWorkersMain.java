@@ -82,7 +82,10 @@ public final class RestartWorkersMain implements Callable<Integer> {
         state=${XDG_STATE_HOME:-$HOME/.local/state}/kueue
         mkdir -p "$state" || exit 1
         log=$state/worker-$(uname -n).log
-        before=$(wc -c <"$log" 2>/dev/null || echo 0)
+        before=0
+        if [ -f "$log" ]; then
+          before=$(wc -c <"$log")
+        fi
         if command -v setsid >/dev/null 2>&1; then
           setsid nohup "$@" >>"$log" 2>&1 </dev/null &
         else
@@ -284,7 +287,8 @@ public final class RestartWorkersMain implements Callable<Integer> {
             COMMAND_TIMEOUT);
     if (output.exitStatus() != 0) {
       // One line: the log escapes line breaks in what it is given.
-      String why = String.join(" | ", output.stderr().strip().lines().toList());
+      String why =
+          String.join(" | ", output.stderr().strip().lines().toList()).replace(": | ", ": ");
       throw new RemoteShell.RemoteException(
           "could not start a worker (exit status "
               + output.exitStatus()

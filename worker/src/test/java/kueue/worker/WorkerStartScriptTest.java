@@ -27,6 +27,32 @@ class WorkerStartScriptTest {
     // What an earlier worker left in the log must not read as this one's reason.
     Files.writeString(
         state.resolve("worker-" + host + ".log"), "SIGTERM received: stopping\nstopped\n");
+    Process process = startScript("sh -c \"echo boom >&2; exit 7\"");
+
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(process.exitValue()).isEqualTo(1);
+    String err = Files.readString(dir.resolve("err.txt"));
+    assertThat(err)
+        .contains("the worker exited right away with status 7")
+        .endsWith(":\nboom\n")
+        .doesNotContain("SIGTERM");
+  }
+
+  /** A worker that exits at once, the first one on this host: there is no log file yet. */
+  @Test
+  void theFirstWorkerOfAHostThatExitsAtOnceIsReportedWithoutComplaintsAboutTheLog()
+      throws Exception {
+    Process process = startScript("sh -c \"echo boom >&2; exit 7\"");
+
+    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    assertThat(process.exitValue()).isEqualTo(1);
+    assertThat(Files.readString(dir.resolve("err.txt")))
+        .startsWith("the worker exited right away with status 7")
+        .endsWith(":\nboom\n");
+  }
+
+  /** Runs the script as kueue_restart_workers does (sh -s, the script on stdin). */
+  private Process startScript(String workerCommand) throws Exception {
     Path bin = Files.createDirectories(dir.resolve("bin"));
     // Only these on the PATH: no screen, so the worker's output goes to the log file.
     for (String tool : List.of("setsid", "nohup", "wc", "tail", "mkdir", "uname", "sleep", "sh")) {
@@ -47,17 +73,11 @@ class WorkerStartScriptTest {
         .getOutputStream()
         .write(
             RestartWorkersMain.START_SCRIPT
-                .formatted("sh -c \"echo boom >&2; exit 7\"")
+                .formatted(workerCommand)
                 .getBytes(StandardCharsets.UTF_8));
     process.getOutputStream().close();
 
-    assertThat(process.waitFor(30, TimeUnit.SECONDS)).isTrue();
-    assertThat(process.exitValue()).isEqualTo(1);
-    String err = Files.readString(dir.resolve("err.txt"));
-    assertThat(err)
-        .contains("the worker exited right away with status 7")
-        .endsWith(":\nboom\n")
-        .doesNotContain("SIGTERM");
+    return process;
   }
 
   private static Path findOnPath(String tool) {
