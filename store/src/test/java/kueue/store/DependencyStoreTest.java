@@ -207,25 +207,14 @@ class DependencyStoreTest {
     Path old = dataDirectory.resolve("old");
     Files.createDirectories(old);
     Path file = old.resolve("kueue.db");
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement statement = connection.createStatement()) {
-      for (String sql : Schema.CREATE) {
-        statement.execute(sql);
-      }
-      for (List<String> migration : Schema.MIGRATIONS.subList(0, 2)) {
-        for (String sql : migration) {
-          statement.execute(sql);
-        }
-      }
-      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
-      statement.execute("PRAGMA user_version = 3");
-      statement.execute(
-          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted,"
-              + " batch_id, array_index) VALUES (7, 'PENDING', '[\"./old\"]', '/w', 1, 1, 10, 0,"
-              + " 0, 7, 0), (8, 'FINISHED', '[\"./old\"]', '/w', 1, 1, 10, 1, 0, 7, 1)");
-      statement.execute("UPDATE jobs SET exit_code = 0, started = 1, ended = 2 WHERE id = 8");
-      statement.execute("UPDATE meta SET value = 9 WHERE key = 'next_job_id'");
-    }
+    OldDatabases.write(
+        file,
+        3,
+        "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted,"
+            + " batch_id, array_index) VALUES (7, 'PENDING', '[\"./old\"]', '/w', 1, 1, 10, 0,"
+            + " 0, 7, 0), (8, 'FINISHED', '[\"./old\"]', '/w', 1, 1, 10, 1, 0, 7, 1)",
+        "UPDATE jobs SET exit_code = 0, started = 1, ended = 2 WHERE id = 8",
+        "UPDATE meta SET value = 9 WHERE key = 'next_job_id'");
 
     store = SqliteJobStore.open(old);
 

@@ -155,26 +155,15 @@ class SqliteJobStoreTest extends JobStoreContract {
   void aDatabaseOfVersion3KeepsItsJobsAndCountsAndTakesTimedOutJobs() throws Exception {
     store.close();
     java.nio.file.Files.delete(databaseFile());
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + databaseFile());
-        Statement statement = connection.createStatement()) {
-      for (String sql : Schema.CREATE) {
-        statement.execute(sql);
-      }
-      for (List<String> migration : Schema.MIGRATIONS.subList(0, 2)) {
-        for (String sql : migration) {
-          statement.execute(sql);
-        }
-      }
-      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
-      statement.execute("PRAGMA user_version = 3");
-      statement.execute(
-          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted,"
-              + " started, ended, exit_code, batch_id, array_index) VALUES"
-              + " (1, 'FINISHED', '[\"a\"]', '/w', 1, 1, 10, 1, 1000, 2000, 5000, 0, 1, 7),"
-              + " (2, 'RUNNING', '[\"b\"]', '/w', 1, 1, 10, 1, 1000, 2000, NULL, NULL, NULL,"
-              + " NULL)");
-      statement.execute("UPDATE meta SET value = 3 WHERE key = 'next_job_id'");
-    }
+    OldDatabases.write(
+        databaseFile(),
+        3,
+        "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted,"
+            + " started, ended, exit_code, batch_id, array_index) VALUES"
+            + " (1, 'FINISHED', '[\"a\"]', '/w', 1, 1, 10, 1, 1000, 2000, 5000, 0, 1, 7),"
+            + " (2, 'RUNNING', '[\"b\"]', '/w', 1, 1, 10, 1, 1000, 2000, NULL, NULL, NULL,"
+            + " NULL)",
+        "UPDATE meta SET value = 3 WHERE key = 'next_job_id'");
 
     store = open(dataDirectory);
 
@@ -673,27 +662,15 @@ class SqliteJobStoreTest extends JobStoreContract {
     Path old = dataDirectory.resolve("v8");
     Files.createDirectories(old);
     Path file = old.resolve("kueue.db");
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement statement = connection.createStatement()) {
-      for (String sql : Schema.CREATE) {
-        statement.execute(sql);
-      }
-      for (List<String> migration : Schema.MIGRATIONS.subList(0, 7)) {
-        for (String sql : migration) {
-          statement.execute(sql);
-        }
-      }
-      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
-      statement.execute("PRAGMA user_version = 8");
-      statement.execute(
-          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker,"
-              + " submitted, started, ended, exit_code) VALUES"
-              + " (7, 'FINISHED', '[\"./old\"]', '/w', 1, 1, 10, 3, 'w', 0, 1, 2, 1)");
-      statement.execute(
-          "INSERT INTO outputs (job_id, stream, text, dropped_bytes) VALUES"
-              + " (7, 'stdout', 'out\n', 0), (7, 'stderr', 'err\n', 5)");
-      statement.execute("UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
-    }
+    OldDatabases.write(
+        file,
+        8,
+        "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker,"
+            + " submitted, started, ended, exit_code) VALUES"
+            + " (7, 'FINISHED', '[\"./old\"]', '/w', 1, 1, 10, 3, 'w', 0, 1, 2, 1)",
+        "INSERT INTO outputs (job_id, stream, text, dropped_bytes) VALUES"
+            + " (7, 'stdout', 'out\n', 0), (7, 'stderr', 'err\n', 5)",
+        "UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
 
     store = SqliteJobStore.open(old);
 
@@ -710,23 +687,12 @@ class SqliteJobStoreTest extends JobStoreContract {
     Path old = dataDirectory.resolve("v3");
     Files.createDirectories(old);
     Path file = old.resolve("kueue.db");
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement statement = connection.createStatement()) {
-      for (String sql : Schema.CREATE) {
-        statement.execute(sql);
-      }
-      for (List<String> migration : Schema.MIGRATIONS.subList(0, 2)) {
-        for (String sql : migration) {
-          statement.execute(sql);
-        }
-      }
-      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
-      statement.execute("PRAGMA user_version = 3");
-      statement.execute(
-          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker,"
-              + " submitted) VALUES (7, 'RUNNING', '[\"./old\"]', '/w', 1, 1, 10, 1, 'w', 0)");
-      statement.execute("UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
-    }
+    OldDatabases.write(
+        file,
+        3,
+        "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, worker,"
+            + " submitted) VALUES (7, 'RUNNING', '[\"./old\"]', '/w', 1, 1, 10, 1, 'w', 0)",
+        "UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
 
     store = SqliteJobStore.open(old);
 
@@ -744,23 +710,12 @@ class SqliteJobStoreTest extends JobStoreContract {
     Path old = dataDirectory.resolve("v8");
     Files.createDirectories(old);
     Path file = old.resolve("kueue.db");
-    try (Connection connection = DriverManager.getConnection("jdbc:sqlite:" + file);
-        Statement statement = connection.createStatement()) {
-      for (String sql : Schema.CREATE) {
-        statement.execute(sql);
-      }
-      for (List<String> migration : Schema.MIGRATIONS.subList(0, 7)) {
-        for (String sql : migration) {
-          statement.execute(sql);
-        }
-      }
-      statement.execute("PRAGMA application_id = " + Schema.APPLICATION_ID);
-      statement.execute("PRAGMA user_version = 8");
-      statement.execute(
-          "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted)"
-              + " VALUES (7, 'PENDING', '[\"./old\"]', '/w', 1, 1, 10, 0, 0)");
-      statement.execute("UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
-    }
+    OldDatabases.write(
+        file,
+        8,
+        "INSERT INTO jobs (id, state, argv, cwd, slots, cpus, ram_mb, attempt, submitted)"
+            + " VALUES (7, 'PENDING', '[\"./old\"]', '/w', 1, 1, 10, 0, 0)",
+        "UPDATE meta SET value = 8 WHERE key = 'next_job_id'");
 
     store = SqliteJobStore.open(old);
 
